@@ -1,0 +1,49 @@
+# The front door: meson does the building.  See README.md.
+BUILD ?= build
+PREFIX ?= /usr/local
+MESON_FLAGS ?=
+
+.PHONY: all deps setup check demo install bench fuzz clean sanitize
+
+all: setup
+	ninja -C $(BUILD)
+
+deps:
+	@sh tools/deps.sh
+
+setup:
+	@test -f $(BUILD)/build.ninja || meson setup $(BUILD) $(MESON_FLAGS) >/dev/null
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	meson test -C $(BUILD) --print-errorlogs --num-processes 2
+	@$(MAKE) --no-print-directory sanitize
+
+# ASan+UBSan build of the same suites that apply (unit and decoder smoke).
+sanitize:
+	@test -f build-asan/build.ninja || meson setup build-asan -Db_sanitize=address,undefined \
+		-Db_lundef=false >/dev/null
+	ninja -C build-asan
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		meson test -C build-asan --suite unit --print-errorlogs --num-processes 2
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh examples/demo.sh $(BUILD)
+
+install: all
+	meson configure $(BUILD) -Dprefix=$(PREFIX) >/dev/null
+	meson install -C $(BUILD)
+
+bench: deps
+	@sh tools/deps.sh --bench
+	@$(MAKE) --no-print-directory all
+	@sh bench/run.sh $(BUILD)
+
+fuzz: deps
+	@test -f build-fuzz/build.ninja || CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=false >/dev/null
+	ninja -C build-fuzz
+	sh tests/fuzz/run.sh build-fuzz $${FUZZ_SECONDS:-60}
+
+clean:
+	rm -rf $(BUILD) build-asan build-fuzz

@@ -1,0 +1,157 @@
+/* buf.c — byte buffers, growable arrays, whole-file I/O, atomic writes. */
+#include "buf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cprof.h"
+
+int cp_grow(void *arrp, size_t *cap, size_t need, size_t elem)
+{
+    void **arr = arrp;
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap : 8;
+    while (ncap < need) {
+        if (ncap > SIZE_MAX / 2 / elem)
+            return CPROF_ENOMEM;
+        ncap *= 2;
+    }
+    void *p = realloc(*arr, ncap * elem);
+    if (!p)
+        return CPROF_ENOMEM;
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+int cp_buf_reserve(cp_buf *b, size_t extra)
+{
+    if (extra > SIZE_MAX - b->len)
+        return CPROF_ENOMEM;
+    return cp_grow(&b->data, &b->cap, b->len + extra, 1);
+}
+
+int cp_buf_append(cp_buf *b, const void *p, size_t n)
+{
+    if (cp_buf_reserve(b, n))
+        return CPROF_ENOMEM;
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+int cp_buf_putc(cp_buf *b, int c)
+{
+    uint8_t ch = (uint8_t)c;
+    return cp_buf_append(b, &ch, 1);
+}
+
+int cp_buf_printf(cp_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char tmp[256];
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return CPROF_EINVAL;
+    if ((size_t)n < sizeof tmp)
+        return cp_buf_append(b, tmp, (size_t)n);
+    if (cp_buf_reserve(b, (size_t)n + 1))
+        return CPROF_ENOMEM;
+    va_start(ap, fmt);
+    vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return 0;
+}
+
+void cp_buf_free(cp_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+int cp_buf_read_fd(cp_buf *b, int fd, size_t max_bytes)
+{
+    for (;;) {
+        if (cp_buf_reserve(b, 65536))
+            return CPROF_ENOMEM;
+        ssize_t n = read(fd, b->data + b->len, b->cap - b->len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return CPROF_EIO;
+        }
+        if (n == 0)
+            return 0;
+        b->len += (size_t)n;
+        if (b->len > max_bytes)
+            return CPROF_ETOOBIG;
+    }
+}
+
+int cp_buf_read_file(cp_buf *b, const char *path, size_t max_bytes)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return CPROF_EIO;
+    int rc = cp_buf_read_fd(b, fd, max_bytes);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
+int cp_write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return CPROF_EIO;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int cp_write_file_atomic(const char *path, const void *data, size_t len)
+{
+    char tmp[4096];
+    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    if (n < 0 || (size_t)n >= sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return CPROF_EIO;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return CPROF_EIO;
+    int rc = cp_write_all(fd, data, len);
+    if (rc == 0 && fsync(fd) != 0 && errno != EINVAL && errno != EROFS)
+        rc = CPROF_EIO;
+    int saved = errno;
+    if (close(fd) != 0 && rc == 0) {
+        rc = CPROF_EIO;
+        saved = errno;
+    }
+    if (rc == 0 && rename(tmp, path) != 0) {
+        rc = CPROF_EIO;
+        saved = errno;
+    }
+    if (rc != 0)
+        unlink(tmp);
+    errno = saved;
+    return rc;
+}

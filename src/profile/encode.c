@@ -1,0 +1,135 @@
+/* encode.c — cp_profile → profile.proto bytes, in field-number order.
+ *
+ * Ids are written as stored; references are written as the referenced
+ * record's id, so decode → encode round-trips byte for byte for profiles
+ * written in canonical order (what Go and cprof write).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cprof.h"
+#include "pb/pb.h"
+#include "profile/profile.h"
+
+static int value_type(cp_buf *b, uint32_t num, const cp_value_type *vt)
+{
+    size_t mark;
+    if (cp_pbw_begin(b, num, &mark) || cp_pbw_i64(b, 1, vt->type) || cp_pbw_i64(b, 2, vt->unit))
+        return CPROF_ENOMEM;
+    return cp_pbw_end(b, mark);
+}
+
+static int sample(cp_buf *b, const cp_profile *p, const cp_sample *s, uint64_t **ids, size_t *cap)
+{
+    size_t mark;
+    if (cp_grow(ids, cap, s->nlocs, sizeof **ids))
+        return CPROF_ENOMEM;
+    for (uint32_t i = 0; i < s->nlocs; i++)
+        (*ids)[i] = p->locations[s->locs[i]].id;
+    if (cp_pbw_begin(b, 2, &mark) || cp_pbw_packed_u64(b, 1, *ids, s->nlocs) ||
+        cp_pbw_packed_i64(b, 2, s->values, p->nsample_types))
+        return CPROF_ENOMEM;
+    for (uint32_t i = 0; i < s->nlabels; i++) {
+        const cp_label *l = &s->labels[i];
+        size_t lm;
+        if (cp_pbw_begin(b, 3, &lm) || cp_pbw_i64(b, 1, l->key) || cp_pbw_i64(b, 2, l->str) ||
+            cp_pbw_i64(b, 3, l->num) || cp_pbw_i64(b, 4, l->num_unit) || cp_pbw_end(b, lm))
+            return CPROF_ENOMEM;
+    }
+    return cp_pbw_end(b, mark);
+}
+
+static int mapping(cp_buf *b, const cp_mapping *m)
+{
+    size_t mark;
+    if (cp_pbw_begin(b, 3, &mark) || cp_pbw_u64(b, 1, m->id) || cp_pbw_u64(b, 2, m->start) ||
+        cp_pbw_u64(b, 3, m->limit) || cp_pbw_u64(b, 4, m->offset) || cp_pbw_i64(b, 5, m->filename) ||
+        cp_pbw_i64(b, 6, m->build_id) || cp_pbw_bool(b, 7, m->has_functions) ||
+        cp_pbw_bool(b, 8, m->has_filenames) || cp_pbw_bool(b, 9, m->has_line_numbers) ||
+        cp_pbw_bool(b, 10, m->has_inline_frames))
+        return CPROF_ENOMEM;
+    return cp_pbw_end(b, mark);
+}
+
+static int location(cp_buf *b, const cp_profile *p, const cp_location *l)
+{
+    size_t mark;
+    uint64_t mid = l->mapping == CP_NO_MAPPING ? 0 : p->mappings[l->mapping].id;
+    if (cp_pbw_begin(b, 4, &mark) || cp_pbw_u64(b, 1, l->id) || cp_pbw_u64(b, 2, mid) ||
+        cp_pbw_u64(b, 3, l->address))
+        return CPROF_ENOMEM;
+    for (uint32_t i = 0; i < l->nlines; i++) {
+        const cp_line *ln = &l->lines[i];
+        uint64_t fid = ln->func == CP_NO_FUNCTION ? 0 : p->functions[ln->func].id;
+        size_t lm;
+        if (cp_pbw_begin(b, 4, &lm) || cp_pbw_u64(b, 1, fid) || cp_pbw_i64(b, 2, ln->line) ||
+            cp_pbw_i64(b, 3, ln->column) || cp_pbw_end(b, lm))
+            return CPROF_ENOMEM;
+    }
+    if (cp_pbw_bool(b, 5, l->is_folded))
+        return CPROF_ENOMEM;
+    return cp_pbw_end(b, mark);
+}
+
+static int function(cp_buf *b, const cp_function *f)
+{
+    size_t mark;
+    if (cp_pbw_begin(b, 5, &mark) || cp_pbw_u64(b, 1, f->id) || cp_pbw_i64(b, 2, f->name) ||
+        cp_pbw_i64(b, 3, f->system_name) || cp_pbw_i64(b, 4, f->filename) ||
+        cp_pbw_i64(b, 5, f->start_line))
+        return CPROF_ENOMEM;
+    return cp_pbw_end(b, mark);
+}
+
+int cp_profile_encode(const cp_profile *p, cp_buf *b)
+{
+    int rc = 0;
+    uint64_t *ids = NULL;
+    size_t cap = 0;
+    for (size_t i = 0; i < p->nsample_types && !rc; i++)
+        rc = value_type(b, 1, &p->sample_types[i]);
+    for (size_t i = 0; i < p->nsamples && !rc; i++)
+        rc = sample(b, p, &p->samples[i], &ids, &cap);
+    for (size_t i = 0; i < p->nmappings && !rc; i++)
+        rc = mapping(b, &p->mappings[i]);
+    for (size_t i = 0; i < p->nlocations && !rc; i++)
+        rc = location(b, p, &p->locations[i]);
+    for (size_t i = 0; i < p->nfunctions && !rc; i++)
+        rc = function(b, &p->functions[i]);
+    for (size_t i = 0; i < p->nstrings && !rc; i++)
+        rc = cp_pbw_bytes(b, 6, p->strings[i], strlen(p->strings[i]));
+    free(ids);
+    if (rc || cp_pbw_i64(b, 7, p->drop_frames) || cp_pbw_i64(b, 8, p->keep_frames) ||
+        cp_pbw_i64(b, 9, p->time_nanos) || cp_pbw_i64(b, 10, p->duration_nanos))
+        return CPROF_ENOMEM;
+    if (p->period_type.type || p->period_type.unit)
+        if (value_type(b, 11, &p->period_type))
+            return CPROF_ENOMEM;
+    if (cp_pbw_i64(b, 12, p->period) || cp_pbw_packed_i64(b, 13, p->comments, p->ncomments) ||
+        cp_pbw_i64(b, 14, p->default_sample_type))
+        return CPROF_ENOMEM;
+    return 0;
+}
+
+int cp_profile_encode_gz(const cp_profile *p, cp_buf *out)
+{
+    cp_buf raw = {0};
+    int rc = cp_profile_encode(p, &raw);
+    if (!rc)
+        rc = cp_gzip(raw.data, raw.len, 6, out);
+    cp_buf_free(&raw);
+    return rc;
+}
+
+int cp_profile_write_file(const cp_profile *p, const char *path)
+{
+    cp_buf gz = {0};
+    int rc = cp_profile_encode_gz(p, &gz);
+    if (!rc)
+        rc = cp_write_file_atomic(path, gz.data, gz.len);
+    int saved = errno;
+    cp_buf_free(&gz);
+    errno = saved;
+    return rc;
+}

@@ -1,0 +1,108 @@
+/* test_base.c — arena, buffers, hash maps, string table, atomic writes. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/arena.h"
+#include "base/buf.h"
+#include "base/hashmap.h"
+#include "cprof.h"
+
+Test(arena, zeroed_aligned_and_capped)
+{
+    cp_arena a = {0};
+    a.cap_bytes = 4096;
+    char *p = cp_arena_alloc(&a, 100);
+    cr_assert_not_null(p);
+    cr_assert_eq((uintptr_t)p % 16, 0);
+    for (int i = 0; i < 100; i++)
+        cr_assert_eq(p[i], 0);
+    cr_assert_null(cp_arena_alloc(&a, 8192), "cap must refuse");
+    char *big = cp_arena_alloc(&(cp_arena){0}, 1 << 22);
+    (void)big;
+    cp_arena_free(&a);
+    cr_assert_eq(a.used_bytes, 0);
+}
+
+Test(arena, big_blocks_do_not_waste_current)
+{
+    cp_arena a = {0};
+    void *s1 = cp_arena_alloc(&a, 64);
+    void *big = cp_arena_alloc(&a, 2 << 20);
+    void *s2 = cp_arena_alloc(&a, 64);
+    cr_assert(s1 && big && s2);
+    cr_assert_eq((char *)s2 - (char *)s1, 64, "small allocations stay in the first block");
+    cp_arena_free(&a);
+}
+
+Test(map, put_get_many)
+{
+    cp_map m = {0};
+    for (uint64_t i = 0; i < 100000; i++)
+        cr_assert_eq(cp_map_put(&m, i * 7919, i), 0);
+    cr_assert_eq(m.len, 100000);
+    for (uint64_t i = 0; i < 100000; i++) {
+        uint64_t v;
+        cr_assert(cp_map_get(&m, i * 7919, &v));
+        cr_assert_eq(v, i);
+    }
+    cr_assert_not(cp_map_get(&m, 3, NULL));
+    cp_map_free(&m);
+}
+
+Test(strtab, interns_and_zero_is_empty)
+{
+    cp_strtab t = {0};
+    int64_t a = cp_strtab_add(&t, "main");
+    int64_t b = cp_strtab_add(&t, "foo");
+    cr_assert_eq(a, 1);
+    cr_assert_eq(b, 2);
+    cr_assert_eq(cp_strtab_add(&t, "main"), 1);
+    cr_assert_eq(cp_strtab_add(&t, ""), 0);
+    cr_assert_str_eq(t.strs[0], "");
+    cr_assert_eq(cp_strtab_intern(&t, "ma\0in", 5), 3, "embedded NUL is a different string");
+    cp_strtab_free(&t);
+}
+
+Test(buf, printf_long_and_short)
+{
+    cp_buf b = {0};
+    cr_assert_eq(cp_buf_printf(&b, "%d-%s", 42, "x"), 0);
+    char big[1000];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    cr_assert_eq(cp_buf_printf(&b, "%s", big), 0);
+    cr_assert_eq(b.len, 4 + 999);
+    cr_assert_eq(memcmp(b.data, "42-x", 4), 0);
+    cp_buf_free(&b);
+}
+
+Test(buf, atomic_write_replaces_whole_file)
+{
+    char dir[] = "/tmp/cprof-test-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/out", dir);
+    cr_assert_eq(cp_write_file_atomic(path, "hello", 5), 0);
+    cp_buf b = {0};
+    cr_assert_eq(cp_buf_read_file(&b, path, 100), 0);
+    cr_assert_eq(b.len, 5);
+    cr_assert_eq(memcmp(b.data, "hello", 5), 0);
+    cp_buf_free(&b);
+    /* a directory that does not exist: error, nothing left behind */
+    snprintf(path, sizeof path, "%s/nodir/out", dir);
+    cr_assert_eq(cp_write_file_atomic(path, "x", 1), CPROF_EIO);
+    snprintf(path, sizeof path, "%s/out", dir);
+    unlink(path);
+    cr_assert_eq(rmdir(dir), 0, "no temporary file may remain");
+}
+
+Test(buf, read_limit)
+{
+    cp_buf b = {0};
+    cr_assert_eq(cp_buf_read_file(&b, "/proc/self/maps", 10), CPROF_ETOOBIG);
+    cp_buf_free(&b);
+    cr_assert_eq(cp_buf_read_file(&b, "/nonexistent/file", 10), CPROF_EIO);
+}
