@@ -1,0 +1,14 @@
+/* commands.h — the cprof command table's entry points.
+ *
+ * Contract: each command gets argc/argv starting at its own name
+ * (argv[0] == "top", "record", …) and returns the process exit status:
+ * 0 success, 1 runtime failure (unreadable profile, …), 2 usage error.
+ * Errors go to stderr as "cprof: <what>".
+ */
+#ifndef CP_CLI_COMMANDS_H
+#define CP_CLI_COMMANDS_H
+
+int cp_cmd_record(int argc, char **argv);    /* record.c */
+int cp_cmd_symbolize(int argc, char **argv); /* symbolize_cmd.c */
+
+#endif
