@@ -43,6 +43,46 @@ enum {
 /* A static English sentence for an error code.  [thread-safe] */
 CPROF_API const char *cprof_strerror(int err);
 
+/* ---- CPU profile (Go's StartCPUProfile / StopCPUProfile) ----
+ * Every thread of the process, those alive at start and those created later,
+ * is sampled by its own CPU-time timer; each sample is weighted by the CPU
+ * time it stands for, so totals match what the kernel charged. */
+typedef struct cprof_cpu_options {
+    int hz;         /* requested samples per CPU-second per thread; 0 = 100 */
+    int signal;     /* 0 = SIGPROF; or another signal to use instead */
+    unsigned flags; /* reserved, must be 0 */
+} cprof_cpu_options;
+
+/* Start profiling; the profile goes to `path` ("%p" expands to the pid) when
+ * cprof_cpu_stop() is called.  opts may be NULL.  Starting twice is
+ * CPROF_EBUSY; a program that already owns the signal gets CPROF_ESIGNAL.
+ * [thread-safe] */
+CPROF_API int cprof_cpu_start(const char *path, const cprof_cpu_options *opts);
+/* As above, writing to an open file descriptor (not closed by cprof). */
+CPROF_API int cprof_cpu_start_fd(int fd, const cprof_cpu_options *opts);
+/* Stop and write the profile (symbolized, gzipped, atomically for a path).
+ * CPROF_ENOTRUNNING if not started.  [thread-safe] */
+CPROF_API int cprof_cpu_stop(void);
+/* 1 while a CPU profile runs, else 0.  [thread-safe] [async-signal-safe] */
+CPROF_API int cprof_cpu_running(void);
+
+/* ---- heap profile (Go's MemProfileRate / WriteHeapProfile) ----
+ * Allocations are sampled on average once every rate_bytes bytes (Poisson);
+ * rate 1 records every allocation.  The profile has Go's four sample types:
+ * alloc_objects, alloc_space, inuse_objects, inuse_space. */
+#define CPROF_HEAP_RATE_DEFAULT 524288
+
+/* Start sampling (rate_bytes <= 0 means the default).  [thread-safe] */
+CPROF_API int cprof_heap_start(int64_t rate_bytes);
+/* Write the current heap profile ("%p" in path expands to the pid).
+ * [thread-safe] */
+CPROF_API int cprof_heap_write(const char *path);
+CPROF_API int cprof_heap_write_fd(int fd);
+/* Stop sampling; blocks sampled so far are still freed correctly. */
+CPROF_API int cprof_heap_stop(void);
+/* 1 while heap sampling runs, else 0.  [thread-safe] */
+CPROF_API int cprof_heap_running(void);
+
 #ifdef __cplusplus
 }
 #endif
