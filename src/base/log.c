@@ -21,8 +21,8 @@ void cp_log(const char *fmt, ...)
     size_t len = (size_t)n + (size_t)m;
     if (len > sizeof buf - 2)
         len = sizeof buf - 2;
-    if (buf[len - 1] != '\\n')
-        buf[len++] = '\\n';
+    if (buf[len - 1] != '\n')
+        buf[len++] = '\n';
     ssize_t w = write(2, buf, len);
     (void)w;
     errno = saved;
