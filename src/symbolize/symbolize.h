@@ -1,0 +1,72 @@
+/* symbolize.h — addresses to functions, file:line and inline frames.
+ *
+ * Contract: cp_symbolize() reads a profile and returns a new one in which
+ * every location that has a mapping and no lines has been given lines:
+ * one cp_line per frame, innermost (inlined callee) first, the outermost
+ * being the function the address lies in.  Names come from DWARF (elfutils
+ * libdw), else from the ELF .symtab/.dynsym; separate debug files are found
+ * through .gnu_debuglink and /usr/lib/debug/.build-id/xx/yyyy.debug.  C++
+ * names are demangled into `name` (unless opts->no_demangle) and kept
+ * mangled in `system_name`.
+ *
+ * The mapping's file is opened by its path on this machine.  When both the
+ * mapping and the file have a build id and they differ, the mapping's
+ * locations are left as they are and diag/log says so once per mapping.
+ * Locations without a mapping, in an unreadable file, or at an address no
+ * symbol covers keep their address (pprof shows them as hex).  A mapping's
+ * has_functions / has_filenames / has_line_numbers / has_inline_frames are
+ * set from what was found.  Locations that already have lines are copied
+ * unchanged, so symbolizing twice is harmless.
+ *
+ * Addresses are runtime addresses; they are turned into file addresses
+ * with the mapping's start and offset and the ELF program headers, so
+ * position-independent executables and shared objects resolve correctly.
+ *
+ * [thread-safe]: no global state except the demangler lookup (done once).
+ * Uses malloc; never call from a hook or signal handler.
+ */
+#ifndef CP_SYMBOLIZE_H
+#define CP_SYMBOLIZE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/errors.h"
+#include "profile/profile.h"
+
+typedef struct cp_symbolize_opts {
+    /* Zeroed opts (or NULL) mean the defaults: demangle C++ names. */
+    bool no_demangle; /* keep mangled names in `name` too */
+    bool quiet;       /* do not cp_log warnings (diag is still filled) */
+} cp_symbolize_opts;
+
+/* Statistics of one run (optional). */
+typedef struct cp_symbolize_stats {
+    size_t locations;       /* locations in the profile */
+    size_t symbolized;      /* locations that got at least one named line */
+    size_t already;         /* locations that had lines on input */
+    size_t unsymbolized;    /* locations left with only an address */
+    size_t mismatched_maps; /* mappings skipped for a build-id mismatch */
+    size_t unreadable_maps; /* mappings whose file could not be read */
+} cp_symbolize_stats;
+
+/* A new profile where every location that has a mapping and no lines gets
+ * functions (name demangled for C++, system_name mangled), file:line, and
+ * inline frames (innermost first), from the mapping's ELF file.  Returns 0
+ * or a negative CPROF_E* code (ENOMEM; a file that cannot be read is not an
+ * error).  diag, when non-NULL, receives the first warning (build-id
+ * mismatch, unreadable file) even on success; it starts empty.  *out is
+ * only set on success. */
+int cp_symbolize(const cp_profile *in, const cp_symbolize_opts *opts,
+                 cp_profile **out, cp_diag *diag);
+
+/* The same with statistics. */
+int cp_symbolize_ex(const cp_profile *in, const cp_symbolize_opts *opts,
+                    cp_profile **out, cp_diag *diag, cp_symbolize_stats *stats);
+
+/* Demangle a C++ (Itanium ABI) name into a malloc'ed string, or NULL when
+ * name is not mangled or no demangler is available.  [thread-safe] */
+char *cp_symbolize_demangle(const char *name);
+
+#endif
