@@ -1,0 +1,3 @@
+module cprof/oracle
+
+go 1.19
