@@ -1,0 +1,191 @@
+/* unwind.c — capture call stacks from signal handlers and malloc hooks.
+ *
+ * What: cp_unwind_signal() walks the stack of the code a SIGPROF interrupted;
+ * cp_unwind_here() walks the caller's own stack.  Both must work through
+ * code built without frame pointers (Debian's libc, CPython), so they use
+ * DWARF call frame information.
+ *
+ * How: the libgcc unwinder (_Unwind_Backtrace).  With GCC >= 12 and glibc
+ * >= 2.35 it finds the unwind tables of a PC with _dl_find_object(), which is
+ * lock-free and async-signal-safe, and it is safe against dlopen/dlclose
+ * running concurrently (glibc keeps the lookup data consistent for readers).
+ * Programs that register frames by hand (__register_frame_info, JITs) make
+ * libgcc take its object mutex; those are rare and documented in
+ * docs/signal-safety.md.  libgcc recognises the kernel's signal trampoline
+ * (__restore_rt), so a walk started inside the handler passes through the
+ * signal frame into the interrupted code; we start recording at the frame
+ * whose PC equals the interrupted PC from the ucontext.
+ *
+ * Corrupt stacks: libgcc reads memory at addresses computed from the CFI
+ * and registers and does not validate them.  A walk therefore runs under a
+ * per-thread recovery point: a SIGSEGV/SIGBUS handler installed by
+ * cp_unwind_init() jumps back (siglongjmp) when the fault happened inside a
+ * walk of this thread, and we keep the frames found so far.  Faults that are
+ * not ours are handed to the handler that was installed before us (or the
+ * default action is restored and the instruction re-executed).  A walk also
+ * stops if the canonical frame address fails to grow (a loop).
+ *
+ * Alternatives rejected (measured numbers in docs/cpu.md):
+ *  - libunwind (unw_init_local2 + UNW_INIT_SIGNAL_FRAME): finds unwind
+ *    tables with dl_iterate_phdr, which takes the loader's lock, so a sample
+ *    landing in a thread inside dlopen can deadlock or see a half-built list;
+ *    it also costs an extra dependency in every profiled process.
+ *  - frame pointers only: fastest, but Debian's libc and most distribution
+ *    binaries are built without them; stacks would stop at the first libc
+ *    frame (e.g. inside qsort's callback or a pthread start routine).
+ *
+ * Address convention (unwind.h): pcs[0] is the innermost PC; every other
+ * entry is a return address minus one so it symbolizes to the call line.
+ * For cp_unwind_here() every frame is a call site, so all are stored -1.
+ */
+#include "collect/unwind.h"
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stddef.h>
+#include <string.h>
+#include <ucontext.h>
+#include <unwind.h>
+
+/* initial-exec: TLS access must not allocate or take locks in a handler. */
+static __thread sigjmp_buf *guard_env __attribute__((tls_model("initial-exec")));
+
+static struct sigaction old_segv, old_bus;
+static int fault_handlers_installed;
+
+struct walk {
+    uint64_t *pcs;
+    int max, n;
+    int skip;            /* frames still to skip (cp_unwind_here) */
+    uint64_t start_pc;   /* signal walk: record from the frame with this PC */
+    int started;
+    uintptr_t last_cfa;
+};
+
+static void on_fault(int sig, siginfo_t *si, void *uc)
+{
+    sigjmp_buf *env = guard_env;
+    if (env) {
+        guard_env = NULL;
+        siglongjmp(*env, 1);
+    }
+    struct sigaction *old = sig == SIGSEGV ? &old_segv : &old_bus;
+    if ((old->sa_flags & SA_SIGINFO) && old->sa_sigaction) {
+        old->sa_sigaction(sig, si, uc);
+        return;
+    }
+    if (!(old->sa_flags & SA_SIGINFO) && old->sa_handler != SIG_DFL &&
+        old->sa_handler != SIG_IGN) {
+        old->sa_handler(sig);
+        return;
+    }
+    /* Default action: restore it; returning re-executes the faulting
+     * instruction, which now takes the default path (core dump). */
+    sigaction(sig, old, NULL);
+}
+
+static void install_fault_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_fault;
+    /* SA_NODEFER: the jump out leaves the signal mask as it was before the
+     * fault, so sigsetjmp need not save the mask (a syscall per sample). */
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    struct sigaction cur;
+    if (sigaction(SIGSEGV, NULL, &cur) == 0 && !((cur.sa_flags & SA_SIGINFO) &&
+                                                 cur.sa_sigaction == on_fault))
+        sigaction(SIGSEGV, &sa, &old_segv);
+    if (sigaction(SIGBUS, NULL, &cur) == 0 && !((cur.sa_flags & SA_SIGINFO) &&
+                                                cur.sa_sigaction == on_fault))
+        sigaction(SIGBUS, &sa, &old_bus);
+}
+
+static _Unwind_Reason_Code step(struct _Unwind_Context *ctx, void *arg)
+{
+    struct walk *w = arg;
+    int before = 0;
+    uintptr_t ip = _Unwind_GetIPInfo(ctx, &before);
+    if (w->skip > 0) {
+        w->skip--;
+        return _URC_NO_REASON;
+    }
+    if (!w->started) {
+        if (!(before && ip == w->start_pc))
+            return _URC_NO_REASON;
+        w->started = 1;
+        w->pcs[w->n++] = ip;
+        w->last_cfa = _Unwind_GetCFA(ctx);
+        return w->n >= w->max ? _URC_END_OF_STACK : _URC_NO_REASON;
+    }
+    if (ip == 0)
+        return _URC_END_OF_STACK;
+    uintptr_t cfa = _Unwind_GetCFA(ctx);
+    /* Outside signal frames the stack only grows towards callers; a CFA
+     * that does not increase means a corrupt or looping chain. */
+    if (!before && w->n > 0 && cfa <= w->last_cfa)
+        return _URC_END_OF_STACK;
+    w->last_cfa = cfa;
+    w->pcs[w->n++] = before ? ip : ip - 1;
+    return w->n >= w->max ? _URC_END_OF_STACK : _URC_NO_REASON;
+}
+
+/* Runs the walk under the fault guard; returns frames found. */
+static __attribute__((noinline)) int guarded_walk(struct walk *w)
+{
+    sigjmp_buf env;
+    sigjmp_buf *volatile prev = guard_env;
+    if (sigsetjmp(env, 0) == 0) {
+        guard_env = &env;
+        _Unwind_Backtrace(step, w);
+    }
+    guard_env = prev;
+    return w->n;
+}
+
+int cp_unwind_here(uint64_t *pcs, int max, int skip)
+{
+    if (!pcs || max <= 0)
+        return 0;
+    /* Frames seen: guarded_walk, cp_unwind_here, then the caller. */
+    struct walk w = {.pcs = pcs, .max = max, .skip = 2 + (skip > 0 ? skip : 0),
+                     .started = 1};
+    return guarded_walk(&w);
+}
+
+int cp_unwind_signal(void *ucontext, uint64_t *pcs, int max)
+{
+    if (!pcs || max <= 0 || !ucontext)
+        return 0;
+    const ucontext_t *uc = ucontext;
+    uint64_t pc = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+    struct walk w = {.pcs = pcs, .max = max, .start_pc = pc};
+    int n = guarded_walk(&w);
+    if (n == 0) {
+        /* The unwinder could not pass the signal frame: keep the PC. */
+        pcs[0] = pc;
+        n = 1;
+    }
+    return n;
+}
+
+/* Called with a fake ucontext so the signal path's code is bound too. */
+static void warm_up(void)
+{
+    uint64_t pcs[8];
+    cp_unwind_here(pcs, 8, 0);
+    ucontext_t uc;
+    memset(&uc, 0, sizeof uc);
+    cp_unwind_signal(&uc, pcs, 8);
+}
+
+void cp_unwind_init(void)
+{
+    /* Benign race: both callers would install the same handler. */
+    if (!__atomic_exchange_n(&fault_handlers_installed, 1, __ATOMIC_ACQ_REL))
+        install_fault_handlers();
+    /* Resolve _Unwind_Backtrace, _dl_find_object and libgcc's one-time
+     * register-size table now, outside any handler or hook. */
+    warm_up();
+}

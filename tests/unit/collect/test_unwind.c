@@ -1,0 +1,139 @@
+/* test_unwind.c — the unwinder walks through libc, through signal frames,
+ * and survives a corrupt frame chain. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "collect/unwind.h"
+
+static uint64_t pcs[CP_MAX_FRAMES];
+static volatile int npcs;
+
+/* Is pc inside fn (assuming fn is shorter than `len` bytes)? */
+static int in_fn(uint64_t pc, void *fn, uint64_t len)
+{
+    return pc >= (uint64_t)fn && pc < (uint64_t)fn + len;
+}
+
+static int frames_in(void *fn, uint64_t len)
+{
+    int k = 0;
+    for (int i = 0; i < npcs; i++)
+        k += in_fn(pcs[i], fn, len);
+    return k;
+}
+
+static __attribute__((noinline)) int recurse(int depth)
+{
+    if (depth == 0) {
+        npcs = cp_unwind_here(pcs, CP_MAX_FRAMES, 0);
+        return npcs;
+    }
+    int r = recurse(depth - 1);
+    __asm__ volatile("" ::: "memory"); /* no tail call */
+    return r;
+}
+
+Test(unwind, here_recursion_reaches_caller)
+{
+    cp_unwind_init();
+    int n = recurse(30);
+    cr_assert_geq(n, 32, "only %d frames", n);
+    cr_assert(in_fn(pcs[0], (void *)recurse, 200), "pcs[0] not in recurse");
+    cr_assert_eq(frames_in((void *)recurse, 200), 31);
+}
+
+static int cmp_calls;
+static __attribute__((noinline)) int cmp_int(const void *a, const void *b)
+{
+    if (cmp_calls++ == 0)
+        npcs = cp_unwind_here(pcs, CP_MAX_FRAMES, 0);
+    return *(const int *)a - *(const int *)b;
+}
+
+static __attribute__((noinline)) void sort_some(void)
+{
+    int v[64];
+    for (int i = 0; i < 64; i++)
+        v[i] = 64 - i;
+    qsort(v, 64, sizeof v[0], cmp_int);
+    __asm__ volatile("" ::: "memory");
+}
+
+Test(unwind, here_through_libc_qsort)
+{
+    cp_unwind_init();
+    cmp_calls = 0;
+    sort_some();
+    /* libc's qsort has no frame pointers: reaching sort_some needs CFI. */
+    cr_assert_eq(frames_in((void *)sort_some, 200), 1, "did not get through qsort (%d frames)",
+                 npcs);
+}
+
+static uint64_t interrupted_pc;
+static void on_usr1(int sig, siginfo_t *si, void *uc)
+{
+    interrupted_pc = (uint64_t)((ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP];
+    npcs = cp_unwind_signal(uc, pcs, CP_MAX_FRAMES);
+}
+
+static void install(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_usr1;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGUSR1, &sa, NULL);
+}
+
+static __attribute__((noinline)) void signal_me(void)
+{
+    syscall(SYS_tgkill, getpid(), gettid(), SIGUSR1);
+    __asm__ volatile("" ::: "memory");
+}
+
+Test(unwind, signal_walks_into_interrupted_code)
+{
+    cp_unwind_init();
+    install();
+    signal_me();
+    cr_assert_geq(npcs, 3);
+    /* pcs[0] is in libc's syscall(); the caller chain follows. */
+    cr_assert_eq(pcs[0], interrupted_pc, "pcs[0] is not the interrupted pc");
+    cr_assert(in_fn(pcs[1], (void *)signal_me, 64), "pcs[1] not the caller of syscall()");
+}
+
+/* Corrupt %rbp, then take a signal: the CFI of this function says the CFA
+ * is %rbp+16, so the unwinder reads from an unmapped page. */
+static __attribute__((noinline)) void corrupt_and_signal(void)
+{
+    long pid = getpid(), tid = gettid();
+    __asm__ volatile("push %%rbp\n\t"
+                     "mov $0x1000, %%rbp\n\t"
+                     "mov $234, %%eax\n\t" /* SYS_tgkill */
+                     "syscall\n\t"
+                     "pop %%rbp\n\t"
+                     :
+                     : "D"(pid), "S"(tid), "d"((long)SIGUSR1)
+                     : "rax", "rcx", "r11", "memory");
+}
+
+Test(unwind, corrupt_frame_chain_stops_cleanly)
+{
+    cp_unwind_init();
+    install();
+    npcs = -1;
+    corrupt_and_signal();
+    cr_assert_geq(npcs, 1);
+    cr_assert(in_fn(pcs[0], (void *)corrupt_and_signal, 300), "pcs[0] %#lx", (long)pcs[0]);
+    /* The guard must leave SIGSEGV deliverable afterwards. */
+    sigset_t cur;
+    sigprocmask(SIG_BLOCK, NULL, &cur);
+    cr_assert_eq(sigismember(&cur, SIGSEGV), 0);
+    int n = recurse(3);
+    cr_assert_geq(n, 4);
+}
