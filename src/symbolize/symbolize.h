@@ -7,7 +7,9 @@
  * libdw), else from the ELF .symtab/.dynsym; separate debug files are found
  * through .gnu_debuglink and /usr/lib/debug/.build-id/xx/yyyy.debug.  C++
  * names are demangled into `name` (unless opts->no_demangle) and kept
- * mangled in `system_name`.
+ * mangled in `system_name`.  When DEBUGINFOD_URLS is set in the
+ * environment, libdwfl may also fetch missing debug files over the network
+ * (as gdb and perf do); unset it to stay offline.
  *
  * The mapping's file is opened by its path on this machine.  When both the
  * mapping and the file have a build id and they differ, the mapping's
@@ -39,6 +41,11 @@ typedef struct cp_symbolize_opts {
     /* Zeroed opts (or NULL) mean the defaults: demangle C++ names. */
     bool no_demangle; /* keep mangled names in `name` too */
     bool quiet;       /* do not cp_log warnings (diag is still filled) */
+    /* libdwfl debuginfo path: ':'-separated directories searched for
+     * separate debug files (DIR/.build-id/xx/yyyy.debug for absolute
+     * entries; relative entries are taken from the file's directory).
+     * NULL: ":.debug:/usr/lib/debug". */
+    const char *debug_dirs;
 } cp_symbolize_opts;
 
 /* Statistics of one run (optional). */

@@ -1,0 +1,343 @@
+/* objfile.c — addresses of one ELF file to frames, with elfutils libdwfl.
+ *
+ * What: each file gets its own Dwfl session holding exactly one module,
+ * reported at its link-time addresses (dwfl_report_elf with base 0), so a
+ * module address is the ELF virtual address plus libdwfl's bias (0 in
+ * practice).  Separate debug files are found by libdwfl's standard
+ * callback: /usr/lib/debug/.build-id/xx/yyyy.debug, .gnu_debuglink next to
+ * the file, in .debug/ and under /usr/lib/debug, and dwz alt files.
+ *
+ * Data structure: nothing is pre-indexed by us.  A lookup asks libdwfl for
+ * the CU holding the address (libdwfl keeps a sorted aranges table), then
+ * walks that CU's DIE tree from the top, descending only into DIEs whose
+ * ranges hold the address; the walk leaves the chain of subprogram and
+ * inlined_subroutine DIEs, outermost first.  Frame i+1's line is the
+ * DW_AT_call_file/line/column of inlined DIE i; the innermost frame's line
+ * comes from the line table.
+ *
+ * Alternatives rejected: dwarf_getscopes() stops the concrete chain at the
+ * innermost inlined instance and continues with the abstract definition's
+ * scopes, so the callers of an inlined function would need one
+ * dwarf_getscopes_die() walk of the CU per inline level — our single
+ * descent gives the whole concrete chain in one pass.  One Dwfl holding
+ * every mapped file at its runtime address would tie the session to one
+ * process image; per-file sessions serve any number of mappings (and
+ * profiles merged from runs with different load addresses) of a file.
+ * Writing our own DWARF reader: libdw is well kept and handles DWARF 5,
+ * split and compressed sections and dwz.
+ */
+#include "symbolize/objfile.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <gelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cprof.h"
+#include "symbolize/symbolize.h"
+
+#define MAX_SCRATCH (2 * CP_OBJFILE_MAX_FRAMES + 8)
+
+struct cp_objfile {
+    Dwfl *dwfl;
+    Dwfl_Module *mod;
+    Dwfl_Callbacks cb;  /* libdwfl keeps a pointer to it */
+    char *debug_path;   /* what cb.debuginfo_path points to */
+    GElf_Addr bias;     /* module address = ELF vaddr + bias */
+    GElf_Phdr *loads;   /* PT_LOAD program headers */
+    size_t nloads;
+    bool has_dwarf;
+    char build_id[2 * 64 + 1];
+    char *scratch[MAX_SCRATCH]; /* strings made by the last lookup */
+    int nscratch;
+};
+
+static void scratch_clear(cp_objfile *f)
+{
+    for (int i = 0; i < f->nscratch; i++)
+        free(f->scratch[i]);
+    f->nscratch = 0;
+}
+
+/* Keep s (malloc'ed) until the next lookup; NULL when there is no room. */
+static const char *scratch_keep(cp_objfile *f, char *s)
+{
+    if (!s)
+        return NULL;
+    if (f->nscratch == MAX_SCRATCH) {
+        free(s);
+        return NULL;
+    }
+    f->scratch[f->nscratch++] = s;
+    return s;
+}
+
+int cp_objfile_open(const char *path, const char *debug_dirs, cp_objfile **out)
+{
+    int rc = CPROF_EIO;
+    cp_objfile *f = calloc(1, sizeof *f);
+    if (!f)
+        return CPROF_ENOMEM;
+    f->cb.find_elf = dwfl_build_id_find_elf;
+    f->cb.find_debuginfo = dwfl_standard_find_debuginfo;
+    f->cb.section_address = dwfl_offline_section_address;
+    if (debug_dirs) {
+        if (!(f->debug_path = strdup(debug_dirs))) {
+            rc = CPROF_ENOMEM;
+            goto out;
+        }
+        f->cb.debuginfo_path = &f->debug_path;
+    }
+    if (!(f->dwfl = dwfl_begin(&f->cb))) {
+        rc = CPROF_ENOMEM;
+        goto out;
+    }
+    dwfl_report_begin(f->dwfl);
+    const char *base = strrchr(path, '/');
+    f->mod = dwfl_report_elf(f->dwfl, base ? base + 1 : path, path, -1, 0, true);
+    if (dwfl_report_end(f->dwfl, NULL, NULL) != 0 || !f->mod)
+        goto out;
+
+    Elf *elf = dwfl_module_getelf(f->mod, &f->bias);
+    size_t nph = 0;
+    if (!elf || elf_getphdrnum(elf, &nph) != 0)
+        goto out;
+    if (nph && !(f->loads = calloc(nph, sizeof *f->loads))) {
+        rc = CPROF_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < nph; i++) {
+        GElf_Phdr ph;
+        if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD)
+            f->loads[f->nloads++] = ph;
+    }
+
+    const unsigned char *bits = NULL;
+    GElf_Addr note_vaddr;
+    int n = dwfl_module_build_id(f->mod, &bits, &note_vaddr);
+    if (n > 64)
+        n = 64;
+    for (int i = 0; i < n; i++)
+        snprintf(f->build_id + 2 * i, 3, "%02x", bits[i]);
+
+    Dwarf_Addr dbias;
+    f->has_dwarf = dwfl_module_getdwarf(f->mod, &dbias) != NULL;
+    rc = 0;
+out:
+    if (rc) {
+        cp_objfile_close(f);
+        return rc;
+    }
+    *out = f;
+    return 0;
+}
+
+void cp_objfile_close(cp_objfile *f)
+{
+    if (!f)
+        return;
+    scratch_clear(f);
+    if (f->dwfl)
+        dwfl_end(f->dwfl);
+    free(f->loads);
+    free(f->debug_path);
+    free(f);
+}
+
+const char *cp_objfile_build_id(const cp_objfile *f) { return f->build_id; }
+bool cp_objfile_has_dwarf(const cp_objfile *f) { return f->has_dwarf; }
+
+int cp_objfile_vaddr(const cp_objfile *f, uint64_t map_start, uint64_t map_offset,
+                     uint64_t addr, uint64_t *vaddr)
+{
+    if (addr < map_start)
+        return CPROF_ENOTFOUND;
+    uint64_t off = addr - map_start + map_offset;
+    for (size_t i = 0; i < f->nloads; i++) {
+        const GElf_Phdr *ph = &f->loads[i];
+        uint64_t size = ph->p_memsz > ph->p_filesz ? ph->p_memsz : ph->p_filesz;
+        if (off >= ph->p_offset && off - ph->p_offset < size) {
+            *vaddr = off - ph->p_offset + ph->p_vaddr;
+            return 0;
+        }
+    }
+    return CPROF_ENOTFOUND;
+}
+
+/* An absolute form of a DWARF path: relative ones are joined to the CU's
+ * compilation directory. */
+static const char *abs_path(cp_objfile *f, Dwarf_Die *cu, const char *p)
+{
+    if (!p)
+        return "";
+    if (p[0] == '/' || !p[0] || !cu)
+        return p;
+    Dwarf_Attribute am;
+    const char *dir = dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &am));
+    if (!dir || !dir[0])
+        return p;
+    char *s = NULL;
+    if (asprintf(&s, "%s/%s", dir, p) < 0)
+        return p;
+    const char *kept = scratch_keep(f, s);
+    return kept ? kept : p;
+}
+
+static const char *die_str(Dwarf_Die *die, int at)
+{
+    Dwarf_Attribute am;
+    return dwarf_formstring(dwarf_attr_integrate(die, at, &am));
+}
+
+/* The name and system name of a function DIE, or false when it has none. */
+static bool die_names(cp_objfile *f, Dwarf_Die *die, bool demangle, cp_frame *fr)
+{
+    const char *link = die_str(die, DW_AT_linkage_name);
+    if (!link)
+        link = die_str(die, DW_AT_MIPS_linkage_name);
+    const char *name = die_str(die, DW_AT_name);
+    if (link) {
+        const char *dm = demangle ? scratch_keep(f, cp_symbolize_demangle(link)) : NULL;
+        fr->system_name = link;
+        fr->name = dm ? dm : link;
+        return true;
+    }
+    if (name) {
+        fr->name = fr->system_name = name;
+        return true;
+    }
+    return false;
+}
+
+/* Append to chain the subprogram / inlined_subroutine DIEs under parent
+ * that contain pc, outermost first.  Returns the new depth. */
+static int walk(Dwarf_Die *parent, Dwarf_Addr pc, Dwarf_Die *chain, int depth, int max)
+{
+    Dwarf_Die child;
+    if (dwarf_child(parent, &child) != 0)
+        return depth;
+    do {
+        switch (dwarf_tag(&child)) {
+        case DW_TAG_subprogram:
+        case DW_TAG_inlined_subroutine:
+        case DW_TAG_entry_point:
+            if (dwarf_haspc(&child, pc) == 1) {
+                if (depth < max)
+                    chain[depth++] = child;
+                return walk(&child, pc, chain, depth, max);
+            }
+            break;
+        case DW_TAG_lexical_block:
+        case DW_TAG_try_block:
+        case DW_TAG_catch_block:
+            if (dwarf_haspc(&child, pc) == 1)
+                return walk(&child, pc, chain, depth, max);
+            break;
+        case DW_TAG_namespace:
+        case DW_TAG_module:
+        case DW_TAG_class_type:
+        case DW_TAG_structure_type: {
+            /* C++ puts definitions inside namespaces, which have no ranges. */
+            int d = walk(&child, pc, chain, depth, max);
+            if (d > depth)
+                return d;
+            break;
+        }
+        default:
+            break;
+        }
+    } while (dwarf_siblingof(&child, &child) == 0);
+    return depth;
+}
+
+static int64_t die_udata(Dwarf_Die *die, int at)
+{
+    Dwarf_Attribute am;
+    Dwarf_Word w = 0;
+    if (dwarf_formudata(dwarf_attr(die, at, &am), &w) != 0)
+        return 0;
+    return (int64_t)w;
+}
+
+static const char *call_file(cp_objfile *f, Dwarf_Die *cu, Dwarf_Die *inl)
+{
+    Dwarf_Attribute am;
+    Dwarf_Word idx;
+    Dwarf_Files *files;
+    size_t nfiles;
+    if (dwarf_formudata(dwarf_attr(inl, DW_AT_call_file, &am), &idx) != 0 ||
+        dwarf_getsrcfiles(cu, &files, &nfiles) != 0 || idx >= nfiles)
+        return "";
+    return abs_path(f, cu, dwarf_filesrc(files, idx, NULL, NULL));
+}
+
+int cp_objfile_lookup(cp_objfile *f, uint64_t vaddr, bool demangle, cp_frame *frames, int max)
+{
+    scratch_clear(f);
+    if (max <= 0)
+        return 0;
+    Dwarf_Addr a = vaddr + f->bias;
+
+    /* The symbol table: the fallback name, and the only one without DWARF. */
+    GElf_Off symoff;
+    GElf_Sym sym;
+    const char *symname = dwfl_module_addrinfo(f->mod, a, &symoff, &sym, NULL, NULL, NULL);
+    if (symname && !symname[0])
+        symname = NULL;
+
+    /* The line table's row for the innermost frame. */
+    const char *file = "";
+    int line = 0, col = 0;
+    Dwarf_Addr cubias = 0;
+    Dwarf_Die *cu = f->has_dwarf ? dwfl_module_addrdie(f->mod, a, &cubias) : NULL;
+    if (cu) {
+        Dwfl_Line *ln = dwfl_module_getsrc(f->mod, a);
+        const char *src = ln ? dwfl_lineinfo(ln, NULL, &line, &col, NULL, NULL) : NULL;
+        if (src)
+            file = abs_path(f, cu, src);
+        else
+            line = col = 0;
+    }
+
+    Dwarf_Die chain[CP_OBJFILE_MAX_FRAMES];
+    int depth = cu ? walk(cu, a - cubias, chain, 0, CP_OBJFILE_MAX_FRAMES) : 0;
+    if (depth == 0) {
+        if (!symname)
+            return 0;
+        cp_frame *fr = &frames[0];
+        const char *dm = demangle ? scratch_keep(f, cp_symbolize_demangle(symname)) : NULL;
+        fr->name = dm ? dm : symname;
+        fr->system_name = symname;
+        fr->file = file;
+        fr->line = line;
+        fr->column = col;
+        fr->start_line = 0;
+        return 1;
+    }
+
+    int n = 0;
+    for (int i = depth - 1; i >= 0 && n < max; i--) {
+        Dwarf_Die *die = &chain[i];
+        cp_frame *fr = &frames[n++];
+        if (!die_names(f, die, demangle, fr)) {
+            const char *s = (i == 0 && symname) ? symname : "??";
+            fr->name = fr->system_name = s;
+        }
+        const char *decl = dwarf_decl_file(die);
+        fr->file = decl ? abs_path(f, cu, decl) : file;
+        fr->line = line;
+        fr->column = col;
+        int dl = 0;
+        fr->start_line = dwarf_decl_line(die, &dl) == 0 ? dl : 0;
+        if (dwarf_tag(die) == DW_TAG_inlined_subroutine) {
+            /* The caller's position is where this instance was inlined. */
+            file = call_file(f, cu, die);
+            line = (int)die_udata(die, DW_AT_call_line);
+            col = (int)die_udata(die, DW_AT_call_column);
+        }
+    }
+    return n;
+}

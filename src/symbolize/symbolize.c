@@ -1,0 +1,308 @@
+/* symbolize.c — fill a profile's locations with functions and lines.
+ *
+ * What: for each mapping, open its file once (objfile.c), check its build
+ * id against the mapping's, then give every location of that mapping that
+ * has no lines the frames found at its address.  The result is a new
+ * profile; the input is never modified.
+ *
+ * Data structure: a "patched view" of the input — a cp_profile struct
+ * whose arrays are copies where something changes (mappings' has_* flags,
+ * locations' lines) and whose string and function tables are the input's
+ * followed by the new entries (new strings interned in a cp_strtab, new
+ * functions deduplicated through a hash map).  The view is handed to
+ * cp_pbuilder_add_profile, which re-interns everything into a fresh
+ * profile, so labels, comments, periods and sample order come through
+ * exactly as the builder copies them for merge.
+ *
+ * Alternatives rejected: rebuilding the profile field by field here (a
+ * second copy of the builder's copying logic to keep in step); editing the
+ * decoded profile in place (its arrays live in an arena and cannot grow,
+ * and callers may share it).
+ */
+#include "symbolize/symbolize.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/buf.h"
+#include "base/hashmap.h"
+#include "base/log.h"
+#include "profile/builder.h"
+#include "symbolize/objfile.h"
+
+typedef struct ofile {
+    const char *path;
+    cp_objfile *obj; /* NULL when unreadable */
+} ofile;
+
+typedef struct state {
+    const cp_profile *in;
+    const cp_symbolize_opts *opts;
+    cp_diag *diag;
+    cp_symbolize_stats *st;
+    ofile *files;
+    size_t nfiles, files_cap;
+    int *map_file; /* per mapping: index into files, or -1 */
+    cp_mapping *maps;
+    cp_location *locs;
+    cp_strtab strs;  /* new strings; view index = in->nstrings + index */
+    cp_function *funcs;
+    size_t nfuncs, funcs_cap; /* beyond in->nfunctions */
+    cp_map func_index;        /* content hash -> view function index + 1 */
+    cp_line *linepool;
+    size_t nlines, lines_cap;
+    size_t *line_off; /* per location, into linepool (when new) */
+} state;
+
+static void warn(state *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(state *s, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (s->diag && !s->diag->msg[0])
+        cp_diag_set(s->diag, 0, "%s", msg);
+    if (!s->opts->quiet)
+        cp_log("symbolize: %s", msg);
+}
+
+/* The objfile for a path, opened on first use (NULL: unreadable). */
+static int file_for(state *s, const char *path, int *idx)
+{
+    for (size_t i = 0; i < s->nfiles; i++)
+        if (!strcmp(s->files[i].path, path)) {
+            *idx = (int)i;
+            return 0;
+        }
+    if (cp_grow(&s->files, &s->files_cap, s->nfiles + 1, sizeof *s->files))
+        return CPROF_ENOMEM;
+    ofile *f = &s->files[s->nfiles];
+    f->path = path;
+    f->obj = NULL;
+    int rc = cp_objfile_open(path, s->opts->debug_dirs, &f->obj);
+    if (rc == CPROF_ENOMEM)
+        return rc;
+    if (rc) {
+        s->st->unreadable_maps++;
+        warn(s, "%s: cannot read it as an ELF file; its addresses stay unsymbolized", path);
+    }
+    *idx = (int)s->nfiles++;
+    return 0;
+}
+
+static bool symbolizable_path(const char *p)
+{
+    /* [vdso], [vsyscall], //anon, empty: nothing on disk to read. */
+    return p[0] == '/' && p[1] != '/';
+}
+
+static int open_mappings(state *s)
+{
+    const cp_profile *in = s->in;
+    for (size_t i = 0; i < in->nmappings; i++) {
+        const cp_mapping *m = &in->mappings[i];
+        const char *path = cp_str(in, m->filename);
+        s->map_file[i] = -1;
+        if (!symbolizable_path(path))
+            continue;
+        int idx, rc = file_for(s, path, &idx);
+        if (rc)
+            return rc;
+        cp_objfile *obj = s->files[idx].obj;
+        if (!obj)
+            continue;
+        const char *want = cp_str(in, m->build_id), *have = cp_objfile_build_id(obj);
+        if (want[0] && have[0] && strcasecmp(want, have) != 0) {
+            s->st->mismatched_maps++;
+            warn(s, "%s: build id %s does not match the profile's %s; its addresses stay "
+                    "unsymbolized", path, have, want);
+            continue;
+        }
+        s->map_file[i] = idx;
+    }
+    return 0;
+}
+
+static int64_t view_str(state *s, const char *str)
+{
+    int64_t k = cp_strtab_add(&s->strs, str);
+    return k < 0 ? -1 : (int64_t)s->in->nstrings + k;
+}
+
+/* View index of the function for a frame (existing or new), or -1. */
+static int64_t view_func(state *s, const cp_frame *fr)
+{
+    int64_t name = view_str(s, fr->name), sys = view_str(s, fr->system_name),
+            file = view_str(s, fr->file);
+    if (name < 0 || sys < 0 || file < 0)
+        return -1;
+    int64_t key[4] = {name, sys, file, fr->start_line};
+    uint64_t h = cp_hash_bytes(key, sizeof key, 0x5eed), v;
+    if (cp_map_get(&s->func_index, h, &v)) {
+        const cp_function *f = &s->funcs[v - 1 - s->in->nfunctions];
+        if (f->name == name && f->system_name == sys && f->filename == file &&
+            f->start_line == fr->start_line)
+            return (int64_t)v - 1;
+    }
+    if (cp_grow(&s->funcs, &s->funcs_cap, s->nfuncs + 1, sizeof *s->funcs))
+        return -1;
+    size_t vi = s->in->nfunctions + s->nfuncs;
+    cp_function *f = &s->funcs[s->nfuncs++];
+    *f = (cp_function){.id = vi + 1, .name = name, .system_name = sys, .filename = file,
+                       .start_line = fr->start_line};
+    if (cp_map_put(&s->func_index, h, vi + 1))
+        return -1;
+    return (int64_t)vi;
+}
+
+static int symbolize_location(state *s, size_t li)
+{
+    const cp_location *l = &s->in->locations[li];
+    cp_location *out = &s->locs[li];
+    if (l->nlines > 0) {
+        s->st->already++;
+        return 0;
+    }
+    if (l->mapping == CP_NO_MAPPING || s->map_file[l->mapping] < 0) {
+        s->st->unsymbolized++;
+        return 0;
+    }
+    const cp_mapping *m = &s->in->mappings[l->mapping];
+    cp_objfile *obj = s->files[s->map_file[l->mapping]].obj;
+    uint64_t vaddr;
+    cp_frame frames[CP_OBJFILE_MAX_FRAMES];
+    int n = 0;
+    if (cp_objfile_vaddr(obj, m->start, m->offset, l->address, &vaddr) == 0)
+        n = cp_objfile_lookup(obj, vaddr, !s->opts->no_demangle, frames, CP_OBJFILE_MAX_FRAMES);
+    if (n < 0)
+        return n;
+    if (n == 0) {
+        s->st->unsymbolized++;
+        return 0;
+    }
+    if (cp_grow(&s->linepool, &s->lines_cap, s->nlines + (size_t)n, sizeof *s->linepool))
+        return CPROF_ENOMEM;
+    s->line_off[li] = s->nlines;
+    cp_mapping *vm = &s->maps[l->mapping];
+    for (int k = 0; k < n; k++) {
+        int64_t fi = view_func(s, &frames[k]);
+        if (fi < 0)
+            return CPROF_ENOMEM;
+        s->linepool[s->nlines++] =
+            (cp_line){.func = (uint32_t)fi, .line = frames[k].line, .column = frames[k].column};
+        vm->has_functions = true;
+        if (frames[k].file[0])
+            vm->has_filenames = true;
+        if (frames[k].line > 0)
+            vm->has_line_numbers = true;
+    }
+    if (cp_objfile_has_dwarf(obj))
+        vm->has_inline_frames = true;
+    out->nlines = (uint32_t)n;
+    s->st->symbolized++;
+    return 0;
+}
+
+int cp_symbolize_ex(const cp_profile *in, const cp_symbolize_opts *opts, cp_profile **out,
+                    cp_diag *diag, cp_symbolize_stats *stats)
+{
+    static const cp_symbolize_opts defaults;
+    cp_symbolize_stats local_stats;
+    state s = {.in = in, .opts = opts ? opts : &defaults, .diag = diag,
+               .st = stats ? stats : &local_stats};
+    const char **strings = NULL;
+    cp_pbuilder *b = NULL;
+    int rc = CPROF_ENOMEM;
+
+    memset(s.st, 0, sizeof *s.st);
+    s.st->locations = in->nlocations;
+    if (diag)
+        diag->msg[0] = 0;
+    s.map_file = calloc(in->nmappings + 1, sizeof *s.map_file);
+    s.maps = calloc(in->nmappings + 1, sizeof *s.maps);
+    s.locs = calloc(in->nlocations + 1, sizeof *s.locs);
+    s.line_off = calloc(in->nlocations + 1, sizeof *s.line_off);
+    if (!s.map_file || !s.maps || !s.locs || !s.line_off)
+        goto out;
+    if (in->nmappings)
+        memcpy(s.maps, in->mappings, in->nmappings * sizeof *s.maps);
+    if (in->nlocations)
+        memcpy(s.locs, in->locations, in->nlocations * sizeof *s.locs);
+    if ((rc = open_mappings(&s)))
+        goto out;
+    for (size_t i = 0; i < in->nlocations; i++)
+        if ((rc = symbolize_location(&s, i)))
+            goto out;
+    rc = CPROF_ENOMEM;
+    /* The pool has stopped growing: point the new locations at it. */
+    for (size_t i = 0; i < in->nlocations; i++)
+        if (in->locations[i].nlines == 0 && s.locs[i].nlines > 0)
+            s.locs[i].lines = s.linepool + s.line_off[i];
+
+    cp_profile view = *in;
+    strings = malloc((in->nstrings + s.strs.len + 1) * sizeof *strings);
+    cp_function *funcs = NULL;
+    size_t nf = in->nfunctions + s.nfuncs;
+    if (!strings || !(funcs = malloc((nf + 1) * sizeof *funcs)))
+        goto out;
+    if (in->nstrings)
+        memcpy(strings, in->strings, in->nstrings * sizeof *strings);
+    for (size_t i = 0; i < s.strs.len; i++)
+        strings[in->nstrings + i] = s.strs.strs[i];
+    if (in->nfunctions)
+        memcpy(funcs, in->functions, in->nfunctions * sizeof *funcs);
+    if (s.nfuncs)
+        memcpy(funcs + in->nfunctions, s.funcs, s.nfuncs * sizeof *funcs);
+    view.strings = strings;
+    view.nstrings = in->nstrings + s.strs.len;
+    view.functions = funcs;
+    view.nfunctions = nf;
+    view.mappings = s.maps;
+    view.locations = s.locs;
+
+    b = cp_pbuilder_new(false);
+    if (!b) {
+        free(funcs);
+        goto out;
+    }
+    rc = cp_pbuilder_add_profile(b, &view, 1.0, diag);
+    free(funcs);
+    if (rc)
+        goto out;
+    cp_profile *p = cp_pbuilder_finish(b);
+    if (!p) {
+        rc = CPROF_ENOMEM;
+        goto out;
+    }
+    *out = p;
+    rc = 0;
+out:
+    if (b)
+        cp_pbuilder_free(b);
+    free(strings);
+    for (size_t i = 0; i < s.nfiles; i++)
+        cp_objfile_close(s.files[i].obj);
+    free(s.files);
+    free(s.map_file);
+    free(s.maps);
+    free(s.locs);
+    free(s.line_off);
+    free(s.linepool);
+    free(s.funcs);
+    cp_map_free(&s.func_index);
+    cp_strtab_free(&s.strs);
+    if (rc && diag && !diag->msg[0])
+        cp_diag_set(diag, rc, "symbolize: %s", cprof_strerror(rc));
+    return rc;
+}
+
+int cp_symbolize(const cp_profile *in, const cp_symbolize_opts *opts, cp_profile **out,
+                 cp_diag *diag)
+{
+    return cp_symbolize_ex(in, opts, out, diag, NULL);
+}
