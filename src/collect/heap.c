@@ -1,0 +1,343 @@
+/* heap.c — heap sampling: the countdown, sampled blocks, stack buckets.
+ *
+ * What: the slow path of the malloc interposers (src/preload/malloc.c).
+ * The fast path only decrements a per-thread countdown; when it runs out,
+ * cp_heap_should_sample() decides, and cp_heap_alloc_sampled() captures
+ * the stack, files the allocation under its (stack, size) bucket and serves
+ * the block from the profiler's region (heap_region.c).  Freeing a sampled
+ * block reads its 16-byte header (bucket, size) and counts the free.
+ *
+ * Data structures: buckets live in an mmap-backed arena and are never freed;
+ * a fixed hash table of 64 Ki chains finds them by (stack, size); a list of
+ * all buckets lets the writer walk them without the lock (they are published
+ * with a release store, counters are atomics).  One pthread mutex guards
+ * the region, the arena and bucket insertion; it is only taken on sampled
+ * allocations and frees, and it is never held across a call that can
+ * allocate.  Header of a sampled block, right below the user pointer:
+ * { bucket pointer, requested size }; the bucket is cleared on free, so a
+ * double free of a sampled block is caught.
+ *
+ * Random intervals: xorshift64* per thread, exponential draw with our own
+ * logarithm (a short series; no libm call, which could be lazily bound
+ * inside malloc).  Seeds come from getrandom(2) (or a fixed seed for tests)
+ * mixed with a per-thread sequence number.
+ *
+ * Alternatives rejected: sampling every N bytes (periodic: biased for
+ * programs whose allocation pattern has the same period), a global
+ * countdown (an atomic on every malloc), recording buckets in a lock-free
+ * table (insertions are rare; a mutex is simpler and as fast here).
+ */
+#include "collect/heap.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/arena.h"
+#include "base/hashmap.h"
+#include "base/log.h"
+#include "collect/unwind.h"
+#include "cprof.h"
+
+#define HOOK __attribute__((section("cprof_hooks"), noinline))
+
+__thread cp_heap_tls cp_heap_tls_state __attribute__((tls_model("initial-exec")));
+int cp_heap_on;
+
+/* Bounds of the hook section: frames inside it are cprof's own. */
+extern const char __start_cprof_hooks[] __attribute__((visibility("hidden")));
+extern const char __stop_cprof_hooks[] __attribute__((visibility("hidden")));
+
+enum { HASH_BITS = 16, HEAP_FRAMES = 64 };
+
+typedef struct block_hdr {
+    cp_heap_bucket *bucket; /* NULL once freed */
+    uint64_t size;
+} block_hdr;
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static cp_arena arena;                       /* buckets (guarded by lock) */
+static cp_heap_bucket *hash_heads[1u << HASH_BITS];
+static cp_heap_bucket *all_buckets;          /* published with release */
+static int64_t rate_bytes = CPROF_HEAP_RATE_DEFAULT;
+static uint64_t seed_base;
+static uint64_t thread_seq;
+static uint64_t dropped;
+static int atfork_done;
+
+/* ---- random intervals ---- */
+
+static uint64_t splitmix(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+static uint64_t next_rand(cp_heap_tls *t)
+{
+    uint64_t x = t->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    t->rng = x;
+    return x * 0x2545f4914f6cdd1dULL;
+}
+
+/* Natural logarithm of x in (0, 1], |error| < 1e-10: x = m * 2^e with m in
+ * [sqrt(1/2), sqrt(2)), ln m = 2 atanh((m-1)/(m+1)) by its series. */
+static double ln01(double x)
+{
+    union { double d; uint64_t u; } v = {.d = x};
+    int e = (int)((v.u >> 52) & 0x7ff) - 1023;
+    v.u = (v.u & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL; /* m in [1,2) */
+    double m = v.d;
+    if (m > 1.4142135623730951) {
+        m *= 0.5;
+        e++;
+    }
+    double z = (m - 1) / (m + 1), z2 = z * z;
+    double s = z * (1 + z2 * (1.0 / 3 + z2 * (1.0 / 5 + z2 * (1.0 / 7 + z2 * (1.0 / 9 +
+               z2 * (1.0 / 11 + z2 * (1.0 / 13)))))));
+    return 2 * s + e * 0.6931471805599453;
+}
+
+/* An exponential interval of mean rate_bytes. */
+static int64_t draw_interval(cp_heap_tls *t)
+{
+    int64_t rate = rate_bytes;
+    if (rate <= 1)
+        return 0;
+    /* 53 random bits in (0, 1]. */
+    double u = (double)((next_rand(t) >> 11) + 1) * (1.0 / 9007199254740992.0);
+    double x = -ln01(u) * (double)rate;
+    if (x > 9.0e18)
+        x = 9.0e18;
+    return (int64_t)x;
+}
+
+HOOK bool cp_heap_should_sample(size_t n)
+{
+    cp_heap_tls *t = &cp_heap_tls_state;
+    if (t->busy || !__atomic_load_n(&cp_heap_on, __ATOMIC_RELAXED))
+        return false;
+    if (!t->rng) {
+        uint64_t seq = __atomic_fetch_add(&thread_seq, 1, __ATOMIC_RELAXED);
+        t->rng = splitmix(seed_base + seq * 0x9e3779b97f4a7c15ULL) | 1;
+        t->countdown = draw_interval(t);
+        if ((uint64_t)n < (uint64_t)t->countdown) {
+            t->countdown -= (int64_t)n;
+            return false;
+        }
+    }
+    /* The interval ran out inside this allocation: sample it, and draw the
+     * next interval from its end (the process is memoryless). */
+    t->countdown = draw_interval(t);
+    return true;
+}
+
+/* ---- buckets ---- */
+
+static uint64_t stack_hash(const uint64_t *pcs, int n, uint64_t size)
+{
+    uint64_t h = cp_hash_u64(size + 0x51ed27);
+    for (int i = 0; i < n; i++)
+        h = (h ^ pcs[i]) * 0x100000001b3ULL + (h >> 29);
+    return h;
+}
+
+/* With the lock held. */
+static cp_heap_bucket *bucket_for(const uint64_t *pcs, int n, uint64_t size)
+{
+    uint64_t h = stack_hash(pcs, n, size);
+    cp_heap_bucket **head = &hash_heads[h & ((1u << HASH_BITS) - 1)];
+    for (cp_heap_bucket *b = *head; b; b = b->next_hash)
+        if (b->hash == h && b->size == size && b->nframes == (uint32_t)n &&
+            memcmp(b->pcs, pcs, (size_t)n * sizeof *pcs) == 0)
+            return b;
+    cp_heap_bucket *b = cp_arena_alloc(&arena, sizeof *b + (size_t)n * sizeof *pcs);
+    if (!b)
+        return NULL;
+    b->hash = h;
+    b->size = size;
+    b->nframes = (uint32_t)n;
+    memcpy(b->pcs, pcs, (size_t)n * sizeof *pcs);
+    b->next_hash = *head;
+    *head = b;
+    b->next_all = all_buckets;
+    __atomic_store_n(&all_buckets, b, __ATOMIC_RELEASE);
+    return b;
+}
+
+/* The caller's stack without cprof's own frames: everything up to and
+ * including the outermost frame inside the hook section is cut. */
+static int user_stack(uint64_t *pcs, int max)
+{
+    int n = cp_unwind_here(pcs, max, 0);
+    int first = 0;
+    for (int i = 0; i < n; i++)
+        if (pcs[i] >= (uint64_t)(uintptr_t)__start_cprof_hooks &&
+            pcs[i] < (uint64_t)(uintptr_t)__stop_cprof_hooks)
+            first = i + 1;
+    if (first > 0 && first < n)
+        memmove(pcs, pcs + first, (size_t)(n - first) * sizeof *pcs);
+    return n - first;
+}
+
+HOOK void *cp_heap_alloc_sampled(size_t n, size_t align, bool zero)
+{
+    cp_heap_tls *t = &cp_heap_tls_state;
+    if (n > (size_t)PTRDIFF_MAX - 4096)
+        return NULL; /* glibc refuses it; let it say so */
+    int saved_errno = errno;
+    t->busy = 1;
+    uint64_t pcs[HEAP_FRAMES];
+    int nf = user_stack(pcs, HEAP_FRAMES);
+    void *user = NULL;
+    size_t block_bytes = 0;
+    pthread_mutex_lock(&lock);
+    cp_heap_bucket *b = bucket_for(pcs, nf, n);
+    void *block = b ? cp_heap_region_alloc(n, align, &user) : NULL;
+    if (block) {
+        block_hdr *h = (block_hdr *)user - 1;
+        h->bucket = b;
+        h->size = n;
+        cp_heap_region_block(user, &block_bytes);
+        __atomic_fetch_add(&b->alloc_objects, 1, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&b->alloc_bytes, n, __ATOMIC_RELAXED);
+    } else {
+        dropped++;
+    }
+    pthread_mutex_unlock(&lock);
+    if (block && zero && !cp_heap_region_zeroed(block_bytes))
+        memset(user, 0, n);
+    t->busy = 0;
+    errno = saved_errno;
+    return block ? user : NULL;
+}
+
+HOOK void cp_heap_free_sampled(void *p)
+{
+    block_hdr *h = (block_hdr *)p - 1;
+    cp_heap_bucket *b = h->bucket;
+    if (!b) {
+        cp_log("cprof: free(): double free or invalid pointer %p (sampled block)", p);
+        abort();
+    }
+    int saved_errno = errno;
+    uint64_t size = h->size;
+    h->bucket = NULL;
+    void *block = cp_heap_region_block(p, NULL);
+    pthread_mutex_lock(&lock);
+    __atomic_fetch_add(&b->free_bytes, size, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&b->free_objects, 1, __ATOMIC_RELEASE);
+    cp_heap_region_free(block);
+    pthread_mutex_unlock(&lock);
+    errno = saved_errno;
+}
+
+size_t cp_heap_sampled_size(const void *p)
+{
+    return ((const block_hdr *)p - 1)->size;
+}
+
+size_t cp_heap_sampled_usable(const void *p)
+{
+    size_t bytes;
+    char *block = cp_heap_region_block(p, &bytes);
+    return (size_t)(block + bytes - (const char *)p);
+}
+
+cp_heap_bucket *cp_heap_buckets(void)
+{
+    return __atomic_load_n(&all_buckets, __ATOMIC_ACQUIRE);
+}
+
+int64_t cp_heap_rate(void)
+{
+    return rate_bytes;
+}
+
+uint64_t cp_heap_dropped(void)
+{
+    return __atomic_load_n(&dropped, __ATOMIC_RELAXED);
+}
+
+/* ---- fork ---- */
+
+void cp_heap_atfork_prepare(void)
+{
+    pthread_mutex_lock(&lock);
+}
+
+void cp_heap_atfork_parent(void)
+{
+    pthread_mutex_unlock(&lock);
+}
+
+void cp_heap_atfork_child(void)
+{
+    /* Only the forking thread survives, and it held the lock. */
+    pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+    memcpy(&lock, &fresh, sizeof lock);
+}
+
+/* ---- public API ---- */
+
+int cp_heap_start_seeded(int64_t rate, uint64_t seed)
+{
+    cp_heap_tls *t = &cp_heap_tls_state;
+    int prev_busy = t->busy;
+    int rc = 0;
+    t->busy = 1;
+    pthread_mutex_lock(&lock);
+    if (cp_heap_on) {
+        rc = CPROF_EBUSY;
+        goto out;
+    }
+    rc = cp_heap_region_init();
+    if (rc)
+        goto out;
+    if (!seed && getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        seed = splitmix((uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32));
+    }
+    seed_base = seed;
+    rate_bytes = rate > 0 ? rate : CPROF_HEAP_RATE_DEFAULT;
+    /* Threads draw their first interval on their next allocation. */
+    t->rng = 0;
+    t->countdown = 0;
+out:
+    pthread_mutex_unlock(&lock);
+    if (rc == 0) {
+        cp_unwind_init();
+        if (!__atomic_exchange_n(&atfork_done, 1, __ATOMIC_ACQ_REL))
+            pthread_atfork(cp_heap_atfork_prepare, cp_heap_atfork_parent,
+                           cp_heap_atfork_child);
+        __atomic_store_n(&cp_heap_on, 1, __ATOMIC_RELEASE);
+    }
+    t->busy = prev_busy;
+    return rc;
+}
+
+int cprof_heap_start(int64_t rate)
+{
+    return cp_heap_start_seeded(rate, 0);
+}
+
+int cprof_heap_stop(void)
+{
+    int was = __atomic_exchange_n(&cp_heap_on, 0, __ATOMIC_ACQ_REL);
+    return was ? 0 : CPROF_ENOTRUNNING;
+}
+
+int cprof_heap_running(void)
+{
+    return __atomic_load_n(&cp_heap_on, __ATOMIC_RELAXED);
+}

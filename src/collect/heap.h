@@ -1,0 +1,136 @@
+/* heap.h — the heap profiler's core, shared by the malloc interposers
+ * (src/preload/malloc.c) and the collector (src/collect/heap*.c).
+ *
+ * Contract:
+ *  - Sampling is a per-thread byte countdown (cp_heap_tls.countdown): an
+ *    allocation of n bytes is sampled when n >= countdown, otherwise the
+ *    countdown drops by n.  After a sample a fresh exponential interval of
+ *    mean rate_bytes is drawn, so each allocation of size s is sampled with
+ *    probability 1 - exp(-s/rate) independently of the others (Go's rule).
+ *    Rate 1 keeps the countdown at 0: every allocation is sampled.
+ *  - Sampled blocks are served from one address range the profiler reserves
+ *    (cp_heap_region_base/_bytes), so free() tells a sampled pointer from
+ *    an ordinary one with one subtraction and one comparison; ordinary
+ *    blocks come from glibc (__libc_malloc and friends).
+ *  - A thread-local `busy` flag marks code running inside the profiler: its
+ *    allocations are never sampled and never recurse into it.
+ *  - Per (stack, size) bucket the raw sampled counts are kept; the four
+ *    sample types are unbiased at write time with Go's formula.
+ *
+ * Safety: everything marked [hook-safe] may run inside malloc/free: it never
+ * calls malloc, holds at most the heap lock (a pthread mutex, never held
+ * across a call that allocates), and uses initial-exec TLS only.
+ */
+#ifndef CP_COLLECT_HEAP_H
+#define CP_COLLECT_HEAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "profile/profile.h"
+
+/* Per-thread sampler state (initial-exec TLS: no __tls_get_addr inside
+ * malloc). */
+typedef struct cp_heap_tls {
+    int64_t countdown;  /* bytes until the next sample point */
+    uint64_t rng;       /* xorshift state; 0 = this thread not seeded yet */
+    int busy;           /* inside cprof: allocations pass straight through */
+} cp_heap_tls;
+
+extern __thread cp_heap_tls cp_heap_tls_state __attribute__((tls_model("initial-exec")));
+
+/* The reserved range for sampled blocks; both 0 until the first start. */
+extern uintptr_t cp_heap_region_base;
+extern uintptr_t cp_heap_region_bytes;
+/* Nonzero while sampling. */
+extern int cp_heap_on;
+
+static inline bool cp_heap_is_sampled(const void *p)
+{
+    return (uintptr_t)p - cp_heap_region_base < cp_heap_region_bytes;
+}
+
+/* ---- sampling (heap.c) ---- */
+
+/* Called when n >= countdown: seeds a new thread, draws the next interval
+ * and tells whether this allocation is to be sampled.  [hook-safe] */
+bool cp_heap_should_sample(size_t n);
+
+/* Allocate a sampled block of n bytes aligned to `align` (a power of two,
+ * >= 16), record it under the caller's stack, zero it when `zero`.  NULL
+ * when the block cannot be served from the region (the caller then falls
+ * back to glibc and the sample is counted as dropped).  Frames of cprof's
+ * own hooks (section cprof_hooks) are cut from the stack.  [hook-safe] */
+void *cp_heap_alloc_sampled(size_t n, size_t align, bool zero);
+
+/* Free a block for which cp_heap_is_sampled(p) is true.  [hook-safe] */
+void cp_heap_free_sampled(void *p);
+
+/* Requested size of a sampled block, and its usable size.  [hook-safe] */
+size_t cp_heap_sampled_size(const void *p);
+size_t cp_heap_sampled_usable(const void *p);
+
+/* ---- region allocator (heap_region.c), called with the heap lock held ---- */
+
+/* Reserve the range (once).  0 or CPROF_ENOMEM.  Not under the lock. */
+int cp_heap_region_init(void);
+/* A block with room for n bytes at an `align`-aligned offset of at least 16
+ * bytes from its start; *user receives that address.  NULL when full. */
+void *cp_heap_region_alloc(size_t n, size_t align, void **user);
+/* The block holding user (a pointer cp_heap_region_alloc handed out) and
+ * its size in bytes. */
+void *cp_heap_region_block(const void *user, size_t *block_bytes);
+void cp_heap_region_free(void *block);
+/* Whether blocks of this size read as zero when handed out (returned to
+ * the kernel on free, or never touched) outside their first 16 bytes. */
+int cp_heap_region_zeroed(size_t block_bytes);
+/* Bytes of address space currently handed out (for tests). */
+size_t cp_heap_region_used(void);
+
+/* ---- buckets and profiles (heap.c, heap_write.c) ---- */
+
+typedef struct cp_heap_bucket {
+    struct cp_heap_bucket *next_all;  /* every bucket, newest first */
+    struct cp_heap_bucket *next_hash; /* hash chain */
+    uint64_t hash;
+    uint64_t size;                    /* bytes per object */
+    uint64_t alloc_objects, alloc_bytes, free_objects, free_bytes; /* raw sampled */
+    uint32_t nframes;
+    uint64_t pcs[];                   /* leaf first */
+} cp_heap_bucket;
+
+/* The newest bucket (walk next_all); buckets are never freed while the
+ * process lives.  Counters are read with __atomic loads.  [thread-safe] */
+cp_heap_bucket *cp_heap_buckets(void);
+int64_t cp_heap_rate(void);
+/* Samples that could not be recorded (region full, bucket memory full). */
+uint64_t cp_heap_dropped(void);
+
+/* Go's scaleHeapSample: unbias count objects totalling bytes bytes sampled
+ * at `rate`.  Rate <= 1 returns them unchanged.  [thread-safe] */
+void cp_heap_scale(int64_t count, int64_t bytes, int64_t rate,
+                   int64_t *out_count, int64_t *out_bytes);
+
+/* Build the heap profile from the buckets (four sample types, `bytes`
+ * label, mappings; symbolized unless `raw`).  Runs on the caller's thread,
+ * which must not be inside a hook.  Sets the caller's busy flag itself. */
+int cp_heap_profile(bool raw, bool with_size_label, cp_profile **out);
+
+/* Print the leak summary (in-use objects at this moment, top `top`
+ * stacks) to fd.  */
+int cp_heap_leak_report(int fd, int top);
+
+/* Write to path with "%p" expanded, atomically.  */
+int cp_heap_write_path(const char *path);
+
+/* Fork support: lock before fork, unlock in the parent, reset in the child. */
+void cp_heap_atfork_prepare(void);
+void cp_heap_atfork_parent(void);
+void cp_heap_atfork_child(void);
+
+/* Start with an explicit seed for the sampler's random numbers (tests use
+ * it to make the default-rate accuracy check reproducible); 0 = random. */
+int cp_heap_start_seeded(int64_t rate_bytes, uint64_t seed);
+
+#endif
