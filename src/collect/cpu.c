@@ -1,0 +1,369 @@
+/* cpu.c — the CPU profiler: start/stop, the signal handler, the drain thread.
+ *
+ * Flow: per-thread CPU timers (timers.c) send a signal to the thread that
+ * used the CPU; on_signal() weighs the sample by the thread CPU time since
+ * that thread's previous sample, unwinds the interrupted stack straight
+ * into a ring slot (ring.c, unwind.c) and returns.  A drain thread empties
+ * the ring every 10 ms into a table of distinct stacks (stacktab.c).  Stop
+ * disarms the timers, waits for handlers in flight, joins the drain thread
+ * and hands the table to the writer (cpuwrite.c), which symbolizes and
+ * writes on the calling thread.
+ *
+ * Weighting: the kernel fires CPU timers at most once per tick (250 Hz
+ * here), so a sample at a requested 1000 Hz stands for ~4 ms, not 1 ms.
+ * The thread's own CPU clock, read in the handler (clock_gettime on
+ * CLOCK_THREAD_CPUTIME_ID is async-signal-safe), gives the exact CPU time
+ * since the previous sample of that thread; the first sample of a thread
+ * uses (1 + timer overrun) x period instead.  Totals therefore match what
+ * the kernel charged, whatever rate the kernel grants.
+ *
+ * Handler rules (docs/signal-safety.md): errno saved and restored; no
+ * malloc, no lock, no stdio; thread-local state is initial-exec TLS; every
+ * external function it calls has been called once at start so nothing is
+ * bound lazily inside it.  Lost samples (ring full) are counted with their
+ * weight and written as a frame named CP_CPU_LOST_FRAME.
+ *
+ * Rejected: setitimer(ITIMER_PROF) (one process timer, loses samples on
+ * multi-threaded programs); weighting by the requested period (under-counts
+ * by the kernel's cap); unwinding in the drain thread from a copied stack
+ * (copying 64 KiB per sample costs more than unwinding in place).
+ */
+#include "collect/cpu.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "collect/cpuwrite.h"
+#include "collect/ring.h"
+#include "collect/stacktab.h"
+#include "collect/timers.h"
+#include "collect/unwind.h"
+#include "cprof.h"
+
+enum { RING_SLOTS = 2048, DRAIN_INTERVAL_NS = 10 * 1000 * 1000, MAX_HZ = 100000 };
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER; /* start/stop */
+static atomic_int running;
+static atomic_int in_handler;
+static atomic_uint gen;
+static atomic_llong n_samples, n_lost, lost_ns, total_ns;
+static int64_t period_ns;
+static int signo;
+static int hz;
+static char *out_path; /* template, "%p" expanded when written */
+static int out_fd = -1;
+static cp_ring ring;
+static cp_stacktab tab;
+static int64_t tab_lost; /* samples the drain thread could not store */
+static pthread_t drainer;
+static atomic_int drain_stop;
+static int64_t start_wall_ns, start_mono_ns;
+static int installed_signo;
+
+static __thread unsigned tls_gen __attribute__((tls_model("initial-exec")));
+static __thread int64_t tls_last_ns __attribute__((tls_model("initial-exec")));
+
+static int64_t now_ns(clockid_t c)
+{
+    struct timespec ts;
+    clock_gettime(c, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void on_signal(int sig, siginfo_t *si, void *uc)
+{
+    int saved_errno = errno;
+    atomic_fetch_add(&in_handler, 1);
+    if (!atomic_load(&running) || si->si_code != SI_TIMER)
+        goto out;
+    unsigned g = atomic_load_explicit(&gen, memory_order_relaxed);
+    int64_t w = (1 + (int64_t)si->si_overrun) * period_ns;
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0) {
+        int64_t now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+        if (tls_gen == g && now > tls_last_ns)
+            w = now - tls_last_ns;
+        tls_gen = g;
+        tls_last_ns = now;
+    }
+    atomic_fetch_add_explicit(&total_ns, w, memory_order_relaxed);
+    cp_ring_slot *s = cp_ring_reserve(&ring);
+    if (!s) {
+        atomic_fetch_add_explicit(&n_lost, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&lost_ns, w, memory_order_relaxed);
+        goto out;
+    }
+    s->weight_ns = w;
+    s->flags = 0;
+    s->nframes = (uint32_t)cp_unwind_signal(uc, s->pcs, CP_MAX_FRAMES);
+    cp_ring_commit(&ring, s);
+    atomic_fetch_add_explicit(&n_samples, 1, memory_order_relaxed);
+out:
+    atomic_fetch_sub(&in_handler, 1);
+    errno = saved_errno;
+}
+
+static void drain_once(void)
+{
+    cp_ring_slot *s;
+    while ((s = cp_ring_peek(&ring)) != NULL) {
+        if (cp_stacktab_add(&tab, s->pcs, s->nframes, 1, s->weight_ns) != 0) {
+            tab_lost++;
+            atomic_fetch_add_explicit(&lost_ns, s->weight_ns, memory_order_relaxed);
+        }
+        cp_ring_release(&ring, s);
+    }
+}
+
+static void *drain_main(void *arg)
+{
+    (void)arg;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    cp_timers_thread_end(); /* the profiler's own thread is not profiled */
+    while (!atomic_load(&drain_stop)) {
+        drain_once();
+        struct timespec ts = {0, DRAIN_INTERVAL_NS};
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
+/* Does the program already own the signal (or ITIMER_PROF)? */
+static int check_signal(int sig)
+{
+    struct sigaction cur;
+    if (sigaction(sig, NULL, &cur) != 0)
+        return CPROF_EINVAL;
+    bool ours = (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_signal;
+    bool free_ = !(cur.sa_flags & SA_SIGINFO) &&
+                 (cur.sa_handler == SIG_DFL || cur.sa_handler == SIG_IGN);
+    if (!ours && !free_) {
+        cp_log("CPU profile not started: the program already handles signal %d; "
+               "choose another with CPROF_CPU_SIGNAL=N (e.g. %d) or cprof_cpu_options.signal",
+               sig, SIGRTMIN + 4);
+        return CPROF_ESIGNAL;
+    }
+    if (sig == SIGPROF) {
+        struct itimerval it;
+        if (getitimer(ITIMER_PROF, &it) == 0 &&
+            (it.it_value.tv_sec || it.it_value.tv_usec)) {
+            cp_log("CPU profile not started: the program uses ITIMER_PROF; "
+                   "choose another signal with CPROF_CPU_SIGNAL=N");
+            return CPROF_ESIGNAL;
+        }
+    }
+    return 0;
+}
+
+static int install_handler(int sig)
+{
+    if (installed_signo == sig)
+        return 0;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_signal;
+    /* SA_RESTART: interrupted read/write/wait calls resume for the program.
+     * Empty sa_mask: SIGSEGV must stay deliverable for the unwind guard. */
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(sig, &sa, NULL) != 0)
+        return CPROF_EINVAL;
+    /* The handler stays installed after stop: a signal already queued must
+     * not hit the default action (which would kill the process). */
+    installed_signo = sig;
+    return 0;
+}
+
+static void warm_up(void)
+{
+    cp_unwind_init();
+    (void)now_ns(CLOCK_THREAD_CPUTIME_ID);
+    int e = errno;
+    errno = e;
+}
+
+static int start_locked(const char *path, int fd, const cprof_cpu_options *opts)
+{
+    int want_hz = opts && opts->hz > 0 ? opts->hz : 100;
+    int sig = opts && opts->signal > 0 ? opts->signal : 0;
+    if (opts && (opts->hz < 0 || opts->signal < 0 || opts->flags != 0))
+        return CPROF_EINVAL;
+    if (want_hz > MAX_HZ)
+        want_hz = MAX_HZ;
+    if (sig == 0) {
+        const char *e = getenv("CPROF_CPU_SIGNAL");
+        sig = e && *e ? atoi(e) : SIGPROF;
+    }
+    if (sig <= 0 || sig >= NSIG || sig == SIGKILL || sig == SIGSTOP || sig == SIGSEGV ||
+        sig == SIGBUS)
+        return CPROF_EINVAL;
+    if (atomic_load(&running))
+        return CPROF_EBUSY;
+    int rc = check_signal(sig);
+    if (rc)
+        return rc;
+    if (!ring.slots && (rc = cp_ring_init(&ring, RING_SLOTS)) != 0)
+        return rc;
+    char *p = NULL;
+    if (path && !(p = strdup(path)))
+        return CPROF_ENOMEM;
+    warm_up();
+    if ((rc = install_handler(sig)) != 0) {
+        free(p);
+        return rc;
+    }
+    cp_ring_reset(&ring);
+    cp_stacktab_free(&tab);
+    tab_lost = 0;
+    atomic_store(&n_samples, 0);
+    atomic_store(&n_lost, 0);
+    atomic_store(&lost_ns, 0);
+    atomic_store(&total_ns, 0);
+    atomic_fetch_add(&gen, 1);
+    free(out_path);
+    out_path = p;
+    out_fd = fd;
+    hz = want_hz;
+    signo = sig;
+    period_ns = 1000000000 / want_hz;
+    start_wall_ns = now_ns(CLOCK_REALTIME);
+    start_mono_ns = now_ns(CLOCK_MONOTONIC);
+    atomic_store(&drain_stop, 0);
+    atomic_store(&running, 1);
+    if (pthread_create(&drainer, NULL, drain_main, NULL) != 0) {
+        atomic_store(&running, 0);
+        return CPROF_ENOMEM;
+    }
+    if ((rc = cp_timers_start(sig, period_ns)) != 0) {
+        atomic_store(&running, 0);
+        atomic_store(&drain_stop, 1);
+        pthread_join(drainer, NULL);
+        return rc;
+    }
+    return 0;
+}
+
+CPROF_API int cprof_cpu_start(const char *path, const cprof_cpu_options *opts)
+{
+    if (!path || !*path)
+        return CPROF_EINVAL;
+    pthread_mutex_lock(&mu);
+    int rc = start_locked(path, -1, opts);
+    pthread_mutex_unlock(&mu);
+    return rc;
+}
+
+CPROF_API int cprof_cpu_start_fd(int fd, const cprof_cpu_options *opts)
+{
+    if (fd < 0)
+        return CPROF_EINVAL;
+    pthread_mutex_lock(&mu);
+    int rc = start_locked(NULL, fd, opts);
+    pthread_mutex_unlock(&mu);
+    return rc;
+}
+
+/* Disarm, wait for handlers in flight, drain.  mu held. */
+static void halt_locked(void)
+{
+    cp_timers_stop();
+    atomic_store(&running, 0);
+    while (atomic_load(&in_handler) > 0) {
+        struct timespec ts = {0, 100000};
+        nanosleep(&ts, NULL);
+    }
+    atomic_store(&drain_stop, 1);
+    pthread_join(drainer, NULL);
+    drain_once();
+}
+
+CPROF_API int cprof_cpu_stop(void)
+{
+    pthread_mutex_lock(&mu);
+    int rc = CPROF_ENOTRUNNING;
+    if (!atomic_load(&running))
+        goto out;
+    halt_locked();
+    cp_cpuwrite_meta meta = {
+        .period_ns = period_ns,
+        .hz = hz,
+        .time_ns = start_wall_ns,
+        .duration_ns = now_ns(CLOCK_MONOTONIC) - start_mono_ns,
+        .lost = atomic_load(&n_lost) + tab_lost,
+        .lost_ns = atomic_load(&lost_ns),
+    };
+    rc = cp_cpuwrite_profile(&tab, &meta, out_path, out_fd);
+    if (rc && out_path)
+        cp_log("cannot write CPU profile %s: %s", out_path, cprof_strerror(rc));
+out:
+    pthread_mutex_unlock(&mu);
+    return rc;
+}
+
+CPROF_API int cprof_cpu_running(void)
+{
+    return atomic_load(&running) ? 1 : 0;
+}
+
+void cp_cpu_thread_begin(void)
+{
+    cp_timers_thread_begin();
+}
+
+void cp_cpu_thread_end(void)
+{
+    cp_timers_thread_end();
+}
+
+void cp_cpu_get_stats(cp_cpu_stats *out)
+{
+    out->samples = atomic_load(&n_samples);
+    out->lost = atomic_load(&n_lost) + tab_lost;
+    out->cpu_ns = atomic_load(&total_ns);
+    out->stacks = (int64_t)tab.len;
+}
+
+void cp_cpu_atfork_prepare(void)
+{
+    pthread_mutex_lock(&mu);
+    cp_timers_atfork_prepare();
+}
+
+void cp_cpu_atfork_parent(void)
+{
+    cp_timers_atfork_parent();
+    pthread_mutex_unlock(&mu);
+}
+
+void cp_cpu_atfork_child(void)
+{
+    cp_timers_atfork_child();
+    int was_running = atomic_exchange(&running, 0);
+    atomic_store(&in_handler, 0);
+    /* The parent's samples are not ours to write; the table may have been
+     * mid-update in the (now absent) drain thread, so drop it unfreed. */
+    memset(&tab, 0, sizeof tab);
+    tab_lost = 0;
+    if (ring.slots)
+        cp_ring_reset(&ring);
+    pthread_mutex_unlock(&mu);
+    if (was_running && out_path && strstr(out_path, "%p")) {
+        cprof_cpu_options o = {.hz = hz, .signal = signo};
+        char *tmpl = out_path;
+        out_path = NULL;
+        int rc = cprof_cpu_start(tmpl, &o);
+        if (rc)
+            cp_log("CPU profile of child %d not started: %s", (int)getpid(), cprof_strerror(rc));
+        free(tmpl);
+    }
+}

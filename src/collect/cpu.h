@@ -1,0 +1,35 @@
+/* cpu.h — the CPU profiler's internal entry points for the preload layer.
+ *
+ * Contract: the public API is cprof_cpu_* in include/cprof.h.  These hooks
+ * let the pthread_create trampoline and fork handling in src/preload keep
+ * per-thread timers right.  None is for signal handlers.  [thread-safe]
+ */
+#ifndef CP_COLLECT_CPU_H
+#define CP_COLLECT_CPU_H
+
+#include <stdint.h>
+
+/* In a new thread before its start routine / at its exit. */
+void cp_cpu_thread_begin(void);
+void cp_cpu_thread_end(void);
+
+/* pthread_atfork handlers.  The child stops profiling (it has no timers
+ * and no drain thread) and, when the output path contains "%p", starts a
+ * fresh profile of its own; otherwise it writes nothing. */
+void cp_cpu_atfork_prepare(void);
+void cp_cpu_atfork_parent(void);
+void cp_cpu_atfork_child(void);
+
+/* Counters of the running (or last) profile, for tests and benchmarks. */
+typedef struct cp_cpu_stats {
+    int64_t samples;   /* samples taken */
+    int64_t lost;      /* samples dropped (ring full) */
+    int64_t cpu_ns;    /* CPU time the samples stand for, lost included */
+    int64_t stacks;    /* distinct stacks */
+} cp_cpu_stats;
+void cp_cpu_get_stats(cp_cpu_stats *out);
+
+/* Name of the frame that carries lost samples in profiles. */
+#define CP_CPU_LOST_FRAME "cprof_lost_samples"
+
+#endif

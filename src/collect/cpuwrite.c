@@ -1,0 +1,150 @@
+/* cpuwrite.c — stack table → symbolized pprof profile → file.
+ *
+ * Sample types are Go's (samples/count, cpu/nanoseconds), period type
+ * cpu/nanoseconds with the requested period, so go tool pprof shows the
+ * same headers as for a Go CPU profile.  Each distinct PC becomes one
+ * location (a cp_map caches pc → location id); mappings come from a fresh
+ * /proc/self/maps snapshot taken now, so libraries dlopen'ed during the run
+ * and still loaded are found.  Symbolization runs here, on the writer's
+ * thread; if it fails the profile is written with addresses only
+ * (`cprof symbolize` can fill it in later) rather than not at all.
+ *
+ * Rejected: symbolizing in the drain thread as stacks arrive (work for
+ * stacks that may be folded away; libdw is heavy inside a live program).
+ */
+#include "collect/cpuwrite.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/hashmap.h"
+#include "base/log.h"
+#include "collect/cpu.h"
+#include "collect/procmaps.h"
+#include "collect/unwind.h"
+#include "cprof.h"
+#include "profile/builder.h"
+#include "symbolize/symbolize.h"
+
+int cp_cpuwrite_expand(const char *tmpl, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (const char *s = tmpl; *s; s++) {
+        char tmp[32];
+        const char *add = tmp;
+        if (s[0] == '%' && s[1] == 'p') {
+            snprintf(tmp, sizeof tmp, "%ld", (long)getpid());
+            s++;
+        } else if (s[0] == '%' && s[1] == '%') {
+            tmp[0] = '%', tmp[1] = 0;
+            s++;
+        } else {
+            tmp[0] = *s, tmp[1] = 0;
+        }
+        size_t n = strlen(add);
+        if (o + n + 1 > cap)
+            return CPROF_EINVAL;
+        memcpy(out + o, add, n);
+        o += n;
+    }
+    out[o] = 0;
+    return 0;
+}
+
+int cp_cpuwrite_build(const cp_stacktab *t, const cp_cpuwrite_meta *m, cp_profile **out)
+{
+    int rc = CPROF_ENOMEM;
+    cp_map locs = {0};
+    uint64_t *ids = NULL;
+    cp_profile *raw = NULL;
+    cp_procmaps *pm = cp_procmaps_load();
+    cp_pbuilder *b = cp_pbuilder_new(true);
+    if (!b)
+        goto out;
+    if (cp_pbuilder_sample_type(b, "samples", "count") || cp_pbuilder_sample_type(b, "cpu", "nanoseconds") ||
+        cp_pbuilder_period(b, "cpu", "nanoseconds", m->period_ns))
+        goto out;
+    cp_pbuilder_times(b, m->time_ns, m->duration_ns);
+    char note[96];
+    snprintf(note, sizeof note, "cprof: requested %d Hz per thread", m->hz);
+    if (cp_pbuilder_comment(b, note))
+        goto out;
+    if (!(ids = malloc(CP_MAX_FRAMES * sizeof *ids)))
+        goto out;
+    for (size_t i = 0; i < t->len; i++) {
+        const cp_stack *s = &t->stacks[i];
+        uint32_t n = s->n < CP_MAX_FRAMES ? s->n : CP_MAX_FRAMES;
+        for (uint32_t k = 0; k < n; k++) {
+            bool inserted;
+            uint64_t *slot = cp_map_slot(&locs, s->pcs[k], 0, &inserted);
+            if (!slot)
+                goto out;
+            if (inserted) {
+                uint64_t mid = pm ? cp_procmaps_mapping_id(pm, b, s->pcs[k]) : 0;
+                uint64_t id = cp_pbuilder_location(b, mid, s->pcs[k], NULL, 0, false);
+                if (!id)
+                    goto out;
+                *slot = id;
+            }
+            ids[k] = *slot;
+        }
+        int64_t v[2] = {s->count, s->ns};
+        if (cp_pbuilder_sample(b, ids, n, v, NULL, 0))
+            goto out;
+    }
+    if (m->lost > 0) {
+        uint64_t fid = cp_pbuilder_function(b, CP_CPU_LOST_FRAME, CP_CPU_LOST_FRAME, "", 0);
+        cp_line_in line = {.function_id = fid};
+        uint64_t lid = fid ? cp_pbuilder_location(b, 0, 0, &line, 1, false) : 0;
+        int64_t v[2] = {m->lost, m->lost_ns};
+        if (!lid || cp_pbuilder_sample(b, &lid, 1, v, NULL, 0))
+            goto out;
+    }
+    raw = cp_pbuilder_finish(b);
+    if (!raw)
+        goto out;
+    cp_symbolize_opts so = {.quiet = true};
+    cp_diag d = {{0}};
+    cp_profile *sym = NULL;
+    if (cp_symbolize(raw, &so, &sym, &d) == 0) {
+        cp_profile_free(raw);
+        raw = sym;
+    }
+    *out = raw;
+    raw = NULL;
+    rc = 0;
+out:
+    cp_profile_free(raw);
+    cp_pbuilder_free(b);
+    if (pm)
+        cp_procmaps_free(pm);
+    cp_map_free(&locs);
+    free(ids);
+    return rc;
+}
+
+int cp_cpuwrite_profile(const cp_stacktab *t, const cp_cpuwrite_meta *m, const char *path, int fd)
+{
+    cp_profile *p = NULL;
+    cp_buf gz = {0};
+    int rc = cp_cpuwrite_build(t, m, &p);
+    if (rc)
+        goto out;
+    if (path) {
+        char full[4096];
+        if ((rc = cp_cpuwrite_expand(path, full, sizeof full)) != 0)
+            goto out;
+        rc = cp_profile_write_file(p, full);
+    } else {
+        rc = cp_profile_encode_gz(p, &gz);
+        if (!rc)
+            rc = cp_write_all(fd, gz.data, gz.len);
+    }
+out:
+    cp_buf_free(&gz);
+    cp_profile_free(p);
+    return rc;
+}

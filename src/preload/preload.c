@@ -1,0 +1,151 @@
+/* preload.c — the LD_PRELOAD entry: environment, thread and fork hooks.
+ *
+ * What: a constructor reads CPROF_CPU / CPROF_CPU_HZ / CPROF_CPU_SIGNAL
+ * and starts the CPU profile before main; an atexit handler stops it and
+ * writes the file when the program exits (from main's return or exit() on
+ * any thread).  pthread_create is interposed so every new thread passes
+ * through a trampoline that arms its CPU timer before the start routine
+ * and disarms it at exit (a pthread key destructor, which also runs on
+ * pthread_exit).  pthread_atfork keeps the profiler consistent across
+ * fork: the child stops, and starts its own profile only when the path
+ * holds "%p", so it never overwrites its parent's file.  exec keeps the
+ * environment, so an exec'd program profiles itself under its own %p.
+ *
+ * The same code runs when a program links -lcprof: the interposer then
+ * comes first in symbol lookup order as well.  The heap profiler's entry
+ * points (src/preload/malloc*.c) are weak hooks called from here, so
+ * either piece builds without the other.
+ *
+ * Rejected: interposing clone (too low; glibc's own helpers use it);
+ * a destructor instead of atexit (runs after other libraries' destructors
+ * may have torn down state the symbolizer needs, and not at all for
+ * exit() racing with dlclose).
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "collect/cpu.h"
+#include "cprof.h"
+
+void cp_preload_heap_init(void) __attribute__((weak));
+void cp_preload_heap_fini(void) __attribute__((weak));
+void cp_preload_heap_atfork_child(void) __attribute__((weak));
+
+typedef int (*create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+static create_fn real_create;
+static pthread_key_t exit_key;
+static int have_key;
+
+struct tramp {
+    void *(*fn)(void *);
+    void *arg;
+};
+
+static void on_thread_exit(void *v)
+{
+    (void)v;
+    cp_cpu_thread_end();
+}
+
+static void *trampoline(void *p)
+{
+    struct tramp t = *(struct tramp *)p;
+    free(p);
+    if (have_key)
+        pthread_setspecific(exit_key, (void *)1);
+    cp_cpu_thread_begin();
+    return t.fn(t.arg);
+}
+
+static create_fn get_real_create(void)
+{
+    create_fn f = __atomic_load_n(&real_create, __ATOMIC_ACQUIRE);
+    if (!f) {
+        f = (create_fn)dlsym(RTLD_NEXT, "pthread_create");
+        __atomic_store_n(&real_create, f, __ATOMIC_RELEASE);
+    }
+    return f;
+}
+
+CPROF_API int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
+                             void *arg)
+{
+    create_fn real = get_real_create();
+    if (!real)
+        return EAGAIN;
+    struct tramp *t = malloc(sizeof *t);
+    if (!t)
+        return real(th, attr, fn, arg); /* unprofiled, but the program runs */
+    t->fn = fn;
+    t->arg = arg;
+    int rc = real(th, attr, trampoline, t);
+    if (rc != 0)
+        free(t);
+    return rc;
+}
+
+static void fork_prepare(void)
+{
+    cp_cpu_atfork_prepare();
+}
+
+static void fork_parent(void)
+{
+    cp_cpu_atfork_parent();
+}
+
+static void fork_child(void)
+{
+    if (cp_preload_heap_atfork_child)
+        cp_preload_heap_atfork_child();
+    cp_cpu_atfork_child();
+}
+
+static void at_exit(void)
+{
+    if (cprof_cpu_running()) {
+        int rc = cprof_cpu_stop();
+        if (rc)
+            cp_log("CPU profile not written: %s", cprof_strerror(rc));
+    }
+    if (cp_preload_heap_fini)
+        cp_preload_heap_fini();
+}
+
+static void start_cpu_from_env(void)
+{
+    const char *path = getenv("CPROF_CPU");
+    if (!path || !*path)
+        return;
+    cprof_cpu_options o = {0};
+    const char *hz = getenv("CPROF_CPU_HZ");
+    if (hz && *hz) {
+        char *end;
+        long v = strtol(hz, &end, 10);
+        if (*end || v <= 0 || v > 100000)
+            cp_log("ignoring CPROF_CPU_HZ=%s (want 1..100000); using 100", hz);
+        else
+            o.hz = (int)v;
+    }
+    const char *sig = getenv("CPROF_CPU_SIGNAL");
+    if (sig && *sig)
+        o.signal = atoi(sig);
+    int rc = cprof_cpu_start(path, &o);
+    if (rc)
+        cp_log("CPU profile not started: %s", cprof_strerror(rc));
+}
+
+__attribute__((constructor)) static void preload_init(void)
+{
+    if (cp_preload_heap_init)
+        cp_preload_heap_init();
+    get_real_create();
+    have_key = pthread_key_create(&exit_key, on_thread_exit) == 0;
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    atexit(at_exit);
+    start_cpu_from_env();
+}
