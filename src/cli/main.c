@@ -1,3 +1,70 @@
-/* main.c — placeholder until the command table lands. */
+/* main.c — the cprof command: a table from command names to entry points.
+ *
+ * Reads as the pipeline: parse the command name (or go tool pprof's
+ * `-top`-style report flag), hand argv to the command.  Report commands
+ * (top, peek, tree, …) share one implementation in report_cmd.c; record and
+ * symbolize live in their own files.  Exit status: 0 ok, 1 runtime failure,
+ * 2 usage error.
+ */
 #include <stdio.h>
-int main(void) { fputs("cprof: not yet\n", stderr); return 2; }
+#include <string.h>
+
+#include "cli/commands.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+} command;
+
+static const command commands[] = {
+    {"top", cp_cmd_report, "top entries by flat (or -cum) value"},
+    {"peek", cp_cmd_report, "callers and callees of functions matching REGEX"},
+    {"tree", cp_cmd_report, "text rendering of the call graph"},
+    {"traces", cp_cmd_report, "every sample with its stack and labels"},
+    {"tags", cp_cmd_report, "label values and their share"},
+    {"raw", cp_cmd_report, "text dump of the whole profile"},
+    {"list", cp_cmd_report, "annotated source of functions matching REGEX"},
+    {"folded", cp_cmd_report, "folded stacks (one line per stack) for flame graph tools"},
+    {"merge", cp_cmd_report, "merge profiles into one: merge -o OUT PROFILE..."},
+    {"record", cp_cmd_record, "run a program under the profiler"},
+    {"symbolize", cp_cmd_symbolize, "fill in function names and lines of a profile"},
+};
+
+static void usage(FILE *f)
+{
+    fputs("usage: cprof COMMAND [flags] PROFILE...\n"
+          "       cprof -top [flags] PROFILE...   (go tool pprof style)\n\ncommands:\n",
+          f);
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+    fputs("\nreport flags (as go tool pprof; -flag, --flag and -flag=value all work):\n"
+          "  -sample_index=NAME|N  -inuse_space -inuse_objects -alloc_space -alloc_objects\n"
+          "  -total_delay -contentions   -nodecount=N -nodefraction=F -edgefraction=F\n"
+          "  -cum -flat   -focus=RX -ignore=RX -hide=RX -show=RX -tagfocus=V -tagignore=V\n"
+          "  -functions -filefunctions -lines -files -addresses -noinlines\n"
+          "  -unit=U -base=PROFILE -diff_base=PROFILE -o FILE\n"
+          "Several PROFILEs are merged.\n",
+          f);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "-h") || !strcmp(cmd, "--help") ||
+        !strcmp(cmd, "-help")) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (!strcmp(cmd, commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    if (cmd[0] == '-') /* go tool pprof style: the report is a flag */
+        return cp_cmd_report(argc, argv);
+    fprintf(stderr, "cprof: unknown command \"%s\" (try cprof help)\n", cmd);
+    return 2;
+}

@@ -1,0 +1,519 @@
+/* graph.c — go tool pprof's call graph, built without per-sample allocation.
+ *
+ * What: nodes are the distinct NodeInfo values of go tool pprof's
+ * internal/graph (function name, cleaned file name, line, address, object
+ * file, start line); each location maps to one node per line (innermost
+ * first).  Values are flat (the sample's leaf-most kept node) and cum (every
+ * node on the stack, counted once per sample).
+ *
+ * Data structure: cp_graph_new interns node identities in an open-addressing
+ * table and stores location → node indices in one flat array (locoff gives
+ * each location's slice), so cp_graph_build is a tight loop over samples and
+ * their location indices: no hashing and no malloc per frame.  "Counted once
+ * per sample" uses a generation stamp per node (and per edge) instead of
+ * clearing a seen-set per sample.  Edges live in an array keyed by a
+ * (caller, callee) hash map, only when a report needs them.  Trimming (drop
+ * nodes under a cum cutoff, keep the top N) re-runs the build with a kept
+ * flag per node, as go tool pprof rebuilds its graph, so edges skip removed
+ * nodes and become "residual".
+ *
+ * Alternatives rejected: a node struct per (sample, frame) or maps of maps as
+ * in the Go original (allocation-bound: go tool pprof spends most of its time
+ * there), and computing cum by walking a tree of stacks (wrong with
+ * recursion, which must count a node once per sample).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/graph.h"
+#include "base/buf.h"
+
+#define NONE UINT32_MAX
+
+static uint64_t node_hash(const cp_gnode *n)
+{
+    uint64_t h = cp_hash_bytes(n->name, strlen(n->name), 1);
+    h ^= cp_hash_bytes(n->file, strlen(n->file), 2) * 31;
+    h ^= cp_hash_bytes(n->objfile, strlen(n->objfile), 3) * 131;
+    h ^= cp_hash_u64(n->address ^ cp_hash_u64((uint64_t)n->lineno * 7 + (uint64_t)n->start_line));
+    return h;
+}
+
+static bool node_eq(const cp_gnode *a, const cp_gnode *b)
+{
+    return a->address == b->address && a->lineno == b->lineno && a->start_line == b->start_line &&
+           !strcmp(a->name, b->name) && !strcmp(a->file, b->file) && !strcmp(a->objfile, b->objfile);
+}
+
+char *cp_graph_clean_path(cp_arena *a, const char *path)
+{
+    size_t n = strlen(path);
+    if (n == 0)
+        return cp_arena_strndup(a, ".", 1);
+    char *out = cp_arena_alloc(a, n + 2);
+    if (!out)
+        return NULL;
+    bool rooted = path[0] == '/';
+    size_t r = 0, w = 0, dotdot = 0;
+    if (rooted) {
+        out[w++] = '/';
+        r = dotdot = 1;
+    }
+    while (r < n) {
+        if (path[r] == '/') {
+            r++;
+        } else if (path[r] == '.' && (r + 1 == n || path[r + 1] == '/')) {
+            r++;
+        } else if (path[r] == '.' && path[r + 1] == '.' && (r + 2 == n || path[r + 2] == '/')) {
+            r += 2;
+            if (w > dotdot) {
+                w--;
+                while (w > dotdot && out[w] != '/')
+                    w--;
+            } else if (!rooted) {
+                if (w > 0)
+                    out[w++] = '/';
+                out[w++] = '.';
+                out[w++] = '.';
+                dotdot = w;
+            }
+        } else {
+            if ((rooted && w != 1) || (!rooted && w != 0))
+                out[w++] = '/';
+            for (; r < n && path[r] != '/'; r++)
+                out[w++] = path[r];
+        }
+    }
+    if (w == 0)
+        out[w++] = '.';
+    out[w] = 0;
+    return out;
+}
+
+typedef struct node_table {
+    uint32_t *slots; /* node index + 1 */
+    size_t cap;
+} node_table;
+
+static int add_node(cp_graph *g, node_table *t, const cp_gnode *want, uint32_t *idx, size_t *cap)
+{
+    uint64_t h = node_hash(want);
+    size_t mask = t->cap - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        uint32_t s = t->slots[i];
+        if (!s) {
+            if (cp_grow(&g->nodes, cap, g->nnodes + 1, sizeof *g->nodes))
+                return CPROF_ENOMEM;
+            g->nodes[g->nnodes] = *want;
+            t->slots[i] = (uint32_t)(g->nnodes + 1);
+            *idx = (uint32_t)g->nnodes++;
+            return 0;
+        }
+        if (node_eq(&g->nodes[s - 1], want)) {
+            *idx = s - 1;
+            return 0;
+        }
+    }
+}
+
+int cp_graph_new(cp_graph *g, const cp_profile *p, const cp_graph_opts *o)
+{
+    int rc = 0;
+    memset(g, 0, sizeof *g);
+    g->p = p;
+    g->sample_index = o->sample_index;
+    size_t nlines = 0;
+    for (size_t i = 0; i < p->nlocations; i++)
+        nlines += p->locations[i].nlines ? p->locations[i].nlines : 1;
+    node_table t = {0};
+    t.cap = 64;
+    while (t.cap < nlines * 2)
+        t.cap *= 2;
+    t.slots = calloc(t.cap, sizeof *t.slots);
+    const char **ffile = calloc(p->nfunctions + 1, sizeof *ffile);
+    g->locnodes = malloc((nlines + 1) * sizeof *g->locnodes);
+    g->locoff = malloc((p->nlocations + 1) * sizeof *g->locoff);
+    size_t cap = 0;
+    if (!t.slots || !ffile || !g->locnodes || !g->locoff) {
+        rc = CPROF_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < p->nfunctions; i++) {
+        const char *f = cp_str(p, p->functions[i].filename);
+        ffile[i] = *f ? cp_graph_clean_path(&g->arena, f) : "";
+        if (!ffile[i]) {
+            rc = CPROF_ENOMEM;
+            goto out;
+        }
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < p->nlocations; i++) {
+        const cp_location *l = &p->locations[i];
+        const char *obj = l->mapping == CP_NO_MAPPING ? "" : cp_str(p, p->mappings[l->mapping].filename);
+        g->locoff[i] = (uint32_t)k;
+        uint32_t nl = l->nlines ? l->nlines : 1;
+        for (uint32_t li = 0; li < nl; li++) {
+            cp_gnode want;
+            memset(&want, 0, sizeof want);
+            want.address = l->address;
+            want.name = want.file = want.objfile = "";
+            const cp_line *ln = l->nlines ? &l->lines[li] : NULL;
+            if (!ln || ln->func == CP_NO_FUNCTION) {
+                want.objfile = obj;
+            } else {
+                const cp_function *f = &p->functions[ln->func];
+                want.lineno = ln->line;
+                want.name = cp_str(p, f->name);
+                want.file = ffile[ln->func];
+                if (o->obj_names || !want.name[0]) {
+                    want.objfile = obj;
+                    want.start_line = f->start_line;
+                }
+            }
+            uint32_t idx;
+            if ((rc = add_node(g, &t, &want, &idx, &cap)))
+                goto out;
+            g->locnodes[k++] = idx;
+        }
+    }
+    g->locoff[p->nlocations] = (uint32_t)k;
+    g->order = malloc((g->nnodes + 1) * sizeof *g->order);
+    if (!g->order)
+        rc = CPROF_ENOMEM;
+out:
+    free(t.slots);
+    free(ffile);
+    if (rc)
+        cp_graph_free(g);
+    return rc;
+}
+
+void cp_graph_free(cp_graph *g)
+{
+    if (g->nodes)
+        for (size_t i = 0; i < g->nnodes; i++)
+            free(g->nodes[i].pname);
+    free(g->nodes);
+    free(g->locnodes);
+    free(g->locoff);
+    free(g->order);
+    free(g->edges);
+    free(g->adj);
+    cp_map_free(&g->edge_map);
+    cp_arena_free(&g->arena);
+    memset(g, 0, sizeof *g);
+}
+
+static int add_edge(cp_graph *g, uint32_t src, uint32_t dst, int64_t w, bool residual, bool inl,
+                    uint32_t gen)
+{
+    bool inserted;
+    uint64_t *slot = cp_map_slot(&g->edge_map, ((uint64_t)src << 32) | dst, g->nedges, &inserted);
+    if (!slot)
+        return CPROF_ENOMEM;
+    if (inserted) {
+        if (cp_grow(&g->edges, &g->edges_cap, g->nedges + 1, sizeof *g->edges))
+            return CPROF_ENOMEM;
+        cp_gedge *e = &g->edges[g->nedges++];
+        memset(e, 0, sizeof *e);
+        e->src = src;
+        e->dst = dst;
+        e->weight = w;
+        e->residual = residual;
+        e->inl = inl;
+        e->gen = gen;
+        return 0;
+    }
+    cp_gedge *e = &g->edges[*slot];
+    if (e->gen == gen)
+        return 0; /* once per sample */
+    e->gen = gen;
+    e->weight += w;
+    if (residual)
+        e->residual = true;
+    if (!inl)
+        e->inl = false;
+    return 0;
+}
+
+int cp_graph_build(cp_graph *g, bool all_kept, bool edges)
+{
+    const cp_profile *p = g->p;
+    cp_gnode *nodes = g->nodes;
+    for (size_t i = 0; i < g->nnodes; i++) {
+        nodes[i].flat = nodes[i].cum = 0;
+        nodes[i].gen = 0;
+        if (all_kept)
+            nodes[i].kept = true;
+    }
+    g->nedges = 0;
+    cp_map_free(&g->edge_map);
+    uint32_t gen = 0;
+    const uint32_t *locnodes = g->locnodes, *locoff = g->locoff;
+    int si = g->sample_index;
+    for (size_t s = 0; s < p->nsamples; s++) {
+        const cp_sample *sm = &p->samples[s];
+        int64_t w = sm->values[si];
+        if (w == 0)
+            continue;
+        if (++gen == 0) { /* wrapped: reset stamps */
+            for (size_t i = 0; i < g->nnodes; i++)
+                nodes[i].gen = 0;
+            for (size_t i = 0; i < g->nedges; i++)
+                g->edges[i].gen = 0;
+            gen = 1;
+        }
+        uint32_t parent = NONE;
+        bool residual = false;
+        for (uint32_t i = sm->nlocs; i-- > 0;) {
+            uint32_t loc = sm->locs[i];
+            uint32_t off = locoff[loc], cnt = locoff[loc + 1] - off;
+            for (uint32_t ni = cnt; ni-- > 0;) {
+                uint32_t n = locnodes[off + ni];
+                if (!nodes[n].kept) {
+                    residual = true;
+                    continue;
+                }
+                if (nodes[n].gen != gen) {
+                    nodes[n].gen = gen;
+                    nodes[n].cum += w;
+                }
+                if (edges && parent != NONE && n != parent) {
+                    if (add_edge(g, parent, n, w, residual, ni != cnt - 1, gen))
+                        return CPROF_ENOMEM;
+                }
+                parent = n;
+                residual = false;
+            }
+        }
+        if (parent != NONE && !residual)
+            nodes[parent].flat += w;
+    }
+    g->norder = 0;
+    for (size_t i = 0; i < g->nnodes; i++)
+        if (nodes[i].kept && (nodes[i].flat || nodes[i].cum))
+            g->order[g->norder++] = (uint32_t)i;
+    return 0;
+}
+
+const char *cp_graph_pname(cp_graph *g, uint32_t idx)
+{
+    cp_gnode *n = &g->nodes[idx];
+    if (n->pname)
+        return n->pname;
+    cp_buf b = {0};
+    const char *sep = "";
+    if (n->address) {
+        cp_buf_printf(&b, "%016llx", (unsigned long long)n->address);
+        sep = " ";
+    }
+    if (n->name[0]) {
+        cp_buf_printf(&b, "%s%s", sep, n->name);
+        sep = " ";
+    }
+    if (n->lineno)
+        cp_buf_printf(&b, "%s%s:%lld", sep, n->file, (long long)n->lineno);
+    else if (n->file[0])
+        cp_buf_printf(&b, "%s%s", sep, n->file);
+    else if (n->name[0])
+        ;
+    else if (n->objfile[0]) {
+        const char *base = strrchr(n->objfile, '/');
+        base = base && base[1] ? base + 1 : n->objfile;
+        cp_buf_printf(&b, "%s[%s]", sep, base);
+    } else
+        cp_buf_printf(&b, "%s<unknown>", sep);
+    cp_buf_putc(&b, 0);
+    n->pname = (char *)b.data;
+    return n->pname ? n->pname : "";
+}
+
+static int64_t abs64(int64_t v) { return v < 0 ? -v : v; }
+
+/* fmt.Sprint(NodeInfo) of Go: the last tie-breaker. */
+static void info_string(const cp_gnode *n, char *buf, size_t len)
+{
+    snprintf(buf, len, "{%s  %llu %s %lld %lld %s}", n->name, (unsigned long long)n->address,
+             n->file, (long long)n->start_line, (long long)n->lineno, n->objfile);
+}
+
+static int compare_info(const cp_gnode *a, const cp_gnode *b)
+{
+    char x[1024], y[1024];
+    info_string(a, x, sizeof x);
+    info_string(b, y, sizeof y);
+    return strcmp(x, y);
+}
+
+static int cmp_flat(const void *pa, const void *pb, void *ctx)
+{
+    cp_graph *g = ctx;
+    uint32_t ia = *(const uint32_t *)pa, ib = *(const uint32_t *)pb;
+    const cp_gnode *a = &g->nodes[ia], *b = &g->nodes[ib];
+    int64_t x = abs64(a->flat), y = abs64(b->flat);
+    if (x != y)
+        return x > y ? -1 : 1;
+    int c = strcmp(a->pname, b->pname);
+    if (c)
+        return c;
+    x = abs64(a->cum), y = abs64(b->cum);
+    if (x != y)
+        return x > y ? -1 : 1;
+    return compare_info(a, b);
+}
+
+static int cmp_cum(const void *pa, const void *pb, void *ctx)
+{
+    cp_graph *g = ctx;
+    uint32_t ia = *(const uint32_t *)pa, ib = *(const uint32_t *)pb;
+    const cp_gnode *a = &g->nodes[ia], *b = &g->nodes[ib];
+    int64_t x = abs64(a->cum), y = abs64(b->cum);
+    if (x != y)
+        return x > y ? -1 : 1;
+    int c = strcmp(a->pname, b->pname);
+    if (c)
+        return c;
+    x = abs64(a->flat), y = abs64(b->flat);
+    if (x != y)
+        return x > y ? -1 : 1;
+    return compare_info(a, b);
+}
+
+void cp_graph_sort(cp_graph *g, bool cum)
+{
+    for (size_t i = 0; i < g->norder; i++)
+        cp_graph_pname(g, g->order[i]);
+    qsort_r(g->order, g->norder, sizeof *g->order, cum ? cmp_cum : cmp_flat, g);
+}
+
+int64_t cp_graph_flat_sum(const cp_graph *g)
+{
+    int64_t s = 0;
+    for (size_t i = 0; i < g->norder; i++)
+        s += g->nodes[g->order[i]].flat;
+    return s;
+}
+
+int cp_graph_trim_edges(cp_graph *g, int64_t cutoff)
+{
+    int dropped = 0;
+    for (size_t i = 0; i < g->nedges; i++) {
+        cp_gedge *e = &g->edges[i];
+        if (!e->dropped && abs64(e->weight) < cutoff) {
+            e->dropped = true;
+            dropped++;
+        }
+    }
+    return dropped;
+}
+
+int cp_graph_link(cp_graph *g)
+{
+    free(g->adj);
+    g->adj = malloc((2 * g->nedges + 1) * sizeof *g->adj);
+    if (!g->adj)
+        return CPROF_ENOMEM;
+    for (size_t i = 0; i < g->nnodes; i++)
+        g->nodes[i].nin = g->nodes[i].nout = 0;
+    for (size_t i = 0; i < g->nedges; i++) {
+        if (g->edges[i].dropped)
+            continue;
+        g->nodes[g->edges[i].dst].nin++;
+        g->nodes[g->edges[i].src].nout++;
+    }
+    uint32_t off = 0;
+    for (size_t i = 0; i < g->nnodes; i++) {
+        g->nodes[i].in_off = off;
+        off += g->nodes[i].nin;
+        g->nodes[i].out_off = off;
+        off += g->nodes[i].nout;
+        g->nodes[i].nin = g->nodes[i].nout = 0;
+    }
+    for (size_t i = 0; i < g->nedges; i++) {
+        const cp_gedge *e = &g->edges[i];
+        if (e->dropped)
+            continue;
+        cp_gnode *d = &g->nodes[e->dst], *s = &g->nodes[e->src];
+        g->adj[d->in_off + d->nin++] = (uint32_t)i;
+        g->adj[s->out_off + s->nout++] = (uint32_t)i;
+    }
+    return 0;
+}
+
+static int cmp_edge(const void *pa, const void *pb, void *ctx)
+{
+    cp_graph *g = ctx;
+    const cp_gedge *a = &g->edges[*(const uint32_t *)pa], *b = &g->edges[*(const uint32_t *)pb];
+    if (a->weight != b->weight) {
+        int64_t x = abs64(a->weight), y = abs64(b->weight);
+        if (x != y)
+            return x > y ? -1 : 1;
+    }
+    int c = strcmp(cp_graph_pname(g, a->src), cp_graph_pname(g, b->src));
+    if (c)
+        return c;
+    return strcmp(cp_graph_pname(g, a->dst), cp_graph_pname(g, b->dst));
+}
+
+size_t cp_graph_edges_sorted(cp_graph *g, uint32_t node, bool in, uint32_t **out)
+{
+    cp_gnode *n = &g->nodes[node];
+    uint32_t *v = g->adj + (in ? n->in_off : n->out_off);
+    size_t cnt = in ? n->nin : n->nout;
+    for (size_t i = 0; i < cnt; i++) {
+        cp_graph_pname(g, g->edges[v[i]].src);
+        cp_graph_pname(g, g->edges[v[i]].dst);
+    }
+    qsort_r(v, cnt, sizeof *v, cmp_edge, g);
+    *out = v;
+    return cnt;
+}
+
+int cp_graph_trim(cp_graph *g, double node_fraction, double edge_fraction, int node_count,
+                  bool cum_sort, bool edges, cp_trim_result *r)
+{
+    int rc;
+    memset(r, 0, sizeof *r);
+    if ((rc = cp_graph_build(g, true, edges)))
+        return rc;
+    int64_t total = cp_graph_flat_sum(g);
+    int64_t node_cut = abs64((int64_t)((double)total * node_fraction));
+    int64_t edge_cut = abs64((int64_t)((double)total * edge_fraction));
+    if (node_cut > 0) {
+        size_t kept = 0;
+        for (size_t i = 0; i < g->nnodes; i++)
+            g->nodes[i].kept = false;
+        for (size_t i = 0; i < g->norder; i++) {
+            cp_gnode *n = &g->nodes[g->order[i]];
+            if (abs64(n->cum) >= node_cut) {
+                n->kept = true;
+                kept++;
+            }
+        }
+        if (kept != g->norder) {
+            r->dropped_nodes = (int)(g->norder - kept);
+            if ((rc = cp_graph_build(g, false, edges)))
+                return rc;
+        } else {
+            for (size_t i = 0; i < g->nnodes; i++)
+                g->nodes[i].kept = true;
+        }
+    }
+    r->orig_count = (int)g->norder;
+    cp_graph_sort(g, cum_sort);
+    if (node_count > 0) {
+        cp_graph_trim_edges(g, edge_cut);
+        if ((size_t)node_count < g->norder) {
+            for (size_t i = 0; i < g->nnodes; i++)
+                g->nodes[i].kept = false;
+            for (size_t i = 0; i < (size_t)node_count; i++)
+                g->nodes[g->order[i]].kept = true;
+            if ((rc = cp_graph_build(g, false, edges)))
+                return rc;
+            cp_graph_sort(g, cum_sort);
+        }
+    }
+    r->dropped_edges = cp_graph_trim_edges(g, edge_cut);
+    return 0;
+}

@@ -1,0 +1,93 @@
+/* graph.h — the call graph behind top, tree, peek and dot.
+ *
+ * Contract: cp_graph_new indexes a profile once (location → nodes, one node
+ * per distinct (name, file, line, address, object) the way go tool pprof's
+ * graph.NodeInfo does); cp_graph_build then accumulates flat/cum values and,
+ * optionally, caller→callee edges, restricted to a set of kept nodes, as
+ * often as trimming needs.  The profile must outlive the graph and must not
+ * change between cp_graph_new and the last build.  No allocation per
+ * sample: cum is counted once per sample with a generation stamp per node.
+ * Not thread-safe.
+ */
+#ifndef CP_ANALYSIS_GRAPH_H
+#define CP_ANALYSIS_GRAPH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/hashmap.h"
+#include "profile/profile.h"
+
+typedef struct cp_gnode {
+    /* identity (go tool pprof's NodeInfo) */
+    const char *name, *file, *objfile;
+    uint64_t address;
+    int64_t start_line, lineno;
+    /* values of the last build */
+    int64_t flat, cum;
+    bool kept;        /* part of the kept set of the last build */
+    uint32_t gen;     /* per-sample stamp */
+    char *pname;      /* printable name, computed once */
+    uint32_t in_off, nin, out_off, nout; /* into cp_graph.adj, after cp_graph_link */
+} cp_gnode;
+
+typedef struct cp_gedge {
+    uint32_t src, dst; /* caller, callee */
+    int64_t weight;
+    bool residual, inl, dropped;
+    uint32_t gen;
+} cp_gedge;
+
+typedef struct cp_graph {
+    const cp_profile *p;
+    int sample_index;
+    cp_gnode *nodes;
+    size_t nnodes;
+    uint32_t *locnodes;  /* concatenated node index per line, UINT32_MAX = none */
+    uint32_t *locoff;    /* nlocations+1 offsets into locnodes */
+    uint32_t *order;     /* the graph's nodes (non-zero), sorted by cp_graph_sort */
+    size_t norder;
+    cp_gedge *edges;
+    size_t nedges, edges_cap;
+    cp_map edge_map;     /* (src<<32|dst) → edge index */
+    uint32_t *adj;       /* edge indices grouped by node: ins then outs */
+    cp_arena arena;      /* names and cleaned file names */
+} cp_graph;
+
+typedef struct cp_graph_opts {
+    int sample_index;
+    bool obj_names;   /* always record the mapping file (raw, list) */
+} cp_graph_opts;
+
+int cp_graph_new(cp_graph *g, const cp_profile *p, const cp_graph_opts *o);
+void cp_graph_free(cp_graph *g);
+
+/* Recompute values; nodes with kept==false act as absent (edges through
+ * them become residual).  all_kept=true ignores the flags.  Fills g->order
+ * with nodes whose flat or cum is non-zero (unsorted). */
+int cp_graph_build(cp_graph *g, bool all_kept, bool edges);
+/* Sort g->order: by |flat| (cum=false) or |cum| (cum=true), ties by name. */
+void cp_graph_sort(cp_graph *g, bool cum);
+/* Sum of flat over g->order. */
+int64_t cp_graph_flat_sum(const cp_graph *g);
+/* Mark edges under |weight| < cutoff dropped; returns how many. */
+int cp_graph_trim_edges(cp_graph *g, int64_t cutoff);
+/* Group non-dropped edges per node (in/out lists) for printing. */
+int cp_graph_link(cp_graph *g);
+/* Sorted in/out edge lists of a node: weight desc, then names.  Returns count;
+ * *out points into an internal buffer valid until the next call. */
+size_t cp_graph_edges_sorted(cp_graph *g, uint32_t node, bool in, uint32_t **out);
+
+const char *cp_graph_pname(cp_graph *g, uint32_t node);
+/* go tool pprof's default trimming (report.newTrimmedGraph without call
+ * tree): fills *orig_count and *dropped_nodes, leaves g->order sorted. */
+typedef struct cp_trim_result {
+    int orig_count, dropped_nodes, dropped_edges;
+} cp_trim_result;
+int cp_graph_trim(cp_graph *g, double node_fraction, double edge_fraction, int node_count,
+                  bool cum_sort, bool edges, cp_trim_result *r);
+
+/* filepath.Clean of Go, into a's memory. */
+char *cp_graph_clean_path(cp_arena *a, const char *path);
+
+#endif

@@ -1,0 +1,58 @@
+/* prep.h — the steps between decoding and the graph: merge, select, filter,
+ * aggregate, in go tool pprof's order.
+ *
+ * Contract: these functions rewrite a profile the analysis owns, in place
+ * (subsets only: samples, a sample's locations and a location's lines are
+ * compacted, names blanked for coarser granularity), so no copy of a large
+ * profile is ever made.  Regexes are POSIX extended, unanchored, like Go's
+ * MatchString.  Not thread-safe.
+ */
+#ifndef CP_ANALYSIS_PREP_H
+#define CP_ANALYSIS_PREP_H
+
+#include <regex.h>
+#include <stdbool.h>
+
+#include "profile/profile.h"
+
+/* Merge profiles the way go tool pprof's profile.Merge does (ids renumbered
+ * by first use, identical samples folded, zero samples dropped); scales[i]
+ * multiplies profile i (-1 for -base); diff_base[i] tags its samples
+ * pprof::base=true.  Returns a new profile or NULL with diag. */
+cp_profile *cp_prep_merge(cp_profile *const *ps, const double *scales, const bool *diff_base,
+                          size_t n, cp_diag *diag);
+
+typedef struct cp_name_filter {
+    regex_t *focus, *ignore, *hide, *show; /* NULL = unset */
+    bool fm, im, hm, hnm;                  /* matched anything (out) */
+} cp_name_filter;
+void cp_prep_filter_names(cp_profile *p, cp_name_filter *f);
+
+/* A compiled -tagfocus/-tagignore value. */
+typedef struct cp_tag_filter cp_tag_filter;
+/* NULL with *err set to a message (static or in errbuf) on a bad regex. */
+cp_tag_filter *cp_prep_tag_filter_new(const char *value, char *errbuf, size_t errlen);
+void cp_prep_tag_filter_free(cp_tag_filter *t);
+void cp_prep_filter_tags(cp_profile *p, cp_tag_filter *focus, cp_tag_filter *ignore, bool *fm,
+                         bool *im);
+
+/* The unit of each numeric label key (profile.NumLabelUnits). */
+const char *cp_prep_num_label_unit(const cp_profile *p, int64_t key);
+
+typedef enum cp_granularity {
+    CP_GRAN_FUNCTIONS,
+    CP_GRAN_FILEFUNCTIONS,
+    CP_GRAN_FILES,
+    CP_GRAN_LINES,
+    CP_GRAN_ADDRESSES,
+} cp_granularity;
+void cp_prep_aggregate(cp_profile *p, cp_granularity g, bool inlines);
+
+/* report.computeTotal: sum of |value| (only diff-base samples when any). */
+int64_t cp_prep_total(const cp_profile *p, int sample_index);
+
+/* Index of a -sample_index value (name, inuse_ alias or number), or -1 with
+ * a message in err. */
+int cp_prep_sample_index(const cp_profile *p, const char *value, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,240 @@
+/* report.c — top and tree/peek: go tool pprof's graph-based text reports.
+ *
+ * What: the header lines (File, Type, Time, Duration, Showing nodes…,
+ * Dropped…, Showing top…), the output unit chosen from the smallest and
+ * largest figures, and the rows.  Data structure: a cp_graph trimmed as
+ * report.newTrimmedGraph does; rows are formatted straight to the FILE.
+ * Alternatives rejected: building lines in memory and joining (no need:
+ * every line's content is known when it is written).
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/graph.h"
+#include "analysis/report.h"
+#include "analysis/units.h"
+
+static int64_t abs64(int64_t v) { return v < 0 ? -v : v; }
+
+void cp_report_value(cp_report *r, char *buf, size_t n, int64_t v)
+{
+    cp_units_label(buf, n, v, r->sample_unit, r->output_unit);
+}
+
+void cp_report_profile_labels(cp_report *r, FILE *out)
+{
+    cp_profile *p = r->p;
+    if (p->nmappings) {
+        const char *f = cp_str(p, p->mappings[0].filename);
+        if (*f) {
+            const char *b = strrchr(f, '/');
+            /* filepath.Base: strip trailing slashes first */
+            size_t len = strlen(f);
+            while (len > 1 && f[len - 1] == '/')
+                len--;
+            b = NULL;
+            for (size_t i = 0; i < len; i++)
+                if (f[i] == '/')
+                    b = f + i;
+            b = b ? b + 1 : f;
+            fprintf(out, "File: %.*s\n", (int)(f + len - b), b);
+        }
+        const char *bid = cp_str(p, p->mappings[0].build_id);
+        if (*bid)
+            fprintf(out, "Build ID: %s\n", bid);
+    }
+    for (size_t i = 0; i < p->ncomments; i++) {
+        const char *c = cp_str(p, p->comments[i]);
+        if (c[0] != '#')
+            fprintf(out, "%s\n", c);
+    }
+    if (r->sample_type && *r->sample_type)
+        fprintf(out, "Type: %s\n", r->sample_type);
+    if (p->time_nanos) {
+        char t[128];
+        cp_units_header_time(t, sizeof t, p->time_nanos);
+        fprintf(out, "Time: %s\n", t);
+    }
+    if (p->duration_nanos) {
+        char d[64], tot[64], ratio[64] = "";
+        cp_units_label(d, sizeof d, p->duration_nanos, "nanoseconds", "auto");
+        const char *u;
+        double ns = cp_units_scale(r->total, r->sample_unit, "nanoseconds", &u);
+        if (!strcmp(u, "ns") && ns != 0) {
+            char pc[32];
+            cp_units_percentage(pc, sizeof pc, (int64_t)ns, p->duration_nanos);
+            snprintf(ratio, sizeof ratio, "(%s)", pc);
+        }
+        cp_report_value(r, tot, sizeof tot, r->total);
+        fprintf(out, "Duration: %s, Total samples = %s %s\n", d, tot, ratio);
+    }
+}
+
+static void select_output_unit(cp_report *r, cp_graph *g)
+{
+    if (strcmp(r->output_unit, "minimum") || g->norder == 0)
+        return;
+    int64_t minv = 0;
+    for (size_t i = 0; i < g->norder; i++) {
+        const cp_gnode *n = &g->nodes[g->order[i]];
+        int64_t m = abs64(n->flat);
+        if (m == 0)
+            m = abs64(n->cum);
+        if (m > 0 && (minv == 0 || m < minv))
+            minv = m;
+    }
+    int64_t maxv = r->total;
+    if (minv == 0)
+        minv = maxv;
+    const char *minu, *maxu, *unit;
+    cp_units_scale(minv, r->sample_unit, "minimum", &minu);
+    cp_units_scale(maxv, r->sample_unit, "minimum", &maxu);
+    unit = minu;
+    if (strcmp(minu, maxu) && minv * 100 < maxv)
+        cp_units_scale(100 * minv, r->sample_unit, "minimum", &unit);
+    snprintf(r->output_unit, sizeof r->output_unit, "%s", *unit ? unit : r->sample_unit);
+}
+
+static void report_labels(cp_report *r, cp_graph *g, const cp_trim_result *t, FILE *out)
+{
+    cp_report_profile_labels(r, out);
+    if (r->nfilters) {
+        fprintf(out, "Active filters:\n");
+        for (size_t i = 0; i < r->nfilters; i++) {
+            const char *s = r->filters[i];
+            /* Go cuts at 80 bytes and adds an ellipsis */
+            if (strlen(s) > 80)
+                fprintf(out, "   %.80s\xe2\x80\xa6\n", s);
+            else
+                fprintf(out, "   %s\n", s);
+        }
+    }
+    int64_t flat_sum = cp_graph_flat_sum(g);
+    char a[64], b[64], pc[32];
+    cp_report_value(r, a, sizeof a, flat_sum);
+    cp_report_value(r, b, sizeof b, r->total);
+    cp_units_percentage(pc, sizeof pc, flat_sum, r->total);
+    const char *pcs = pc;
+    while (*pcs == ' ')
+        pcs++;
+    fprintf(out, "Showing nodes accounting for %s, %s of %s total\n", a, pcs, b);
+    if (r->total != 0) {
+        if (t->dropped_nodes > 0) {
+            cp_report_value(r, a, sizeof a,
+                            abs64((int64_t)((double)r->total * r->node_fraction)));
+            fprintf(out, "Dropped %d node%s (cum <= %s)\n", t->dropped_nodes,
+                    t->dropped_nodes > 1 ? "s" : "", a);
+        }
+        if (t->dropped_edges > 0 && 0) {
+            /* only the dot report shows dropped edges */
+        }
+        if (g->norder > 0 && (int)g->norder < t->orig_count)
+            fprintf(out, "Showing top %zu nodes out of %d\n", g->norder, t->orig_count);
+    }
+}
+
+int cp_report_top(cp_report *r, FILE *out)
+{
+    cp_graph g;
+    cp_graph_opts go = {.sample_index = r->sample_index};
+    int rc = cp_graph_new(&g, r->p, &go);
+    if (rc)
+        return rc;
+    cp_trim_result t;
+    if ((rc = cp_graph_trim(&g, r->node_fraction, r->edge_fraction, r->node_count, r->cum_sort,
+                            true, &t)) ||
+        (rc = cp_graph_link(&g)))
+        goto out;
+    select_output_unit(r, &g);
+    report_labels(r, &g, &t, out);
+    fprintf(out, "%10s %5s%% %5s%% %10s %5s%%\n", "flat", "flat", "sum", "cum", "cum");
+    int64_t flat_sum = 0;
+    for (size_t i = 0; i < g.norder; i++) {
+        uint32_t ni = g.order[i];
+        const cp_gnode *n = &g.nodes[ni];
+        bool inl = false, noinl = false;
+        for (uint32_t k = 0; k < n->nin; k++) {
+            if (g.edges[g.adj[n->in_off + k]].inl)
+                inl = true;
+            else
+                noinl = true;
+        }
+        flat_sum += n->flat;
+        char fv[64], cv[64], fp[32], sp[32], cp[32];
+        cp_report_value(r, fv, sizeof fv, n->flat);
+        cp_report_value(r, cv, sizeof cv, n->cum);
+        cp_units_percentage(fp, sizeof fp, n->flat, r->total);
+        cp_units_percentage(sp, sizeof sp, flat_sum, r->total);
+        cp_units_percentage(cp, sizeof cp, n->cum, r->total);
+        fprintf(out, "%10s %s %s %10s %s  %s%s\n", fv, fp, sp, cv, cp, cp_graph_pname(&g, ni),
+                inl ? (noinl ? " (partial-inline)" : " (inline)") : "");
+    }
+out:
+    cp_graph_free(&g);
+    return rc;
+}
+
+static void print_edge(cp_report *r, cp_graph *g, uint32_t ei, int64_t cum, bool in, FILE *out)
+{
+    const cp_gedge *e = &g->edges[ei];
+    char v[64], pc[32];
+    cp_report_value(r, v, sizeof v, e->weight);
+    cp_units_percentage(pc, sizeof pc, e->weight, cum);
+    fprintf(out, "%50s %s |   %s%s\n", v, pc, cp_graph_pname(g, in ? e->src : e->dst),
+            e->inl ? " (inline)" : "");
+}
+
+int cp_report_tree(cp_report *r, FILE *out)
+{
+    static const char sep[] = "----------------------------------------------------------+-------------";
+    cp_graph g;
+    cp_graph_opts go = {.sample_index = r->sample_index};
+    int rc = cp_graph_new(&g, r->p, &go);
+    if (rc)
+        return rc;
+    cp_trim_result t;
+    if ((rc = cp_graph_trim(&g, r->node_fraction, r->edge_fraction, r->node_count, r->cum_sort,
+                            true, &t)) ||
+        (rc = cp_graph_link(&g)))
+        goto out;
+    select_output_unit(r, &g);
+    report_labels(r, &g, &t, out);
+    fprintf(out, "%s\n", sep);
+    fprintf(out, "      flat  flat%%   sum%%        cum   cum%%   calls calls%% + context \t \t \n");
+    int64_t flat_sum = 0;
+    int matched = 0;
+    for (size_t i = 0; i < g.norder; i++) {
+        uint32_t ni = g.order[i];
+        const cp_gnode *n = &g.nodes[ni];
+        const char *name = cp_graph_pname(&g, ni);
+        if (r->symbol && regexec(r->symbol, name, 0, NULL, 0) != 0)
+            continue;
+        matched++;
+        fprintf(out, "%s\n", sep);
+        uint32_t *v;
+        size_t cnt = cp_graph_edges_sorted(&g, ni, true, &v);
+        for (size_t k = 0; k < cnt; k++)
+            print_edge(r, &g, v[k], n->cum, true, out);
+        flat_sum += n->flat;
+        char fv[64], cv[64], fp[32], sp[32], cp[32];
+        cp_report_value(r, fv, sizeof fv, n->flat);
+        cp_report_value(r, cv, sizeof cv, n->cum);
+        cp_units_percentage(fp, sizeof fp, n->flat, r->total);
+        cp_units_percentage(sp, sizeof sp, flat_sum, r->total);
+        cp_units_percentage(cp, sizeof cp, n->cum, r->total);
+        fprintf(out, "%10s %s %s %10s %s                | %s\n", fv, fp, sp, cv, cp, name);
+        cnt = cp_graph_edges_sorted(&g, ni, false, &v);
+        for (size_t k = 0; k < cnt; k++)
+            print_edge(r, &g, v[k], n->cum, false, out);
+    }
+    if (g.norder > 0)
+        fprintf(out, "%s\n", sep);
+    if (r->symbol && matched == 0) {
+        snprintf(r->err, sizeof r->err, "no matches found for regexp: %s", r->symbol_src);
+        rc = CPROF_EINVAL;
+    }
+out:
+    cp_graph_free(&g);
+    return rc;
+}

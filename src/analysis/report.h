@@ -1,0 +1,49 @@
+/* report.h — go tool pprof's text reports: top, tree/peek, traces, tags, raw.
+ *
+ * Contract: a cp_report holds a prepared profile (merged, filtered,
+ * aggregated: see prep.h) and the options; each cp_report_* writes one
+ * report to a FILE and returns 0, or a negative code with a message in
+ * r->err (e.g. "no matches found for regexp: x").  The text is byte-for-byte
+ * what go tool pprof prints for the same profile and flags.  Not
+ * thread-safe.
+ */
+#ifndef CP_ANALYSIS_REPORT_H
+#define CP_ANALYSIS_REPORT_H
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "analysis/prep.h"
+#include "profile/profile.h"
+
+typedef struct cp_report {
+    cp_profile *p;
+    int sample_index;
+    const char *sample_type, *sample_unit;
+    char output_unit[64]; /* "minimum" unless -unit */
+    int64_t total;        /* cp_prep_total before focus filters */
+    double node_fraction, edge_fraction;
+    int node_count;
+    bool cum_sort;
+    const char *filters[16]; /* "focus=x" for the "Active filters:" legend */
+    size_t nfilters;
+    regex_t *symbol; /* peek/list regexp, NULL = none */
+    const char *symbol_src;
+    char err[512];
+} cp_report;
+
+int cp_report_top(cp_report *r, FILE *out);
+int cp_report_tree(cp_report *r, FILE *out); /* tree; peek when r->symbol is set */
+int cp_report_traces(cp_report *r, FILE *out);
+int cp_report_tags(cp_report *r, FILE *out);
+int cp_report_raw(cp_report *r, FILE *out);
+int cp_report_folded(cp_report *r, FILE *out);
+int cp_report_dot(cp_report *r, FILE *out);
+int cp_report_list(cp_report *r, FILE *out); /* source lines of r->symbol */
+
+/* Helpers shared by report files. */
+void cp_report_value(cp_report *r, char *buf, size_t n, int64_t v);
+void cp_report_profile_labels(cp_report *r, FILE *out);
+
+#endif

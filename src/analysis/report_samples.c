@@ -1,0 +1,505 @@
+/* report_samples.c — the per-sample reports: traces, tags, raw, folded.
+ *
+ * What: go tool pprof's -traces, -tags and -raw texts, and Brendan Gregg's
+ * folded stacks ("root;caller;leaf value").  Data structure: samples are
+ * walked in profile order; label groups are gathered per sample into small
+ * arrays and sorted as the Go code sorts its map keys; -tags keeps one
+ * (key, value) → sum table.  The tags layout uses a re-implementation of the
+ * part of Go's text/tabwriter it needs (right-aligned cells, column blocks
+ * ending at lines with fewer cells), because the alignment rules are
+ * subtle and the text must match.
+ * Alternatives rejected: fixed-width printf for tags (differs from the
+ * oracle whenever a value is wider than the guess).
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/graph.h"
+#include "analysis/report.h"
+#include "analysis/units.h"
+#include "base/buf.h"
+
+#define S(p, i) cp_str((p), (i))
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool label_is_num(const cp_label *l) { return !l->str && (l->num || l->num_unit); }
+
+/* Lines "%10s:  v1 v2\n" per label key, sorted; numeric when num is set. */
+static void print_label_groups(cp_report *r, const cp_sample *s, bool num, FILE *out)
+{
+    cp_profile *p = r->p;
+    char *lines[64];
+    size_t nl = 0;
+    for (uint32_t k = 0; k < s->nlabels && nl < 64; k++) {
+        const cp_label *l = &s->labels[k];
+        if (num ? !label_is_num(l) : !l->str)
+            continue;
+        bool seen = false;
+        for (uint32_t j = 0; j < k; j++) {
+            const cp_label *m = &s->labels[j];
+            if ((num ? label_is_num(m) : m->str != 0) && !strcmp(S(p, m->key), S(p, l->key)))
+                seen = true;
+        }
+        if (seen)
+            continue;
+        cp_buf b = {0};
+        cp_buf_printf(&b, "%10s:  ", S(p, l->key));
+        const char *sep = "";
+        const char *unit = num ? cp_prep_num_label_unit(p, l->key) : NULL;
+        for (uint32_t j = k; j < s->nlabels; j++) {
+            const cp_label *m = &s->labels[j];
+            if (!(num ? label_is_num(m) : m->str != 0) || strcmp(S(p, m->key), S(p, l->key)))
+                continue;
+            if (num) {
+                char v[64];
+                cp_units_label(v, sizeof v, m->num, unit, "auto");
+                cp_buf_printf(&b, "%s%s", sep, v);
+            } else
+                cp_buf_printf(&b, "%s%s", sep, S(p, m->str));
+            sep = " ";
+        }
+        cp_buf_putc(&b, 0);
+        lines[nl++] = (char *)b.data;
+    }
+    qsort(lines, nl, sizeof *lines, cmp_str);
+    for (size_t i = 0; i < nl; i++) {
+        fprintf(out, "%s\n", lines[i] ? lines[i] : "");
+        free(lines[i]);
+    }
+}
+
+int cp_report_traces(cp_report *r, FILE *out)
+{
+    static const char sep[] = "-----------+-------------------------------------------------------";
+    cp_profile *p = r->p;
+    cp_report_profile_labels(r, out);
+    cp_graph g;
+    cp_graph_opts go = {.sample_index = r->sample_index};
+    int rc = cp_graph_new(&g, p, &go);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < p->nsamples; i++) {
+        const cp_sample *s = &p->samples[i];
+        size_t depth = 0;
+        for (uint32_t k = 0; k < s->nlocs; k++)
+            depth += g.locoff[s->locs[k] + 1] - g.locoff[s->locs[k]];
+        if (!depth)
+            continue;
+        fprintf(out, "%s\n", sep);
+        print_label_groups(r, s, false, out);
+        print_label_groups(r, s, true, out);
+        char v[64];
+        cp_report_value(r, v, sizeof v, s->values[r->sample_index]);
+        bool first = true;
+        for (uint32_t k = 0; k < s->nlocs; k++) {
+            uint32_t off = g.locoff[s->locs[k]], cnt = g.locoff[s->locs[k] + 1] - off;
+            for (uint32_t li = 0; li < cnt; li++) {
+                fprintf(out, "%10s   %s%s\n", first ? v : "", cp_graph_pname(&g, g.locnodes[off + li]),
+                        li != cnt - 1 ? " (inline)" : "");
+                first = false;
+            }
+        }
+    }
+    fprintf(out, "%s\n", sep);
+    cp_graph_free(&g);
+    return 0;
+}
+
+/* ---- a small text/tabwriter (AlignRight, padding 1, pad char ' ') -------- */
+
+typedef struct tw_line {
+    char **cells; /* all cells; the last one is not aligned */
+    size_t n;
+} tw_line;
+
+typedef struct tw {
+    tw_line *lines;
+    size_t n, cap;
+    size_t widths[16];
+    size_t nw;
+    FILE *out;
+} tw;
+
+static void tw_add(tw *t, const char *text)
+{
+    if (cp_grow(&t->lines, &t->cap, t->n + 1, sizeof *t->lines))
+        return;
+    tw_line *l = &t->lines[t->n++];
+    l->n = 1;
+    for (const char *c = text; *c; c++)
+        l->n += *c == '\t';
+    l->cells = calloc(l->n, sizeof *l->cells);
+    const char *st = text;
+    for (size_t i = 0; i < l->n; i++) {
+        const char *e = strchr(st, '\t');
+        size_t len = e ? (size_t)(e - st) : strlen(st);
+        l->cells[i] = strndup(st, len);
+        st += len + 1;
+    }
+}
+
+static size_t utf8_len(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xc0) != 0x80;
+    return n;
+}
+
+static void tw_write_lines(tw *t, size_t l0, size_t l1)
+{
+    for (size_t i = l0; i < l1; i++) {
+        tw_line *l = &t->lines[i];
+        for (size_t j = 0; j < l->n; j++) {
+            if (j < t->nw && j + 1 < l->n) {
+                size_t w = utf8_len(l->cells[j]);
+                for (size_t k = w; k < t->widths[j]; k++)
+                    fputc(' ', t->out);
+            }
+            fputs(l->cells[j], t->out);
+        }
+        fputc('\n', t->out);
+    }
+}
+
+/* Go's Writer.format: a column block is a run of lines that have a cell in
+ * this column; its width is the widest cell plus the padding. */
+static void tw_format(tw *t, size_t line0, size_t line1)
+{
+    size_t column = t->nw;
+    size_t th = line0;
+    while (th < line1) {
+        if (column + 1 >= t->lines[th].n) {
+            th++;
+            continue;
+        }
+        tw_write_lines(t, line0, th);
+        line0 = th;
+        size_t width = 0;
+        for (; th < line1; th++) {
+            tw_line *l = &t->lines[th];
+            if (column + 1 >= l->n)
+                break;
+            size_t w = utf8_len(l->cells[column]) + 1;
+            if (w > width)
+                width = w;
+        }
+        if (t->nw < 16) {
+            t->widths[t->nw++] = width;
+            tw_format(t, line0, th);
+            t->nw--;
+        }
+        line0 = th;
+    }
+    tw_write_lines(t, line0, line1);
+}
+
+static void tw_flush(tw *t)
+{
+    t->nw = 0;
+    tw_format(t, 0, t->n);
+    for (size_t i = 0; i < t->n; i++) {
+        for (size_t j = 0; j < t->lines[i].n; j++)
+            free(t->lines[i].cells[j]);
+        free(t->lines[i].cells);
+    }
+    t->n = 0;
+}
+
+/* ---- tags ---------------------------------------------------------------- */
+
+typedef struct tag_val {
+    const char *key;
+    char *name;
+    int64_t flat;
+} tag_val;
+
+static int cmp_tag(const void *a, const void *b)
+{
+    const tag_val *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    if (c)
+        return c;
+    int64_t ax = x->flat < 0 ? -x->flat : x->flat, ay = y->flat < 0 ? -y->flat : y->flat;
+    if (x->flat != y->flat && ax != ay)
+        return ax > ay ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+int cp_report_tags(cp_report *r, FILE *out)
+{
+    cp_profile *p = r->p;
+    tag_val *v = NULL;
+    size_t nv = 0, cap = 0;
+    cp_map idx = {0};
+    for (size_t i = 0; i < p->nsamples; i++) {
+        const cp_sample *s = &p->samples[i];
+        int64_t w = s->values[r->sample_index];
+        for (uint32_t k = 0; k < s->nlabels; k++) {
+            const cp_label *l = &s->labels[k];
+            char buf[256];
+            const char *name;
+            if (l->str)
+                name = S(p, l->str);
+            else if (label_is_num(l)) {
+                cp_units_label(buf, sizeof buf, l->num, cp_prep_num_label_unit(p, l->key),
+                               r->output_unit);
+                name = buf;
+            } else
+                continue;
+            const char *key = S(p, l->key);
+            uint64_t h = cp_hash_bytes(name, strlen(name), cp_hash_bytes(key, strlen(key), 5));
+            uint64_t at;
+            /* chained by probing forward on (rare) hash collisions */
+            while (cp_map_get(&idx, h, &at) && (strcmp(v[at].key, key) || strcmp(v[at].name, name)))
+                h++;
+            if (!cp_map_get(&idx, h, &at)) {
+                if (cp_grow(&v, &cap, nv + 1, sizeof *v))
+                    goto out;
+                v[nv].key = key;
+                v[nv].name = strdup(name);
+                v[nv].flat = 0;
+                at = nv++;
+                cp_map_put(&idx, h, at);
+            }
+            v[at].flat += w;
+        }
+    }
+    qsort(v, nv, sizeof *v, cmp_tag);
+    tw t = {.out = out};
+    for (size_t i = 0; i < nv;) {
+        size_t j = i;
+        int64_t total = 0;
+        while (j < nv && !strcmp(v[j].key, v[i].key))
+            total += v[j++].flat;
+        const char *u;
+        double f = cp_units_scale(total, r->sample_unit, r->output_unit, &u);
+        char line[1024];
+        snprintf(line, sizeof line, "%s:\t Total %.1f%s", v[i].key, f, u);
+        tw_add(&t, line);
+        for (size_t k = i; k < j; k++) {
+            f = cp_units_scale(v[k].flat, r->sample_unit, r->output_unit, &u);
+            if (total > 0) {
+                char pc[32];
+                cp_units_percentage(pc, sizeof pc, v[k].flat, total);
+                snprintf(line, sizeof line, " \t%.1f%s (%s):\t %s", f, u, pc, v[k].name);
+            } else
+                snprintf(line, sizeof line, " \t%.1f%s:\t %s", f, u, v[k].name);
+            tw_add(&t, line);
+        }
+        tw_add(&t, "");
+        i = j;
+    }
+    tw_flush(&t);
+    free(t.lines);
+out:
+    for (size_t i = 0; i < nv; i++)
+        free(v[i].name);
+    free(v);
+    cp_map_free(&idx);
+    return 0;
+}
+
+/* ---- raw ------------------------------------------------------------------ */
+
+static void raw_num_labels(cp_profile *p, const cp_sample *s, cp_buf *b)
+{
+    char *items[64];
+    size_t n = 0;
+    for (uint32_t k = 0; k < s->nlabels && n < 64; k++) {
+        const cp_label *l = &s->labels[k];
+        if (!label_is_num(l))
+            continue;
+        bool seen = false, all_units = true;
+        for (uint32_t j = 0; j < k; j++)
+            if (label_is_num(&s->labels[j]) && s->labels[j].key == l->key)
+                seen = true;
+        if (seen)
+            continue;
+        for (uint32_t j = k; j < s->nlabels; j++)
+            if (label_is_num(&s->labels[j]) && s->labels[j].key == l->key && !s->labels[j].num_unit)
+                all_units = false;
+        cp_buf x = {0};
+        cp_buf_printf(&x, "%s:[", S(p, l->key));
+        const char *sep = "";
+        for (uint32_t j = k; j < s->nlabels; j++) {
+            const cp_label *m = &s->labels[j];
+            if (!label_is_num(m) || m->key != l->key)
+                continue;
+            if (all_units)
+                cp_buf_printf(&x, "%s%" PRId64 " %s", sep, m->num, S(p, m->num_unit));
+            else
+                cp_buf_printf(&x, "%s%" PRId64, sep, m->num);
+            sep = " ";
+        }
+        cp_buf_printf(&x, "]");
+        cp_buf_putc(&x, 0);
+        items[n++] = (char *)x.data;
+    }
+    qsort(items, n, sizeof *items, cmp_str);
+    for (size_t i = 0; i < n; i++) {
+        cp_buf_printf(b, "%s%s", i ? " " : "", items[i]);
+        free(items[i]);
+    }
+}
+
+static void raw_str_labels(cp_profile *p, const cp_sample *s, cp_buf *b)
+{
+    char *items[64];
+    size_t n = 0;
+    for (uint32_t k = 0; k < s->nlabels && n < 64; k++) {
+        const cp_label *l = &s->labels[k];
+        if (!l->str)
+            continue;
+        bool seen = false;
+        for (uint32_t j = 0; j < k; j++)
+            if (s->labels[j].str && !strcmp(S(p, s->labels[j].key), S(p, l->key)))
+                seen = true;
+        if (seen)
+            continue;
+        cp_buf x = {0};
+        cp_buf_printf(&x, "%s:[", S(p, l->key));
+        const char *sep = "";
+        for (uint32_t j = k; j < s->nlabels; j++)
+            if (s->labels[j].str && !strcmp(S(p, s->labels[j].key), S(p, l->key))) {
+                cp_buf_printf(&x, "%s%s", sep, S(p, s->labels[j].str));
+                sep = " ";
+            }
+        cp_buf_printf(&x, "]");
+        cp_buf_putc(&x, 0);
+        items[n++] = (char *)x.data;
+    }
+    qsort(items, n, sizeof *items, cmp_str);
+    for (size_t i = 0; i < n; i++) {
+        cp_buf_printf(b, "%s%s", i ? " " : "", items[i]);
+        free(items[i]);
+    }
+}
+
+int cp_report_raw(cp_report *r, FILE *out)
+{
+    cp_profile *p = r->p;
+    for (size_t i = 0; i < p->ncomments; i++)
+        fprintf(out, "Comment: %s\n", S(p, p->comments[i]));
+    if (p->period_type.type || p->period_type.unit)
+        fprintf(out, "PeriodType: %s %s\n", S(p, p->period_type.type), S(p, p->period_type.unit));
+    fprintf(out, "Period: %" PRId64 "\n", p->period);
+    if (p->time_nanos) {
+        char t[128];
+        cp_units_go_time(t, sizeof t, p->time_nanos);
+        fprintf(out, "Time: %s\n", t);
+    }
+    if (p->duration_nanos) {
+        char d[64];
+        cp_units_go_duration(d, sizeof d, p->duration_nanos);
+        /* %.4v: at most four characters (runes) */
+        size_t runes = 0, k = 0;
+        for (; d[k] && runes < 4; k++)
+            if (((unsigned char)d[k + 1] & 0xc0) != 0x80)
+                runes++;
+        fprintf(out, "Duration: %.*s\n", (int)k, d);
+    }
+    fprintf(out, "Samples:\n");
+    for (size_t i = 0; i < p->nsample_types; i++) {
+        const char *t = S(p, p->sample_types[i].type);
+        bool dflt = p->default_sample_type && !strcmp(t, S(p, p->default_sample_type));
+        fprintf(out, "%s%s/%s%s", i ? " " : "", t, S(p, p->sample_types[i].unit), dflt ? "[dflt]" : "");
+    }
+    fprintf(out, "\n");
+    for (size_t i = 0; i < p->nsamples; i++) {
+        const cp_sample *s = &p->samples[i];
+        for (size_t k = 0; k < p->nsample_types; k++)
+            fprintf(out, " %10" PRId64, s->values[k]);
+        fprintf(out, ": ");
+        for (uint32_t k = 0; k < s->nlocs; k++)
+            fprintf(out, "%" PRIu64 " ", p->locations[s->locs[k]].id);
+        fprintf(out, "\n");
+        cp_buf b = {0};
+        raw_str_labels(p, s, &b);
+        if (b.len)
+            fprintf(out, "                %.*s\n", (int)b.len, (char *)b.data);
+        b.len = 0;
+        raw_num_labels(p, s, &b);
+        if (b.len)
+            fprintf(out, "                %.*s\n", (int)b.len, (char *)b.data);
+        cp_buf_free(&b);
+    }
+    fprintf(out, "Locations\n");
+    for (size_t i = 0; i < p->nlocations; i++) {
+        const cp_location *l = &p->locations[i];
+        char head[128];
+        int hl = snprintf(head, sizeof head, "%6" PRIu64 ": %#" PRIx64 " ", l->id, l->address);
+        if (l->address == 0)
+            hl = snprintf(head, sizeof head, "%6" PRIu64 ": 0x0 ", l->id);
+        if (l->mapping != CP_NO_MAPPING)
+            hl += snprintf(head + hl, sizeof head - (size_t)hl, "M=%" PRIu64 " ",
+                           p->mappings[l->mapping].id);
+        if (l->is_folded)
+            snprintf(head + hl, sizeof head - (size_t)hl, "[F] ");
+        if (l->nlines == 0)
+            fprintf(out, "%s\n", head);
+        for (uint32_t k = 0; k < l->nlines; k++) {
+            const cp_line *ln = &l->lines[k];
+            fputs(k ? "             " : head, out);
+            if (ln->func == CP_NO_FUNCTION) {
+                fputs("??\n", out);
+                continue;
+            }
+            const cp_function *f = &p->functions[ln->func];
+            fprintf(out, "%s %s:%" PRId64 " s=%" PRId64, S(p, f->name), S(p, f->filename), ln->line,
+                    f->start_line);
+            if (strcmp(S(p, f->name), S(p, f->system_name)))
+                fprintf(out, "(%s)", S(p, f->system_name));
+            fputc('\n', out);
+        }
+    }
+    fprintf(out, "Mappings\n");
+    for (size_t i = 0; i < p->nmappings; i++) {
+        const cp_mapping *m = &p->mappings[i];
+        char a[32], b2[32], c[32];
+        snprintf(a, sizeof a, m->start ? "%#" PRIx64 : "0x0", m->start);
+        snprintf(b2, sizeof b2, m->limit ? "%#" PRIx64 : "0x0", m->limit);
+        snprintf(c, sizeof c, m->offset ? "%#" PRIx64 : "0x0", m->offset);
+        fprintf(out, "%" PRIu64 ": %s/%s/%s %s %s %s%s%s%s\n", m->id, a, b2, c, S(p, m->filename),
+                S(p, m->build_id), m->has_functions ? "[FN]" : "", m->has_filenames ? "[FL]" : "",
+                m->has_line_numbers ? "[LN]" : "", m->has_inline_frames ? "[IN]" : "");
+    }
+    return 0;
+}
+
+/* ---- folded stacks -------------------------------------------------------- */
+
+int cp_report_folded(cp_report *r, FILE *out)
+{
+    cp_profile *p = r->p;
+    cp_graph g;
+    cp_graph_opts go = {.sample_index = r->sample_index};
+    int rc = cp_graph_new(&g, p, &go);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < p->nsamples; i++) {
+        const cp_sample *s = &p->samples[i];
+        int64_t w = s->values[r->sample_index];
+        if (!w || !s->nlocs)
+            continue;
+        const char *sep = "";
+        for (uint32_t k = s->nlocs; k-- > 0;) {
+            uint32_t off = g.locoff[s->locs[k]], cnt = g.locoff[s->locs[k] + 1] - off;
+            for (uint32_t li = cnt; li-- > 0;) {
+                const char *n = cp_graph_pname(&g, g.locnodes[off + li]);
+                fputs(sep, out);
+                for (; *n; n++)
+                    fputc(*n == ';' ? ':' : *n, out);
+                sep = ";";
+            }
+        }
+        fprintf(out, " %" PRId64 "\n", w);
+    }
+    cp_graph_free(&g);
+    return 0;
+}

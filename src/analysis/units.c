@@ -1,0 +1,286 @@
+/* units.c — unit conversion and number formatting, as go tool pprof does it.
+ *
+ * What: the arithmetic behind every figure cprof prints, chosen so that our
+ * text reports equal go tool pprof's byte for byte.  Data structure: three
+ * static tables of units (bytes, time, GCU) with aliases and factors; a unit
+ * name is "sniffed" by lower-casing it and dropping a plural "s".
+ * Alternatives rejected: formatting with our own rounding rules (would drift
+ * from the oracle in the last digit) and locale-aware printf (the oracle
+ * ignores locale; we call only "C"-locale-safe conversions).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "analysis/units.h"
+
+typedef struct unit {
+    const char *name;
+    const char *aliases[4];
+    double factor;
+} unit;
+
+typedef struct unit_type {
+    unit units[10];
+    size_t n;
+    unit dflt;
+} unit_type;
+
+static const unit_type types[] = {
+    {{{"B", {"b", "byte"}, 1},
+      {"kB", {"kb", "kbyte", "kilobyte"}, 1024.0},
+      {"MB", {"mb", "mbyte", "megabyte"}, 1048576.0},
+      {"GB", {"gb", "gbyte", "gigabyte"}, 1073741824.0},
+      {"TB", {"tb", "tbyte", "terabyte"}, 1099511627776.0},
+      {"PB", {"pb", "pbyte", "petabyte"}, 1125899906842624.0}},
+     6,
+     {"B", {"b", "byte"}, 1}},
+    {{{"ns", {"ns", "nanosecond"}, 1},
+      {"us", {"\xce\xbcs", "us", "microsecond"}, 1e3},
+      {"ms", {"ms", "millisecond"}, 1e6},
+      {"s", {"s", "sec", "second"}, 1e9},
+      {"hrs", {"hour", "hr"}, 3600e9}},
+     5,
+     {"s", {NULL}, 1e9}},
+    {{{"n*GCU", {"nanogcu"}, 1e-9},
+      {"u*GCU", {"microgcu"}, 1e-6},
+      {"m*GCU", {"milligcu"}, 1e-3},
+      {"GCU", {"gcu"}, 1},
+      {"k*GCU", {"kilogcu"}, 1e3},
+      {"M*GCU", {"megagcu"}, 1e6},
+      {"G*GCU", {"gigagcu"}, 1e9},
+      {"T*GCU", {"teragcu"}, 1e12},
+      {"P*GCU", {"petagcu"}, 1e15}},
+     9,
+     {"GCU", {NULL}, 1}},
+};
+
+static const unit *sniff(const unit_type *t, const char *name)
+{
+    char low[64];
+    size_t n = strlen(name);
+    if (n >= sizeof low)
+        return NULL;
+    for (size_t i = 0; i <= n; i++) {
+        char c = name[i];
+        low[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+    }
+    if (n > 2 && low[n - 1] == 's')
+        low[n - 1] = 0;
+    for (size_t i = 0; i < t->n; i++)
+        for (size_t a = 0; a < 4 && t->units[i].aliases[a]; a++)
+            if (!strcmp(low, t->units[i].aliases[a]))
+                return &t->units[i];
+    return NULL;
+}
+
+int cp_units_kind(const char *u)
+{
+    for (int i = 0; i < 3; i++)
+        if (sniff(&types[i], u))
+            return i;
+    return -1;
+}
+
+static int is_auto(const char *to)
+{
+    return !strcmp(to, "minimum") || !strcmp(to, "auto");
+}
+
+double cp_units_scale(int64_t value, const char *from, const char *to, const char **unit_out)
+{
+    if (value < 0 && -value > 0) {
+        double v = cp_units_scale(-value, from, to, unit_out);
+        return -v;
+    }
+    for (int i = 0; i < 3; i++) {
+        const unit_type *t = &types[i];
+        const unit *fu = sniff(t, from);
+        if (!fu)
+            continue;
+        double v = (double)value * fu->factor;
+        if (is_auto(to)) {
+            double f = 0;
+            const char *name = NULL;
+            for (size_t k = 0; k < t->n; k++)
+                if (t->units[k].factor >= f && v / t->units[k].factor >= 1.0) {
+                    f = t->units[k].factor;
+                    name = t->units[k].name;
+                }
+            if (f != 0) {
+                *unit_out = name;
+                return v / f;
+            }
+            *unit_out = t->dflt.name;
+            return v / t->dflt.factor;
+        }
+        const unit *tu = sniff(t, to);
+        if (!tu) {
+            *unit_out = t->dflt.name;
+            return v / t->dflt.factor;
+        }
+        *unit_out = tu->name;
+        return v / tu->factor;
+    }
+    if (!strcmp(to, "count") || !strcmp(to, "sample") || !strcmp(to, "unit") || is_auto(to)) {
+        *unit_out = "";
+        return (double)value;
+    }
+    *unit_out = to;
+    return (double)value;
+}
+
+void cp_units_label(char *buf, size_t n, int64_t value, const char *from, const char *to)
+{
+    const char *u = "";
+    double v = cp_units_scale(value, from, to, &u);
+    char num[64];
+    snprintf(num, sizeof num, "%.2f", v);
+    size_t len = strlen(num);
+    if (len >= 3 && !strcmp(num + len - 3, ".00"))
+        num[len - 3] = 0;
+    if (!strcmp(num, "0") || !strcmp(num, "-0")) {
+        snprintf(buf, n, "0");
+        return;
+    }
+    snprintf(buf, n, "%s%s", num, u);
+}
+
+void cp_units_percentage(char *buf, size_t n, int64_t value, int64_t total)
+{
+    double ratio = 0;
+    if (total != 0)
+        ratio = fabs((double)value / (double)total) * 100;
+    if (ratio >= 99.95 && ratio <= 100.05)
+        snprintf(buf, n, "  100%%");
+    else if (ratio >= 1.0)
+        snprintf(buf, n, "%5.2f%%", ratio);
+    else
+        snprintf(buf, n, "%5.2g%%", ratio);
+}
+
+/* Go's fmtFrac/fmtInt from time/time.go, written backwards into a buffer. */
+static size_t fmt_frac(char *buf, size_t w, uint64_t v, int prec, uint64_t *nv)
+{
+    int print = 0;
+    for (int i = 0; i < prec; i++) {
+        int digit = (int)(v % 10);
+        print = print || digit != 0;
+        if (print) {
+            buf[--w] = (char)('0' + digit);
+        }
+        v /= 10;
+    }
+    if (print)
+        buf[--w] = '.';
+    *nv = v;
+    return w;
+}
+
+static size_t fmt_int(char *buf, size_t w, uint64_t v)
+{
+    if (v == 0) {
+        buf[--w] = '0';
+        return w;
+    }
+    while (v > 0) {
+        buf[--w] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return w;
+}
+
+void cp_units_go_duration(char *out, size_t n, int64_t d)
+{
+    char buf[32];
+    size_t w = sizeof buf;
+    uint64_t u = (uint64_t)d;
+    int neg = d < 0;
+    if (neg)
+        u = -u;
+    if (u < 1000000000ull) {
+        int prec = 0;
+        buf[--w] = 's';
+        w--;
+        if (u == 0) {
+            snprintf(out, n, "0s");
+            return;
+        } else if (u < 1000ull) {
+            prec = 0;
+            buf[w] = 'n';
+        } else if (u < 1000000ull) {
+            prec = 3;
+            /* U+00B5 'µ' micro sign, two bytes */
+            w--;
+            memcpy(buf + w, "\xc2\xb5", 2);
+        } else {
+            prec = 6;
+            buf[w] = 'm';
+        }
+        w = fmt_frac(buf, w, u, prec, &u);
+        w = fmt_int(buf, w, u);
+    } else {
+        buf[--w] = 's';
+        w = fmt_frac(buf, w, u, 9, &u);
+        w = fmt_int(buf, w, u % 60);
+        u /= 60;
+        if (u > 0) {
+            buf[--w] = 'm';
+            w = fmt_int(buf, w, u % 60);
+            u /= 60;
+            if (u > 0) {
+                buf[--w] = 'h';
+                w = fmt_int(buf, w, u);
+            }
+        }
+    }
+    if (neg)
+        buf[--w] = '-';
+    snprintf(out, n, "%.*s", (int)(sizeof buf - w), buf + w);
+}
+
+void cp_units_go_time(char *buf, size_t n, int64_t unix_ns)
+{
+    time_t secs = (time_t)(unix_ns / 1000000000);
+    int64_t frac = unix_ns % 1000000000;
+    if (frac < 0) {
+        frac += 1000000000;
+        secs--;
+    }
+    struct tm tm;
+    localtime_r(&secs, &tm);
+    char fr[16] = "";
+    if (frac) {
+        snprintf(fr, sizeof fr, ".%09lld", (long long)frac);
+        size_t l = strlen(fr);
+        while (l > 1 && fr[l - 1] == '0')
+            fr[--l] = 0;
+    }
+    long off = tm.tm_gmtoff;
+    char sign = off < 0 ? '-' : '+';
+    if (off < 0)
+        off = -off;
+    snprintf(buf, n, "%04d-%02d-%02d %02d:%02d:%02d%s %c%02ld%02ld %s", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, fr, sign, off / 3600,
+             (off / 60) % 60, tm.tm_zone ? tm.tm_zone : "");
+}
+
+void cp_units_header_time(char *buf, size_t n, int64_t unix_ns)
+{
+    static const char *mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    int64_t s = unix_ns / 1000000000;
+    if (unix_ns % 1000000000 < 0)
+        s--;
+    time_t secs = (time_t)s;
+    struct tm tm;
+    localtime_r(&secs, &tm);
+    int h = tm.tm_hour % 12;
+    if (h == 0)
+        h = 12;
+    snprintf(buf, n, "%s %d, %d at %d:%02d%s (%s)", mon[tm.tm_mon], tm.tm_mday,
+             tm.tm_year + 1900, h, tm.tm_min, tm.tm_hour >= 12 ? "pm" : "am",
+             tm.tm_zone ? tm.tm_zone : "");
+}

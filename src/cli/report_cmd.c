@@ -1,0 +1,483 @@
+/* report_cmd.c — the report commands: flags, fetch, merge, filter, report.
+ *
+ * What: go tool pprof's command line for non-interactive reports, with its
+ * flag spellings (-flag, --flag, -flag=v, -flag v) and its pipeline order:
+ * read and merge the profiles (and -base/-diff_base), choose the sample
+ * value, compute the total, apply focus/ignore/hide/show and tag filters,
+ * aggregate to the granularity, then print.  Data structure: one options
+ * struct filled by a table-driven parser.  Alternatives rejected:
+ * getopt_long (no single-dash long options with `=`, no go-style bools).
+ */
+#include <errno.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/prep.h"
+#include "analysis/report.h"
+#include "cli/commands.h"
+#include "profile/profile.h"
+
+#define MAXP 256
+
+typedef struct opts {
+    const char *cmd;     /* report name */
+    const char *cmd_arg; /* peek/list regexp */
+    const char *sample_index;
+    int sample_flag_count;
+    long node_count;
+    double node_fraction, edge_fraction;
+    bool cum;
+    const char *focus, *ignore, *hide, *show, *tagfocus, *tagignore;
+    const char *unit;
+    const char *gran;
+    int ngran;
+    bool noinlines;
+    const char *output;
+    const char *srcs[MAXP];
+    size_t nsrcs;
+    const char *bases[MAXP];
+    size_t nbases;
+    bool diff_base;
+} opts;
+
+static const char *report_names[] = {"top", "peek", "tree", "traces", "tags",
+                                     "raw", "list", "folded", "merge", "dot"};
+
+static bool is_report(const char *s)
+{
+    for (size_t i = 0; i < sizeof report_names / sizeof *report_names; i++)
+        if (!strcmp(s, report_names[i]))
+            return true;
+    return false;
+}
+
+static int usage_err(const char *fmt, const char *a)
+{
+    fputs("cprof: ", stderr);
+    fprintf(stderr, fmt, a);
+    fputs("\n", stderr);
+    return 2;
+}
+
+static bool parse_bool(const char *v, bool *out)
+{
+    if (!v || !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "t") || !strcmp(v, "T") ||
+        !strcmp(v, "TRUE") || !strcmp(v, "True")) {
+        *out = true;
+        return true;
+    }
+    if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "f") || !strcmp(v, "F") ||
+        !strcmp(v, "FALSE") || !strcmp(v, "False")) {
+        *out = false;
+        return true;
+    }
+    return false;
+}
+
+/* Returns 0, or 2 after printing a usage error. */
+static int parse(int argc, char **argv, opts *o)
+{
+    int i = 1;
+    if (is_report(argv[0])) {
+        o->cmd = argv[0];
+        if (!strcmp(o->cmd, "peek") || !strcmp(o->cmd, "list")) {
+            if (argc < 2)
+                return usage_err("%s needs a regexp", o->cmd);
+            o->cmd_arg = argv[1];
+            i = 2;
+        }
+    }
+    static const char *sample_flags[][2] = {
+        {"inuse_space", "inuse_space"}, {"inuse_objects", "inuse_objects"},
+        {"alloc_space", "alloc_space"}, {"alloc_objects", "alloc_objects"},
+        {"total_delay", "delay"},       {"contentions", "contentions"},
+    };
+    static const char *grans[] = {"functions", "filefunctions", "files", "lines", "addresses"};
+    for (; i < argc; i++) {
+        char *a = argv[i];
+        if (a[0] != '-' || !a[1]) {
+            if (o->nsrcs >= MAXP)
+                return usage_err("too many profiles%s", "");
+            o->srcs[o->nsrcs++] = a;
+            continue;
+        }
+        if (!strcmp(a, "--")) {
+            for (i++; i < argc && o->nsrcs < MAXP; i++)
+                o->srcs[o->nsrcs++] = argv[i];
+            break;
+        }
+        char name[64];
+        const char *n = a + 1 + (a[1] == '-');
+        const char *eq = strchr(n, '=');
+        const char *val = eq ? eq + 1 : NULL;
+        size_t nl = eq ? (size_t)(eq - n) : strlen(n);
+        if (nl >= sizeof name)
+            return usage_err("unknown flag %s", a);
+        memcpy(name, n, nl);
+        name[nl] = 0;
+#define NEED_VAL()                                                                            \
+    do {                                                                                      \
+        if (!val) {                                                                           \
+            if (i + 1 >= argc)                                                                \
+                return usage_err("flag needs an argument: -%s", name);                        \
+            val = argv[++i];                                                                  \
+        }                                                                                     \
+    } while (0)
+        bool b;
+        bool handled = false;
+        for (size_t k = 0; k < sizeof sample_flags / sizeof *sample_flags; k++)
+            if (!strcmp(name, sample_flags[k][0])) {
+                if (val && !parse_bool(val, &b))
+                    return usage_err("invalid boolean value for -%s", name);
+                if (!val || b) {
+                    if (!o->sample_index)
+                        o->sample_index = sample_flags[k][1];
+                    else
+                        fprintf(stderr, "Multiple value selections, ignoring -%s\n", name);
+                }
+                handled = true;
+            }
+        for (size_t k = 0; k < sizeof grans / sizeof *grans; k++)
+            if (!strcmp(name, grans[k])) {
+                if (val && !parse_bool(val, &b))
+                    return usage_err("invalid boolean value for -%s", name);
+                if (!val || b) {
+                    if (o->gran && strcmp(o->gran, grans[k]))
+                        o->ngran++;
+                    o->gran = grans[k];
+                }
+                handled = true;
+            }
+        if (handled)
+            continue;
+        if (!strcmp(name, "h") || !strcmp(name, "help")) {
+            return usage_err("usage: cprof COMMAND [flags] PROFILE... (see cprof help)%s", "");
+        } else if (is_report(name) && strcmp(name, "merge")) {
+            const char *c = strcmp(name, "dot") ? name : "dot";
+            if (!strcmp(name, "peek") || !strcmp(name, "list")) {
+                NEED_VAL();
+                o->cmd_arg = val;
+            } else if (val && (!parse_bool(val, &b) || !b))
+                continue;
+            if (o->cmd && strcmp(o->cmd, c))
+                return usage_err("must set at most one output format%s", "");
+            o->cmd = c;
+        } else if (!strcmp(name, "sample_index")) {
+            NEED_VAL();
+            o->sample_index = val;
+        } else if (!strcmp(name, "nodecount")) {
+            NEED_VAL();
+            char *end;
+            errno = 0;
+            o->node_count = strtol(val, &end, 0);
+            if (*end || end == val || errno)
+                return usage_err("invalid value for -nodecount: %s", val);
+        } else if (!strcmp(name, "nodefraction") || !strcmp(name, "edgefraction")) {
+            NEED_VAL();
+            char *end;
+            double d = strtod(val, &end);
+            if (*end || end == val)
+                return usage_err("invalid value for a fraction: %s", val);
+            if (name[0] == 'n')
+                o->node_fraction = d;
+            else
+                o->edge_fraction = d;
+        } else if (!strcmp(name, "cum") || !strcmp(name, "flat")) {
+            if (val && !parse_bool(val, &b))
+                return usage_err("invalid boolean value for -%s", name);
+            if (!val || b)
+                o->cum = name[0] == 'c';
+        } else if (!strcmp(name, "noinlines")) {
+            if (val && !parse_bool(val, &b))
+                return usage_err("invalid boolean value for -%s", name);
+            o->noinlines = !val || b;
+        } else if (!strcmp(name, "focus")) {
+            NEED_VAL();
+            o->focus = val;
+        } else if (!strcmp(name, "ignore")) {
+            NEED_VAL();
+            o->ignore = val;
+        } else if (!strcmp(name, "hide")) {
+            NEED_VAL();
+            o->hide = val;
+        } else if (!strcmp(name, "show")) {
+            NEED_VAL();
+            o->show = val;
+        } else if (!strcmp(name, "tagfocus")) {
+            NEED_VAL();
+            o->tagfocus = val;
+        } else if (!strcmp(name, "tagignore")) {
+            NEED_VAL();
+            o->tagignore = val;
+        } else if (!strcmp(name, "unit")) {
+            NEED_VAL();
+            o->unit = val;
+        } else if (!strcmp(name, "o") || !strcmp(name, "output")) {
+            NEED_VAL();
+            o->output = val;
+        } else if (!strcmp(name, "base") || !strcmp(name, "diff_base")) {
+            NEED_VAL();
+            if (o->nbases && o->diff_base != (name[0] == 'd'))
+                return usage_err("-base and -diff_base flags cannot both be specified%s", "");
+            if (*val && o->nbases < MAXP)
+                o->bases[o->nbases++] = val;
+            o->diff_base = name[0] == 'd';
+        } else {
+            return usage_err("unknown flag %s (see cprof help)", a);
+        }
+    }
+    if (o->ngran)
+        return usage_err("conflicting granularity options set%s", "");
+    if (!o->cmd)
+        return usage_err("no report given: use a command such as top (see cprof help)%s", "");
+    if (o->nsrcs == 0)
+        return usage_err("no profile source specified%s", "");
+    return 0;
+}
+
+static regex_t *compile(const char *what, const char *rx, regex_t *store, int *rc)
+{
+    if (!rx || !*rx || *rc)
+        return NULL;
+    int e = regcomp(store, rx, REG_EXTENDED | REG_NOSUB);
+    if (e) {
+        char m[256];
+        regerror(e, store, m, sizeof m);
+        fprintf(stderr, "cprof: parsing %s regexp %s: %s\n", what, rx, m);
+        *rc = 2;
+        return NULL;
+    }
+    return store;
+}
+
+static cp_profile *load(const char *path)
+{
+    cp_profile *p = NULL;
+    cp_diag d = {{0}};
+    int rc = cp_profile_read_file(path, &p, &d);
+    if (rc) {
+        fprintf(stderr, "cprof: %s\n", d.msg[0] ? d.msg : path);
+        return NULL;
+    }
+    return p;
+}
+
+int cp_cmd_report(int argc, char **argv)
+{
+    opts o;
+    memset(&o, 0, sizeof o);
+    o.node_count = -1;
+    o.node_fraction = 0.005;
+    o.edge_fraction = 0.001;
+    int rc = parse(argc, argv, &o);
+    if (rc)
+        return rc;
+    if (!strcmp(o.cmd, "merge") && !o.output)
+        return usage_err("merge needs -o OUT%s", "");
+    if (!strcmp(o.cmd, "dot"))
+        return usage_err("the dot report is not built yet%s", "");
+
+    cp_profile *ps[2 * MAXP] = {0};
+    double scales[2 * MAXP];
+    bool diffs[2 * MAXP];
+    size_t np = 0;
+    cp_profile *p = NULL;
+    regex_t rx[5];
+    regex_t *focus = NULL, *ignore = NULL, *hide = NULL, *show = NULL, *sym = NULL;
+    cp_tag_filter *tf = NULL, *ti = NULL;
+    FILE *out = stdout;
+    rc = 0;
+    for (size_t i = 0; i < o.nsrcs; i++) {
+        if (!(ps[np] = load(o.srcs[i]))) {
+            rc = 1;
+            goto out;
+        }
+        scales[np] = 1.0;
+        diffs[np++] = false;
+    }
+    for (size_t i = 0; i < o.nbases; i++) {
+        if (!(ps[np] = load(o.bases[i]))) {
+            rc = 1;
+            goto out;
+        }
+        scales[np] = -1.0;
+        diffs[np++] = o.diff_base;
+    }
+    bool want_merge = np > 1 || !strcmp(o.cmd, "traces") || !strcmp(o.cmd, "raw") ||
+                      !strcmp(o.cmd, "merge");
+    if (want_merge) {
+        cp_diag d = {{0}};
+        p = cp_prep_merge(ps, scales, diffs, np, &d);
+        if (!p) {
+            fprintf(stderr, "cprof: %s\n", d.msg);
+            rc = 1;
+            goto out;
+        }
+    } else {
+        p = ps[0];
+        ps[0] = NULL;
+    }
+    if (!strcmp(o.cmd, "merge")) {
+        int w = cp_profile_write_file(p, o.output);
+        if (w) {
+            fprintf(stderr, "cprof: writing %s: %s\n", o.output, cprof_strerror(w));
+            rc = 1;
+        }
+        goto out;
+    }
+
+    char err[512];
+    int si = cp_prep_sample_index(p, o.sample_index, err, sizeof err);
+    if (si < 0) {
+        fprintf(stderr, "cprof: %s\n", err);
+        rc = 2;
+        goto out;
+    }
+    cp_report r;
+    memset(&r, 0, sizeof r);
+    r.p = p;
+    r.sample_index = si;
+    r.sample_type = cp_str(p, p->sample_types[si].type);
+    r.sample_unit = cp_str(p, p->sample_types[si].unit);
+    snprintf(r.output_unit, sizeof r.output_unit, "%s", o.unit ? o.unit : "minimum");
+    r.node_fraction = o.node_fraction;
+    r.edge_fraction = o.edge_fraction;
+    r.node_count = (int)o.node_count;
+    r.cum_sort = o.cum;
+
+    /* go tool pprof's applyCommandOverrides */
+    bool trim = true;
+    const char *gran = o.gran ? o.gran : "functions";
+    bool noinl = o.noinlines;
+    if (!strcmp(o.cmd, "peek"))
+        trim = false;
+    else if (!strcmp(o.cmd, "list")) {
+        trim = false;
+        gran = "lines";
+    } else if (!strcmp(o.cmd, "top")) {
+        if (r.node_count == -1)
+            r.node_count = 0;
+    } else if (r.node_count == -1)
+        r.node_count = 80;
+    if (!strcmp(o.cmd, "raw")) {
+        trim = false;
+        gran = "addresses";
+        noinl = false;
+    }
+    if (!trim) {
+        r.node_count = 0;
+        r.node_fraction = 0;
+        r.edge_fraction = 0;
+    }
+
+    static char fbuf[9][600];
+    const char *fnames[] = {"focus", "ignore", "hide", "show", "tagfocus", "tagignore"};
+    const char *fvals[] = {o.focus, o.ignore, o.hide, o.show, o.tagfocus, o.tagignore};
+    for (size_t i = 0; i < 6; i++)
+        if (fvals[i] && *fvals[i]) {
+            snprintf(fbuf[i], sizeof fbuf[i], "%s=%s", fnames[i], fvals[i]);
+            r.filters[r.nfilters++] = fbuf[i];
+        }
+
+    focus = compile("focus", o.focus, &rx[0], &rc);
+    ignore = compile("ignore", o.ignore, &rx[1], &rc);
+    hide = compile("hide", o.hide, &rx[2], &rc);
+    show = compile("show", o.show, &rx[3], &rc);
+    if (o.cmd_arg)
+        sym = compile("argument", o.cmd_arg, &rx[4], &rc);
+    if (!rc && o.tagfocus && *o.tagfocus && !(tf = cp_prep_tag_filter_new(o.tagfocus, err, sizeof err))) {
+        fprintf(stderr, "cprof: parsing tagfocus regexp: %s\n", err);
+        rc = 2;
+    }
+    if (!rc && o.tagignore && *o.tagignore &&
+        !(ti = cp_prep_tag_filter_new(o.tagignore, err, sizeof err))) {
+        fprintf(stderr, "cprof: parsing tagignore regexp: %s\n", err);
+        rc = 2;
+    }
+    if (rc)
+        goto out;
+    r.symbol = sym;
+    r.symbol_src = o.cmd_arg;
+
+    r.total = cp_prep_total(p, si);
+    cp_name_filter nf = {.focus = focus, .ignore = ignore, .hide = hide, .show = show};
+    cp_prep_filter_names(p, &nf);
+    if (focus && !nf.fm)
+        fputs("Focus expression matched no samples\n", stderr);
+    if (ignore && !nf.im)
+        fputs("Ignore expression matched no samples\n", stderr);
+    if (hide && !nf.hm)
+        fputs("Hide expression matched no samples\n", stderr);
+    if (show && !nf.hnm)
+        fputs("Show expression matched no samples\n", stderr);
+    if (tf || ti) {
+        bool fm = false, im = false;
+        cp_prep_filter_tags(p, tf, ti, &fm, &im);
+        if (tf && !fm)
+            fputs("TagFocus expression matched no samples\n", stderr);
+        if (ti && !im)
+            fputs("TagIgnore expression matched no samples\n", stderr);
+    }
+    cp_granularity g = CP_GRAN_FUNCTIONS;
+    if (!strcmp(gran, "filefunctions"))
+        g = CP_GRAN_FILEFUNCTIONS;
+    else if (!strcmp(gran, "files"))
+        g = CP_GRAN_FILES;
+    else if (!strcmp(gran, "lines"))
+        g = CP_GRAN_LINES;
+    else if (!strcmp(gran, "addresses"))
+        g = CP_GRAN_ADDRESSES;
+    cp_prep_aggregate(p, g, !noinl);
+
+    if (o.output) {
+        out = fopen(o.output, "w");
+        if (!out) {
+            fprintf(stderr, "cprof: %s: %s\n", o.output, strerror(errno));
+            out = stdout;
+            rc = 1;
+            goto out;
+        }
+        fprintf(stderr, "Generating report in %s\n", o.output);
+    }
+    int e;
+    if (!strcmp(o.cmd, "top"))
+        e = cp_report_top(&r, out);
+    else if (!strcmp(o.cmd, "tree") || !strcmp(o.cmd, "peek"))
+        e = cp_report_tree(&r, out);
+    else if (!strcmp(o.cmd, "traces"))
+        e = cp_report_traces(&r, out);
+    else if (!strcmp(o.cmd, "tags"))
+        e = cp_report_tags(&r, out);
+    else if (!strcmp(o.cmd, "raw"))
+        e = cp_report_raw(&r, out);
+    else if (!strcmp(o.cmd, "folded"))
+        e = cp_report_folded(&r, out);
+    else if (!strcmp(o.cmd, "list"))
+        e = cp_report_list(&r, out);
+    else
+        e = CPROF_EUNSUPPORTED;
+    if (e) {
+        fprintf(stderr, "cprof: %s\n", r.err[0] ? r.err : cprof_strerror(e));
+        rc = 1;
+    }
+out:
+    if (out != stdout && fclose(out) && !rc) {
+        fprintf(stderr, "cprof: %s: %s\n", o.output, strerror(errno));
+        rc = 1;
+    }
+    regex_t *all[] = {focus, ignore, hide, show, sym};
+    for (size_t i = 0; i < 5; i++)
+        if (all[i])
+            regfree(all[i]);
+    cp_prep_tag_filter_free(tf);
+    cp_prep_tag_filter_free(ti);
+    for (size_t i = 0; i < np; i++)
+        if (ps[i])
+            cp_profile_free(ps[i]);
+    if (p)
+        cp_profile_free(p);
+    fflush(stdout);
+    return rc;
+}
