@@ -32,7 +32,7 @@ static bool zero_sample(const cp_profile *p, const cp_sample *s)
     return true;
 }
 
-static int merge_into(cp_pbuilder *b, const cp_profile *src, double scale, bool diff, bool first,
+static int merge_into(cp_pbuilder *b, const cp_profile *src, double scale, bool diff, bool *first,
                       cp_diag *diag)
 {
     int rc = 0;
@@ -48,22 +48,10 @@ static int merge_into(cp_pbuilder *b, const cp_profile *src, double scale, bool 
         rc = CPROF_ENOMEM;
         goto out;
     }
-    if (first) {
-        for (size_t i = 0; i < src->nsample_types; i++)
-            cp_pbuilder_sample_type(b, S(src, src->sample_types[i].type),
-                                    S(src, src->sample_types[i].unit));
-        cp_pbuilder_period(b, S(src, src->period_type.type), S(src, src->period_type.unit),
-                           src->period);
-        if (src->default_sample_type)
-            cp_pbuilder_default_sample_type(b, S(src, src->default_sample_type));
-        if (src->drop_frames || src->keep_frames)
-            cp_pbuilder_drop_keep(b, src->drop_frames ? S(src, src->drop_frames) : NULL,
-                                  src->keep_frames ? S(src, src->keep_frames) : NULL);
-        for (size_t i = 0; i < src->ncomments; i++)
-            cp_pbuilder_comment(b, S(src, src->comments[i]));
-    }
-    /* go's Merge maps the first profile's first mapping before anything */
-    if (first && src->nmappings) {
+    /* go's Merge maps a profile's first mapping before anything while the
+     * result has none */
+    if (*first && src->nmappings) {
+        *first = false;
         const cp_mapping *m = &src->mappings[0];
         mid[0] = cp_pbuilder_mapping(b, m->start, m->limit, m->offset, S(src, m->filename),
                                      S(src, m->build_id), m->has_functions, m->has_filenames,
@@ -112,6 +100,7 @@ static int merge_into(cp_pbuilder *b, const cp_profile *src, double scale, bool 
                     lines[j].column = l->lines[j].column;
                 }
                 lid[li] = cp_pbuilder_location(b, m, l->address, lines, l->nlines, l->is_folded);
+                *first = false;
                 if (!lid[li]) {
                     rc = CPROF_ENOMEM;
                     goto out;
@@ -162,33 +151,55 @@ cp_profile *cp_prep_merge(cp_profile *const *ps, const double *scales, const boo
     if (!b)
         return NULL;
     int64_t tmin = 0, dur = 0, period = 0;
+    const cp_profile *p0 = ps[0];
+    const char *dflt = "";
     for (size_t i = 0; i < n; i++) {
-        if (i > 0 && ps[i]->nsample_types != ps[0]->nsample_types) {
-            cp_diag_set(diag, CPROF_EINVAL, "inconsistent samples type count: %zu != %zu",
-                        ps[0]->nsample_types, ps[i]->nsample_types);
+        const cp_profile *q = ps[i];
+        bool ok = q->nsample_types == p0->nsample_types &&
+                  !strcmp(S(q, q->period_type.type), S(p0, p0->period_type.type)) &&
+                  !strcmp(S(q, q->period_type.unit), S(p0, p0->period_type.unit));
+        for (size_t k = 0; ok && k < p0->nsample_types; k++)
+            ok = !strcmp(S(q, q->sample_types[k].type), S(p0, p0->sample_types[k].type)) &&
+                 !strcmp(S(q, q->sample_types[k].unit), S(p0, p0->sample_types[k].unit));
+        if (!ok) {
+            cp_diag_set(diag, CPROF_EINVAL, "incompatible sample or period types in profile %zu",
+                        i + 1);
             cp_pbuilder_free(b);
             return NULL;
         }
-        for (size_t k = 0; i > 0 && k < ps[0]->nsample_types; k++) {
-            const char *t0 = S(ps[0], ps[0]->sample_types[k].type);
-            const char *t1 = S(ps[i], ps[i]->sample_types[k].type);
-            if (strcmp(t0, t1)) {
-                cp_diag_set(diag, CPROF_EINVAL, "incompatible sample types: %s vs %s", t0, t1);
-                cp_pbuilder_free(b);
-                return NULL;
-            }
+        if (tmin == 0 || q->time_nanos < tmin)
+            tmin = q->time_nanos;
+        dur += q->duration_nanos;
+        if (period == 0 || period < q->period)
+            period = q->period;
+        if (!*dflt)
+            dflt = S(q, q->default_sample_type);
+    }
+    for (size_t i = 0; i < p0->nsample_types; i++)
+        cp_pbuilder_sample_type(b, S(p0, p0->sample_types[i].type), S(p0, p0->sample_types[i].unit));
+    cp_pbuilder_period(b, S(p0, p0->period_type.type), S(p0, p0->period_type.unit), period);
+    if (*dflt)
+        cp_pbuilder_default_sample_type(b, dflt);
+    if (p0->drop_frames || p0->keep_frames)
+        cp_pbuilder_drop_keep(b, p0->drop_frames ? S(p0, p0->drop_frames) : NULL,
+                              p0->keep_frames ? S(p0, p0->keep_frames) : NULL);
+    for (size_t i = 0; i < n; i++)
+        for (size_t c = 0; c < ps[i]->ncomments; c++) {
+            const char *t = S(ps[i], ps[i]->comments[c]);
+            bool seen = false;
+            for (size_t j = 0; j <= i && !seen; j++)
+                for (size_t d = 0; d < (j == i ? c : ps[j]->ncomments) && !seen; d++)
+                    seen = !strcmp(t, S(ps[j], ps[j]->comments[d]));
+            if (!seen)
+                cp_pbuilder_comment(b, t);
         }
-        if (merge_into(b, ps[i], scales ? scales[i] : 1.0, diff_base && diff_base[i], i == 0,
+    bool first = true;
+    for (size_t i = 0; i < n; i++)
+        if (merge_into(b, ps[i], scales ? scales[i] : 1.0, diff_base && diff_base[i], &first,
                        diag)) {
             cp_pbuilder_free(b);
             return NULL;
         }
-        if (ps[i]->time_nanos && (!tmin || ps[i]->time_nanos < tmin))
-            tmin = ps[i]->time_nanos;
-        dur += ps[i]->duration_nanos;
-        if (ps[i]->period > period)
-            period = ps[i]->period;
-    }
     cp_pbuilder_times(b, tmin, dur);
     cp_profile *p = cp_pbuilder_finish(b);
     cp_pbuilder_free(b);

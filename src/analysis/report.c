@@ -199,6 +199,16 @@ int cp_report_tree(cp_report *r, FILE *out)
         (rc = cp_graph_link(&g)))
         goto out;
     select_output_unit(r, &g);
+    if (r->symbol) { /* go prints nothing at all when nothing matches */
+        size_t m = 0;
+        for (size_t i = 0; i < g.norder && !m; i++)
+            m = regexec(r->symbol, cp_graph_pname(&g, g.order[i]), 0, NULL, 0) == 0;
+        if (!m) {
+            snprintf(r->err, sizeof r->err, "no matches found for regexp: %s", r->symbol_src);
+            rc = CPROF_EINVAL;
+            goto out;
+        }
+    }
     report_labels(r, &g, &t, out);
     fprintf(out, "%s\n", sep);
     fprintf(out, "      flat  flat%%   sum%%        cum   cum%%   calls calls%% + context \t \t \n");

@@ -1,0 +1,125 @@
+#!/bin/sh
+# compare.sh — cprof's text reports against go tool pprof's, byte for byte.
+#
+# Usage: compare.sh CPROF_BINARY SOURCE_ROOT WORKDIR
+# Builds the Go oracle (tests/go/oracle), which writes real cpu, heap,
+# allocs, mutex, block, goroutine and threadcreate profiles with labels,
+# then for every profile, report and flag combination below runs both tools
+# with TZ=UTC and diffs stdout.  Any difference fails with the diff.
+set -u
+CPROF=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+SRC=$2
+WORK=$3
+export TZ=UTC
+mkdir -p "$WORK"
+export GOCACHE="$WORK/gocache" GOPATH="$WORK/gopath" GOFLAGS=-mod=mod GOTOOLCHAIN=local
+export HOME="${HOME:-$WORK}" PPROF_TMPDIR="$WORK/pproftmp"
+if ! command -v go >/dev/null 2>&1; then
+    echo "compare: go not installed (tools/deps.sh installs golang-go)" >&2
+    exit 1
+fi
+PROFS="$WORK/profiles"
+if [ ! -s "$PROFS/cpu.pb.gz" ]; then
+    (cd "$SRC/tests/go/oracle" && go build -o "$WORK/oracle" .) || exit 1
+    "$WORK/oracle" "$PROFS" || exit 1
+fi
+
+fail=0
+n=0
+# run REPORT FLAGS... PROFILE...: compare `go tool pprof -REPORT FLAGS` and
+# `cprof REPORT FLAGS`.
+run() {
+    rep=$1
+    shift
+    n=$((n + 1))
+    go tool pprof "-$rep" "$@" >"$WORK/go.out" 2>"$WORK/go.err"
+    gs=$?
+    "$CPROF" "$rep" "$@" >"$WORK/c.out" 2>"$WORK/c.err"
+    cs=$?
+    if [ $gs -ne 0 ]; then
+        # go failed: we must fail too
+        if [ $cs -eq 0 ]; then
+            echo "FAIL: cprof $rep $*: go tool pprof failed ($(head -c 300 "$WORK/go.err")) but cprof succeeded"
+            fail=$((fail + 1))
+        fi
+        return
+    fi
+    if ! cmp -s "$WORK/go.out" "$WORK/c.out"; then
+        echo "FAIL: cprof $rep $* (exit $cs)"
+        diff -u "$WORK/go.out" "$WORK/c.out" | head -40
+        head -5 "$WORK/c.err"
+        fail=$((fail + 1))
+    fi
+}
+
+# peek takes its regexp as the flag's value in go tool pprof
+runpeek() {
+    rx=$1
+    shift
+    n=$((n + 1))
+    go tool pprof -peek "$rx" "$@" >"$WORK/go.out" 2>"$WORK/go.err"
+    "$CPROF" peek "$rx" "$@" >"$WORK/c.out" 2>"$WORK/c.err"
+    if ! cmp -s "$WORK/go.out" "$WORK/c.out"; then
+        echo "FAIL: cprof peek $rx $*"
+        diff -u "$WORK/go.out" "$WORK/c.out" | head -40
+        fail=$((fail + 1))
+    fi
+}
+
+cd "$PROFS" || exit 1
+ALL="cpu heap allocs mutex block goroutine threadcreate"
+for f in $ALL; do
+    p=$f.pb.gz
+    for rep in top tree traces tags raw; do
+        run $rep $p
+    done
+    run top -cum $p
+    run top -nodecount=3 $p
+    run top -nodefraction=0.1 $p
+    run top -lines $p
+    run top -files $p
+    run top -addresses $p
+    run top -filefunctions $p
+    run top -noinlines $p
+    run tree -nodecount=4 $p
+    run tree -lines $p
+    run top -unit=ms $p
+    run top -unit=kb $p
+    run tags -unit=kb $p
+    run top -focus=main $p
+    run top -ignore=runtime $p
+    run top -hide=runtime $p
+    run top -show=main $p
+    run top -tagfocus=handler=/api/a $p
+    run top -tagignore=api/b $p
+    run traces -tagfocus=handler:/api/a $p
+    run tags -focus=handle $p
+    runpeek 'main\.' $p
+    runpeek 'spin|alloc' -lines $p
+done
+for si in 0 1 inuse_space alloc_objects; do
+    run top -sample_index=$si heap.pb.gz
+done
+for s in -inuse_objects -alloc_space -alloc_objects -inuse_space; do
+    run top $s heap.pb.gz
+    run traces $s allocs.pb.gz
+done
+run top -sample_index=delay mutex.pb.gz
+run top -contentions block.pb.gz
+run top -total_delay block.pb.gz
+run tags -tagfocus=1kB: allocs.pb.gz
+run top -tagfocus=bytes=:512 allocs.pb.gz
+run top -cum -nodecount=5 -focus=main -hide=runtime cpu.pb.gz
+run tree -cum -lines -ignore=Sort cpu.pb.gz
+run top -flat -nodefraction=0 -edgefraction=0 -lines heap.pb.gz
+run top -base=heap.pb.gz allocs.pb.gz
+run top -diff_base=heap.pb.gz allocs.pb.gz
+run traces -base=heap.pb.gz allocs.pb.gz
+run raw -diff_base=heap.pb.gz allocs.pb.gz
+run top cpu.pb.gz cpu.pb.gz
+run traces heap.pb.gz allocs.pb.gz
+run raw cpu.pb.gz cpu.pb.gz
+run tags heap.pb.gz allocs.pb.gz
+
+echo "compare: $n comparisons, $fail mismatches"
+[ $fail -eq 0 ]
