@@ -210,8 +210,6 @@ HOOK void *cp_heap_alloc_sampled(size_t n, size_t align, bool zero)
         cp_heap_region_block(user, &block_bytes);
         __atomic_fetch_add(&b->alloc_objects, 1, __ATOMIC_RELAXED);
         __atomic_fetch_add(&b->alloc_bytes, n, __ATOMIC_RELAXED);
-    } else {
-        dropped++;
     }
     pthread_mutex_unlock(&lock);
     if (block && zero && !cp_heap_region_zeroed(block_bytes))
@@ -219,6 +217,13 @@ HOOK void *cp_heap_alloc_sampled(size_t n, size_t align, bool zero)
     t->busy = 0;
     errno = saved_errno;
     return block ? user : NULL;
+}
+
+void *cp_heap_unsampled(void *p)
+{
+    if (p)
+        __atomic_fetch_add(&dropped, 1, __ATOMIC_RELAXED);
+    return p;
 }
 
 HOOK void cp_heap_free_sampled(void *p)

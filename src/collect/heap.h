@@ -64,6 +64,15 @@ bool cp_heap_should_sample(size_t n);
  * own hooks (section cprof_hooks) are cut from the stack.  [hook-safe] */
 void *cp_heap_alloc_sampled(size_t n, size_t align, bool zero);
 
+/* The largest alignment a sampled block can have; larger ones go to glibc
+ * unsampled (and are counted as dropped). */
+#define CP_HEAP_MAX_ALIGN ((size_t)2 << 20)
+
+/* After cp_heap_alloc_sampled failed and glibc served the request: counts
+ * a dropped sample when glibc succeeded (when it failed too, nothing was
+ * allocated and nothing is lost).  Returns p.  [hook-safe] */
+void *cp_heap_unsampled(void *p);
+
 /* Free a block for which cp_heap_is_sampled(p) is true.  [hook-safe] */
 void cp_heap_free_sampled(void *p);
 

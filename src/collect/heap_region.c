@@ -49,7 +49,6 @@ enum {
     MIN_CLASS = 5,             /* 32 bytes */
     CHUNK_SHIFT = 16,          /* 64 KiB chunks */
     MAX_CLASSES = 48,
-    BASE_ALIGN = 2u << 20,     /* the largest alignment a sampled block gets */
 };
 #define CHUNK_BYTES ((uintptr_t)1 << CHUNK_SHIFT)
 
@@ -71,7 +70,7 @@ int cp_heap_region_init(void)
         return 0;
     /* Try 64 GiB of address space first; halve when refused (ulimit -v). */
     for (uintptr_t want = (uintptr_t)64 << 30; want >= ((uintptr_t)256 << 20); want /= 2) {
-        size_t map = want + BASE_ALIGN;
+        size_t map = want + CP_HEAP_MAX_ALIGN;
         void *p = mmap(NULL, map, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (p == MAP_FAILED)
@@ -83,7 +82,7 @@ int cp_heap_region_init(void)
             munmap(p, map);
             continue;
         }
-        uintptr_t start = ((uintptr_t)p + BASE_ALIGN - 1) & ~((uintptr_t)BASE_ALIGN - 1);
+        uintptr_t start = ((uintptr_t)p + CP_HEAP_MAX_ALIGN - 1) & ~((uintptr_t)CP_HEAP_MAX_ALIGN - 1);
         /* Give back the unaligned head and the tail beyond want. */
         if (start > (uintptr_t)p)
             munmap(p, start - (uintptr_t)p);
@@ -119,7 +118,7 @@ static void set_class(uintptr_t block, uintptr_t bytes, int cls)
 void *cp_heap_region_alloc(size_t n, size_t align, void **user)
 {
     size_t off = align > 16 ? align : 16;
-    if (!cp_heap_region_bytes || off > BASE_ALIGN || n > cp_heap_region_bytes / 4)
+    if (!cp_heap_region_bytes || off > CP_HEAP_MAX_ALIGN || n > cp_heap_region_bytes / 4)
         return NULL;
     int cls = class_of(n + off);
     if (cls >= MAX_CLASSES)

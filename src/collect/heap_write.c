@@ -33,11 +33,6 @@
 #include "profile/builder.h"
 #include "symbolize/symbolize.h"
 
-/* procmaps.c is being written in parallel: until it links, profiles carry
- * addresses without mappings.  TODO(heap): drop once procmaps.c is in. */
-#pragma weak cp_procmaps_load
-#pragma weak cp_procmaps_mapping_id
-#pragma weak cp_procmaps_free
 
 void cp_heap_scale(int64_t count, int64_t bytes, int64_t rate,
                    int64_t *out_count, int64_t *out_bytes)
@@ -77,7 +72,7 @@ static int build(bool raw, bool with_size_label, cp_profile **out)
     int rc = CPROF_ENOMEM;
     cp_profile *p = NULL;
     uint64_t *ids = NULL;
-    cp_procmaps *maps = cp_procmaps_load ? cp_procmaps_load() : NULL; /* NULL: no mappings */
+    cp_procmaps *maps = cp_procmaps_load(); /* NULL: addresses without mappings */
     cp_pbuilder *b = cp_pbuilder_new(true);
     if (!b)
         goto out;

@@ -37,6 +37,9 @@
 #include "collect/heap.h"
 
 #define HOOK __attribute__((visibility("default"), section("cprof_hooks")))
+/* Helpers go in the same section: the profiler cuts every frame of it from
+ * recorded stacks, including helpers an interposer tail-calls. */
+#define HOOK_LOCAL static __attribute__((section("cprof_hooks")))
 
 extern void *__libc_malloc(size_t n);
 extern void __libc_free(void *p);
@@ -65,6 +68,7 @@ HOOK void *malloc(size_t n)
         void *p = cp_heap_alloc_sampled(n, 16, false);
         if (p)
             return p;
+        return cp_heap_unsampled(__libc_malloc(n));
     }
     return __libc_malloc(n);
 }
@@ -85,13 +89,14 @@ HOOK void *calloc(size_t nmemb, size_t size)
         void *p = cp_heap_alloc_sampled(n, 16, true);
         if (p)
             return p;
+        return cp_heap_unsampled(__libc_calloc(nmemb, size));
     }
     return __libc_calloc(nmemb, size);
 }
 
 static size_t (*real_usable)(void *);
 
-static size_t glibc_usable(void *p)
+HOOK_LOCAL size_t glibc_usable(void *p)
 {
     size_t (*f)(void *) = __atomic_load_n(&real_usable, __ATOMIC_ACQUIRE);
     if (!f) {
@@ -136,6 +141,7 @@ HOOK void *realloc(void *p, size_t n)
             __libc_free(p);
             return q;
         }
+        return cp_heap_unsampled(__libc_realloc(p, n));
     }
     return __libc_realloc(p, n);
 }
@@ -153,17 +159,18 @@ HOOK void *reallocarray(void *p, size_t nmemb, size_t size)
 /* glibc's _mid_memalign argument rules: small alignments are plain malloc,
  * others are raised to a power of two of at least 32; sizes the sampled
  * path cannot serve go to glibc, which applies its own checks. */
-static void *aligned(size_t align, size_t n)
+HOOK_LOCAL void *aligned(size_t align, size_t n)
 {
     if (align <= 16)
         return malloc(n);
-    if (align <= (SIZE_MAX / 2 + 1) && take_sample(n)) {
+    if (align <= CP_HEAP_MAX_ALIGN && take_sample(n)) {
         size_t a = 32;
         while (a < align)
             a <<= 1;
         void *p = cp_heap_alloc_sampled(n, a, false);
         if (p)
             return p;
+        return cp_heap_unsampled(__libc_memalign(align, n));
     }
     return __libc_memalign(align, n);
 }
@@ -199,6 +206,7 @@ HOOK void *valloc(size_t n)
         void *p = cp_heap_alloc_sampled(n, page, false);
         if (p)
             return p;
+        return cp_heap_unsampled(__libc_valloc(n));
     }
     return __libc_valloc(n);
 }
@@ -212,6 +220,7 @@ HOOK void *pvalloc(size_t n)
         void *p = cp_heap_alloc_sampled(rounded & -(page - 1), page, false);
         if (p)
             return p;
+        return cp_heap_unsampled(__libc_pvalloc(n));
     }
     return __libc_pvalloc(n);
 }
