@@ -192,21 +192,29 @@ static const char *die_str(Dwarf_Die *die, int at)
     return dwarf_formstring(dwarf_attr_integrate(die, at, &am));
 }
 
-/* The name and system name of a function DIE, or false when it has none. */
+/* The name and system name of a function DIE, or false when it has none.
+ * A C++ linkage name is demangled into the name; other linkage names (C
+ * functions renamed with asm labels, as glibc's __GI_qsort for qsort) only
+ * become the system name, the source name staying the name. */
 static bool die_names(cp_objfile *f, Dwarf_Die *die, bool demangle, cp_frame *fr)
 {
     const char *link = die_str(die, DW_AT_linkage_name);
     if (!link)
         link = die_str(die, DW_AT_MIPS_linkage_name);
     const char *name = die_str(die, DW_AT_name);
-    if (link) {
+    if (link && link[0] == '_' && link[1] == 'Z') {
         const char *dm = demangle ? scratch_keep(f, cp_symbolize_demangle(link)) : NULL;
         fr->system_name = link;
         fr->name = dm ? dm : link;
         return true;
     }
     if (name) {
-        fr->name = fr->system_name = name;
+        fr->name = name;
+        fr->system_name = link ? link : name;
+        return true;
+    }
+    if (link) {
+        fr->name = fr->system_name = link;
         return true;
     }
     return false;
