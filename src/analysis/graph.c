@@ -208,10 +208,20 @@ void cp_graph_free(cp_graph *g)
 static int add_edge(cp_graph *g, uint32_t src, uint32_t dst, int64_t w, bool residual, bool inl,
                     uint32_t gen)
 {
-    bool inserted;
-    uint64_t *slot = cp_map_slot(&g->edge_map, ((uint64_t)src << 32) | dst, g->nedges, &inserted);
-    if (!slot)
-        return CPROF_ENOMEM;
+    cp_gnode *d = &g->nodes[dst];
+    uint64_t at;
+    bool inserted = false;
+    if (d->last_edge != NONE && d->last_src == src) {
+        at = d->last_edge; /* stacks repeat their prefixes: most lookups hit */
+    } else {
+        uint64_t *slot =
+            cp_map_slot(&g->edge_map, ((uint64_t)src << 32) | dst, g->nedges, &inserted);
+        if (!slot)
+            return CPROF_ENOMEM;
+        at = *slot;
+        d->last_src = src;
+        d->last_edge = (uint32_t)at;
+    }
     if (inserted) {
         if (cp_grow(&g->edges, &g->edges_cap, g->nedges + 1, sizeof *g->edges))
             return CPROF_ENOMEM;
@@ -225,7 +235,7 @@ static int add_edge(cp_graph *g, uint32_t src, uint32_t dst, int64_t w, bool res
         e->gen = gen;
         return 0;
     }
-    cp_gedge *e = &g->edges[*slot];
+    cp_gedge *e = &g->edges[at];
     if (e->gen == gen)
         return 0; /* once per sample */
     e->gen = gen;
@@ -244,6 +254,7 @@ int cp_graph_build(cp_graph *g, bool all_kept, bool edges)
     for (size_t i = 0; i < g->nnodes; i++) {
         nodes[i].flat = nodes[i].cum = 0;
         nodes[i].gen = 0;
+        nodes[i].last_edge = NONE;
         if (all_kept)
             nodes[i].kept = true;
     }
@@ -475,11 +486,20 @@ int cp_graph_trim(cp_graph *g, double node_fraction, double edge_fraction, int n
 {
     int rc;
     memset(r, 0, sizeof *r);
-    if ((rc = cp_graph_build(g, true, edges)))
-        return rc;
-    int64_t total = cp_graph_flat_sum(g);
+    /* The first build's flat sum is the sum over samples with a stack (every
+     * leaf is kept then): known up front, so the cutoffs are too, and edges
+     * (costly on big profiles) are built only once, for the final node set. */
+    int64_t total = 0;
+    const cp_profile *p = g->p;
+    for (size_t i = 0; i < p->nsamples; i++)
+        if (p->samples[i].nlocs)
+            total += p->samples[i].values[g->sample_index];
     int64_t node_cut = abs64((int64_t)((double)total * node_fraction));
     int64_t edge_cut = abs64((int64_t)((double)total * edge_fraction));
+    bool edges_now = edges && node_cut == 0 && node_count <= 0;
+    bool rebuilt = false;
+    if ((rc = cp_graph_build(g, true, edges_now)))
+        return rc;
     if (node_cut > 0) {
         size_t kept = 0;
         for (size_t i = 0; i < g->nnodes; i++)
@@ -493,7 +513,7 @@ int cp_graph_trim(cp_graph *g, double node_fraction, double edge_fraction, int n
         }
         if (kept != g->norder) {
             r->dropped_nodes = (int)(g->norder - kept);
-            if ((rc = cp_graph_build(g, false, edges)))
+            if ((rc = cp_graph_build(g, false, false)))
                 return rc;
         } else {
             for (size_t i = 0; i < g->nnodes; i++)
@@ -502,18 +522,26 @@ int cp_graph_trim(cp_graph *g, double node_fraction, double edge_fraction, int n
     }
     r->orig_count = (int)g->norder;
     cp_graph_sort(g, cum_sort);
-    if (node_count > 0) {
-        cp_graph_trim_edges(g, edge_cut);
-        if ((size_t)node_count < g->norder) {
-            for (size_t i = 0; i < g->nnodes; i++)
-                g->nodes[i].kept = false;
-            for (size_t i = 0; i < (size_t)node_count; i++)
-                g->nodes[g->order[i]].kept = true;
-            if ((rc = cp_graph_build(g, false, edges)))
-                return rc;
-            cp_graph_sort(g, cum_sort);
-        }
+    if (node_count > 0 && (size_t)node_count < g->norder) {
+        for (size_t i = 0; i < g->nnodes; i++)
+            g->nodes[i].kept = false;
+        for (size_t i = 0; i < (size_t)node_count; i++)
+            g->nodes[g->order[i]].kept = true;
+        if ((rc = cp_graph_build(g, false, false)))
+            return rc;
+        cp_graph_sort(g, cum_sort);
+        rebuilt = true;
+    }
+    if (edges && !edges_now) {
+        /* same kept set, same values: only the edges are new */
+        if ((rc = cp_graph_build(g, false, true)))
+            return rc;
+        cp_graph_sort(g, cum_sort);
     }
     r->dropped_edges = cp_graph_trim_edges(g, edge_cut);
+    /* go trims edges once before choosing the top nodes too; without a
+     * rebuild the second trim finds nothing left to count */
+    if (node_count > 0 && !rebuilt)
+        r->dropped_edges = 0;
     return 0;
 }

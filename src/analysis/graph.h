@@ -29,6 +29,7 @@ typedef struct cp_gnode {
     uint32_t gen;     /* per-sample stamp */
     char *pname;      /* printable name, computed once */
     uint32_t in_off, nin, out_off, nout; /* into cp_graph.adj, after cp_graph_link */
+    uint32_t last_src, last_edge; /* cache: the edge into this node last added */
 } cp_gnode;
 
 typedef struct cp_gedge {
