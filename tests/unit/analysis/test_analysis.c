@@ -1,0 +1,395 @@
+/* test_analysis.c — units, graph, filters, merge and reports on hand-built
+ * profiles whose figures are known exactly. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/graph.h"
+#include "analysis/prep.h"
+#include "analysis/report.h"
+#include "analysis/units.h"
+#include "profile/builder.h"
+
+static const char *label(int64_t v, const char *from, const char *to)
+{
+    static char buf[8][64];
+    static int k;
+    char *b = buf[k++ % 8];
+    cp_units_label(b, 64, v, from, to);
+    return b;
+}
+
+static const char *pct(int64_t v, int64_t total)
+{
+    static char buf[4][32];
+    static int k;
+    char *b = buf[k++ % 4];
+    cp_units_percentage(b, 32, v, total);
+    return b;
+}
+
+Test(units, scaling_matches_go_tool_pprof)
+{
+    cr_assert_str_eq(label(1000000000, "nanoseconds", "minimum"), "1s");
+    cr_assert_str_eq(label(1500000000, "nanoseconds", "minimum"), "1.50s");
+    cr_assert_str_eq(label(671660000, "nanoseconds", "auto"), "671.66ms");
+    cr_assert_str_eq(label(1000000000, "nanoseconds", "ms"), "1000ms");
+    cr_assert_str_eq(label(4194304, "bytes", "minimum"), "4MB");
+    cr_assert_str_eq(label(4194304, "bytes", "kB"), "4096kB");
+    cr_assert_str_eq(label(95, "bytes", "kb"), "0.09kB");
+    cr_assert_str_eq(label(0, "bytes", "minimum"), "0");
+    cr_assert_str_eq(label(-2048, "bytes", "minimum"), "-2kB");
+    cr_assert_str_eq(label(7, "count", "minimum"), "7");
+    cr_assert_str_eq(label(7200LL * 1000000000, "nanoseconds", "auto"), "2hrs");
+    cr_assert_str_eq(label(12, "widgets", "minimum"), "12");
+    cr_assert_str_eq(label(12, "widgets", "gizmos"), "12gizmos");
+}
+
+Test(units, percentages)
+{
+    cr_assert_str_eq(pct(1, 1), "  100%");
+    cr_assert_str_eq(pct(9995, 10000), "  100%");
+    cr_assert_str_eq(pct(34, 100), "34.00%");
+    cr_assert_str_eq(pct(7, 1000), "  0.7%");
+    cr_assert_str_eq(pct(2, 100000), "0.002%");
+    cr_assert_str_eq(pct(0, 100), "    0%");
+    cr_assert_str_eq(pct(5, 0), "    0%");
+    cr_assert_str_eq(pct(-34, 100), "34.00%");
+}
+
+Test(units, go_duration_and_time)
+{
+    char b[64];
+    cp_units_go_duration(b, sizeof b, 1500000000);
+    cr_assert_str_eq(b, "1.5s");
+    cp_units_go_duration(b, sizeof b, 671660000);
+    cr_assert_str_eq(b, "671.66ms");
+    cp_units_go_duration(b, sizeof b, 3723000000000LL);
+    cr_assert_str_eq(b, "1h2m3s");
+    cp_units_go_duration(b, sizeof b, 1500);
+    cr_assert_str_eq(b, "1.5\xc2\xb5s");
+    setenv("TZ", "UTC", 1);
+    cp_units_header_time(b, sizeof b, 1767225600000000000LL); /* 2026-01-01 00:00 UTC */
+    cr_assert_str_eq(b, "Jan 1, 2026 at 12:00am (UTC)");
+    cp_units_go_time(b, sizeof b, 1767225600500000000LL);
+    cr_assert_str_eq(b, "2026-01-01 00:00:00.5 +0000 UTC");
+}
+
+Test(graph, clean_path)
+{
+    cp_arena a = {0};
+    cr_assert_str_eq(cp_graph_clean_path(&a, "/a//b/./c/../d"), "/a/b/d");
+    cr_assert_str_eq(cp_graph_clean_path(&a, "../x/../../y"), "../../y");
+    cr_assert_str_eq(cp_graph_clean_path(&a, "a/.."), ".");
+    cr_assert_str_eq(cp_graph_clean_path(&a, "/.."), "/");
+    cp_arena_free(&a);
+}
+
+/* main → a → b (leaf) : 10; main → a → a → c : 5 (recursion); main → c : 1;
+ * b has an inlined callee "binl" in its location. */
+static cp_profile *sample_profile(void)
+{
+    cp_pbuilder *b = cp_pbuilder_new(true);
+    cp_pbuilder_sample_type(b, "samples", "count");
+    cp_pbuilder_sample_type(b, "cpu", "nanoseconds");
+    uint64_t m = cp_pbuilder_mapping(b, 0x1000, 0x9000, 0, "/bin/prog", "abc", true, true, true, true);
+    uint64_t fmain = cp_pbuilder_function(b, "main", "main", "prog.c", 1);
+    uint64_t fa = cp_pbuilder_function(b, "a", "a", "prog.c", 10);
+    uint64_t fb = cp_pbuilder_function(b, "b", "b", "./lib/../prog.c", 20);
+    uint64_t fbi = cp_pbuilder_function(b, "binl", "binl", "prog.c", 25);
+    uint64_t fc = cp_pbuilder_function(b, "c", "c", "other.c", 30);
+    cp_line_in l;
+    l = (cp_line_in){fmain, 2, 0};
+    uint64_t lmain = cp_pbuilder_location(b, m, 0x1100, &l, 1, false);
+    l = (cp_line_in){fa, 11, 0};
+    uint64_t la = cp_pbuilder_location(b, m, 0x1200, &l, 1, false);
+    cp_line_in lb2[2] = {{fbi, 26, 0}, {fb, 21, 0}};
+    uint64_t lb = cp_pbuilder_location(b, m, 0x1300, lb2, 2, false);
+    l = (cp_line_in){fc, 31, 0};
+    uint64_t lc = cp_pbuilder_location(b, m, 0x1400, &l, 1, false);
+    uint64_t s1[] = {lb, la, lmain}, s2[] = {lc, la, la, lmain}, s3[] = {lc, lmain};
+    int64_t v1[] = {10, 100}, v2[] = {5, 50}, v3[] = {1, 10};
+    cp_label_in lab1 = {"handler", "/a", 0, NULL};
+    cp_label_in lab2 = {"bytes", NULL, 2048, "bytes"};
+    cr_assert_eq(cp_pbuilder_sample(b, s1, 3, v1, &lab1, 1), 0);
+    cr_assert_eq(cp_pbuilder_sample(b, s2, 4, v2, &lab2, 1), 0);
+    cr_assert_eq(cp_pbuilder_sample(b, s3, 2, v3, NULL, 0), 0);
+    cp_profile *p = cp_pbuilder_finish(b);
+    cp_pbuilder_free(b);
+    cr_assert_not_null(p);
+    return p;
+}
+
+static const cp_gnode *find(cp_graph *g, const char *name)
+{
+    for (size_t i = 0; i < g->nnodes; i++)
+        if (!strcmp(g->nodes[i].name, name))
+            return &g->nodes[i];
+    cr_assert_fail("node %s missing", name);
+    return NULL;
+}
+
+Test(graph, flat_and_cum_count_recursion_once)
+{
+    cp_profile *p = sample_profile();
+    cp_prep_aggregate(p, CP_GRAN_FUNCTIONS, true);
+    cp_graph g;
+    cp_graph_opts o = {.sample_index = 0};
+    cr_assert_eq(cp_graph_new(&g, p, &o), 0);
+    cr_assert_eq(cp_graph_build(&g, true, true), 0);
+    cr_assert_eq(find(&g, "main")->cum, 16);
+    cr_assert_eq(find(&g, "main")->flat, 0);
+    cr_assert_eq(find(&g, "a")->cum, 15); /* not 20: once per sample */
+    cr_assert_eq(find(&g, "b")->cum, 10);
+    cr_assert_eq(find(&g, "b")->flat, 0);
+    cr_assert_eq(find(&g, "binl")->flat, 10);
+    cr_assert_eq(find(&g, "c")->flat, 6);
+    cr_assert_eq(g.norder, 5);
+    cr_assert_eq(cp_graph_flat_sum(&g), 16);
+    cp_graph_sort(&g, false);
+    cr_assert_str_eq(cp_graph_pname(&g, g.order[0]), "binl");
+    cr_assert_str_eq(cp_graph_pname(&g, g.order[1]), "c");
+    cp_graph_sort(&g, true);
+    cr_assert_str_eq(cp_graph_pname(&g, g.order[0]), "main");
+    cr_assert_eq(cp_graph_link(&g), 0);
+    /* b → binl is inline; a → a is a self edge and not recorded */
+    uint32_t *v;
+    const cp_gnode *bi = find(&g, "binl");
+    size_t n = cp_graph_edges_sorted(&g, (uint32_t)(bi - g.nodes), true, &v);
+    cr_assert_eq(n, 1);
+    cr_assert(g.edges[v[0]].inl);
+    cr_assert_eq(g.edges[v[0]].weight, 10);
+    const cp_gnode *a = find(&g, "a");
+    n = cp_graph_edges_sorted(&g, (uint32_t)(a - g.nodes), false, &v);
+    cr_assert_eq(n, 2);
+    cr_assert_str_eq(cp_graph_pname(&g, g.edges[v[0]].dst), "b");
+    cr_assert_eq(g.edges[v[0]].weight, 10);
+    cr_assert_eq(g.edges[v[1]].weight, 5);
+    cp_graph_free(&g);
+    cp_profile_free(p);
+}
+
+Test(graph, trimming_drops_and_keeps_top)
+{
+    cp_profile *p = sample_profile();
+    cp_prep_aggregate(p, CP_GRAN_FUNCTIONS, true);
+    cp_graph g;
+    cp_graph_opts o = {.sample_index = 0};
+    cr_assert_eq(cp_graph_new(&g, p, &o), 0);
+    cp_trim_result t;
+    /* cutoff 16*0.5 = 8: c (cum 6) goes; binl, b, a, main stay */
+    cr_assert_eq(cp_graph_trim(&g, 0.5, 0, 0, false, true, &t), 0);
+    cr_assert_eq(t.dropped_nodes, 1);
+    cr_assert_eq(t.orig_count, 4);
+    cr_assert_eq(g.norder, 4);
+    /* a's flat stays 0: the 5-sample stack's leaf c is gone (residual) */
+    cr_assert_eq(find(&g, "a")->flat, 0);
+    cr_assert_eq(cp_graph_trim(&g, 0, 0, 2, true, false, &t), 0);
+    cr_assert_eq(g.norder, 2);
+    cr_assert_eq(t.orig_count, 5);
+    cr_assert_str_eq(cp_graph_pname(&g, g.order[0]), "main");
+    cr_assert_str_eq(cp_graph_pname(&g, g.order[1]), "a");
+    cp_graph_free(&g);
+    cp_profile_free(p);
+}
+
+Test(graph, granularities_name_nodes_like_pprof)
+{
+    cp_profile *p = sample_profile();
+    cp_prep_aggregate(p, CP_GRAN_LINES, true);
+    cp_graph g;
+    cp_graph_opts o = {.sample_index = 1};
+    cr_assert_eq(cp_graph_new(&g, p, &o), 0);
+    cr_assert_eq(cp_graph_build(&g, true, false), 0);
+    cp_graph_sort(&g, false);
+    cr_assert_str_eq(cp_graph_pname(&g, g.order[0]), "binl prog.c:26");
+    cr_assert_eq(g.nodes[g.order[0]].flat, 100);
+    cp_graph_free(&g);
+    cp_profile_free(p);
+
+    p = sample_profile();
+    cp_prep_aggregate(p, CP_GRAN_ADDRESSES, true);
+    cr_assert_eq(cp_graph_new(&g, p, &o), 0);
+    cr_assert_eq(cp_graph_build(&g, true, false), 0);
+    cp_graph_sort(&g, false);
+    cr_assert_str_eq(cp_graph_pname(&g, g.order[0]), "0000000000001300 binl prog.c:26");
+    cp_graph_free(&g);
+    cp_profile_free(p);
+
+    p = sample_profile();
+    cp_prep_aggregate(p, CP_GRAN_FILES, true);
+    cr_assert_eq(cp_graph_new(&g, p, &o), 0);
+    cr_assert_eq(cp_graph_build(&g, true, false), 0);
+    cp_graph_sort(&g, true);
+    /* files keep the start line in the identity, as go tool pprof does */
+    cr_assert_str_eq(cp_graph_pname(&g, g.order[0]), "prog.c");
+    cr_assert_eq(g.nodes[g.order[0]].cum, 160);
+    cp_graph_free(&g);
+    cp_profile_free(p);
+}
+
+Test(prep, focus_ignore_hide_show)
+{
+    regex_t rx;
+    cp_profile *p = sample_profile();
+    cr_assert_eq(regcomp(&rx, "^b$", REG_EXTENDED | REG_NOSUB), 0);
+    cp_name_filter f = {.focus = &rx};
+    cp_prep_filter_names(p, &f);
+    cr_assert(f.fm);
+    cr_assert_eq(p->nsamples, 1);
+    cr_assert_eq(cp_prep_total(p, 0), 10);
+    cp_profile_free(p);
+
+    p = sample_profile();
+    f = (cp_name_filter){.ignore = &rx};
+    cp_prep_filter_names(p, &f);
+    cr_assert_eq(p->nsamples, 2);
+    cp_profile_free(p);
+
+    p = sample_profile();
+    f = (cp_name_filter){.hide = &rx};
+    cp_prep_filter_names(p, &f);
+    cr_assert_eq(p->nsamples, 3);
+    cr_assert_eq(p->samples[0].nlocs, 3);
+    cr_assert_eq(p->locations[p->samples[0].locs[0]].nlines, 1); /* only binl left */
+    cp_profile_free(p);
+    regfree(&rx);
+
+    cr_assert_eq(regcomp(&rx, "other", REG_EXTENDED | REG_NOSUB), 0); /* c's file */
+    p = sample_profile();
+    f = (cp_name_filter){.show = &rx};
+    cp_prep_filter_names(p, &f);
+    cr_assert(f.hnm);
+    cr_assert_eq(p->nsamples, 2); /* the stack without c is empty and goes */
+    cr_assert_eq(p->samples[0].nlocs, 1);
+    cp_profile_free(p);
+    regfree(&rx);
+}
+
+Test(prep, tag_filters)
+{
+    char err[128];
+    cp_profile *p = sample_profile();
+    cp_tag_filter *t = cp_prep_tag_filter_new("handler=/a", err, sizeof err);
+    cr_assert_not_null(t);
+    bool fm = false, im = false;
+    cp_prep_filter_tags(p, t, NULL, &fm, &im);
+    cr_assert(fm);
+    cr_assert_eq(p->nsamples, 1);
+    cp_prep_tag_filter_free(t);
+    cp_profile_free(p);
+
+    p = sample_profile();
+    t = cp_prep_tag_filter_new("1kB:", err, sizeof err); /* numeric range */
+    cr_assert_not_null(t);
+    fm = im = false;
+    cp_prep_filter_tags(p, t, NULL, &fm, &im);
+    cr_assert_eq(p->nsamples, 1);
+    cr_assert_eq(p->samples[0].values[0], 5);
+    cp_prep_tag_filter_free(t);
+    cp_profile_free(p);
+
+    p = sample_profile();
+    t = cp_prep_tag_filter_new("handler:/a", err, sizeof err);
+    fm = im = false;
+    cp_prep_filter_tags(p, NULL, t, &fm, &im);
+    cr_assert(im);
+    cr_assert_eq(p->nsamples, 2);
+    cp_prep_tag_filter_free(t);
+    cp_profile_free(p);
+    cr_assert_null(cp_prep_tag_filter_new("a(", err, sizeof err));
+}
+
+Test(prep, merge_folds_and_base_cancels)
+{
+    cp_profile *a = sample_profile(), *b = sample_profile();
+    cp_profile *ps[] = {a, b};
+    cp_diag d = {{0}};
+    cp_profile *m = cp_prep_merge(ps, NULL, NULL, 2, &d);
+    cr_assert_not_null(m, "%s", d.msg);
+    cr_assert_eq(m->nsamples, 3);
+    cr_assert_eq(m->samples[0].values[0], 20);
+    cr_assert_eq(m->samples[1].values[1], 100);
+    cp_profile_free(m);
+    double scales[] = {1, -1};
+    m = cp_prep_merge(ps, scales, NULL, 2, &d);
+    cr_assert_not_null(m);
+    cr_assert_eq(m->nsamples, 0); /* everything cancelled */
+    cp_profile_free(m);
+    bool diff[] = {false, true};
+    m = cp_prep_merge(ps, scales, diff, 2, &d);
+    cr_assert_eq(m->nsamples, 6);
+    cr_assert_eq(cp_prep_total(m, 0), 16); /* only the base's samples count */
+    cp_profile_free(m);
+    cp_profile_free(a);
+    cp_profile_free(b);
+}
+
+Test(prep, sample_index)
+{
+    char err[256];
+    cp_profile *p = sample_profile();
+    cr_assert_eq(cp_prep_sample_index(p, NULL, err, sizeof err), 1);
+    cr_assert_eq(cp_prep_sample_index(p, "samples", err, sizeof err), 0);
+    cr_assert_eq(cp_prep_sample_index(p, "0", err, sizeof err), 0);
+    cr_assert_eq(cp_prep_sample_index(p, "2", err, sizeof err), -1);
+    cr_assert_str_eq(err, "sample_index 2 is outside the range [0..1]");
+    cr_assert_eq(cp_prep_sample_index(p, "bogus", err, sizeof err), -1);
+    cr_assert_str_eq(err, "sample_index \"bogus\" must be one of: [samples cpu]");
+    cp_profile_free(p);
+}
+
+static char *run_report(int (*fn)(cp_report *, FILE *), cp_profile *p, int si)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    cp_report r;
+    memset(&r, 0, sizeof r);
+    r.p = p;
+    r.sample_index = si;
+    r.sample_type = cp_str(p, p->sample_types[si].type);
+    r.sample_unit = cp_str(p, p->sample_types[si].unit);
+    strcpy(r.output_unit, "minimum");
+    r.total = cp_prep_total(p, si);
+    r.node_fraction = 0.005;
+    r.edge_fraction = 0.001;
+    cr_assert_eq(fn(&r, f), 0);
+    fclose(f);
+    return buf;
+}
+
+Test(report, top_text)
+{
+    cp_profile *p = sample_profile();
+    cp_prep_aggregate(p, CP_GRAN_FUNCTIONS, true);
+    char *s = run_report(cp_report_top, p, 1);
+    cr_assert_str_eq(s, "File: prog\n"
+                        "Build ID: abc\n"
+                        "Type: cpu\n"
+                        "Showing nodes accounting for 160ns, 100% of 160ns total\n"
+                        "      flat  flat%   sum%        cum   cum%\n"
+                        "     100ns 62.50% 62.50%      100ns 62.50%  binl (inline)\n"
+                        "      60ns 37.50%   100%       60ns 37.50%  c\n"
+                        "         0     0%   100%      150ns 93.75%  a\n"
+                        "         0     0%   100%      100ns 62.50%  b\n"
+                        "         0     0%   100%      160ns   100%  main\n");
+    free(s);
+    cp_profile_free(p);
+}
+
+Test(report, tags_align_like_tabwriter)
+{
+    cp_profile *p = sample_profile();
+    char *s = run_report(cp_report_tags, p, 0);
+    /* a blank line ends a column block: each key is aligned on its own */
+    cr_assert_str_eq(s, " bytes: Total 5.0\n"
+                        "        5.0 (  100%): 2kB\n"
+                        "\n"
+                        " handler: Total 10.0\n"
+                        "          10.0 (  100%): /a\n"
+                        "\n");
+    free(s);
+    cp_profile_free(p);
+}
