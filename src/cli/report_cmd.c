@@ -45,13 +45,16 @@ typedef struct opts {
 static const char *report_names[] = {"top", "peek", "tree", "traces", "tags",
                                      "raw", "list", "folded", "merge", "dot"};
 
-static bool is_report(const char *s)
+/* The table's own spelling of a report name, or NULL. */
+static const char *report_name(const char *s)
 {
     for (size_t i = 0; i < sizeof report_names / sizeof *report_names; i++)
         if (!strcmp(s, report_names[i]))
-            return true;
-    return false;
+            return report_names[i];
+    return NULL;
 }
+
+static bool is_report(const char *s) { return report_name(s) != NULL; }
 
 static int usage_err(const char *fmt, const char *a)
 {
@@ -155,7 +158,7 @@ static int parse(int argc, char **argv, opts *o)
         if (!strcmp(name, "h") || !strcmp(name, "help")) {
             return usage_err("usage: cprof COMMAND [flags] PROFILE... (see cprof help)%s", "");
         } else if (is_report(name) && strcmp(name, "merge")) {
-            const char *c = strcmp(name, "dot") ? name : "dot";
+            const char *c = report_name(name);
             if (!strcmp(name, "peek") || !strcmp(name, "list")) {
                 NEED_VAL();
                 o->cmd_arg = val;
