@@ -24,6 +24,22 @@ if [ ! -s "$PROFS/cpu.pb.gz" ]; then
     "$WORK/oracle" "$PROFS" || exit 1
 fi
 
+# cprof's own profiles of a C program, when the library is built
+LIB=$(dirname "$CPROF")/libcprof.so
+CPROFS=""
+if [ -e "$LIB" ] && command -v cc >/dev/null 2>&1 && [ ! -s "$PROFS/c_cpu.pb.gz" ]; then
+    cc -O2 -g -o "$WORK/cprog" "$SRC/tests/integration/compare/cprog.c" &&
+        CPROF_CPU="$PROFS/c_cpu.pb.gz" CPROF_HEAP="$PROFS/c_heap.pb.gz" CPROF_HEAP_RATE=1 \
+            LD_PRELOAD="$LIB" "$WORK/cprog" >/dev/null
+fi
+for f in c_cpu c_heap; do
+    if [ -s "$PROFS/$f.pb.gz" ]; then
+        CPROFS="$CPROFS $f"
+    else
+        echo "compare: note: $f.pb.gz not written (libcprof.so missing or failing); C profiles not compared" >&2
+    fi
+done
+
 fail=0
 n=0
 # run REPORT FLAGS... PROFILE...: compare `go tool pprof -REPORT FLAGS` and
@@ -67,7 +83,7 @@ runpeek() {
 }
 
 cd "$PROFS" || exit 1
-ALL="cpu heap allocs mutex block goroutine threadcreate"
+ALL="cpu heap allocs mutex block goroutine threadcreate $CPROFS"
 for f in $ALL; do
     p=$f.pb.gz
     for rep in top tree traces tags raw; do
@@ -96,6 +112,8 @@ for f in $ALL; do
     run tags -focus=handle $p
     runpeek 'main\.' $p
     runpeek 'spin|alloc' -lines $p
+    run top -addresses -cum $p
+    run tree -addresses $p
 done
 for si in 0 1 inuse_space alloc_objects; do
     run top -sample_index=$si heap.pb.gz
