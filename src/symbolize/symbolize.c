@@ -31,6 +31,7 @@
 #include "base/hashmap.h"
 #include "base/log.h"
 #include "profile/builder.h"
+#include "symbolize/objcache.h"
 #include "symbolize/objfile.h"
 
 typedef struct ofile {
@@ -84,7 +85,8 @@ static int file_for(state *s, const char *path, int *idx)
     ofile *f = &s->files[s->nfiles];
     f->path = path;
     f->obj = NULL;
-    int rc = cp_objfile_open(path, s->opts->debug_dirs, &f->obj);
+    int rc = s->opts->no_cache ? cp_objfile_open(path, s->opts->debug_dirs, &f->obj)
+                                : cp_objcache_get(path, s->opts->debug_dirs, &f->obj);
     if (rc == CPROF_ENOMEM)
         return rc;
     if (rc) {
@@ -285,8 +287,12 @@ out:
     if (b)
         cp_pbuilder_free(b);
     free(strings);
-    for (size_t i = 0; i < s.nfiles; i++)
-        cp_objfile_close(s.files[i].obj);
+    for (size_t i = 0; i < s.nfiles; i++) {
+        if (s.opts->no_cache)
+            cp_objfile_close(s.files[i].obj);
+        else
+            cp_objcache_put(s.files[i].obj);
+    }
     free(s.files);
     free(s.map_file);
     free(s.maps);
@@ -300,6 +306,8 @@ out:
         cp_diag_set(diag, rc, "symbolize: %s", cprof_strerror(rc));
     return rc;
 }
+
+void cp_symbolize_cache_clear(void) { cp_objcache_clear(); }
 
 int cp_symbolize(const cp_profile *in, const cp_symbolize_opts *opts, cp_profile **out,
                  cp_diag *diag)

@@ -24,7 +24,8 @@
  * with the mapping's start and offset and the ELF program headers, so
  * position-independent executables and shared objects resolve correctly.
  *
- * [thread-safe]: no global state except the demangler lookup (done once).
+ * [thread-safe]: the only shared state is the demangler lookup (done once)
+ * and the cache of opened files, which hands each file to one call at a time.
  * Uses malloc; never call from a hook or signal handler.
  */
 #ifndef CP_SYMBOLIZE_H
@@ -46,6 +47,9 @@ typedef struct cp_symbolize_opts {
      * entries; relative entries are taken from the file's directory).
      * NULL: ":.debug:/usr/lib/debug". */
     const char *debug_dirs;
+    /* Open every file afresh and close it afterwards instead of using the
+     * process-wide cache of opened files (see cp_symbolize_cache_clear). */
+    bool no_cache;
 } cp_symbolize_opts;
 
 /* Statistics of one run (optional). */
@@ -71,6 +75,12 @@ int cp_symbolize(const cp_profile *in, const cp_symbolize_opts *opts,
 /* The same with statistics. */
 int cp_symbolize_ex(const cp_profile *in, const cp_symbolize_opts *opts,
                     cp_profile **out, cp_diag *diag, cp_symbolize_stats *stats);
+
+/* Files opened by cp_symbolize stay open in a process-wide cache (at most
+ * 32, least recently used dropped; a file changed on disk is reopened), so
+ * repeated writes do not re-read debug information.  This closes every
+ * cached file not in use right now.  [thread-safe] */
+void cp_symbolize_cache_clear(void);
 
 /* Demangle a C++ (Itanium ABI) name into a malloc'ed string, or NULL when
  * name is not mangled or no demangler is available.  [thread-safe] */

@@ -447,7 +447,11 @@ Test(symbolize, twice_is_the_same)
 
 Test(symbolize, libc_from_its_symbol_table)
 {
-    uint64_t pc = (uint64_t)(uintptr_t)dlsym(RTLD_DEFAULT, "qsort");
+    /* libc's own qsort, not a sanitizer's interceptor of that name. */
+    void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+    cr_assert_not_null(libc);
+    uint64_t pc = (uint64_t)(uintptr_t)dlsym(libc, "qsort");
+    dlclose(libc);
     cr_assert_neq(pc, 0);
     cp_profile *raw = raw_profile(&pc, 1), *out = NULL;
     cr_assert_eq(cp_symbolize(raw, &quiet, &out, NULL), 0);
@@ -497,4 +501,35 @@ Test(procmaps, main_first_build_ids_and_unmapped)
     cp_pbuilder_free(b2);
     cp_procmaps_free(m);
     cp_procmaps_free(fm);
+}
+
+Test(symbolize, cache_notices_a_replaced_file, .init = make_tmp, .fini = rm_tmp)
+{
+    run_fixture();
+    const symfix_mark *mk = symfix_get(SYMFIX_INL);
+    cp_profile *raw = raw_profile(&mk->pc, 1), *moved, *out = NULL;
+    const char *lib = lib_mapping_path(raw);
+    char copy[PATH_MAX];
+    snprintf(copy, sizeof copy, "%s/libsymfix-copy.so", tmpdir);
+    sh("cp '%s' '%s'", lib, copy);
+    moved = retarget(raw, lib, copy, NULL);
+    for (int round = 0; round < 2; round++) { /* the second one is served from the cache */
+        cr_assert_eq(cp_symbolize(moved, &quiet, &out, NULL), 0);
+        cr_expect_eq(loc_at(out, mk->pc)->nlines, 2, "round %d", round);
+        cp_profile_free(out);
+    }
+    /* Same path, new contents (no DWARF): the cached file must not be used. */
+    sh("objcopy --strip-debug '%s' '%s.new' && cat '%s.new' > '%s'", lib, copy, copy, copy);
+    cr_assert_eq(cp_symbolize(moved, &quiet, &out, NULL), 0);
+    const cp_location *l = loc_at(out, mk->pc);
+    cr_assert_eq(l->nlines, 1);
+    expect_line(out, l, 0, "symfix_outer", NULL, 0);
+    cp_profile_free(out);
+    cp_symbolize_cache_clear();
+    cp_symbolize_opts fresh = {.quiet = true, .no_cache = true};
+    cr_assert_eq(cp_symbolize(moved, &fresh, &out, NULL), 0);
+    cr_expect_eq(loc_at(out, mk->pc)->nlines, 1);
+    cp_profile_free(out);
+    cp_profile_free(moved);
+    cp_profile_free(raw);
 }
