@@ -68,15 +68,16 @@ run() {
     fi
 }
 
-# peek takes its regexp as the flag's value in go tool pprof
-runpeek() {
-    rx=$1
-    shift
+# peek and list take their regexp as the flag's value in go tool pprof
+runrx() {
+    rep=$1
+    rx=$2
+    shift 2
     n=$((n + 1))
-    go tool pprof -peek "$rx" "$@" >"$WORK/go.out" 2>"$WORK/go.err"
-    "$CPROF" peek "$rx" "$@" >"$WORK/c.out" 2>"$WORK/c.err"
+    go tool pprof "-$rep" "$rx" "$@" >"$WORK/go.out" 2>"$WORK/go.err"
+    "$CPROF" "$rep" "$rx" "$@" >"$WORK/c.out" 2>"$WORK/c.err"
     if ! cmp -s "$WORK/go.out" "$WORK/c.out"; then
-        echo "FAIL: cprof peek $rx $*"
+        echo "FAIL: cprof $rep $rx $*"
         diff -u "$WORK/go.out" "$WORK/c.out" | head -40
         fail=$((fail + 1))
     fi
@@ -110,8 +111,10 @@ for f in $ALL; do
     run top -tagignore=api/b $p
     run traces -tagfocus=handler:/api/a $p
     run tags -focus=handle $p
-    runpeek 'main\.' $p
-    runpeek 'spin|alloc' -lines $p
+    runrx peek 'main\.' $p
+    runrx peek 'spin|alloc' -lines $p
+    runrx list 'main\.|spin|mid|leaf' $p
+    runrx list 'alloc|Unlock' $p
     run top -addresses -cum $p
     run tree -addresses $p
 done
