@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 
 #include "cprof.h"
 #include "symbolize/symbolize.h"
@@ -55,6 +56,7 @@ struct cp_objfile {
     Dwfl_Module *mod;
     Dwfl_Callbacks cb;  /* libdwfl keeps a pointer to it */
     char *debug_path;   /* what cb.debuginfo_path points to */
+    char *image;        /* an in-memory ELF image (the vDSO), or NULL */
     GElf_Addr bias;     /* module address = ELF vaddr + bias */
     GElf_Phdr *loads;   /* PT_LOAD program headers */
     size_t nloads;
@@ -87,46 +89,43 @@ static const char *scratch_keep(cp_objfile *f, char *s)
     return s;
 }
 
-int cp_objfile_open(const char *path, const char *debug_dirs, cp_objfile **out)
+static cp_objfile *objfile_new(const char *debug_dirs)
 {
-    int rc = CPROF_EIO;
     cp_objfile *f = calloc(1, sizeof *f);
     if (!f)
-        return CPROF_ENOMEM;
+        return NULL;
     f->cb.find_elf = dwfl_build_id_find_elf;
     f->cb.find_debuginfo = dwfl_standard_find_debuginfo;
     f->cb.section_address = dwfl_offline_section_address;
     if (debug_dirs) {
         if (!(f->debug_path = strdup(debug_dirs))) {
-            rc = CPROF_ENOMEM;
-            goto out;
+            free(f);
+            return NULL;
         }
         f->cb.debuginfo_path = &f->debug_path;
     }
     if (!(f->dwfl = dwfl_begin(&f->cb))) {
-        rc = CPROF_ENOMEM;
-        goto out;
+        free(f->debug_path);
+        free(f);
+        return NULL;
     }
-    dwfl_report_begin(f->dwfl);
-    const char *base = strrchr(path, '/');
-    f->mod = dwfl_report_elf(f->dwfl, base ? base + 1 : path, path, -1, 0, true);
-    if (dwfl_report_end(f->dwfl, NULL, NULL) != 0 || !f->mod)
-        goto out;
+    return f;
+}
 
+/* After the module is reported: program headers, build id, DWARF. */
+static int objfile_finish(cp_objfile *f)
+{
     Elf *elf = dwfl_module_getelf(f->mod, &f->bias);
     size_t nph = 0;
     if (!elf || elf_getphdrnum(elf, &nph) != 0)
-        goto out;
-    if (nph && !(f->loads = calloc(nph, sizeof *f->loads))) {
-        rc = CPROF_ENOMEM;
-        goto out;
-    }
+        return CPROF_EIO;
+    if (nph && !(f->loads = calloc(nph, sizeof *f->loads)))
+        return CPROF_ENOMEM;
     for (size_t i = 0; i < nph; i++) {
         GElf_Phdr ph;
         if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD)
             f->loads[f->nloads++] = ph;
     }
-
     const unsigned char *bits = NULL;
     GElf_Addr note_vaddr;
     int n = dwfl_module_build_id(f->mod, &bits, &note_vaddr);
@@ -134,10 +133,58 @@ int cp_objfile_open(const char *path, const char *debug_dirs, cp_objfile **out)
         n = 64;
     for (int i = 0; i < n; i++)
         snprintf(f->build_id + 2 * i, 3, "%02x", bits[i]);
-
     Dwarf_Addr dbias;
     f->has_dwarf = dwfl_module_getdwarf(f->mod, &dbias) != NULL;
-    rc = 0;
+    return 0;
+}
+
+int cp_objfile_open(const char *path, const char *debug_dirs, cp_objfile **out)
+{
+    int rc = CPROF_EIO;
+    cp_objfile *f = objfile_new(debug_dirs);
+    if (!f)
+        return CPROF_ENOMEM;
+    dwfl_report_begin(f->dwfl);
+    const char *base = strrchr(path, '/');
+    f->mod = dwfl_report_elf(f->dwfl, base ? base + 1 : path, path, -1, 0, true);
+    if (dwfl_report_end(f->dwfl, NULL, NULL) != 0 || !f->mod)
+        goto out;
+    rc = objfile_finish(f);
+out:
+    if (rc) {
+        cp_objfile_close(f);
+        return rc;
+    }
+    *out = f;
+    return 0;
+}
+
+int cp_objfile_open_vdso(cp_objfile **out)
+{
+    const unsigned char *base = (const unsigned char *)getauxval(AT_SYSINFO_EHDR);
+    if (!base || memcmp(base, ELFMAG, SELFMAG) != 0 || base[EI_CLASS] != ELFCLASS64)
+        return CPROF_ENOTFOUND;
+    /* The image runs to the end of its section headers or its last segment. */
+    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)base;
+    size_t size = (size_t)eh->e_shoff + (size_t)eh->e_shnum * eh->e_shentsize;
+    for (unsigned i = 0; i < eh->e_phnum; i++) {
+        const Elf64_Phdr *ph = (const Elf64_Phdr *)(base + eh->e_phoff) + i;
+        if (ph->p_type == PT_LOAD && ph->p_offset + ph->p_filesz > size)
+            size = ph->p_offset + ph->p_filesz;
+    }
+    if (size < sizeof *eh || size > (1u << 20))
+        return CPROF_EFORMAT;
+    int rc = CPROF_ENOMEM;
+    cp_objfile *f = objfile_new(NULL);
+    if (!f || !(f->image = malloc(size)))
+        goto out;
+    memcpy(f->image, base, size); /* libelf wants its own writable copy */
+    dwfl_report_begin(f->dwfl);
+    f->mod = dwfl_report_offline_memory(f->dwfl, "[vdso]", "[vdso]", f->image, size);
+    rc = CPROF_EIO;
+    if (dwfl_report_end(f->dwfl, NULL, NULL) != 0 || !f->mod)
+        goto out;
+    rc = objfile_finish(f);
 out:
     if (rc) {
         cp_objfile_close(f);
@@ -154,6 +201,7 @@ void cp_objfile_close(cp_objfile *f)
     scratch_clear(f);
     if (f->dwfl)
         dwfl_end(f->dwfl);
+    free(f->image); /* after dwfl_end: libelf reads it until then */
     free(f->loads);
     free(f->syms);
     free(f->debug_path);

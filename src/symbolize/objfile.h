@@ -29,6 +29,9 @@ typedef struct cp_frame {
  * ":.debug:/usr/lib/debug").  Returns 0, CPROF_EIO (unreadable, not ELF) or
  * CPROF_ENOMEM. */
 int cp_objfile_open(const char *path, const char *debug_dirs, cp_objfile **out);
+/* The vDSO of this process, from memory (the kernel maps no file for it).
+ * CPROF_ENOTFOUND when there is none. */
+int cp_objfile_open_vdso(cp_objfile **out);
 void cp_objfile_close(cp_objfile *f);
 
 /* The file's GNU build id in lower-case hex, "" when it has none. */

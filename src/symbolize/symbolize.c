@@ -37,6 +37,7 @@
 typedef struct ofile {
     const char *path;
     cp_objfile *obj; /* NULL when unreadable */
+    bool cached;     /* from the objcache: give it back, do not close it */
 } ofile;
 
 typedef struct state {
@@ -85,6 +86,7 @@ static int file_for(state *s, const char *path, int *idx)
     ofile *f = &s->files[s->nfiles];
     f->path = path;
     f->obj = NULL;
+    f->cached = !s->opts->no_cache;
     int rc = s->opts->no_cache ? cp_objfile_open(path, s->opts->debug_dirs, &f->obj)
                                 : cp_objcache_get(path, s->opts->debug_dirs, &f->obj);
     if (rc == CPROF_ENOMEM)
@@ -99,8 +101,37 @@ static int file_for(state *s, const char *path, int *idx)
 
 static bool symbolizable_path(const char *p)
 {
-    /* [vdso], [vsyscall], //anon, empty: nothing on disk to read. */
+    /* [vsyscall], //anon, empty: nothing on disk to read. */
     return p[0] == '/' && p[1] != '/';
+}
+
+/* The vDSO is read from our own memory, and only used for a mapping that
+ * names the same build id: another kernel's vDSO is different code. */
+static int vdso_for(state *s, const cp_mapping *m, int *idx)
+{
+    *idx = -1;
+    const char *want = cp_str(s->in, m->build_id);
+    if (!want[0])
+        return 0;
+    for (size_t i = 0; i < s->nfiles; i++)
+        if (!strcmp(s->files[i].path, "[vdso]")) {
+            if (s->files[i].obj && !strcasecmp(cp_objfile_build_id(s->files[i].obj), want))
+                *idx = (int)i;
+            return 0;
+        }
+    if (cp_grow(&s->files, &s->files_cap, s->nfiles + 1, sizeof *s->files))
+        return CPROF_ENOMEM;
+    ofile *f = &s->files[s->nfiles];
+    f->path = "[vdso]";
+    f->obj = NULL;
+    f->cached = false;
+    int rc = cp_objfile_open_vdso(&f->obj);
+    if (rc == CPROF_ENOMEM)
+        return rc;
+    if (f->obj && !strcasecmp(cp_objfile_build_id(f->obj), want))
+        *idx = (int)s->nfiles;
+    s->nfiles++;
+    return 0;
 }
 
 static int open_mappings(state *s)
@@ -110,6 +141,12 @@ static int open_mappings(state *s)
         const cp_mapping *m = &in->mappings[i];
         const char *path = cp_str(in, m->filename);
         s->map_file[i] = -1;
+        if (!strcmp(path, "[vdso]")) {
+            int rc = vdso_for(s, m, &s->map_file[i]);
+            if (rc)
+                return rc;
+            continue;
+        }
         if (!symbolizable_path(path))
             continue;
         int idx, rc = file_for(s, path, &idx);
@@ -288,10 +325,10 @@ out:
         cp_pbuilder_free(b);
     free(strings);
     for (size_t i = 0; i < s.nfiles; i++) {
-        if (s.opts->no_cache)
-            cp_objfile_close(s.files[i].obj);
-        else
+        if (s.files[i].cached)
             cp_objcache_put(s.files[i].obj);
+        else
+            cp_objfile_close(s.files[i].obj);
     }
     free(s.files);
     free(s.map_file);

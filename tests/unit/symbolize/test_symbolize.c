@@ -533,3 +533,34 @@ Test(symbolize, cache_notices_a_replaced_file, .init = make_tmp, .fini = rm_tmp)
     cp_profile_free(moved);
     cp_profile_free(raw);
 }
+
+Test(symbolize, vdso_from_memory)
+{
+    void *vdso = dlopen("linux-vdso.so.1", RTLD_LAZY | RTLD_NOLOAD);
+    if (!vdso)
+        cr_skip_test("no vDSO in the link map");
+    void *fn = dlsym(vdso, "__vdso_clock_gettime");
+    if (!fn)
+        cr_skip_test("vDSO without __vdso_clock_gettime");
+    uint64_t pc = (uint64_t)(uintptr_t)fn + 1;
+    cp_profile *raw = raw_profile(&pc, 1), *out = NULL;
+    const cp_location *l = loc_at(raw, pc);
+    cr_assert_neq(l->mapping, CP_NO_MAPPING);
+    cr_expect_str_eq(cp_str(raw, raw->mappings[l->mapping].filename), "[vdso]");
+    cr_expect_gt(strlen(cp_str(raw, raw->mappings[l->mapping].build_id)), 0);
+    cr_assert_eq(cp_symbolize(raw, &quiet, &out, NULL), 0);
+    l = loc_at(out, pc);
+    cr_assert_eq(l->nlines, 1);
+    const char *name = cp_str(out, out->functions[l->lines[0].func].name);
+    cr_expect(!strcmp(name, "__vdso_clock_gettime") || !strcmp(name, "clock_gettime"), "%s",
+              name);
+    cp_profile_free(out);
+
+    /* Another kernel's vDSO (another build id) is left alone. */
+    cp_profile *moved = retarget(raw, "[vdso]", NULL, "00112233");
+    cr_assert_eq(cp_symbolize(moved, &quiet, &out, NULL), 0);
+    cr_expect_eq(loc_at(out, pc)->nlines, 0);
+    cp_profile_free(out);
+    cp_profile_free(moved);
+    cp_profile_free(raw);
+}
