@@ -141,6 +141,13 @@ int cp_graph_new(cp_graph *g, const cp_profile *p, const cp_graph_opts *o)
     }
     for (size_t i = 0; i < p->nfunctions; i++) {
         const char *f = cp_str(p, p->functions[i].filename);
+        const char *cut = o->search_dir_base ? strstr(f, o->search_dir_base) : NULL;
+        if (cut)
+            f = cut + strlen(o->search_dir_base);
+        else if (o->trim_cwd && !strncmp(f, "/proc/self/cwd/./", 17))
+            f += 17;
+        else if (o->trim_cwd && !strncmp(f, "/proc/self/cwd/", 15))
+            f += 15;
         ffile[i] = *f ? cp_graph_clean_path(&g->arena, f) : "";
         if (!ffile[i]) {
             rc = CPROF_ENOMEM;

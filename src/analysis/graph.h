@@ -58,6 +58,8 @@ typedef struct cp_graph {
 typedef struct cp_graph_opts {
     int sample_index;
     bool obj_names;   /* always record the mapping file (raw, list) */
+    bool trim_cwd;    /* drop a /proc/self/cwd/ prefix of file names (graph reports) */
+    const char *search_dir_base; /* "/dir/": cut file names after it (list) */
 } cp_graph_opts;
 
 int cp_graph_new(cp_graph *g, const cp_profile *p, const cp_graph_opts *o);

@@ -336,6 +336,8 @@ struct cp_tag_filter {
     size_t nrx;
 };
 
+bool cp_prep_tag_filter_is_range(const cp_tag_filter *t) { return t->numeric; }
+
 void cp_prep_tag_filter_free(cp_tag_filter *t)
 {
     if (!t)
@@ -426,10 +428,8 @@ cp_tag_filter *cp_prep_tag_filter_new(const char *value, char *errbuf, size_t er
         t->key = strndup(value, (size_t)(eq - value));
         value = eq + 1;
     }
-    if (parse_range(t, value)) {
-        fprintf(stderr, ":Interpreted '%s' as range, not regexp\n", value);
+    if (parse_range(t, value))
         return t;
-    }
     char *copy = strdup(value), *save = NULL;
     size_t cnt = 1;
     for (const char *c = value; *c; c++)

@@ -33,6 +33,8 @@ typedef struct cp_tag_filter cp_tag_filter;
 /* NULL with *err set to a message (static or in errbuf) on a bad regex. */
 cp_tag_filter *cp_prep_tag_filter_new(const char *value, char *errbuf, size_t errlen);
 void cp_prep_tag_filter_free(cp_tag_filter *t);
+/* True when the value was read as a numeric range ("1kB:", "2:8MB"). */
+bool cp_prep_tag_filter_is_range(const cp_tag_filter *t);
 void cp_prep_filter_tags(cp_profile *p, cp_tag_filter *focus, cp_tag_filter *ignore, bool *fm,
                          bool *im);
 

@@ -137,7 +137,7 @@ static void report_labels(cp_report *r, cp_graph *g, const cp_trim_result *t, FI
 int cp_report_top(cp_report *r, FILE *out)
 {
     cp_graph g;
-    cp_graph_opts go = {.sample_index = r->sample_index};
+    cp_graph_opts go = {.sample_index = r->sample_index, .trim_cwd = true};
     int rc = cp_graph_new(&g, r->p, &go);
     if (rc)
         return rc;
@@ -189,7 +189,7 @@ int cp_report_tree(cp_report *r, FILE *out)
 {
     static const char sep[] = "----------------------------------------------------------+-------------";
     cp_graph g;
-    cp_graph_opts go = {.sample_index = r->sample_index};
+    cp_graph_opts go = {.sample_index = r->sample_index, .trim_cwd = true};
     int rc = cp_graph_new(&g, r->p, &go);
     if (rc)
         return rc;

@@ -118,13 +118,15 @@ static int cmp_name(const void *a, const void *b, void *ctx)
 int cp_report_list(cp_report *r, FILE *out)
 {
     cp_graph g;
-    cp_graph_opts go = {.sample_index = r->sample_index, .obj_names = true};
-    int rc = cp_graph_new(&g, r->p, &go);
-    if (rc)
-        return rc;
     char cwd[4096];
     if (!getcwd(cwd, sizeof cwd))
         snprintf(cwd, sizeof cwd, ".");
+    /* names keep their full path; the working directory only guides the
+     * search for the file (read_lines) */
+    cp_graph_opts go = {.sample_index = r->sample_index, .obj_names = true, .trim_cwd = true};
+    int rc = cp_graph_new(&g, r->p, &go);
+    if (rc)
+        return rc;
     if ((rc = cp_graph_build(&g, true, false)))
         goto out;
     /* matching nodes, grouped by function name then file */

@@ -401,6 +401,12 @@ int cp_cmd_report(int argc, char **argv)
     }
     if (rc)
         goto out;
+    if (tf && cp_prep_tag_filter_is_range(tf))
+        fprintf(stderr, "tagfocus:Interpreted '%s' as range, not regexp\n",
+                strchr(o.tagfocus, '=') ? strchr(o.tagfocus, '=') + 1 : o.tagfocus);
+    if (ti && cp_prep_tag_filter_is_range(ti))
+        fprintf(stderr, "tagignore:Interpreted '%s' as range, not regexp\n",
+                strchr(o.tagignore, '=') ? strchr(o.tagignore, '=') + 1 : o.tagignore);
     r.symbol = sym;
     r.symbol_src = o.cmd_arg;
 
