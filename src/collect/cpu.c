@@ -111,6 +111,8 @@ out:
     errno = saved_errno;
 }
 
+static void set_baseline(void);
+
 static void drain_once(void)
 {
     cp_ring_slot *s;
@@ -239,6 +241,7 @@ static int start_locked(const char *path, int fd, const cprof_cpu_options *opts)
     start_wall_ns = now_ns(CLOCK_REALTIME);
     start_mono_ns = now_ns(CLOCK_MONOTONIC);
     atomic_store(&drain_stop, 0);
+    set_baseline();
     atomic_store(&running, 1);
     if (pthread_create(&drainer, NULL, drain_main, NULL) != 0) {
         atomic_store(&running, 0);
@@ -315,8 +318,19 @@ CPROF_API int cprof_cpu_running(void)
     return atomic_load(&running) ? 1 : 0;
 }
 
+/* Baseline for the calling thread's first sample: its CPU clock now. */
+static void set_baseline(void)
+{
+    tls_last_ns = now_ns(CLOCK_THREAD_CPUTIME_ID);
+    atomic_signal_fence(memory_order_seq_cst);
+    tls_gen = atomic_load(&gen);
+}
+
 void cp_cpu_thread_begin(void)
 {
+    if (!atomic_load(&running))
+        return;
+    set_baseline();
     cp_timers_thread_begin();
 }
 

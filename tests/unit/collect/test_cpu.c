@@ -1,0 +1,206 @@
+/* test_cpu.c — the CPU profiler's API contract, ring and stack table. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "collect/cpu.h"
+#include "collect/cpuwrite.h"
+#include "collect/ring.h"
+#include "collect/stacktab.h"
+#include "collect/timers.h"
+#include "cprof.h"
+#include "profile/profile.h"
+
+static volatile uint64_t sink;
+
+static __attribute__((noinline)) void burn_ms(int ms)
+{
+    struct timespec t0, t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+    uint64_t x = 1;
+    do {
+        for (int i = 0; i < 10000; i++)
+            x = x * 6364136223846793005ull + 1;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    } while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < ms);
+    sink = x;
+}
+
+Test(cpu, start_twice_is_busy_and_stop_twice_not_running)
+{
+    char path[] = "/tmp/cprof-test-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(cprof_cpu_running(), 0);
+    cr_assert_eq(cprof_cpu_stop(), CPROF_ENOTRUNNING);
+    cr_assert_eq(cprof_cpu_start(path, NULL), 0);
+    cr_assert_eq(cprof_cpu_running(), 1);
+    cr_assert_eq(cprof_cpu_start(path, NULL), CPROF_EBUSY);
+    cr_assert_eq(cprof_cpu_start_fd(fd, NULL), CPROF_EBUSY);
+    cr_assert_geq(cp_timers_count(), 1);
+    burn_ms(300);
+    cr_assert_eq(cprof_cpu_stop(), 0);
+    cr_assert_eq(cp_timers_count(), 0);
+    cr_assert_eq(cprof_cpu_running(), 0);
+    cr_assert_eq(cprof_cpu_stop(), CPROF_ENOTRUNNING);
+    cp_profile *p = NULL;
+    cp_diag d;
+    cr_assert_eq(cp_profile_read_file(path, &p, &d), 0, "%s", d.msg);
+    cr_assert_eq(p->nsample_types, 2);
+    cr_assert_str_eq(cp_str(p, p->sample_types[0].type), "samples");
+    cr_assert_str_eq(cp_str(p, p->sample_types[1].type), "cpu");
+    cr_assert_str_eq(cp_str(p, p->sample_types[1].unit), "nanoseconds");
+    cr_assert_str_eq(cp_str(p, p->period_type.type), "cpu");
+    cr_assert_eq(p->period, 10000000);
+    cr_assert_gt(p->duration_nanos, 0);
+    int64_t ns = 0;
+    for (size_t i = 0; i < p->nsamples; i++)
+        ns += p->samples[i].values[1];
+    /* 300 ms burned; the unsampled tail is below one period (10 ms). */
+    cr_assert(ns > 270000000 && ns < 330000000, "cpu total %lld ns", (long long)ns);
+    cp_profile_free(p);
+    unlink(path);
+    close(fd);
+}
+
+Test(cpu, start_fd_writes_to_the_descriptor)
+{
+    char path[] = "/tmp/cprof-test-XXXXXX";
+    int fd = mkstemp(path);
+    cprof_cpu_options o = {.hz = 250};
+    cr_assert_eq(cprof_cpu_start_fd(fd, &o), 0);
+    burn_ms(50);
+    cr_assert_eq(cprof_cpu_stop(), 0);
+    cp_profile *p = NULL;
+    cp_diag d;
+    cr_assert_eq(cp_profile_read_file(path, &p, &d), 0, "%s", d.msg);
+    cr_assert_eq(p->period, 4000000);
+    cp_profile_free(p);
+    unlink(path);
+    close(fd);
+}
+
+Test(cpu, bad_options_are_rejected)
+{
+    cprof_cpu_options o = {.hz = -1};
+    cr_assert_eq(cprof_cpu_start("/tmp/x", &o), CPROF_EINVAL);
+    o = (cprof_cpu_options){.flags = 1};
+    cr_assert_eq(cprof_cpu_start("/tmp/x", &o), CPROF_EINVAL);
+    o = (cprof_cpu_options){.signal = SIGKILL};
+    cr_assert_eq(cprof_cpu_start("/tmp/x", &o), CPROF_EINVAL);
+    cr_assert_eq(cprof_cpu_start(NULL, NULL), CPROF_EINVAL);
+    cr_assert_eq(cprof_cpu_start_fd(-1, NULL), CPROF_EINVAL);
+    cr_assert_eq(cprof_cpu_running(), 0);
+}
+
+static void program_handler(int sig)
+{
+    (void)sig;
+}
+
+Test(cpu, a_program_owning_sigprof_keeps_it)
+{
+    signal(SIGPROF, program_handler);
+    cr_assert_eq(cprof_cpu_start("/tmp/x", NULL), CPROF_ESIGNAL);
+    struct sigaction cur;
+    sigaction(SIGPROF, NULL, &cur);
+    cr_assert_eq((void *)cur.sa_handler, (void *)program_handler);
+    /* Another signal works. */
+    char path[] = "/tmp/cprof-test-XXXXXX";
+    int fd = mkstemp(path);
+    cprof_cpu_options o = {.signal = SIGRTMIN + 4};
+    cr_assert_eq(cprof_cpu_start(path, &o), 0);
+    burn_ms(30);
+    cr_assert_eq(cprof_cpu_stop(), 0);
+    unlink(path);
+    close(fd);
+}
+
+Test(cpu, itimer_prof_in_use_is_refused)
+{
+    signal(SIGPROF, SIG_IGN);
+    struct itimerval it = {.it_value = {100, 0}};
+    setitimer(ITIMER_PROF, &it, NULL);
+    cr_assert_eq(cprof_cpu_start("/tmp/x", NULL), CPROF_ESIGNAL);
+}
+
+Test(ring, fills_then_refuses_then_drains_in_order)
+{
+    cp_ring r;
+    cr_assert_eq(cp_ring_init(&r, 5), 0); /* rounded up to 8 */
+    for (int i = 0; i < 8; i++) {
+        cp_ring_slot *s = cp_ring_reserve(&r);
+        cr_assert_not_null(s);
+        s->weight_ns = i;
+        cp_ring_commit(&r, s);
+    }
+    cr_assert_null(cp_ring_reserve(&r));
+    for (int i = 0; i < 8; i++) {
+        cp_ring_slot *s = cp_ring_peek(&r);
+        cr_assert_not_null(s);
+        cr_assert_eq(s->weight_ns, i);
+        cp_ring_release(&r, s);
+    }
+    cr_assert_null(cp_ring_peek(&r));
+    /* A reserved but uncommitted slot blocks the consumer, not producers. */
+    cp_ring_slot *a = cp_ring_reserve(&r), *b = cp_ring_reserve(&r);
+    cp_ring_commit(&r, b);
+    cr_assert_null(cp_ring_peek(&r));
+    cp_ring_commit(&r, a);
+    cr_assert_eq(cp_ring_peek(&r), a);
+    cp_ring_destroy(&r);
+}
+
+Test(stacktab, folds_identical_stacks)
+{
+    cp_stacktab t = {0};
+    uint64_t s1[] = {1, 2, 3}, s2[] = {1, 2, 4};
+    for (int i = 0; i < 5000; i++) {
+        cr_assert_eq(cp_stacktab_add(&t, s1, 3, 1, 10), 0);
+        uint64_t s3[] = {100 + (uint64_t)i, 7};
+        cr_assert_eq(cp_stacktab_add(&t, s3, 2, 1, 1), 0);
+    }
+    cr_assert_eq(cp_stacktab_add(&t, s2, 3, 2, 7), 0);
+    cr_assert_eq(cp_stacktab_add(&t, s2, 2, 1, 1), 0); /* a prefix is another stack */
+    cr_assert_eq(t.len, 5003);
+    cr_assert_eq(t.stacks[0].count, 5000);
+    cr_assert_eq(t.stacks[0].ns, 50000);
+    cp_stacktab_free(&t);
+}
+
+Test(cpuwrite, expands_pid)
+{
+    char out[64], want[64];
+    snprintf(want, sizeof want, "cpu.%d.pb.gz%%", (int)getpid());
+    cr_assert_eq(cp_cpuwrite_expand("cpu.%p.pb.gz%%", out, sizeof out), 0);
+    cr_assert_str_eq(out, want);
+    cr_assert_eq(cp_cpuwrite_expand("0123456789", out, 8), CPROF_EINVAL);
+}
+
+Test(cpuwrite, lost_samples_become_a_named_frame)
+{
+    cp_stacktab t = {0};
+    uint64_t s[] = {0x1234};
+    cp_stacktab_add(&t, s, 1, 3, 30);
+    cp_cpuwrite_meta m = {.period_ns = 10, .hz = 100, .lost = 2, .lost_ns = 20};
+    cp_profile *p = NULL;
+    cr_assert_eq(cp_cpuwrite_build(&t, &m, &p), 0);
+    cr_assert_eq(p->nsamples, 2);
+    int found = 0;
+    for (size_t i = 0; i < p->nsamples; i++) {
+        const cp_location *l = &p->locations[p->samples[i].locs[0]];
+        if (l->nlines && !strcmp(cp_str(p, p->functions[l->lines[0].func].name), CP_CPU_LOST_FRAME)) {
+            found = 1;
+            cr_assert_eq(p->samples[i].values[0], 2);
+            cr_assert_eq(p->samples[i].values[1], 20);
+        }
+    }
+    cr_assert(found);
+    cp_profile_free(p);
+    cp_stacktab_free(&t);
+}
