@@ -306,10 +306,11 @@ static int walk(Dwarf_Die *parent, Dwarf_Addr pc, Dwarf_Die *chain, int depth, i
                 return walk(&child, pc, chain, depth, max);
             break;
         case DW_TAG_namespace:
-        case DW_TAG_module:
-        case DW_TAG_class_type:
-        case DW_TAG_structure_type: {
-            /* C++ puts definitions inside namespaces, which have no ranges. */
+        case DW_TAG_module: {
+            /* C++ puts definitions inside namespaces, which have no ranges.
+             * Class bodies hold only declarations (definitions sit at
+             * namespace level with DW_AT_specification), so they are
+             * skipped; a miss falls back to the symbol table's name. */
             int d = walk(&child, pc, chain, depth, max);
             if (d > depth)
                 return d;
