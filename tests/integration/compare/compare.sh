@@ -143,4 +143,5 @@ run raw cpu.pb.gz cpu.pb.gz
 run tags heap.pb.gz allocs.pb.gz
 
 echo "compare: $n comparisons, $fail mismatches"
+PROFS="$PROFS" "$SRC/tests/integration/compare/errors.sh" "$CPROF" "$WORK/errors" || fail=$((fail + 1))
 [ $fail -eq 0 ]
