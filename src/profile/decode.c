@@ -475,6 +475,11 @@ static int decode_raw(dec *d)
     cp_pbr_init(&r, d->data, d->len);
     while ((rc = cp_pbr_next(&r, &f)) == 1) {
         rc = 0;
+        /* the int64 scalars: any other wire type leaves f.u unset */
+        if (((f.num >= 7 && f.num <= 10) || f.num == 12 || f.num == 14) && f.wire != PB_VARINT)
+            return cp_diag_set(d->diag, CPROF_EFORMAT,
+                               "offset %zu: field %u has wire type %d, want varint", f.offset,
+                               f.num, f.wire);
         switch (f.num) {
         case 1:
             rc = value_type(d, f.data, f.len, &p->sample_types[p->nsample_types],

@@ -235,6 +235,25 @@ Test(hostile, string_indices)
     cp_buf_free(&b);
 }
 
+/* A scalar field sent with another wire type is refused, not read as
+ * whatever value the previous field left behind. */
+Test(hostile, scalar_with_wrong_wire_type)
+{
+    cp_buf b = {0};
+    strings(&b);
+    size_t at = b.len;
+    cp_pbw_bytes(&b, 9, "\x01\x02", 2); /* time_nanos as bytes */
+    char want[128];
+    snprintf(want, sizeof want, "offset %zu: field 9 has wire type 2, want varint", at);
+    expect(&b, CPROF_EFORMAT, want);
+
+    b.len = 0;
+    cp_pbw_tag(&b, 14, PB_I64); /* default_sample_type as fixed64 */
+    cp_buf_append(&b, "\0\0\0\0\0\0\0\0", 8);
+    expect(&b, CPROF_EFORMAT, "offset 0: field 14 has wire type 1, want varint");
+    cp_buf_free(&b);
+}
+
 Test(hostile, value_count_mismatch)
 {
     cp_buf b = {0};
