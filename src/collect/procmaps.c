@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +100,18 @@ static size_t note_build_id(const unsigned char *p, size_t size, size_t align,
     return 0;
 }
 
+/* A note is read from memory only when a loaded segment holds it. */
+static bool note_is_loaded(const struct dl_phdr_info *info, const ElfW(Phdr) *note)
+{
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD && note->p_vaddr >= ph->p_vaddr &&
+            note->p_vaddr + note->p_memsz <= ph->p_vaddr + ph->p_filesz)
+            return true;
+    }
+    return false;
+}
+
 static int object_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
     cp_procmaps *m = arg;
@@ -106,7 +119,7 @@ static int object_cb(struct dl_phdr_info *info, size_t size, void *arg)
     size_t nbits = 0;
     for (int i = 0; i < info->dlpi_phnum && !nbits; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type == PT_NOTE)
+        if (ph->p_type == PT_NOTE && note_is_loaded(info, ph))
             nbits = note_build_id((const unsigned char *)(info->dlpi_addr + ph->p_vaddr),
                                   ph->p_memsz, ph->p_align == 8 ? 8 : 4, &bits);
     }
