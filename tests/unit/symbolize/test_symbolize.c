@@ -10,6 +10,7 @@
 #include <criterion/criterion.h>
 #include <dlfcn.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -563,4 +564,46 @@ Test(symbolize, vdso_from_memory)
     cp_profile_free(out);
     cp_profile_free(moved);
     cp_profile_free(raw);
+}
+
+/* Writers on several threads share the file cache: each file is lent to one
+ * of them at a time, and every result is the same. */
+static cp_profile *shared_raw;
+static void *symbolize_many(void *arg)
+{
+    size_t *same = arg;
+    cp_buf want = {0};
+    for (int i = 0; i < 20; i++) {
+        cp_profile *out = NULL;
+        cp_buf got = {0};
+        if (cp_symbolize(shared_raw, &quiet, &out, NULL) == 0 && cp_profile_encode(out, &got) == 0) {
+            if (i == 0)
+                want = got;
+            else {
+                if (got.len == want.len && !memcmp(got.data, want.data, got.len))
+                    (*same)++;
+                cp_buf_free(&got);
+            }
+        }
+        cp_profile_free(out);
+    }
+    cp_buf_free(&want);
+    return NULL;
+}
+
+Test(symbolize, concurrent_writers_share_the_cache)
+{
+    run_fixture();
+    uint64_t pcs[3] = {symfix_get(SYMFIX_INL)->pc, symfix_get(SYMFIX_STATIC)->pc, exe_pc};
+    shared_raw = raw_profile(pcs, 3);
+    pthread_t t[4];
+    size_t same[4] = {0};
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(pthread_create(&t[i], NULL, symbolize_many, &same[i]), 0);
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        cr_expect_eq(same[i], 19, "thread %d: %zu of 19 repeats identical", i, same[i]);
+    }
+    cp_symbolize_cache_clear();
+    cp_profile_free(shared_raw);
 }
