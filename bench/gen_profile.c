@@ -148,18 +148,21 @@ int main(int argc, char **argv)
         cp_pbuilder_mapping(b, 0x7f0001000000, 0x7f0001200000, 0,
                             "/usr/lib/x86_64-linux-gnu/libc.so.6", "b1a3c5e7f9", true, true,
                             true, true)};
-    for (size_t i = 0; i < NFUNCS; i++) {
+    /* small profiles get proportionally small pools (the defaults are unchanged) */
+    size_t nlocs = (size_t)nstacks * 2 < NLOCS ? (size_t)nstacks * 2 : NLOCS;
+    size_t nfuncs = nlocs / 6 + 8 < NFUNCS ? nlocs / 6 + 8 : NFUNCS;
+    for (size_t i = 0; i < nfuncs; i++) {
         char name[512], sys[256], file[128];
         function_names(i, name, sizeof name, sys, sizeof sys, file, sizeof file);
         funcs[i] = cp_pbuilder_function(b, name, sys, file, (int64_t)(10 + i % 2000));
         if (!funcs[i])
             goto out;
     }
-    for (size_t i = 0; i < NLOCS; i++) {
-        size_t f = skewed(NFUNCS);
+    for (size_t i = 0; i < nlocs; i++) {
+        size_t f = skewed(nfuncs);
         size_t m = i % 10 < 7 ? 0 : i % 10 < 9 ? 1 : 2;
         cp_line_in lines[2] = {{funcs[f], (int64_t)(20 + next() % 3000), 0},
-                               {funcs[skewed(NFUNCS)], (int64_t)(20 + next() % 3000), 0}};
+                               {funcs[skewed(nfuncs)], (int64_t)(20 + next() % 3000), 0}};
         size_t nl = next() % 8 == 0 ? 2 : 1; /* one in eight has an inlined callee */
         uint64_t addr = (m == 0 ? 0x401000 : m == 1 ? 0x7f0000001000 : 0x7f0001001000) + i * 48;
         locs[i] = cp_pbuilder_location(b, maps[m], addr, lines, nl, false);
@@ -184,7 +187,7 @@ int main(int argc, char **argv)
             memcpy(stacks[s], stacks[from], (size_t)keep * sizeof stacks[s][0]);
         }
         for (int k = keep; k < d; k++)
-            stacks[s][k] = locs[k < 3 ? next() % 8 : skewed(NLOCS)];
+            stacks[s][k] = locs[k < 3 ? next() % 8 : skewed(nlocs)];
         depths[s] = (uint8_t)d;
         uint64_t leaf_first[MAXDEPTH];
         for (int k = 0; k < d; k++)
