@@ -38,6 +38,7 @@ typedef struct ofile {
     const char *path;
     cp_objfile *obj; /* NULL when unreadable */
     bool cached;     /* from the objcache: give it back, do not close it */
+    bool warned;     /* a build-id mismatch was reported for this file */
 } ofile;
 
 typedef struct state {
@@ -87,6 +88,7 @@ static int file_for(state *s, const char *path, int *idx)
     f->path = path;
     f->obj = NULL;
     f->cached = !s->opts->no_cache;
+    f->warned = false;
     int rc = s->opts->no_cache ? cp_objfile_open(path, s->opts->debug_dirs, &f->obj)
                                 : cp_objcache_get(path, s->opts->debug_dirs, &f->obj);
     if (rc == CPROF_ENOMEM)
@@ -125,6 +127,7 @@ static int vdso_for(state *s, const cp_mapping *m, int *idx)
     f->path = "[vdso]";
     f->obj = NULL;
     f->cached = false;
+    f->warned = false;
     int rc = cp_objfile_open_vdso(&f->obj);
     if (rc == CPROF_ENOMEM)
         return rc;
@@ -158,8 +161,10 @@ static int open_mappings(state *s)
         const char *want = cp_str(in, m->build_id), *have = cp_objfile_build_id(obj);
         if (want[0] && have[0] && strcasecmp(want, have) != 0) {
             s->st->mismatched_maps++;
-            warn(s, "%s: build id %s does not match the profile's %s; its addresses stay "
-                    "unsymbolized", path, have, want);
+            if (!s->files[idx].warned)
+                warn(s, "%s: build id %s does not match the profile's %s; its addresses stay "
+                        "unsymbolized", path, have, want);
+            s->files[idx].warned = true;
             continue;
         }
         s->map_file[i] = idx;
