@@ -120,7 +120,7 @@ void *cp_heap_region_alloc(size_t n, size_t align, void **user)
     size_t off = align > 16 ? align : 16;
     if (!cp_heap_region_bytes || off > CP_HEAP_MAX_ALIGN || n > cp_heap_region_bytes / 4)
         return NULL;
-    int cls = class_of(n + off);
+    int cls = class_of((n ? n : 1) + off); /* user + n stays inside, even for n = 0 */
     if (cls >= MAX_CLASSES)
         return NULL;
     uintptr_t bytes = (uintptr_t)1 << cls;

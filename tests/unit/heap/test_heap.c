@@ -1,0 +1,255 @@
+/* test_heap.c — unit tests of the heap profiler's core: Go's unbiasing
+ * arithmetic, the sampled-block region, the Poisson sampler's rate, and
+ * the interposers' bookkeeping (exact at rate 1).  Tests that need the
+ * malloc interposers are skipped in sanitizer builds, where the sanitizer
+ * owns malloc and the interposers are not built.
+ */
+#include <criterion/criterion.h>
+#include <malloc.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "collect/heap.h"
+#include "cprof.h"
+#include "profile/profile.h"
+
+#ifdef CP_HEAP_NO_INTERPOSE
+#define NEED_INTERPOSERS() cr_skip_test("malloc interposers are not built with sanitizers")
+#else
+#define NEED_INTERPOSERS() ((void)0)
+#endif
+
+Test(heap_scale, go_test_values)
+{
+    /* Go's runtime/pprof TestMemProfile-era values: rate 524288, 4 objects
+     * of 1024 bytes allocated, 1 freed. */
+    int64_t c, b;
+    cp_heap_scale(4, 4096, 524288, &c, &b);
+    cr_assert_eq(c, 2050);
+    cr_assert_eq(b, 2099200);
+    cp_heap_scale(4 - 1, 4096 - 1024, 524288, &c, &b);
+    cr_assert_eq(c, 1537);
+    cr_assert_eq(b, 1574400);
+}
+
+Test(heap_scale, rate_one_and_empty)
+{
+    int64_t c, b;
+    cp_heap_scale(7, 700, 1, &c, &b);
+    cr_assert(c == 7 && b == 700);
+    cp_heap_scale(0, 0, 524288, &c, &b);
+    cr_assert(c == 0 && b == 0);
+    cp_heap_scale(3, 0, 524288, &c, &b); /* zero-size objects count nothing, as in Go */
+    cr_assert(c == 0 && b == 0);
+    /* Objects much larger than the rate are sampled surely: no scaling. */
+    cp_heap_scale(2, (int64_t)2 << 30, 524288, &c, &b);
+    cr_assert(c == 2 && b == (int64_t)2 << 30);
+}
+
+Test(heap_region, alignment_lookup_reuse)
+{
+    cr_assert_eq(cp_heap_region_init(), 0);
+    cr_assert(cp_heap_region_bytes >= (256u << 20));
+    cr_assert_eq(cp_heap_region_base % CP_HEAP_MAX_ALIGN, 0);
+    size_t sizes[] = {0, 1, 16, 17, 100, 4000, 65536, 100000, 3 << 20};
+    size_t aligns[] = {16, 32, 64, 4096, 65536, CP_HEAP_MAX_ALIGN};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        for (size_t j = 0; j < sizeof aligns / sizeof *aligns; j++) {
+            void *user = NULL;
+            void *block = cp_heap_region_alloc(sizes[i], aligns[j], &user);
+            cr_assert_not_null(block, "size %zu align %zu", sizes[i], aligns[j]);
+            cr_assert(cp_heap_is_sampled(user) && cp_heap_is_sampled(block));
+            cr_assert_eq((uintptr_t)user % aligns[j], 0);
+            cr_assert((char *)user - (char *)block >= 16, "room for the header");
+            size_t bytes = 0;
+            cr_assert_eq(cp_heap_region_block(user, &bytes), block);
+            cr_assert((char *)user + sizes[i] <= (char *)block + bytes);
+            /* Any pointer inside the block finds it too. */
+            if (sizes[i])
+                cr_assert_eq(cp_heap_region_block((char *)user + sizes[i] - 1, NULL), block);
+            memset(user, 0x5a, sizes[i]);
+            cp_heap_region_free(block);
+            /* The same class hands the block out again (LIFO free list). */
+            void *user2 = NULL;
+            cr_assert_eq(cp_heap_region_alloc(sizes[i], aligns[j], &user2), block);
+            if (cp_heap_region_zeroed(bytes)) {
+                for (size_t k = 0; k < sizes[i]; k++)
+                    cr_assert_eq(((unsigned char *)user2)[k], 0, "byte %zu not zero", k);
+            }
+            cp_heap_region_free(block);
+        }
+    }
+    cr_assert_eq(cp_heap_region_used(), 0);
+}
+
+Test(heap_region, refuses_what_it_cannot_hold)
+{
+    cr_assert_eq(cp_heap_region_init(), 0);
+    void *user;
+    cr_assert_null(cp_heap_region_alloc(100, CP_HEAP_MAX_ALIGN * 2, &user));
+    cr_assert_null(cp_heap_region_alloc(cp_heap_region_bytes, 16, &user));
+    cr_assert(!cp_heap_is_sampled(NULL));
+    int local;
+    cr_assert(!cp_heap_is_sampled(&local));
+}
+
+__attribute__((noinline)) static void *unit_site_a(size_t n)
+{
+    void *p = malloc(n);
+    __asm__ volatile("" : : "r"(p) : "memory");
+    return p;
+}
+
+__attribute__((noinline)) static void *unit_site_b(size_t n)
+{
+    void *p = calloc(1, n);
+    __asm__ volatile("" : : "r"(p) : "memory");
+    return p;
+}
+
+typedef struct tot {
+    int64_t v[4];
+} tot;
+
+/* Totals of the samples whose innermost frame is function `fn` (the
+ * profile is symbolized from this test binary's DWARF). */
+static tot totals_for(const cp_profile *p, const char *fn, int64_t size)
+{
+    tot t = {{0}};
+    for (size_t i = 0; i < p->nsamples; i++) {
+        const cp_sample *s = &p->samples[i];
+        if (!s->nlocs)
+            continue;
+        const cp_location *l = &p->locations[s->locs[0]];
+        if (!l->nlines || l->lines[0].func == CP_NO_FUNCTION ||
+            strcmp(cp_str(p, p->functions[l->lines[0].func].name), fn) != 0)
+            continue;
+        int64_t bytes = -1;
+        for (uint32_t j = 0; j < s->nlabels; j++)
+            if (strcmp(cp_str(p, s->labels[j].key), "bytes") == 0)
+                bytes = s->labels[j].num;
+        cr_assert_eq(bytes, size);
+        for (int k = 0; k < 4; k++)
+            t.v[k] += s->values[k];
+    }
+    return t;
+}
+
+Test(heap_sampling, rate_one_is_exact)
+{
+    NEED_INTERPOSERS();
+    cr_assert_eq(cp_heap_start_seeded(1, 7), 0);
+    cr_assert_eq(cprof_heap_running(), 1);
+    cr_assert_eq(cprof_heap_start(1), CPROF_EBUSY);
+    void *keep[300];
+    for (int i = 0; i < 300; i++)
+        keep[i] = unit_site_a(40);
+    for (int i = 0; i < 100; i++)
+        free(keep[i]);
+    for (int i = 0; i < 50; i++) {
+        unsigned char *q = unit_site_b(5000);
+        for (int k = 0; k < 5000; k++)
+            cr_assert_eq(q[k], 0);
+        memset(q, 0xff, 5000);
+        free(q);
+    }
+    cr_assert(cp_heap_is_sampled(keep[150]));
+    cr_assert_eq(malloc_usable_size(keep[150]) >= 40, 1);
+    cp_profile *p = NULL;
+    cr_assert_eq(cp_heap_profile(false, true, &p), 0);
+    tot a = totals_for(p, "unit_site_a", 40);
+    tot b = totals_for(p, "unit_site_b", 5000);
+    cr_assert(a.v[0] == 300 && a.v[1] == 12000 && a.v[2] == 200 && a.v[3] == 8000,
+              "site a: %lld %lld %lld %lld", (long long)a.v[0], (long long)a.v[1],
+              (long long)a.v[2], (long long)a.v[3]);
+    cr_assert(b.v[0] == 50 && b.v[1] == 250000 && b.v[2] == 0 && b.v[3] == 0);
+    cr_assert_eq(p->period, 1);
+    cp_profile_free(p);
+    for (int i = 100; i < 300; i++)
+        free(keep[i]);
+    cr_assert_eq(cprof_heap_stop(), 0);
+    cr_assert_eq(cprof_heap_stop(), CPROF_ENOTRUNNING);
+}
+
+Test(heap_sampling, poisson_rate)
+{
+    NEED_INTERPOSERS();
+    /* 200000 allocations of 100 bytes at rate 4096: each is sampled with
+     * q = 1 - exp(-100/4096); the count is Binomial(N, q): mean 4824,
+     * sigma 68.6.  Seeded, so the run is reproducible. */
+    cr_assert_eq(cp_heap_start_seeded(4096, 12345), 0);
+    for (int i = 0; i < 200000; i++)
+        free(unit_site_a(100));
+    cprof_heap_stop();
+    cp_profile *p = NULL;
+    cr_assert_eq(cp_heap_profile(false, true, &p), 0);
+    tot a = totals_for(p, "unit_site_a", 100);
+    double q = 1 - exp(-100.0 / 4096), n = 200000;
+    double sigma = sqrt(n * (1 - q) / q);
+    /* Unbiased estimate of N within 3 sigma; all freed. */
+    cr_assert(fabs((double)a.v[0] - n) <= 3 * sigma, "estimate %lld, sigma %.0f",
+              (long long)a.v[0], sigma);
+    cr_assert_eq(a.v[2], 0);
+    cp_profile_free(p);
+}
+
+Test(heap_sampling, stop_keeps_frees_right)
+{
+    NEED_INTERPOSERS();
+    cr_assert_eq(cp_heap_start_seeded(1, 3), 0);
+    char *p = unit_site_a(64);
+    cr_assert(cp_heap_is_sampled(p));
+    memcpy(p, "hello", 6);
+    cr_assert_eq(cprof_heap_stop(), 0);
+    char *q = malloc(64);
+    cr_assert(!cp_heap_is_sampled(q), "no sampling after stop");
+    free(q);
+    p = realloc(p, 100000); /* a sampled block moves out to glibc */
+    cr_assert(!cp_heap_is_sampled(p));
+    cr_assert_str_eq(p, "hello");
+    free(p);
+    cp_profile *prof = NULL;
+    cr_assert_eq(cp_heap_profile(false, true, &prof), 0);
+    tot a = totals_for(prof, "unit_site_a", 64);
+    cr_assert(a.v[0] == 1 && a.v[2] == 0, "freed after stop: %lld in use", (long long)a.v[2]);
+    cp_profile_free(prof);
+}
+
+Test(heap_write, fd_and_path)
+{
+    NEED_INTERPOSERS();
+    cr_assert_eq(cp_heap_start_seeded(1, 9), 0);
+    void *keep = unit_site_a(1234);
+    char path[] = "/tmp/cprof-heap-unit-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    cr_assert_eq(cprof_heap_write_fd(fd), 0);
+    close(fd);
+    cp_profile *p = NULL;
+    cp_diag d = {{0}};
+    cr_assert_eq(cp_profile_read_file(path, &p, &d), 0, "%s", d.msg);
+    cr_assert_eq(p->nsample_types, 4);
+    cr_assert_str_eq(cp_str(p, p->sample_types[3].type), "inuse_space");
+    cr_assert_str_eq(cp_str(p, p->default_sample_type), "inuse_space");
+    int found = 0;
+    for (size_t i = 0; i < p->nsamples; i++)
+        for (uint32_t j = 0; j < p->samples[i].nlabels; j++)
+            if (p->samples[i].labels[j].num == 1234 && p->samples[i].values[3] == 1234)
+                found = 1;
+    cr_assert(found, "the 1234-byte block is in use in the profile");
+    cp_profile_free(p);
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, "%s.%%p", path);
+    cr_assert_eq(cprof_heap_write(pattern), 0);
+    char expanded[80];
+    snprintf(expanded, sizeof expanded, "%s.%ld", path, (long)getpid());
+    cr_assert_eq(access(expanded, R_OK), 0, "%%p expands to the pid");
+    unlink(expanded);
+    unlink(path);
+    cr_assert_eq(cprof_heap_write(""), CPROF_EINVAL);
+    free(keep);
+    cprof_heap_stop();
+}
