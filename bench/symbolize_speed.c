@@ -1,7 +1,8 @@
 /* symbolize_speed.c — how fast cp_symbolize turns addresses into names.
  *
- * Spreads N addresses evenly over libc's executable mapping (and, for the
- * DWARF path, over this program's own), builds a profile of them the way a
+ * Spreads N addresses evenly over libc's executable mapping (with its
+ * debug file when installed, and without: symbol table only) and over
+ * this program's own (DWARF), builds a profile of them the way a
  * collector does, and times cp_symbolize.  The baseline, measured in the
  * same run on the same addresses, is the bare libdwfl symbol lookup
  * (dwfl_module_addrname) that any symbolizer has to do at least: the ratio
@@ -57,11 +58,14 @@ static int find_region(const void *addr, region *r)
 }
 
 /* Baseline: plain symbol-table lookups with libdwfl on the same file. */
-static double baseline(const region *r, const uint64_t *pcs, size_t n, size_t *named)
+static double baseline(const region *r, const uint64_t *pcs, size_t n, const char *dirs,
+                       size_t *named)
 {
-    static const Dwfl_Callbacks cb = {.find_elf = dwfl_build_id_find_elf,
-                                      .find_debuginfo = dwfl_standard_find_debuginfo,
-                                      .section_address = dwfl_offline_section_address};
+    char *path = (char *)dirs;
+    Dwfl_Callbacks cb = {.find_elf = dwfl_build_id_find_elf,
+                         .find_debuginfo = dwfl_standard_find_debuginfo,
+                         .section_address = dwfl_offline_section_address,
+                         .debuginfo_path = dirs ? &path : NULL};
     Dwfl *d = dwfl_begin(&cb);
     dwfl_report_begin(d);
     Dwfl_Module *mod = dwfl_report_elf(d, "x", r->path, -1, 0, true);
@@ -89,7 +93,9 @@ static double baseline(const region *r, const uint64_t *pcs, size_t n, size_t *n
     return t;
 }
 
-static void run(const char *what, const void *inside, size_t n)
+/* dirs: the debuginfo path (NULL: the default; a nonexistent directory
+ * hides separate debug files, as on a machine without -dbg packages). */
+static void run(const char *what, const void *inside, size_t n, const char *dirs)
 {
     region r;
     if (!find_region(inside, &r)) {
@@ -113,8 +119,8 @@ static void run(const char *what, const void *inside, size_t n)
     cp_profile *raw = cp_pbuilder_finish(b), *out = NULL;
 
     size_t base_named = 0;
-    double tb = baseline(&r, pcs, n, &base_named);
-    cp_symbolize_opts o = {.quiet = true};
+    double tb = baseline(&r, pcs, n, dirs, &base_named);
+    cp_symbolize_opts o = {.quiet = true, .debug_dirs = dirs, .no_cache = true};
     cp_symbolize_stats st;
     double t0 = now();
     int rc = cp_symbolize_ex(raw, &o, &out, NULL, &st);
@@ -141,7 +147,8 @@ int main(int argc, char **argv)
     size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 20000;
     if (n == 0)
         n = 20000;
-    run("libc", dlsym(RTLD_DEFAULT, "qsort"), n);
-    run("self", (const void *)run, n);
+    run("libc", dlsym(RTLD_DEFAULT, "qsort"), n, NULL);
+    run("libc-nodbg", dlsym(RTLD_DEFAULT, "qsort"), n, "/nonexistent-cprof-debug");
+    run("self", (const void *)run, n, NULL);
     return 0;
 }
