@@ -474,6 +474,15 @@ static int cmp_edge(const void *pa, const void *pb, void *ctx)
     return strcmp(cp_graph_pname(g, a->dst), cp_graph_pname(g, b->dst));
 }
 
+void cp_graph_sort_edges(cp_graph *g, uint32_t *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        cp_graph_pname(g, g->edges[v[i]].src);
+        cp_graph_pname(g, g->edges[v[i]].dst);
+    }
+    qsort_r(v, n, sizeof *v, cmp_edge, g);
+}
+
 size_t cp_graph_edges_sorted(cp_graph *g, uint32_t node, bool in, uint32_t **out)
 {
     cp_gnode *n = &g->nodes[node];

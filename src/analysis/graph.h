@@ -82,6 +82,8 @@ int cp_graph_link(cp_graph *g);
 size_t cp_graph_edges_sorted(cp_graph *g, uint32_t node, bool in, uint32_t **out);
 
 const char *cp_graph_pname(cp_graph *g, uint32_t node);
+/* Sort edge indices in go's edge order (weight, then names). */
+void cp_graph_sort_edges(cp_graph *g, uint32_t *v, size_t n);
 /* go tool pprof's default trimming (report.newTrimmedGraph without call
  * tree): fills *orig_count and *dropped_nodes, leaves g->order sorted. */
 typedef struct cp_trim_result {

@@ -71,7 +71,7 @@ void cp_report_profile_labels(cp_report *r, FILE *out)
     }
 }
 
-static void select_output_unit(cp_report *r, cp_graph *g)
+void cp_report_select_unit(cp_report *r, cp_graph *g)
 {
     if (strcmp(r->output_unit, "minimum") || g->norder == 0)
         return;
@@ -96,7 +96,7 @@ static void select_output_unit(cp_report *r, cp_graph *g)
     snprintf(r->output_unit, sizeof r->output_unit, "%s", *unit ? unit : r->sample_unit);
 }
 
-static void report_labels(cp_report *r, cp_graph *g, const cp_trim_result *t, FILE *out)
+void cp_report_labels(cp_report *r, cp_graph *g, const cp_trim_result *t, bool full, FILE *out)
 {
     cp_report_profile_labels(r, out);
     if (r->nfilters) {
@@ -126,12 +126,17 @@ static void report_labels(cp_report *r, cp_graph *g, const cp_trim_result *t, FI
             fprintf(out, "Dropped %d node%s (cum <= %s)\n", t->dropped_nodes,
                     t->dropped_nodes > 1 ? "s" : "", a);
         }
-        if (t->dropped_edges > 0 && 0) {
-            /* only the dot report shows dropped edges */
+        if (t->dropped_edges > 0) {
+            cp_report_value(r, a, sizeof a,
+                            abs64((int64_t)((double)r->total * r->edge_fraction)));
+            fprintf(out, "Dropped %d edge%s (freq <= %s)\n", t->dropped_edges,
+                    t->dropped_edges > 1 ? "s" : "", a);
         }
         if (g->norder > 0 && (int)g->norder < t->orig_count)
             fprintf(out, "Showing top %zu nodes out of %d\n", g->norder, t->orig_count);
     }
+    if (full)
+        fprintf(out, "\nSee https://git.io/JfYMW for how to read the graph\n");
 }
 
 int cp_report_top(cp_report *r, FILE *out)
@@ -146,8 +151,8 @@ int cp_report_top(cp_report *r, FILE *out)
                             true, &t)) ||
         (rc = cp_graph_link(&g)))
         goto out;
-    select_output_unit(r, &g);
-    report_labels(r, &g, &t, out);
+    cp_report_select_unit(r, &g);
+    cp_report_labels(r, &g, &t, false, out);
     fprintf(out, "%10s %5s%% %5s%% %10s %5s%%\n", "flat", "flat", "sum", "cum", "cum");
     int64_t flat_sum = 0;
     for (size_t i = 0; i < g.norder; i++) {
@@ -198,7 +203,7 @@ int cp_report_tree(cp_report *r, FILE *out)
                             true, &t)) ||
         (rc = cp_graph_link(&g)))
         goto out;
-    select_output_unit(r, &g);
+    cp_report_select_unit(r, &g);
     if (r->symbol) { /* go prints nothing at all when nothing matches */
         size_t m = 0;
         for (size_t i = 0; i < g.norder && !m; i++)
@@ -209,7 +214,7 @@ int cp_report_tree(cp_report *r, FILE *out)
             goto out;
         }
     }
-    report_labels(r, &g, &t, out);
+    cp_report_labels(r, &g, &t, false, out);
     fprintf(out, "%s\n", sep);
     fprintf(out, "      flat  flat%%   sum%%        cum   cum%%   calls calls%% + context \t \t \n");
     int64_t flat_sum = 0;

@@ -43,6 +43,14 @@ int cp_report_dot(cp_report *r, FILE *out);
 int cp_report_list(cp_report *r, FILE *out); /* source lines of r->symbol */
 
 /* Helpers shared by report files. */
+struct cp_graph;
+struct cp_trim_result;
+/* report.selectOutputUnit: with -unit=minimum, pick the unit from the graph's
+ * smallest and the total. */
+void cp_report_select_unit(cp_report *r, struct cp_graph *g);
+/* The header lines of graph reports; full adds what dot's legend shows. */
+void cp_report_labels(cp_report *r, struct cp_graph *g, const struct cp_trim_result *t, bool full,
+                      FILE *out);
 void cp_report_value(cp_report *r, char *buf, size_t n, int64_t v);
 void cp_report_profile_labels(cp_report *r, FILE *out);
 

@@ -279,8 +279,6 @@ int cp_cmd_report(int argc, char **argv)
         return rc;
     if (!strcmp(o.cmd, "merge") && !o.output)
         return usage_err("merge needs -o OUT%s", "");
-    if (!strcmp(o.cmd, "dot"))
-        return usage_err("the dot report is not built yet%s", "");
 
     cp_profile *ps[2 * MAXP] = {0};
     double scales[2 * MAXP];
@@ -465,6 +463,8 @@ int cp_cmd_report(int argc, char **argv)
         e = cp_report_folded(&r, out);
     else if (!strcmp(o.cmd, "list"))
         e = cp_report_list(&r, out);
+    else if (!strcmp(o.cmd, "dot"))
+        e = cp_report_dot(&r, out);
     else
         e = CPROF_EUNSUPPORTED;
     if (e) {

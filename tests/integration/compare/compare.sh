@@ -117,6 +117,9 @@ for f in $ALL; do
     runrx list 'alloc|Unlock' $p
     run top -addresses -cum $p
     run tree -addresses $p
+    run dot $p
+    run dot -nodecount=5 -lines $p
+    run dot -nodefraction=0 -edgefraction=0 -focus=main $p
 done
 for si in 0 1 inuse_space alloc_objects; do
     run top -sample_index=$si heap.pb.gz
