@@ -357,7 +357,6 @@ static int decode_location(dec *d, const cp_pbfield *in, cp_location *l, uint32_
 }
 
 typedef struct fill {
-    uint32_t *locs;
     int64_t *vals;
     size_t n;
 } fill;
@@ -366,6 +365,26 @@ static int fill_u64(void *ctx, uint64_t v)
 {
     fill *fl = ctx;
     fl->vals[fl->n++] = (int64_t)v;
+    return 0;
+}
+
+/* Location ids are resolved to indices as they are read: no temporary id
+ * array (on a 150k-stack profile that array was half the model's size). */
+typedef struct loc_fill {
+    const idx *locs;
+    uint32_t *out;
+    size_t n;
+    uint64_t undefined; /* the id that was not found */
+} loc_fill;
+
+static int fill_loc(void *ctx, uint64_t id)
+{
+    loc_fill *fl = ctx;
+    if (!idx_get(fl->locs, id, &fl->out[fl->n])) {
+        fl->undefined = id;
+        return CPROF_ENOTFOUND;
+    }
+    fl->n++;
     return 0;
 }
 
@@ -390,23 +409,28 @@ static int decode_sample(dec *d, const cp_pbfield *in, cp_sample *s, uint32_t i)
         return cp_diag_set(d->diag, CPROF_EFORMAT,
                            "sample %u: has %zu values, profile has %zu sample types", i, nval,
                            d->p->nsample_types);
-    /* the location ids are decoded into a temporary int64 array first */
-    int64_t *ids = nloc ? alloc(d, nloc, sizeof *ids) : NULL;
     s->values = nval ? alloc(d, nval, sizeof *s->values) : NULL;
     s->locs = nloc ? alloc(d, nloc, sizeof *s->locs) : NULL;
     s->labels = nlab ? alloc(d, nlab, sizeof *s->labels) : NULL;
-    if ((nloc && (!ids || !s->locs)) || (nval && !s->values) || (nlab && !s->labels))
+    if ((nloc && !s->locs) || (nval && !s->values) || (nlab && !s->labels))
         return nomem(d);
-    fill fl_loc = {.vals = ids}, fl_val = {.vals = s->values};
+    loc_fill fl_loc = {.locs = &d->locs, .out = s->locs};
+    fill fl_val = {.vals = s->values};
     cp_pbr_init(&r, in->data, in->len);
     while ((rc = cp_pbr_next(&r, &f)) == 1) {
-        if (f.num == 1 || f.num == 2) {
-            fill *fl = f.num == 1 ? &fl_loc : &fl_val;
-            size_t before = fl->n;
-            if (cp_pb_repeated_u64(&f, fill_u64, fl))
-                return cp_diag_set(d->diag, CPROF_EFORMAT, "sample %u: malformed packed %s", i,
-                                   f.num == 1 ? "location_id" : "value");
-            (void)before;
+        if (f.num == 1) {
+            rc = cp_pb_repeated_u64(&f, fill_loc, &fl_loc);
+            if (rc == CPROF_ENOTFOUND)
+                return cp_diag_set(d->diag, CPROF_EFORMAT,
+                                   "sample %u: location id %" PRIu64 " not defined", i,
+                                   fl_loc.undefined);
+            if (rc)
+                return cp_diag_set(d->diag, CPROF_EFORMAT,
+                                   "sample %u: malformed packed location_id", i);
+        } else if (f.num == 2) {
+            if (cp_pb_repeated_u64(&f, fill_u64, &fl_val))
+                return cp_diag_set(d->diag, CPROF_EFORMAT, "sample %u: malformed packed value",
+                                   i);
         } else if (f.num == 3 && f.wire == PB_LEN) {
             cp_label *lb = &s->labels[s->nlabels++];
             cp_pbr lr;
@@ -431,12 +455,6 @@ static int decode_sample(dec *d, const cp_pbfield *in, cp_sample *s, uint32_t i)
                 (rc = check_str(d, lb->num_unit, "sample label in sample", i)))
                 return rc;
         }
-    }
-    for (size_t k = 0; k < fl_loc.n; k++) {
-        uint64_t id = (uint64_t)ids[k];
-        if (!idx_get(&d->locs, id, &s->locs[k]))
-            return cp_diag_set(d->diag, CPROF_EFORMAT,
-                               "sample %u: location id %" PRIu64 " not defined", i, id);
     }
     s->nlocs = (uint32_t)fl_loc.n;
     return 0;
