@@ -160,6 +160,8 @@ int cp_graph_new(cp_graph *g, const cp_profile *p, const cp_graph_opts *o)
         const char *obj = l->mapping == CP_NO_MAPPING ? "" : cp_str(p, p->mappings[l->mapping].filename);
         g->locoff[i] = (uint32_t)k;
         uint32_t nl = l->nlines ? l->nlines : 1;
+        if (nl > 1)
+            g->has_inline = true;
         for (uint32_t li = 0; li < nl; li++) {
             cp_gnode want;
             memset(&want, 0, sizeof want);
@@ -497,6 +499,18 @@ size_t cp_graph_edges_sorted(cp_graph *g, uint32_t node, bool in, uint32_t **out
     return cnt;
 }
 
+/* Restrict g->order to kept nodes.  A kept node's flat and cum do not depend
+ * on which other nodes are kept (cum counts the node itself; flat needs the
+ * node to be the sample's leaf), so go's rebuild is needed only for edges. */
+static void keep_only(cp_graph *g)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < g->norder; i++)
+        if (g->nodes[g->order[i]].kept)
+            g->order[w++] = g->order[i];
+    g->norder = w;
+}
+
 int cp_graph_trim(cp_graph *g, double node_fraction, double edge_fraction, int node_count,
                   bool cum_sort, bool edges, cp_trim_result *r)
 {
@@ -513,7 +527,7 @@ int cp_graph_trim(cp_graph *g, double node_fraction, double edge_fraction, int n
     int64_t node_cut = abs64((int64_t)((double)total * node_fraction));
     int64_t edge_cut = abs64((int64_t)((double)total * edge_fraction));
     bool edges_now = edges && node_cut == 0 && node_count <= 0;
-    bool rebuilt = false;
+    bool rebuilt = false, trimmed = false;
     if ((rc = cp_graph_build(g, true, edges_now)))
         return rc;
     if (node_cut > 0) {
@@ -529,8 +543,8 @@ int cp_graph_trim(cp_graph *g, double node_fraction, double edge_fraction, int n
         }
         if (kept != g->norder) {
             r->dropped_nodes = (int)(g->norder - kept);
-            if ((rc = cp_graph_build(g, false, false)))
-                return rc;
+            keep_only(g);
+            trimmed = true;
         } else {
             for (size_t i = 0; i < g->nnodes; i++)
                 g->nodes[i].kept = true;
@@ -543,14 +557,15 @@ int cp_graph_trim(cp_graph *g, double node_fraction, double edge_fraction, int n
             g->nodes[i].kept = false;
         for (size_t i = 0; i < (size_t)node_count; i++)
             g->nodes[g->order[i]].kept = true;
-        if ((rc = cp_graph_build(g, false, false)))
-            return rc;
-        cp_graph_sort(g, cum_sort);
-        rebuilt = true;
+        g->norder = (size_t)node_count; /* already sorted */
+        rebuilt = trimmed = true;
     }
     if (edges && !edges_now) {
         /* same kept set, same values: only the edges are new */
-        if ((rc = cp_graph_build(g, false, true)))
+        if (!trimmed)
+            for (size_t i = 0; i < g->nnodes; i++)
+                g->nodes[i].kept = true;
+        if ((rc = cp_graph_build(g, !trimmed, true)))
             return rc;
         cp_graph_sort(g, cum_sort);
     }

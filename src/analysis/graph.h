@@ -53,6 +53,7 @@ typedef struct cp_graph {
     cp_map edge_map;     /* (src<<32|dst) → edge index */
     uint32_t *adj;       /* edge indices grouped by node: ins then outs */
     cp_arena arena;      /* names and cleaned file names */
+    bool has_inline;     /* some location has several lines (inlined calls) */
 } cp_graph;
 
 typedef struct cp_graph_opts {

@@ -147,11 +147,13 @@ int cp_report_top(cp_report *r, FILE *out)
     if (rc)
         return rc;
     cp_trim_result t;
+    /* top needs edges only for "(inline)" marks: none without inlined frames */
     if ((rc = cp_graph_trim(&g, r->node_fraction, r->edge_fraction, r->node_count, r->cum_sort,
-                            true, &t)) ||
+                            g.has_inline, &t)) ||
         (rc = cp_graph_link(&g)))
         goto out;
     cp_report_select_unit(r, &g);
+    t.dropped_edges = 0; /* text reports never mention dropped edges */
     cp_report_labels(r, &g, &t, false, out);
     fprintf(out, "%10s %5s%% %5s%% %10s %5s%%\n", "flat", "flat", "sum", "cum", "cum");
     int64_t flat_sum = 0;
@@ -214,6 +216,7 @@ int cp_report_tree(cp_report *r, FILE *out)
             goto out;
         }
     }
+    t.dropped_edges = 0; /* text reports never mention dropped edges */
     cp_report_labels(r, &g, &t, false, out);
     fprintf(out, "%s\n", sep);
     fprintf(out, "      flat  flat%%   sum%%        cum   cum%%   calls calls%% + context \t \t \n");

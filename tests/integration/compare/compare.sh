@@ -117,7 +117,10 @@ for f in $ALL; do
     runrx list 'alloc|Unlock' $p
     run top -addresses -cum $p
     run tree -addresses $p
+    run top -nodecount=4 -edgefraction=0.3 $p
+    run tree -nodecount=6 -edgefraction=0.3 $p
     run dot $p
+    run dot -edgefraction=0.3 $p
     run dot -nodecount=5 -lines $p
     run dot -nodefraction=0 -edgefraction=0 -focus=main $p
 done
