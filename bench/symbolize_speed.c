@@ -120,7 +120,7 @@ static void run(const char *what, const void *inside, size_t n, const char *dirs
 
     size_t base_named = 0;
     double tb = baseline(&r, pcs, n, dirs, &base_named);
-    cp_symbolize_opts o = {.quiet = true, .debug_dirs = dirs, .no_cache = true};
+    cp_symbolize_opts o = {.quiet = true, .debug_dirs = dirs};
     cp_symbolize_stats st;
     double t0 = now();
     int rc = cp_symbolize_ex(raw, &o, &out, NULL, &st);

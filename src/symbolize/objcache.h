@@ -7,6 +7,7 @@
  * CP_OBJCACHE_MAX files, dropping the least recently used.  So a process
  * that writes a profile every few seconds (HTTP endpoint, periodic
  * profiles) parses libc's symbols and DWARF once, not on every write.
+ * Used only when cp_symbolize_opts.cache asks for it.
  * [thread-safe]; fork-safe (the lock is taken around fork).
  */
 #ifndef CP_SYMBOLIZE_OBJCACHE_H

@@ -87,10 +87,10 @@ static int file_for(state *s, const char *path, int *idx)
     ofile *f = &s->files[s->nfiles];
     f->path = path;
     f->obj = NULL;
-    f->cached = !s->opts->no_cache;
+    f->cached = s->opts->cache;
     f->warned = false;
-    int rc = s->opts->no_cache ? cp_objfile_open(path, s->opts->debug_dirs, &f->obj)
-                                : cp_objcache_get(path, s->opts->debug_dirs, &f->obj);
+    int rc = s->opts->cache ? cp_objcache_get(path, s->opts->debug_dirs, &f->obj)
+                            : cp_objfile_open(path, s->opts->debug_dirs, &f->obj);
     if (rc == CPROF_ENOMEM)
         return rc;
     if (rc) {

@@ -24,6 +24,7 @@
 #include "symfix.h"
 
 static const cp_symbolize_opts quiet = {.quiet = true};
+static const cp_symbolize_opts cached = {.quiet = true, .cache = true};
 
 /* A function of the test executable itself (a PIE): mapping[0]. */
 static uint64_t exe_pc;
@@ -515,19 +516,19 @@ Test(symbolize, cache_notices_a_replaced_file, .init = make_tmp, .fini = rm_tmp)
     sh("cp '%s' '%s'", lib, copy);
     moved = retarget(raw, lib, copy, NULL);
     for (int round = 0; round < 2; round++) { /* the second one is served from the cache */
-        cr_assert_eq(cp_symbolize(moved, &quiet, &out, NULL), 0);
+        cr_assert_eq(cp_symbolize(moved, &cached, &out, NULL), 0);
         cr_expect_eq(loc_at(out, mk->pc)->nlines, 2, "round %d", round);
         cp_profile_free(out);
     }
     /* Same path, new contents (no DWARF): the cached file must not be used. */
     sh("objcopy --strip-debug '%s' '%s.new' && cat '%s.new' > '%s'", lib, copy, copy, copy);
-    cr_assert_eq(cp_symbolize(moved, &quiet, &out, NULL), 0);
+    cr_assert_eq(cp_symbolize(moved, &cached, &out, NULL), 0);
     const cp_location *l = loc_at(out, mk->pc);
     cr_assert_eq(l->nlines, 1);
     expect_line(out, l, 0, "symfix_outer", NULL, 0);
     cp_profile_free(out);
     cp_symbolize_cache_clear();
-    cp_symbolize_opts fresh = {.quiet = true, .no_cache = true};
+    cp_symbolize_opts fresh = {.quiet = true};
     cr_assert_eq(cp_symbolize(moved, &fresh, &out, NULL), 0);
     cr_expect_eq(loc_at(out, mk->pc)->nlines, 1);
     cp_profile_free(out);
@@ -576,7 +577,7 @@ static void *symbolize_many(void *arg)
     for (int i = 0; i < 20; i++) {
         cp_profile *out = NULL;
         cp_buf got = {0};
-        if (cp_symbolize(shared_raw, &quiet, &out, NULL) == 0 && cp_profile_encode(out, &got) == 0) {
+        if (cp_symbolize(shared_raw, &cached, &out, NULL) == 0 && cp_profile_encode(out, &got) == 0) {
             if (i == 0)
                 want = got;
             else {
