@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "analysis/prep.h"
+#include "analysis/rx.h"
 #include "analysis/units.h"
 #include "profile/builder.h"
 
@@ -446,10 +447,8 @@ cp_tag_filter *cp_prep_tag_filter_new(const char *value, char *errbuf, size_t er
         char *comma = strchr(p, ',');
         if (comma)
             *comma = 0;
-        int e = regcomp(&t->rx[t->nrx], p, REG_EXTENDED | REG_NOSUB);
-        if (e) {
-            char m[128];
-            regerror(e, &t->rx[t->nrx], m, sizeof m);
+        char m[256];
+        if (cp_rx_compile(&t->rx[t->nrx], p, m, sizeof m)) {
             snprintf(errbuf, errlen, "%s: %s", p, m);
             free(copy);
             cp_prep_tag_filter_free(t);

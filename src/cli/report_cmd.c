@@ -16,6 +16,7 @@
 
 #include "analysis/prep.h"
 #include "analysis/report.h"
+#include "analysis/rx.h"
 #include "cli/commands.h"
 #include "profile/profile.h"
 
@@ -244,10 +245,8 @@ static regex_t *compile(const char *what, const char *rx, regex_t *store, int *r
 {
     if (!rx || !*rx || *rc)
         return NULL;
-    int e = regcomp(store, rx, REG_EXTENDED | REG_NOSUB);
-    if (e) {
-        char m[256];
-        regerror(e, store, m, sizeof m);
+    char m[256];
+    if (cp_rx_compile(store, rx, m, sizeof m)) {
         fprintf(stderr, "cprof: parsing %s regexp %s: %s\n", what, rx, m);
         *rc = 2;
         return NULL;

@@ -136,6 +136,10 @@ run top -contentions block.pb.gz
 run top -total_delay block.pb.gz
 run tags -tagfocus=1kB: allocs.pb.gz
 run top -tagfocus=bytes=:512 allocs.pb.gz
+run top '-focus=alloc\d' allocs.pb.gz
+run top '-focus=(?i)MAIN\.' allocs.pb.gz
+run top '-ignore=cpu[\dA-Z]' cpu.pb.gz
+run top '-show=main\.\w+A$' cpu.pb.gz
 run top -cum -nodecount=5 -focus=main -hide=runtime cpu.pb.gz
 run tree -cum -lines -ignore=Sort cpu.pb.gz
 run top -flat -nodefraction=0 -edgefraction=0 -lines heap.pb.gz

@@ -8,6 +8,7 @@
 #include "analysis/graph.h"
 #include "analysis/prep.h"
 #include "analysis/report.h"
+#include "analysis/rx.h"
 #include "analysis/units.h"
 #include "profile/builder.h"
 
@@ -392,4 +393,31 @@ Test(report, tags_align_like_tabwriter)
                         "\n");
     free(s);
     cp_profile_free(p);
+}
+
+static bool rx_matches(const char *pat, const char *s)
+{
+    regex_t rx;
+    char err[128];
+    cr_assert_eq(cp_rx_compile(&rx, pat, err, sizeof err), 0, "%s: %s", pat, err);
+    bool m = regexec(&rx, s, 0, NULL, 0) == 0;
+    regfree(&rx);
+    return m;
+}
+
+Test(rx, re2_spellings)
+{
+    cr_assert(rx_matches("alloc\\d+", "main.alloc42"));
+    cr_assert(!rx_matches("alloc\\d", "main.allocX"));
+    cr_assert(rx_matches("(?i)MAIN", "main.run"));
+    cr_assert(!rx_matches("MAIN", "main.run"));
+    cr_assert(rx_matches("a[\\d_]b", "a7b"));
+    cr_assert(rx_matches("x\\sy", "x y"));
+    cr_assert(rx_matches("x\\Sy", "xzy"));
+    cr_assert(rx_matches("main\\.", "main.f"));
+    cr_assert(!rx_matches("main\\.", "mainXf"));
+    regex_t rx;
+    char err[128];
+    cr_assert_neq(cp_rx_compile(&rx, "a(", err, sizeof err), 0);
+    cr_assert(strlen(err) > 0);
 }
