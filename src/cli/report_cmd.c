@@ -18,6 +18,7 @@
 #include "analysis/report.h"
 #include "analysis/rx.h"
 #include "cli/commands.h"
+#include "cli/fetch.h"
 #include "profile/profile.h"
 
 #define MAXP 256
@@ -41,6 +42,7 @@ typedef struct opts {
     const char *bases[MAXP];
     size_t nbases;
     bool diff_base;
+    int seconds; /* -seconds for URL sources */
 } opts;
 
 static const char *report_names[] = {"top", "peek", "tree", "traces", "tags",
@@ -215,6 +217,13 @@ static int parse(int argc, char **argv, opts *o)
         } else if (!strcmp(name, "tagignore")) {
             NEED_VAL();
             o->tagignore = val;
+        } else if (!strcmp(name, "seconds")) {
+            NEED_VAL();
+            char *end;
+            long v = strtol(val, &end, 10);
+            if (*end || end == val || v < 0 || v > 86400)
+                return usage_err("invalid value for -seconds: %s", val);
+            o->seconds = (int)v;
         } else if (!strcmp(name, "unit")) {
             NEED_VAL();
             o->unit = val;
@@ -254,11 +263,32 @@ static regex_t *compile(const char *what, const char *rx, regex_t *store, int *r
     return store;
 }
 
-static cp_profile *load(const char *path)
+static cp_profile *load(const char *path, int seconds)
 {
     cp_profile *p = NULL;
     cp_diag d = {{0}};
-    int rc = cp_profile_read_file(path, &p, &d);
+    int rc;
+    if (cp_fetch_is_url(path)) {
+        cp_buf b = {0};
+        char err[512];
+        if (seconds > 0 || strstr(path, "/profile"))
+            fprintf(stderr, "Fetching profile over HTTP from %s\n", path);
+        rc = cp_fetch_http(path, seconds, (seconds > 0 ? seconds : 30) + 60, CP_MAX_DECOMPRESSED, &b,
+                           err, sizeof err);
+        if (rc) {
+            fprintf(stderr, "cprof: %s: %s\n", path, err);
+            cp_buf_free(&b);
+            return NULL;
+        }
+        rc = cp_profile_decode(b.data, b.len, NULL, &p, &d);
+        cp_buf_free(&b);
+        if (rc) {
+            fprintf(stderr, "cprof: %s: %s\n", path, d.msg[0] ? d.msg : cprof_strerror(rc));
+            return NULL;
+        }
+        return p;
+    }
+    rc = cp_profile_read_file(path, &p, &d);
     if (rc) {
         fprintf(stderr, "cprof: %s\n", d.msg[0] ? d.msg : path);
         return NULL;
@@ -290,7 +320,7 @@ int cp_cmd_report(int argc, char **argv)
     FILE *out = stdout;
     rc = 0;
     for (size_t i = 0; i < o.nsrcs; i++) {
-        if (!(ps[np] = load(o.srcs[i]))) {
+        if (!(ps[np] = load(o.srcs[i], o.seconds))) {
             rc = 1;
             goto out;
         }
@@ -298,7 +328,7 @@ int cp_cmd_report(int argc, char **argv)
         diffs[np++] = false;
     }
     for (size_t i = 0; i < o.nbases; i++) {
-        if (!(ps[np] = load(o.bases[i]))) {
+        if (!(ps[np] = load(o.bases[i], o.seconds))) {
             rc = 1;
             goto out;
         }

@@ -152,6 +152,22 @@ run traces heap.pb.gz allocs.pb.gz
 run raw cpu.pb.gz cpu.pb.gz
 run tags heap.pb.gz allocs.pb.gz
 
+# profiles fetched over HTTP (python's static file server as the endpoint)
+if command -v python3 >/dev/null 2>&1; then
+    port=$((20000 + $$ % 20000))
+    python3 -m http.server "$port" --bind 127.0.0.1 >"$WORK/http.log" 2>&1 &
+    hpid=$!
+    i=0
+    while [ $i -lt 50 ] && ! python3 -c "import socket,sys;s=socket.socket();sys.exit(s.connect_ex(('127.0.0.1',$port)))" 2>/dev/null; do
+        sleep 0.2
+        i=$((i + 1))
+    done
+    run top "http://127.0.0.1:$port/heap.pb.gz"
+    run traces -base="http://127.0.0.1:$port/cpu.pb.gz" cpu.pb.gz "http://127.0.0.1:$port/cpu.pb.gz"
+    kill "$hpid" 2>/dev/null
+    wait "$hpid" 2>/dev/null
+fi
+
 echo "compare: $n comparisons, $fail mismatches"
 PROFS="$PROFS" "$SRC/tests/integration/compare/errors.sh" "$CPROF" "$WORK/errors" || fail=$((fail + 1))
 [ $fail -eq 0 ]
