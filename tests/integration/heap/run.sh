@@ -161,6 +161,18 @@ pprof)
     done
     TZ=UTC HOME="$tmp" go tool pprof -top -sample_index=inuse_space "$prof" 2>&1 | grep -q site_small ||
         fail "go tool pprof does not show site_small"
+    # cprof record --heap / --leaks set the same variables.
+    if CPROF_HEAP_RATE=1 "$CPROF" record --heap="$tmp/rec.pb.gz" -- "$HEAP_KNOWN" exact \
+        >"$tmp/rec.out" 2>"$tmp/rec.err"; then
+        "$HEAP_CHECK" exact "$tmp/rec.pb.gz" >/dev/null || fail "cprof record --heap: wrong figures"
+        "$CPROF" record --leaks -- "$HEAP_KNOWN" exact >/dev/null 2>"$tmp/leaks.err" ||
+            fail "cprof record --leaks failed"
+        grep -q "14400 bytes in 600 objects allocated from:" "$tmp/leaks.err" ||
+            fail "cprof record --leaks: no leak report"
+        echo "cprof record --heap: exact figures; --leaks: report printed"
+    else
+        echo "cprof record not available: $(head -1 "$tmp/rec.err")"
+    fi
     ;;
 *)
     fail "unknown mode $mode"
