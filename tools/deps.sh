@@ -4,9 +4,9 @@
 set -eu
 PKGS="gcc clang meson ninja-build pkg-config zlib1g-dev libdw-dev libelf-dev \
 libmicrohttpd-dev libcriterion-dev libunwind-dev golang-go graphviz python3 \
-libclang-rt-14-dev g++ binutils"
+libclang-rt-14-dev g++ binutils git"
 case "${1:-}" in
-  --bench) PKGS="$PKGS google-perftools libgoogle-perftools-dev time" ;;
+  --bench) PKGS="$PKGS google-perftools libgoogle-perftools-dev time heaptrack" ;;
 esac
 missing=""
 for p in $PKGS; do
