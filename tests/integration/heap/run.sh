@@ -36,6 +36,12 @@ exact)
     prof="$tmp/exact.pb.gz"
     CPROF_HEAP_RATE=1 profiled "$HEAP_KNOWN" exact
     "$HEAP_CHECK" exact "$prof"
+    # Linked with -lcprof: no LD_PRELOAD, the same figures.
+    ldd "$HEAP_KNOWN_LINKED" | grep -q libcprof || fail "heap_known_linked does not link libcprof"
+    prof="$tmp/linked.pb.gz"
+    CPROF_HEAP="$prof" CPROF_HEAP_RATE=1 "$HEAP_KNOWN_LINKED" exact >/dev/null
+    "$HEAP_CHECK" exact "$prof" >/dev/null || fail "linked: wrong figures"
+    echo "linked with -lcprof: same exact figures"
     ;;
 estimate)
     # A fixed seed makes the run reproducible; the check is the statistical
