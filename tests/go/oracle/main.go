@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"strings"
 	"sync"
 	"time"
 )
@@ -30,31 +31,31 @@ func init() {
 
 var sink uint64
 
-// spin burns CPU for d of wall time in a loop the compiler cannot remove.
+// spin burns CPU for a fixed amount of work (millions of multiply-adds, about
+// 1 ms of CPU per unit on a current x86 core) in a loop the compiler cannot
+// remove.  Fixed work rather than wall time: on a loaded machine the run
+// takes longer but the profile still gets its samples in every function.
 //
 //go:noinline
-func spin(d time.Duration) uint64 {
+func spin(millions int) uint64 {
 	var x uint64 = 1
-	end := time.Now().Add(d)
-	for time.Now().Before(end) {
-		for i := 0; i < 20000; i++ {
-			x = x*6364136223846793005 + 1442695040888963407
-		}
+	for i := 0; i < millions*1000000; i++ {
+		x = x*6364136223846793005 + 1442695040888963407
 	}
 	return x
 }
 
 //go:noinline
-func cpuHashA() { sink += spin(350 * time.Millisecond) }
+func cpuHashA() { sink += spin(320) }
 
 //go:noinline
-func cpuSortB() { sink += spin(250 * time.Millisecond) }
+func cpuSortB() { sink += spin(230) }
 
 //go:noinline
-func cpuParseC() { sink += spin(250 * time.Millisecond) }
+func cpuParseC() { sink += spin(230) }
 
 //go:noinline
-func cpuIdleD() { sink += spin(150 * time.Millisecond) }
+func cpuIdleD() { sink += spin(140) }
 
 //go:noinline
 func handleA(ctx context.Context) { cpuHashA() }
@@ -72,7 +73,7 @@ func writeCPU(dir string) error {
 		return err
 	}
 	// Two goroutines at once so both shared cores are busy; about 1 s of
-	// CPU in ~0.6 s of wall time.
+	// CPU in ~0.6 s of wall time on an idle machine.
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
@@ -200,6 +201,26 @@ func startParked(release chan struct{}, ready *sync.WaitGroup) {
 	}
 }
 
+// waitParked returns once n goroutines are blocked in main.parkedWorker's
+// channel receive (or after 10 s), so the goroutine profile shows all of
+// them parked there however loaded the machine is.
+func waitParked(n int) {
+	buf := make([]byte, 1<<20)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		all := string(buf[:runtime.Stack(buf, true)])
+		parked := 0
+		for _, g := range strings.Split(all, "\n\n") {
+			if strings.Contains(g, "[chan receive") && strings.Contains(g, "main.parkedWorker(") {
+				parked++
+			}
+		}
+		if parked >= n {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func writeProfile(dir, name string) error {
 	f, err := os.Create(filepath.Join(dir, name+".pb.gz"))
 	if err != nil {
@@ -246,7 +267,7 @@ func run(dir string) error {
 	var ready sync.WaitGroup
 	startParked(release, &ready)
 	ready.Wait()
-	time.Sleep(10 * time.Millisecond) // let them reach the channel receive
+	waitParked(6)
 	if err := writeProfile(dir, "goroutine"); err != nil {
 		return err
 	}
