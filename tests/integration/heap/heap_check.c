@@ -118,9 +118,27 @@ static void expect_exact(const cp_profile *p, const char *site, int64_t ao, int6
            (long long)t.v[0], (long long)t.v[1], (long long)t.v[2], (long long)t.v[3]);
 }
 
+/* The profiler's own allocations (the writer's builder, symbolizer, maps
+ * reader) must never be sampled: no frame of cprof's code in any sample. */
+static void no_own_frames(const cp_profile *p)
+{
+    for (size_t i = 0; i < p->nsamples; i++) {
+        const cp_sample *s = &p->samples[i];
+        for (uint32_t j = 0; j < s->nlocs; j++) {
+            const cp_location *l = &p->locations[s->locs[j]];
+            for (uint32_t k = 0; k < l->nlines; k++) {
+                const char *n = frame_name(p, l, k);
+                CHECK(strncmp(n, "cp_", 3) != 0 && strncmp(n, "cprof_", 6) != 0,
+                      "sample %zu has cprof's own frame %s", i, n);
+            }
+        }
+    }
+}
+
 static void exact(const cp_profile *p)
 {
     CHECK(p->period == 1, "period %lld, want 1", (long long)p->period);
+    no_own_frames(p);
     expect_exact(p, "site_small", 1000, 24000, 600, 14400, 24);
     expect_exact(p, "site_calloc", 50, 50000, 0, 0, 1000);
     expect_exact(p, "site_realloc_a", 10, 1000, 0, 0, 100);

@@ -250,6 +250,28 @@ Test(heap_write, fd_and_path)
     unlink(expanded);
     unlink(path);
     cr_assert_eq(cprof_heap_write(""), CPROF_EINVAL);
+    /* The writes above allocated plenty (builder, maps, symbolizer) at rate
+     * 1: none of it may have been sampled. */
+    cr_assert_eq(cp_heap_profile(false, true, &p), 0);
+    size_t frames = 0;
+    for (size_t i = 0; i < p->nsamples; i++)
+        for (uint32_t j = 0; j < p->samples[i].nlocs; j++) {
+            const cp_location *l = &p->locations[p->samples[i].locs[j]];
+            for (uint32_t k = 0; k < l->nlines; k++) {
+                const char *n = l->lines[k].func == CP_NO_FUNCTION ? ""
+                                : cp_str(p, p->functions[l->lines[k].func].name);
+                /* Every allocation the writer makes has one of these on
+                 * its stack (the test's own decoding does not count). */
+                cr_assert(strcmp(n, "cprof_heap_write") != 0 &&
+                              strcmp(n, "cprof_heap_write_fd") != 0 &&
+                              strcmp(n, "cp_heap_write_path") != 0 &&
+                              strcmp(n, "cp_heap_profile") != 0 && strcmp(n, "build") != 0,
+                          "the writer's allocation under %s was sampled", n);
+                frames++;
+            }
+        }
+    cr_assert(frames > 0, "the profile is symbolized");
+    cp_profile_free(p);
     free(keep);
     cprof_heap_stop();
 }
