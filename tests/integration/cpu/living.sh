@@ -1,0 +1,54 @@
+#!/bin/sh
+# living.sh LIVING LIBCPROF MODE — run living.c's MODE under the preload
+# and check the profiles it leaves (go tool pprof must read each one).
+set -eu
+living=$1 lib=$2 mode=$3
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+export HOME="${HOME:-$dir}"
+
+top() { # top FILE → go tool pprof -top, failing loudly
+  go tool pprof -top "$1" >"$dir/top.txt" 2>&1 || { cat "$dir/top.txt"; echo "pprof failed on $1"; exit 1; }
+  cat "$dir/top.txt"
+}
+has() { grep -q " $2\$" "$1" || { echo "FAIL: $1 lacks $2"; exit 1; }; }
+lacks() { if grep -q " $2\$" "$1"; then echo "FAIL: $1 has $2"; exit 1; fi; }
+
+case $mode in
+eintr)
+  timeout 60 env CPROF_CPU="$dir/cpu.pb.gz" CPROF_CPU_HZ=10000 LD_PRELOAD="$lib" "$living" eintr
+  top "$dir/cpu.pb.gz" >/dev/null
+  ;;
+fork)
+  # With %p: the child writes its own profile, with only its own work.
+  timeout 60 env CPROF_CPU="$dir/cpu.%p.pb.gz" LD_PRELOAD="$lib" "$living" fork >"$dir/out"
+  cat "$dir/out"
+  pids=$(cat "$dir/out")
+  parent=${pids#parent=}; parent=${parent%% *}; child=${pids##*child=}
+  [ "$(ls "$dir" | grep -c '^cpu\..*\.pb\.gz$')" = 2 ] || { ls "$dir"; echo "FAIL: want 2 profiles"; exit 1; }
+  top "$dir/cpu.$parent.pb.gz" > "$dir/p.txt"
+  top "$dir/cpu.$child.pb.gz" > "$dir/c.txt"
+  has "$dir/p.txt" parent_work; lacks "$dir/p.txt" child_work
+  has "$dir/c.txt" child_work; lacks "$dir/c.txt" parent_work
+  rm -f "$dir"/cpu.*
+  # Without %p: the child writes nothing; the parent's file is the parent's.
+  timeout 60 env CPROF_CPU="$dir/cpu.pb.gz" LD_PRELOAD="$lib" "$living" fork >/dev/null
+  [ "$(ls "$dir" | grep -c '^cpu')" = 1 ] || { ls "$dir"; echo "FAIL: want 1 profile"; exit 1; }
+  top "$dir/cpu.pb.gz" > "$dir/p.txt"
+  has "$dir/p.txt" parent_work; lacks "$dir/p.txt" child_work
+  echo "fork: ok"
+  ;;
+churn)
+  timeout 60 env CPROF_CPU="$dir/cpu.pb.gz" CPROF_CPU_HZ=1000 LD_PRELOAD="$lib" "$living" churn 3000
+  top "$dir/cpu.pb.gz" > "$dir/t.txt"
+  has "$dir/t.txt" short_thread
+  lacks "$dir/t.txt" cprof_lost_samples
+  ;;
+stress)
+  timeout 60 env CPROF_CPU="$dir/cpu.pb.gz" CPROF_CPU_HZ=100000 LD_PRELOAD="$lib" "$living" stress 3
+  top "$dir/cpu.pb.gz" > "$dir/t.txt"
+  has "$dir/t.txt" allocator; has "$dir/t.txt" churner; has "$dir/t.txt" dl_looper
+  sed -n 1,12p "$dir/t.txt"
+  ;;
+*) echo "unknown mode $mode"; exit 2 ;;
+esac
