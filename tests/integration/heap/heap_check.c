@@ -183,7 +183,7 @@ static void expect_estimate(const cp_profile *p, const char *site, int64_t n_all
 static void estimate(const cp_profile *p)
 {
     CHECK(p->period == 524288, "period %lld, want 524288", (long long)p->period);
-    expect_estimate(p, "site_est_64", 200000, 20000, 64);
+    expect_estimate(p, "site_est_64", 4000000, 400000, 64);
     expect_estimate(p, "site_est_4k", 50000, 5000, 4096);
     expect_estimate(p, "site_est_1m", 300, 20, 1 << 20);
 }

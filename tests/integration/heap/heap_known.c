@@ -15,7 +15,7 @@
 
 #define SITE __attribute__((noinline))
 
-static void *keep[100000];
+static void *keep[500000];
 static size_t nkeep;
 static volatile unsigned long sink;
 
@@ -112,10 +112,12 @@ static void exact(void)
 
 static void estimate(void)
 {
-    for (int i = 0; i < 200000; i++) {
+    /* Enough small objects for ~500 samples allocated and ~50 in use, so
+     * the count's distribution is close to normal. */
+    for (int i = 0; i < 4000000; i++) {
         void *p = site_est_64();
         sink += (unsigned long)(uintptr_t)p;
-        if (i % 10 == 0) /* 20000 kept */
+        if (i % 10 == 0) /* 400000 kept */
             hold(p);
         else
             free(p);
