@@ -41,6 +41,16 @@ void cp_prep_filter_tags(cp_profile *p, cp_tag_filter *focus, cp_tag_filter *ign
 /* The unit of each numeric label key (profile.NumLabelUnits). */
 const char *cp_prep_num_label_unit(const cp_profile *p, int64_t key);
 
+/* What go tool pprof's symbolizer does to names before any report: a
+ * function whose name equals its system name (or is empty) and looks like
+ * C++ loses its (…) and <…> groups; an empty name takes the system name. */
+int cp_prep_demangle(cp_profile *p);
+
+/* profile.RemoveUninteresting: cut stacks at the profile's drop_frames
+ * (unless keep_frames), as go tool pprof does right after reading.  0, or
+ * CPROF_EINVAL with a message for a bad pattern. */
+int cp_prep_remove_uninteresting(cp_profile *p, char *err, size_t errlen);
+
 typedef enum cp_granularity {
     CP_GRAN_FUNCTIONS,
     CP_GRAN_FILEFUNCTIONS,

@@ -386,8 +386,9 @@ int cp_report_raw(cp_report *r, FILE *out)
     cp_profile *p = r->p;
     for (size_t i = 0; i < p->ncomments; i++)
         fprintf(out, "Comment: %s\n", S(p, p->comments[i]));
-    if (p->period_type.type || p->period_type.unit)
-        fprintf(out, "PeriodType: %s %s\n", S(p, p->period_type.type), S(p, p->period_type.unit));
+    /* the model does not record whether period_type was present; go's
+     * runtime and cprof always write it, so always print it */
+    fprintf(out, "PeriodType: %s %s\n", S(p, p->period_type.type), S(p, p->period_type.unit));
     fprintf(out, "Period: %" PRId64 "\n", p->period);
     if (p->time_nanos) {
         char t[128];

@@ -349,6 +349,17 @@ int cp_cmd_report(int argc, char **argv)
         p = ps[0];
         ps[0] = NULL;
     }
+    {
+        /* go tool pprof's fetch: names simplified, then drop_frames applied
+         * (a bad drop_frames pattern is ignored there too) */
+        char perr[512];
+        if (cp_prep_demangle(p)) {
+            fprintf(stderr, "cprof: out of memory\n");
+            rc = 1;
+            goto out;
+        }
+        cp_prep_remove_uninteresting(p, perr, sizeof perr);
+    }
     if (!strcmp(o.cmd, "merge")) {
         int w = cp_profile_write_file(p, o.output);
         if (w) {

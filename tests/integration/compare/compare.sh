@@ -1,7 +1,7 @@
 #!/bin/sh
 # compare.sh — cprof's text reports against go tool pprof's, byte for byte.
 #
-# Usage: compare.sh CPROF_BINARY SOURCE_ROOT WORKDIR
+# Usage: compare.sh CPROF_BINARY SOURCE_ROOT WORKDIR [MKPROFILE_BINARY]
 # Builds the Go oracle (tests/go/oracle), which writes real cpu, heap,
 # allocs, mutex, block, goroutine and threadcreate profiles with labels,
 # then for every profile, report and flag combination below runs both tools
@@ -10,6 +10,10 @@ set -u
 CPROF=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 SRC=$2
 WORK=$3
+MKPROFILE=${4:-}
+if [ -n "$MKPROFILE" ]; then
+    MKPROFILE=$(cd "$(dirname "$MKPROFILE")" && pwd)/$(basename "$MKPROFILE")
+fi
 export TZ=UTC
 mkdir -p "$WORK"
 export GOCACHE="$WORK/gocache" GOPATH="$WORK/gopath" GOFLAGS=-mod=mod GOTOOLCHAIN=local
@@ -151,6 +155,21 @@ run top cpu.pb.gz cpu.pb.gz
 run traces heap.pb.gz allocs.pb.gz
 run raw cpu.pb.gz cpu.pb.gz
 run tags heap.pb.gz allocs.pb.gz
+
+# drop_frames/keep_frames and go's name simplification, on synthetic profiles
+if [ -n "$MKPROFILE" ] && [ -x "$MKPROFILE" ]; then
+    i=0
+    for dk in 'malloc|tc_malloc|operator new' 'std::vector::push_back|helper' \
+        'hidden|.*malloc' 'user_fn|(anonymous namespace)::helper' 'a(' ; do
+        i=$((i + 1))
+        "$MKPROFILE" "drop$i.pb.gz" "$dk" || continue
+        for rep in top traces raw tree; do
+            run $rep "drop$i.pb.gz"
+        done
+    done
+    "$MKPROFILE" keep.pb.gz 'malloc|tc_malloc' 'tc_malloc' &&
+        for rep in top traces raw; do run $rep keep.pb.gz; done
+fi
 
 # profiles fetched over HTTP (python's static file server as the endpoint)
 if command -v python3 >/dev/null 2>&1; then
