@@ -270,7 +270,8 @@ int cp_report_tags(cp_report *r, FILE *out)
             v[at].flat += w;
         }
     }
-    qsort(v, nv, sizeof *v, cmp_tag);
+    if (nv)
+        qsort(v, nv, sizeof *v, cmp_tag);
     tw t = {.out = out};
     for (size_t i = 0; i < nv;) {
         size_t j = i;
