@@ -1,0 +1,35 @@
+#!/bin/sh
+# record.sh CPROF — `cprof record` passes stdin, stdout and exit status
+# through, maps death by signal to 128+N, and sets the CPROF_* variables.
+set -u
+cprof=$1
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+cd "$dir"
+fail() { echo "FAIL: $*"; exit 1; }
+
+"$cprof" record -o a.pb.gz -- sh -c 'exit 7' 2>/dev/null; rc=$?
+[ $rc = 7 ] || fail "exit status 7 came back as $rc"
+"$cprof" record -o a.pb.gz -- sh -c 'kill -TERM $$' 2>/dev/null; rc=$?
+[ $rc = 143 ] || fail "death by SIGTERM came back as $rc, want 143"
+out=$(printf 'hello\nworld\n' | "$cprof" record -o a.pb.gz -- cat 2>/dev/null)
+[ "$out" = "$(printf 'hello\nworld')" ] || fail "stdin/stdout not passed through: $out"
+"$cprof" record -o a.pb.gz -- /nonexistent/prog 2>/dev/null; rc=$?
+[ $rc = 127 ] || fail "missing program gave $rc, want 127"
+"$cprof" record --bogus -- true 2>/dev/null; rc=$?
+[ $rc = 2 ] || fail "bad flag gave $rc, want 2"
+
+"$cprof" record --heap=h.pb.gz --mutex --block=b.pb.gz --threads --io --hz 500 -- env \
+  >env.txt 2>/dev/null || fail "record env"
+for want in "CPROF_HEAP=$dir/h.pb.gz" "CPROF_MUTEX=$dir/mutex.pb.gz" \
+            "CPROF_BLOCK=$dir/b.pb.gz" "CPROF_THREADS=$dir/threads.pb.gz" \
+            "CPROF_IO=$dir/io.pb.gz" "CPROF_CPU_HZ=500"; do
+  grep -qx "$want" env.txt || fail "env lacks $want"
+done
+grep -q '^CPROF_CPU=' env.txt && fail "CPU profile set although only other types were asked"
+grep -q '^LD_PRELOAD=.*libcprof\.so' env.txt || fail "LD_PRELOAD lacks libcprof.so"
+"$cprof" record --leaks -- env >env.txt 2>/dev/null
+grep -qx "CPROF_LEAKS=1" env.txt || fail "--leaks does not set CPROF_LEAKS=1"
+"$cprof" record -- env >env.txt 2>/dev/null
+grep -qx "CPROF_CPU=$dir/cpu.pb.gz" env.txt || fail "default CPU profile path"
+echo "record: ok"
