@@ -2,7 +2,7 @@
 # record.sh CPROF — `cprof record` passes stdin, stdout and exit status
 # through, maps death by signal to 128+N, and sets the CPROF_* variables.
 set -u
-cprof=$1
+cprof=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 cd "$dir"
