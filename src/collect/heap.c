@@ -275,14 +275,24 @@ uint64_t cp_heap_dropped(void)
 
 /* ---- fork ---- */
 
+/* The forking thread holds the lock across fork() so the child inherits
+ * consistent buckets and free lists.  Other prepare handlers may run after
+ * ours and allocate: the thread is marked busy meanwhile, so those
+ * allocations go straight to glibc instead of waiting for our own lock. */
+static __thread int busy_before_fork __attribute__((tls_model("initial-exec")));
+
 void cp_heap_atfork_prepare(void)
 {
+    cp_heap_tls *t = &cp_heap_tls_state;
+    busy_before_fork = t->busy;
+    t->busy = 1;
     pthread_mutex_lock(&lock);
 }
 
 void cp_heap_atfork_parent(void)
 {
     pthread_mutex_unlock(&lock);
+    cp_heap_tls_state.busy = busy_before_fork;
 }
 
 void cp_heap_atfork_child(void)
@@ -290,6 +300,7 @@ void cp_heap_atfork_child(void)
     /* Only the forking thread survives, and it held the lock. */
     pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
     memcpy(&lock, &fresh, sizeof lock);
+    cp_heap_tls_state.busy = busy_before_fork;
 }
 
 /* ---- public API ---- */
