@@ -5,9 +5,11 @@
  * sampled pointer with a subtraction and a comparison, and ordinary frees
  * cost nothing more than glibc's own (see heap.h, docs/heap.md).
  *
- * Data structure: one anonymous MAP_NORESERVE mapping (64 GiB of address
- * space, less if the system refuses; pages cost memory only once touched),
- * aligned to 2 MiB.  Blocks are powers of two from 32 bytes up, naturally
+ * Data structure: one anonymous PROT_NONE mapping (64 GiB of address
+ * space, less if the system refuses), aligned to 2 MiB; the parts handed
+ * out are made writable as the bump pointer reaches them, so only those
+ * count against a strict overcommit limit, and pages cost memory only once
+ * touched.  Blocks are powers of two from 32 bytes up, naturally
  * aligned relative to the base, one free list per size class.  Classes
  * below 64 KiB are carved out of 64 KiB chunks; larger ones come straight
  * from the bump pointer, aligned to their size.  A byte per 64 KiB chunk
@@ -71,7 +73,9 @@ int cp_heap_region_init(void)
     /* Try 64 GiB of address space first; halve when refused (ulimit -v). */
     for (uintptr_t want = (uintptr_t)64 << 30; want >= ((uintptr_t)256 << 20); want /= 2) {
         size_t map = want + CP_HEAP_MAX_ALIGN;
-        void *p = mmap(NULL, map, PROT_READ | PROT_WRITE,
+        /* PROT_NONE: address space only, charged to no commit limit even
+         * under strict overcommit; bump() opens what it hands out. */
+        void *p = mmap(NULL, map, PROT_NONE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (p == MAP_FAILED)
             continue;
@@ -104,8 +108,11 @@ static void *bump(uintptr_t bytes, uintptr_t align)
     uintptr_t off = (top + align - 1) & ~(align - 1);
     if (off > cp_heap_region_bytes || cp_heap_region_bytes - off < bytes)
         return NULL;
+    void *p = (void *)(cp_heap_region_base + off);
+    if (mprotect(p, bytes, PROT_READ | PROT_WRITE) != 0)
+        return NULL; /* over the commit limit: the caller drops the sample */
     top = off + bytes;
-    return (void *)(cp_heap_region_base + off);
+    return p;
 }
 
 static void set_class(uintptr_t block, uintptr_t bytes, int cls)
