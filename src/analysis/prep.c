@@ -219,6 +219,24 @@ cp_profile *cp_prep_merge(cp_profile *const *ps, const double *scales, const boo
     return p;
 }
 
+bool cp_prep_has_negative(const cp_profile *p)
+{
+    for (size_t i = 0; i < p->nsamples; i++)
+        for (size_t k = 0; k < p->nsample_types; k++)
+            if (p->samples[i].values[k] < 0)
+                return true;
+    return false;
+}
+
+void cp_prep_drop_zero_samples(cp_profile *p)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < p->nsamples; i++)
+        if (!zero_sample(p, &p->samples[i]))
+            p->samples[w++] = p->samples[i];
+    p->nsamples = w;
+}
+
 /* ---- name filters ----------------------------------------------------- */
 
 static bool rx_match(const regex_t *rx, const char *s)

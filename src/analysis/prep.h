@@ -22,6 +22,11 @@
 cp_profile *cp_prep_merge(cp_profile *const *ps, const double *scales, const bool *diff_base,
                           size_t n, cp_diag *diag);
 
+/* True when some sample has a negative value (merging then changes totals). */
+bool cp_prep_has_negative(const cp_profile *p);
+/* Remove samples whose values are all zero, as a merge would. */
+void cp_prep_drop_zero_samples(cp_profile *p);
+
 typedef struct cp_name_filter {
     regex_t *focus, *ignore, *hide, *show; /* NULL = unset */
     bool fm, im, hm, hnm;                  /* matched anything (out) */

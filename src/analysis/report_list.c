@@ -100,6 +100,51 @@ static char **read_lines(const char *file, const char *cwd, size_t *nlines, char
     return lines;
 }
 
+typedef struct src_file {
+    char *path;
+    char **lines; /* NULL when the open failed */
+    size_t nlines;
+    char err[8400];
+} src_file;
+
+typedef struct src_cache {
+    src_file *v;
+    size_t n, cap;
+} src_cache;
+
+static src_file *src_find(src_cache *c, const char *path)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (!strcmp(c->v[i].path, path))
+            return &c->v[i];
+    return NULL;
+}
+
+static src_file *src_get(src_cache *c, const char *path, const char *cwd)
+{
+    src_file *f = src_find(c, path);
+    if (f)
+        return f;
+    if (cp_grow(&c->v, &c->cap, c->n + 1, sizeof *c->v))
+        return NULL;
+    f = &c->v[c->n++];
+    memset(f, 0, sizeof *f);
+    f->path = strdup(path);
+    f->lines = read_lines(path, cwd, &f->nlines, f->err, sizeof f->err);
+    return f;
+}
+
+static void src_free(src_cache *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        for (size_t k = 1; k < c->v[i].nlines; k++)
+            free(c->v[i].lines[k]);
+        free(c->v[i].lines);
+        free(c->v[i].path);
+    }
+    free(c->v);
+}
+
 static int cmp_name(const void *a, const void *b, void *ctx)
 {
     cp_graph *g = ctx;
@@ -118,6 +163,7 @@ static int cmp_name(const void *a, const void *b, void *ctx)
 int cp_report_list(cp_report *r, FILE *out)
 {
     cp_graph g;
+    src_cache cache = {0};
     char cwd[4096];
     if (!getcwd(cwd, sizeof cwd))
         snprintf(cwd, sizeof cwd, ".");
@@ -179,19 +225,22 @@ int cp_report_list(cp_report *r, FILE *out)
             }
             if (lo < 1)
                 lo = 1;
-            char fv[64], cv[64], pc[32], err[8400];
+            char fv[64], cv[64], pc[32];
             cp_report_value(r, fv, sizeof fv, flat);
             cp_report_value(r, cv, sizeof cv, cum);
             cp_units_percentage(pc, sizeof pc, cum, r->total);
             fprintf(out, "ROUTINE ======================== %s in %s\n", name, file);
             fprintf(out, "%10s %10s (flat, cum) %s of Total\n", fv, cv, pc);
-            size_t nl = 0;
-            char **lines = read_lines(file, cwd, &nl, err, sizeof err);
-            if (!lines) {
-                fprintf(out, " Error: %s\n", err);
+            /* go opens a file only when it has a line to show, and reports
+             * a failed open from then on */
+            src_file *sf = lo <= hi ? src_get(&cache, file, cwd) : src_find(&cache, file);
+            if (sf && !sf->lines) {
+                fprintf(out, " Error: %s\n", sf->err);
                 a = b;
                 continue;
             }
+            size_t nl = sf ? sf->nlines : 0;
+            char **lines = sf ? sf->lines : NULL;
             for (int64_t ln = lo; ln <= hi && ln < (int64_t)nl; ln++) {
                 int64_t lf = 0, lc = 0;
                 for (size_t k = a; k < b; k++)
@@ -203,15 +252,13 @@ int cp_report_list(cp_report *r, FILE *out)
                 value_or_dot(r, cv, sizeof cv, lc);
                 fprintf(out, "%10s %10s %6lld:%s\n", fv, cv, (long long)ln, lines[ln]);
             }
-            for (size_t k = 1; k < nl; k++)
-                free(lines[k]);
-            free(lines);
             a = b;
         }
         i = j;
     }
     free(m);
 out:
+    src_free(&cache);
     cp_graph_free(&g);
     return rc;
 }

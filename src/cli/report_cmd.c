@@ -335,8 +335,11 @@ int cp_cmd_report(int argc, char **argv)
         scales[np] = -1.0;
         diffs[np++] = o.diff_base;
     }
+    /* go merges even a single profile: ids renumbered, equal samples folded
+     * (which changes totals of |value| when signs mix), zero samples gone.
+     * Reports that cannot tell the difference skip the copy. */
     bool want_merge = np > 1 || !strcmp(o.cmd, "traces") || !strcmp(o.cmd, "raw") ||
-                      !strcmp(o.cmd, "merge");
+                      !strcmp(o.cmd, "merge") || cp_prep_has_negative(ps[0]);
     if (want_merge) {
         cp_diag d = {{0}};
         p = cp_prep_merge(ps, scales, diffs, np, &d);
@@ -348,6 +351,7 @@ int cp_cmd_report(int argc, char **argv)
     } else {
         p = ps[0];
         ps[0] = NULL;
+        cp_prep_drop_zero_samples(p);
     }
     {
         /* go tool pprof's fetch: names simplified, then drop_frames applied
