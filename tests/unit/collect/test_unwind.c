@@ -70,8 +70,10 @@ Test(unwind, here_through_libc_qsort)
     cmp_calls = 0;
     sort_some();
     /* libc's qsort has no frame pointers: reaching sort_some needs CFI. */
-    cr_assert_eq(frames_in((void *)sort_some, 200), 1, "did not get through qsort (%d frames)",
-                 npcs);
+    /* Any frame at or after sort_some proves the walk got through qsort;
+     * the window is wide because sanitizer builds make functions long. */
+    cr_assert_geq(frames_in((void *)sort_some, 4096), 1, "did not get through qsort (%d frames)",
+                  npcs);
 }
 
 static uint64_t interrupted_pc;
