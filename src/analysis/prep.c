@@ -1,7 +1,8 @@
-/* prep.c — merge, sample filters and aggregation on an owned profile.
+/* prep.c — sample filters and aggregation on an owned profile.
  *
- * What: go tool pprof's profile.Merge, FilterSamplesByName,
- * FilterSamplesByTag and Aggregate, with the same matching rules, so reports
+ * What: go tool pprof's FilterSamplesByName, ShowFrom, FilterSamplesByTag,
+ * FilterTagsByName and Aggregate, with the same matching rules (merging is
+ * in prep_merge.c, frame pruning in prep_frames.c), so reports
  * built on the result agree with the oracle.  Data structure: the profile's
  * own arrays, compacted in place (every filter only removes), plus one
  * bitmap-like byte array per location for focus/ignore/hidden; labels are
@@ -22,220 +23,6 @@
 #include "profile/builder.h"
 
 #define S(p, i) cp_str((p), (i))
-
-/* ---- merge ---------------------------------------------------------- */
-
-static bool zero_sample(const cp_profile *p, const cp_sample *s)
-{
-    for (size_t k = 0; k < p->nsample_types; k++)
-        if (s->values[k])
-            return false;
-    return true;
-}
-
-static int merge_into(cp_pbuilder *b, const cp_profile *src, double scale, bool diff, bool *first,
-                      cp_diag *diag)
-{
-    int rc = 0;
-    uint64_t *mid = calloc(src->nmappings + 1, sizeof *mid);
-    uint64_t *fid = calloc(src->nfunctions + 1, sizeof *fid);
-    uint64_t *lid = calloc(src->nlocations + 1, sizeof *lid);
-    int64_t *vals = calloc(src->nsample_types + 1, sizeof *vals);
-    uint64_t *stack = NULL;
-    size_t stack_cap = 0;
-    cp_line_in *lines = NULL;
-    size_t lines_cap = 0;
-    if (!mid || !fid || !lid || !vals) {
-        rc = CPROF_ENOMEM;
-        goto out;
-    }
-    /* go's Merge maps a profile's first mapping before anything while the
-     * result has none */
-    if (*first && src->nmappings) {
-        *first = false;
-        const cp_mapping *m = &src->mappings[0];
-        mid[0] = cp_pbuilder_mapping(b, m->start, m->limit, m->offset, S(src, m->filename),
-                                     S(src, m->build_id), m->has_functions, m->has_filenames,
-                                     m->has_line_numbers, m->has_inline_frames);
-    }
-    for (size_t si = 0; si < src->nsamples; si++) {
-        const cp_sample *s = &src->samples[si];
-        if (zero_sample(src, s))
-            continue;
-        if (cp_grow(&stack, &stack_cap, s->nlocs + 1, sizeof *stack)) {
-            rc = CPROF_ENOMEM;
-            goto out;
-        }
-        for (uint32_t k = 0; k < s->nlocs; k++) {
-            uint32_t li = s->locs[k];
-            if (!lid[li]) {
-                const cp_location *l = &src->locations[li];
-                uint64_t m = 0;
-                if (l->mapping != CP_NO_MAPPING) {
-                    if (!mid[l->mapping]) {
-                        const cp_mapping *mp = &src->mappings[l->mapping];
-                        mid[l->mapping] = cp_pbuilder_mapping(
-                            b, mp->start, mp->limit, mp->offset, S(src, mp->filename),
-                            S(src, mp->build_id), mp->has_functions, mp->has_filenames,
-                            mp->has_line_numbers, mp->has_inline_frames);
-                    }
-                    m = mid[l->mapping];
-                }
-                if (cp_grow(&lines, &lines_cap, l->nlines + 1, sizeof *lines)) {
-                    rc = CPROF_ENOMEM;
-                    goto out;
-                }
-                for (uint32_t j = 0; j < l->nlines; j++) {
-                    uint32_t f = l->lines[j].func;
-                    lines[j].function_id = 0;
-                    if (f != CP_NO_FUNCTION) {
-                        if (!fid[f]) {
-                            const cp_function *fn = &src->functions[f];
-                            fid[f] = cp_pbuilder_function(b, S(src, fn->name),
-                                                          S(src, fn->system_name),
-                                                          S(src, fn->filename), fn->start_line);
-                        }
-                        lines[j].function_id = fid[f];
-                    }
-                    lines[j].line = l->lines[j].line;
-                    lines[j].column = l->lines[j].column;
-                }
-                lid[li] = cp_pbuilder_location(b, m, l->address, lines, l->nlines, l->is_folded);
-                *first = false;
-                if (!lid[li]) {
-                    rc = CPROF_ENOMEM;
-                    goto out;
-                }
-            }
-            stack[k] = lid[li];
-        }
-        for (size_t k = 0; k < src->nsample_types; k++)
-            vals[k] = scale == 1.0 ? s->values[k] : (int64_t)llround((double)s->values[k] * scale);
-        cp_label_in labs[65];
-        size_t nl = 0;
-        for (uint32_t k = 0; k < s->nlabels && nl < 64; k++) {
-            const cp_label *l = &s->labels[k];
-            if (diff && !strcmp(S(src, l->key), "pprof::base"))
-                continue;
-            labs[nl].key = S(src, l->key);
-            labs[nl].str = l->str ? S(src, l->str) : NULL;
-            labs[nl].num = l->num;
-            labs[nl].unit = l->num_unit ? S(src, l->num_unit) : NULL;
-            nl++;
-        }
-        if (diff) {
-            labs[nl].key = "pprof::base";
-            labs[nl].str = "true";
-            labs[nl].num = 0;
-            labs[nl].unit = NULL;
-            nl++;
-        }
-        if ((rc = cp_pbuilder_sample(b, stack, s->nlocs, vals, labs, nl)))
-            goto out;
-    }
-out:
-    free(mid);
-    free(fid);
-    free(lid);
-    free(vals);
-    free(stack);
-    free(lines);
-    if (rc)
-        cp_diag_set(diag, rc, "merging profiles: %s", cprof_strerror(rc));
-    return rc;
-}
-
-cp_profile *cp_prep_merge(cp_profile *const *ps, const double *scales, const bool *diff_base,
-                          size_t n, cp_diag *diag)
-{
-    cp_pbuilder *b = cp_pbuilder_new(true);
-    if (!b)
-        return NULL;
-    int64_t tmin = 0, dur = 0, period = 0;
-    const cp_profile *p0 = ps[0];
-    const char *dflt = "";
-    for (size_t i = 0; i < n; i++) {
-        const cp_profile *q = ps[i];
-        bool ok = q->nsample_types == p0->nsample_types &&
-                  !strcmp(S(q, q->period_type.type), S(p0, p0->period_type.type)) &&
-                  !strcmp(S(q, q->period_type.unit), S(p0, p0->period_type.unit));
-        for (size_t k = 0; ok && k < p0->nsample_types; k++)
-            ok = !strcmp(S(q, q->sample_types[k].type), S(p0, p0->sample_types[k].type)) &&
-                 !strcmp(S(q, q->sample_types[k].unit), S(p0, p0->sample_types[k].unit));
-        if (!ok) {
-            cp_diag_set(diag, CPROF_EINVAL, "incompatible sample or period types in profile %zu",
-                        i + 1);
-            cp_pbuilder_free(b);
-            return NULL;
-        }
-        if (tmin == 0 || q->time_nanos < tmin)
-            tmin = q->time_nanos;
-        dur += q->duration_nanos;
-        if (period == 0 || period < q->period)
-            period = q->period;
-        if (!*dflt)
-            dflt = S(q, q->default_sample_type);
-    }
-    for (size_t i = 0; i < p0->nsample_types; i++)
-        cp_pbuilder_sample_type(b, S(p0, p0->sample_types[i].type), S(p0, p0->sample_types[i].unit));
-    cp_pbuilder_period(b, S(p0, p0->period_type.type), S(p0, p0->period_type.unit), period);
-    if (*dflt)
-        cp_pbuilder_default_sample_type(b, dflt);
-    if (p0->drop_frames || p0->keep_frames)
-        cp_pbuilder_drop_keep(b, p0->drop_frames ? S(p0, p0->drop_frames) : NULL,
-                              p0->keep_frames ? S(p0, p0->keep_frames) : NULL);
-    for (size_t i = 0; i < n; i++)
-        for (size_t c = 0; c < ps[i]->ncomments; c++) {
-            const char *t = S(ps[i], ps[i]->comments[c]);
-            bool seen = false;
-            for (size_t j = 0; j <= i && !seen; j++)
-                for (size_t d = 0; d < (j == i ? c : ps[j]->ncomments) && !seen; d++)
-                    seen = !strcmp(t, S(ps[j], ps[j]->comments[d]));
-            if (!seen)
-                cp_pbuilder_comment(b, t);
-        }
-    bool first = true;
-    for (size_t i = 0; i < n; i++)
-        if (merge_into(b, ps[i], scales ? scales[i] : 1.0, diff_base && diff_base[i], &first,
-                       diag)) {
-            cp_pbuilder_free(b);
-            return NULL;
-        }
-    cp_pbuilder_times(b, tmin, dur);
-    cp_profile *p = cp_pbuilder_finish(b);
-    cp_pbuilder_free(b);
-    if (!p) {
-        cp_diag_set(diag, CPROF_ENOMEM, "merging profiles: out of memory");
-        return NULL;
-    }
-    p->period = period;
-    for (size_t i = 0; i < p->nsamples; i++)
-        if (zero_sample(p, &p->samples[i])) {
-            /* values cancelled out: merge again to drop them, as Go does */
-            cp_profile *q = cp_prep_merge(&p, NULL, NULL, 1, diag);
-            cp_profile_free(p);
-            return q;
-        }
-    return p;
-}
-
-bool cp_prep_has_negative(const cp_profile *p)
-{
-    for (size_t i = 0; i < p->nsamples; i++)
-        for (size_t k = 0; k < p->nsample_types; k++)
-            if (p->samples[i].values[k] < 0)
-                return true;
-    return false;
-}
-
-void cp_prep_drop_zero_samples(cp_profile *p)
-{
-    size_t w = 0;
-    for (size_t i = 0; i < p->nsamples; i++)
-        if (!zero_sample(p, &p->samples[i]))
-            p->samples[w++] = p->samples[i];
-    p->nsamples = w;
-}
 
 /* ---- name filters ----------------------------------------------------- */
 
@@ -338,6 +125,59 @@ void cp_prep_filter_names(cp_profile *p, cp_name_filter *f)
     }
     p->nsamples = w;
     free(st);
+}
+
+bool cp_prep_show_from(cp_profile *p, const regex_t *rx)
+{
+    bool matched = false;
+    uint8_t *hit = calloc(p->nlocations + 1, 1);
+    if (!hit)
+        return false;
+    for (size_t i = 0; i < p->nlocations; i++) {
+        cp_location *l = &p->locations[i];
+        if (mapping_matches(p, l, rx)) {
+            hit[i] = matched = true;
+            continue;
+        }
+        for (uint32_t k = l->nlines; k-- > 0;)
+            if (line_matches(p, &l->lines[k], rx)) {
+                l->nlines = k + 1;
+                hit[i] = matched = true;
+                break;
+            }
+    }
+    size_t w = 0;
+    for (size_t i = 0; i < p->nsamples; i++) {
+        cp_sample *s = &p->samples[i];
+        for (uint32_t k = s->nlocs; k-- > 0;)
+            if (hit[s->locs[k]]) {
+                s->nlocs = k + 1;
+                p->samples[w++] = *s;
+                break;
+            }
+    }
+    p->nsamples = w;
+    free(hit);
+    return matched;
+}
+
+void cp_prep_filter_tag_names(cp_profile *p, const regex_t *show, const regex_t *hide, bool *sm,
+                              bool *hm)
+{
+    for (size_t i = 0; i < p->nsamples; i++) {
+        cp_sample *s = &p->samples[i];
+        uint32_t w = 0;
+        for (uint32_t k = 0; k < s->nlabels; k++) {
+            const char *key = S(p, s->labels[k].key);
+            bool ms = !show || rx_match(show, key);
+            bool mh = hide && rx_match(hide, key);
+            *sm = *sm || ms;
+            *hm = *hm || mh;
+            if (ms && !mh)
+                s->labels[w++] = s->labels[k];
+        }
+        s->nlabels = w;
+    }
 }
 
 /* ---- tag filters -------------------------------------------------------- */
@@ -565,181 +405,6 @@ void cp_prep_filter_tags(cp_profile *p, cp_tag_filter *focus, cp_tag_filter *ign
             p->samples[w++] = *s;
     }
     p->nsamples = w;
-}
-
-/* ---- names as go tool pprof's symbolizer leaves them -------------------- */
-
-static bool looks_like_cpp(const char *n)
-{
-    if (strstr(n, ".<") || strstr(n, "])."))
-        return false;
-    return strpbrk(n, "<>[]") || strstr(n, "::");
-}
-
-/* symbolizer.removeMatching: drop nested start..end groups in place. */
-static void remove_matching(char *name, char open, char close)
-{
-    int nesting = 0;
-    size_t first = 0;
-    for (size_t cur = 0; name[cur]; cur++) {
-        if (name[cur] == open) {
-            if (++nesting == 1)
-                first = cur;
-        } else if (name[cur] == close) {
-            if (--nesting < 0)
-                return; /* mismatch: leave the rest alone, as go does */
-            if (nesting == 0) {
-                memmove(name + first, name + cur + 1, strlen(name + cur + 1) + 1);
-                cur = first - 1; /* wraps for first == 0; the ++ brings it back */
-            }
-        }
-    }
-}
-
-int cp_prep_demangle(cp_profile *p)
-{
-    size_t extra = 0;
-    for (size_t i = 0; i < p->nfunctions; i++) {
-        const cp_function *f = &p->functions[i];
-        const char *n = cp_str(p, f->name), *sys = cp_str(p, f->system_name);
-        if ((!*n || !strcmp(sys, n)) && looks_like_cpp(sys))
-            extra++;
-        else if (!*n && *sys)
-            p->functions[i].name = f->system_name;
-    }
-    if (!extra)
-        return 0; /* nothing to simplify: no copy of the string table */
-    const char **strs = cp_arena_alloc(&p->arena, (p->nstrings + extra) * sizeof *strs);
-    if (!strs)
-        return CPROF_ENOMEM;
-    memcpy(strs, p->strings, p->nstrings * sizeof *strs);
-    size_t ns = p->nstrings;
-    for (size_t i = 0; i < p->nfunctions && ns < p->nstrings + extra; i++) {
-        cp_function *f = &p->functions[i];
-        const char *n = cp_str(p, f->name), *sys = cp_str(p, f->system_name);
-        if (*n && strcmp(sys, n))
-            continue; /* already demangled */
-        if (!looks_like_cpp(sys)) {
-            if (!*n && *sys)
-                f->name = f->system_name;
-            continue;
-        }
-        char *x = cp_arena_strndup(&p->arena, sys, strlen(sys));
-        if (!x)
-            return CPROF_ENOMEM;
-        remove_matching(x, '(', ')');
-        remove_matching(x, '<', '>');
-        strs[ns] = x;
-        f->name = (int64_t)ns++;
-    }
-    p->strings = strs;
-    p->nstrings = ns;
-    return 0;
-}
-
-/* ---- drop_frames / keep_frames ------------------------------------------ */
-
-/* profile.simplifyFunc: cut at the first "(" that does not belong to
- * "(anonymous namespace)" or "operator()". */
-static void simplify_func(const char *name, char *out, size_t n)
-{
-    if (*name == '.')
-        name++;
-    size_t cut = strlen(name);
-    for (size_t i = 0; name[i];) {
-        if (!strncmp(name + i, "(anonymous namespace)", 21)) {
-            i += 21;
-            continue;
-        }
-        if (!strncmp(name + i, "operator()", 10)) {
-            i += 10;
-            continue;
-        }
-        if (name[i] == '(') {
-            cut = i;
-            break;
-        }
-        i++;
-    }
-    snprintf(out, n, "%.*s", (int)cut, name);
-}
-
-int cp_prep_remove_uninteresting(cp_profile *p, char *err, size_t errlen)
-{
-    const char *drop = cp_str(p, p->drop_frames), *keep = cp_str(p, p->keep_frames);
-    if (!*drop)
-        return 0;
-    regex_t drx, krx;
-    char *pat = malloc(strlen(drop) + strlen(keep) + 8);
-    if (!pat)
-        return CPROF_ENOMEM;
-    sprintf(pat, "^(%s)$", drop);
-    if (cp_rx_compile(&drx, pat, err, errlen)) {
-        free(pat);
-        return CPROF_EINVAL;
-    }
-    bool have_keep = false;
-    if (*keep) {
-        sprintf(pat, "^(%s)$", keep);
-        if (cp_rx_compile(&krx, pat, err, errlen)) {
-            regfree(&drx);
-            free(pat);
-            return CPROF_EINVAL;
-        }
-        have_keep = true;
-    }
-    free(pat);
-    uint8_t *st = calloc(p->nlocations + 1, 1); /* 1 prune, 2 prune beneath */
-    if (!st) {
-        regfree(&drx);
-        if (have_keep)
-            regfree(&krx);
-        return CPROF_ENOMEM;
-    }
-    char name[4096];
-    for (size_t li = 0; li < p->nlocations; li++) {
-        cp_location *l = &p->locations[li];
-        int64_t i;
-        for (i = (int64_t)l->nlines - 1; i >= 0; i--) {
-            const cp_line *ln = &l->lines[i];
-            if (ln->func == CP_NO_FUNCTION || !*cp_str(p, p->functions[ln->func].name))
-                continue;
-            simplify_func(cp_str(p, p->functions[ln->func].name), name, sizeof name);
-            if (rx_match(&drx, name) && (!have_keep || !rx_match(&krx, name)))
-                break;
-        }
-        if (i >= 0) {
-            st[li] |= 2;
-            if (i == (int64_t)l->nlines - 1)
-                st[li] |= 1;
-            else {
-                l->lines += i + 1;
-                l->nlines -= (uint32_t)(i + 1);
-            }
-        }
-    }
-    for (size_t si = 0; si < p->nsamples; si++) {
-        cp_sample *s = &p->samples[si];
-        bool user = false;
-        for (int64_t i = (int64_t)s->nlocs - 1; i >= 0; i--) {
-            uint8_t x = st[s->locs[i]];
-            if (!x) {
-                user = true;
-                continue;
-            }
-            if (!user)
-                continue;
-            uint32_t from = (x & 1) ? (uint32_t)i + 1 : (uint32_t)i;
-            s->locs += from;
-            s->nlocs -= from;
-            break;
-        }
-    }
-    free(st);
-    regfree(&drx);
-    if (have_keep)
-        regfree(&krx);
-    return 0;
 }
 
 /* ---- aggregation, totals, sample index --------------------------------- */

@@ -33,6 +33,15 @@ typedef struct cp_name_filter {
 } cp_name_filter;
 void cp_prep_filter_names(cp_profile *p, cp_name_filter *f);
 
+/* -show_from: cut each stack above its outermost matching frame; samples
+ * without one go.  Returns whether anything matched. */
+bool cp_prep_show_from(cp_profile *p, const regex_t *rx);
+/* -tagshow/-taghide: keep only label keys matching show and not hide. */
+void cp_prep_filter_tag_names(cp_profile *p, const regex_t *show, const regex_t *hide, bool *sm,
+                              bool *hm);
+/* -prune_from: drop the frames beneath the first matching one. */
+void cp_prep_prune_from(cp_profile *p, const regex_t *rx);
+
 /* A compiled -tagfocus/-tagignore value. */
 typedef struct cp_tag_filter cp_tag_filter;
 /* NULL with *err set to a message (static or in errbuf) on a bad regex. */

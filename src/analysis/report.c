@@ -19,6 +19,8 @@ static int64_t abs64(int64_t v) { return v < 0 ? -v : v; }
 
 void cp_report_value(cp_report *r, char *buf, size_t n, int64_t v)
 {
+    if (r->ratio > 0 && r->ratio != 1)
+        v = (int64_t)((double)v * r->ratio);
     cp_units_label(buf, n, v, r->sample_unit, r->output_unit);
 }
 
@@ -87,6 +89,10 @@ void cp_report_select_unit(cp_report *r, cp_graph *g)
     int64_t maxv = r->total;
     if (minv == 0)
         minv = maxv;
+    if (r->ratio > 0 && r->ratio != 1) {
+        minv = (int64_t)((double)minv * r->ratio);
+        maxv = (int64_t)((double)maxv * r->ratio);
+    }
     const char *minu, *maxu, *unit;
     cp_units_scale(minv, r->sample_unit, "minimum", &minu);
     cp_units_scale(maxv, r->sample_unit, "minimum", &maxu);
@@ -98,7 +104,8 @@ void cp_report_select_unit(cp_report *r, cp_graph *g)
 
 void cp_report_labels(cp_report *r, cp_graph *g, const cp_trim_result *t, bool full, FILE *out)
 {
-    cp_report_profile_labels(r, out);
+    if (full || !r->compact_labels)
+        cp_report_profile_labels(r, out);
     if (r->nfilters) {
         fprintf(out, "Active filters:\n");
         for (size_t i = 0; i < r->nfilters; i++) {

@@ -28,6 +28,8 @@ typedef struct cp_report {
     bool cum_sort;
     const char *filters[16]; /* "focus=x" for the "Active filters:" legend */
     size_t nfilters;
+    double ratio;       /* 1/-divide_by; 0 or 1 = none */
+    bool compact_labels; /* -compact_labels: no profile header in text reports */
     regex_t *symbol; /* peek/list regexp, NULL = none */
     const char *symbol_src;
     char err[512];

@@ -32,6 +32,9 @@ typedef struct opts {
     double node_fraction, edge_fraction;
     bool cum;
     const char *focus, *ignore, *hide, *show, *tagfocus, *tagignore;
+    const char *show_from, *tagshow, *taghide, *prune_from;
+    double divide_by;
+    bool compact_labels;
     const char *unit;
     const char *gran;
     int ngran;
@@ -211,6 +214,30 @@ static int parse(int argc, char **argv, opts *o)
         } else if (!strcmp(name, "show")) {
             NEED_VAL();
             o->show = val;
+        } else if (!strcmp(name, "show_from")) {
+            NEED_VAL();
+            o->show_from = val;
+        } else if (!strcmp(name, "tagshow")) {
+            NEED_VAL();
+            o->tagshow = val;
+        } else if (!strcmp(name, "taghide")) {
+            NEED_VAL();
+            o->taghide = val;
+        } else if (!strcmp(name, "prune_from")) {
+            NEED_VAL();
+            o->prune_from = val;
+        } else if (!strcmp(name, "divide_by")) {
+            NEED_VAL();
+            char *end;
+            o->divide_by = strtod(val, &end);
+            if (*end || end == val)
+                return usage_err("invalid value for -divide_by: %s", val);
+            if (o->divide_by == 0)
+                return usage_err("zero divisor specified%s", "");
+        } else if (!strcmp(name, "compact_labels")) {
+            if (val && !parse_bool(val, &b))
+                return usage_err("invalid boolean value for -%s", name);
+            o->compact_labels = !val || b;
         } else if (!strcmp(name, "tagfocus")) {
             NEED_VAL();
             o->tagfocus = val;
@@ -301,6 +328,7 @@ int cp_cmd_report(int argc, char **argv)
     opts o;
     memset(&o, 0, sizeof o);
     o.node_count = -1;
+    o.divide_by = 1.0;
     o.node_fraction = 0.005;
     o.edge_fraction = 0.001;
     int rc = parse(argc, argv, &o);
@@ -314,8 +342,9 @@ int cp_cmd_report(int argc, char **argv)
     bool diffs[2 * MAXP];
     size_t np = 0;
     cp_profile *p = NULL;
-    regex_t rx[5];
+    regex_t rx[9];
     regex_t *focus = NULL, *ignore = NULL, *hide = NULL, *show = NULL, *sym = NULL;
+    regex_t *show_from = NULL, *tagshow = NULL, *taghide = NULL, *prune_from = NULL;
     cp_tag_filter *tf = NULL, *ti = NULL;
     FILE *out = stdout;
     rc = 0;
@@ -391,6 +420,8 @@ int cp_cmd_report(int argc, char **argv)
     r.edge_fraction = o.edge_fraction;
     r.node_count = (int)o.node_count;
     r.cum_sort = o.cum;
+    r.ratio = 1.0 / o.divide_by;
+    r.compact_labels = o.compact_labels;
 
     /* go tool pprof's applyCommandOverrides */
     bool trim = true;
@@ -418,9 +449,11 @@ int cp_cmd_report(int argc, char **argv)
     }
 
     static char fbuf[9][600];
-    const char *fnames[] = {"focus", "ignore", "hide", "show", "tagfocus", "tagignore"};
-    const char *fvals[] = {o.focus, o.ignore, o.hide, o.show, o.tagfocus, o.tagignore};
-    for (size_t i = 0; i < 6; i++)
+    const char *fnames[] = {"focus",    "ignore",    "hide",    "show",   "show_from",
+                            "tagfocus", "tagignore", "tagshow", "taghide"};
+    const char *fvals[] = {o.focus,    o.ignore,    o.hide,    o.show,   o.show_from,
+                           o.tagfocus, o.tagignore, o.tagshow, o.taghide};
+    for (size_t i = 0; i < 9; i++)
         if (fvals[i] && *fvals[i]) {
             snprintf(fbuf[i], sizeof fbuf[i], "%s=%s", fnames[i], fvals[i]);
             r.filters[r.nfilters++] = fbuf[i];
@@ -432,6 +465,10 @@ int cp_cmd_report(int argc, char **argv)
     show = compile("show", o.show, &rx[3], &rc);
     if (o.cmd_arg)
         sym = compile("argument", o.cmd_arg, &rx[4], &rc);
+    show_from = compile("show_from", o.show_from, &rx[5], &rc);
+    tagshow = compile("tagshow", o.tagshow, &rx[6], &rc);
+    taghide = compile("taghide", o.taghide, &rx[7], &rc);
+    prune_from = compile("prune_from", o.prune_from, &rx[8], &rc);
     if (!rc && o.tagfocus && *o.tagfocus && !(tf = cp_prep_tag_filter_new(o.tagfocus, err, sizeof err))) {
         fprintf(stderr, "cprof: parsing tagfocus regexp: %s\n", err);
         rc = 2;
@@ -463,6 +500,8 @@ int cp_cmd_report(int argc, char **argv)
         fputs("Hide expression matched no samples\n", stderr);
     if (show && !nf.hnm)
         fputs("Show expression matched no samples\n", stderr);
+    if (show_from && !cp_prep_show_from(p, show_from))
+        fputs("ShowFrom expression matched no samples\n", stderr);
     if (tf || ti) {
         bool fm = false, im = false;
         cp_prep_filter_tags(p, tf, ti, &fm, &im);
@@ -471,6 +510,16 @@ int cp_cmd_report(int argc, char **argv)
         if (ti && !im)
             fputs("TagIgnore expression matched no samples\n", stderr);
     }
+    if (tagshow || taghide) {
+        bool sm = false, hm = false;
+        cp_prep_filter_tag_names(p, tagshow, taghide, &sm, &hm);
+        if (tagshow && !sm)
+            fputs("TagShow expression matched no samples\n", stderr);
+        if (taghide && !hm)
+            fputs("TagHide expression matched no samples\n", stderr);
+    }
+    if (prune_from)
+        cp_prep_prune_from(p, prune_from);
     cp_granularity g = CP_GRAN_FUNCTIONS;
     if (!strcmp(gran, "filefunctions"))
         g = CP_GRAN_FILEFUNCTIONS;
@@ -520,8 +569,8 @@ out:
         fprintf(stderr, "cprof: %s: %s\n", o.output, strerror(errno));
         rc = 1;
     }
-    regex_t *all[] = {focus, ignore, hide, show, sym};
-    for (size_t i = 0; i < 5; i++)
+    regex_t *all[] = {focus, ignore, hide, show, sym, show_from, tagshow, taghide, prune_from};
+    for (size_t i = 0; i < 9; i++)
         if (all[i])
             regfree(all[i]);
     cp_prep_tag_filter_free(tf);

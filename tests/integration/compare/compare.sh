@@ -161,6 +161,16 @@ run top '-show=main\.\w+A$' cpu.pb.gz
 run top -cum -nodecount=5 -focus=main -hide=runtime cpu.pb.gz
 run tree -cum -lines -ignore=Sort cpu.pb.gz
 run top -flat -nodefraction=0 -edgefraction=0 -lines heap.pb.gz
+for f in cpu allocs c_cpu; do
+    for fl in -show_from=handle -tagshow=handler -taghide=bytes '-prune_from=spin|alloc' \
+        -divide_by=3 -compact_labels; do
+        run top $fl $f.pb.gz
+        run traces $fl $f.pb.gz
+    done
+    run tags -tagshow=b -taghide=by $f.pb.gz
+    run tree -show_from=main -divide_by=0.5 -unit=ms $f.pb.gz
+    run dot -compact_labels -prune_from=run $f.pb.gz
+done
 run top -base=heap.pb.gz allocs.pb.gz
 run top -diff_base=heap.pb.gz allocs.pb.gz
 run traces -base=heap.pb.gz allocs.pb.gz
