@@ -42,6 +42,16 @@ done
 printf '%-44s %8s ns/pair  %s\n' "glibc (baseline)" "$base" "1.00x"
 printf '%-44s %8s ns/pair  %s\n' "libcprof preloaded, not profiling" "$interp" "$(ratio "$interp" "$base")"
 printf '%-44s %8s ns/pair  %s  (target <= 1.25x)\n' "cprof heap profile, rate 524288" "$prof" "$(ratio "$prof" "$base")"
+# Big-block churn: 1 MiB blocks, each written whole, freed, allocated again.
+bb=""; bp=""
+i=0
+while [ $i -lt "$RUNS" ]; do
+    bb=$(min "$(ns "$LOOP" 0.002 1048576)" "$bb")
+    bp=$(min "$(ns env LD_PRELOAD="$LIB" CPROF_HEAP="$tmp/big.pb.gz" "$LOOP" 0.002 1048576)" "$bp")
+    i=$((i + 1))
+done
+printf '%-44s %8s ns/pair  %s\n' "1 MiB blocks written whole: glibc" "$bb" "1.00x"
+printf '%-44s %8s ns/pair  %s\n' "1 MiB blocks: cprof heap profile, rate 524288" "$bp" "$(ratio "$bp" "$bb")"
 small=$(awk -v m="$M" 'BEGIN { print m / 50 }')
 if command -v heaptrack >/dev/null 2>&1; then
     loop_abs=$(cd "$(dirname "$LOOP")" && pwd)/heap_loop

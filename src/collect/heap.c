@@ -199,20 +199,19 @@ HOOK void *cp_heap_alloc_sampled(size_t n, size_t align, bool zero)
     uint64_t pcs[HEAP_FRAMES];
     int nf = user_stack(pcs, HEAP_FRAMES);
     void *user = NULL;
-    size_t block_bytes = 0;
     pthread_mutex_lock(&lock);
     cp_heap_bucket *b = bucket_for(pcs, nf, n);
-    void *block = b ? cp_heap_region_alloc(n, align, &user) : NULL;
+    bool zeroed = false;
+    void *block = b ? cp_heap_region_alloc(n, align, &user, &zeroed) : NULL;
     if (block) {
         block_hdr *h = (block_hdr *)user - 1;
         h->bucket = b;
         h->size = n;
-        cp_heap_region_block(user, &block_bytes);
         __atomic_fetch_add(&b->alloc_objects, 1, __ATOMIC_RELAXED);
         __atomic_fetch_add(&b->alloc_bytes, n, __ATOMIC_RELAXED);
     }
     pthread_mutex_unlock(&lock);
-    if (block && zero && !cp_heap_region_zeroed(block_bytes))
+    if (block && zero && !zeroed)
         memset(user, 0, n);
     t->busy = 0;
     errno = saved_errno;

@@ -85,15 +85,15 @@ size_t cp_heap_sampled_usable(const void *p);
 /* Reserve the range (once).  0 or CPROF_ENOMEM.  Not under the lock. */
 int cp_heap_region_init(void);
 /* A block with room for n bytes at an `align`-aligned offset of at least 16
- * bytes from its start; *user receives that address.  NULL when full. */
-void *cp_heap_region_alloc(size_t n, size_t align, void **user);
+ * bytes from its start; *user receives that address, *zeroed (if non-NULL)
+ * whether [user, user + n) reads as zero.  NULL when full. */
+void *cp_heap_region_alloc(size_t n, size_t align, void **user, bool *zeroed);
 /* The block holding user (a pointer cp_heap_region_alloc handed out) and
  * its size in bytes. */
 void *cp_heap_region_block(const void *user, size_t *block_bytes);
 void cp_heap_region_free(void *block);
-/* Whether blocks of this size read as zero when handed out (returned to
- * the kernel on free, or never touched) outside their first 16 bytes. */
-int cp_heap_region_zeroed(size_t block_bytes);
+/* Bytes of freed large blocks kept resident (for tests). */
+size_t cp_heap_region_retained(void);
 /* Bytes of address space currently handed out (for tests). */
 size_t cp_heap_region_used(void);
 

@@ -14,9 +14,12 @@
  * below 64 KiB are carved out of 64 KiB chunks; larger ones come straight
  * from the bump pointer, aligned to their size.  A byte per 64 KiB chunk
  * (chunk_class) records the class, so the block and its size follow from
- * any pointer into it.  Freed blocks of 64 KiB and more are handed back to
- * the kernel with MADV_DONTNEED, which also means they read as zero when
- * reused (calloc need not clear them).  The user pointer sits `off` bytes
+ * any pointer into it.  Freed blocks of 64 KiB and more stay resident up to
+ * 64 MiB in total (a loop that frees and reallocates a big block would
+ * otherwise fault all its pages in again each time: measured 50x slower
+ * than glibc on 1 MiB blocks); beyond that they go back to the kernel with
+ * MADV_DONTNEED and then read as zero when reused, which the free-list
+ * entry records so calloc clears only blocks that need it.  The user pointer sits `off` bytes
  * into the block, off = max(16, alignment): the 16 bytes below it hold the
  * profiler's header (heap.c).
  *
@@ -38,6 +41,7 @@
  */
 #include "collect/heap.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -58,6 +62,8 @@ static uint8_t *chunk_class;   /* one byte per chunk: the class of its blocks */
 static void *free_list[MAX_CLASSES];
 static uintptr_t top;          /* bump offset from the base */
 static size_t used_bytes;
+static size_t retained_bytes;  /* freed large blocks kept resident (dirty) */
+#define RETAIN_BYTES ((size_t)64 << 20)
 
 static int class_of(size_t need)
 {
@@ -122,7 +128,7 @@ static void set_class(uintptr_t block, uintptr_t bytes, int cls)
     memset(chunk_class + first, cls, n);
 }
 
-void *cp_heap_region_alloc(size_t n, size_t align, void **user)
+void *cp_heap_region_alloc(size_t n, size_t align, void **user, bool *zeroed)
 {
     size_t off = align > 16 ? align : 16;
     if (!cp_heap_region_bytes || off > CP_HEAP_MAX_ALIGN || n > cp_heap_region_bytes / 4)
@@ -131,29 +137,39 @@ void *cp_heap_region_alloc(size_t n, size_t align, void **user)
     if (cls >= MAX_CLASSES)
         return NULL;
     uintptr_t bytes = (uintptr_t)1 << cls;
-    void *b = free_list[cls];
+    bool zero = false;
+    void **b = free_list[cls];
     if (b) {
-        free_list[cls] = *(void **)b;
+        free_list[cls] = b[0];
+        if (bytes >= CHUNK_BYTES) {
+            zero = b[1] == NULL; /* NULL: handed back to the kernel on free */
+            if (!zero)
+                retained_bytes -= bytes;
+        }
     } else if (bytes < CHUNK_BYTES) {
         char *chunk = bump(CHUNK_BYTES, CHUNK_BYTES);
         if (!chunk)
             return NULL;
         set_class((uintptr_t)chunk, CHUNK_BYTES, cls);
         /* Keep the first block; the rest go on the free list in address
-         * order (fresh pages: nothing to clear). */
+         * order. */
         for (uintptr_t o = CHUNK_BYTES - bytes; o > 0; o -= bytes) {
             *(void **)(chunk + o) = free_list[cls];
             free_list[cls] = chunk + o;
         }
-        b = chunk;
+        b = (void **)chunk;
+        zero = true; /* fresh pages */
     } else {
         b = bump(bytes, bytes);
         if (!b)
             return NULL;
         set_class((uintptr_t)b, bytes, cls);
+        zero = true;
     }
     used_bytes += bytes;
     *user = (char *)b + off;
+    if (zeroed)
+        *zeroed = zero;
     return b;
 }
 
@@ -167,21 +183,32 @@ void *cp_heap_region_block(const void *user, size_t *block_bytes)
     return (void *)(cp_heap_region_base + (rel & ~(bytes - 1)));
 }
 
-int cp_heap_region_zeroed(size_t block_bytes)
-{
-    return block_bytes >= CHUNK_BYTES;
-}
-
 void cp_heap_region_free(void *block)
 {
     size_t bytes;
     cp_heap_region_block(block, &bytes);
     int cls = __builtin_ctzll((unsigned long long)bytes);
-    if (bytes >= CHUNK_BYTES)
-        madvise(block, bytes, MADV_DONTNEED);
-    *(void **)block = free_list[cls];
+    void **b = block;
+    b[1] = NULL;
+    if (bytes >= CHUNK_BYTES) {
+        /* Keep up to RETAIN_BYTES of freed large blocks resident, so a
+         * program that frees and allocates big blocks in a loop does not
+         * fault their pages in again every time; hand the rest back. */
+        if (retained_bytes + bytes <= RETAIN_BYTES) {
+            retained_bytes += bytes;
+            b[1] = b; /* dirty */
+        } else {
+            madvise(block, bytes, MADV_DONTNEED);
+        }
+    }
+    b[0] = free_list[cls];
     free_list[cls] = block;
     used_bytes -= bytes;
+}
+
+size_t cp_heap_region_retained(void)
+{
+    return retained_bytes;
 }
 
 size_t cp_heap_region_used(void)

@@ -59,7 +59,8 @@ Test(heap_region, alignment_lookup_reuse)
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
         for (size_t j = 0; j < sizeof aligns / sizeof *aligns; j++) {
             void *user = NULL;
-            void *block = cp_heap_region_alloc(sizes[i], aligns[j], &user);
+            bool fresh_zero = false;
+            void *block = cp_heap_region_alloc(sizes[i], aligns[j], &user, &fresh_zero);
             cr_assert_not_null(block, "size %zu align %zu", sizes[i], aligns[j]);
             cr_assert(cp_heap_is_sampled(user) && cp_heap_is_sampled(block));
             cr_assert_eq((uintptr_t)user % aligns[j], 0);
@@ -74,8 +75,11 @@ Test(heap_region, alignment_lookup_reuse)
             cp_heap_region_free(block);
             /* The same class hands the block out again (LIFO free list). */
             void *user2 = NULL;
-            cr_assert_eq(cp_heap_region_alloc(sizes[i], aligns[j], &user2), block);
-            if (cp_heap_region_zeroed(bytes)) {
+            bool zeroed = false;
+            cr_assert_eq(cp_heap_region_alloc(sizes[i], aligns[j], &user2, &zeroed), block);
+            /* Small blocks and retained large ones are reused dirty. */
+            cr_assert(!zeroed || bytes >= 65536);
+            if (zeroed) {
                 for (size_t k = 0; k < sizes[i]; k++)
                     cr_assert_eq(((unsigned char *)user2)[k], 0, "byte %zu not zero", k);
             }
@@ -85,12 +89,47 @@ Test(heap_region, alignment_lookup_reuse)
     cr_assert_eq(cp_heap_region_used(), 0);
 }
 
+Test(heap_region, large_blocks_retained_then_returned)
+{
+    cr_assert_eq(cp_heap_region_init(), 0);
+    /* 40 blocks of 4 MiB: the first 64 MiB of frees stay resident (reused
+     * dirty), the rest go back to the kernel (reused zeroed). */
+    void *blocks[40];
+    for (int i = 0; i < 40; i++) {
+        void *user;
+        bool zeroed;
+        blocks[i] = cp_heap_region_alloc(3 << 20, 16, &user, &zeroed);
+        cr_assert_not_null(blocks[i]);
+        cr_assert(zeroed, "fresh blocks read as zero");
+        memset(user, 0x77, 3 << 20);
+    }
+    for (int i = 0; i < 40; i++)
+        cp_heap_region_free(blocks[i]);
+    cr_assert_eq(cp_heap_region_retained(), (size_t)64 << 20);
+    int dirty = 0, clean = 0;
+    for (int i = 0; i < 40; i++) {
+        void *user;
+        bool zeroed;
+        cr_assert_not_null(cp_heap_region_alloc(3 << 20, 16, &user, &zeroed));
+        if (zeroed) {
+            clean++;
+            for (size_t k = 0; k < (3u << 20); k += 4093)
+                cr_assert_eq(((unsigned char *)user)[k], 0);
+        } else {
+            dirty++;
+            cr_assert_eq(((unsigned char *)user)[12345], 0x77);
+        }
+    }
+    cr_assert(dirty == 16 && clean == 24, "dirty %d clean %d", dirty, clean);
+    cr_assert_eq(cp_heap_region_retained(), 0);
+}
+
 Test(heap_region, refuses_what_it_cannot_hold)
 {
     cr_assert_eq(cp_heap_region_init(), 0);
     void *user;
-    cr_assert_null(cp_heap_region_alloc(100, CP_HEAP_MAX_ALIGN * 2, &user));
-    cr_assert_null(cp_heap_region_alloc(cp_heap_region_bytes, 16, &user));
+    cr_assert_null(cp_heap_region_alloc(100, CP_HEAP_MAX_ALIGN * 2, &user, NULL));
+    cr_assert_null(cp_heap_region_alloc(cp_heap_region_bytes, 16, &user, NULL));
     cr_assert(!cp_heap_is_sampled(NULL));
     int local;
     cr_assert(!cp_heap_is_sampled(&local));
