@@ -67,6 +67,7 @@ static pthread_t drainer;
 static atomic_int drain_stop;
 static int64_t start_wall_ns, start_mono_ns;
 static int installed_signo;
+static int suspended; /* the program took the signal: sampling stopped, data kept */
 
 static __thread unsigned tls_gen __attribute__((tls_model("initial-exec")));
 static __thread int64_t tls_last_ns __attribute__((tls_model("initial-exec")));
@@ -209,7 +210,7 @@ static int start_locked(const char *path, int fd, const cprof_cpu_options *opts)
     if (sig <= 0 || sig >= NSIG || sig == SIGKILL || sig == SIGSTOP || sig == SIGSEGV ||
         sig == SIGBUS)
         return CPROF_EINVAL;
-    if (atomic_load(&running))
+    if (atomic_load(&running) || suspended)
         return CPROF_EBUSY;
     int rc = check_signal(sig);
     if (rc)
@@ -294,9 +295,10 @@ CPROF_API int cprof_cpu_stop(void)
 {
     pthread_mutex_lock(&mu);
     int rc = CPROF_ENOTRUNNING;
-    if (!atomic_load(&running))
+    if (!atomic_load(&running) && !suspended)
         goto out;
     halt_locked();
+    suspended = 0;
     cp_cpuwrite_meta meta = {
         .period_ns = period_ns,
         .hz = hz,
@@ -311,6 +313,36 @@ CPROF_API int cprof_cpu_stop(void)
 out:
     pthread_mutex_unlock(&mu);
     return rc;
+}
+
+int cp_cpu_signal(void)
+{
+    return installed_signo;
+}
+
+bool cp_cpu_is_handler(const struct sigaction *act)
+{
+    return act && (act->sa_flags & SA_SIGINFO) && act->sa_sigaction == on_signal;
+}
+
+void cp_cpu_release_signal(void)
+{
+    pthread_mutex_lock(&mu);
+    if (atomic_load(&running)) {
+        cp_timers_stop();
+        atomic_store(&running, 0);
+        while (atomic_load(&in_handler) > 0) {
+            struct timespec ts = {0, 100000};
+            nanosleep(&ts, NULL);
+        }
+        suspended = 1;
+        cp_log("the program installs its own handler for signal %d: CPU profiling stops "
+               "here (the profile so far is written at exit); to profile such a program "
+               "set CPROF_CPU_SIGNAL to a signal it does not use",
+               installed_signo);
+    }
+    installed_signo = 0; /* the handler is the program's now */
+    pthread_mutex_unlock(&mu);
 }
 
 CPROF_API int cprof_cpu_running(void)
@@ -362,7 +394,8 @@ void cp_cpu_atfork_parent(void)
 void cp_cpu_atfork_child(void)
 {
     cp_timers_atfork_child();
-    int was_running = atomic_exchange(&running, 0);
+    int was_running = atomic_exchange(&running, 0) || suspended;
+    suspended = 0;
     atomic_store(&in_handler, 0);
     /* The parent's samples are not ours to write; the table may have been
      * mid-update in the (now absent) drain thread, so drop it unfreed. */

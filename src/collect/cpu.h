@@ -7,6 +7,8 @@
 #ifndef CP_COLLECT_CPU_H
 #define CP_COLLECT_CPU_H
 
+#include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* In a new thread before its start routine / at its exit. */
@@ -19,6 +21,15 @@ void cp_cpu_thread_end(void);
 void cp_cpu_atfork_prepare(void);
 void cp_cpu_atfork_parent(void);
 void cp_cpu_atfork_child(void);
+
+/* The signal the profiler's handler is installed on, or 0. */
+int cp_cpu_signal(void);
+/* Is act the profiler's own handler? */
+bool cp_cpu_is_handler(const struct sigaction *act);
+/* The program is about to install its own disposition for cp_cpu_signal():
+ * delete every timer and stop sampling (what was collected is written by
+ * cprof_cpu_stop or at exit), and forget the handler.  Says so on stderr. */
+void cp_cpu_release_signal(void);
 
 /* Counters of the running (or last) profile, for tests and benchmarks. */
 typedef struct cp_cpu_stats {

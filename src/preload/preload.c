@@ -10,6 +10,8 @@
  * fork: the child stops, and starts its own profile only when the path
  * holds "%p", so it never overwrites its parent's file.  exec keeps the
  * environment, so an exec'd program profiles itself under its own %p.
+ * sigaction and signal are interposed so a program that installs its own
+ * handler for the profiling signal gets it cleanly (see below).
  *
  * The same code runs when a program links -lcprof: the interposer then
  * comes first in symbol lookup order as well.  The heap profiler's entry
@@ -24,6 +26,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,6 +91,42 @@ CPROF_API int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
     return rc;
 }
 
+/* A program that installs its own disposition for the profiling signal
+ * keeps it: the profiler lets go first (deleting its timers, so the
+ * program's handler never sees our signals and SIG_DFL never kills it).
+ * signal() is interposed too because glibc's signal() calls its internal
+ * sigaction directly. */
+typedef int (*sigaction_fn)(int, const struct sigaction *, struct sigaction *);
+typedef sighandler_t (*signal_fn)(int, sighandler_t);
+
+CPROF_API int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+    static sigaction_fn real;
+    if (!real)
+        real = (sigaction_fn)dlsym(RTLD_NEXT, "sigaction");
+    if (!real) {
+        errno = ENOSYS;
+        return -1;
+    }
+    if (act && sig > 0 && sig == cp_cpu_signal() && !cp_cpu_is_handler(act))
+        cp_cpu_release_signal();
+    return real(sig, act, old);
+}
+
+CPROF_API sighandler_t signal(int sig, sighandler_t handler)
+{
+    static signal_fn real;
+    if (!real)
+        real = (signal_fn)dlsym(RTLD_NEXT, "signal");
+    if (!real) {
+        errno = ENOSYS;
+        return SIG_ERR;
+    }
+    if (sig > 0 && sig == cp_cpu_signal())
+        cp_cpu_release_signal();
+    return real(sig, handler);
+}
+
 static void fork_prepare(void)
 {
     cp_cpu_atfork_prepare();
@@ -107,11 +146,9 @@ static void fork_child(void)
 
 static void at_exit(void)
 {
-    if (cprof_cpu_running()) {
-        int rc = cprof_cpu_stop();
-        if (rc)
-            cp_log("CPU profile not written: %s", cprof_strerror(rc));
-    }
+    int rc = cprof_cpu_stop(); /* also after the program took the signal */
+    if (rc && rc != CPROF_ENOTRUNNING)
+        cp_log("CPU profile not written: %s", cprof_strerror(rc));
     if (cp_preload_heap_fini)
         cp_preload_heap_fini();
 }

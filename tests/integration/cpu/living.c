@@ -8,6 +8,9 @@
  *                  exit()), more parent_work; prints "parent=P child=C"
  *   living churn N create and join N threads (50 alive at a time), each
  *                  burning a little CPU; then no CPU timer may be left
+ *   living takeover  the program installs its own SIGPROF handler and
+ *                  ITIMER_PROF after the profiler started: it must get
+ *                  only its own signals, and the profile so far is kept
  *   living stress SECONDS  threads churn, dlopen/dlclose of libcrypt racing
  *                  with calls into it, fork, malloc/free storms, together
  */
@@ -22,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -332,6 +336,52 @@ static int mode_stress(int seconds)
     return 0;
 }
 
+/* ---- takeover ---- */
+static atomic_int itimer_hits, timer_hits;
+
+static void own_handler(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig, (void)uc;
+    if (si->si_code == SI_TIMER)
+        atomic_fetch_add(&timer_hits, 1); /* a POSIX timer: the profiler's */
+    else
+        atomic_fetch_add(&itimer_hits, 1);
+}
+
+static __attribute__((noinline)) void before_takeover(void)
+{
+    burn_us(200000);
+    __asm__ volatile("" ::: "memory");
+}
+
+/* A program that starts its own SIGPROF profiling (as gperftools'
+ * ProfilerStart does) after the preload started ours. */
+static int mode_takeover(void)
+{
+    before_takeover();
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = own_handler;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    if (sigaction(SIGPROF, &sa, NULL) != 0)
+        return fail("sigaction");
+    struct itimerval it = {{0, 10000}, {0, 10000}};
+    setitimer(ITIMER_PROF, &it, NULL);
+    burn_us(300000);
+    struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_PROF, &off, NULL);
+    printf("takeover: own itimer signals=%d, profiler timer signals=%d\n",
+           atomic_load(&itimer_hits), atomic_load(&timer_hits));
+    if (atomic_load(&timer_hits) != 0)
+        return fail("the program's handler received the profiler's signals");
+    if (atomic_load(&itimer_hits) < 5)
+        return fail("the program's own ITIMER_PROF did not reach its handler");
+    /* signal() resets it: must not kill us via a leftover timer. */
+    signal(SIGPROF, SIG_DFL);
+    burn_us(50000);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -341,8 +391,10 @@ int main(int argc, char **argv)
         return mode_fork();
     if (argc >= 3 && !strcmp(argv[1], "churn"))
         return mode_churn(atoi(argv[2]));
+    if (argc >= 2 && !strcmp(argv[1], "takeover"))
+        return mode_takeover();
     if (argc >= 3 && !strcmp(argv[1], "stress"))
         return mode_stress(atoi(argv[2]));
-    fprintf(stderr, "usage: living eintr|fork|churn N|stress SECONDS\n");
+    fprintf(stderr, "usage: living eintr|fork|churn N|stress SECONDS|takeover\n");
     return 2;
 }

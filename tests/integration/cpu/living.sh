@@ -44,8 +44,24 @@ churn)
   has "$dir/t.txt" short_thread
   lacks "$dir/t.txt" cprof_lost_samples
   ;;
+takeover)
+  timeout 60 env CPROF_CPU="$dir/cpu.pb.gz" LD_PRELOAD="$lib" "$living" takeover 2>"$dir/err"
+  cat "$dir/err"
+  grep -q "installs its own handler for signal" "$dir/err" || { echo "FAIL: no message"; exit 1; }
+  top "$dir/cpu.pb.gz" > "$dir/t.txt"
+  has "$dir/t.txt" before_takeover
+  # With another signal asked for, both profile side by side, silently.
+  timeout 60 env CPROF_CPU="$dir/cpu2.pb.gz" CPROF_CPU_SIGNAL=38 LD_PRELOAD="$lib" \
+    "$living" takeover 2>"$dir/err"
+  if grep -q "installs its own handler" "$dir/err"; then cat "$dir/err"; exit 1; fi
+  top "$dir/cpu2.pb.gz" > "$dir/t.txt"
+  has "$dir/t.txt" before_takeover
+  ;;
 stress)
-  timeout 60 env CPROF_CPU="$dir/cpu.pb.gz" CPROF_CPU_HZ=100000 LD_PRELOAD="$lib" "$living" stress 3
+  # The heap profiler runs too: the program allocates hard on two threads.
+  timeout 60 env CPROF_CPU="$dir/cpu.pb.gz" CPROF_CPU_HZ=100000 CPROF_HEAP="$dir/heap.pb.gz" \
+    LD_PRELOAD="$lib" "$living" stress 3
+  top "$dir/heap.pb.gz" >/dev/null
   top "$dir/cpu.pb.gz" > "$dir/t.txt"
   has "$dir/t.txt" allocator; has "$dir/t.txt" churner; has "$dir/t.txt" dl_looper
   sed -n 1,12p "$dir/t.txt"
