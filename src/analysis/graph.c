@@ -123,6 +123,7 @@ int cp_graph_new(cp_graph *g, const cp_profile *p, const cp_graph_opts *o)
     memset(g, 0, sizeof *g);
     g->p = p;
     g->sample_index = o->sample_index;
+    g->drop_negative = o->drop_negative;
     size_t nlines = 0;
     for (size_t i = 0; i < p->nlocations; i++)
         nlines += p->locations[i].nlines ? p->locations[i].nlines : 1;
@@ -311,9 +312,14 @@ int cp_graph_build(cp_graph *g, bool all_kept, bool edges)
             nodes[parent].flat += w;
     }
     g->norder = 0;
-    for (size_t i = 0; i < g->nnodes; i++)
-        if (nodes[i].kept && (nodes[i].flat || nodes[i].cum))
-            g->order[g->norder++] = (uint32_t)i;
+    for (size_t i = 0; i < g->nnodes; i++) {
+        const cp_gnode *n = &nodes[i];
+        if (!n->kept || (!n->flat && !n->cum))
+            continue;
+        if (g->drop_negative && (n->flat < 0 || (n->flat == 0 && n->cum < 0)))
+            continue;
+        g->order[g->norder++] = (uint32_t)i;
+    }
     return 0;
 }
 
@@ -418,13 +424,21 @@ int64_t cp_graph_flat_sum(const cp_graph *g)
 int cp_graph_trim_edges(cp_graph *g, int64_t cutoff)
 {
     int dropped = 0;
+    /* go trims the in-edges of the graph's nodes only: an edge into a node
+     * left out of the list (zero or, with -drop_negative, negative) stays */
+    uint8_t *listed = calloc(g->nnodes + 1, 1);
+    if (!listed)
+        return 0;
+    for (size_t i = 0; i < g->norder; i++)
+        listed[g->order[i]] = 1;
     for (size_t i = 0; i < g->nedges; i++) {
         cp_gedge *e = &g->edges[i];
-        if (!e->dropped && abs64(e->weight) < cutoff) {
+        if (!e->dropped && listed[e->dst] && abs64(e->weight) < cutoff) {
             e->dropped = true;
             dropped++;
         }
     }
+    free(listed);
     return dropped;
 }
 
@@ -526,10 +540,17 @@ int cp_graph_trim(cp_graph *g, double node_fraction, double edge_fraction, int n
             total += p->samples[i].values[g->sample_index];
     int64_t node_cut = abs64((int64_t)((double)total * node_fraction));
     int64_t edge_cut = abs64((int64_t)((double)total * edge_fraction));
-    bool edges_now = edges && node_cut == 0 && node_count <= 0;
+    /* with -drop_negative the sum leaves out negative nodes: known only
+     * after the build */
+    bool edges_now = edges && node_cut == 0 && node_count <= 0 && !g->drop_negative;
     bool rebuilt = false, trimmed = false;
     if ((rc = cp_graph_build(g, true, edges_now)))
         return rc;
+    if (g->drop_negative) {
+        total = cp_graph_flat_sum(g);
+        node_cut = abs64((int64_t)((double)total * node_fraction));
+        edge_cut = abs64((int64_t)((double)total * edge_fraction));
+    }
     if (node_cut > 0) {
         size_t kept = 0;
         for (size_t i = 0; i < g->nnodes; i++)

@@ -54,6 +54,7 @@ typedef struct cp_graph {
     uint32_t *adj;       /* edge indices grouped by node: ins then outs */
     cp_arena arena;      /* names and cleaned file names */
     bool has_inline;     /* some location has several lines (inlined calls) */
+    bool drop_negative;
 } cp_graph;
 
 typedef struct cp_graph_opts {
@@ -61,6 +62,7 @@ typedef struct cp_graph_opts {
     bool obj_names;   /* always record the mapping file (raw, list) */
     bool trim_cwd;    /* drop a /proc/self/cwd/ prefix of file names (graph reports) */
     const char *search_dir_base; /* "/dir/": cut file names after it (list) */
+    bool drop_negative; /* leave nodes with negative flat (or zero flat, negative cum) out */
 } cp_graph_opts;
 
 int cp_graph_new(cp_graph *g, const cp_profile *p, const cp_graph_opts *o);

@@ -22,6 +22,9 @@
 cp_profile *cp_prep_merge(cp_profile *const *ps, const double *scales, const bool *diff_base,
                           size_t n, cp_diag *diag);
 
+/* -add_comment: append a comment to the profile. */
+int cp_prep_add_comment(cp_profile *p, const char *text);
+
 /* True when some sample has a negative value (merging then changes totals). */
 bool cp_prep_has_negative(const cp_profile *p);
 /* Remove samples whose values are all zero, as a merge would. */

@@ -233,3 +233,20 @@ void cp_prep_drop_zero_samples(cp_profile *p)
     p->nsamples = w;
 }
 
+
+int cp_prep_add_comment(cp_profile *p, const char *text)
+{
+    const char **strs = cp_arena_alloc(&p->arena, (p->nstrings + 1) * sizeof *strs);
+    int64_t *comments = cp_arena_alloc(&p->arena, (p->ncomments + 1) * sizeof *comments);
+    char *t = cp_arena_strndup(&p->arena, text, strlen(text));
+    if (!strs || !comments || !t)
+        return CPROF_ENOMEM;
+    memcpy(strs, p->strings, p->nstrings * sizeof *strs);
+    if (p->ncomments)
+        memcpy(comments, p->comments, p->ncomments * sizeof *comments);
+    strs[p->nstrings] = t;
+    comments[p->ncomments++] = (int64_t)p->nstrings++;
+    p->strings = strs;
+    p->comments = comments;
+    return 0;
+}

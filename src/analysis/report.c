@@ -149,7 +149,8 @@ void cp_report_labels(cp_report *r, cp_graph *g, const cp_trim_result *t, bool f
 int cp_report_top(cp_report *r, FILE *out)
 {
     cp_graph g;
-    cp_graph_opts go = {.sample_index = r->sample_index, .trim_cwd = true};
+    cp_graph_opts go = {.sample_index = r->sample_index, .trim_cwd = true,
+                          .drop_negative = r->drop_negative};
     int rc = cp_graph_new(&g, r->p, &go);
     if (rc)
         return rc;
@@ -203,7 +204,8 @@ int cp_report_tree(cp_report *r, FILE *out)
 {
     static const char sep[] = "----------------------------------------------------------+-------------";
     cp_graph g;
-    cp_graph_opts go = {.sample_index = r->sample_index, .trim_cwd = true};
+    cp_graph_opts go = {.sample_index = r->sample_index, .trim_cwd = true,
+                          .drop_negative = r->drop_negative};
     int rc = cp_graph_new(&g, r->p, &go);
     if (rc)
         return rc;

@@ -606,7 +606,8 @@ int cp_report_dot(cp_report *r, FILE *out)
 {
     dot_graph d;
     memset(&d, 0, sizeof d);
-    cp_graph_opts go = {.sample_index = r->sample_index, .trim_cwd = true};
+    cp_graph_opts go = {.sample_index = r->sample_index, .trim_cwd = true,
+                          .drop_negative = r->drop_negative};
     int rc = cp_graph_new(&d.g, r->p, &go);
     if (rc)
         return rc;
@@ -737,8 +738,7 @@ int cp_report_dot(cp_report *r, FILE *out)
     cp_graph_sort_edges(g, all, nall);
     for (size_t i = 0; i < nall; i++) {
         const cp_gedge *e = &g->edges[all[i]];
-        if (!ids[e->src] || !ids[e->dst])
-            continue;
+        /* an edge into a node left out (-drop_negative) shows as N0, as in go */
         char wv[64], attr[1024], col[16];
         cp_report_value(r, wv, sizeof wv, e->weight);
         int off = snprintf(attr, sizeof attr, "label=\" %s%s\"", wv, e->inl ? "\\n (inline)" : "");

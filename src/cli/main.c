@@ -45,7 +45,11 @@ static void usage(FILE *f)
           "  -cum -flat   -focus=RX -ignore=RX -hide=RX -show=RX -tagfocus=V -tagignore=V\n"
           "  -functions -filefunctions -lines -files -addresses -noinlines\n"
           "  -unit=U -base=PROFILE -diff_base=PROFILE -o FILE\n"
-          "Several PROFILEs are merged.\n",
+          "  -show_from=RX -prune_from=RX -tagshow=RX -taghide=RX -divide_by=F\n"
+          "  -relative_percentages -drop_negative -compact_labels -trim=false\n"
+          "  -add_comment=TEXT -symbolize=none -seconds=N -timeout=N\n"
+          "Several PROFILEs are merged; a PROFILE may be an http:// URL.\n"
+          "Patterns are POSIX extended regexps; \\d, \\s and (?i) work as in Go.\n",
           f);
 }
 

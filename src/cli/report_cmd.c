@@ -34,7 +34,10 @@ typedef struct opts {
     const char *focus, *ignore, *hide, *show, *tagfocus, *tagignore;
     const char *show_from, *tagshow, *taghide, *prune_from;
     double divide_by;
-    bool compact_labels;
+    bool compact_labels, relative, drop_negative, no_trim;
+    const char *add_comment;
+    int timeout;
+    bool symbolize_none;
     const char *unit;
     const char *gran;
     int ngran;
@@ -234,6 +237,33 @@ static int parse(int argc, char **argv, opts *o)
                 return usage_err("invalid value for -divide_by: %s", val);
             if (o->divide_by == 0)
                 return usage_err("zero divisor specified%s", "");
+        } else if (!strcmp(name, "relative_percentages") || !strcmp(name, "drop_negative") ||
+                   !strcmp(name, "trim")) {
+            if (val && !parse_bool(val, &b))
+                return usage_err("invalid boolean value for -%s", name);
+            bool v = !val || b;
+            if (name[0] == 'r')
+                o->relative = v;
+            else if (name[0] == 'd')
+                o->drop_negative = v;
+            else
+                o->no_trim = !v;
+        } else if (!strcmp(name, "symbolize")) {
+            /* profiles are symbolized when written (cprof symbolize); "none"
+             * also leaves names exactly as written */
+            NEED_VAL();
+            o->symbolize_none = !strcmp(val, "none") || !strcmp(val, "no") ||
+                                !strncmp(val, "none:", 5) || !strncmp(val, "no:", 3);
+        } else if (!strcmp(name, "add_comment")) {
+            NEED_VAL();
+            o->add_comment = val;
+        } else if (!strcmp(name, "timeout")) {
+            NEED_VAL();
+            char *end;
+            long v = strtol(val, &end, 10);
+            if (*end || end == val || v > 86400)
+                return usage_err("invalid value for -timeout: %s", val);
+            o->timeout = (int)v;
         } else if (!strcmp(name, "compact_labels")) {
             if (val && !parse_bool(val, &b))
                 return usage_err("invalid boolean value for -%s", name);
@@ -290,7 +320,7 @@ static regex_t *compile(const char *what, const char *rx, regex_t *store, int *r
     return store;
 }
 
-static cp_profile *load(const char *path, int seconds)
+static cp_profile *load(const char *path, int seconds, int timeout_s)
 {
     cp_profile *p = NULL;
     cp_diag d = {{0}};
@@ -300,8 +330,8 @@ static cp_profile *load(const char *path, int seconds)
         char err[512];
         if (seconds > 0 || strstr(path, "/profile"))
             fprintf(stderr, "Fetching profile over HTTP from %s\n", path);
-        rc = cp_fetch_http(path, seconds, (seconds > 0 ? seconds : 30) + 60, CP_MAX_DECOMPRESSED, &b,
-                           err, sizeof err);
+        int timeout = timeout_s > 0 ? timeout_s : (seconds > 0 ? seconds : 30) + 60;
+        rc = cp_fetch_http(path, seconds, timeout, CP_MAX_DECOMPRESSED, &b, err, sizeof err);
         if (rc) {
             fprintf(stderr, "cprof: %s: %s\n", path, err);
             cp_buf_free(&b);
@@ -349,7 +379,7 @@ int cp_cmd_report(int argc, char **argv)
     FILE *out = stdout;
     rc = 0;
     for (size_t i = 0; i < o.nsrcs; i++) {
-        if (!(ps[np] = load(o.srcs[i], o.seconds))) {
+        if (!(ps[np] = load(o.srcs[i], o.seconds, o.timeout))) {
             rc = 1;
             goto out;
         }
@@ -357,7 +387,7 @@ int cp_cmd_report(int argc, char **argv)
         diffs[np++] = false;
     }
     for (size_t i = 0; i < o.nbases; i++) {
-        if (!(ps[np] = load(o.bases[i], o.seconds))) {
+        if (!(ps[np] = load(o.bases[i], o.seconds, o.timeout))) {
             rc = 1;
             goto out;
         }
@@ -386,12 +416,17 @@ int cp_cmd_report(int argc, char **argv)
         /* go tool pprof's fetch: names simplified, then drop_frames applied
          * (a bad drop_frames pattern is ignored there too) */
         char perr[512];
-        if (cp_prep_demangle(p)) {
+        if (!o.symbolize_none && cp_prep_demangle(p)) {
             fprintf(stderr, "cprof: out of memory\n");
             rc = 1;
             goto out;
         }
         cp_prep_remove_uninteresting(p, perr, sizeof perr);
+        if (o.add_comment && *o.add_comment && cp_prep_add_comment(p, o.add_comment)) {
+            fprintf(stderr, "cprof: out of memory\n");
+            rc = 1;
+            goto out;
+        }
     }
     if (!strcmp(o.cmd, "merge")) {
         int w = cp_profile_write_file(p, o.output);
@@ -442,7 +477,7 @@ int cp_cmd_report(int argc, char **argv)
         gran = "addresses";
         noinl = false;
     }
-    if (!trim) {
+    if (!trim || o.no_trim) {
         r.node_count = 0;
         r.node_fraction = 0;
         r.edge_fraction = 0;
@@ -489,7 +524,8 @@ int cp_cmd_report(int argc, char **argv)
     r.symbol = sym;
     r.symbol_src = o.cmd_arg;
 
-    r.total = cp_prep_total(p, si);
+    if (!o.relative)
+        r.total = cp_prep_total(p, si);
     cp_name_filter nf = {.focus = focus, .ignore = ignore, .hide = hide, .show = show};
     cp_prep_filter_names(p, &nf);
     if (focus && !nf.fm)
@@ -520,6 +556,9 @@ int cp_cmd_report(int argc, char **argv)
     }
     if (prune_from)
         cp_prep_prune_from(p, prune_from);
+    if (o.relative) /* -relative_percentages: of what the filters left */
+        r.total = cp_prep_total(p, si);
+    r.drop_negative = o.drop_negative;
     cp_granularity g = CP_GRAN_FUNCTIONS;
     if (!strcmp(gran, "filefunctions"))
         g = CP_GRAN_FILEFUNCTIONS;

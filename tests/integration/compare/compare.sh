@@ -171,6 +171,11 @@ for f in cpu allocs c_cpu; do
     run tree -show_from=main -divide_by=0.5 -unit=ms $f.pb.gz
     run dot -compact_labels -prune_from=run $f.pb.gz
 done
+run top -trim=false cpu.pb.gz
+run tree -trim=false allocs.pb.gz
+run top -add_comment=hello cpu.pb.gz
+run raw -add_comment=hello cpu.pb.gz
+run top -relative_percentages -focus=main allocs.pb.gz
 run top -base=heap.pb.gz allocs.pb.gz
 run top -diff_base=heap.pb.gz allocs.pb.gz
 run traces -base=heap.pb.gz allocs.pb.gz
@@ -208,6 +213,13 @@ if [ -n "$RANDPROF" ] && [ -x "$RANDPROF" ]; then
         runrx list . "rand$seed.pb.gz"
     done
     run top -base=rand3.pb.gz rand8.pb.gz
+    for f in rand3 rand29; do
+        run top -drop_negative $f.pb.gz
+        run tree -drop_negative -lines $f.pb.gz
+        run dot -drop_negative $f.pb.gz
+        run top -symbolize=none $f.pb.gz
+        run top -relative_percentages -tagfocus=handler=/a $f.pb.gz
+    done
     GO_RETRIES=0
 fi
 
