@@ -49,13 +49,18 @@ CPROF_API const char *cprof_strerror(int err);
  * time it stands for, so totals match what the kernel charged. */
 typedef struct cprof_cpu_options {
     int hz;         /* requested samples per CPU-second per thread; 0 = 100 */
-    int signal;     /* 0 = SIGPROF; or another signal to use instead */
+    int signal;     /* 0 = $CPROF_CPU_SIGNAL if set, else SIGPROF; or another
+                       signal to use instead (for programs that use SIGPROF) */
     unsigned flags; /* reserved, must be 0 */
 } cprof_cpu_options;
 
 /* Start profiling; the profile goes to `path` ("%p" expands to the pid) when
  * cprof_cpu_stop() is called.  opts may be NULL.  Starting twice is
- * CPROF_EBUSY; a program that already owns the signal gets CPROF_ESIGNAL.
+ * CPROF_EBUSY; a program that already owns the signal (a handler, or an
+ * armed ITIMER_PROF for SIGPROF) gets CPROF_ESIGNAL.  If the program
+ * installs its own handler for the signal later, sampling stops there and
+ * the profile so far is still written by cprof_cpu_stop().  A forked child
+ * does not inherit the profile; it starts its own when path has "%p".
  * [thread-safe] */
 CPROF_API int cprof_cpu_start(const char *path, const cprof_cpu_options *opts);
 /* As above, writing to an open file descriptor (not closed by cprof). */
