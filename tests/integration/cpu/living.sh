@@ -36,6 +36,15 @@ fork)
   [ "$(ls "$dir" | grep -c '^cpu')" = 1 ] || { ls "$dir"; echo "FAIL: want 1 profile"; exit 1; }
   top "$dir/cpu.pb.gz" > "$dir/p.txt"
   has "$dir/p.txt" parent_work; lacks "$dir/p.txt" child_work
+  # exec keeps the environment: a program started by a shell profiles itself.
+  rm -f "$dir"/cpu.*
+  timeout 60 env CPROF_CPU="$dir/cpu.%p.pb.gz" LD_PRELOAD="$lib" sh -c "\"$living\" fork >/dev/null; true"
+  found=0
+  for f in "$dir"/cpu.*.pb.gz; do
+    top "$f" > "$dir/x.txt"
+    if grep -q " parent_work\$" "$dir/x.txt"; then found=1; fi
+  done
+  [ $found = 1 ] || { ls "$dir"; echo "FAIL: no profile of the program the shell ran"; exit 1; }
   echo "fork: ok"
   ;;
 churn)
