@@ -7,6 +7,9 @@
  * the block from the profiler's region (heap_region.c).  Freeing a sampled
  * block reads its 16-byte header (bucket, size) and counts the free.
  *
+ * Big sampled blocks (heap.h, CP_HEAP_BIG) stay in glibc and are found
+ * through an address-keyed table instead of the region.
+ *
  * Data structures: buckets live in an mmap-backed arena and are never freed;
  * a fixed hash table of 64 Ki chains finds them by (stack, size); a list of
  * all buckets lets the writer walk them without the lock (they are published
@@ -33,6 +36,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,6 +57,25 @@ extern const char __start_cprof_hooks[] __attribute__((visibility("hidden")));
 extern const char __stop_cprof_hooks[] __attribute__((visibility("hidden")));
 
 enum { HASH_BITS = 16, HEAP_FRAMES = 64 };
+
+/* glibc's allocator, for big sampled blocks (see heap.h). */
+extern void *__libc_malloc(size_t n);
+extern void *__libc_calloc(size_t nmemb, size_t size);
+extern void *__libc_memalign(size_t align, size_t n);
+extern void __libc_free(void *p);
+
+/* Big sampled blocks: open addressing, linear probing, backward-shift
+ * deletion; guarded by the lock.  Past half full, new big samples go to
+ * the region instead. */
+enum { BIG_SLOTS = 1 << 16 };
+typedef struct big_slot {
+    void *ptr; /* NULL = empty */
+    cp_heap_bucket *bucket;
+    uint64_t size;
+} big_slot;
+static big_slot *big_table;
+static size_t big_count;
+size_t cp_heap_big_live;
 
 typedef struct block_hdr {
     cp_heap_bucket *bucket; /* NULL once freed */
@@ -189,6 +212,60 @@ static int user_stack(uint64_t *pcs, int max)
     return n - first;
 }
 
+static size_t big_index(const void *p)
+{
+    return (size_t)cp_hash_u64((uint64_t)(uintptr_t)p) & (BIG_SLOTS - 1);
+}
+
+/* With the lock held.  False when the table is too full. */
+static bool big_insert(void *p, cp_heap_bucket *b, uint64_t size)
+{
+    if (!big_table || big_count >= BIG_SLOTS / 2)
+        return false;
+    size_t i = big_index(p);
+    while (big_table[i].ptr)
+        i = (i + 1) & (BIG_SLOTS - 1);
+    big_table[i] = (big_slot){p, b, size};
+    big_count++;
+    __atomic_store_n(&cp_heap_big_live, big_count, __ATOMIC_RELAXED);
+    return true;
+}
+
+HOOK bool cp_heap_big_forget(void *p)
+{
+    bool found = false;
+    int saved_errno = errno;
+    pthread_mutex_lock(&lock);
+    size_t i = big_index(p);
+    while (big_table[i].ptr && big_table[i].ptr != p)
+        i = (i + 1) & (BIG_SLOTS - 1);
+    if (big_table[i].ptr == p) {
+        found = true;
+        cp_heap_bucket *b = big_table[i].bucket;
+        __atomic_fetch_add(&b->free_bytes, big_table[i].size, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&b->free_objects, 1, __ATOMIC_RELEASE);
+        /* Backward-shift deletion keeps every probe chain unbroken. */
+        size_t hole = i, j = i;
+        for (;;) {
+            j = (j + 1) & (BIG_SLOTS - 1);
+            if (!big_table[j].ptr)
+                break;
+            size_t home = big_index(big_table[j].ptr);
+            /* Move j into the hole unless its home lies in (hole, j]. */
+            if (((j - home) & (BIG_SLOTS - 1)) >= ((j - hole) & (BIG_SLOTS - 1))) {
+                big_table[hole] = big_table[j];
+                hole = j;
+            }
+        }
+        big_table[hole].ptr = NULL;
+        big_count--;
+        __atomic_store_n(&cp_heap_big_live, big_count, __ATOMIC_RELAXED);
+    }
+    pthread_mutex_unlock(&lock);
+    errno = saved_errno;
+    return found;
+}
+
 HOOK void *cp_heap_alloc_sampled(size_t n, size_t align, bool zero)
 {
     cp_heap_tls *t = &cp_heap_tls_state;
@@ -199,8 +276,28 @@ HOOK void *cp_heap_alloc_sampled(size_t n, size_t align, bool zero)
     uint64_t pcs[HEAP_FRAMES];
     int nf = user_stack(pcs, HEAP_FRAMES);
     void *user = NULL;
+    void *big = NULL;
+    if (n >= CP_HEAP_BIG && big_table) {
+        big = align > 16 ? __libc_memalign(align, n) : zero ? __libc_calloc(1, n) : __libc_malloc(n);
+        if (!big) {
+            t->busy = 0;
+            return NULL; /* the caller's glibc call fails the same way */
+        }
+    }
     pthread_mutex_lock(&lock);
     cp_heap_bucket *b = bucket_for(pcs, nf, n);
+    if (big) {
+        if (b && big_insert(big, b, n)) {
+            __atomic_fetch_add(&b->alloc_objects, 1, __ATOMIC_RELAXED);
+            __atomic_fetch_add(&b->alloc_bytes, n, __ATOMIC_RELAXED);
+        } else {
+            dropped++;
+        }
+        pthread_mutex_unlock(&lock);
+        t->busy = 0;
+        errno = saved_errno;
+        return big;
+    }
     bool zeroed = false;
     void *block = b ? cp_heap_region_alloc(n, align, &user, &zeroed) : NULL;
     if (block) {
@@ -318,6 +415,12 @@ int cp_heap_start_seeded(int64_t rate, uint64_t seed)
     rc = cp_heap_region_init();
     if (rc)
         goto out;
+    if (!big_table) {
+        void *m = mmap(NULL, BIG_SLOTS * sizeof *big_table, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (m != MAP_FAILED)
+            big_table = m; /* else big samples use the region */
+    }
     if (!seed && getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -51,6 +51,25 @@ static inline bool cp_heap_is_sampled(const void *p)
     return (uintptr_t)p - cp_heap_region_base < cp_heap_region_bytes;
 }
 
+/* Big sampled blocks (CP_HEAP_BIG bytes and more) stay in glibc, so that a
+ * program recycling big buffers keeps glibc's heap shape (moving most of
+ * them to the region made glibc trim and regrow its heap on every free);
+ * they are remembered in a table keyed by address.  free() consults it only
+ * while such blocks are live, and only for blocks whose glibc chunk header
+ * says they are big: one load, of the word glibc's free reads next anyway. */
+#define CP_HEAP_BIG ((size_t)256 << 10)
+extern size_t cp_heap_big_live;
+
+static inline bool cp_heap_maybe_big(const void *p)
+{
+    return __atomic_load_n(&cp_heap_big_live, __ATOMIC_RELAXED) != 0 && p &&
+           (((const size_t *)p)[-1] & ~(size_t)7) >= CP_HEAP_BIG;
+}
+
+/* If p is a live big sampled block: count its free and forget it (the
+ * caller still hands p to glibc).  Returns whether it was.  [hook-safe] */
+bool cp_heap_big_forget(void *p);
+
 /* ---- sampling (heap.c) ---- */
 
 /* Called when n >= countdown: seeds a new thread, draws the next interval

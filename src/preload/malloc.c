@@ -92,10 +92,20 @@ HOOK FAST void *malloc(size_t n)
     return __libc_malloc(n);
 }
 
+HOOK_LOCAL __attribute__((noinline)) void free_big(void *p)
+{
+    cp_heap_big_forget(p);
+    __libc_free(p);
+}
+
 HOOK FAST void free(void *p)
 {
     if (cp_heap_is_sampled(p)) {
         cp_heap_free_sampled(p);
+        return;
+    }
+    if (cp_heap_maybe_big(p)) {
+        free_big(p);
         return;
     }
     __libc_free(p);
@@ -165,6 +175,10 @@ HOOK void *realloc(void *p, size_t n)
         cp_heap_free_sampled(p);
         return q;
     }
+    /* A big sampled block reallocated is a free and a new allocation (a
+     * failed realloc keeps the block but has counted it freed: harmless). */
+    if (cp_heap_maybe_big(p))
+        cp_heap_big_forget(p);
     if (n != 0 && take_sample(n)) {
         void *q = cp_heap_alloc_sampled(n, 16, false);
         if (q) {

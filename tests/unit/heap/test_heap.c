@@ -257,6 +257,45 @@ Test(heap_sampling, stop_keeps_frees_right)
     cp_profile_free(prof);
 }
 
+Test(heap_sampling, big_blocks_stay_in_glibc)
+{
+    NEED_INTERPOSERS();
+    cr_assert_eq(cp_heap_start_seeded(1, 5), 0);
+    enum { N = 300 };
+    void *big[N];
+    for (int i = 0; i < N; i++) {
+        big[i] = unit_site_a(CP_HEAP_BIG + 4096);
+        cr_assert(!cp_heap_is_sampled(big[i]), "big blocks are glibc's");
+        cr_assert(cp_heap_maybe_big(big[i]));
+    }
+    cr_assert_eq(cp_heap_big_live, N);
+    /* Free in a scrambled order (exercises the table's deletion). */
+    for (int k = 0; k < N; k++) {
+        int i = (k * 7) % N;
+        if (i % 3 == 0)
+            free(big[i]);
+    }
+    cr_assert_eq(cp_heap_big_live, N - N / 3);
+    /* realloc of a big sampled block: a free and a new allocation. */
+    big[1] = realloc(big[1], 100);
+    cr_assert_eq(cp_heap_big_live, N - N / 3 - 1);
+    unsigned char *z = unit_site_b(CP_HEAP_BIG * 2); /* calloc: zeroed */
+    for (size_t k = 0; k < CP_HEAP_BIG * 2; k += 1000)
+        cr_assert_eq(z[k], 0);
+    free(z);
+    cp_profile *p = NULL;
+    cr_assert_eq(cp_heap_profile(false, true, &p), 0);
+    tot a = totals_for(p, "unit_site_a", CP_HEAP_BIG + 4096);
+    cr_assert(a.v[0] == N && a.v[2] == N - N / 3 - 1, "allocated %lld, in use %lld",
+              (long long)a.v[0], (long long)a.v[2]);
+    cp_profile_free(p);
+    for (int i = 0; i < N; i++)
+        if (i % 3 != 0)
+            free(big[i]);
+    cr_assert_eq(cp_heap_big_live, 0);
+    cprof_heap_stop();
+}
+
 Test(heap_write, fd_and_path)
 {
     NEED_INTERPOSERS();
