@@ -9,7 +9,9 @@
  * Fast path: while profiling is off, one load and a branch before glibc's
  * function.  While on, allocations also subtract their size from a
  * per-thread countdown (initial-exec TLS); free() compares the pointer with
- * the sampled-block range (heap.h) — no lookup, no lock.
+ * the sampled-block range (heap.h) — no lookup, no lock — and, only while
+ * big sampled blocks are live, reads glibc's size word to see whether the
+ * block is big enough to be one of them (then a table lookup).
  *
  * Reaching the real allocator: glibc exports __libc_malloc, __libc_free,
  * __libc_calloc, __libc_realloc, __libc_memalign, __libc_valloc and
