@@ -207,6 +207,13 @@ void cp_dot_color(char *buf, size_t n, double score, bool bg)
 {
     const double shift = 0.7;
     double sat = bg ? 0.1 : 1.0, val = bg ? 0.93 : 0.7;
+    if (isnan(score)) {
+        /* go's Min/Max keep a NaN (0/0 with a zero total) and its float to
+         * uint8 conversion yields 0 on amd64: only green is affected */
+        snprintf(buf, n, "#%02x00%02x", (unsigned)(uint8_t)(val * 255.0),
+                 (unsigned)(uint8_t)(val * (1 - sat) * 255.0));
+        return;
+    }
     score = fmax(-1.0, fmin(1.0, score));
     if (fabs(score) < 0.2)
         sat *= fabs(score) / 0.2;

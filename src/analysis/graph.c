@@ -123,6 +123,7 @@ int cp_graph_new(cp_graph *g, const cp_profile *p, const cp_graph_opts *o)
     memset(g, 0, sizeof *g);
     g->p = p;
     g->sample_index = o->sample_index;
+    g->div_index = o->div_index;
     g->drop_negative = o->drop_negative;
     size_t nlines = 0;
     for (size_t i = 0; i < p->nlocations; i++)
@@ -215,8 +216,8 @@ void cp_graph_free(cp_graph *g)
     memset(g, 0, sizeof *g);
 }
 
-static int add_edge(cp_graph *g, uint32_t src, uint32_t dst, int64_t w, bool residual, bool inl,
-                    uint32_t gen)
+static int add_edge(cp_graph *g, uint32_t src, uint32_t dst, int64_t w, int64_t dw, bool residual,
+                    bool inl, uint32_t gen)
 {
     cp_gnode *d = &g->nodes[dst];
     uint64_t at;
@@ -240,6 +241,7 @@ static int add_edge(cp_graph *g, uint32_t src, uint32_t dst, int64_t w, bool res
         e->src = src;
         e->dst = dst;
         e->weight = w;
+        e->weight_div = dw;
         e->residual = residual;
         e->inl = inl;
         e->gen = gen;
@@ -250,6 +252,7 @@ static int add_edge(cp_graph *g, uint32_t src, uint32_t dst, int64_t w, bool res
         return 0; /* once per sample */
     e->gen = gen;
     e->weight += w;
+    e->weight_div += dw;
     if (residual)
         e->residual = true;
     if (!inl)
@@ -262,7 +265,7 @@ int cp_graph_build(cp_graph *g, bool all_kept, bool edges)
     const cp_profile *p = g->p;
     cp_gnode *nodes = g->nodes;
     for (size_t i = 0; i < g->nnodes; i++) {
-        nodes[i].flat = nodes[i].cum = 0;
+        nodes[i].flat = nodes[i].cum = nodes[i].flat_div = nodes[i].cum_div = 0;
         nodes[i].gen = 0;
         nodes[i].last_edge = NONE;
         if (all_kept)
@@ -272,11 +275,11 @@ int cp_graph_build(cp_graph *g, bool all_kept, bool edges)
     cp_map_free(&g->edge_map);
     uint32_t gen = 0;
     const uint32_t *locnodes = g->locnodes, *locoff = g->locoff;
-    int si = g->sample_index;
+    int si = g->sample_index, di = g->div_index;
     for (size_t s = 0; s < p->nsamples; s++) {
         const cp_sample *sm = &p->samples[s];
-        int64_t w = sm->values[si];
-        if (w == 0)
+        int64_t w = sm->values[si], dw = di >= 0 ? sm->values[di] : 0;
+        if (w == 0 && dw == 0)
             continue;
         if (++gen == 0) { /* wrapped: reset stamps */
             for (size_t i = 0; i < g->nnodes; i++)
@@ -299,17 +302,20 @@ int cp_graph_build(cp_graph *g, bool all_kept, bool edges)
                 if (nodes[n].gen != gen) {
                     nodes[n].gen = gen;
                     nodes[n].cum += w;
+                    nodes[n].cum_div += dw;
                 }
                 if (edges && parent != NONE && n != parent) {
-                    if (add_edge(g, parent, n, w, residual, ni != cnt - 1, gen))
+                    if (add_edge(g, parent, n, w, dw, residual, ni != cnt - 1, gen))
                         return CPROF_ENOMEM;
                 }
                 parent = n;
                 residual = false;
             }
         }
-        if (parent != NONE && !residual)
+        if (parent != NONE && !residual) {
             nodes[parent].flat += w;
+            nodes[parent].flat_div += dw;
+        }
     }
     g->norder = 0;
     for (size_t i = 0; i < g->nnodes; i++) {

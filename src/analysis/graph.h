@@ -25,6 +25,7 @@ typedef struct cp_gnode {
     int64_t start_line, lineno;
     /* values of the last build */
     int64_t flat, cum;
+    int64_t flat_div, cum_div; /* -mean: sums of the divisor value */
     bool kept;        /* part of the kept set of the last build */
     uint32_t gen;     /* per-sample stamp */
     char *pname;      /* printable name, computed once */
@@ -34,14 +35,14 @@ typedef struct cp_gnode {
 
 typedef struct cp_gedge {
     uint32_t src, dst; /* caller, callee */
-    int64_t weight;
+    int64_t weight, weight_div;
     bool residual, inl, dropped;
     uint32_t gen;
 } cp_gedge;
 
 typedef struct cp_graph {
     const cp_profile *p;
-    int sample_index;
+    int sample_index, div_index;
     cp_gnode *nodes;
     size_t nnodes;
     uint32_t *locnodes;  /* concatenated node index per line, UINT32_MAX = none */
@@ -59,6 +60,7 @@ typedef struct cp_graph {
 
 typedef struct cp_graph_opts {
     int sample_index;
+    int div_index;    /* -mean: sample value that divides (go: the first), -1 = none */
     bool obj_names;   /* always record the mapping file (raw, list) */
     bool trim_cwd;    /* drop a /proc/self/cwd/ prefix of file names (graph reports) */
     const char *search_dir_base; /* "/dir/": cut file names after it (list) */
@@ -66,6 +68,20 @@ typedef struct cp_graph_opts {
 } cp_graph_opts;
 
 int cp_graph_new(cp_graph *g, const cp_profile *p, const cp_graph_opts *o);
+
+/* go's FlatValue/CumValue/WeightValue: the mean when a divisor is in use. */
+static inline int64_t cp_gnode_flat(const cp_gnode *n)
+{
+    return n->flat_div ? n->flat / n->flat_div : n->flat;
+}
+static inline int64_t cp_gnode_cum(const cp_gnode *n)
+{
+    return n->cum_div ? n->cum / n->cum_div : n->cum;
+}
+static inline int64_t cp_gedge_weight(const cp_gedge *e)
+{
+    return e->weight_div ? e->weight / e->weight_div : e->weight;
+}
 void cp_graph_free(cp_graph *g);
 
 /* Recompute values; nodes with kept==false act as absent (edges through

@@ -454,18 +454,25 @@ static bool is_diff_base(const cp_profile *p, const cp_sample *s)
     return false;
 }
 
-int64_t cp_prep_total(const cp_profile *p, int si)
+int64_t cp_prep_total(const cp_profile *p, int si, int di)
 {
-    int64_t total = 0, diff = 0;
+    int64_t total = 0, diff = 0, div = 0, diff_div = 0;
     for (size_t i = 0; i < p->nsamples; i++) {
-        int64_t v = p->samples[i].values[si];
+        int64_t v = p->samples[i].values[si], d = di >= 0 ? p->samples[i].values[di] : 0;
         if (v < 0)
             v = -v;
         total += v;
-        if (p->samples[i].nlabels && is_diff_base(p, &p->samples[i]))
+        div += d;
+        if (p->samples[i].nlabels && is_diff_base(p, &p->samples[i])) {
             diff += v;
+            diff_div += d;
+        }
     }
-    return diff > 0 ? diff : total;
+    if (diff > 0) {
+        total = diff;
+        div = diff_div;
+    }
+    return div != 0 ? total / div : total;
 }
 
 int cp_prep_sample_index(const cp_profile *p, const char *v, char *err, size_t errlen)

@@ -77,8 +77,9 @@ typedef enum cp_granularity {
 } cp_granularity;
 void cp_prep_aggregate(cp_profile *p, cp_granularity g, bool inlines);
 
-/* report.computeTotal: sum of |value| (only diff-base samples when any). */
-int64_t cp_prep_total(const cp_profile *p, int sample_index);
+/* report.computeTotal: sum of |value| (only diff-base samples when any),
+ * divided by the sum of the divisor value (div_index >= 0, for -mean). */
+int64_t cp_prep_total(const cp_profile *p, int sample_index, int div_index);
 
 /* Index of a -sample_index value (name, inuse_ alias or number), or -1 with
  * a message in err. */

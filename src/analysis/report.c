@@ -80,9 +80,9 @@ void cp_report_select_unit(cp_report *r, cp_graph *g)
     int64_t minv = 0;
     for (size_t i = 0; i < g->norder; i++) {
         const cp_gnode *n = &g->nodes[g->order[i]];
-        int64_t m = abs64(n->flat);
+        int64_t m = abs64(cp_gnode_flat(n));
         if (m == 0)
-            m = abs64(n->cum);
+            m = abs64(cp_gnode_cum(n));
         if (m > 0 && (minv == 0 || m < minv))
             minv = m;
     }
@@ -117,7 +117,9 @@ void cp_report_labels(cp_report *r, cp_graph *g, const cp_trim_result *t, bool f
                 fprintf(out, "   %s\n", s);
         }
     }
-    int64_t flat_sum = cp_graph_flat_sum(g);
+    int64_t flat_sum = 0;
+    for (size_t i = 0; i < g->norder; i++)
+        flat_sum += cp_gnode_flat(&g->nodes[g->order[i]]);
     char a[64], b[64], pc[32];
     cp_report_value(r, a, sizeof a, flat_sum);
     cp_report_value(r, b, sizeof b, r->total);
@@ -149,8 +151,8 @@ void cp_report_labels(cp_report *r, cp_graph *g, const cp_trim_result *t, bool f
 int cp_report_top(cp_report *r, FILE *out)
 {
     cp_graph g;
-    cp_graph_opts go = {.sample_index = r->sample_index, .trim_cwd = true,
-                          .drop_negative = r->drop_negative};
+    cp_graph_opts go = {.sample_index = r->sample_index, .div_index = r->div_index,
+                        .trim_cwd = true, .drop_negative = r->drop_negative};
     int rc = cp_graph_new(&g, r->p, &go);
     if (rc)
         return rc;
@@ -175,13 +177,14 @@ int cp_report_top(cp_report *r, FILE *out)
             else
                 noinl = true;
         }
-        flat_sum += n->flat;
+        int64_t flat = cp_gnode_flat(n), cum = cp_gnode_cum(n);
+        flat_sum += flat;
         char fv[64], cv[64], fp[32], sp[32], cp[32];
-        cp_report_value(r, fv, sizeof fv, n->flat);
-        cp_report_value(r, cv, sizeof cv, n->cum);
-        cp_units_percentage(fp, sizeof fp, n->flat, r->total);
+        cp_report_value(r, fv, sizeof fv, flat);
+        cp_report_value(r, cv, sizeof cv, cum);
+        cp_units_percentage(fp, sizeof fp, flat, r->total);
         cp_units_percentage(sp, sizeof sp, flat_sum, r->total);
-        cp_units_percentage(cp, sizeof cp, n->cum, r->total);
+        cp_units_percentage(cp, sizeof cp, cum, r->total);
         fprintf(out, "%10s %s %s %10s %s  %s%s\n", fv, fp, sp, cv, cp, cp_graph_pname(&g, ni),
                 inl ? (noinl ? " (partial-inline)" : " (inline)") : "");
     }
@@ -204,8 +207,8 @@ int cp_report_tree(cp_report *r, FILE *out)
 {
     static const char sep[] = "----------------------------------------------------------+-------------";
     cp_graph g;
-    cp_graph_opts go = {.sample_index = r->sample_index, .trim_cwd = true,
-                          .drop_negative = r->drop_negative};
+    cp_graph_opts go = {.sample_index = r->sample_index, .div_index = r->div_index,
+                        .trim_cwd = true, .drop_negative = r->drop_negative};
     int rc = cp_graph_new(&g, r->p, &go);
     if (rc)
         return rc;
@@ -242,18 +245,19 @@ int cp_report_tree(cp_report *r, FILE *out)
         uint32_t *v;
         size_t cnt = cp_graph_edges_sorted(&g, ni, true, &v);
         for (size_t k = 0; k < cnt; k++)
-            print_edge(r, &g, v[k], n->cum, true, out);
-        flat_sum += n->flat;
+            print_edge(r, &g, v[k], cp_gnode_cum(n), true, out);
+        int64_t flat = cp_gnode_flat(n), cum = cp_gnode_cum(n);
+        flat_sum += flat;
         char fv[64], cv[64], fp[32], sp[32], cp[32];
-        cp_report_value(r, fv, sizeof fv, n->flat);
-        cp_report_value(r, cv, sizeof cv, n->cum);
-        cp_units_percentage(fp, sizeof fp, n->flat, r->total);
+        cp_report_value(r, fv, sizeof fv, flat);
+        cp_report_value(r, cv, sizeof cv, cum);
+        cp_units_percentage(fp, sizeof fp, flat, r->total);
         cp_units_percentage(sp, sizeof sp, flat_sum, r->total);
-        cp_units_percentage(cp, sizeof cp, n->cum, r->total);
+        cp_units_percentage(cp, sizeof cp, cum, r->total);
         fprintf(out, "%10s %s %s %10s %s                | %s\n", fv, fp, sp, cv, cp, name);
         cnt = cp_graph_edges_sorted(&g, ni, false, &v);
         for (size_t k = 0; k < cnt; k++)
-            print_edge(r, &g, v[k], n->cum, false, out);
+            print_edge(r, &g, v[k], cp_gnode_cum(n), false, out);
     }
     if (g.norder > 0)
         fprintf(out, "%s\n", sep);

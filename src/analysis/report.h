@@ -20,6 +20,7 @@
 typedef struct cp_report {
     cp_profile *p;
     int sample_index;
+    int div_index; /* -mean: the value samples are divided by (go: index 0); -1 = none */
     const char *sample_type, *sample_unit;
     char output_unit[64]; /* "minimum" unless -unit */
     int64_t total;        /* cp_prep_total before focus filters */

@@ -35,9 +35,12 @@ typedef struct tag {
     int64_t name;  /* strtab id */
     const char *unit;
     int64_t value;
-    int64_t flat, cum;
+    int64_t flat, cum, flat_div, cum_div;
     bool dropped;
 } tag;
+
+static int64_t tag_flat(const tag *t) { return t->flat_div ? t->flat / t->flat_div : t->flat; }
+static int64_t tag_cum(const tag *t) { return t->cum_div ? t->cum / t->cum_div : t->cum; }
 
 typedef struct tags {
     tag *v;
@@ -110,17 +113,21 @@ static void join_labels(const cp_profile *p, const cp_sample *s, cp_buf *b)
     b->len--;
 }
 
-static void add_sample_tags(tags *t, uint32_t node, int64_t w, bool flat, const char *labels,
+static void add_sample_tags(tags *t, uint32_t node, int64_t w, int64_t dw, bool flat,
+                            const char *labels,
                             int64_t group, const cp_profile *p, const cp_sample *s,
                             const char *bytes_unit, const char *out_unit)
 {
     if (*labels) {
         tag *x = tag_get(t, node, -1, labels, "", 0);
         if (x) {
-            if (flat)
+            if (flat) {
                 x->flat += w;
-            else
+                x->flat_div += dw;
+            } else {
                 x->cum += w;
+                x->cum_div += dw;
+            }
         }
     }
     for (uint32_t k = 0; k < s->nlabels; k++) {
@@ -131,10 +138,13 @@ static void add_sample_tags(tags *t, uint32_t node, int64_t w, bool flat, const 
         cp_units_label(name, sizeof name, l->num, bytes_unit, out_unit);
         tag *x = tag_get(t, node, group, name, bytes_unit, l->num);
         if (x) {
-            if (flat)
+            if (flat) {
                 x->flat += w;
-            else
+                x->flat_div += dw;
+            } else {
                 x->cum += w;
+                x->cum_div += dw;
+            }
         }
     }
 }
@@ -157,7 +167,8 @@ static void collect_tags(cp_graph *g, tags *t, const char *out_unit)
     for (size_t si = 0; si < p->nsamples; si++) {
         const cp_sample *s = &p->samples[si];
         int64_t w = s->values[g->sample_index];
-        if (w == 0)
+        int64_t dw = g->div_index >= 0 ? s->values[g->div_index] : 0;
+        if (w == 0 && dw == 0)
             continue;
         gen++;
         join_labels(p, s, &lb);
@@ -175,14 +186,14 @@ static void collect_tags(cp_graph *g, tags *t, const char *out_unit)
                 }
                 if (stamp[n] != gen) {
                     stamp[n] = gen;
-                    add_sample_tags(t, n, w, false, labels, group, p, s, bytes_unit, out_unit);
+                    add_sample_tags(t, n, w, dw, false, labels, group, p, s, bytes_unit, out_unit);
                 }
                 parent = n;
                 residual = false;
             }
         }
         if (parent != NONE && !residual)
-            add_sample_tags(t, parent, w, true, labels, group, p, s, bytes_unit, out_unit);
+            add_sample_tags(t, parent, w, dw, true, labels, group, p, s, bytes_unit, out_unit);
     }
     cp_buf_free(&lb);
     free(stamp);
@@ -496,6 +507,8 @@ static bool numeric_nodelets(cp_report *r, FILE *out, tags *t, tag **nts, size_t
                 gmax[gi] = nts[k];
             groups[gi].flat += nts[k]->flat;
             groups[gi].cum += nts[k]->cum;
+            groups[gi].flat_div += nts[k]->flat_div;
+            groups[gi].cum_div += nts[k]->cum_div;
             gcount[gi]++;
         }
         for (size_t i = 0; i < MAX_NODELETS; i++) {
@@ -508,6 +521,10 @@ static bool numeric_nodelets(cp_report *r, FILE *out, tags *t, tag **nts, size_t
                 snprintf(names[i], sizeof names[i], "%s..%s", a, b);
             }
             groups[i].name = cp_strtab_add(&t->strs, names[i]);
+            /* go's collapsed tags carry the means, undivided from then on */
+            groups[i].flat = tag_flat(&groups[i]);
+            groups[i].cum = tag_cum(&groups[i]);
+            groups[i].flat_div = groups[i].cum_div = 0;
             shown[i] = &groups[i];
         }
         ng = MAX_NODELETS;
@@ -518,10 +535,10 @@ static bool numeric_nodelets(cp_report *r, FILE *out, tags *t, tag **nts, size_t
     }
     for (size_t j = 0; j < ng; j++) {
         const tag *x = shown[j];
-        int64_t w = x->cum;
+        int64_t w = tag_cum(x);
         const char *attr = " style=\"dotted\"";
-        if (flat_tags || x->flat == x->cum) {
-            w = x->flat;
+        if (flat_tags || tag_flat(x) == tag_cum(x)) {
+            w = tag_flat(x);
             attr = "";
         }
         if (w == 0)
@@ -561,7 +578,7 @@ static bool nodelets(cp_report *r, FILE *out, dot_graph *d, uint32_t ni, uint32_
     bool any = false;
     char src[64];
     for (size_t i = 0; i < nt; i++) {
-        int64_t w = flat_tags ? ts[i]->flat : ts[i]->cum;
+        int64_t w = flat_tags ? tag_flat(ts[i]) : tag_cum(ts[i]);
         if (w == 0)
             continue;
         char wv[64];
@@ -606,8 +623,8 @@ int cp_report_dot(cp_report *r, FILE *out)
 {
     dot_graph d;
     memset(&d, 0, sizeof d);
-    cp_graph_opts go = {.sample_index = r->sample_index, .trim_cwd = true,
-                          .drop_negative = r->drop_negative};
+    cp_graph_opts go = {.sample_index = r->sample_index, .div_index = r->div_index,
+                        .trim_cwd = true, .drop_negative = r->drop_negative};
     int rc = cp_graph_new(&d.g, r->p, &go);
     if (rc)
         return rc;
@@ -675,22 +692,23 @@ int cp_report_dot(cp_report *r, FILE *out)
         rc = CPROF_ENOMEM;
         goto out;
     }
-    double max_flat = (double)abs64(g->nodes[g->order[0]].flat);
+    double max_flat = (double)abs64(cp_gnode_flat(&g->nodes[g->order[0]]));
     for (size_t i = 0; i < g->norder; i++) {
         ids[g->order[i]] = (uint32_t)i + 1;
-        if ((double)abs64(g->nodes[g->order[i]].flat) > max_flat)
-            max_flat = (double)abs64(g->nodes[g->order[i]].flat);
+        if ((double)abs64(cp_gnode_flat(&g->nodes[g->order[i]])) > max_flat)
+            max_flat = (double)abs64(cp_gnode_flat(&g->nodes[g->order[i]]));
     }
     size_t nall = 0;
     for (size_t i = 0; i < g->norder; i++) {
         uint32_t ni = g->order[i];
         const cp_gnode *n = &g->nodes[ni];
+        int64_t flat = cp_gnode_flat(n), cum = cp_gnode_cum(n);
         cp_buf lb = {0};
         cp_dot_node_label(n, &lb);
         char fv[64], cv[64], pc[32];
-        cp_report_value(r, fv, sizeof fv, n->flat);
-        if (n->flat != 0) {
-            cp_units_percentage(pc, sizeof pc, n->flat, r->total);
+        cp_report_value(r, fv, sizeof fv, flat);
+        if (flat != 0) {
+            cp_units_percentage(pc, sizeof pc, flat, r->total);
             const char *p = pc;
             while (*p == ' ')
                 p++;
@@ -698,10 +716,10 @@ int cp_report_dot(cp_report *r, FILE *out)
         } else
             cp_buf_printf(&lb, "0");
         snprintf(cv, sizeof cv, "%s", fv);
-        if (n->cum != n->flat) {
-            cp_buf_printf(&lb, n->flat != 0 ? "\\n" : " ");
-            cp_report_value(r, cv, sizeof cv, n->cum);
-            cp_units_percentage(pc, sizeof pc, n->cum, r->total);
+        if (cum != flat) {
+            cp_buf_printf(&lb, flat != 0 ? "\\n" : " ");
+            cp_report_value(r, cv, sizeof cv, cum);
+            cp_units_percentage(pc, sizeof pc, cum, r->total);
             const char *p = pc;
             while (*p == ' ')
                 p++;
@@ -709,13 +727,13 @@ int cp_report_dot(cp_report *r, FILE *out)
         }
         cp_buf_putc(&lb, 0);
         int font = 8;
-        if (max_flat != 0 && n->flat != 0 && (double)abs64(n->flat) <= max_flat)
-            font += (int)ceil(16.0 * sqrt((double)abs64(n->flat) / max_flat));
+        if (max_flat != 0 && flat != 0 && (double)abs64(flat) <= max_flat)
+            font += (int)ceil(16.0 * sqrt((double)abs64(flat) / max_flat));
         cp_buf tt = {0};
         cp_dot_escape(&tt, cp_graph_pname(g, ni));
         cp_buf_putc(&tt, 0);
         char c1[16], c2[16];
-        double sc = (double)n->cum / (double)abs64(r->total);
+        double sc = (double)cum / (double)abs64(r->total);
         cp_dot_color(c1, sizeof c1, sc, false);
         cp_dot_color(c2, sizeof c2, sc, true);
         fprintf(out,
@@ -739,19 +757,20 @@ int cp_report_dot(cp_report *r, FILE *out)
     for (size_t i = 0; i < nall; i++) {
         const cp_gedge *e = &g->edges[all[i]];
         /* an edge into a node left out (-drop_negative) shows as N0, as in go */
+        int64_t ew = cp_gedge_weight(e);
         char wv[64], attr[1024], col[16];
-        cp_report_value(r, wv, sizeof wv, e->weight);
+        cp_report_value(r, wv, sizeof wv, ew);
         int off = snprintf(attr, sizeof attr, "label=\" %s%s\"", wv, e->inl ? "\\n (inline)" : "");
         if (r->total != 0) {
-            int64_t x = abs64(e->weight * 100 / r->total);
+            int64_t x = abs64(ew * 100 / r->total);
             int weight = 1 + (int)(x < 100 ? x : 100);
             if (weight > 1)
                 off += snprintf(attr + off, sizeof attr - (size_t)off, " weight=%d", weight);
-            x = abs64(e->weight * 5 / r->total);
+            x = abs64(ew * 5 / r->total);
             int width = 1 + (int)(x < 5 ? x : 5);
             if (width > 1)
                 off += snprintf(attr + off, sizeof attr - (size_t)off, " penwidth=%d", width);
-            cp_dot_color(col, sizeof col, (double)e->weight / (double)abs64(r->total), false);
+            cp_dot_color(col, sizeof col, (double)ew / (double)abs64(r->total), false);
             off += snprintf(attr + off, sizeof attr - (size_t)off, " color=\"%s\"", col);
         }
         cp_buf tt = {0};

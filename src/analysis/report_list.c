@@ -169,7 +169,8 @@ int cp_report_list(cp_report *r, FILE *out)
         snprintf(cwd, sizeof cwd, ".");
     /* names keep their full path; the working directory only guides the
      * search for the file (read_lines) */
-    cp_graph_opts go = {.sample_index = r->sample_index, .obj_names = true, .trim_cwd = true};
+    cp_graph_opts go = {.sample_index = r->sample_index, .div_index = r->div_index,
+                        .obj_names = true, .trim_cwd = true, .drop_negative = r->drop_negative};
     int rc = cp_graph_new(&g, r->p, &go);
     if (rc)
         return rc;

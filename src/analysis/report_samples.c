@@ -79,7 +79,7 @@ int cp_report_traces(cp_report *r, FILE *out)
     cp_profile *p = r->p;
     cp_report_profile_labels(r, out);
     cp_graph g;
-    cp_graph_opts go = {.sample_index = r->sample_index};
+    cp_graph_opts go = {.sample_index = r->sample_index, .div_index = -1};
     int rc = cp_graph_new(&g, p, &go);
     if (rc)
         return rc;
@@ -94,7 +94,11 @@ int cp_report_traces(cp_report *r, FILE *out)
         print_label_groups(r, s, false, out);
         print_label_groups(r, s, true, out);
         char v[64];
-        cp_report_value(r, v, sizeof v, s->values[r->sample_index]);
+        int64_t val = s->values[r->sample_index];
+        int64_t d = r->div_index >= 0 ? s->values[r->div_index] : 0;
+        if (d != 0)
+            val /= d;
+        cp_report_value(r, v, sizeof v, val);
         bool first = true;
         for (uint32_t k = 0; k < s->nlocs; k++) {
             uint32_t off = g.locoff[s->locs[k]], cnt = g.locoff[s->locs[k] + 1] - off;
@@ -480,7 +484,7 @@ int cp_report_folded(cp_report *r, FILE *out)
 {
     cp_profile *p = r->p;
     cp_graph g;
-    cp_graph_opts go = {.sample_index = r->sample_index};
+    cp_graph_opts go = {.sample_index = r->sample_index, .div_index = -1};
     int rc = cp_graph_new(&g, p, &go);
     if (rc)
         return rc;

@@ -38,6 +38,7 @@ typedef struct opts {
     const char *add_comment;
     int timeout;
     bool symbolize_none;
+    bool mean;
     const char *unit;
     const char *gran;
     int ngran;
@@ -105,6 +106,7 @@ static int parse(int argc, char **argv, opts *o)
         {"inuse_space", "inuse_space"}, {"inuse_objects", "inuse_objects"},
         {"alloc_space", "alloc_space"}, {"alloc_objects", "alloc_objects"},
         {"total_delay", "delay"},       {"contentions", "contentions"},
+        {"mean_delay", "delay"},
     };
     static const char *grans[] = {"functions", "filefunctions", "files", "lines", "addresses"};
     for (; i < argc; i++) {
@@ -144,6 +146,8 @@ static int parse(int argc, char **argv, opts *o)
                 if (val && !parse_bool(val, &b))
                     return usage_err("invalid boolean value for -%s", name);
                 if (!val || b) {
+                    if (!strcmp(name, "mean_delay"))
+                        o->mean = true;
                     if (!o->sample_index)
                         o->sample_index = sample_flags[k][1];
                     else
@@ -237,6 +241,10 @@ static int parse(int argc, char **argv, opts *o)
                 return usage_err("invalid value for -divide_by: %s", val);
             if (o->divide_by == 0)
                 return usage_err("zero divisor specified%s", "");
+        } else if (!strcmp(name, "mean")) {
+            if (val && !parse_bool(val, &b))
+                return usage_err("invalid boolean value for -%s", name);
+            o->mean = !val || b;
         } else if (!strcmp(name, "relative_percentages") || !strcmp(name, "drop_negative") ||
                    !strcmp(name, "trim")) {
             if (val && !parse_bool(val, &b))
@@ -448,7 +456,13 @@ int cp_cmd_report(int argc, char **argv)
     memset(&r, 0, sizeof r);
     r.p = p;
     r.sample_index = si;
+    static char mean_type[256];
+    r.div_index = o.mean ? 0 : -1; /* go divides by the first value */
     r.sample_type = cp_str(p, p->sample_types[si].type);
+    if (o.mean) {
+        snprintf(mean_type, sizeof mean_type, "mean_%s", r.sample_type);
+        r.sample_type = mean_type;
+    }
     r.sample_unit = cp_str(p, p->sample_types[si].unit);
     snprintf(r.output_unit, sizeof r.output_unit, "%s", o.unit ? o.unit : "minimum");
     r.node_fraction = o.node_fraction;
@@ -525,7 +539,7 @@ int cp_cmd_report(int argc, char **argv)
     r.symbol_src = o.cmd_arg;
 
     if (!o.relative)
-        r.total = cp_prep_total(p, si);
+        r.total = cp_prep_total(p, si, r.div_index);
     cp_name_filter nf = {.focus = focus, .ignore = ignore, .hide = hide, .show = show};
     cp_prep_filter_names(p, &nf);
     if (focus && !nf.fm)
@@ -557,7 +571,7 @@ int cp_cmd_report(int argc, char **argv)
     if (prune_from)
         cp_prep_prune_from(p, prune_from);
     if (o.relative) /* -relative_percentages: of what the filters left */
-        r.total = cp_prep_total(p, si);
+        r.total = cp_prep_total(p, si, r.div_index);
     r.drop_negative = o.drop_negative;
     cp_granularity g = CP_GRAN_FUNCTIONS;
     if (!strcmp(gran, "filefunctions"))

@@ -150,6 +150,13 @@ for s in -inuse_objects -alloc_space -alloc_objects -inuse_space; do
     run traces $s allocs.pb.gz
 done
 run top -sample_index=delay mutex.pb.gz
+for f in mutex block; do
+    run top -mean_delay $f.pb.gz
+    run traces -mean_delay $f.pb.gz
+    run tree -mean_delay $f.pb.gz
+    run dot -mean_delay $f.pb.gz
+    runrx list . -mean_delay $f.pb.gz
+done
 run top -contentions block.pb.gz
 run top -total_delay block.pb.gz
 run tags -tagfocus=1kB: allocs.pb.gz
@@ -219,6 +226,8 @@ if [ -n "$RANDPROF" ] && [ -x "$RANDPROF" ]; then
         run dot -drop_negative $f.pb.gz
         run top -symbolize=none $f.pb.gz
         run top -relative_percentages -tagfocus=handler=/a $f.pb.gz
+        run top -mean -lines $f.pb.gz
+        run dot -mean $f.pb.gz
     done
     GO_RETRIES=0
 fi

@@ -239,7 +239,7 @@ Test(prep, focus_ignore_hide_show)
     cp_prep_filter_names(p, &f);
     cr_assert(f.fm);
     cr_assert_eq(p->nsamples, 1);
-    cr_assert_eq(cp_prep_total(p, 0), 10);
+    cr_assert_eq(cp_prep_total(p, 0, -1), 10);
     cp_profile_free(p);
 
     p = sample_profile();
@@ -321,7 +321,7 @@ Test(prep, merge_folds_and_base_cancels)
     bool diff[] = {false, true};
     m = cp_prep_merge(ps, scales, diff, 2, &d);
     cr_assert_eq(m->nsamples, 6);
-    cr_assert_eq(cp_prep_total(m, 0), 16); /* only the base's samples count */
+    cr_assert_eq(cp_prep_total(m, 0, -1), 16); /* only the base's samples count */
     cp_profile_free(m);
     cp_profile_free(a);
     cp_profile_free(b);
@@ -350,10 +350,11 @@ static char *run_report(int (*fn)(cp_report *, FILE *), cp_profile *p, int si)
     memset(&r, 0, sizeof r);
     r.p = p;
     r.sample_index = si;
+    r.div_index = -1;
     r.sample_type = cp_str(p, p->sample_types[si].type);
     r.sample_unit = cp_str(p, p->sample_types[si].unit);
     strcpy(r.output_unit, "minimum");
-    r.total = cp_prep_total(p, si);
+    r.total = cp_prep_total(p, si, -1);
     r.node_fraction = 0.005;
     r.edge_fraction = 0.001;
     cr_assert_eq(fn(&r, f), 0);
