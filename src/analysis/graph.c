@@ -46,6 +46,60 @@ static bool node_eq(const cp_gnode *a, const cp_gnode *b)
            !strcmp(a->name, b->name) && !strcmp(a->file, b->file) && !strcmp(a->objfile, b->objfile);
 }
 
+static bool prefix_dir(const char *s, const char *dir, size_t dlen, size_t *skip)
+{
+    /* dir + "/" unless it ends with one */
+    bool slash = dlen && dir[dlen - 1] == '/';
+    if (strncmp(s, dir, dlen))
+        return false;
+    if (!slash && s[dlen] != '/')
+        return false;
+    *skip = dlen + !slash;
+    return true;
+}
+
+const char *cp_graph_trim_path(const char *path, const char *trim, const char *search)
+{
+    if (!trim)
+        trim = "";
+    if (!search)
+        search = "";
+    if (!*trim && *search) {
+        for (const char *d = search;;) {
+            const char *e = strchr(d, ':');
+            size_t len = e ? (size_t)(e - d) : strlen(d);
+            /* filepath.Base of the directory */
+            char dir[4096], want[4104];
+            snprintf(dir, sizeof dir, "%.*s", (int)len, d);
+            size_t dl = strlen(dir);
+            while (dl > 1 && dir[dl - 1] == '/')
+                dir[--dl] = 0;
+            const char *base = strrchr(dir, '/');
+            base = !dl ? "." : (base && base[1]) ? base + 1 : dir;
+            snprintf(want, sizeof want, "/%s/", base);
+            const char *found = strstr(path, want);
+            if (found)
+                return found + strlen(want);
+            if (!e)
+                break;
+            d = e + 1;
+        }
+    }
+    size_t skip;
+    for (const char *d = trim; *d;) {
+        const char *e = strchr(d, ':');
+        size_t len = e ? (size_t)(e - d) : strlen(d);
+        if (len && prefix_dir(path, d, len, &skip))
+            return path + skip;
+        if (!e)
+            break;
+        d = e + 1;
+    }
+    if (prefix_dir(path, "/proc/self/cwd/./", 17, &skip) || prefix_dir(path, "/proc/self/cwd/", 15, &skip))
+        return path + skip;
+    return path;
+}
+
 char *cp_graph_clean_path(cp_arena *a, const char *path)
 {
     size_t n = strlen(path);
@@ -143,13 +197,8 @@ int cp_graph_new(cp_graph *g, const cp_profile *p, const cp_graph_opts *o)
     }
     for (size_t i = 0; i < p->nfunctions; i++) {
         const char *f = cp_str(p, p->functions[i].filename);
-        const char *cut = o->search_dir_base ? strstr(f, o->search_dir_base) : NULL;
-        if (cut)
-            f = cut + strlen(o->search_dir_base);
-        else if (o->trim_cwd && !strncmp(f, "/proc/self/cwd/./", 17))
-            f += 17;
-        else if (o->trim_cwd && !strncmp(f, "/proc/self/cwd/", 15))
-            f += 15;
+        if (o->trim_paths)
+            f = cp_graph_trim_path(f, o->trim_path, o->source_path);
         ffile[i] = *f ? cp_graph_clean_path(&g->arena, f) : "";
         if (!ffile[i]) {
             rc = CPROF_ENOMEM;

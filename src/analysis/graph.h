@@ -62,8 +62,8 @@ typedef struct cp_graph_opts {
     int sample_index;
     int div_index;    /* -mean: sample value that divides (go: the first), -1 = none */
     bool obj_names;   /* always record the mapping file (raw, list) */
-    bool trim_cwd;    /* drop a /proc/self/cwd/ prefix of file names (graph reports) */
-    const char *search_dir_base; /* "/dir/": cut file names after it (list) */
+    bool trim_paths;  /* go's report.trimPath on file names (graph reports) */
+    const char *trim_path, *source_path; /* -trim_path, -source_path; NULL = none */
     bool drop_negative; /* leave nodes with negative flat (or zero flat, negative cum) out */
 } cp_graph_opts;
 
@@ -110,6 +110,10 @@ typedef struct cp_trim_result {
 } cp_trim_result;
 int cp_graph_trim(cp_graph *g, double node_fraction, double edge_fraction, int node_count,
                   bool cum_sort, bool edges, cp_trim_result *r);
+
+/* report.trimPath: the suffix of path go shows and searches for, given
+ * -trim_path and the source search path (both ':'-separated lists). */
+const char *cp_graph_trim_path(const char *path, const char *trim_path, const char *search_path);
 
 /* filepath.Clean of Go, into a's memory. */
 char *cp_graph_clean_path(cp_arena *a, const char *path);

@@ -152,7 +152,8 @@ int cp_report_top(cp_report *r, FILE *out)
 {
     cp_graph g;
     cp_graph_opts go = {.sample_index = r->sample_index, .div_index = r->div_index,
-                        .trim_cwd = true, .drop_negative = r->drop_negative};
+                        .trim_paths = true, .trim_path = r->trim_path,
+                        .source_path = r->source_path, .drop_negative = r->drop_negative};
     int rc = cp_graph_new(&g, r->p, &go);
     if (rc)
         return rc;
@@ -208,7 +209,8 @@ int cp_report_tree(cp_report *r, FILE *out)
     static const char sep[] = "----------------------------------------------------------+-------------";
     cp_graph g;
     cp_graph_opts go = {.sample_index = r->sample_index, .div_index = r->div_index,
-                        .trim_cwd = true, .drop_negative = r->drop_negative};
+                        .trim_paths = true, .trim_path = r->trim_path,
+                        .source_path = r->source_path, .drop_negative = r->drop_negative};
     int rc = cp_graph_new(&g, r->p, &go);
     if (rc)
         return rc;

@@ -32,6 +32,7 @@ typedef struct cp_report {
     double ratio;       /* 1/-divide_by; 0 or 1 = none */
     bool compact_labels; /* -compact_labels: no profile header in text reports */
     bool drop_negative;  /* -drop_negative: leave out nodes whose value is negative */
+    const char *trim_path, *source_path; /* -trim_path, -source_path (NULL = none) */
     regex_t *symbol; /* peek/list regexp, NULL = none */
     const char *symbol_src;
     char err[512];

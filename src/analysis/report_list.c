@@ -29,52 +29,61 @@ static void value_or_dot(cp_report *r, char *b, size_t n, int64_t v)
         cp_report_value(r, b, n, v);
 }
 
-static const char *trim_for_search(const char *path, const char *cwd)
+/* Go's filepath.Join(dir, rel) for a clean rel. */
+static void join(char *out, size_t n, const char *dir, const char *rel)
 {
-    const char *base = strrchr(cwd, '/');
-    base = base ? base + 1 : cwd;
-    char want[4104];
-    snprintf(want, sizeof want, "/%s/", base);
-    const char *f = *base ? strstr(path, want) : NULL;
-    if (f)
-        return f + strlen(want);
-    if (!strncmp(path, "/proc/self/cwd/./", 17))
-        return path + 17;
-    if (!strncmp(path, "/proc/self/cwd/", 15))
-        return path + 15;
-    return path;
+    if (!*dir || !strcmp(dir, "."))
+        snprintf(out, n, "%s", rel);
+    else
+        snprintf(out, n, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", rel);
 }
 
-/* Read a file's lines; lines[0] unused.  Returns NULL with err filled. */
-static char **read_lines(const char *file, const char *cwd, size_t *nlines, char *err, size_t errlen)
+/* Read a file's lines as report.openSourceFile finds it: absolute paths
+ * directly, relative ones under each search directory and its parents.
+ * lines[0] unused.  Returns NULL with err filled. */
+static char **read_lines(const char *file, const char *search, const char *trim, size_t *nlines,
+                         char *err, size_t errlen)
 {
-    const char *path = trim_for_search(file, cwd);
+    const char *path = cp_graph_trim_path(file, trim, search);
     FILE *f = NULL;
     if (path[0] == '/') {
         f = fopen(path, "r");
         if (!f) {
-            snprintf(err, errlen, "open %s: %s", path, strerror(errno));
-            if (errno == ENOENT)
-                snprintf(err, errlen, "open %s: no such file or directory", path);
+            char m[256];
+            snprintf(m, sizeof m, "%s", strerror(errno));
+            if (m[0] >= 'A' && m[0] <= 'Z')
+                m[0] = (char)(m[0] + 32); /* go's syscall messages are lower case */
+            snprintf(err, errlen, "open %s: %s", path, m);
             return NULL;
         }
     } else {
-        char dir[4096], name[8192];
-        snprintf(dir, sizeof dir, "%s", cwd);
-        for (;;) {
-            snprintf(name, sizeof name, "%s/%s", strcmp(dir, "/") ? dir : "", path);
-            if ((f = fopen(name, "r")))
+        for (const char *d = search; !f && *d;) {
+            const char *e = strchr(d, ':');
+            char dir[4096], name[8192];
+            snprintf(dir, sizeof dir, "%.*s", (int)(e ? (size_t)(e - d) : strlen(d)), d);
+            for (;;) {
+                join(name, sizeof name, dir, path);
+                if ((f = fopen(name, "r")))
+                    break;
+                /* filepath.Dir; stop at the root or at "." */
+                char *slash = strrchr(dir, '/');
+                if (!slash) {
+                    if (!strcmp(dir, "."))
+                        break;
+                    snprintf(dir, sizeof dir, ".");
+                } else if (slash == dir) {
+                    if (!dir[1])
+                        break;
+                    dir[1] = 0;
+                } else
+                    *slash = 0;
+            }
+            if (!e)
                 break;
-            char *slash = strrchr(dir, '/');
-            if (!slash || !strcmp(dir, "/"))
-                break;
-            if (slash == dir)
-                dir[1] = 0;
-            else
-                *slash = 0;
+            d = e + 1;
         }
         if (!f) {
-            snprintf(err, errlen, "could not find file %s on path %s", path, cwd);
+            snprintf(err, errlen, "could not find file %s on path %s", path, search);
             return NULL;
         }
     }
@@ -120,7 +129,7 @@ static src_file *src_find(src_cache *c, const char *path)
     return NULL;
 }
 
-static src_file *src_get(src_cache *c, const char *path, const char *cwd)
+static src_file *src_get(src_cache *c, const char *path, const char *search, const char *trim)
 {
     src_file *f = src_find(c, path);
     if (f)
@@ -130,7 +139,7 @@ static src_file *src_get(src_cache *c, const char *path, const char *cwd)
     f = &c->v[c->n++];
     memset(f, 0, sizeof *f);
     f->path = strdup(path);
-    f->lines = read_lines(path, cwd, &f->nlines, f->err, sizeof f->err);
+    f->lines = read_lines(path, search, trim, &f->nlines, f->err, sizeof f->err);
     return f;
 }
 
@@ -169,8 +178,12 @@ int cp_report_list(cp_report *r, FILE *out)
         snprintf(cwd, sizeof cwd, ".");
     /* names keep their full path; the working directory only guides the
      * search for the file (read_lines) */
+    /* names are trimmed with -source_path as given; files are searched for
+     * on -source_path or else the working directory */
+    const char *search = r->source_path && *r->source_path ? r->source_path : cwd;
     cp_graph_opts go = {.sample_index = r->sample_index, .div_index = r->div_index,
-                        .obj_names = true, .trim_cwd = true, .drop_negative = r->drop_negative};
+                        .obj_names = true, .trim_paths = true, .trim_path = r->trim_path,
+                        .source_path = r->source_path, .drop_negative = r->drop_negative};
     int rc = cp_graph_new(&g, r->p, &go);
     if (rc)
         return rc;
@@ -234,7 +247,8 @@ int cp_report_list(cp_report *r, FILE *out)
             fprintf(out, "%10s %10s (flat, cum) %s of Total\n", fv, cv, pc);
             /* go opens a file only when it has a line to show, and reports
              * a failed open from then on */
-            src_file *sf = lo <= hi ? src_get(&cache, file, cwd) : src_find(&cache, file);
+            src_file *sf = lo <= hi ? src_get(&cache, file, search, r->trim_path)
+                                    : src_find(&cache, file);
             if (sf && !sf->lines) {
                 fprintf(out, " Error: %s\n", sf->err);
                 a = b;

@@ -47,7 +47,8 @@ static void usage(FILE *f)
           "  -unit=U -base=PROFILE -diff_base=PROFILE -o FILE\n"
           "  -show_from=RX -prune_from=RX -tagshow=RX -taghide=RX -divide_by=F\n"
           "  -relative_percentages -drop_negative -compact_labels -trim=false\n"
-          "  -add_comment=TEXT -symbolize=none -seconds=N -timeout=N\n"
+          "  -add_comment=TEXT -symbolize=none -seconds=N -timeout=N -mean -mean_delay\n"
+          "  -source_path=DIRS -trim_path=PREFIXES (list: where sources are)\n"
           "Several PROFILEs are merged; a PROFILE may be an http:// URL.\n"
           "Patterns are POSIX extended regexps; \\d, \\s and (?i) work as in Go.\n",
           f);

@@ -39,6 +39,7 @@ typedef struct opts {
     int timeout;
     bool symbolize_none;
     bool mean;
+    const char *trim_path, *source_path;
     const char *unit;
     const char *gran;
     int ngran;
@@ -241,6 +242,12 @@ static int parse(int argc, char **argv, opts *o)
                 return usage_err("invalid value for -divide_by: %s", val);
             if (o->divide_by == 0)
                 return usage_err("zero divisor specified%s", "");
+        } else if (!strcmp(name, "trim_path")) {
+            NEED_VAL();
+            o->trim_path = val;
+        } else if (!strcmp(name, "source_path")) {
+            NEED_VAL();
+            o->source_path = val;
         } else if (!strcmp(name, "mean")) {
             if (val && !parse_bool(val, &b))
                 return usage_err("invalid boolean value for -%s", name);
@@ -471,6 +478,8 @@ int cp_cmd_report(int argc, char **argv)
     r.cum_sort = o.cum;
     r.ratio = 1.0 / o.divide_by;
     r.compact_labels = o.compact_labels;
+    r.trim_path = o.trim_path;
+    r.source_path = o.source_path;
 
     /* go tool pprof's applyCommandOverrides */
     bool trim = true;

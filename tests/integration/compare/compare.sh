@@ -178,6 +178,13 @@ for f in cpu allocs c_cpu; do
     run tree -show_from=main -divide_by=0.5 -unit=ms $f.pb.gz
     run dot -compact_labels -prune_from=run $f.pb.gz
 done
+for f in cpu c_cpu; do
+    runrx list main -source_path="$SRC" $f.pb.gz
+    runrx list main -source_path="$SRC/tests:/usr/lib" $f.pb.gz
+    runrx list main -trim_path="$SRC" -source_path=/nonexistent $f.pb.gz
+    run top -lines -trim_path="$SRC/tests" $f.pb.gz
+    run tree -lines -source_path="$SRC/tests" $f.pb.gz
+done
 run top -trim=false cpu.pb.gz
 run tree -trim=false allocs.pb.gz
 run top -add_comment=hello cpu.pb.gz
