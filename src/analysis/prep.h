@@ -22,6 +22,10 @@
 cp_profile *cp_prep_merge(cp_profile *const *ps, const double *scales, const bool *diff_base,
                           size_t n, cp_diag *diag);
 
+/* -normalize: scale p so each sample type sums to what it sums to in base
+ * (profile.Normalize). */
+int cp_prep_normalize(cp_profile *p, const cp_profile *base, cp_diag *diag);
+
 /* -add_comment: append a comment to the profile. */
 int cp_prep_add_comment(cp_profile *p, const char *text);
 

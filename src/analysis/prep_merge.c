@@ -29,10 +29,57 @@ static bool zero_sample(const cp_profile *p, const cp_sample *s)
     return true;
 }
 
-static int merge_into(cp_pbuilder *b, const cp_profile *src, double scale, bool diff, bool *first,
-                      cp_diag *diag)
+/* Mappings already in the result, under go's mapping key: size rounded up
+ * to 4 KiB, file offset, and build id (else file name).  A source mapping
+ * with the same key is the same mapping, possibly loaded elsewhere: its
+ * locations' addresses are moved by the difference of the starts. */
+typedef struct merged_map {
+    uint64_t size, offset, start, id;
+    char *key;
+} merged_map;
+
+typedef struct merge_maps {
+    merged_map *v;
+    size_t n, cap;
+} merge_maps;
+
+static uint64_t map_mapping(cp_pbuilder *b, merge_maps *mm, const cp_profile *src, uint32_t i,
+                            int64_t *addr_off)
+{
+    const cp_mapping *m = &src->mappings[i];
+    uint64_t size = m->limit - m->start;
+    size = size + 0xfff;
+    size -= size % 0x1000;
+    const char *key = *S(src, m->build_id) ? S(src, m->build_id) : S(src, m->filename);
+    for (size_t k = 0; k < mm->n; k++)
+        if (mm->v[k].size == size && mm->v[k].offset == m->offset && !strcmp(mm->v[k].key, key)) {
+            *addr_off = (int64_t)(mm->v[k].start - m->start);
+            return mm->v[k].id;
+        }
+    if (cp_grow(&mm->v, &mm->cap, mm->n + 1, sizeof *mm->v))
+        return 0;
+    merged_map *x = &mm->v[mm->n];
+    x->size = size;
+    x->offset = m->offset;
+    x->start = m->start;
+    x->key = strdup(key);
+    x->id = cp_pbuilder_mapping(b, m->start, m->limit, m->offset, S(src, m->filename),
+                                S(src, m->build_id), m->has_functions, m->has_filenames,
+                                m->has_line_numbers, m->has_inline_frames);
+    if (!x->key || !x->id) {
+        free(x->key);
+        return 0;
+    }
+    mm->n++;
+    *addr_off = 0;
+    return x->id;
+}
+
+static int merge_into(cp_pbuilder *b, const cp_profile *src, double scale, bool diff,
+                      merge_maps *mm, cp_diag *diag)
 {
     int rc = 0;
+    int64_t *moff = calloc(src->nmappings + 1, sizeof *moff);
     uint64_t *mid = calloc(src->nmappings + 1, sizeof *mid);
     uint64_t *fid = calloc(src->nfunctions + 1, sizeof *fid);
     uint64_t *lid = calloc(src->nlocations + 1, sizeof *lid);
@@ -41,18 +88,15 @@ static int merge_into(cp_pbuilder *b, const cp_profile *src, double scale, bool 
     size_t stack_cap = 0;
     cp_line_in *lines = NULL;
     size_t lines_cap = 0;
-    if (!mid || !fid || !lid || !vals) {
+    if (!mid || !fid || !lid || !vals || !moff) {
         rc = CPROF_ENOMEM;
         goto out;
     }
     /* go's Merge maps a profile's first mapping before anything while the
      * result has none */
-    if (*first && src->nmappings) {
-        *first = false;
-        const cp_mapping *m = &src->mappings[0];
-        mid[0] = cp_pbuilder_mapping(b, m->start, m->limit, m->offset, S(src, m->filename),
-                                     S(src, m->build_id), m->has_functions, m->has_filenames,
-                                     m->has_line_numbers, m->has_inline_frames);
+    if (mm->n == 0 && src->nmappings && !(mid[0] = map_mapping(b, mm, src, 0, &moff[0]))) {
+        rc = CPROF_ENOMEM;
+        goto out;
     }
     for (size_t si = 0; si < src->nsamples; si++) {
         const cp_sample *s = &src->samples[si];
@@ -67,15 +111,15 @@ static int merge_into(cp_pbuilder *b, const cp_profile *src, double scale, bool 
             if (!lid[li]) {
                 const cp_location *l = &src->locations[li];
                 uint64_t m = 0;
+                int64_t off = 0;
                 if (l->mapping != CP_NO_MAPPING) {
-                    if (!mid[l->mapping]) {
-                        const cp_mapping *mp = &src->mappings[l->mapping];
-                        mid[l->mapping] = cp_pbuilder_mapping(
-                            b, mp->start, mp->limit, mp->offset, S(src, mp->filename),
-                            S(src, mp->build_id), mp->has_functions, mp->has_filenames,
-                            mp->has_line_numbers, mp->has_inline_frames);
+                    if (!mid[l->mapping] &&
+                        !(mid[l->mapping] = map_mapping(b, mm, src, l->mapping, &moff[l->mapping]))) {
+                        rc = CPROF_ENOMEM;
+                        goto out;
                     }
                     m = mid[l->mapping];
+                    off = moff[l->mapping];
                 }
                 if (cp_grow(&lines, &lines_cap, l->nlines + 1, sizeof *lines)) {
                     rc = CPROF_ENOMEM;
@@ -96,8 +140,8 @@ static int merge_into(cp_pbuilder *b, const cp_profile *src, double scale, bool 
                     lines[j].line = l->lines[j].line;
                     lines[j].column = l->lines[j].column;
                 }
-                lid[li] = cp_pbuilder_location(b, m, l->address, lines, l->nlines, l->is_folded);
-                *first = false;
+                lid[li] = cp_pbuilder_location(b, m, (uint64_t)((int64_t)l->address + off), lines,
+                                               l->nlines, l->is_folded);
                 if (!lid[li]) {
                     rc = CPROF_ENOMEM;
                     goto out;
@@ -130,6 +174,7 @@ static int merge_into(cp_pbuilder *b, const cp_profile *src, double scale, bool 
             goto out;
     }
 out:
+    free(moff);
     free(mid);
     free(fid);
     free(lid);
@@ -190,13 +235,17 @@ cp_profile *cp_prep_merge(cp_profile *const *ps, const double *scales, const boo
             if (!seen)
                 cp_pbuilder_comment(b, t);
         }
-    bool first = true;
-    for (size_t i = 0; i < n; i++)
-        if (merge_into(b, ps[i], scales ? scales[i] : 1.0, diff_base && diff_base[i], &first,
-                       diag)) {
-            cp_pbuilder_free(b);
-            return NULL;
-        }
+    merge_maps mm = {0};
+    int mrc = 0;
+    for (size_t i = 0; i < n && !mrc; i++)
+        mrc = merge_into(b, ps[i], scales ? scales[i] : 1.0, diff_base && diff_base[i], &mm, diag);
+    for (size_t k = 0; k < mm.n; k++)
+        free(mm.v[k].key);
+    free(mm.v);
+    if (mrc) {
+        cp_pbuilder_free(b);
+        return NULL;
+    }
     cp_pbuilder_times(b, tmin, dur);
     cp_profile *p = cp_pbuilder_finish(b);
     cp_pbuilder_free(b);
@@ -248,5 +297,43 @@ int cp_prep_add_comment(cp_profile *p, const char *text)
     comments[p->ncomments++] = (int64_t)p->nstrings++;
     p->strings = strs;
     p->comments = comments;
+    return 0;
+}
+
+int cp_prep_normalize(cp_profile *p, const cp_profile *base, cp_diag *diag)
+{
+    size_t n = p->nsample_types;
+    if (base->nsample_types != n)
+        return cp_diag_set(diag, CPROF_EINVAL, "incompatible sample types for -normalize");
+    double ratio[64];
+    if (n > 64)
+        return cp_diag_set(diag, CPROF_EINVAL, "too many sample types");
+    bool all_ones = true;
+    for (size_t k = 0; k < n; k++) {
+        int64_t bs = 0, ss = 0;
+        for (size_t i = 0; i < base->nsamples; i++)
+            bs += base->samples[i].values[k];
+        for (size_t i = 0; i < p->nsamples; i++)
+            ss += p->samples[i].values[k];
+        ratio[k] = ss == 0 ? 0.0 : (double)bs / (double)ss;
+        all_ones = all_ones && ratio[k] == 1;
+    }
+    if (all_ones)
+        return 0;
+    /* profile.ScaleN: round each scaled value; keep samples with a non-zero
+     * scaled value */
+    size_t w = 0;
+    for (size_t i = 0; i < p->nsamples; i++) {
+        cp_sample *s = &p->samples[i];
+        bool keep = false;
+        for (size_t k = 0; k < n; k++)
+            if (ratio[k] != 1) {
+                s->values[k] = (int64_t)round((double)s->values[k] * ratio[k]);
+                keep = keep || s->values[k] != 0;
+            }
+        if (keep)
+            p->samples[w++] = *s;
+    }
+    p->nsamples = w;
     return 0;
 }

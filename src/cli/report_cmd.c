@@ -40,6 +40,7 @@ typedef struct opts {
     bool symbolize_none;
     bool mean;
     const char *trim_path, *source_path;
+    bool normalize;
     const char *unit;
     const char *gran;
     int ngran;
@@ -248,6 +249,10 @@ static int parse(int argc, char **argv, opts *o)
         } else if (!strcmp(name, "source_path")) {
             NEED_VAL();
             o->source_path = val;
+        } else if (!strcmp(name, "normalize")) {
+            if (val && !parse_bool(val, &b))
+                return usage_err("invalid boolean value for -%s", name);
+            o->normalize = !val || b;
         } else if (!strcmp(name, "mean")) {
             if (val && !parse_bool(val, &b))
                 return usage_err("invalid boolean value for -%s", name);
@@ -414,7 +419,33 @@ int cp_cmd_report(int argc, char **argv)
      * Reports that cannot tell the difference skip the copy. */
     bool want_merge = np > 1 || !strcmp(o.cmd, "traces") || !strcmp(o.cmd, "raw") ||
                       !strcmp(o.cmd, "merge") || cp_prep_has_negative(ps[0]);
-    if (want_merge) {
+    if (o.normalize && o.nbases == 0) {
+        fprintf(stderr, "cprof: must have base profile to normalize by\n");
+        rc = 2;
+        goto out;
+    }
+    if (o.normalize) {
+        /* go: merge sources, merge bases, scale the sources to the bases'
+         * totals, then subtract */
+        cp_diag d = {{0}};
+        cp_profile *two[2] = {cp_prep_merge(ps, NULL, NULL, o.nsrcs, &d), NULL};
+        if (two[0])
+            two[1] = cp_prep_merge(ps + o.nsrcs, NULL, NULL, o.nbases, &d);
+        if (two[1] && cp_prep_normalize(two[0], two[1], &d) == 0) {
+            double sc[2] = {1, -1};
+            bool df[2] = {false, o.diff_base};
+            p = cp_prep_merge(two, sc, df, 2, &d);
+        }
+        if (two[0])
+            cp_profile_free(two[0]);
+        if (two[1])
+            cp_profile_free(two[1]);
+        if (!p) {
+            fprintf(stderr, "cprof: %s\n", d.msg);
+            rc = 1;
+            goto out;
+        }
+    } else if (want_merge) {
         cp_diag d = {{0}};
         p = cp_prep_merge(ps, scales, diffs, np, &d);
         if (!p) {

@@ -190,6 +190,8 @@ run tree -trim=false allocs.pb.gz
 run top -add_comment=hello cpu.pb.gz
 run raw -add_comment=hello cpu.pb.gz
 run top -relative_percentages -focus=main allocs.pb.gz
+run top -normalize -base=heap.pb.gz allocs.pb.gz
+run traces -normalize -diff_base=heap.pb.gz allocs.pb.gz
 run top -base=heap.pb.gz allocs.pb.gz
 run top -diff_base=heap.pb.gz allocs.pb.gz
 run traces -base=heap.pb.gz allocs.pb.gz
@@ -227,6 +229,10 @@ if [ -n "$RANDPROF" ] && [ -x "$RANDPROF" ]; then
         runrx list . "rand$seed.pb.gz"
     done
     run top -base=rand3.pb.gz rand8.pb.gz
+    run raw -base=rand3.pb.gz rand8.pb.gz
+    run raw rand3.pb.gz rand8.pb.gz rand11.pb.gz
+    run traces -diff_base=rand29.pb.gz rand42.pb.gz rand57.pb.gz
+    run raw -normalize -base=rand3.pb.gz rand8.pb.gz
     for f in rand3 rand29; do
         run top -drop_negative $f.pb.gz
         run tree -drop_negative -lines $f.pb.gz
