@@ -22,7 +22,7 @@ if [ ! -s "$prof" ] || [ "$gen" -nt "$prof" ]; then
   "$gen" "$prof" 2>"$tmp/gen.err" || { cat "$tmp/gen.err"; exit 0; }
 fi
 size=$(wc -c <"$prof")
-echo "bench_top: $(cat "$tmp/gen.err" 2>/dev/null | sed 's/^gen_profile: //')"
+[ -s "$tmp/gen.err" ] && echo "bench_top: generated $(sed 's/^gen_profile: //' "$tmp/gen.err")"
 echo "bench_top: profile $prof, $(awk -v s="$size" 'BEGIN{printf "%.1f MB", s/1e6}')"
 
 # run NAME CMD... : wall seconds and peak KiB into $tmp/NAME.time, stdout into $tmp/NAME.out
