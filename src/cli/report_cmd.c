@@ -54,8 +54,8 @@ typedef struct opts {
     int seconds; /* -seconds for URL sources */
 } opts;
 
-static const char *report_names[] = {"top", "peek", "tree", "traces", "tags",
-                                     "raw", "list", "folded", "merge", "dot"};
+static const char *report_names[] = {"top",  "peek",   "tree",  "traces", "tags", "raw",
+                                     "list", "folded", "merge", "dot",    "proto"};
 
 /* The table's own spelling of a report name, or NULL. */
 static const char *report_name(const char *s)
@@ -526,7 +526,7 @@ int cp_cmd_report(int argc, char **argv)
             r.node_count = 0;
     } else if (r.node_count == -1)
         r.node_count = 80;
-    if (!strcmp(o.cmd, "raw")) {
+    if (!strcmp(o.cmd, "raw") || !strcmp(o.cmd, "proto")) {
         trim = false;
         gran = "addresses";
         noinl = false;
@@ -635,7 +635,14 @@ int cp_cmd_report(int argc, char **argv)
         fprintf(stderr, "Generating report in %s\n", o.output);
     }
     int e;
-    if (!strcmp(o.cmd, "top"))
+    if (!strcmp(o.cmd, "proto")) {
+        /* the filtered profile itself, gzipped, as go tool pprof -proto */
+        cp_buf pb = {0};
+        e = cp_profile_encode_gz(p, &pb);
+        if (!e && fwrite(pb.data, 1, pb.len, out) != pb.len)
+            e = CPROF_EIO;
+        cp_buf_free(&pb);
+    } else if (!strcmp(o.cmd, "top"))
         e = cp_report_top(&r, out);
     else if (!strcmp(o.cmd, "tree") || !strcmp(o.cmd, "peek"))
         e = cp_report_tree(&r, out);

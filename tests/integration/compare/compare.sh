@@ -101,6 +101,21 @@ runrx() {
     fi
 }
 
+# runproto FLAGS... PROFILE...: go tool pprof -proto and cprof proto write
+# profiles that go tool pprof -raw shows identically
+runproto() {
+    n=$((n + 1))
+    go tool pprof -proto "$@" >"$WORK/go.pb.gz" 2>/dev/null
+    "$CPROF" proto "$@" >"$WORK/c.pb.gz" 2>"$WORK/c.err"
+    go tool pprof -raw "$WORK/go.pb.gz" >"$WORK/go.out" 2>&1
+    go tool pprof -raw "$WORK/c.pb.gz" >"$WORK/c.out" 2>&1
+    if ! cmp -s "$WORK/go.out" "$WORK/c.out"; then
+        echo "FAIL: cprof proto $*"
+        diff -u "$WORK/go.out" "$WORK/c.out" | head -30
+        fail=$((fail + 1))
+    fi
+}
+
 cd "$PROFS" || exit 1
 ALL="cpu heap allocs mutex block goroutine threadcreate $CPROFS"
 for f in $ALL; do
@@ -190,6 +205,11 @@ run tree -trim=false allocs.pb.gz
 run top -add_comment=hello cpu.pb.gz
 run raw -add_comment=hello cpu.pb.gz
 run top -relative_percentages -focus=main allocs.pb.gz
+runproto cpu.pb.gz
+runproto -focus=main -hide=runtime allocs.pb.gz
+runproto -tagfocus=handler=/a -show_from=main -prune_from=spin cpu.pb.gz
+runproto -base=heap.pb.gz allocs.pb.gz
+runproto heap.pb.gz allocs.pb.gz
 run top -normalize -base=heap.pb.gz allocs.pb.gz
 run traces -normalize -diff_base=heap.pb.gz allocs.pb.gz
 run top -base=heap.pb.gz allocs.pb.gz
