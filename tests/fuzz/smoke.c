@@ -1,12 +1,15 @@
 /* smoke.c — `fuzz_smoke CORPUS_DIR N`: run the fuzz target without libFuzzer.
  *
- * Feeds every corpus file, then N deterministic mutations of each (bit
- * flips, byte overwrites with interesting values, truncations, duplicated
- * and deleted ranges, splices with another corpus file) through
- * LLVMFuzzerTestOneInput.  Built with the normal compiler so `make check`
- * runs it in the plain and the ASan+UBSan builds; a crash or an abort in
- * the target fails the test.  Rejected: linking libFuzzer itself here (it
- * needs clang and -fsanitize=fuzzer, which the default build does not use).
+ * Feeds every corpus file through LLVMFuzzerTestOneInput, then about N
+ * deterministic mutations in all: bit flips, byte overwrites with
+ * interesting values, truncations, duplicated and deleted ranges, splices
+ * with another corpus file.  Mutations are shared among the files by size,
+ * at least 20 each: the real profiles have the most structure to break, and
+ * the tiny inputs the fuzzer found (min-*) already sit on rare branches.
+ * Built with the normal compiler so `make check` runs it in the plain and
+ * the ASan+UBSan builds; a crash or an abort in the target fails the test.
+ * Rejected: linking libFuzzer itself here (it needs clang and
+ * -fsanitize=fuzzer, which the default build does not use).
  */
 #include <dirent.h>
 #include <stdint.h>
@@ -97,18 +100,23 @@ static void mutate(cp_buf *m, const cp_buf *src, uint64_t *seed)
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: fuzz_smoke CORPUS_DIR MUTATIONS_PER_FILE\n");
+        fprintf(stderr, "usage: fuzz_smoke CORPUS_DIR MUTATIONS\n");
         return 2;
     }
-    long per = strtol(argv[2], NULL, 10);
+    long budget = strtol(argv[2], NULL, 10);
     if (load_corpus(argv[1]) || nfiles == 0) {
         fprintf(stderr, "fuzz_smoke: no corpus files in %s\n", argv[1]);
         return 1;
     }
     uint64_t seed = 0x5eed;
     cp_buf m = {0};
-    size_t runs = 0;
+    size_t runs = 0, total = 0;
+    for (size_t i = 0; i < nfiles; i++)
+        total += files[i].len;
     for (size_t i = 0; i < nfiles; i++) {
+        long per = total ? (long)((double)budget * (double)files[i].len / (double)total) : 0;
+        if (per < 20)
+            per = 20;
         LLVMFuzzerTestOneInput(files[i].data, files[i].len);
         runs++;
         for (long k = 0; k < per; k++) {
