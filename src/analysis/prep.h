@@ -22,6 +22,13 @@
 cp_profile *cp_prep_merge(cp_profile *const *ps, const double *scales, const bool *diff_base,
                           size_t n, cp_diag *diag);
 
+/* -tagroot and -tagleaf (comma-separated label keys): pseudo frames named by
+ * each sample's label values, added above the root or below the leaf, as
+ * go tool pprof's addLabelNodes.  rootm and leafm tell whether any sample had
+ * such a label. */
+int cp_prep_label_frames(cp_profile *p, const char *root_keys, const char *leaf_keys,
+                         const char *out_unit, bool *rootm, bool *leafm);
+
 /* -normalize: scale p so each sample type sums to what it sums to in base
  * (profile.Normalize). */
 int cp_prep_normalize(cp_profile *p, const cp_profile *base, cp_diag *diag);

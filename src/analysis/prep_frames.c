@@ -14,6 +14,8 @@
 
 #include "analysis/prep.h"
 #include "analysis/rx.h"
+#include "analysis/units.h"
+#include "base/buf.h"
 
 static bool rx_match(const regex_t *rx, const char *s)
 {
@@ -228,3 +230,207 @@ void cp_prep_prune_from(cp_profile *p, const regex_t *rx)
     free(beneath);
 }
 
+
+/* ---- -tagroot / -tagleaf ---------------------------------------------------- */
+
+typedef struct label_loc {
+    char *name, *file; /* the pseudo function: joined values, label key */
+    uint32_t loc;      /* index of its location */
+} label_loc;
+
+typedef struct label_locs {
+    label_loc *v;
+    size_t n, cap;
+} label_locs;
+
+static size_t split_keys(const char *csv, char keys[][128], size_t max)
+{
+    size_t n = 0;
+    for (const char *c = csv; c && *c && n < max;) {
+        const char *e = strchr(c, ',');
+        size_t len = e ? (size_t)(e - c) : strlen(c);
+        if (len && len < 128) {
+            memcpy(keys[n], c, len);
+            keys[n++][len] = 0;
+        }
+        if (!e)
+            break;
+        c = e + 1;
+    }
+    return n;
+}
+
+/* driver.formatLabelValues: string values, then numeric ones scaled (all
+ * or none of them carry units, as go's padded unit array requires). */
+static void label_values(const cp_profile *p, const cp_sample *s, const char *key,
+                         const char *out_unit, cp_buf *out)
+{
+    const char *sep = "";
+    size_t nvals = 0, nunits = 0;
+    for (uint32_t k = 0; k < s->nlabels; k++) {
+        const cp_label *l = &s->labels[k];
+        if (strcmp(cp_str(p, l->key), key))
+            continue;
+        if (l->str) {
+            cp_buf_printf(out, "%s%s", sep, cp_str(p, l->str));
+            sep = ",";
+        } else if (l->num || l->num_unit) {
+            if (l->num_unit)
+                nunits = nvals + 1;
+            nvals++;
+        }
+    }
+    if (nunits && nunits != nvals)
+        return;
+    for (uint32_t k = 0; k < s->nlabels; k++) {
+        const cp_label *l = &s->labels[k];
+        if (l->str || !(l->num || l->num_unit) || strcmp(cp_str(p, l->key), key))
+            continue;
+        char v[64];
+        if (nunits)
+            cp_units_label(v, sizeof v, l->num, cp_str(p, l->num_unit), out_unit);
+        else
+            cp_units_label(v, sizeof v, l->num, "", "");
+        cp_buf_printf(out, "%s%s", sep, v);
+        sep = ",";
+    }
+}
+
+int cp_prep_label_frames(cp_profile *p, const char *root_csv, const char *leaf_csv,
+                         const char *out_unit, bool *rootm, bool *leafm)
+{
+    char roots[16][128], leaves[16][128];
+    size_t nr = split_keys(root_csv, roots, 16), nl = split_keys(leaf_csv, leaves, 16);
+    if (!nr && !nl)
+        return 0;
+    label_locs ll = {0};
+    int rc = 0;
+    /* grow the tables: every sample may add nr + nl locations at most, but
+     * distinct ones are few; reserve as they come */
+    size_t fcap = p->nfunctions, lcap = p->nlocations, scap = p->nstrings;
+    cp_function *funcs = NULL;
+    cp_location *locs = NULL;
+    const char **strs = NULL;
+    uint64_t max_loc = 0, max_func = 0;
+    for (size_t i = 0; i < p->nlocations; i++)
+        if (p->locations[i].id > max_loc)
+            max_loc = p->locations[i].id;
+    for (size_t i = 0; i < p->nfunctions; i++)
+        if (p->functions[i].id > max_func)
+            max_func = p->functions[i].id;
+    size_t nf = p->nfunctions, nlo = p->nlocations, ns = p->nstrings;
+    funcs = malloc((fcap + 16) * sizeof *funcs);
+    locs = malloc((lcap + 16) * sizeof *locs);
+    strs = malloc((scap + 32) * sizeof *strs);
+    fcap += 16;
+    lcap += 16;
+    scap += 32;
+    if (!funcs || !locs || !strs) {
+        rc = CPROF_ENOMEM;
+        goto out;
+    }
+    memcpy(funcs, p->functions, nf * sizeof *funcs);
+    memcpy(locs, p->locations, nlo * sizeof *locs);
+    memcpy(strs, p->strings, ns * sizeof *strs);
+    cp_buf val = {0};
+    for (size_t si = 0; si < p->nsamples; si++) {
+        cp_sample *s = &p->samples[si];
+        uint32_t add_root[16], add_leaf[16];
+        for (int pass = 0; pass < 2; pass++) {
+            size_t nk = pass ? nl : nr;
+            char(*keys)[128] = pass ? leaves : roots;
+            uint32_t *dst = pass ? add_leaf : add_root;
+            for (size_t i = 0; i < nk; i++) {
+                const char *k = keys[nk - 1 - i];
+                val.len = 0;
+                cp_buf_putc(&val, 0);
+                val.len = 0;
+                label_values(p, s, k, out_unit, &val);
+                cp_buf_putc(&val, 0);
+                const char *name = (const char *)val.data;
+                if (*name) {
+                    if (pass)
+                        *leafm = true;
+                    else
+                        *rootm = true;
+                }
+                size_t j;
+                for (j = 0; j < ll.n; j++)
+                    if (!strcmp(ll.v[j].name, name) && !strcmp(ll.v[j].file, k))
+                        break;
+                if (j == ll.n) {
+                    if (cp_grow(&ll.v, &ll.cap, ll.n + 1, sizeof *ll.v) ||
+                        cp_grow(&funcs, &fcap, nf + 1, sizeof *funcs) ||
+                        cp_grow(&locs, &lcap, nlo + 1, sizeof *locs) ||
+                        cp_grow(&strs, &scap, ns + 2, sizeof *strs)) {
+                        rc = CPROF_ENOMEM;
+                        goto out_val;
+                    }
+                    char *n = cp_arena_strndup(&p->arena, name, strlen(name));
+                    char *f = cp_arena_strndup(&p->arena, k, strlen(k));
+                    cp_line *line = cp_arena_alloc(&p->arena, sizeof *line);
+                    if (!n || !f || !line) {
+                        rc = CPROF_ENOMEM;
+                        goto out_val;
+                    }
+                    strs[ns] = n;
+                    strs[ns + 1] = f;
+                    memset(&funcs[nf], 0, sizeof funcs[nf]);
+                    funcs[nf].id = ++max_func;
+                    funcs[nf].name = (int64_t)ns;
+                    funcs[nf].filename = (int64_t)ns + 1;
+                    ns += 2;
+                    line->func = (uint32_t)nf++;
+                    memset(&locs[nlo], 0, sizeof locs[nlo]);
+                    locs[nlo].id = ++max_loc;
+                    locs[nlo].mapping = CP_NO_MAPPING;
+                    locs[nlo].lines = line;
+                    locs[nlo].nlines = 1;
+                    ll.v[ll.n].name = n;
+                    ll.v[ll.n].file = f;
+                    ll.v[ll.n].loc = (uint32_t)nlo++;
+                    ll.n++;
+                }
+                dst[i] = ll.v[j].loc;
+            }
+        }
+        uint32_t *nv = cp_arena_alloc(&p->arena, (s->nlocs + nr + nl + 1) * sizeof *nv);
+        if (!nv) {
+            rc = CPROF_ENOMEM;
+            goto out_val;
+        }
+        size_t w = 0;
+        for (size_t i = 0; i < nl; i++)
+            nv[w++] = add_leaf[i];
+        for (uint32_t i = 0; i < s->nlocs; i++)
+            nv[w++] = s->locs[i];
+        for (size_t i = 0; i < nr; i++)
+            nv[w++] = add_root[i];
+        s->locs = nv;
+        s->nlocs = (uint32_t)w;
+    }
+    /* publish the grown tables (arena copies; the old arrays stay unused) */
+    {
+        cp_function *af = cp_arena_memdup(&p->arena, funcs, nf * sizeof *funcs);
+        cp_location *al = cp_arena_memdup(&p->arena, locs, nlo * sizeof *locs);
+        const char **as = cp_arena_memdup(&p->arena, strs, ns * sizeof *strs);
+        if (!af || !al || !as) {
+            rc = CPROF_ENOMEM;
+            goto out_val;
+        }
+        p->functions = af;
+        p->nfunctions = nf;
+        p->locations = al;
+        p->nlocations = nlo;
+        p->strings = as;
+        p->nstrings = ns;
+    }
+out_val:
+    cp_buf_free(&val);
+out:
+    free(funcs);
+    free(locs);
+    free(strs);
+    free(ll.v);
+    return rc;
+}

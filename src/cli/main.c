@@ -50,6 +50,7 @@ static void usage(FILE *f)
           "  -relative_percentages -drop_negative -compact_labels -trim=false\n"
           "  -add_comment=TEXT -symbolize=none -seconds=N -timeout=N -mean -mean_delay\n"
           "  -source_path=DIRS -trim_path=PREFIXES (list: where sources are)\n"
+          "  -tagroot=KEYS -tagleaf=KEYS (label values as frames) -normalize -proto\n"
           "Several PROFILEs are merged; a PROFILE may be an http:// URL.\n"
           "Patterns are POSIX extended regexps; \\d, \\s and (?i) work as in Go.\n",
           f);

@@ -41,6 +41,7 @@ typedef struct opts {
     bool mean;
     const char *trim_path, *source_path;
     bool normalize;
+    const char *tagroot, *tagleaf;
     const char *unit;
     const char *gran;
     int ngran;
@@ -249,6 +250,12 @@ static int parse(int argc, char **argv, opts *o)
         } else if (!strcmp(name, "source_path")) {
             NEED_VAL();
             o->source_path = val;
+        } else if (!strcmp(name, "tagroot") || !strcmp(name, "tagleaf")) {
+            NEED_VAL();
+            if (name[3] == 'r')
+                o->tagroot = val;
+            else
+                o->tagleaf = val;
         } else if (!strcmp(name, "normalize")) {
             if (val && !parse_bool(val, &b))
                 return usage_err("invalid boolean value for -%s", name);
@@ -578,6 +585,18 @@ int cp_cmd_report(int argc, char **argv)
     r.symbol = sym;
     r.symbol_src = o.cmd_arg;
 
+    if ((o.tagroot && *o.tagroot) || (o.tagleaf && *o.tagleaf)) {
+        bool rm = false, lm = false;
+        if (cp_prep_label_frames(p, o.tagroot, o.tagleaf, r.output_unit, &rm, &lm)) {
+            fprintf(stderr, "cprof: out of memory\n");
+            rc = 1;
+            goto out;
+        }
+        if (o.tagroot && *o.tagroot && !rm)
+            fputs("TagRoot expression matched no samples\n", stderr);
+        if (o.tagleaf && *o.tagleaf && !lm)
+            fputs("TagLeaf expression matched no samples\n", stderr);
+    }
     if (!o.relative)
         r.total = cp_prep_total(p, si, r.div_index);
     cp_name_filter nf = {.focus = focus, .ignore = ignore, .hide = hide, .show = show};

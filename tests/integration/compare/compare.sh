@@ -205,6 +205,13 @@ run tree -trim=false allocs.pb.gz
 run top -add_comment=hello cpu.pb.gz
 run raw -add_comment=hello cpu.pb.gz
 run top -relative_percentages -focus=main allocs.pb.gz
+for f in cpu allocs; do
+    run top -tagroot=handler $f.pb.gz
+    run traces -tagleaf=bytes -tagroot=handler $f.pb.gz
+    run raw -tagroot=handler,bytes $f.pb.gz
+    run tree -tagleaf=bytes -unit=kb $f.pb.gz
+done
+run top -tagleaf=count,handler -tagroot=bytes rand8.pb.gz
 runproto cpu.pb.gz
 runproto -focus=main -hide=runtime allocs.pb.gz
 runproto -tagfocus=handler=/a -show_from=main -prune_from=spin cpu.pb.gz
