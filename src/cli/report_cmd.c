@@ -1,12 +1,14 @@
-/* report_cmd.c — the report commands: flags, fetch, merge, filter, report.
+/* report_cmd.c — the report commands: flags, fetch, filter, report.
  *
  * What: go tool pprof's command line for non-interactive reports, with its
- * flag spellings (-flag, --flag, -flag=v, -flag v) and its pipeline order:
- * read and merge the profiles (and -base/-diff_base), choose the sample
- * value, compute the total, apply focus/ignore/hide/show and tag filters,
- * aggregate to the granularity, then print.  Data structure: one options
- * struct filled by a table-driven parser.  Alternatives rejected:
- * getopt_long (no single-dash long options with `=`, no go-style bools).
+ * flag spellings (-flag, --flag, -flag=v, -flag v) and its pipeline order,
+ * which cp_cmd_report reads as: parse → fetch (read, merge, -normalize,
+ * simplify names, drop_frames) → configure (sample value, go's per-report
+ * overrides) → label frames → total → filters (applyFocus) → aggregate →
+ * emit.  Data structure: one options struct filled by a table-driven
+ * parser; the profile is owned and rewritten in place by the steps.
+ * Alternatives rejected: getopt_long (no single-dash long options with
+ * `=`, no go-style bools).
  */
 #include <errno.h>
 #include <regex.h>
@@ -380,6 +382,258 @@ static cp_profile *load(const char *path, int seconds, int timeout_s)
     return p;
 }
 
+/* Read every source and base and combine them as go tool pprof's fetch
+ * does: merge (unless nothing could tell), -normalize, simplified names,
+ * drop_frames, -add_comment.  Returns the profile or NULL (*rc set). */
+static cp_profile *fetch(const opts *o, int *rc)
+{
+    cp_profile *ps[2 * MAXP] = {0};
+    double scales[2 * MAXP];
+    bool diffs[2 * MAXP];
+    size_t np = 0;
+    cp_profile *p = NULL;
+    cp_diag d = {{0}};
+    *rc = 1;
+    for (size_t i = 0; i < o->nsrcs + o->nbases; i++) {
+        bool base = i >= o->nsrcs;
+        if (!(ps[np] = load(base ? o->bases[i - o->nsrcs] : o->srcs[i], o->seconds, o->timeout)))
+            goto out;
+        scales[np] = base ? -1.0 : 1.0;
+        diffs[np++] = base && o->diff_base;
+    }
+    if (o->normalize && o->nbases == 0) {
+        fprintf(stderr, "cprof: must have base profile to normalize by\n");
+        *rc = 2;
+        goto out;
+    }
+    /* go merges even a single profile: ids renumbered, equal samples folded
+     * (which changes totals of |value| when signs mix), zero samples gone.
+     * Reports that cannot tell the difference skip the copy. */
+    bool want_merge = np > 1 || !strcmp(o->cmd, "traces") || !strcmp(o->cmd, "raw") ||
+                      !strcmp(o->cmd, "merge") || cp_prep_has_negative(ps[0]);
+    if (o->normalize) {
+        /* go: merge sources, merge bases, scale the sources to the bases'
+         * totals, then subtract */
+        cp_profile *two[2] = {cp_prep_merge(ps, NULL, NULL, o->nsrcs, &d), NULL};
+        if (two[0])
+            two[1] = cp_prep_merge(ps + o->nsrcs, NULL, NULL, o->nbases, &d);
+        if (two[1] && cp_prep_normalize(two[0], two[1], &d) == 0) {
+            double sc[2] = {1, -1};
+            bool df[2] = {false, o->diff_base};
+            p = cp_prep_merge(two, sc, df, 2, &d);
+        }
+        for (int i = 0; i < 2; i++)
+            if (two[i])
+                cp_profile_free(two[i]);
+    } else if (want_merge) {
+        p = cp_prep_merge(ps, scales, diffs, np, &d);
+    } else {
+        p = ps[0];
+        ps[0] = NULL;
+        cp_prep_drop_zero_samples(p);
+    }
+    if (!p) {
+        fprintf(stderr, "cprof: %s\n", d.msg);
+        goto out;
+    }
+    /* names simplified, then drop_frames applied (a bad drop_frames
+     * pattern is ignored, as go ignores it) */
+    char perr[512];
+    if ((!o->symbolize_none && cp_prep_demangle(p)) ||
+        (o->add_comment && *o->add_comment && cp_prep_add_comment(p, o->add_comment))) {
+        fprintf(stderr, "cprof: out of memory\n");
+        cp_profile_free(p);
+        p = NULL;
+        goto out;
+    }
+    cp_prep_remove_uninteresting(p, perr, sizeof perr);
+    *rc = 0;
+out:
+    for (size_t i = 0; i < np; i++)
+        if (ps[i])
+            cp_profile_free(ps[i]);
+    return p;
+}
+
+/* The compiled pattern flags. */
+typedef struct filters {
+    regex_t rx[9];
+    regex_t *focus, *ignore, *hide, *show, *sym, *show_from, *tagshow, *taghide, *prune_from;
+    cp_tag_filter *tf, *ti;
+} filters;
+
+static void filters_free(filters *f)
+{
+    regex_t *all[] = {f->focus,     f->ignore,  f->hide,    f->show,      f->sym,
+                      f->show_from, f->tagshow, f->taghide, f->prune_from};
+    for (size_t i = 0; i < 9; i++)
+        if (all[i])
+            regfree(all[i]);
+    cp_prep_tag_filter_free(f->tf);
+    cp_prep_tag_filter_free(f->ti);
+}
+
+/* 0, or 2 after a message for a bad pattern. */
+static int filters_compile(const opts *o, filters *f)
+{
+    int rc = 0;
+    char err[512];
+    f->focus = compile("focus", o->focus, &f->rx[0], &rc);
+    f->ignore = compile("ignore", o->ignore, &f->rx[1], &rc);
+    f->hide = compile("hide", o->hide, &f->rx[2], &rc);
+    f->show = compile("show", o->show, &f->rx[3], &rc);
+    if (o->cmd_arg)
+        f->sym = compile("argument", o->cmd_arg, &f->rx[4], &rc);
+    f->show_from = compile("show_from", o->show_from, &f->rx[5], &rc);
+    f->tagshow = compile("tagshow", o->tagshow, &f->rx[6], &rc);
+    f->taghide = compile("taghide", o->taghide, &f->rx[7], &rc);
+    f->prune_from = compile("prune_from", o->prune_from, &f->rx[8], &rc);
+    const char *tv[2] = {o->tagfocus, o->tagignore}, *tn[2] = {"tagfocus", "tagignore"};
+    cp_tag_filter **tp[2] = {&f->tf, &f->ti};
+    for (int i = 0; i < 2 && !rc; i++) {
+        if (!tv[i] || !*tv[i])
+            continue;
+        if (!(*tp[i] = cp_prep_tag_filter_new(tv[i], err, sizeof err))) {
+            fprintf(stderr, "cprof: parsing %s regexp: %s\n", tn[i], err);
+            rc = 2;
+        } else if (cp_prep_tag_filter_is_range(*tp[i])) {
+            fprintf(stderr, "%s:Interpreted '%s' as range, not regexp\n", tn[i],
+                    strchr(tv[i], '=') ? strchr(tv[i], '=') + 1 : tv[i]);
+        }
+    }
+    return rc;
+}
+
+/* go's applyFocus, in its order, with its warnings. */
+static void filters_apply(const filters *f, cp_profile *p)
+{
+    cp_name_filter nf = {.focus = f->focus, .ignore = f->ignore, .hide = f->hide, .show = f->show};
+    cp_prep_filter_names(p, &nf);
+    if (f->focus && !nf.fm)
+        fputs("Focus expression matched no samples\n", stderr);
+    if (f->ignore && !nf.im)
+        fputs("Ignore expression matched no samples\n", stderr);
+    if (f->hide && !nf.hm)
+        fputs("Hide expression matched no samples\n", stderr);
+    if (f->show && !nf.hnm)
+        fputs("Show expression matched no samples\n", stderr);
+    if (f->show_from && !cp_prep_show_from(p, f->show_from))
+        fputs("ShowFrom expression matched no samples\n", stderr);
+    if (f->tf || f->ti) {
+        bool fm = false, im = false;
+        cp_prep_filter_tags(p, f->tf, f->ti, &fm, &im);
+        if (f->tf && !fm)
+            fputs("TagFocus expression matched no samples\n", stderr);
+        if (f->ti && !im)
+            fputs("TagIgnore expression matched no samples\n", stderr);
+    }
+    if (f->tagshow || f->taghide) {
+        bool sm = false, hm = false;
+        cp_prep_filter_tag_names(p, f->tagshow, f->taghide, &sm, &hm);
+        if (f->tagshow && !sm)
+            fputs("TagShow expression matched no samples\n", stderr);
+        if (f->taghide && !hm)
+            fputs("TagHide expression matched no samples\n", stderr);
+    }
+    if (f->prune_from)
+        cp_prep_prune_from(p, f->prune_from);
+}
+
+/* Report options from the flags and go's applyCommandOverrides.  Returns
+ * the granularity; *inlines tells whether inlined frames stay. */
+static cp_granularity configure(const opts *o, cp_profile *p, int si, cp_report *r, bool *inlines)
+{
+    static char mean_type[256], fbuf[9][600];
+    memset(r, 0, sizeof *r);
+    r->p = p;
+    r->sample_index = si;
+    r->div_index = o->mean ? 0 : -1; /* go divides by the first value */
+    r->sample_type = cp_str(p, p->sample_types[si].type);
+    if (o->mean) {
+        snprintf(mean_type, sizeof mean_type, "mean_%s", r->sample_type);
+        r->sample_type = mean_type;
+    }
+    r->sample_unit = cp_str(p, p->sample_types[si].unit);
+    snprintf(r->output_unit, sizeof r->output_unit, "%s", o->unit ? o->unit : "minimum");
+    r->node_fraction = o->node_fraction;
+    r->edge_fraction = o->edge_fraction;
+    r->node_count = (int)o->node_count;
+    r->cum_sort = o->cum;
+    r->ratio = 1.0 / o->divide_by;
+    r->compact_labels = o->compact_labels;
+    r->trim_path = o->trim_path;
+    r->source_path = o->source_path;
+    r->drop_negative = o->drop_negative;
+    r->symbol_src = o->cmd_arg;
+
+    bool trim = true;
+    const char *gran = o->gran ? o->gran : "functions";
+    *inlines = !o->noinlines;
+    if (!strcmp(o->cmd, "peek"))
+        trim = false;
+    else if (!strcmp(o->cmd, "list")) {
+        trim = false;
+        gran = "lines";
+    } else if (!strcmp(o->cmd, "top")) {
+        if (r->node_count == -1)
+            r->node_count = 0;
+    } else if (r->node_count == -1)
+        r->node_count = 80;
+    if (!strcmp(o->cmd, "raw") || !strcmp(o->cmd, "proto")) {
+        trim = false;
+        gran = "addresses";
+        *inlines = true;
+    }
+    if (!trim || o->no_trim) {
+        r->node_count = 0;
+        r->node_fraction = 0;
+        r->edge_fraction = 0;
+    }
+    const char *fnames[] = {"focus",    "ignore",    "hide",    "show",   "show_from",
+                            "tagfocus", "tagignore", "tagshow", "taghide"};
+    const char *fvals[] = {o->focus,    o->ignore,    o->hide,    o->show,   o->show_from,
+                           o->tagfocus, o->tagignore, o->tagshow, o->taghide};
+    for (size_t i = 0; i < 9; i++)
+        if (fvals[i] && *fvals[i]) {
+            snprintf(fbuf[i], sizeof fbuf[i], "%s=%s", fnames[i], fvals[i]);
+            r->filters[r->nfilters++] = fbuf[i];
+        }
+    if (!strcmp(gran, "filefunctions"))
+        return CP_GRAN_FILEFUNCTIONS;
+    if (!strcmp(gran, "files"))
+        return CP_GRAN_FILES;
+    if (!strcmp(gran, "lines"))
+        return CP_GRAN_LINES;
+    if (!strcmp(gran, "addresses"))
+        return CP_GRAN_ADDRESSES;
+    return CP_GRAN_FUNCTIONS;
+}
+
+static int emit(const char *cmd, cp_report *r, FILE *out)
+{
+    if (!strcmp(cmd, "proto")) {
+        /* the filtered profile itself, gzipped, as go tool pprof -proto */
+        cp_buf pb = {0};
+        int e = cp_profile_encode_gz(r->p, &pb);
+        if (!e && fwrite(pb.data, 1, pb.len, out) != pb.len)
+            e = CPROF_EIO;
+        cp_buf_free(&pb);
+        return e;
+    }
+    static const struct {
+        const char *name;
+        int (*fn)(cp_report *, FILE *);
+    } table[] = {
+        {"top", cp_report_top},       {"tree", cp_report_tree}, {"peek", cp_report_tree},
+        {"traces", cp_report_traces}, {"tags", cp_report_tags}, {"raw", cp_report_raw},
+        {"folded", cp_report_folded}, {"list", cp_report_list}, {"dot", cp_report_dot},
+    };
+    for (size_t i = 0; i < sizeof table / sizeof *table; i++)
+        if (!strcmp(cmd, table[i].name))
+            return table[i].fn(r, out);
+    return CPROF_EUNSUPPORTED;
+}
+
 int cp_cmd_report(int argc, char **argv)
 {
     opts o;
@@ -394,93 +648,12 @@ int cp_cmd_report(int argc, char **argv)
     if (!strcmp(o.cmd, "merge") && !o.output)
         return usage_err("merge needs -o OUT%s", "");
 
-    cp_profile *ps[2 * MAXP] = {0};
-    double scales[2 * MAXP];
-    bool diffs[2 * MAXP];
-    size_t np = 0;
-    cp_profile *p = NULL;
-    regex_t rx[9];
-    regex_t *focus = NULL, *ignore = NULL, *hide = NULL, *show = NULL, *sym = NULL;
-    regex_t *show_from = NULL, *tagshow = NULL, *taghide = NULL, *prune_from = NULL;
-    cp_tag_filter *tf = NULL, *ti = NULL;
+    filters f;
+    memset(&f, 0, sizeof f);
     FILE *out = stdout;
-    rc = 0;
-    for (size_t i = 0; i < o.nsrcs; i++) {
-        if (!(ps[np] = load(o.srcs[i], o.seconds, o.timeout))) {
-            rc = 1;
-            goto out;
-        }
-        scales[np] = 1.0;
-        diffs[np++] = false;
-    }
-    for (size_t i = 0; i < o.nbases; i++) {
-        if (!(ps[np] = load(o.bases[i], o.seconds, o.timeout))) {
-            rc = 1;
-            goto out;
-        }
-        scales[np] = -1.0;
-        diffs[np++] = o.diff_base;
-    }
-    /* go merges even a single profile: ids renumbered, equal samples folded
-     * (which changes totals of |value| when signs mix), zero samples gone.
-     * Reports that cannot tell the difference skip the copy. */
-    bool want_merge = np > 1 || !strcmp(o.cmd, "traces") || !strcmp(o.cmd, "raw") ||
-                      !strcmp(o.cmd, "merge") || cp_prep_has_negative(ps[0]);
-    if (o.normalize && o.nbases == 0) {
-        fprintf(stderr, "cprof: must have base profile to normalize by\n");
-        rc = 2;
+    cp_profile *p = fetch(&o, &rc);
+    if (!p)
         goto out;
-    }
-    if (o.normalize) {
-        /* go: merge sources, merge bases, scale the sources to the bases'
-         * totals, then subtract */
-        cp_diag d = {{0}};
-        cp_profile *two[2] = {cp_prep_merge(ps, NULL, NULL, o.nsrcs, &d), NULL};
-        if (two[0])
-            two[1] = cp_prep_merge(ps + o.nsrcs, NULL, NULL, o.nbases, &d);
-        if (two[1] && cp_prep_normalize(two[0], two[1], &d) == 0) {
-            double sc[2] = {1, -1};
-            bool df[2] = {false, o.diff_base};
-            p = cp_prep_merge(two, sc, df, 2, &d);
-        }
-        if (two[0])
-            cp_profile_free(two[0]);
-        if (two[1])
-            cp_profile_free(two[1]);
-        if (!p) {
-            fprintf(stderr, "cprof: %s\n", d.msg);
-            rc = 1;
-            goto out;
-        }
-    } else if (want_merge) {
-        cp_diag d = {{0}};
-        p = cp_prep_merge(ps, scales, diffs, np, &d);
-        if (!p) {
-            fprintf(stderr, "cprof: %s\n", d.msg);
-            rc = 1;
-            goto out;
-        }
-    } else {
-        p = ps[0];
-        ps[0] = NULL;
-        cp_prep_drop_zero_samples(p);
-    }
-    {
-        /* go tool pprof's fetch: names simplified, then drop_frames applied
-         * (a bad drop_frames pattern is ignored there too) */
-        char perr[512];
-        if (!o.symbolize_none && cp_prep_demangle(p)) {
-            fprintf(stderr, "cprof: out of memory\n");
-            rc = 1;
-            goto out;
-        }
-        cp_prep_remove_uninteresting(p, perr, sizeof perr);
-        if (o.add_comment && *o.add_comment && cp_prep_add_comment(p, o.add_comment)) {
-            fprintf(stderr, "cprof: out of memory\n");
-            rc = 1;
-            goto out;
-        }
-    }
     if (!strcmp(o.cmd, "merge")) {
         int w = cp_profile_write_file(p, o.output);
         if (w) {
@@ -489,7 +662,6 @@ int cp_cmd_report(int argc, char **argv)
         }
         goto out;
     }
-
     char err[512];
     int si = cp_prep_sample_index(p, o.sample_index, err, sizeof err);
     if (si < 0) {
@@ -498,93 +670,11 @@ int cp_cmd_report(int argc, char **argv)
         goto out;
     }
     cp_report r;
-    memset(&r, 0, sizeof r);
-    r.p = p;
-    r.sample_index = si;
-    static char mean_type[256];
-    r.div_index = o.mean ? 0 : -1; /* go divides by the first value */
-    r.sample_type = cp_str(p, p->sample_types[si].type);
-    if (o.mean) {
-        snprintf(mean_type, sizeof mean_type, "mean_%s", r.sample_type);
-        r.sample_type = mean_type;
-    }
-    r.sample_unit = cp_str(p, p->sample_types[si].unit);
-    snprintf(r.output_unit, sizeof r.output_unit, "%s", o.unit ? o.unit : "minimum");
-    r.node_fraction = o.node_fraction;
-    r.edge_fraction = o.edge_fraction;
-    r.node_count = (int)o.node_count;
-    r.cum_sort = o.cum;
-    r.ratio = 1.0 / o.divide_by;
-    r.compact_labels = o.compact_labels;
-    r.trim_path = o.trim_path;
-    r.source_path = o.source_path;
-
-    /* go tool pprof's applyCommandOverrides */
-    bool trim = true;
-    const char *gran = o.gran ? o.gran : "functions";
-    bool noinl = o.noinlines;
-    if (!strcmp(o.cmd, "peek"))
-        trim = false;
-    else if (!strcmp(o.cmd, "list")) {
-        trim = false;
-        gran = "lines";
-    } else if (!strcmp(o.cmd, "top")) {
-        if (r.node_count == -1)
-            r.node_count = 0;
-    } else if (r.node_count == -1)
-        r.node_count = 80;
-    if (!strcmp(o.cmd, "raw") || !strcmp(o.cmd, "proto")) {
-        trim = false;
-        gran = "addresses";
-        noinl = false;
-    }
-    if (!trim || o.no_trim) {
-        r.node_count = 0;
-        r.node_fraction = 0;
-        r.edge_fraction = 0;
-    }
-
-    static char fbuf[9][600];
-    const char *fnames[] = {"focus",    "ignore",    "hide",    "show",   "show_from",
-                            "tagfocus", "tagignore", "tagshow", "taghide"};
-    const char *fvals[] = {o.focus,    o.ignore,    o.hide,    o.show,   o.show_from,
-                           o.tagfocus, o.tagignore, o.tagshow, o.taghide};
-    for (size_t i = 0; i < 9; i++)
-        if (fvals[i] && *fvals[i]) {
-            snprintf(fbuf[i], sizeof fbuf[i], "%s=%s", fnames[i], fvals[i]);
-            r.filters[r.nfilters++] = fbuf[i];
-        }
-
-    focus = compile("focus", o.focus, &rx[0], &rc);
-    ignore = compile("ignore", o.ignore, &rx[1], &rc);
-    hide = compile("hide", o.hide, &rx[2], &rc);
-    show = compile("show", o.show, &rx[3], &rc);
-    if (o.cmd_arg)
-        sym = compile("argument", o.cmd_arg, &rx[4], &rc);
-    show_from = compile("show_from", o.show_from, &rx[5], &rc);
-    tagshow = compile("tagshow", o.tagshow, &rx[6], &rc);
-    taghide = compile("taghide", o.taghide, &rx[7], &rc);
-    prune_from = compile("prune_from", o.prune_from, &rx[8], &rc);
-    if (!rc && o.tagfocus && *o.tagfocus && !(tf = cp_prep_tag_filter_new(o.tagfocus, err, sizeof err))) {
-        fprintf(stderr, "cprof: parsing tagfocus regexp: %s\n", err);
-        rc = 2;
-    }
-    if (!rc && o.tagignore && *o.tagignore &&
-        !(ti = cp_prep_tag_filter_new(o.tagignore, err, sizeof err))) {
-        fprintf(stderr, "cprof: parsing tagignore regexp: %s\n", err);
-        rc = 2;
-    }
-    if (rc)
+    bool inlines;
+    cp_granularity g = configure(&o, p, si, &r, &inlines);
+    if ((rc = filters_compile(&o, &f)))
         goto out;
-    if (tf && cp_prep_tag_filter_is_range(tf))
-        fprintf(stderr, "tagfocus:Interpreted '%s' as range, not regexp\n",
-                strchr(o.tagfocus, '=') ? strchr(o.tagfocus, '=') + 1 : o.tagfocus);
-    if (ti && cp_prep_tag_filter_is_range(ti))
-        fprintf(stderr, "tagignore:Interpreted '%s' as range, not regexp\n",
-                strchr(o.tagignore, '=') ? strchr(o.tagignore, '=') + 1 : o.tagignore);
-    r.symbol = sym;
-    r.symbol_src = o.cmd_arg;
-
+    r.symbol = f.sym;
     if ((o.tagroot && *o.tagroot) || (o.tagleaf && *o.tagleaf)) {
         bool rm = false, lm = false;
         if (cp_prep_label_frames(p, o.tagroot, o.tagleaf, r.output_unit, &rm, &lm)) {
@@ -597,51 +687,13 @@ int cp_cmd_report(int argc, char **argv)
         if (o.tagleaf && *o.tagleaf && !lm)
             fputs("TagLeaf expression matched no samples\n", stderr);
     }
+    /* the total is taken before the filters, unless -relative_percentages */
     if (!o.relative)
         r.total = cp_prep_total(p, si, r.div_index);
-    cp_name_filter nf = {.focus = focus, .ignore = ignore, .hide = hide, .show = show};
-    cp_prep_filter_names(p, &nf);
-    if (focus && !nf.fm)
-        fputs("Focus expression matched no samples\n", stderr);
-    if (ignore && !nf.im)
-        fputs("Ignore expression matched no samples\n", stderr);
-    if (hide && !nf.hm)
-        fputs("Hide expression matched no samples\n", stderr);
-    if (show && !nf.hnm)
-        fputs("Show expression matched no samples\n", stderr);
-    if (show_from && !cp_prep_show_from(p, show_from))
-        fputs("ShowFrom expression matched no samples\n", stderr);
-    if (tf || ti) {
-        bool fm = false, im = false;
-        cp_prep_filter_tags(p, tf, ti, &fm, &im);
-        if (tf && !fm)
-            fputs("TagFocus expression matched no samples\n", stderr);
-        if (ti && !im)
-            fputs("TagIgnore expression matched no samples\n", stderr);
-    }
-    if (tagshow || taghide) {
-        bool sm = false, hm = false;
-        cp_prep_filter_tag_names(p, tagshow, taghide, &sm, &hm);
-        if (tagshow && !sm)
-            fputs("TagShow expression matched no samples\n", stderr);
-        if (taghide && !hm)
-            fputs("TagHide expression matched no samples\n", stderr);
-    }
-    if (prune_from)
-        cp_prep_prune_from(p, prune_from);
-    if (o.relative) /* -relative_percentages: of what the filters left */
+    filters_apply(&f, p);
+    if (o.relative)
         r.total = cp_prep_total(p, si, r.div_index);
-    r.drop_negative = o.drop_negative;
-    cp_granularity g = CP_GRAN_FUNCTIONS;
-    if (!strcmp(gran, "filefunctions"))
-        g = CP_GRAN_FILEFUNCTIONS;
-    else if (!strcmp(gran, "files"))
-        g = CP_GRAN_FILES;
-    else if (!strcmp(gran, "lines"))
-        g = CP_GRAN_LINES;
-    else if (!strcmp(gran, "addresses"))
-        g = CP_GRAN_ADDRESSES;
-    cp_prep_aggregate(p, g, !noinl);
+    cp_prep_aggregate(p, g, inlines);
 
     if (o.output) {
         out = fopen(o.output, "w");
@@ -653,32 +705,7 @@ int cp_cmd_report(int argc, char **argv)
         }
         fprintf(stderr, "Generating report in %s\n", o.output);
     }
-    int e;
-    if (!strcmp(o.cmd, "proto")) {
-        /* the filtered profile itself, gzipped, as go tool pprof -proto */
-        cp_buf pb = {0};
-        e = cp_profile_encode_gz(p, &pb);
-        if (!e && fwrite(pb.data, 1, pb.len, out) != pb.len)
-            e = CPROF_EIO;
-        cp_buf_free(&pb);
-    } else if (!strcmp(o.cmd, "top"))
-        e = cp_report_top(&r, out);
-    else if (!strcmp(o.cmd, "tree") || !strcmp(o.cmd, "peek"))
-        e = cp_report_tree(&r, out);
-    else if (!strcmp(o.cmd, "traces"))
-        e = cp_report_traces(&r, out);
-    else if (!strcmp(o.cmd, "tags"))
-        e = cp_report_tags(&r, out);
-    else if (!strcmp(o.cmd, "raw"))
-        e = cp_report_raw(&r, out);
-    else if (!strcmp(o.cmd, "folded"))
-        e = cp_report_folded(&r, out);
-    else if (!strcmp(o.cmd, "list"))
-        e = cp_report_list(&r, out);
-    else if (!strcmp(o.cmd, "dot"))
-        e = cp_report_dot(&r, out);
-    else
-        e = CPROF_EUNSUPPORTED;
+    int e = emit(o.cmd, &r, out);
     if (e) {
         fprintf(stderr, "cprof: %s\n", r.err[0] ? r.err : cprof_strerror(e));
         rc = 1;
@@ -688,15 +715,7 @@ out:
         fprintf(stderr, "cprof: %s: %s\n", o.output, strerror(errno));
         rc = 1;
     }
-    regex_t *all[] = {focus, ignore, hide, show, sym, show_from, tagshow, taghide, prune_from};
-    for (size_t i = 0; i < 9; i++)
-        if (all[i])
-            regfree(all[i]);
-    cp_prep_tag_filter_free(tf);
-    cp_prep_tag_filter_free(ti);
-    for (size_t i = 0; i < np; i++)
-        if (ps[i])
-            cp_profile_free(ps[i]);
+    filters_free(&f);
     if (p)
         cp_profile_free(p);
     fflush(stdout);
