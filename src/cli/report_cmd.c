@@ -410,7 +410,8 @@ static cp_profile *fetch(const opts *o, int *rc)
      * (which changes totals of |value| when signs mix), zero samples gone.
      * Reports that cannot tell the difference skip the copy. */
     bool want_merge = np > 1 || !strcmp(o->cmd, "traces") || !strcmp(o->cmd, "raw") ||
-                      !strcmp(o->cmd, "merge") || cp_prep_has_negative(ps[0]);
+                      !strcmp(o->cmd, "merge") || !strcmp(o->cmd, "proto") ||
+                      cp_prep_has_negative(ps[0]);
     if (o->normalize) {
         /* go: merge sources, merge bases, scale the sources to the bases'
          * totals, then subtract */
