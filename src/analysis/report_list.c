@@ -7,7 +7,7 @@
  * files are found as go tool pprof finds them: absolute paths directly,
  * relative ones under the current directory and its parents, after cutting
  * the path at "/<basename of cwd>/".  Data structure: the line-granularity
- * graph; one file is read into memory at a time.
+ * graph; each file is read once per report and kept in a small cache.
  * Alternatives rejected: mmap and line indexing of every file at once
  * (reports touch a handful of files).
  */
