@@ -238,14 +238,14 @@ Test(ring, concurrent_producers_lose_nothing_silently)
     for (int i = 0; i < PRODUCERS; i++)
         pthread_create(&t[i], NULL, producer, (void *)(intptr_t)i);
     long got = 0;
-    int done = 0;
+    int joined[PRODUCERS] = {0}, done = 0;
     while (!done) {
         done = 1;
-        for (int i = 0; i < PRODUCERS; i++)
-            if (pthread_tryjoin_np(t[i], NULL) != 0)
-                done = 0;
-            else
-                t[i] = pthread_self(); /* joined: tryjoin on self fails fast */
+        for (int i = 0; i < PRODUCERS; i++) {
+            if (!joined[i] && pthread_tryjoin_np(t[i], NULL) == 0)
+                joined[i] = 1;
+            done &= joined[i];
+        }
         cp_ring_slot *s;
         while ((s = cp_ring_peek(&race_ring)) != NULL) {
             int64_t v = s->weight_ns;
