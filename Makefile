@@ -42,7 +42,7 @@ bench: deps
 
 fuzz: deps
 	@test -f build-fuzz/build.ninja || CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=false >/dev/null
-	ninja -C build-fuzz
+	ninja -C build-fuzz tests/fuzz/fuzz_decode
 	sh tests/fuzz/run.sh build-fuzz $${FUZZ_SECONDS:-60}
 
 clean:

@@ -43,8 +43,13 @@
  * recorded stacks, including helpers an interposer tail-calls. */
 #define HOOK_LOCAL static __attribute__((section("cprof_hooks")))
 
-/* noplt: jump through the GOT directly, one jump less per call. */
+/* noplt: jump through the GOT directly, one jump less per call (GCC only;
+ * clang has no such attribute and calls through the PLT). */
+#if defined(__clang__)
+#define LIBC
+#else
 #define LIBC __attribute__((noplt))
+#endif
 extern void *__libc_malloc(size_t n) LIBC;
 extern void __libc_free(void *p) LIBC;
 extern void *__libc_calloc(size_t nmemb, size_t size) LIBC;
@@ -70,7 +75,11 @@ static inline __attribute__((always_inline)) bool take_sample(size_t n)
  * is a tail call, so with the frame pointer omitted the fast path is a
  * load, a compare, a store and a jump into glibc.  (DWARF unwinding does
  * not need the frame pointer.) */
+#if defined(__clang__)
+#define FAST
+#else
 #define FAST __attribute__((optimize("omit-frame-pointer")))
+#endif
 
 HOOK_LOCAL __attribute__((noinline)) void *malloc_sampled(size_t n)
 {
