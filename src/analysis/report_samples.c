@@ -499,8 +499,11 @@ int cp_report_folded(cp_report *r, FILE *out)
             for (uint32_t li = cnt; li-- > 0;) {
                 const char *n = cp_graph_pname(&g, g.locnodes[off + li]);
                 fputs(sep, out);
-                for (; *n; n++)
-                    fputc(*n == ';' ? ':' : *n, out);
+                if (!strchr(n, ';'))
+                    fputs(n, out);
+                else /* ';' separates frames in this format */
+                    for (; *n; n++)
+                        fputc(*n == ';' ? ':' : *n, out);
                 sep = ";";
             }
         }

@@ -57,6 +57,17 @@ if [ -n "${PROFS:-}" ] && [ -s "$PROFS/cpu.pb.gz" ]; then
         echo "FAIL: merged top value $two, want 2 x $one"
         fail=$((fail + 1))
     fi
+    # folded stacks: one line per stack, values summing to the total
+    fsum=$("$CPROF" folded "$PROFS/cpu.pb.gz" | awk '{s += $NF} END {print s}')
+    total=$("$CPROF" top -unit=ns "$PROFS/cpu.pb.gz" | sed -n 's/^Showing nodes accounting for .* of \([0-9]*\)ns total$/\1/p')
+    if [ -z "$total" ] || [ "$fsum" != "$total" ]; then
+        echo "FAIL: folded sum $fsum, top total $total"
+        fail=$((fail + 1))
+    fi
+    if "$CPROF" folded "$PROFS/cpu.pb.gz" | grep -qv '^[^ ]* [0-9-]*$\|^.* [0-9-]*$'; then
+        echo "FAIL: folded lines are not 'stack value'"
+        fail=$((fail + 1))
+    fi
     if command -v go >/dev/null 2>&1; then
         go tool pprof -top "$WORK/m.pb.gz" >/dev/null 2>&1 || { echo "FAIL: go tool pprof cannot read merge output"; fail=$((fail + 1)); }
     fi
