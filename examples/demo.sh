@@ -10,8 +10,8 @@ mkdir -p "$out"
 [ -x "$cprof" ] && [ -x "$demo" ] || { echo "demo: build first (make)"; exit 1; }
 
 # record prints where the profile is and its top functions (on stderr).
-echo "== cprof record -o $out/cpu.pb.gz -- $demo 1"
-"$cprof" record -o "$out/cpu.pb.gz" -- "$demo" 1 2>&1
+echo "== cprof record --hz 250 -o $out/cpu.pb.gz -- $demo 1"
+"$cprof" record --hz 250 -o "$out/cpu.pb.gz" -- "$demo" 1 2>&1
 
 help=$("$cprof" help 2>&1 || true)
 if echo "$help" | grep -qE '^ *svg '; then
