@@ -422,3 +422,134 @@ Test(rx, re2_spellings)
     cr_assert_neq(cp_rx_compile(&rx, "a(", err, sizeof err), 0);
     cr_assert(strlen(err) > 0);
 }
+
+/* One function per name, each name equal to its system name (go then
+ * simplifies C++-looking ones); one location per function; samples given
+ * as stacks of function indices, leaf first. */
+static cp_profile *named_profile(const char *const *names, size_t n, const int (*stacks)[6],
+                                 const int64_t *vals, size_t ns, const char *drop, const char *keep)
+{
+    cp_pbuilder *b = cp_pbuilder_new(false);
+    cp_pbuilder_sample_type(b, "samples", "count");
+    if (drop)
+        cp_pbuilder_drop_keep(b, drop, keep);
+    uint64_t locs[16];
+    for (size_t i = 0; i < n; i++) {
+        uint64_t f = cp_pbuilder_function(b, names[i], names[i], "f.cc", 0);
+        cp_line_in l = {f, (int64_t)i + 1, 0};
+        locs[i] = cp_pbuilder_location(b, 0, 0x100 * (i + 1), &l, 1, false);
+    }
+    for (size_t s = 0; s < ns; s++) {
+        uint64_t st[6];
+        size_t d = 0;
+        for (; d < 6 && stacks[s][d] >= 0; d++)
+            st[d] = locs[stacks[s][d]];
+        cr_assert_eq(cp_pbuilder_sample(b, st, d, &vals[s], NULL, 0), 0);
+    }
+    cp_profile *p = cp_pbuilder_finish(b);
+    cp_pbuilder_free(b);
+    cr_assert_not_null(p);
+    return p;
+}
+
+static const char *fname(const cp_profile *p, size_t i) { return cp_str(p, p->functions[i].name); }
+
+Test(prep, names_simplified_like_go_symbolizer)
+{
+    const char *names[] = {"std::vector<int>::push_back(int const&)", "main", "a<b>(c)::d",
+                           "java.lang.<init>", "pkg.(*T[...]).M", "unbalanced>(x"};
+    int stacks[][6] = {{0, 1, -1}};
+    int64_t v = 1;
+    cp_profile *p = named_profile(names, 6, stacks, &v, 1, NULL, NULL);
+    cr_assert_eq(cp_prep_demangle(p), 0);
+    cr_assert_str_eq(fname(p, 0), "std::vector::push_back");
+    cr_assert_str_eq(fname(p, 1), "main");
+    cr_assert_str_eq(fname(p, 2), "a::d");
+    cr_assert_str_eq(fname(p, 3), "java.lang.<init>"); /* java: left alone */
+    cr_assert_str_eq(fname(p, 4), "pkg.(*T[...]).M"); /* go generics: left alone */
+    cr_assert_str_eq(fname(p, 5), "unbalanced>(x");   /* mismatch: left alone */
+    cp_profile_free(p);
+}
+
+Test(prep, drop_frames_cut_stacks)
+{
+    const char *names[] = {"malloc", "operator new(unsigned long)", "user", "main"};
+    int stacks[][6] = {{0, 1, 2, 3, -1}, {2, 3, -1}, {0, 3, -1}};
+    int64_t v[] = {5, 3, 1};
+    cp_profile *p = named_profile(names, 4, stacks, v, 3, "malloc|operator new", NULL);
+    char err[128];
+    cr_assert_eq(cp_prep_remove_uninteresting(p, err, sizeof err), 0);
+    /* malloc and operator new are cut off beneath user; in the last stack
+     * main is the user frame, so malloc goes there too */
+    cr_assert_eq(p->samples[0].nlocs, 2);
+    cr_assert_eq(p->samples[1].nlocs, 2);
+    cr_assert_eq(p->samples[2].nlocs, 1);
+    cp_profile_free(p);
+    p = named_profile(names, 4, stacks, v, 3, "malloc|operator new", "malloc");
+    cr_assert_eq(cp_prep_remove_uninteresting(p, err, sizeof err), 0);
+    /* operator new is still dropped, and everything beneath it with it */
+    cr_assert_eq(p->samples[0].nlocs, 2);
+    cr_assert_eq(p->samples[2].nlocs, 2); /* malloc under main stays */
+    cp_profile_free(p);
+}
+
+Test(prep, show_from_and_prune_from)
+{
+    const char *names[] = {"leaf", "mid", "top", "main"};
+    int stacks[][6] = {{0, 1, 2, 3, -1}, {0, 3, -1}};
+    int64_t v[] = {5, 3};
+    regex_t rx;
+    cr_assert_eq(regcomp(&rx, "^mid$", REG_EXTENDED | REG_NOSUB), 0);
+    cp_profile *p = named_profile(names, 4, stacks, v, 2, NULL, NULL);
+    cr_assert(cp_prep_show_from(p, &rx));
+    cr_assert_eq(p->nsamples, 1); /* the stack without mid goes */
+    cr_assert_eq(p->samples[0].nlocs, 2); /* leaf, mid */
+    cp_profile_free(p);
+    p = named_profile(names, 4, stacks, v, 2, NULL, NULL);
+    cp_prep_prune_from(p, &rx);
+    cr_assert_eq(p->samples[0].nlocs, 3); /* mid, top, main */
+    cr_assert_eq(p->samples[1].nlocs, 2);
+    cp_profile_free(p);
+    regfree(&rx);
+}
+
+Test(prep, normalize_scales_to_base_totals)
+{
+    const char *names[] = {"a", "b"};
+    int stacks[][6] = {{0, -1}, {1, -1}};
+    int64_t v[] = {30, 10}, vb[] = {5, 15};
+    cp_profile *p = named_profile(names, 2, stacks, v, 2, NULL, NULL);
+    cp_profile *b = named_profile(names, 2, stacks, vb, 2, NULL, NULL);
+    cp_diag d = {{0}};
+    cr_assert_eq(cp_prep_normalize(p, b, &d), 0);
+    cr_assert_eq(p->samples[0].values[0], 15); /* 30 * 20/40, rounded */
+    cr_assert_eq(p->samples[1].values[0], 5);
+    cp_profile_free(p);
+    cp_profile_free(b);
+}
+
+Test(graph, trim_path_like_go)
+{
+    cr_assert_str_eq(cp_graph_trim_path("/proc/self/cwd/./a/b.c", NULL, NULL), "a/b.c");
+    cr_assert_str_eq(cp_graph_trim_path("/proc/self/cwd/a.c", "", ""), "a.c");
+    cr_assert_str_eq(cp_graph_trim_path("/build/src/x/y.c", "/build", NULL), "src/x/y.c");
+    cr_assert_str_eq(cp_graph_trim_path("/build/src/x/y.c", "/other:/build/", NULL), "src/x/y.c");
+    cr_assert_str_eq(cp_graph_trim_path("/home/u/proj/src/y.c", NULL, "/tmp/proj"), "src/y.c");
+    cr_assert_str_eq(cp_graph_trim_path("/buildx/y.c", "/build", NULL), "/buildx/y.c");
+}
+
+Test(graph, mean_values_divide)
+{
+    cp_profile *p = sample_profile();
+    cp_prep_aggregate(p, CP_GRAN_FUNCTIONS, true);
+    cp_graph g;
+    cp_graph_opts o = {.sample_index = 1, .div_index = 0};
+    cr_assert_eq(cp_graph_new(&g, p, &o), 0);
+    cr_assert_eq(cp_graph_build(&g, true, false), 0);
+    /* every sample has cpu = 10 × samples: the mean is 10 everywhere */
+    cr_assert_eq(cp_gnode_cum(find(&g, "main")), 10);
+    cr_assert_eq(cp_gnode_flat(find(&g, "c")), 10);
+    cr_assert_eq(cp_prep_total(p, 1, 0), 10);
+    cp_graph_free(&g);
+    cp_profile_free(p);
+}
