@@ -8,10 +8,13 @@
 #ifndef CP_CLI_COMMANDS_H
 #define CP_CLI_COMMANDS_H
 
+#include <stdio.h>
+
 int cp_cmd_record(int argc, char **argv);    /* record.c */
 int cp_cmd_symbolize(int argc, char **argv); /* symbolize_cmd.c */
 /* top, peek, tree, traces, tags, raw, list, folded, merge; also called with
  * argv[0] == "cprof" when the report is given as a flag (-top). */
 int cp_cmd_report(int argc, char **argv);    /* report_cmd.c */
+void cp_cmd_report_usage(FILE *f);           /* the report flags, for help */
 
 #endif

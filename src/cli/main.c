@@ -40,20 +40,8 @@ static void usage(FILE *f)
           f);
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
-    fputs("\nreport flags (as go tool pprof; -flag, --flag and -flag=value all work):\n"
-          "  -sample_index=NAME|N  -inuse_space -inuse_objects -alloc_space -alloc_objects\n"
-          "  -total_delay -contentions   -nodecount=N -nodefraction=F -edgefraction=F\n"
-          "  -cum -flat   -focus=RX -ignore=RX -hide=RX -show=RX -tagfocus=V -tagignore=V\n"
-          "  -functions -filefunctions -lines -files -addresses -noinlines\n"
-          "  -unit=U -base=PROFILE -diff_base=PROFILE -o FILE\n"
-          "  -show_from=RX -prune_from=RX -tagshow=RX -taghide=RX -divide_by=F\n"
-          "  -relative_percentages -drop_negative -compact_labels -trim=false\n"
-          "  -add_comment=TEXT -symbolize=none -seconds=N -timeout=N -mean -mean_delay\n"
-          "  -source_path=DIRS -trim_path=PREFIXES (list: where sources are)\n"
-          "  -tagroot=KEYS -tagleaf=KEYS (label values as frames) -normalize -proto\n"
-          "Several PROFILEs are merged; a PROFILE may be an http:// URL.\n"
-          "Patterns are POSIX extended regexps; \\d, \\s and (?i) work as in Go.\n",
-          f);
+    fputc('\n', f);
+    cp_cmd_report_usage(f);
 }
 
 int main(int argc, char **argv)

@@ -71,6 +71,24 @@ static const char *report_name(const char *s)
 
 static bool is_report(const char *s) { return report_name(s) != NULL; }
 
+void cp_cmd_report_usage(FILE *f)
+{
+    fputs("report flags (as go tool pprof; -flag, --flag, -flag=value and -flag value):\n"
+          "  -sample_index=NAME|N  -inuse_space -inuse_objects -alloc_space -alloc_objects\n"
+          "  -total_delay -contentions -mean_delay -mean\n"
+          "  -nodecount=N -nodefraction=F -edgefraction=F -trim=false -cum -flat\n"
+          "  -focus=RX -ignore=RX -hide=RX -show=RX -show_from=RX -prune_from=RX\n"
+          "  -tagfocus=V -tagignore=V -tagshow=RX -taghide=RX -tagroot=KEYS -tagleaf=KEYS\n"
+          "  -functions -filefunctions -lines -files -addresses -noinlines\n"
+          "  -unit=U -divide_by=F -relative_percentages -drop_negative -compact_labels\n"
+          "  -base=PROFILE -diff_base=PROFILE -normalize -add_comment=TEXT\n"
+          "  -source_path=DIRS -trim_path=PREFIXES (list)   -symbolize=none\n"
+          "  -o FILE   -seconds=N -timeout=N (http:// sources)\n"
+          "Several PROFILEs are merged; a PROFILE may be an http:// URL.\n"
+          "Patterns are POSIX extended regexps; \\d, \\s and (?i) work as in Go.\n",
+          f);
+}
+
 static int usage_err(const char *fmt, const char *a)
 {
     fputs("cprof: ", stderr);
@@ -174,7 +192,9 @@ static int parse(int argc, char **argv, opts *o)
         if (handled)
             continue;
         if (!strcmp(name, "h") || !strcmp(name, "help")) {
-            return usage_err("usage: cprof COMMAND [flags] PROFILE... (see cprof help)%s", "");
+            printf("usage: cprof %s [flags] PROFILE...\n\n", o->cmd ? o->cmd : "COMMAND");
+            cp_cmd_report_usage(stdout);
+            return -1; /* help printed: exit 0 */
         } else if (is_report(name) && strcmp(name, "merge")) {
             const char *c = report_name(name);
             if (!strcmp(name, "peek") || !strcmp(name, "list")) {
@@ -645,7 +665,7 @@ int cp_cmd_report(int argc, char **argv)
     o.edge_fraction = 0.001;
     int rc = parse(argc, argv, &o);
     if (rc)
-        return rc;
+        return rc < 0 ? 0 : rc;
     if (!strcmp(o.cmd, "merge") && !o.output)
         return usage_err("merge needs -o OUT%s", "");
 

@@ -26,6 +26,8 @@ expect() {
 # checks that need one.
 expect 0 "" help
 expect 0 "" -h
+expect 0 "" top -h
+expect 0 "" peek x -help
 expect 2 "usage" 
 expect 2 "unknown command" frobnicate x
 expect 2 "unknown flag -bogus" top -bogus x.pb.gz
