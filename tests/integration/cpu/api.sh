@@ -10,3 +10,6 @@ out=$("$api" "$dir/cpu.pb.gz")
 echo "$out"
 "$check" "$dir/cpu.pb.gz" --total-ns "${out#rusage_ns=}" --total-tol 0.05 \
   --complete api_worker --min-complete 0.99 --has api_worker
+export HOME="${HOME:-$dir}"
+go tool pprof -top "$dir/cpu.pb.gz" >"$dir/top.txt" 2>&1 || { cat "$dir/top.txt"; exit 1; }
+grep -q " api_worker\$" "$dir/top.txt" || { cat "$dir/top.txt"; exit 1; }

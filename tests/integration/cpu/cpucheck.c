@@ -3,7 +3,7 @@
  * usage: cpucheck PROFILE [--total-ns N --total-tol F]
  *                 [--share NAME=NS]... [--share-tol POINTS]
  *                 [--complete NAME,NAME... --min-complete F]
- *                 [--has NAME]... [--lost-ok]
+ *                 [--has NAME]... [--has-system MANGLED]...
  * --total-ns: the profile's cpu/nanoseconds total must be within F
  *   (relative, e.g. 0.05) of N.
  * --share: each NAME's cumulative share of the CPU time among the NAMEs
@@ -11,6 +11,7 @@
  * --complete: at least F of the samples must have a frame named one of
  *   the NAMEs (main, a thread's start routine...).
  * --has: some function's name contains NAME.
+ * --has-system: some function's system_name is exactly MANGLED.
  * Prints the figures it measured; exits 1 if a check fails.
  */
 #include <math.h>
@@ -51,8 +52,8 @@ int main(int argc, char **argv)
     double share_truth[MAXN];
     int nshare = 0;
     char *complete = NULL;
-    const char *has[MAXN];
-    int nhas = 0;
+    const char *has[MAXN], *has_sys[MAXN];
+    int nhas = 0, nhas_sys = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) {
@@ -72,6 +73,8 @@ int main(int argc, char **argv)
             complete = strdup(v);
         else if (!strcmp(a, "--has") && nhas < MAXN)
             has[nhas++] = v;
+        else if (!strcmp(a, "--has-system") && nhas_sys < MAXN)
+            has_sys[nhas_sys++] = v;
         else if (!strcmp(a, "--share") && nshare < MAXN && strchr(v, '=')) {
             char *eq = strchr(v, '=');
             share_name[nshare] = strndup(v, (size_t)(eq - v));
@@ -150,6 +153,13 @@ int main(int argc, char **argv)
         for (size_t f = 0; f < p->nfunctions && !found; f++)
             found = strstr(cp_str(p, p->functions[f].name), has[k]) != NULL;
         printf(" has(%s)=%s", has[k], found ? "yes" : "NO");
+        fail |= !found;
+    }
+    for (int k = 0; k < nhas_sys; k++) {
+        int found = 0;
+        for (size_t f = 0; f < p->nfunctions && !found; f++)
+            found = strcmp(cp_str(p, p->functions[f].system_name), has_sys[k]) == 0;
+        printf(" system_name(%s)=%s", has_sys[k], found ? "yes" : "NO");
         fail |= !found;
     }
     printf("\n");
