@@ -410,7 +410,7 @@ const char *cp_graph_pname(cp_graph *g, uint32_t idx)
     return n->pname ? n->pname : "";
 }
 
-static int64_t abs64(int64_t v) { return v < 0 ? -v : v; }
+static int64_t abs64(int64_t v) { return v < 0 ? (int64_t)(0 - (uint64_t)v) : v; }
 
 /* fmt.Sprint(NodeInfo) of Go: the last tie-breaker. */
 static void info_string(const cp_gnode *n, char *buf, size_t len)

@@ -15,7 +15,7 @@
 #include "analysis/report.h"
 #include "analysis/units.h"
 
-static int64_t abs64(int64_t v) { return v < 0 ? -v : v; }
+static int64_t abs64(int64_t v) { return v < 0 ? (int64_t)(0 - (uint64_t)v) : v; }
 
 void cp_report_value(cp_report *r, char *buf, size_t n, int64_t v)
 {

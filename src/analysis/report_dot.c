@@ -25,7 +25,16 @@
 #define NONE UINT32_MAX
 #define MAX_NODELETS 4
 
-static int64_t abs64(int64_t v) { return v < 0 ? -v : v; }
+/* go's int64 arithmetic wraps; so does this (no undefined overflow) */
+static int64_t abs64(int64_t v) { return v < 0 ? (int64_t)(0 - (uint64_t)v) : v; }
+
+/* go's int64(f) on amd64: NaN and out-of-range values become MinInt64 */
+static int64_t go_int64(double d)
+{
+    if (isnan(d) || d >= 9223372036854775808.0 || d < -9223372036854775808.0)
+        return INT64_MIN;
+    return (int64_t)d;
+}
 
 /* ---- tags ------------------------------------------------------------------ */
 
@@ -290,7 +299,8 @@ static int entropy_sort(cp_graph *g)
             sc += 1;
         else
             sc += edge_entropy(g, g->adj + n->out_off, n->nout, n->flat);
-        score[ni] = (int64_t)(sc * (double)n->cum) + n->flat;
+        /* a negative edge weight makes the entropy NaN, as in go */
+        score[ni] = (int64_t)((uint64_t)go_int64(sc * (double)n->cum) + (uint64_t)n->flat);
     }
     sort_ctx c = {g, score};
     qsort_r(g->order, g->norder, sizeof *g->order, cmp_score, &c);
