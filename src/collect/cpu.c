@@ -62,6 +62,7 @@ static char *out_path; /* template, "%p" expanded when written */
 static int out_fd = -1;
 static cp_ring ring;
 static cp_stacktab tab;
+static cp_cpuwrite_maps maps; /* drain thread, then the writer */
 static int64_t tab_lost; /* samples the drain thread could not store */
 static pthread_t drainer;
 static atomic_int drain_stop;
@@ -117,10 +118,15 @@ static void set_baseline(void);
 static void drain_once(void)
 {
     cp_ring_slot *s;
+    maps.reloaded = 0;
     while ((s = cp_ring_peek(&ring)) != NULL) {
+        size_t before = tab.len;
         if (cp_stacktab_add(&tab, s->pcs, s->nframes, 1, s->weight_ns) != 0) {
             tab_lost++;
             atomic_fetch_add_explicit(&lost_ns, s->weight_ns, memory_order_relaxed);
+        } else if (tab.len > before) {
+            /* A new stack: note its code's mappings while they are mapped. */
+            cp_cpuwrite_note_pcs(&maps, s->pcs, s->nframes);
         }
         cp_ring_release(&ring, s);
     }
@@ -227,6 +233,7 @@ static int start_locked(const char *path, int fd, const cprof_cpu_options *opts)
     }
     cp_ring_reset(&ring);
     cp_stacktab_free(&tab);
+    cp_cpuwrite_maps_free(&maps);
     tab_lost = 0;
     atomic_store(&n_samples, 0);
     atomic_store(&n_lost, 0);
@@ -307,7 +314,8 @@ CPROF_API int cprof_cpu_stop(void)
         .lost = atomic_load(&n_lost) + tab_lost,
         .lost_ns = atomic_load(&lost_ns),
     };
-    rc = cp_cpuwrite_profile(&tab, &meta, out_path, out_fd);
+    rc = cp_cpuwrite_profile(&tab, &meta, &maps, out_path, out_fd);
+    cp_cpuwrite_maps_free(&maps);
     if (rc && out_path)
         cp_log("cannot write CPU profile %s: %s", out_path, cprof_strerror(rc));
 out:
@@ -400,6 +408,7 @@ void cp_cpu_atfork_child(void)
     /* The parent's samples are not ours to write; the table may have been
      * mid-update in the (now absent) drain thread, so drop it unfreed. */
     memset(&tab, 0, sizeof tab);
+    memset(&maps, 0, sizeof maps);
     tab_lost = 0;
     if (ring.slots)
         cp_ring_reset(&ring);

@@ -191,7 +191,7 @@ Test(cpuwrite, lost_samples_become_a_named_frame)
     cp_stacktab_add(&t, s, 1, 3, 30);
     cp_cpuwrite_meta m = {.period_ns = 10, .hz = 100, .lost = 2, .lost_ns = 20};
     cp_profile *p = NULL;
-    cr_assert_eq(cp_cpuwrite_build(&t, &m, &p), 0);
+    cr_assert_eq(cp_cpuwrite_build(&t, &m, NULL, &p), 0);
     cr_assert_eq(p->nsamples, 2);
     int found = 0;
     for (size_t i = 0; i < p->nsamples; i++) {
