@@ -11,6 +11,7 @@
  *   living takeover  the program installs its own SIGPROF handler and
  *                  ITIMER_PROF after the profiler started: it must get
  *                  only its own signals, and the profile so far is kept
+ *   living thread-exit  a worker thread calls exit() while main spins
  *   living stress SECONDS  threads churn, dlopen/dlclose of libcrypt racing
  *                  with calls into it, fork, malloc/free storms, together
  */
@@ -382,6 +383,29 @@ static int mode_takeover(void)
     return 0;
 }
 
+/* ---- exit from a thread ---- */
+static __attribute__((noinline)) void main_spins(void)
+{
+    for (;;)
+        burn_us(10000);
+}
+
+static void *exiting_thread(void *arg)
+{
+    (void)arg;
+    burn_us(200000);
+    printf("exit from a worker thread\n");
+    exit(0); /* the profile must still be written, by this thread */
+}
+
+static int mode_thread_exit(void)
+{
+    pthread_t t;
+    pthread_create(&t, NULL, exiting_thread, NULL);
+    main_spins();
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -391,10 +415,12 @@ int main(int argc, char **argv)
         return mode_fork();
     if (argc >= 3 && !strcmp(argv[1], "churn"))
         return mode_churn(atoi(argv[2]));
+    if (argc >= 2 && !strcmp(argv[1], "thread-exit"))
+        return mode_thread_exit();
     if (argc >= 2 && !strcmp(argv[1], "takeover"))
         return mode_takeover();
     if (argc >= 3 && !strcmp(argv[1], "stress"))
         return mode_stress(atoi(argv[2]));
-    fprintf(stderr, "usage: living eintr|fork|churn N|stress SECONDS|takeover\n");
+    fprintf(stderr, "usage: living eintr|fork|churn N|stress SECONDS|takeover|thread-exit\n");
     return 2;
 }

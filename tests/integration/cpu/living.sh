@@ -53,6 +53,12 @@ churn)
   has "$dir/t.txt" short_thread
   lacks "$dir/t.txt" cprof_lost_samples
   ;;
+thread-exit)
+  timeout 60 env CPROF_CPU="$dir/cpu.pb.gz" LD_PRELOAD="$lib" "$living" thread-exit
+  top "$dir/cpu.pb.gz" > "$dir/t.txt"
+  has "$dir/t.txt" exiting_thread; has "$dir/t.txt" main_spins
+  echo "thread-exit: ok"
+  ;;
 takeover)
   timeout 60 env CPROF_CPU="$dir/cpu.pb.gz" LD_PRELOAD="$lib" "$living" takeover 2>"$dir/err"
   cat "$dir/err"
@@ -73,6 +79,8 @@ stress)
   top "$dir/heap.pb.gz" >/dev/null
   top "$dir/cpu.pb.gz" > "$dir/t.txt"
   has "$dir/t.txt" allocator; has "$dir/t.txt" churner; has "$dir/t.txt" dl_looper
+  # libcrypt was dlclose'd long before the write; its mapping was noted.
+  grep -q "libcrypt" "$dir/t.txt" || { echo "FAIL: no libcrypt mapping"; exit 1; }
   sed -n 1,12p "$dir/t.txt"
   ;;
 *) echo "unknown mode $mode"; exit 2 ;;

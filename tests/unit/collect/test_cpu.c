@@ -46,6 +46,12 @@ Test(cpu, start_twice_is_busy_and_stop_twice_not_running)
     cr_assert_eq(cprof_cpu_start_fd(fd, NULL), CPROF_EBUSY);
     cr_assert_geq(cp_timers_count(), 1);
     burn_ms(300);
+    cp_cpu_stats st;
+    cp_cpu_get_stats(&st);
+    /* 300 ms at 100 Hz: ~30 samples (the kernel may merge a few). */
+    cr_assert(st.samples >= 20 && st.samples <= 40, "%lld samples", (long long)st.samples);
+    cr_assert_eq(st.lost, 0);
+    cr_assert(st.cpu_ns > 200000000, "%lld ns", (long long)st.cpu_ns);
     cr_assert_eq(cprof_cpu_stop(), 0);
     cr_assert_eq(cp_timers_count(), 0);
     cr_assert_eq(cprof_cpu_running(), 0);
