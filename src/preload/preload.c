@@ -18,10 +18,12 @@
  * points (src/preload/malloc*.c) are weak hooks called from here, so
  * either piece builds without the other.
  *
- * Rejected: interposing clone (too low; glibc's own helpers use it);
- * a destructor instead of atexit (runs after other libraries' destructors
- * may have torn down state the symbolizer needs, and not at all for
- * exit() racing with dlclose).
+ * Rejected: interposing clone (too low; glibc's own helpers use it, and
+ * a raw clone child is not a pthread); a destructor instead of atexit (an
+ * atexit handler registered in the constructor runs before the destructors
+ * of the libraries the symbolizer relies on, and after every atexit handler
+ * the program registered later, so the program's own exit work is still
+ * profiled).
  */
 #include <dlfcn.h>
 #include <errno.h>
