@@ -332,7 +332,11 @@ static int decode_location(dec *d, const cp_pbfield *in, cp_location *l, uint32_
                 return cp_diag_set(d->diag, CPROF_EFORMAT, "location %u: line %u: %s", i,
                                    l->nlines - 1, lr.err);
             ln->func = CP_NO_FUNCTION;
-            if (fid && !idx_get(&d->funcs, fid, &ln->func))
+            if (!fid) /* go tool pprof refuses these too: a line must name a function */
+                return cp_diag_set(d->diag, CPROF_EFORMAT,
+                                   "location %u (id %" PRIu64 "): line %u has no function", i,
+                                   l->id, l->nlines - 1);
+            if (!idx_get(&d->funcs, fid, &ln->func))
                 return cp_diag_set(d->diag, CPROF_EFORMAT,
                                    "location %u (id %" PRIu64 "): function id %" PRIu64
                                    " not defined",
