@@ -6,7 +6,12 @@
  * ring slot, cp_unwind_signal() into it, commit; the main thread drains.
  * Signals are sent with tgkill at the bottom of a 30-deep recursion.
  * Prints ns per signal for both, and the difference (the sample's cost).
+ * For the choice of unwinder (docs/cpu.md) the same handler is also timed
+ * with libunwind (unw_init_local2 + UNW_INIT_SIGNAL_FRAME, when built with
+ * it) and with a bare frame-pointer walk (which only works here because
+ * this program keeps frame pointers).
  */
+#include <dlfcn.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +22,11 @@
 
 #include "collect/ring.h"
 #include "collect/unwind.h"
+#ifdef CPROF_BENCH_LIBUNWIND
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+#endif
+#include <ucontext.h>
 
 static cp_ring ring;
 static volatile int last_n;
@@ -40,6 +50,74 @@ static void sample_handler(int sig, siginfo_t *si, void *uc)
     cp_ring_commit(&ring, s);
 }
 
+#ifdef CPROF_BENCH_LIBUNWIND
+/* libunwind is dlopen'ed RTLD_LOCAL, not linked: linked, its own
+ * _Unwind_Backtrace would replace libgcc's for the whole program and the
+ * "libgcc" figure would measure libunwind twice. */
+static int (*uw_init)(unw_cursor_t *, unw_context_t *, int);
+static int (*uw_step)(unw_cursor_t *);
+static int (*uw_get_reg)(unw_cursor_t *, unw_regnum_t, unw_word_t *);
+
+static int load_libunwind(void)
+{
+    void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+    if (!h)
+        return 0;
+    uw_init = (int (*)(unw_cursor_t *, unw_context_t *, int))dlsym(h, "_ULx86_64_init_local2");
+    uw_step = (int (*)(unw_cursor_t *))dlsym(h, "_ULx86_64_step");
+    uw_get_reg = (int (*)(unw_cursor_t *, unw_regnum_t, unw_word_t *))dlsym(h, "_ULx86_64_get_reg");
+    return uw_init && uw_step && uw_get_reg;
+}
+
+static void libunwind_handler(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig, (void)si;
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    cp_ring_slot *s = cp_ring_reserve(&ring);
+    if (!s)
+        return;
+    unw_cursor_t c;
+    int n = 0;
+    if (uw_init(&c, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) == 0) {
+        do {
+            unw_word_t ip;
+            if (uw_get_reg(&c, UNW_REG_IP, &ip) < 0)
+                break;
+            s->pcs[n++] = ip;
+        } while (n < CP_MAX_FRAMES && uw_step(&c) > 0);
+    }
+    s->nframes = (uint32_t)n;
+    last_n = n;
+    cp_ring_commit(&ring, s);
+}
+#endif
+
+/* Frame pointers only: no CFI, no validation (unsafe in general). */
+static void fp_handler(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig, (void)si;
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    cp_ring_slot *s = cp_ring_reserve(&ring);
+    if (!s)
+        return;
+    const ucontext_t *u = uc;
+    uint64_t *fp = (uint64_t *)u->uc_mcontext.gregs[REG_RBP];
+    int n = 0;
+    s->pcs[n++] = (uint64_t)u->uc_mcontext.gregs[REG_RIP];
+    while (fp && n < CP_MAX_FRAMES && fp[1]) {
+        s->pcs[n++] = fp[1] - 1;
+        uint64_t *next = (uint64_t *)fp[0];
+        if (next <= fp)
+            break;
+        fp = next;
+    }
+    s->nframes = (uint32_t)n;
+    last_n = n;
+    cp_ring_commit(&ring, s);
+}
+
 static double now(void)
 {
     struct timespec ts;
@@ -60,44 +138,61 @@ static double run(int iters)
     return (now() - t0) / iters * 1e9;
 }
 
-static __attribute__((noinline)) double deep(int depth, int iters, double *empty_ns)
+typedef void (*handler_fn)(int, siginfo_t *, void *);
+
+/* ns per signal with handler h, taken 30 frames down. */
+static __attribute__((noinline)) double deep(int depth, int iters, handler_fn h)
 {
     if (depth > 0) {
-        double r = deep(depth - 1, iters, empty_ns);
+        double r = deep(depth - 1, iters, h);
         __asm__ volatile("" ::: "memory");
         return r;
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_flags = SA_SIGINFO | SA_RESTART;
-    sa.sa_sigaction = empty_handler;
-    sigaction(SIGUSR1, &sa, NULL);
-    run(iters / 10);
-    *empty_ns = run(iters);
-    sa.sa_sigaction = sample_handler;
+    sa.sa_sigaction = h;
     sigaction(SIGUSR1, &sa, NULL);
     run(iters / 10);
     return run(iters);
 }
 
+/* Best of 3 (the least disturbed run); sets *frames. */
+static double measure(int iters, handler_fn h, int *frames)
+{
+    double best = 1e12;
+    for (int rep = 0; rep < 3; rep++) {
+        double v = deep(28, iters, h); /* + main + libc start = 30+ frames */
+        if (v < best)
+            best = v;
+    }
+    *frames = last_n;
+    return best;
+}
+
 int main(int argc, char **argv)
 {
-    int iters = argc > 1 ? atoi(argv[1]) : 20000;
+    int iters = argc > 1 ? atoi(argv[1]) : 20000, n = 0;
     cp_unwind_init();
     if (cp_ring_init(&ring, 64) != 0)
         return 1;
-    double empty_ns = 0, best_s = 1e9, best_e = 1e9;
-    for (int rep = 0; rep < 3; rep++) { /* best of 3: the least disturbed */
-        double s = deep(28, iters, &empty_ns); /* + main + libc start = 30+ */
-        if (s < best_s)
-            best_s = s;
-        if (empty_ns < best_e)
-            best_e = empty_ns;
+    double e = measure(iters, empty_handler, &n);
+    double g = measure(iters, sample_handler, &n);
+    printf("signal, empty handler:                 %7.0f ns\n", e);
+    printf("signal, cprof handler (libgcc, %d fr): %7.0f ns\n", n, g);
+    printf("cost of one sample (difference):       %7.0f ns  (%.1fx the bare signal)\n", g - e,
+           g / e);
+    printf("at 250 samples/s per busy thread:      %.3f%% of its CPU\n", g * 250 / 1e9 * 100);
+#ifdef CPROF_BENCH_LIBUNWIND
+    if (load_libunwind()) {
+        measure(iters / 10, libunwind_handler, &n); /* its caches warm */
+        double u = measure(iters, libunwind_handler, &n);
+        printf("same with libunwind (%d frames):       %7.0f ns  (unwind %.2fx libgcc's)\n", n,
+               u, (u - e) / (g - e));
     }
-    printf("signal, empty handler:            %8.0f ns\n", best_e);
-    printf("signal, sample handler (%d frames): %6.0f ns\n", last_n, best_s);
-    printf("cost of one sample (difference):  %8.0f ns  (%.1fx the bare signal)\n",
-           best_s - best_e, best_s / best_e);
-    printf("at 250 samples/s per busy thread: %.3f%% of its CPU\n", best_s * 250 / 1e9 * 100);
+#endif
+    double f = measure(iters, fp_handler, &n);
+    printf("same with frame pointers (%d frames):  %7.0f ns  (unwind %.2fx libgcc's)\n", n, f,
+           (f - e) / (g - e));
     return 0;
 }

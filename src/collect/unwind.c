@@ -40,6 +40,7 @@
  */
 #include "collect/unwind.h"
 
+#include <dlfcn.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stddef.h>
@@ -53,7 +54,36 @@ static __thread sigjmp_buf *guard_env __attribute__((tls_model("initial-exec")))
 static struct sigaction old_segv, old_bus;
 static int fault_handlers_installed;
 
+/* The three libgcc entry points, taken from libgcc_s itself: a program
+ * that links the other libunwind (libunwind.so also exports _Unwind_*)
+ * would otherwise hand our calls to an implementation that searches unwind
+ * tables under the loader's lock.  Set once by cp_unwind_init(); until
+ * then the ordinary symbol bindings are used. */
+typedef struct unwinder {
+    _Unwind_Reason_Code (*backtrace)(_Unwind_Trace_Fn, void *);
+    _Unwind_Ptr (*get_ip_info)(struct _Unwind_Context *, int *);
+    _Unwind_Word (*get_cfa)(struct _Unwind_Context *);
+} unwinder;
+static const unwinder linked = {_Unwind_Backtrace, _Unwind_GetIPInfo, _Unwind_GetCFA};
+static unwinder from_libgcc;
+/* Swapped once, atomically; a walk uses the set it started with. */
+static const unwinder *active = &linked;
+
+static void bind_libgcc(void)
+{
+    void *h = dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_NOLOAD);
+    if (!h)
+        return; /* linked statically into the program: the bindings are libgcc's */
+    from_libgcc.backtrace = (_Unwind_Reason_Code(*)(_Unwind_Trace_Fn, void *))dlsym(h, "_Unwind_Backtrace");
+    from_libgcc.get_ip_info = (_Unwind_Ptr(*)(struct _Unwind_Context *, int *))dlsym(h, "_Unwind_GetIPInfo");
+    from_libgcc.get_cfa = (_Unwind_Word(*)(struct _Unwind_Context *))dlsym(h, "_Unwind_GetCFA");
+    if (from_libgcc.backtrace && from_libgcc.get_ip_info && from_libgcc.get_cfa)
+        __atomic_store_n(&active, &from_libgcc, __ATOMIC_RELEASE);
+    dlclose(h); /* drops only the reference RTLD_NOLOAD took */
+}
+
 struct walk {
+    const unwinder *u;
     uint64_t *pcs;
     int max, n;
     int skip;            /* frames still to skip (cp_unwind_here) */
@@ -106,7 +136,7 @@ static _Unwind_Reason_Code step(struct _Unwind_Context *ctx, void *arg)
 {
     struct walk *w = arg;
     int before = 0;
-    uintptr_t ip = _Unwind_GetIPInfo(ctx, &before);
+    uintptr_t ip = w->u->get_ip_info(ctx, &before);
     if (w->skip > 0) {
         w->skip--;
         return _URC_NO_REASON;
@@ -116,12 +146,12 @@ static _Unwind_Reason_Code step(struct _Unwind_Context *ctx, void *arg)
             return _URC_NO_REASON;
         w->started = 1;
         w->pcs[w->n++] = ip;
-        w->last_cfa = _Unwind_GetCFA(ctx);
+        w->last_cfa = w->u->get_cfa(ctx);
         return w->n >= w->max ? _URC_END_OF_STACK : _URC_NO_REASON;
     }
     if (ip == 0)
         return _URC_END_OF_STACK;
-    uintptr_t cfa = _Unwind_GetCFA(ctx);
+    uintptr_t cfa = w->u->get_cfa(ctx);
     /* Outside signal frames the stack only grows towards callers; a CFA
      * that does not increase means a corrupt or looping chain. */
     if (!before && w->n > 0 && cfa <= w->last_cfa)
@@ -138,7 +168,8 @@ static __attribute__((noinline)) int guarded_walk(struct walk *w)
     sigjmp_buf *volatile prev = guard_env;
     if (sigsetjmp(env, 0) == 0) {
         guard_env = &env;
-        _Unwind_Backtrace(step, w);
+        w->u = __atomic_load_n(&active, __ATOMIC_ACQUIRE);
+        w->u->backtrace(step, w);
     }
     guard_env = prev;
     return w->n;
@@ -183,8 +214,10 @@ static void warm_up(void)
 void cp_unwind_init(void)
 {
     /* Benign race: both callers would install the same handler. */
-    if (!__atomic_exchange_n(&fault_handlers_installed, 1, __ATOMIC_ACQ_REL))
+    if (!__atomic_exchange_n(&fault_handlers_installed, 1, __ATOMIC_ACQ_REL)) {
+        bind_libgcc();
         install_fault_handlers();
+    }
     /* Resolve _Unwind_Backtrace, _dl_find_object and libgcc's one-time
      * register-size table now, outside any handler or hook. */
     warm_up();
