@@ -280,7 +280,9 @@ int cp_cmd_record(int argc, char **argv)
         else if (exists(paths[t]))
             fprintf(stderr, "cprof: %s profile: %s\n", types[t].what, paths[t]);
         else
-            fprintf(stderr, "cprof: no %s profile was written to %s\n", types[t].what, paths[t]);
+            fprintf(stderr, "cprof: no %s profile was written to %s (the program must exit "
+                            "normally, be dynamically linked and not set-uid for the "
+                            "preload to work)\n", types[t].what, paths[t]);
     }
     if (paths[T_CPU] && !strstr(paths[T_CPU], "%p") && exists(paths[T_CPU]))
         show_top(paths[T_CPU]);
