@@ -193,6 +193,9 @@ static int install_handler(int sig)
     return 0;
 }
 
+/* Bind, outside any handler, every external function on_signal calls:
+ * the unwinder's (cp_unwind_init), clock_gettime, and __errno_location
+ * (errno is a function call in a shared library). */
 static void warm_up(void)
 {
     cp_unwind_init();

@@ -202,9 +202,13 @@ int cp_unwind_signal(void *ucontext, uint64_t *pcs, int max)
     return n;
 }
 
-/* Called with a fake ucontext so the signal path's code is bound too. */
+/* Called with a fake ucontext so the signal path's code is bound too, and
+ * one siglongjmp so the fault path binds it before it is ever needed. */
 static void warm_up(void)
 {
+    sigjmp_buf env;
+    if (sigsetjmp(env, 0) == 0)
+        siglongjmp(env, 1);
     uint64_t pcs[8];
     cp_unwind_here(pcs, 8, 0);
     ucontext_t uc;
