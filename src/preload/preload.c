@@ -62,6 +62,18 @@ static void *trampoline(void *p)
     free(p);
     if (have_key)
         pthread_setspecific(exit_key, (void *)1);
+    /* Libraries often create workers with every signal blocked (liblzma,
+     * many thread pools) so that the program's signals go elsewhere; a
+     * blocked profiling signal would leave the worker unsampled.  Our
+     * handler is invisible to the program (SA_RESTART, errno kept), so
+     * unblock just that one signal. */
+    int sig = cp_cpu_signal();
+    if (sig > 0) {
+        sigset_t one;
+        sigemptyset(&one);
+        sigaddset(&one, sig);
+        pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+    }
     cp_cpu_thread_begin();
     return t.fn(t.arg);
 }

@@ -11,6 +11,7 @@
  *   living takeover  the program installs its own SIGPROF handler and
  *                  ITIMER_PROF after the profiler started: it must get
  *                  only its own signals, and the profile so far is kept
+ *   living masked  a worker created with every signal blocked is sampled
  *   living thread-exit  a worker thread calls exit() while main spins
  *   living stress SECONDS  threads churn, dlopen/dlclose of libcrypt racing
  *                  with calls into it, fork, malloc/free storms, together
@@ -383,6 +384,28 @@ static int mode_takeover(void)
     return 0;
 }
 
+/* ---- workers created with every signal blocked (as liblzma does) ---- */
+static __attribute__((noinline)) void *masked_worker(void *arg)
+{
+    burn_us(300000);
+    __asm__ volatile("" ::: "memory");
+    return arg;
+}
+
+static int mode_masked(void)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_t t;
+    int rc = pthread_create(&t, NULL, masked_worker, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0)
+        return fail("pthread_create");
+    pthread_join(t, NULL);
+    return 0;
+}
+
 /* ---- exit from a thread ---- */
 static __attribute__((noinline)) void main_spins(void)
 {
@@ -415,12 +438,14 @@ int main(int argc, char **argv)
         return mode_fork();
     if (argc >= 3 && !strcmp(argv[1], "churn"))
         return mode_churn(atoi(argv[2]));
+    if (argc >= 2 && !strcmp(argv[1], "masked"))
+        return mode_masked();
     if (argc >= 2 && !strcmp(argv[1], "thread-exit"))
         return mode_thread_exit();
     if (argc >= 2 && !strcmp(argv[1], "takeover"))
         return mode_takeover();
     if (argc >= 3 && !strcmp(argv[1], "stress"))
         return mode_stress(atoi(argv[2]));
-    fprintf(stderr, "usage: living eintr|fork|churn N|stress SECONDS|takeover|thread-exit\n");
+    fprintf(stderr, "usage: living eintr|fork|churn N|stress SECONDS|takeover|thread-exit|masked\n");
     return 2;
 }

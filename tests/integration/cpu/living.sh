@@ -53,6 +53,12 @@ churn)
   has "$dir/t.txt" short_thread
   lacks "$dir/t.txt" cprof_lost_samples
   ;;
+masked)
+  timeout 60 env CPROF_CPU="$dir/cpu.pb.gz" LD_PRELOAD="$lib" "$living" masked
+  top "$dir/cpu.pb.gz" > "$dir/t.txt"
+  has "$dir/t.txt" masked_worker
+  echo "masked: ok"
+  ;;
 thread-exit)
   timeout 60 env CPROF_CPU="$dir/cpu.pb.gz" LD_PRELOAD="$lib" "$living" thread-exit
   top "$dir/cpu.pb.gz" > "$dir/t.txt"
