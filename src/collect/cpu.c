@@ -336,9 +336,25 @@ bool cp_cpu_is_handler(const struct sigaction *act)
     return act && (act->sa_flags & SA_SIGINFO) && act->sa_sigaction == on_signal;
 }
 
+/* A real-time signal with the default disposition, or 0.  glibc keeps
+ * the lowest ones for itself, and programs that use real-time signals
+ * usually count up from SIGRTMIN, so leave a margin at both ends. */
+static int free_signal(void)
+{
+    for (int s = SIGRTMIN + 4; s <= SIGRTMAX - 4; s++) {
+        struct sigaction cur;
+        if (sigaction(s, NULL, &cur) == 0 && !(cur.sa_flags & SA_SIGINFO) &&
+            cur.sa_handler == SIG_DFL)
+            return s;
+    }
+    return 0;
+}
+
 void cp_cpu_release_signal(void)
 {
     pthread_mutex_lock(&mu);
+    int from = installed_signo;
+    installed_signo = 0; /* the handler is the program's now */
     if (atomic_load(&running)) {
         cp_timers_stop();
         atomic_store(&running, 0);
@@ -346,13 +362,25 @@ void cp_cpu_release_signal(void)
             struct timespec ts = {0, 100000};
             nanosleep(&ts, NULL);
         }
+        /* Carry on with a signal the program does not use: programs that
+         * merely install a clean-up handler on SIGPROF (coreutils sort)
+         * or run their own ITIMER_PROF sampler keep working either way. */
+        int to = free_signal();
+        if (to && install_handler(to) == 0) {
+            signo = to;
+            atomic_store(&running, 1);
+            if (cp_timers_start(to, period_ns) == 0) {
+                cp_log("the program installs its own handler for signal %d; CPU profiling "
+                       "continues on signal %d (CPROF_CPU_SIGNAL chooses one)", from, to);
+                goto out;
+            }
+            atomic_store(&running, 0);
+        }
         suspended = 1;
-        cp_log("the program installs its own handler for signal %d: CPU profiling stops "
-               "here (the profile so far is written at exit); to profile such a program "
-               "set CPROF_CPU_SIGNAL to a signal it does not use",
-               installed_signo);
+        cp_log("the program installs its own handler for signal %d and no other signal is "
+               "free: CPU profiling stops here (the profile so far is written at exit)", from);
     }
-    installed_signo = 0; /* the handler is the program's now */
+out:
     pthread_mutex_unlock(&mu);
 }
 

@@ -27,8 +27,10 @@ int cp_cpu_signal(void);
 /* Is act the profiler's own handler? */
 bool cp_cpu_is_handler(const struct sigaction *act);
 /* The program is about to install its own disposition for cp_cpu_signal():
- * delete every timer and stop sampling (what was collected is written by
- * cprof_cpu_stop or at exit), and forget the handler.  Says so on stderr. */
+ * delete every timer, forget the handler, and carry on with a free
+ * real-time signal (new handler, timers re-armed on every thread); if none
+ * is free, stop sampling (what was collected is still written by
+ * cprof_cpu_stop or at exit).  Says which on stderr. */
 void cp_cpu_release_signal(void);
 
 /* Counters of the running (or last) profile, for tests and benchmarks. */

@@ -10,7 +10,8 @@
  *                  burning a little CPU; then no CPU timer may be left
  *   living takeover  the program installs its own SIGPROF handler and
  *                  ITIMER_PROF after the profiler started: it must get
- *                  only its own signals, and the profile so far is kept
+ *                  only its own signals, and the profiler carries on
+ *                  with another signal
  *   living masked  a worker created with every signal blocked is sampled
  *   living thread-exit  a worker thread calls exit() while main spins
  *   living stress SECONDS  threads churn, dlopen/dlclose of libcrypt racing
@@ -356,6 +357,12 @@ static __attribute__((noinline)) void before_takeover(void)
     __asm__ volatile("" ::: "memory");
 }
 
+static __attribute__((noinline)) void after_takeover(void)
+{
+    burn_us(300002); /* distinct from parent_work, so not merged with it */
+    __asm__ volatile("" ::: "memory");
+}
+
 /* A program that starts its own SIGPROF profiling (as gperftools'
  * ProfilerStart does) after the preload started ours. */
 static int mode_takeover(void)
@@ -369,7 +376,7 @@ static int mode_takeover(void)
         return fail("sigaction");
     struct itimerval it = {{0, 10000}, {0, 10000}};
     setitimer(ITIMER_PROF, &it, NULL);
-    burn_us(300000);
+    after_takeover();
     struct itimerval off = {{0, 0}, {0, 0}};
     setitimer(ITIMER_PROF, &off, NULL);
     printf("takeover: own itimer signals=%d, profiler timer signals=%d\n",
