@@ -42,6 +42,7 @@
 
 #include "base/log.h"
 #include "collect/cpuwrite.h"
+#include "collect/heap.h"
 #include "collect/ring.h"
 #include "collect/stacktab.h"
 #include "collect/timers.h"
@@ -139,6 +140,7 @@ static void *drain_main(void *arg)
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);
     cp_timers_thread_end(); /* the profiler's own thread is not profiled */
+    cp_heap_busy_enter();   /* nor are its allocations (stack table growth) */
     while (!atomic_load(&drain_stop)) {
         drain_once();
         struct timespec ts = {0, DRAIN_INTERVAL_NS};
@@ -271,9 +273,11 @@ CPROF_API int cprof_cpu_start(const char *path, const cprof_cpu_options *opts)
 {
     if (!path || !*path)
         return CPROF_EINVAL;
+    int busy = cp_heap_busy_enter(); /* the profiler's own allocations */
     pthread_mutex_lock(&mu);
     int rc = start_locked(path, -1, opts);
     pthread_mutex_unlock(&mu);
+    cp_heap_busy_leave(busy);
     return rc;
 }
 
@@ -281,9 +285,11 @@ CPROF_API int cprof_cpu_start_fd(int fd, const cprof_cpu_options *opts)
 {
     if (fd < 0)
         return CPROF_EINVAL;
+    int busy = cp_heap_busy_enter(); /* the profiler's own allocations */
     pthread_mutex_lock(&mu);
     int rc = start_locked(NULL, fd, opts);
     pthread_mutex_unlock(&mu);
+    cp_heap_busy_leave(busy);
     return rc;
 }
 
@@ -303,6 +309,9 @@ static void halt_locked(void)
 
 CPROF_API int cprof_cpu_stop(void)
 {
+    /* the last drain, building and symbolizing allocate: the profiler's own
+     * memory, kept out of a heap profile running at the same time */
+    int busy = cp_heap_busy_enter();
     pthread_mutex_lock(&mu);
     int rc = CPROF_ENOTRUNNING;
     if (!atomic_load(&running) && !suspended)
@@ -323,6 +332,7 @@ CPROF_API int cprof_cpu_stop(void)
         cp_log("cannot write CPU profile %s: %s", out_path, cprof_strerror(rc));
 out:
     pthread_mutex_unlock(&mu);
+    cp_heap_busy_leave(busy);
     return rc;
 }
 

@@ -46,6 +46,22 @@ extern uintptr_t cp_heap_region_bytes;
 /* Nonzero while sampling. */
 extern int cp_heap_on;
 
+/* Mark the calling thread as working for the profiler (its allocations are
+ * the profiler's own, never sampled) and return the previous mark for
+ * cp_heap_busy_leave.  Other collectors' threads and writers use this.
+ * [hook-safe] [async-signal-safe] */
+static inline int cp_heap_busy_enter(void)
+{
+    int prev = cp_heap_tls_state.busy;
+    cp_heap_tls_state.busy = 1;
+    return prev;
+}
+
+static inline void cp_heap_busy_leave(int prev)
+{
+    cp_heap_tls_state.busy = prev;
+}
+
 static inline bool cp_heap_is_sampled(const void *p)
 {
     return (uintptr_t)p - cp_heap_region_base < cp_heap_region_bytes;

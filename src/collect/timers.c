@@ -31,6 +31,7 @@
 
 #include "base/buf.h"
 #include "base/hashmap.h"
+#include "collect/heap.h"
 #include "cprof.h"
 
 typedef struct entry {
@@ -74,7 +75,10 @@ static int arm(pid_t tid)
 {
     if (find(tid) >= 0)
         return 0;
-    if (cp_grow(&entries, &cap, nentries + 1, sizeof *entries) != 0)
+    int busy = cp_heap_busy_enter(); /* runs on program threads: not their memory */
+    int grown = cp_grow(&entries, &cap, nentries + 1, sizeof *entries);
+    cp_heap_busy_leave(busy);
+    if (grown != 0)
         return CPROF_ENOMEM;
     struct sigevent sev;
     memset(&sev, 0, sizeof sev);

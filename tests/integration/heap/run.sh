@@ -144,6 +144,22 @@ stress)
     echo "stress: ok; leak report:"
     echo "$err" | head -12
     ;;
+with_cpu)
+    # CPU and heap profiles at once, every allocation sampled: the CPU
+    # profiler's own memory (timers, drain thread's stack table, building and
+    # symbolizing the profile at exit) must not show in the heap profile.
+    prof="$tmp/both.heap.pb.gz"
+    out=$(CPROF_HEAP_RATE=1 CPROF_CPU="$tmp/both.cpu.pb.gz" CPROF_CPU_HZ=1000 \
+        profiled "$HEAP_STRESS")
+    [ "$out" = ok ] || fail "with_cpu: $out"
+    [ -s "$tmp/both.cpu.pb.gz" ] || fail "with_cpu: no CPU profile"
+    "$CPROF" traces -sample_index=alloc_space "$prof" >"$tmp/traces.txt"
+    grep -q "bytes:" "$tmp/traces.txt" || fail "with_cpu: no heap samples"
+    if grep -E "^ +[^ ]+ +(cp_|cprof_)|^ {13}(cp_|cprof_)" "$tmp/traces.txt" | head -5 | grep .; then
+        fail "with_cpu: the profiler's own allocations were sampled"
+    fi
+    echo "with_cpu: no profiler frames among $(grep -c "bytes:" "$tmp/traces.txt") heap stacks"
+    ;;
 pprof)
     command -v go >/dev/null 2>&1 || { echo "go not installed: skipped"; exit 77; }
     prof="$tmp/known.pb.gz"
