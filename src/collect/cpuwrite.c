@@ -27,36 +27,12 @@
 #include "base/hashmap.h"
 #include "base/log.h"
 #include "collect/cpu.h"
+#include "base/path.h"
 #include "collect/procmaps.h"
 #include "collect/unwind.h"
 #include "cprof.h"
 #include "profile/builder.h"
 #include "symbolize/symbolize.h"
-
-int cp_cpuwrite_expand(const char *tmpl, char *out, size_t cap)
-{
-    size_t o = 0;
-    for (const char *s = tmpl; *s; s++) {
-        char tmp[32];
-        const char *add = tmp;
-        if (s[0] == '%' && s[1] == 'p') {
-            snprintf(tmp, sizeof tmp, "%ld", (long)getpid());
-            s++;
-        } else if (s[0] == '%' && s[1] == '%') {
-            tmp[0] = '%', tmp[1] = 0;
-            s++;
-        } else {
-            tmp[0] = *s, tmp[1] = 0;
-        }
-        size_t n = strlen(add);
-        if (o + n + 1 > cap)
-            return CPROF_EINVAL;
-        memcpy(out + o, add, n);
-        o += n;
-    }
-    out[o] = 0;
-    return 0;
-}
 
 void cp_cpuwrite_note_pcs(cp_cpuwrite_maps *mm, const uint64_t *pcs, uint32_t n)
 {
@@ -210,7 +186,7 @@ int cp_cpuwrite_profile(const cp_stacktab *t, const cp_cpuwrite_meta *m, cp_cpuw
         goto out;
     if (path) {
         char full[4096];
-        if ((rc = cp_cpuwrite_expand(path, full, sizeof full)) != 0)
+        if ((rc = cp_path_expand(path, full, sizeof full)) != 0)
             goto out;
         rc = cp_profile_write_file(p, full);
     } else {

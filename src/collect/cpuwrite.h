@@ -47,7 +47,5 @@ int cp_cpuwrite_build(const cp_stacktab *t, const cp_cpuwrite_meta *m, cp_cpuwri
 /* Build and write to path (if non-NULL) or fd.  0 or a negative code. */
 int cp_cpuwrite_profile(const cp_stacktab *t, const cp_cpuwrite_meta *m, cp_cpuwrite_maps *mm,
                         const char *path, int fd);
-/* Expand "%p" (pid) and "%%" in tmpl.  0 or CPROF_EINVAL if too long. */
-int cp_cpuwrite_expand(const char *tmpl, char *out, size_t cap);
 
 #endif

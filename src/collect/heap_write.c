@@ -17,6 +17,7 @@
  * dladdr names only (no file:line, no inline frames, static functions
  * unnamed).
  */
+#include "base/path.h"
 #include "collect/heap.h"
 
 #include <math.h>
@@ -167,38 +168,12 @@ int cp_heap_profile(bool raw, bool with_size_label, cp_profile **out)
     return rc;
 }
 
-/* "%p" → pid; "%%" → "%". */
-static int expand_path(const char *path, char *dst, size_t cap)
-{
-    size_t o = 0;
-    for (const char *s = path; *s; s++) {
-        char tmp[24];
-        const char *add = tmp;
-        if (s[0] == '%' && s[1] == 'p') {
-            snprintf(tmp, sizeof tmp, "%ld", (long)getpid());
-            s++;
-        } else if (s[0] == '%' && s[1] == '%') {
-            tmp[0] = '%', tmp[1] = 0;
-            s++;
-        } else {
-            tmp[0] = *s, tmp[1] = 0;
-        }
-        size_t n = strlen(add);
-        if (o + n + 1 > cap)
-            return CPROF_EINVAL;
-        memcpy(dst + o, add, n);
-        o += n;
-    }
-    dst[o] = 0;
-    return 0;
-}
-
 int cp_heap_write_path(const char *path)
 {
     if (!path || !*path)
         return CPROF_EINVAL;
     char real[4096];
-    int rc = expand_path(path, real, sizeof real);
+    int rc = cp_path_expand(path, real, sizeof real);
     if (rc)
         return rc;
     cp_heap_tls *t = &cp_heap_tls_state;

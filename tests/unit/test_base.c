@@ -8,6 +8,7 @@
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/hashmap.h"
+#include "base/path.h"
 #include "cprof.h"
 
 Test(arena, zeroed_aligned_and_capped)
@@ -105,4 +106,17 @@ Test(buf, read_limit)
     cr_assert_eq(cp_buf_read_file(&b, "/proc/self/maps", 10), CPROF_ETOOBIG);
     cp_buf_free(&b);
     cr_assert_eq(cp_buf_read_file(&b, "/nonexistent/file", 10), CPROF_EIO);
+}
+
+Test(path, expands_pid_and_percent)
+{
+    char out[64], want[64];
+    snprintf(want, sizeof want, "cpu.%d.pb.gz%%", (int)getpid());
+    cr_assert_eq(cp_path_expand("cpu.%p.pb.gz%%", out, sizeof out), 0);
+    cr_assert_str_eq(out, want);
+    cr_assert_eq(cp_path_expand("0123456789", out, 8), CPROF_EINVAL, "too long");
+    cr_assert_eq(cp_path_expand("1234567", out, 8), 0, "exactly fits with its NUL");
+    cr_assert_str_eq(out, "1234567");
+    cr_assert_eq(cp_path_expand("%x%", out, sizeof out), 0, "other % sequences stay");
+    cr_assert_str_eq(out, "%x%");
 }

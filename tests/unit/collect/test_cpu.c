@@ -181,15 +181,6 @@ Test(stacktab, folds_identical_stacks)
     cp_stacktab_free(&t);
 }
 
-Test(cpuwrite, expands_pid)
-{
-    char out[64], want[64];
-    snprintf(want, sizeof want, "cpu.%d.pb.gz%%", (int)getpid());
-    cr_assert_eq(cp_cpuwrite_expand("cpu.%p.pb.gz%%", out, sizeof out), 0);
-    cr_assert_str_eq(out, want);
-    cr_assert_eq(cp_cpuwrite_expand("0123456789", out, 8), CPROF_EINVAL);
-}
-
 Test(cpuwrite, lost_samples_become_a_named_frame)
 {
     cp_stacktab t = {0};
