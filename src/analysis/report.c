@@ -73,6 +73,14 @@ void cp_report_profile_labels(cp_report *r, FILE *out)
     }
 }
 
+cp_graph_opts cp_report_graph_opts(const cp_report *r)
+{
+    cp_graph_opts go = {.sample_index = r->sample_index, .div_index = r->div_index,
+                        .trim_paths = true, .trim_path = r->trim_path,
+                        .source_path = r->source_path, .drop_negative = r->drop_negative};
+    return go;
+}
+
 void cp_report_select_unit(cp_report *r, cp_graph *g)
 {
     if (strcmp(r->output_unit, "minimum") || g->norder == 0)
@@ -151,9 +159,7 @@ void cp_report_labels(cp_report *r, cp_graph *g, const cp_trim_result *t, bool f
 int cp_report_top(cp_report *r, FILE *out)
 {
     cp_graph g;
-    cp_graph_opts go = {.sample_index = r->sample_index, .div_index = r->div_index,
-                        .trim_paths = true, .trim_path = r->trim_path,
-                        .source_path = r->source_path, .drop_negative = r->drop_negative};
+    cp_graph_opts go = cp_report_graph_opts(r);
     int rc = cp_graph_new(&g, r->p, &go);
     if (rc)
         return rc;
@@ -208,9 +214,7 @@ int cp_report_tree(cp_report *r, FILE *out)
 {
     static const char sep[] = "----------------------------------------------------------+-------------";
     cp_graph g;
-    cp_graph_opts go = {.sample_index = r->sample_index, .div_index = r->div_index,
-                        .trim_paths = true, .trim_path = r->trim_path,
-                        .source_path = r->source_path, .drop_negative = r->drop_negative};
+    cp_graph_opts go = cp_report_graph_opts(r);
     int rc = cp_graph_new(&g, r->p, &go);
     if (rc)
         return rc;

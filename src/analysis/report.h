@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "analysis/graph.h"
 #include "analysis/prep.h"
 #include "profile/profile.h"
 
@@ -53,6 +54,8 @@ struct cp_trim_result;
 /* report.selectOutputUnit: with -unit=minimum, pick the unit from the graph's
  * smallest and the total. */
 void cp_report_select_unit(cp_report *r, struct cp_graph *g);
+/* The graph options every graph-based report starts from. */
+cp_graph_opts cp_report_graph_opts(const cp_report *r);
 /* The header lines of graph reports; full adds what dot's legend shows. */
 void cp_report_labels(cp_report *r, struct cp_graph *g, const struct cp_trim_result *t, bool full,
                       FILE *out);

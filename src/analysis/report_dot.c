@@ -633,9 +633,7 @@ int cp_report_dot(cp_report *r, FILE *out)
 {
     dot_graph d;
     memset(&d, 0, sizeof d);
-    cp_graph_opts go = {.sample_index = r->sample_index, .div_index = r->div_index,
-                        .trim_paths = true, .trim_path = r->trim_path,
-                        .source_path = r->source_path, .drop_negative = r->drop_negative};
+    cp_graph_opts go = cp_report_graph_opts(r);
     int rc = cp_graph_new(&d.g, r->p, &go);
     if (rc)
         return rc;

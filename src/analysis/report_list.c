@@ -181,9 +181,8 @@ int cp_report_list(cp_report *r, FILE *out)
     /* names are trimmed with -source_path as given; files are searched for
      * on -source_path or else the working directory */
     const char *search = r->source_path && *r->source_path ? r->source_path : cwd;
-    cp_graph_opts go = {.sample_index = r->sample_index, .div_index = r->div_index,
-                        .obj_names = true, .trim_paths = true, .trim_path = r->trim_path,
-                        .source_path = r->source_path, .drop_negative = r->drop_negative};
+    cp_graph_opts go = cp_report_graph_opts(r);
+    go.obj_names = true;
     int rc = cp_graph_new(&g, r->p, &go);
     if (rc)
         return rc;
