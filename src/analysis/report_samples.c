@@ -312,6 +312,17 @@ out:
 
 /* ---- raw ------------------------------------------------------------------ */
 
+
+/* Sort the "key:[values]" items, append them to b space-separated, free them. */
+static void join_sorted(char **items, size_t n, cp_buf *b)
+{
+    qsort(items, n, sizeof *items, cmp_str);
+    for (size_t i = 0; i < n; i++) {
+        cp_buf_printf(b, "%s%s", i ? " " : "", items[i]);
+        free(items[i]);
+    }
+}
+
 static void raw_num_labels(cp_profile *p, const cp_sample *s, cp_buf *b)
 {
     char *items[64];
@@ -346,11 +357,7 @@ static void raw_num_labels(cp_profile *p, const cp_sample *s, cp_buf *b)
         cp_buf_putc(&x, 0);
         items[n++] = (char *)x.data;
     }
-    qsort(items, n, sizeof *items, cmp_str);
-    for (size_t i = 0; i < n; i++) {
-        cp_buf_printf(b, "%s%s", i ? " " : "", items[i]);
-        free(items[i]);
-    }
+    join_sorted(items, n, b);
 }
 
 static void raw_str_labels(cp_profile *p, const cp_sample *s, cp_buf *b)
@@ -379,11 +386,7 @@ static void raw_str_labels(cp_profile *p, const cp_sample *s, cp_buf *b)
         cp_buf_putc(&x, 0);
         items[n++] = (char *)x.data;
     }
-    qsort(items, n, sizeof *items, cmp_str);
-    for (size_t i = 0; i < n; i++) {
-        cp_buf_printf(b, "%s%s", i ? " " : "", items[i]);
-        free(items[i]);
-    }
+    join_sorted(items, n, b);
 }
 
 int cp_report_raw(cp_report *r, FILE *out)
