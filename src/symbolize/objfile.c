@@ -138,25 +138,31 @@ static int objfile_finish(cp_objfile *f)
     return 0;
 }
 
-int cp_objfile_open(const char *path, const char *debug_dirs, cp_objfile **out)
+/* Finish reporting the module to libdwfl; on success *out = f, else f is
+ * closed and `fail` (or objfile_finish's error) returned.  Both openers end
+ * here, so a half-made objfile is never leaked. */
+static int end_report(cp_objfile *f, int fail, cp_objfile **out)
 {
-    int rc = CPROF_EIO;
-    cp_objfile *f = objfile_new(debug_dirs);
-    if (!f)
-        return CPROF_ENOMEM;
-    dwfl_report_begin(f->dwfl);
-    const char *base = strrchr(path, '/');
-    f->mod = dwfl_report_elf(f->dwfl, base ? base + 1 : path, path, -1, 0, true);
-    if (dwfl_report_end(f->dwfl, NULL, NULL) != 0 || !f->mod)
-        goto out;
-    rc = objfile_finish(f);
-out:
+    int rc = fail;
+    if (dwfl_report_end(f->dwfl, NULL, NULL) == 0 && f->mod)
+        rc = objfile_finish(f);
     if (rc) {
         cp_objfile_close(f);
         return rc;
     }
     *out = f;
     return 0;
+}
+
+int cp_objfile_open(const char *path, const char *debug_dirs, cp_objfile **out)
+{
+    cp_objfile *f = objfile_new(debug_dirs);
+    if (!f)
+        return CPROF_ENOMEM;
+    dwfl_report_begin(f->dwfl);
+    const char *base = strrchr(path, '/');
+    f->mod = dwfl_report_elf(f->dwfl, base ? base + 1 : path, path, -1, 0, true);
+    return end_report(f, CPROF_EIO, out);
 }
 
 int cp_objfile_open_vdso(cp_objfile **out)
@@ -174,24 +180,15 @@ int cp_objfile_open_vdso(cp_objfile **out)
     }
     if (size < sizeof *eh || size > (1u << 20))
         return CPROF_EFORMAT;
-    int rc = CPROF_ENOMEM;
     cp_objfile *f = objfile_new(NULL);
-    if (!f || !(f->image = malloc(size)))
-        goto out;
+    if (!f || !(f->image = malloc(size))) {
+        cp_objfile_close(f);
+        return CPROF_ENOMEM;
+    }
     memcpy(f->image, base, size); /* libelf wants its own writable copy */
     dwfl_report_begin(f->dwfl);
     f->mod = dwfl_report_offline_memory(f->dwfl, "[vdso]", "[vdso]", f->image, size);
-    rc = CPROF_EIO;
-    if (dwfl_report_end(f->dwfl, NULL, NULL) != 0 || !f->mod)
-        goto out;
-    rc = objfile_finish(f);
-out:
-    if (rc) {
-        cp_objfile_close(f);
-        return rc;
-    }
-    *out = f;
-    return 0;
+    return end_report(f, CPROF_EIO, out);
 }
 
 void cp_objfile_close(cp_objfile *f)
