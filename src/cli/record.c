@@ -31,15 +31,18 @@
 
 enum { T_CPU, T_HEAP, T_MUTEX, T_BLOCK, T_THREADS, T_IO, NTYPES };
 
+/* Every profile type of the contract has its flag; `ready` says whether this
+ * build's library collects it (the others are refused, not silently lost). */
 static const struct {
     const char *flag, *env, *dflt, *what;
+    int ready;
 } types[NTYPES] = {
-    {"cpu", "CPROF_CPU", "cpu.pb.gz", "CPU"},
-    {"heap", "CPROF_HEAP", "heap.pb.gz", "heap"},
-    {"mutex", "CPROF_MUTEX", "mutex.pb.gz", "mutex"},
-    {"block", "CPROF_BLOCK", "block.pb.gz", "block"},
-    {"threads", "CPROF_THREADS", "threads.pb.gz", "threads"},
-    {"io", "CPROF_IO", "io.pb.gz", "I/O"},
+    {"cpu", "CPROF_CPU", "cpu.pb.gz", "CPU", 1},
+    {"heap", "CPROF_HEAP", "heap.pb.gz", "heap", 1},
+    {"mutex", "CPROF_MUTEX", "mutex.pb.gz", "mutex", 0},
+    {"block", "CPROF_BLOCK", "block.pb.gz", "block", 0},
+    {"threads", "CPROF_THREADS", "threads.pb.gz", "threads", 0},
+    {"io", "CPROF_IO", "io.pb.gz", "I/O", 0},
 };
 
 static void usage(void)
@@ -49,7 +52,8 @@ static void usage(void)
           "                    -- CMD ARGS...\n"
           "Runs CMD under the profiler (no type flag: CPU only).  -o names the CPU\n"
           "profile; defaults are cpu.pb.gz, heap.pb.gz, ...  \"%p\" in a name is the\n"
-          "process id.  Profiles are written when CMD exits.\n",
+          "process id.  Profiles are written when CMD exits.  This version\n"
+          "collects CPU and heap profiles; the other types are refused.\n",
           stderr);
 }
 
@@ -193,6 +197,11 @@ int cp_cmd_record(int argc, char **argv)
                 want[t] = name[n] == '=' ? name + n + 1 : types[t].dflt;
                 if (!*want[t])
                     goto bad;
+                if (!types[t].ready) {
+                    fprintf(stderr, "cprof: record: %s profiles are not collected by this "
+                                    "version yet (CPU and heap are)\n", types[t].what);
+                    goto bad;
+                }
                 any = 1;
                 break;
             }

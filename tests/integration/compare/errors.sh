@@ -37,6 +37,10 @@ expect 2 "invalid value for -nodecount" top -nodecount=abc x.pb.gz
 expect 2 "conflicting" top -lines -files x.pb.gz
 expect 2 "at most one output format" -top -traces x.pb.gz
 expect 1 "nosuch.pb.gz" top "$WORK/nosuch.pb.gz"
+expect 2 "mutex profiles are not collected" record --mutex -- true
+expect 2 "I/O profiles are not collected" record --io=x.pb.gz -- true
+expect 2 "no command to run" record --cpu
+expect 2 "unknown flag --bogus" record --bogus -- true
 printf 'not a profile at all' >"$WORK/junk.pb.gz"
 expect 1 "junk.pb.gz" top "$WORK/junk.pb.gz"
 printf '\037\213\010\000\000\000\000\000\000\003\343' >"$WORK/trunc.pb.gz"
