@@ -399,6 +399,12 @@ void cp_heap_atfork_child(void)
     cp_heap_tls_state.busy = busy_before_fork;
 }
 
+void cp_heap_atfork_register(void)
+{
+    if (!__atomic_exchange_n(&atfork_done, 1, __ATOMIC_ACQ_REL))
+        pthread_atfork(cp_heap_atfork_prepare, cp_heap_atfork_parent, cp_heap_atfork_child);
+}
+
 /* ---- public API ---- */
 
 int cp_heap_start_seeded(int64_t rate, uint64_t seed)
@@ -435,9 +441,7 @@ out:
     pthread_mutex_unlock(&lock);
     if (rc == 0) {
         cp_unwind_init();
-        if (!__atomic_exchange_n(&atfork_done, 1, __ATOMIC_ACQ_REL))
-            pthread_atfork(cp_heap_atfork_prepare, cp_heap_atfork_parent,
-                           cp_heap_atfork_child);
+        cp_heap_atfork_register();
         __atomic_store_n(&cp_heap_on, 1, __ATOMIC_RELEASE);
     }
     t->busy = prev_busy;

@@ -34,6 +34,7 @@
 
 #include "base/log.h"
 #include "collect/cpu.h"
+#include "collect/heap.h"
 #include "cprof.h"
 
 void cp_preload_heap_init(void) __attribute__((weak));
@@ -196,6 +197,10 @@ __attribute__((constructor)) static void preload_init(void)
         cp_preload_heap_init();
     get_real_create();
     have_key = pthread_key_create(&exit_key, on_thread_exit) == 0;
+    /* The heap's handlers first, so its prepare runs last: a thread inside
+     * cprof_cpu_stop holds the CPU mutex and frees big blocks, which takes
+     * the heap lock; taking them in the other order deadlocked fork(). */
+    cp_heap_atfork_register();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     atexit(at_exit);
     start_cpu_from_env();
