@@ -44,6 +44,7 @@
 #include <dlfcn.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 #include <ucontext.h>
@@ -95,8 +96,10 @@ struct walk {
 
 static void on_fault(int sig, siginfo_t *si, void *uc)
 {
+    /* si_code <= 0: sent by kill, tgkill or sigqueue, not a fault of ours. */
+    bool sent = si && si->si_code <= 0;
     sigjmp_buf *env = guard_env;
-    if (env) {
+    if (env && !sent) {
         guard_env = NULL;
         siglongjmp(*env, 1);
     }
@@ -110,9 +113,15 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
         old->sa_handler(sig);
         return;
     }
-    /* Default action: restore it; returning re-executes the faulting
-     * instruction, which now takes the default path (core dump). */
+    if (!(old->sa_flags & SA_SIGINFO) && old->sa_handler == SIG_IGN && sent)
+        return; /* the program ignores it */
+    /* Default action: restore it.  Returning from a fault re-executes the
+     * faulting instruction, which now takes the default path (core dump);
+     * a sent signal is not repeated that way, so send it again (it is not
+     * blocked here: SA_NODEFER), or the process would survive it. */
     sigaction(sig, old, NULL);
+    if (sent)
+        raise(sig);
 }
 
 static void install_fault_handlers(void)
