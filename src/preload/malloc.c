@@ -181,7 +181,10 @@ HOOK void *realloc(void *p, size_t n)
         void *q = malloc(n);
         if (!q)
             return NULL;
-        size_t old = cp_heap_sampled_size(p);
+        /* The usable size, not the requested one: the program may have
+         * written up to malloc_usable_size(p), and glibc's realloc keeps
+         * those bytes too. */
+        size_t old = cp_heap_sampled_usable(p);
         memcpy(q, p, old < n ? old : n);
         cp_heap_free_sampled(p);
         return q;

@@ -167,6 +167,20 @@ int main(void)
     p = pvalloc(opaque(SIZE_MAX - 10));
     show("pvalloc(SIZE_MAX-10)", p, 0);
 
+    /* glibc: the bytes up to malloc_usable_size are the program's to use,
+     * and realloc keeps all of them. */
+    for (size_t n = 1; n <= 3000; n = n * 3 + 7) {
+        p = malloc(opaque(n));
+        size_t u = malloc_usable_size(p);
+        memset(p, 0x5a, u);
+        q = realloc(p, opaque(u + 4096));
+        size_t kept = 0;
+        while (q && kept < u && ((unsigned char *)q)[kept] == 0x5a)
+            kept++;
+        printf("realloc keeps the usable bytes of malloc(%zu): %d\n", n, q && kept == u);
+        free(q);
+    }
+
     /* errno is left alone by successful calls. */
     errno = 1234;
     p = malloc(opaque(50));
