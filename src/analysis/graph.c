@@ -22,6 +22,7 @@
  * there), and computing cum by walking a tree of stacks (wrong with
  * recursion, which must count a node once per sample).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,17 +266,42 @@ void cp_graph_free(cp_graph *g)
     memset(g, 0, sizeof *g);
 }
 
-static int add_edge(cp_graph *g, uint32_t src, uint32_t dst, int64_t w, int64_t dw, bool residual,
-                    bool inl, uint32_t gen)
+/* What the per-frame loop of cp_graph_build touches, packed: 32 bytes per
+ * node instead of a whole cp_gnode, so the random accesses of a big profile
+ * stay in cache (this loop is most of `cprof top`'s time). */
+typedef struct hot {
+    int64_t cum, cum_div;
+    uint32_t gen;
+    uint32_t last_src, last_edge; /* the edge into this node last added */
+    uint8_t kept;
+} hot;
+
+/* One share of the samples, built independently: big profiles are split in
+ * two halves built on two threads, then merged.  Merging keeps the serial
+ * result exactly: sums are sums, an edge's residual flag is an OR and its
+ * inline flag an AND over its occurrences, and the second half's new edges
+ * are appended in the order it met them, which is the serial order. */
+typedef struct part {
+    cp_graph *g;
+    size_t s0, s1;
+    bool edges;
+    hot *h;
+    int64_t *flat, *flat_div;
+    cp_gedge *e;
+    size_t ne, ecap;
+    cp_map map; /* (src<<32|dst) → index into e */
+    int rc;
+} part;
+
+static int add_edge(part *pt, hot *d, uint32_t src, uint32_t dst, int64_t w, int64_t dw,
+                    bool residual, bool inl, uint32_t gen)
 {
-    cp_gnode *d = &g->nodes[dst];
     uint64_t at;
     bool inserted = false;
     if (d->last_edge != NONE && d->last_src == src) {
         at = d->last_edge; /* stacks repeat their prefixes: most lookups hit */
     } else {
-        uint64_t *slot =
-            cp_map_slot(&g->edge_map, ((uint64_t)src << 32) | dst, g->nedges, &inserted);
+        uint64_t *slot = cp_map_slot(&pt->map, ((uint64_t)src << 32) | dst, pt->ne, &inserted);
         if (!slot)
             return CPROF_ENOMEM;
         at = *slot;
@@ -283,9 +309,9 @@ static int add_edge(cp_graph *g, uint32_t src, uint32_t dst, int64_t w, int64_t 
         d->last_edge = (uint32_t)at;
     }
     if (inserted) {
-        if (cp_grow(&g->edges, &g->edges_cap, g->nedges + 1, sizeof *g->edges))
+        if (cp_grow(&pt->e, &pt->ecap, pt->ne + 1, sizeof *pt->e))
             return CPROF_ENOMEM;
-        cp_gedge *e = &g->edges[g->nedges++];
+        cp_gedge *e = &pt->e[pt->ne++];
         memset(e, 0, sizeof *e);
         e->src = src;
         e->dst = dst;
@@ -296,7 +322,7 @@ static int add_edge(cp_graph *g, uint32_t src, uint32_t dst, int64_t w, int64_t 
         e->gen = gen;
         return 0;
     }
-    cp_gedge *e = &g->edges[at];
+    cp_gedge *e = &pt->e[at];
     if (e->gen == gen)
         return 0; /* once per sample */
     e->gen = gen;
@@ -309,32 +335,25 @@ static int add_edge(cp_graph *g, uint32_t src, uint32_t dst, int64_t w, int64_t 
     return 0;
 }
 
-int cp_graph_build(cp_graph *g, bool all_kept, bool edges)
+static void *build_part(void *arg)
 {
+    part *pt = arg;
+    const cp_graph *g = pt->g;
     const cp_profile *p = g->p;
-    cp_gnode *nodes = g->nodes;
-    for (size_t i = 0; i < g->nnodes; i++) {
-        nodes[i].flat = nodes[i].cum = nodes[i].flat_div = nodes[i].cum_div = 0;
-        nodes[i].gen = 0;
-        nodes[i].last_edge = NONE;
-        if (all_kept)
-            nodes[i].kept = true;
-    }
-    g->nedges = 0;
-    cp_map_free(&g->edge_map);
+    hot *h = pt->h;
     uint32_t gen = 0;
     const uint32_t *locnodes = g->locnodes, *locoff = g->locoff;
     int si = g->sample_index, di = g->div_index;
-    for (size_t s = 0; s < p->nsamples; s++) {
+    for (size_t s = pt->s0; s < pt->s1; s++) {
         const cp_sample *sm = &p->samples[s];
         int64_t w = sm->values[si], dw = di >= 0 ? sm->values[di] : 0;
         if (w == 0 && dw == 0)
             continue;
         if (++gen == 0) { /* wrapped: reset stamps */
             for (size_t i = 0; i < g->nnodes; i++)
-                nodes[i].gen = 0;
-            for (size_t i = 0; i < g->nedges; i++)
-                g->edges[i].gen = 0;
+                h[i].gen = 0;
+            for (size_t i = 0; i < pt->ne; i++)
+                pt->e[i].gen = 0;
             gen = 1;
         }
         uint32_t parent = NONE;
@@ -344,38 +363,150 @@ int cp_graph_build(cp_graph *g, bool all_kept, bool edges)
             uint32_t off = locoff[loc], cnt = locoff[loc + 1] - off;
             for (uint32_t ni = cnt; ni-- > 0;) {
                 uint32_t n = locnodes[off + ni];
-                if (!nodes[n].kept) {
+                hot *hn = &h[n];
+                if (!hn->kept) {
                     residual = true;
                     continue;
                 }
-                if (nodes[n].gen != gen) {
-                    nodes[n].gen = gen;
-                    nodes[n].cum += w;
-                    nodes[n].cum_div += dw;
+                if (hn->gen != gen) {
+                    hn->gen = gen;
+                    hn->cum += w;
+                    hn->cum_div += dw;
                 }
-                if (edges && parent != NONE && n != parent) {
-                    if (add_edge(g, parent, n, w, dw, residual, ni != cnt - 1, gen))
-                        return CPROF_ENOMEM;
-                }
+                if (pt->edges && parent != NONE && n != parent &&
+                    (pt->rc = add_edge(pt, hn, parent, n, w, dw, residual, ni != cnt - 1, gen)))
+                    return NULL;
                 parent = n;
                 residual = false;
             }
         }
         if (parent != NONE && !residual) {
-            nodes[parent].flat += w;
-            nodes[parent].flat_div += dw;
+            pt->flat[parent] += w;
+            pt->flat_div[parent] += dw;
         }
     }
+    return NULL;
+}
+
+static int part_init(part *pt, cp_graph *g, size_t s0, size_t s1, bool edges)
+{
+    memset(pt, 0, sizeof *pt);
+    pt->g = g;
+    pt->s0 = s0;
+    pt->s1 = s1;
+    pt->edges = edges;
+    size_t n = g->nnodes ? g->nnodes : 1;
+    pt->h = malloc(n * sizeof *pt->h);
+    pt->flat = calloc(n, sizeof *pt->flat);
+    pt->flat_div = calloc(n, sizeof *pt->flat_div);
+    if (!pt->h || !pt->flat || !pt->flat_div)
+        return CPROF_ENOMEM;
+    for (size_t i = 0; i < g->nnodes; i++)
+        pt->h[i] = (hot){.last_edge = NONE, .kept = g->nodes[i].kept};
+    return 0;
+}
+
+static void part_free(part *pt)
+{
+    free(pt->h);
+    free(pt->flat);
+    free(pt->flat_div);
+    free(pt->e);
+    cp_map_free(&pt->map);
+}
+
+/* Fold b's sums and edges into a. */
+static int part_merge(part *a, part *b, size_t nnodes)
+{
+    for (size_t i = 0; i < nnodes; i++) {
+        a->h[i].cum += b->h[i].cum;
+        a->h[i].cum_div += b->h[i].cum_div;
+        a->flat[i] += b->flat[i];
+        a->flat_div[i] += b->flat_div[i];
+    }
+    for (size_t k = 0; k < b->ne; k++) {
+        const cp_gedge *be = &b->e[k];
+        bool inserted;
+        uint64_t *slot =
+            cp_map_slot(&a->map, ((uint64_t)be->src << 32) | be->dst, a->ne, &inserted);
+        if (!slot)
+            return CPROF_ENOMEM;
+        if (inserted) {
+            if (cp_grow(&a->e, &a->ecap, a->ne + 1, sizeof *a->e))
+                return CPROF_ENOMEM;
+            a->e[a->ne++] = *be;
+            continue;
+        }
+        cp_gedge *ae = &a->e[*slot];
+        ae->weight += be->weight;
+        ae->weight_div += be->weight_div;
+        ae->residual = ae->residual || be->residual;
+        ae->inl = ae->inl && be->inl;
+    }
+    return 0;
+}
+
+/* Below this many frames one thread is faster than starting a second. */
+size_t cp_graph_parallel_frames = 400000;
+
+int cp_graph_build(cp_graph *g, bool all_kept, bool edges)
+{
+    const cp_profile *p = g->p;
+    cp_gnode *nodes = g->nodes;
+    for (size_t i = 0; i < g->nnodes; i++)
+        if (all_kept)
+            nodes[i].kept = true;
+    size_t frames = 0, half = p->nsamples;
+    for (size_t s = 0; s < p->nsamples; s++)
+        frames += p->samples[s].nlocs;
+    if (frames >= cp_graph_parallel_frames) { /* split where half the frames are */
+        size_t acc = 0;
+        for (half = 0; half < p->nsamples && acc < frames / 2; half++)
+            acc += p->samples[half].nlocs;
+    }
+    part pa, pb;
+    memset(&pb, 0, sizeof pb);
+    int rc = part_init(&pa, g, 0, half, edges);
+    if (!rc)
+        rc = part_init(&pb, g, half, p->nsamples, edges);
+    if (rc)
+        goto out;
+    pthread_t t;
+    bool two = half < p->nsamples && pthread_create(&t, NULL, build_part, &pb) == 0;
+    build_part(&pa);
+    if (two)
+        pthread_join(t, NULL);
+    else
+        build_part(&pb);
+    if ((rc = pa.rc) || (rc = pb.rc) || (rc = part_merge(&pa, &pb, g->nnodes)))
+        goto out;
+    /* the edges move into the graph */
+    free(g->edges);
+    cp_map_free(&g->edge_map);
+    g->edges = pa.e;
+    g->nedges = pa.ne;
+    g->edges_cap = pa.ecap;
+    g->edge_map = pa.map;
+    pa.e = NULL;
+    pa.ne = pa.ecap = 0;
+    memset(&pa.map, 0, sizeof pa.map);
     g->norder = 0;
     for (size_t i = 0; i < g->nnodes; i++) {
-        const cp_gnode *n = &nodes[i];
+        cp_gnode *n = &nodes[i];
+        n->cum = pa.h[i].cum;
+        n->cum_div = pa.h[i].cum_div;
+        n->flat = pa.flat[i];
+        n->flat_div = pa.flat_div[i];
         if (!n->kept || (!n->flat && !n->cum))
             continue;
         if (g->drop_negative && (n->flat < 0 || (n->flat == 0 && n->cum < 0)))
             continue;
         g->order[g->norder++] = (uint32_t)i;
     }
-    return 0;
+out:
+    part_free(&pa);
+    part_free(&pb);
+    return rc;
 }
 
 const char *cp_graph_pname(cp_graph *g, uint32_t idx)

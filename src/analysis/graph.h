@@ -27,10 +27,8 @@ typedef struct cp_gnode {
     int64_t flat, cum;
     int64_t flat_div, cum_div; /* -mean: sums of the divisor value */
     bool kept;        /* part of the kept set of the last build */
-    uint32_t gen;     /* per-sample stamp */
     char *pname;      /* printable name, computed once */
     uint32_t in_off, nin, out_off, nout; /* into cp_graph.adj, after cp_graph_link */
-    uint32_t last_src, last_edge; /* cache: the edge into this node last added */
 } cp_gnode;
 
 typedef struct cp_gedge {
@@ -87,6 +85,9 @@ void cp_graph_free(cp_graph *g);
 /* Recompute values; nodes with kept==false act as absent (edges through
  * them become residual).  all_kept=true ignores the flags.  Fills g->order
  * with nodes whose flat or cum is non-zero (unsorted). */
+/* Profiles with at least this many frames are built on two threads (the
+ * result is identical to one thread's); tests lower it.  */
+extern size_t cp_graph_parallel_frames;
 int cp_graph_build(cp_graph *g, bool all_kept, bool edges);
 /* Sort g->order: by |flat| (cum=false) or |cum| (cum=true), ties by name. */
 void cp_graph_sort(cp_graph *g, bool cum);

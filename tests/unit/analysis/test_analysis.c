@@ -553,3 +553,86 @@ Test(graph, mean_values_divide)
     cp_graph_free(&g);
     cp_profile_free(p);
 }
+
+/* Random stacks over 40 functions, some locations with inlined frames,
+ * recursion included: the two-thread build must equal the one-thread
+ * build exactly (values, edge order, edge flags), with and without a
+ * trimmed kept set. */
+static cp_profile *random_profile(unsigned seed)
+{
+    cp_pbuilder *b = cp_pbuilder_new(false);
+    cp_pbuilder_sample_type(b, "samples", "count");
+    uint64_t f[40], loc[120];
+    char name[16];
+    for (int i = 0; i < 40; i++) {
+        snprintf(name, sizeof name, "fn%d", i);
+        f[i] = cp_pbuilder_function(b, name, name, "x.c", 0);
+    }
+    srand(seed);
+    for (int i = 0; i < 120; i++) {
+        cp_line_in lines[3];
+        size_t n = 1 + (size_t)(rand() % 3);
+        for (size_t k = 0; k < n; k++)
+            lines[k] = (cp_line_in){f[rand() % 40], 1 + rand() % 50, 0};
+        loc[i] = cp_pbuilder_location(b, 0, 0x1000 + (uint64_t)i * 16, lines, n, false);
+    }
+    for (int s = 0; s < 3000; s++) {
+        uint64_t st[30];
+        size_t depth = 1 + (size_t)(rand() % 30);
+        for (size_t k = 0; k < depth; k++)
+            st[k] = loc[rand() % 120];
+        int64_t v = 1 + rand() % 100;
+        cp_pbuilder_sample(b, st, depth, &v, NULL, 0);
+    }
+    cp_profile *p = cp_pbuilder_finish(b);
+    cp_pbuilder_free(b);
+    return p;
+}
+
+static void build_both(cp_profile *p, bool trim)
+{
+    cp_graph g1, g2;
+    cp_graph_opts o = {.sample_index = 0, .div_index = -1};
+    cp_trim_result t1, t2;
+    size_t saved = cp_graph_parallel_frames;
+    cr_assert_eq(cp_graph_new(&g1, p, &o), 0);
+    cr_assert_eq(cp_graph_new(&g2, p, &o), 0);
+    cp_graph_parallel_frames = SIZE_MAX;
+    cr_assert_eq(cp_graph_trim(&g1, trim ? 0.02 : 0, 0, trim ? 12 : 0, false, true, &t1), 0);
+    cp_graph_parallel_frames = 0;
+    cr_assert_eq(cp_graph_trim(&g2, trim ? 0.02 : 0, 0, trim ? 12 : 0, false, true, &t2), 0);
+    cp_graph_parallel_frames = saved;
+    cr_assert_eq(g1.nnodes, g2.nnodes);
+    cr_assert_eq(g1.norder, g2.norder);
+    for (size_t i = 0; i < g1.nnodes; i++) {
+        cr_assert_eq(g1.nodes[i].flat, g2.nodes[i].flat, "node %zu flat", i);
+        cr_assert_eq(g1.nodes[i].cum, g2.nodes[i].cum, "node %zu cum", i);
+    }
+    for (size_t i = 0; i < g1.norder; i++)
+        cr_assert_eq(g1.order[i], g2.order[i]);
+    cr_assert_gt(g1.nedges, 10);
+    cr_assert_eq(g1.nedges, g2.nedges);
+    for (size_t i = 0; i < g1.nedges; i++) {
+        const cp_gedge *a = &g1.edges[i], *e = &g2.edges[i];
+        cr_assert(a->src == e->src && a->dst == e->dst, "edge %zu order", i);
+        cr_assert_eq(a->weight, e->weight, "edge %zu weight", i);
+        cr_assert_eq(a->residual, e->residual, "edge %zu residual", i);
+        cr_assert_eq(a->inl, e->inl, "edge %zu inline", i);
+        cr_assert_eq(a->dropped, e->dropped, "edge %zu dropped", i);
+    }
+    cp_graph_free(&g1);
+    cp_graph_free(&g2);
+}
+
+Test(graph, two_threads_build_the_same_graph)
+{
+    for (unsigned seed = 1; seed <= 3; seed++) {
+        cp_profile *p = random_profile(seed);
+        cr_assert_not_null(p);
+        /* function granularity: one node gets frames both inlined and not */
+        cp_prep_aggregate(p, CP_GRAN_FUNCTIONS, true);
+        build_both(p, false);
+        build_both(p, true);
+        cp_profile_free(p);
+    }
+}
