@@ -116,6 +116,24 @@ out:
 
 static void set_baseline(void);
 
+/* mu is held across cancellation points (pthread_join, nanosleep, opendir,
+ * write): a thread cancelled there would leave it locked, and every later
+ * start, stop (the one at exit included) and fork would wait for ever.  So
+ * cancellation is off while it is held; a pending cancel acts afterwards. */
+static int lock_mu(void)
+{
+    int cs;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);
+    pthread_mutex_lock(&mu);
+    return cs;
+}
+
+static void unlock_mu(int cs)
+{
+    pthread_mutex_unlock(&mu);
+    pthread_setcancelstate(cs, NULL);
+}
+
 static void drain_once(void)
 {
     cp_ring_slot *s;
@@ -274,9 +292,9 @@ CPROF_API int cprof_cpu_start(const char *path, const cprof_cpu_options *opts)
     if (!path || !*path)
         return CPROF_EINVAL;
     int busy = cp_heap_busy_enter(); /* the profiler's own allocations */
-    pthread_mutex_lock(&mu);
+    int cs = lock_mu();
     int rc = start_locked(path, -1, opts);
-    pthread_mutex_unlock(&mu);
+    unlock_mu(cs);
     cp_heap_busy_leave(busy);
     return rc;
 }
@@ -286,9 +304,9 @@ CPROF_API int cprof_cpu_start_fd(int fd, const cprof_cpu_options *opts)
     if (fd < 0)
         return CPROF_EINVAL;
     int busy = cp_heap_busy_enter(); /* the profiler's own allocations */
-    pthread_mutex_lock(&mu);
+    int cs = lock_mu();
     int rc = start_locked(NULL, fd, opts);
-    pthread_mutex_unlock(&mu);
+    unlock_mu(cs);
     cp_heap_busy_leave(busy);
     return rc;
 }
@@ -312,7 +330,7 @@ CPROF_API int cprof_cpu_stop(void)
     /* the last drain, building and symbolizing allocate: the profiler's own
      * memory, kept out of a heap profile running at the same time */
     int busy = cp_heap_busy_enter();
-    pthread_mutex_lock(&mu);
+    int cs = lock_mu();
     int rc = CPROF_ENOTRUNNING;
     if (!atomic_load(&running) && !suspended)
         goto out;
@@ -331,7 +349,7 @@ CPROF_API int cprof_cpu_stop(void)
     if (rc && out_path)
         cp_log("cannot write CPU profile %s: %s", out_path, cprof_strerror(rc));
 out:
-    pthread_mutex_unlock(&mu);
+    unlock_mu(cs);
     cp_heap_busy_leave(busy);
     return rc;
 }
@@ -362,7 +380,7 @@ static int free_signal(void)
 
 void cp_cpu_release_signal(void)
 {
-    pthread_mutex_lock(&mu);
+    int cs = lock_mu();
     int from = installed_signo;
     installed_signo = 0; /* the handler is the program's now */
     if (atomic_load(&running)) {
@@ -391,7 +409,7 @@ void cp_cpu_release_signal(void)
                "free: CPU profiling stops here (the profile so far is written at exit)", from);
     }
 out:
-    pthread_mutex_unlock(&mu);
+    unlock_mu(cs);
 }
 
 CPROF_API int cprof_cpu_running(void)

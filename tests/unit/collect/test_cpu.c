@@ -1,6 +1,7 @@
 /* test_cpu.c — the CPU profiler's API contract, ring and stack table. */
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
@@ -257,4 +258,45 @@ Test(ring, concurrent_producers_lose_nothing_silently)
     cr_assert_eq(got + atomic_load(&refused), (long)PRODUCERS * PER_PRODUCER);
     free(seen);
     cp_ring_destroy(&race_ring);
+}
+
+/* A thread cancelled inside cprof_cpu_stop (pthread_join, nanosleep and
+ * write are cancellation points) must not leave the profiler's mutex held:
+ * the stop finishes, and later starts and stops work. */
+static atomic_int cancel_sent;
+static int cancelled_stop_rc = 99;
+
+static void *stop_when_cancelled(void *arg)
+{
+    (void)arg;
+    int old;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+    while (!atomic_load(&cancel_sent))
+        sched_yield();
+    pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &old); /* not a cancellation point */
+    cancelled_stop_rc = cprof_cpu_stop();
+    pthread_testcancel();
+    return NULL;
+}
+
+Test(cpu, cancelled_inside_stop_keeps_the_profiler_usable, .timeout = 20)
+{
+    char path[] = "/tmp/cprof-test-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    cr_assert_eq(cprof_cpu_start(path, NULL), 0);
+    burn_ms(20);
+    pthread_t t;
+    pthread_create(&t, NULL, stop_when_cancelled, NULL);
+    pthread_cancel(t);
+    atomic_store(&cancel_sent, 1);
+    void *res;
+    pthread_join(t, &res);
+    cr_assert_eq(res, PTHREAD_CANCELED);
+    cr_assert_eq(cancelled_stop_rc, 0, "the stop did not finish (%d)", cancelled_stop_rc);
+    /* With the mutex left locked these would hang (and the test time out). */
+    cr_assert_eq(cprof_cpu_start(path, NULL), 0);
+    cr_assert_eq(cprof_cpu_stop(), 0);
+    unlink(path);
 }
