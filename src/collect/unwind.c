@@ -104,6 +104,25 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
         siglongjmp(*env, 1);
     }
     struct sigaction *old = sig == SIGSEGV ? &old_segv : &old_bus;
+    if (old->sa_flags & SA_RESETHAND) {
+        /* A one-shot handler: the kernel would reset the disposition to
+         * the default before running it; so do we, or a handler that
+         * returns to re-execute the fault would be called for ever. */
+        struct sigaction h = *old;
+        memset(old, 0, sizeof *old);
+        old->sa_handler = SIG_DFL;
+        sigaction(sig, old, NULL);
+        /* sa_handler and sa_sigaction share storage: test it once. */
+        if (h.sa_handler == SIG_DFL || h.sa_handler == SIG_IGN) {
+            if (sent && h.sa_handler == SIG_DFL)
+                raise(sig);
+        } else if (h.sa_flags & SA_SIGINFO) {
+            h.sa_sigaction(sig, si, uc);
+        } else {
+            h.sa_handler(sig);
+        }
+        return;
+    }
     if ((old->sa_flags & SA_SIGINFO) && old->sa_sigaction) {
         old->sa_sigaction(sig, si, uc);
         return;

@@ -2,6 +2,7 @@
  * and survives a corrupt frame chain. */
 #include <criterion/criterion.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -139,4 +140,34 @@ Test(unwind, corrupt_frame_chain_stops_cleanly)
     cr_assert_eq(sigismember(&cur, SIGSEGV), 0);
     int n = recurse(3);
     cr_assert_geq(n, 4);
+}
+
+/* A program's SIGSEGV handler installed before ours with SA_RESETHAND runs
+ * once, as the kernel would run it: the disposition is reset to the
+ * default first, so returning re-executes the fault and the process dies
+ * of it instead of calling the handler again for ever. */
+static volatile sig_atomic_t resethand_calls;
+static uintptr_t opaque_zero(void)
+{
+    uintptr_t z = 0;
+    __asm__ volatile("" : "+r"(z));
+    return z;
+}
+
+static void resethand_handler(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig, (void)si, (void)uc;
+    if (++resethand_calls > 1)
+        _exit(3); /* called twice: the one-shot handler was not reset */
+}
+
+Test(unwind, program_resethand_segv_handler_runs_once, .signal = SIGSEGV, .timeout = 10)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = resethand_handler;
+    sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
+    sigaction(SIGSEGV, &sa, NULL);
+    cp_unwind_init(); /* chains to the handler above */
+    *(volatile int *)(uintptr_t)opaque_zero() = 1;
 }
