@@ -55,6 +55,11 @@ static __thread sigjmp_buf *guard_env __attribute__((tls_model("initial-exec")))
 
 static struct sigaction old_segv, old_bus;
 static int fault_handlers_installed;
+/* glibc's sigaction, past the interposer (preload.c), which hands the
+ * program's SIGSEGV/SIGBUS handlers to cp_unwind_fault_sigaction. */
+typedef int (*sigaction_fn)(int, const struct sigaction *, struct sigaction *);
+static sigaction_fn real_sigaction = sigaction;
+static int have_real_sigaction;
 
 /* The three libgcc entry points, taken from libgcc_s itself: a program
  * that links the other libunwind (libunwind.so also exports _Unwind_*)
@@ -111,7 +116,7 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
         struct sigaction h = *old;
         memset(old, 0, sizeof *old);
         old->sa_handler = SIG_DFL;
-        sigaction(sig, old, NULL);
+        real_sigaction(sig, old, NULL);
         /* sa_handler and sa_sigaction share storage: test it once. */
         if (h.sa_handler == SIG_DFL || h.sa_handler == SIG_IGN) {
             if (sent && h.sa_handler == SIG_DFL)
@@ -138,7 +143,7 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
      * faulting instruction, which now takes the default path (core dump);
      * a sent signal is not repeated that way, so send it again (it is not
      * blocked here: SA_NODEFER), or the process would survive it. */
-    sigaction(sig, old, NULL);
+    real_sigaction(sig, old, NULL);
     if (sent)
         raise(sig);
 }
@@ -153,12 +158,17 @@ static void install_fault_handlers(void)
     sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK | SA_RESTART;
     sigemptyset(&sa.sa_mask);
     struct sigaction cur;
-    if (sigaction(SIGSEGV, NULL, &cur) == 0 && !((cur.sa_flags & SA_SIGINFO) &&
+    sigaction_fn f = (sigaction_fn)dlsym(RTLD_NEXT, "sigaction");
+    if (f) {
+        real_sigaction = f;
+        have_real_sigaction = 1;
+    }
+    if (real_sigaction(SIGSEGV, NULL, &cur) == 0 && !((cur.sa_flags & SA_SIGINFO) &&
                                                  cur.sa_sigaction == on_fault))
-        sigaction(SIGSEGV, &sa, &old_segv);
-    if (sigaction(SIGBUS, NULL, &cur) == 0 && !((cur.sa_flags & SA_SIGINFO) &&
+        real_sigaction(SIGSEGV, &sa, &old_segv);
+    if (real_sigaction(SIGBUS, NULL, &cur) == 0 && !((cur.sa_flags & SA_SIGINFO) &&
                                                 cur.sa_sigaction == on_fault))
-        sigaction(SIGBUS, &sa, &old_bus);
+        real_sigaction(SIGBUS, &sa, &old_bus);
 }
 
 static _Unwind_Reason_Code step(struct _Unwind_Context *ctx, void *arg)
@@ -228,6 +238,25 @@ int cp_unwind_signal(void *ucontext, uint64_t *pcs, int max)
         n = 1;
     }
     return n;
+}
+
+int cp_unwind_fault_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+    if (sig != SIGSEGV && sig != SIGBUS)
+        return 0;
+    if (!__atomic_load_n(&fault_handlers_installed, __ATOMIC_ACQUIRE) || !have_real_sigaction)
+        return 0; /* (without glibc's own sigaction, the caller's is the only one) */
+    struct sigaction cur;
+    if (real_sigaction(sig, NULL, &cur) != 0 ||
+        !((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_fault))
+        return 0; /* not (or no longer) ours */
+    struct sigaction *chain = sig == SIGSEGV ? &old_segv : &old_bus;
+    struct sigaction prev = *chain;
+    if (act && !((act->sa_flags & SA_SIGINFO) && act->sa_sigaction == on_fault))
+        *chain = *act;
+    if (old)
+        *old = prev;
+    return 1;
 }
 
 /* Called with a fake ucontext so the signal path's code is bound too, and

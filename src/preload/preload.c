@@ -35,6 +35,7 @@
 #include "base/log.h"
 #include "collect/cpu.h"
 #include "collect/heap.h"
+#include "collect/unwind.h"
 #include "cprof.h"
 
 void cp_preload_heap_init(void) __attribute__((weak));
@@ -125,6 +126,10 @@ CPROF_API int sigaction(int sig, const struct sigaction *act, struct sigaction *
     }
     if (act && sig > 0 && sig == cp_cpu_signal() && !cp_cpu_is_handler(act))
         cp_cpu_release_signal();
+    /* A crash handler (or a runtime's fault handler) installed after ours
+     * would take the unwinder's own faults: keep the guard, chain to it. */
+    if (cp_unwind_fault_sigaction(sig, act, old))
+        return 0;
     return real(sig, act, old);
 }
 
@@ -139,6 +144,15 @@ CPROF_API sighandler_t signal(int sig, sighandler_t handler)
     }
     if (sig > 0 && sig == cp_cpu_signal())
         cp_cpu_release_signal();
+    if (sig == SIGSEGV || sig == SIGBUS) {
+        /* glibc's signal(): BSD semantics, SA_RESTART, handler not reset. */
+        struct sigaction act, old;
+        memset(&act, 0, sizeof act);
+        act.sa_handler = handler;
+        act.sa_flags = SA_RESTART;
+        if (cp_unwind_fault_sigaction(sig, &act, &old))
+            return old.sa_handler;
+    }
     return real(sig, handler);
 }
 

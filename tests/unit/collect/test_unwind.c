@@ -171,3 +171,32 @@ Test(unwind, program_resethand_segv_handler_runs_once, .signal = SIGSEGV, .timeo
     cp_unwind_init(); /* chains to the handler above */
     *(volatile int *)(uintptr_t)opaque_zero() = 1;
 }
+
+/* A program that installs its own SIGSEGV handler after ours (crash
+ * reporters, language runtimes) gets it for its own faults, while a walk's
+ * fault still ends the walk cleanly instead of reaching that handler. */
+static volatile sig_atomic_t walk_done;
+static void program_crash_handler(int sig)
+{
+    (void)sig;
+    _exit(walk_done ? 42 : 3); /* 3: the walk's own fault reached it */
+}
+
+Test(unwind, program_segv_handler_installed_later_is_chained, .exit_code = 42, .timeout = 10)
+{
+    cp_unwind_init();
+    struct sigaction sa, cur;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = program_crash_handler;
+    sigaction(SIGSEGV, &sa, NULL);
+    sigaction(SIGSEGV, NULL, &cur);
+    cr_assert(cur.sa_handler == program_crash_handler, "the program sees its own handler");
+    install();
+    npcs = -1;
+    corrupt_and_signal(); /* the walk faults: not the program's business */
+    cr_assert_geq(npcs, 1);
+    cr_assert(in_fn(pcs[0], (void *)corrupt_and_signal, 300), "pcs[0] %#lx", (long)pcs[0]);
+    walk_done = 1;
+    *(volatile int *)(uintptr_t)opaque_zero() = 1; /* the program's fault: exits 42 */
+    cr_assert_fail("the fault did not reach the program's handler");
+}
