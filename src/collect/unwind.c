@@ -21,8 +21,11 @@
  * per-thread recovery point: a SIGSEGV/SIGBUS handler installed by
  * cp_unwind_init() jumps back (siglongjmp) when the fault happened inside a
  * walk of this thread, and we keep the frames found so far.  Faults that are
- * not ours are handed to the handler that was installed before us (or the
- * default action is restored and the instruction re-executed).  A walk also
+ * not ours are handed to the program's handler — the one installed before
+ * us, or one the program installs later through the sigaction/signal
+ * interposers (cp_unwind_fault_sigaction), which keep the guard in front —
+ * or the default action is restored and the instruction re-executed (a
+ * signal sent with kill/raise is raised again).  A walk also
  * stops if the canonical frame address fails to grow (a loop).
  *
  * Alternatives rejected (measured numbers in docs/cpu.md):
