@@ -144,7 +144,7 @@ CPROF_API sighandler_t signal(int sig, sighandler_t handler)
     }
     if (sig > 0 && sig == cp_cpu_signal())
         cp_cpu_release_signal();
-    if (sig == SIGSEGV || sig == SIGBUS) {
+    if ((sig == SIGSEGV || sig == SIGBUS) && handler != SIG_ERR) {
         /* glibc's signal(): BSD semantics, SA_RESTART, handler not reset. */
         struct sigaction act, old;
         memset(&act, 0, sizeof act);
