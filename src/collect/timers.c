@@ -163,8 +163,19 @@ void cp_timers_thread_begin(void)
     if (!atomic_load(&active))
         return;
     pthread_mutex_lock(&mu);
-    if (atomic_load(&active))
+    if (atomic_load(&active)) {
+        /* An entry for this tid belongs to an earlier thread that exited
+         * without passing through our wrapper (raw clone, or created before
+         * the library loaded) and whose tid the kernel has reused: its
+         * timer measures a dead clock, so replace it. */
+        int i = find(gettid());
+        if (i >= 0) {
+            timer_delete(entries[i].timer);
+            entries[i] = entries[--nentries];
+            atomic_store(&count, (int)nentries);
+        }
         (void)arm(gettid());
+    }
     pthread_mutex_unlock(&mu);
 }
 

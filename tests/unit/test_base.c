@@ -117,6 +117,6 @@ Test(path, expands_pid_and_percent)
     cr_assert_eq(cp_path_expand("0123456789", out, 8), CPROF_EINVAL, "too long");
     cr_assert_eq(cp_path_expand("1234567", out, 8), 0, "exactly fits with its NUL");
     cr_assert_str_eq(out, "1234567");
-    cr_assert_eq(cp_path_expand("%x%", out, sizeof out), 0, "other % sequences stay");
+    cr_assert_eq(cp_path_expand("%x%", out, sizeof out), 0, "other %% sequences stay");
     cr_assert_str_eq(out, "%x%");
 }
