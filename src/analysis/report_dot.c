@@ -122,6 +122,19 @@ static void join_labels(const cp_profile *p, const cp_sample *s, cp_buf *b)
     b->len--;
 }
 
+static void tag_add(tag *x, int64_t w, int64_t dw, bool flat)
+{
+    if (!x)
+        return;
+    if (flat) {
+        x->flat += w;
+        x->flat_div += dw;
+    } else {
+        x->cum += w;
+        x->cum_div += dw;
+    }
+}
+
 static void add_sample_tags(tags *t, uint32_t node, int64_t w, int64_t dw, bool flat,
                             const char *labels,
                             int64_t group, const cp_profile *p, const cp_sample *s,
@@ -129,15 +142,7 @@ static void add_sample_tags(tags *t, uint32_t node, int64_t w, int64_t dw, bool 
 {
     if (*labels) {
         tag *x = tag_get(t, node, -1, labels, "", 0);
-        if (x) {
-            if (flat) {
-                x->flat += w;
-                x->flat_div += dw;
-            } else {
-                x->cum += w;
-                x->cum_div += dw;
-            }
-        }
+        tag_add(x, w, dw, flat);
     }
     for (uint32_t k = 0; k < s->nlabels; k++) {
         const cp_label *l = &s->labels[k];
@@ -146,15 +151,7 @@ static void add_sample_tags(tags *t, uint32_t node, int64_t w, int64_t dw, bool 
         char name[64];
         cp_units_label(name, sizeof name, l->num, bytes_unit, out_unit);
         tag *x = tag_get(t, node, group, name, bytes_unit, l->num);
-        if (x) {
-            if (flat) {
-                x->flat += w;
-                x->flat_div += dw;
-            } else {
-                x->cum += w;
-                x->cum_div += dw;
-            }
-        }
+        tag_add(x, w, dw, flat);
     }
 }
 
