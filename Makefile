@@ -18,6 +18,7 @@ check: deps
 	@$(MAKE) --no-print-directory all
 	meson test -C $(BUILD) --print-errorlogs --num-processes 2
 	@$(MAKE) --no-print-directory sanitize
+	@sh tools/summary.sh $(BUILD) build-asan
 
 # ASan+UBSan build of the same suites that apply (unit and decoder smoke).
 sanitize:
