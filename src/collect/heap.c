@@ -327,7 +327,7 @@ HOOK void cp_heap_free_sampled(void *p)
     block_hdr *h = (block_hdr *)p - 1;
     cp_heap_bucket *b = h->bucket;
     if (!b) {
-        cp_log("cprof: free(): double free or invalid pointer %p (sampled block)", p);
+        cp_log("free(): double free or invalid pointer %p (sampled block)", p);
         abort();
     }
     int saved_errno = errno;

@@ -25,10 +25,7 @@
 #include "base/log.h"
 #include "collect/heap.h"
 #include "cprof.h"
-
-void cp_preload_heap_init(void);
-void cp_preload_heap_fini(void);
-void cp_preload_heap_atfork_child(void);
+#include "preload/heap_env.h"
 
 static char heap_path[4096];
 static int leaks;
@@ -42,7 +39,7 @@ static int64_t parse_i64(const char *s, int64_t dflt)
     char *end;
     long long v = strtoll(s, &end, 0);
     if (*end || v <= 0) {
-        cp_log("cprof: heap: ignoring invalid value \"%s\"", s);
+        cp_log("heap: ignoring invalid value \"%s\"", s);
         return dflt;
     }
     return (int64_t)v;
@@ -57,7 +54,7 @@ void cp_preload_heap_init(void)
     if (path && *path) {
         size_t n = strlen(path);
         if (n >= sizeof heap_path) {
-            cp_log("cprof: heap: CPROF_HEAP path too long; heap profile disabled");
+            cp_log("heap: CPROF_HEAP path too long; heap profile disabled");
             path = NULL;
         } else {
             memcpy(heap_path, path, n + 1);
@@ -71,7 +68,7 @@ void cp_preload_heap_init(void)
     uint64_t seed = (uint64_t)parse_i64(getenv("CPROF_HEAP_SEED"), 0);
     int rc = cp_heap_start_seeded(rate, seed);
     if (rc && rc != CPROF_EBUSY)
-        cp_log("cprof: heap: cannot start: %s", cprof_strerror(rc));
+        cp_log("heap: cannot start: %s", cprof_strerror(rc));
 }
 
 void cp_preload_heap_fini(void)
@@ -81,7 +78,7 @@ void cp_preload_heap_fini(void)
     if (heap_path[0] && !child_silent) {
         int rc = cp_heap_write_path(heap_path);
         if (rc)
-            cp_log("cprof: heap: cannot write %s: %s", heap_path, cprof_strerror(rc));
+            cp_log("heap: cannot write %s: %s", heap_path, cprof_strerror(rc));
     }
     if (leaks)
         cp_heap_leak_report(2, 10);

@@ -14,9 +14,8 @@
  * handler for the profiling signal gets it cleanly (see below).
  *
  * The same code runs when a program links -lcprof: the interposer then
- * comes first in symbol lookup order as well.  The heap profiler's entry
- * points (src/preload/malloc*.c) are weak hooks called from here, so
- * either piece builds without the other.
+ * comes first in symbol lookup order as well.  The heap profiler's part
+ * (environment, exit, fork: src/preload/heap_env.c) is called from here.
  *
  * Rejected: interposing clone (too low; glibc's own helpers use it, and
  * a raw clone child is not a pthread); a destructor instead of atexit (an
@@ -37,10 +36,8 @@
 #include "collect/heap.h"
 #include "collect/unwind.h"
 #include "cprof.h"
+#include "preload/heap_env.h"
 
-void cp_preload_heap_init(void) __attribute__((weak));
-void cp_preload_heap_fini(void) __attribute__((weak));
-void cp_preload_heap_atfork_child(void) __attribute__((weak));
 
 typedef int (*create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 static create_fn real_create;
@@ -168,8 +165,7 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
-    if (cp_preload_heap_atfork_child)
-        cp_preload_heap_atfork_child();
+    cp_preload_heap_atfork_child();
     cp_cpu_atfork_child();
 }
 
@@ -178,8 +174,7 @@ static void at_exit(void)
     int rc = cprof_cpu_stop(); /* also after the program took the signal */
     if (rc && rc != CPROF_ENOTRUNNING)
         cp_log("CPU profile not written: %s", cprof_strerror(rc));
-    if (cp_preload_heap_fini)
-        cp_preload_heap_fini();
+    cp_preload_heap_fini();
 }
 
 static void start_cpu_from_env(void)
@@ -207,8 +202,7 @@ static void start_cpu_from_env(void)
 
 __attribute__((constructor)) static void preload_init(void)
 {
-    if (cp_preload_heap_init)
-        cp_preload_heap_init();
+    cp_preload_heap_init();
     get_real_create();
     have_key = pthread_key_create(&exit_key, on_thread_exit) == 0;
     /* The heap's handlers first, so its prepare runs last: a thread inside
