@@ -155,3 +155,13 @@ int cp_write_file_atomic(const char *path, const void *data, size_t len)
     errno = saved;
     return rc;
 }
+
+void cp_hex(char *out, const unsigned char *bytes, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[bytes[i] >> 4];
+        out[2 * i + 1] = digits[bytes[i] & 15];
+    }
+    out[2 * n] = 0;
+}

@@ -24,6 +24,10 @@ void cp_buf_free(cp_buf *b);
  * growing geometrically.  Returns 0 or CPROF_ENOMEM. */
 int cp_grow(void *arrp, size_t *cap, size_t need, size_t elem);
 
+/* Lower-case hex of n bytes into out (2n+1 bytes, NUL-terminated), as
+ * build ids are written.  [hook-safe] */
+void cp_hex(char *out, const unsigned char *bytes, size_t n);
+
 /* Read a whole file (fd or path) into b, refusing more than max_bytes. */
 int cp_buf_read_fd(cp_buf *b, int fd, size_t max_bytes);
 int cp_buf_read_file(cp_buf *b, const char *path, size_t max_bytes);

@@ -52,11 +52,7 @@ struct cp_procmaps {
 
 static void hex(char *out, const unsigned char *bits, size_t n)
 {
-    if (n > BUILD_ID_MAX)
-        n = BUILD_ID_MAX;
-    for (size_t i = 0; i < n; i++)
-        snprintf(out + 2 * i, 3, "%02x", bits[i]);
-    out[2 * n] = 0;
+    cp_hex(out, bits, n > BUILD_ID_MAX ? BUILD_ID_MAX : n);
 }
 
 static void build_id_from_file(pm_entry *e)

@@ -32,11 +32,11 @@
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <gelf.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
 
+#include "base/buf.h"
 #include "cprof.h"
 #include "symbolize/symbolize.h"
 
@@ -129,10 +129,8 @@ static int objfile_finish(cp_objfile *f)
     const unsigned char *bits = NULL;
     GElf_Addr note_vaddr;
     int n = dwfl_module_build_id(f->mod, &bits, &note_vaddr);
-    if (n > 64)
-        n = 64;
-    for (int i = 0; i < n; i++)
-        snprintf(f->build_id + 2 * i, 3, "%02x", bits[i]);
+    if (n > 0)
+        cp_hex(f->build_id, bits, n > 64 ? 64 : (size_t)n);
     Dwarf_Addr dbias;
     f->has_dwarf = dwfl_module_getdwarf(f->mod, &dbias) != NULL;
     return 0;

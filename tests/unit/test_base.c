@@ -120,3 +120,13 @@ Test(path, expands_pid_and_percent)
     cr_assert_eq(cp_path_expand("%x%", out, sizeof out), 0, "other %% sequences stay");
     cr_assert_str_eq(out, "%x%");
 }
+
+Test(buf, hex_of_build_id_bytes)
+{
+    const unsigned char id[] = {0x00, 0x9f, 0xa0, 0xff};
+    char out[9];
+    cp_hex(out, id, sizeof id);
+    cr_assert_str_eq(out, "009fa0ff");
+    cp_hex(out, id, 0);
+    cr_assert_str_eq(out, "");
+}
