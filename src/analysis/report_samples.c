@@ -29,6 +29,19 @@ static int cmp_str(const void *a, const void *b)
 
 static bool label_is_num(const cp_label *l) { return !l->str && (l->num || l->num_unit); }
 
+/* Whether a label of the same kind (numeric or string) and key name comes
+ * before label k: each key is printed once, at its first label. */
+static bool key_seen_before(const cp_profile *p, const cp_sample *s, uint32_t k, bool num)
+{
+    const char *key = S(p, s->labels[k].key);
+    for (uint32_t j = 0; j < k; j++) {
+        const cp_label *m = &s->labels[j];
+        if ((num ? label_is_num(m) : m->str != 0) && !strcmp(S(p, m->key), key))
+            return true;
+    }
+    return false;
+}
+
 /* Lines "%10s:  v1 v2\n" per label key, sorted; numeric when num is set. */
 static void print_label_groups(cp_report *r, const cp_sample *s, bool num, FILE *out)
 {
@@ -39,13 +52,7 @@ static void print_label_groups(cp_report *r, const cp_sample *s, bool num, FILE 
         const cp_label *l = &s->labels[k];
         if (num ? !label_is_num(l) : !l->str)
             continue;
-        bool seen = false;
-        for (uint32_t j = 0; j < k; j++) {
-            const cp_label *m = &s->labels[j];
-            if ((num ? label_is_num(m) : m->str != 0) && !strcmp(S(p, m->key), S(p, l->key)))
-                seen = true;
-        }
-        if (seen)
+        if (key_seen_before(p, s, k, num))
             continue;
         cp_buf b = {0};
         cp_buf_printf(&b, "%10s:  ", S(p, l->key));
@@ -368,11 +375,7 @@ static void raw_str_labels(cp_profile *p, const cp_sample *s, cp_buf *b)
         const cp_label *l = &s->labels[k];
         if (!l->str)
             continue;
-        bool seen = false;
-        for (uint32_t j = 0; j < k; j++)
-            if (s->labels[j].str && !strcmp(S(p, s->labels[j].key), S(p, l->key)))
-                seen = true;
-        if (seen)
+        if (key_seen_before(p, s, k, false))
             continue;
         cp_buf x = {0};
         cp_buf_printf(&x, "%s:[", S(p, l->key));
