@@ -293,6 +293,16 @@ typedef struct part {
     int rc;
 } part;
 
+/* One more occurrence of an edge: weights add, it is residual if any
+ * occurrence was and inline only if every occurrence was (go's rules). */
+static void edge_fold(cp_gedge *e, int64_t w, int64_t dw, bool residual, bool inl)
+{
+    e->weight += w;
+    e->weight_div += dw;
+    e->residual = e->residual || residual;
+    e->inl = e->inl && inl;
+}
+
 static int add_edge(part *pt, hot *d, uint32_t src, uint32_t dst, int64_t w, int64_t dw,
                     bool residual, bool inl, uint32_t gen)
 {
@@ -326,12 +336,7 @@ static int add_edge(part *pt, hot *d, uint32_t src, uint32_t dst, int64_t w, int
     if (e->gen == gen)
         return 0; /* once per sample */
     e->gen = gen;
-    e->weight += w;
-    e->weight_div += dw;
-    if (residual)
-        e->residual = true;
-    if (!inl)
-        e->inl = false;
+    edge_fold(e, w, dw, residual, inl);
     return 0;
 }
 
@@ -437,11 +442,7 @@ static int part_merge(part *a, part *b, size_t nnodes)
             a->e[a->ne++] = *be;
             continue;
         }
-        cp_gedge *ae = &a->e[*slot];
-        ae->weight += be->weight;
-        ae->weight_div += be->weight_div;
-        ae->residual = ae->residual || be->residual;
-        ae->inl = ae->inl && be->inl;
+        edge_fold(&a->e[*slot], be->weight, be->weight_div, be->residual, be->inl);
     }
     return 0;
 }
