@@ -27,12 +27,11 @@
 #include "base/hashmap.h"
 #include "base/log.h"
 #include "collect/cpu.h"
-#include "base/path.h"
+#include "collect/output.h"
 #include "collect/procmaps.h"
 #include "collect/unwind.h"
 #include "cprof.h"
 #include "profile/builder.h"
-#include "symbolize/symbolize.h"
 
 void cp_cpuwrite_note_pcs(cp_cpuwrite_maps *mm, const uint64_t *pcs, uint32_t n)
 {
@@ -155,14 +154,7 @@ int cp_cpuwrite_build(const cp_stacktab *t, const cp_cpuwrite_meta *m, cp_cpuwri
     raw = cp_pbuilder_finish(b);
     if (!raw)
         goto out;
-    cp_symbolize_opts so = {.quiet = true};
-    cp_diag d = {{0}};
-    cp_profile *sym = NULL;
-    if (cp_symbolize(raw, &so, &sym, &d) == 0) {
-        cp_profile_free(raw);
-        raw = sym;
-    }
-    *out = raw;
+    *out = cp_output_symbolize(raw);
     raw = NULL;
     rc = 0;
 out:
@@ -180,22 +172,9 @@ int cp_cpuwrite_profile(const cp_stacktab *t, const cp_cpuwrite_meta *m, cp_cpuw
                         const char *path, int fd)
 {
     cp_profile *p = NULL;
-    cp_buf gz = {0};
     int rc = cp_cpuwrite_build(t, m, mm, &p);
-    if (rc)
-        goto out;
-    if (path) {
-        char full[4096];
-        if ((rc = cp_path_expand(path, full, sizeof full)) != 0)
-            goto out;
-        rc = cp_profile_write_file(p, full);
-    } else {
-        rc = cp_profile_encode_gz(p, &gz);
-        if (!rc)
-            rc = cp_write_all(fd, gz.data, gz.len);
-    }
-out:
-    cp_buf_free(&gz);
+    if (!rc)
+        rc = cp_output_write(p, path, fd);
     cp_profile_free(p);
     return rc;
 }

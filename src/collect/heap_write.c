@@ -17,7 +17,6 @@
  * dladdr names only (no file:line, no inline frames, static functions
  * unnamed).
  */
-#include "base/path.h"
 #include "collect/heap.h"
 
 #include <math.h>
@@ -29,10 +28,10 @@
 
 #include "base/buf.h"
 #include "base/log.h"
+#include "collect/output.h"
 #include "collect/procmaps.h"
 #include "cprof.h"
 #include "profile/builder.h"
-#include "symbolize/symbolize.h"
 
 
 void cp_heap_scale(int64_t count, int64_t bytes, int64_t rate,
@@ -138,15 +137,8 @@ static int build(bool raw, bool with_size_label, cp_profile **out)
     if (!p)
         goto out;
     rc = 0;
-    if (!raw && maps) {
-        cp_profile *sym = NULL;
-        cp_diag diag = {{0}};
-        cp_symbolize_opts so = {.quiet = true};
-        if (cp_symbolize(p, &so, &sym, &diag) == 0) {
-            cp_profile_free(p);
-            p = sym;
-        }
-    }
+    if (!raw && maps)
+        p = cp_output_symbolize(p);
     *out = p;
     p = NULL;
 out:
@@ -160,11 +152,22 @@ out:
 
 int cp_heap_profile(bool raw, bool with_size_label, cp_profile **out)
 {
-    cp_heap_tls *t = &cp_heap_tls_state;
-    int prev = t->busy;
-    t->busy = 1;
+    int busy = cp_heap_busy_enter();
     int rc = build(raw, with_size_label, out);
-    t->busy = prev;
+    cp_heap_busy_leave(busy);
+    return rc;
+}
+
+/* Build the full profile and write it to path_tmpl or, when NULL, to fd. */
+static int write_profile(const char *path_tmpl, int fd)
+{
+    int busy = cp_heap_busy_enter();
+    cp_profile *p = NULL;
+    int rc = build(false, true, &p);
+    if (rc == 0)
+        rc = cp_output_write(p, path_tmpl, fd);
+    cp_profile_free(p);
+    cp_heap_busy_leave(busy);
     return rc;
 }
 
@@ -172,20 +175,7 @@ int cp_heap_write_path(const char *path)
 {
     if (!path || !*path)
         return CPROF_EINVAL;
-    char real[4096];
-    int rc = cp_path_expand(path, real, sizeof real);
-    if (rc)
-        return rc;
-    cp_heap_tls *t = &cp_heap_tls_state;
-    int prev = t->busy;
-    t->busy = 1;
-    cp_profile *p = NULL;
-    rc = build(false, true, &p);
-    if (rc == 0)
-        rc = cp_profile_write_file(p, real);
-    cp_profile_free(p);
-    t->busy = prev;
-    return rc;
+    return write_profile(path, -1);
 }
 
 int cprof_heap_write(const char *path)
@@ -197,20 +187,7 @@ int cprof_heap_write_fd(int fd)
 {
     if (fd < 0)
         return CPROF_EINVAL;
-    cp_heap_tls *t = &cp_heap_tls_state;
-    int prev = t->busy;
-    t->busy = 1;
-    cp_profile *p = NULL;
-    cp_buf out = {0};
-    int rc = build(false, true, &p);
-    if (rc == 0)
-        rc = cp_profile_encode_gz(p, &out);
-    if (rc == 0)
-        rc = cp_write_all(fd, out.data, out.len);
-    cp_buf_free(&out);
-    cp_profile_free(p);
-    t->busy = prev;
-    return rc;
+    return write_profile(NULL, fd);
 }
 
 /* ---- leak report ---- */

@@ -1,0 +1,33 @@
+/* output.c — symbolize and write a collector's profile (see output.h). */
+#include "collect/output.h"
+
+#include "base/buf.h"
+#include "base/path.h"
+#include "cprof.h"
+#include "symbolize/symbolize.h"
+
+cp_profile *cp_output_symbolize(cp_profile *p)
+{
+    cp_symbolize_opts so = {.quiet = true};
+    cp_diag d = {{0}};
+    cp_profile *sym = NULL;
+    if (cp_symbolize(p, &so, &sym, &d) != 0)
+        return p; /* addresses only: still a valid profile */
+    cp_profile_free(p);
+    return sym;
+}
+
+int cp_output_write(const cp_profile *p, const char *path_tmpl, int fd)
+{
+    if (path_tmpl) {
+        char path[4096];
+        int rc = cp_path_expand(path_tmpl, path, sizeof path);
+        return rc ? rc : cp_profile_write_file(p, path);
+    }
+    cp_buf gz = {0};
+    int rc = cp_profile_encode_gz(p, &gz);
+    if (!rc)
+        rc = cp_write_all(fd, gz.data, gz.len);
+    cp_buf_free(&gz);
+    return rc;
+}
