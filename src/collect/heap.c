@@ -409,10 +409,8 @@ void cp_heap_atfork_register(void)
 
 int cp_heap_start_seeded(int64_t rate, uint64_t seed)
 {
-    cp_heap_tls *t = &cp_heap_tls_state;
-    int prev_busy = t->busy;
+    int prev_busy = cp_heap_busy_enter();
     int rc = 0;
-    t->busy = 1;
     pthread_mutex_lock(&lock);
     if (cp_heap_on) {
         rc = CPROF_EBUSY;
@@ -444,7 +442,7 @@ out:
         cp_heap_atfork_register();
         __atomic_store_n(&cp_heap_on, 1, __ATOMIC_RELEASE);
     }
-    t->busy = prev_busy;
+    cp_heap_busy_leave(prev_busy);
     return rc;
 }
 
