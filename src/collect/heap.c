@@ -433,8 +433,8 @@ int cp_heap_start_seeded(int64_t rate, uint64_t seed)
     seed_base = seed;
     rate_bytes = rate > 0 ? rate : CPROF_HEAP_RATE_DEFAULT;
     /* Threads draw their first interval on their next allocation. */
-    t->rng = 0;
-    t->countdown = 0;
+    cp_heap_tls_state.rng = 0;
+    cp_heap_tls_state.countdown = 0;
 out:
     pthread_mutex_unlock(&lock);
     if (rc == 0) {
