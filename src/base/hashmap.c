@@ -146,13 +146,9 @@ int64_t cp_strtab_intern(cp_strtab *t, const char *s, size_t n)
             return i;
         j = (j + 1) & (t->nslots - 1);
     }
-    size_t cap = t->cap;
-    if (cp_grow(&t->strs, &cap, t->len + 1, sizeof *t->strs))
+    if (cp_grow(&t->strs, &t->strs_cap, t->len + 1, sizeof *t->strs) ||
+        cp_grow(&t->lens, &t->lens_cap, t->len + 1, sizeof *t->lens))
         return -1;
-    size_t cap2 = t->cap;
-    if (cp_grow(&t->lens, &cap2, t->len + 1, sizeof *t->lens))
-        return -1;
-    t->cap = cap < cap2 ? cap : cap2;
     char *copy = cp_arena_strndup(&t->arena, s, n);
     if (!copy)
         return -1;

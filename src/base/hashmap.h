@@ -43,7 +43,7 @@ static inline uint64_t cp_hash_u64(uint64_t x)
 typedef struct cp_strtab {
     const char **strs; /* NUL-terminated copies */
     uint32_t *lens;
-    size_t len, cap;
+    size_t len, strs_cap, lens_cap;
     uint32_t *slots; /* index+1, 0 = empty */
     size_t nslots;
     cp_arena arena; /* the string bytes */
