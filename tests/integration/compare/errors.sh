@@ -57,14 +57,14 @@ if [ -n "${PROFS:-}" ] && [ -s "$PROFS/cpu.pb.gz" ]; then
     grep -q "flat%" "$WORK/top.txt" || { echo "FAIL: -o wrote no report"; fail=$((fail + 1)); }
     expect 0 "" merge -o "$WORK/m.pb.gz" "$PROFS/cpu.pb.gz" "$PROFS/cpu.pb.gz"
     # the merged profile doubles every value and go tool pprof reads it
-    one=$("$CPROF" top -nodecount=1 -unit=ns "$PROFS/cpu.pb.gz" | tail -1 | awk '{print $1+0}')
-    two=$("$CPROF" top -nodecount=1 -unit=ns "$WORK/m.pb.gz" | tail -1 | awk '{print $1+0}')
+    one=$("$CPROF" top -nodecount=1 -unit=ns "$PROFS/cpu.pb.gz" | tail -1 | sed 's/^ *\([0-9]*\)ns.*/\1/')
+    two=$("$CPROF" top -nodecount=1 -unit=ns "$WORK/m.pb.gz" | tail -1 | sed 's/^ *\([0-9]*\)ns.*/\1/')
     if [ "$two" != "$((2 * one))" ]; then
         echo "FAIL: merged top value $two, want 2 x $one"
         fail=$((fail + 1))
     fi
     # folded stacks: one line per stack, values summing to the total
-    fsum=$("$CPROF" folded "$PROFS/cpu.pb.gz" | awk '{s += $NF} END {print s}')
+    fsum=$("$CPROF" folded "$PROFS/cpu.pb.gz" | python3 -c 'import sys; print(sum(int(l.split()[-1]) for l in sys.stdin))')
     total=$("$CPROF" top -unit=ns "$PROFS/cpu.pb.gz" | sed -n 's/^Showing nodes accounting for .* of \([0-9]*\)ns total$/\1/p')
     if [ -z "$total" ] || [ "$fsum" != "$total" ]; then
         echo "FAIL: folded sum $fsum, top total $total"
