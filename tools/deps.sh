@@ -4,9 +4,11 @@
 set -eu
 PKGS="gcc clang meson ninja-build pkg-config zlib1g-dev libdw-dev libelf-dev \
 libmicrohttpd-dev libcriterion-dev libunwind-dev golang-go graphviz python3 \
-libclang-rt-14-dev g++ binutils git"
+libclang-rt-14-dev g++ binutils git \
+make tar grep sqlite3 curl openssl openssh-client valgrind libc6-dbg nodejs \
+redis-server redis-tools libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev"
 case "${1:-}" in
-  --bench) PKGS="$PKGS google-perftools libgoogle-perftools-dev time heaptrack" ;;
+  --bench) PKGS="$PKGS google-perftools time heaptrack hyperfine" ;;
 esac
 missing=""
 for p in $PKGS; do
