@@ -1,20 +1,26 @@
-/* output.c — symbolize and write a collector's profile (see output.h). */
+/* output.c — name and write a collector's profile (see output.h).
+ *
+ * Names come from ELF symbol tables only (cp_elfname): this runs in the
+ * profiled process, often from an exit handler after the program's own
+ * atexit handlers ran, so it must not load libraries, read DWARF or touch
+ * the network.  Lines and inline frames are added outside the process by
+ * cp_symbolize (`cprof symbolize`, `cprof record`).
+ */
 #include "collect/output.h"
 
 #include "base/buf.h"
 #include "base/path.h"
 #include "cprof.h"
-#include "symbolize/symbolize.h"
+#include "symbolize/elfname.h"
 
 cp_profile *cp_output_symbolize(cp_profile *p)
 {
-    cp_symbolize_opts so = {.quiet = true};
     cp_diag d = {{0}};
-    cp_profile *sym = NULL;
-    if (cp_symbolize(p, &so, &sym, &d) != 0)
+    cp_profile *named = NULL;
+    if (cp_elfname_profile(p, &named, &d, NULL) != 0)
         return p; /* addresses only: still a valid profile */
     cp_profile_free(p);
-    return sym;
+    return named;
 }
 
 int cp_output_write(const cp_profile *p, const char *path_tmpl, int fd)

@@ -10,8 +10,10 @@
 
 #include "profile/profile.h"
 
-/* Symbolize p (names, file:line, inline frames); returns the symbolized
- * profile and frees p, or returns p unchanged when symbolization fails. */
+/* Name p's locations from ELF symbol tables (cp_elfname: no DWARF, no
+ * dlopen, no network); returns the named profile and frees p, or returns p
+ * unchanged when that fails.  File:line and inline frames are added later,
+ * outside the process (cp_symbolize). */
 cp_profile *cp_output_symbolize(cp_profile *p);
 
 /* Gzip p and write it: to path_tmpl ("%p" expanded to the pid), atomically,

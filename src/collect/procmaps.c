@@ -5,7 +5,8 @@
  * objects' PT_NOTE segments in memory (dl_iterate_phdr), which describe
  * exactly the code that runs even if the file on disk was replaced since;
  * a mapping no loaded object covers (or a parsed maps text of another
- * process) gets its build id from the file on disk (libelf).
+ * process) gets its build id from the file on disk (cp_elfsym: libcprof
+ * links no libelf).
  *
  * Data structure: an array sorted by start address (the kernel lists
  * mappings in address order), searched by bisection; each entry remembers
@@ -21,9 +22,6 @@
 #include "collect/procmaps.h"
 
 #include <elf.h>
-#include <elfutils/libdwelf.h>
-#include <fcntl.h>
-#include <gelf.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <link.h>
@@ -34,6 +32,7 @@
 
 #include "base/buf.h"
 #include "cprof.h"
+#include "symbolize/elfsym.h"
 
 #define BUILD_ID_MAX 64
 
@@ -59,19 +58,7 @@ static void build_id_from_file(pm_entry *e)
 {
     if (e->path[0] != '/')
         return;
-    int fd = open(e->path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    elf_version(EV_CURRENT);
-    Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-    if (elf) {
-        const void *bits = NULL;
-        ssize_t n = dwelf_elf_gnu_build_id(elf, &bits);
-        if (n > 0)
-            hex(e->build_id, bits, (size_t)n);
-        elf_end(elf);
-    }
-    close(fd);
+    cp_elfsym_file_build_id(e->path, e->build_id);
 }
 
 /* The GNU build id note in one PT_NOTE segment at addr, or 0. */

@@ -13,15 +13,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "symbolize/patch.h"
+
 typedef struct cp_objfile cp_objfile;
 
-typedef struct cp_frame {
-    const char *name;        /* demangled for C++; never NULL */
-    const char *system_name; /* as in the binary (mangled); never NULL */
-    const char *file;        /* source file, "" when unknown */
-    int64_t line, column;    /* 0 when unknown */
-    int64_t start_line;      /* the function's declaration line, 0 if unknown */
-} cp_frame;
 
 #define CP_OBJFILE_MAX_FRAMES 64
 

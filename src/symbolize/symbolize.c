@@ -33,6 +33,7 @@
 #include "profile/builder.h"
 #include "symbolize/objcache.h"
 #include "symbolize/objfile.h"
+#include "symbolize/patch.h"
 
 typedef struct ofile {
     const char *path;
@@ -49,15 +50,7 @@ typedef struct state {
     ofile *files;
     size_t nfiles, files_cap;
     int *map_file; /* per mapping: index into files, or -1 */
-    cp_mapping *maps;
-    cp_location *locs;
-    cp_strtab strs;  /* new strings; view index = in->nstrings + index */
-    cp_function *funcs;
-    size_t nfuncs, funcs_cap; /* beyond in->nfunctions */
-    cp_map func_index;        /* content hash -> view function index + 1 */
-    cp_line *linepool;
-    size_t nlines, lines_cap;
-    size_t *line_off; /* per location, into linepool (when new) */
+    cp_patch pt;
 } state;
 
 static void warn(state *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -172,48 +165,46 @@ static int open_mappings(state *s)
     return 0;
 }
 
-static int64_t view_str(state *s, const char *str)
+/* A location named by the profiled process from ELF symbol tables only
+ * (cp_elfname): lines without file or line number, in a mapping that says
+ * it has no line numbers.  DWARF may improve on it. */
+static bool elf_only(const cp_profile *in, const cp_location *l)
 {
-    int64_t k = cp_strtab_add(&s->strs, str);
-    return k < 0 ? -1 : (int64_t)s->in->nstrings + k;
+    if (l->nlines == 0 || l->mapping == CP_NO_MAPPING || l->mapping >= in->nmappings ||
+        in->mappings[l->mapping].has_line_numbers)
+        return false;
+    for (uint32_t k = 0; k < l->nlines; k++) {
+        const cp_line *ln = &l->lines[k];
+        if (ln->line > 0 ||
+            (ln->func < in->nfunctions && cp_str(in, in->functions[ln->func].filename)[0]))
+            return false;
+    }
+    return true;
 }
 
-/* View index of the function for a frame (existing or new), or -1. */
-static int64_t view_func(state *s, const cp_frame *fr)
+/* Whether DWARF said anything (a file or a line) about these frames. */
+static bool has_dwarf_answer(const cp_frame *fr, int n)
 {
-    int64_t name = view_str(s, fr->name), sys = view_str(s, fr->system_name),
-            file = view_str(s, fr->file);
-    if (name < 0 || sys < 0 || file < 0)
-        return -1;
-    int64_t key[4] = {name, sys, file, fr->start_line};
-    uint64_t h = cp_hash_bytes(key, sizeof key, 0x5eed), v;
-    if (cp_map_get(&s->func_index, h, &v)) {
-        const cp_function *f = &s->funcs[v - 1 - s->in->nfunctions];
-        if (f->name == name && f->system_name == sys && f->filename == file &&
-            f->start_line == fr->start_line)
-            return (int64_t)v - 1;
-    }
-    if (cp_grow(&s->funcs, &s->funcs_cap, s->nfuncs + 1, sizeof *s->funcs))
-        return -1;
-    size_t vi = s->in->nfunctions + s->nfuncs;
-    cp_function *f = &s->funcs[s->nfuncs++];
-    *f = (cp_function){.id = vi + 1, .name = name, .system_name = sys, .filename = file,
-                       .start_line = fr->start_line};
-    if (cp_map_put(&s->func_index, h, vi + 1))
-        return -1;
-    return (int64_t)vi;
+    for (int k = 0; k < n; k++)
+        if (fr[k].line > 0 || fr[k].file[0])
+            return true;
+    return false;
 }
 
 static int symbolize_location(state *s, size_t li)
 {
     const cp_location *l = &s->in->locations[li];
-    cp_location *out = &s->locs[li];
-    if (l->nlines > 0) {
+    bool upgrade = elf_only(s->in, l);
+    if (l->nlines > 0 && !upgrade) {
         s->st->already++;
         return 0;
     }
-    if (l->mapping == CP_NO_MAPPING || s->map_file[l->mapping] < 0) {
-        s->st->unsymbolized++;
+    if (l->mapping == CP_NO_MAPPING || l->mapping >= s->in->nmappings ||
+        s->map_file[l->mapping] < 0) {
+        if (upgrade)
+            s->st->already++;
+        else
+            s->st->unsymbolized++;
         return 0;
     }
     const cp_mapping *m = &s->in->mappings[l->mapping];
@@ -225,20 +216,20 @@ static int symbolize_location(state *s, size_t li)
         n = cp_objfile_lookup(obj, vaddr, !s->opts->no_demangle, frames, CP_OBJFILE_MAX_FRAMES);
     if (n < 0)
         return n;
+    if (upgrade && !has_dwarf_answer(frames, n)) {
+        /* The ELF name (foo@plt, FILE+0xOFFSET, a .symtab name) stays. */
+        s->st->already++;
+        return 0;
+    }
     if (n == 0) {
         s->st->unsymbolized++;
         return 0;
     }
-    if (cp_grow(&s->linepool, &s->lines_cap, s->nlines + (size_t)n, sizeof *s->linepool))
-        return CPROF_ENOMEM;
-    s->line_off[li] = s->nlines;
-    cp_mapping *vm = &s->maps[l->mapping];
+    int rc = cp_patch_set_lines(&s->pt, li, frames, n);
+    if (rc)
+        return rc;
+    cp_mapping *vm = cp_patch_mapping(&s->pt, l->mapping);
     for (int k = 0; k < n; k++) {
-        int64_t fi = view_func(s, &frames[k]);
-        if (fi < 0)
-            return CPROF_ENOMEM;
-        s->linepool[s->nlines++] =
-            (cp_line){.func = (uint32_t)fi, .line = frames[k].line, .column = frames[k].column};
         vm->has_functions = true;
         if (frames[k].file[0])
             vm->has_filenames = true;
@@ -247,7 +238,6 @@ static int symbolize_location(state *s, size_t li)
     }
     if (cp_objfile_has_dwarf(obj))
         vm->has_inline_frames = true;
-    out->nlines = (uint32_t)n;
     s->st->symbolized++;
     return 0;
 }
@@ -259,8 +249,6 @@ int cp_symbolize_ex(const cp_profile *in, const cp_symbolize_opts *opts, cp_prof
     cp_symbolize_stats local_stats;
     state s = {.in = in, .opts = opts ? opts : &defaults, .diag = diag,
                .st = stats ? stats : &local_stats};
-    const char **strings = NULL;
-    cp_pbuilder *b = NULL;
     int rc = CPROF_ENOMEM;
 
     memset(s.st, 0, sizeof *s.st);
@@ -268,67 +256,18 @@ int cp_symbolize_ex(const cp_profile *in, const cp_symbolize_opts *opts, cp_prof
     if (diag)
         diag->msg[0] = 0;
     s.map_file = calloc(in->nmappings + 1, sizeof *s.map_file);
-    s.maps = calloc(in->nmappings + 1, sizeof *s.maps);
-    s.locs = calloc(in->nlocations + 1, sizeof *s.locs);
-    s.line_off = calloc(in->nlocations + 1, sizeof *s.line_off);
-    if (!s.map_file || !s.maps || !s.locs || !s.line_off)
+    if ((rc = cp_patch_init(&s.pt, in)) || !s.map_file) {
+        rc = CPROF_ENOMEM;
         goto out;
-    if (in->nmappings)
-        memcpy(s.maps, in->mappings, in->nmappings * sizeof *s.maps);
-    if (in->nlocations)
-        memcpy(s.locs, in->locations, in->nlocations * sizeof *s.locs);
+    }
     if ((rc = open_mappings(&s)))
         goto out;
     for (size_t i = 0; i < in->nlocations; i++)
         if ((rc = symbolize_location(&s, i)))
             goto out;
-    rc = CPROF_ENOMEM;
-    /* The pool has stopped growing: point the new locations at it. */
-    for (size_t i = 0; i < in->nlocations; i++)
-        if (in->locations[i].nlines == 0 && s.locs[i].nlines > 0)
-            s.locs[i].lines = s.linepool + s.line_off[i];
-
-    cp_profile view = *in;
-    strings = malloc((in->nstrings + s.strs.len + 1) * sizeof *strings);
-    cp_function *funcs = NULL;
-    size_t nf = in->nfunctions + s.nfuncs;
-    if (!strings || !(funcs = malloc((nf + 1) * sizeof *funcs)))
-        goto out;
-    if (in->nstrings)
-        memcpy(strings, in->strings, in->nstrings * sizeof *strings);
-    for (size_t i = 0; i < s.strs.len; i++)
-        strings[in->nstrings + i] = s.strs.strs[i];
-    if (in->nfunctions)
-        memcpy(funcs, in->functions, in->nfunctions * sizeof *funcs);
-    if (s.nfuncs)
-        memcpy(funcs + in->nfunctions, s.funcs, s.nfuncs * sizeof *funcs);
-    view.strings = strings;
-    view.nstrings = in->nstrings + s.strs.len;
-    view.functions = funcs;
-    view.nfunctions = nf;
-    view.mappings = s.maps;
-    view.locations = s.locs;
-
-    b = cp_pbuilder_new(false);
-    if (!b) {
-        free(funcs);
-        goto out;
-    }
-    rc = cp_pbuilder_add_profile(b, &view, 1.0, diag);
-    free(funcs);
-    if (rc)
-        goto out;
-    cp_profile *p = cp_pbuilder_finish(b);
-    if (!p) {
-        rc = CPROF_ENOMEM;
-        goto out;
-    }
-    *out = p;
-    rc = 0;
+    rc = cp_patch_finish(&s.pt, out, diag);
 out:
-    if (b)
-        cp_pbuilder_free(b);
-    free(strings);
+    cp_patch_free(&s.pt);
     for (size_t i = 0; i < s.nfiles; i++) {
         if (s.files[i].cached)
             cp_objcache_put(s.files[i].obj);
@@ -337,13 +276,6 @@ out:
     }
     free(s.files);
     free(s.map_file);
-    free(s.maps);
-    free(s.locs);
-    free(s.line_off);
-    free(s.linepool);
-    free(s.funcs);
-    cp_map_free(&s.func_index);
-    cp_strtab_free(&s.strs);
     if (rc && diag && !diag->msg[0])
         cp_diag_set(diag, rc, "symbolize: %s", cprof_strerror(rc));
     return rc;

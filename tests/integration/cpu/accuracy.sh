@@ -21,7 +21,9 @@ go tool pprof -top "$dir/cpu.pb.gz" >"$dir/top.txt" 2>&1 || { cat "$dir/top.txt"
 for f in work_a work_b work_c worker; do
   grep -q " $f\$" "$dir/top.txt" || { echo "go tool pprof -top lacks $f:"; cat "$dir/top.txt"; exit 1; }
 done
-# -list needs file:line in the profile and the source on this machine.
+# -list needs file:line in the profile and the source on this machine; the
+# profiled process writes names only, `cprof symbolize` adds the lines.
+"$(dirname "$lib")/cprof" symbolize -q "$dir/cpu.pb.gz"
 go tool pprof -list '^work_a$' "$dir/cpu.pb.gz" >"$dir/list.txt" 2>&1 || { cat "$dir/list.txt"; exit 1; }
 grep -q "busy.c" "$dir/list.txt" || { echo "go tool pprof -list shows no source:"; cat "$dir/list.txt"; exit 1; }
 echo "go tool pprof -top and -list: ok"
