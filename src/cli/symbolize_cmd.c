@@ -4,7 +4,11 @@
  * functions, file:line and inline frames from the files its mappings name
  * on this machine (cp_symbolize), and writes the result atomically to OUT,
  * by default over PROFILE itself.  Says on stderr how many locations got
- * names, so a script sees at once whether the files were found.
+ * names, so a script sees at once whether the files were found, and how
+ * many answers came from the build-id cache.
+ *
+ * Locations the profiled process named from ELF symbol tables alone
+ * (mapping without line numbers) get DWARF's frames where DWARF has them.
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,9 +19,10 @@
 
 static int usage(void)
 {
-    fputs("usage: cprof symbolize [-o OUT] [-no_demangle] [-debug_dirs DIRS] PROFILE\n"
+    fputs("usage: cprof symbolize [-o OUT] [-no_demangle] [-debug_dirs DIRS] [-no_cache] PROFILE\n"
           "  Fills in function names, file:line and inline frames from the binaries\n"
-          "  and debug files on this machine; writes OUT (default: PROFILE, in place).\n",
+          "  and debug files on this machine; writes OUT (default: PROFILE, in place).\n"
+          "  Answers are cached per build id in $XDG_CACHE_HOME/cprof (~/.cache/cprof).\n",
           stderr);
     return 2;
 }
@@ -57,6 +62,8 @@ int cp_cmd_symbolize(int argc, char **argv)
             return 0;
         } else if (!strcmp(a, "-no_demangle") || !strcmp(a, "--no-demangle")) {
             opts.no_demangle = true;
+        } else if (!strcmp(a, "-no_cache") || !strcmp(a, "--no-cache")) {
+            opts.no_disk_cache = true;
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             quiet = true;
         } else if ((v = flag_value(argc, argv, &i, "debug_dirs")) ||
@@ -98,8 +105,10 @@ int cp_cmd_symbolize(int argc, char **argv)
     if (!quiet)
         fprintf(stderr,
                 "cprof: symbolize: %zu of %zu locations got names (%zu had them, %zu left as "
-                "addresses); wrote %s\n",
-                st.symbolized, st.locations, st.already, st.unsymbolized, out_path);
+                "addresses); wrote %s\n"
+                "cprof: symbolize: cache: %zu hits, %zu misses; %zu files opened\n",
+                st.symbolized, st.locations, st.already, st.unsymbolized, out_path,
+                st.cache_hits, st.cache_misses, st.files_opened);
     status = 0;
 out:
     cp_profile_free(in);

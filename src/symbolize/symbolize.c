@@ -21,6 +21,7 @@
  */
 #include "symbolize/symbolize.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@
 #include "symbolize/objcache.h"
 #include "symbolize/objfile.h"
 #include "symbolize/patch.h"
+#include "symbolize/symcache.h"
 
 typedef struct ofile {
     const char *path;
@@ -49,7 +51,10 @@ typedef struct state {
     cp_symbolize_stats *st;
     ofile *files;
     size_t nfiles, files_cap;
-    int *map_file; /* per mapping: index into files, or -1 */
+    int *map_file;       /* per mapping: index into files, -1 none, -2 not opened yet */
+    cp_symcache **cache; /* per mapping: its build id's disk cache entry, or NULL */
+    cp_symcache **caches; /* each distinct entry once, to close */
+    size_t ncaches;
     cp_patch pt;
 } state;
 
@@ -86,6 +91,8 @@ static int file_for(state *s, const char *path, int *idx)
                             : cp_objfile_open(path, s->opts->debug_dirs, &f->obj);
     if (rc == CPROF_ENOMEM)
         return rc;
+    if (!rc)
+        s->st->files_opened++;
     if (rc) {
         s->st->unreadable_maps++;
         warn(s, "%s: cannot read it as an ELF file; its addresses stay unsymbolized", path);
@@ -130,37 +137,65 @@ static int vdso_for(state *s, const cp_mapping *m, int *idx)
     return 0;
 }
 
-static int open_mappings(state *s)
+/* Open mapping i's file (once; on the first address the cache cannot
+ * answer): s->map_file[i] becomes its file index, or -1. */
+static int resolve_mapping(state *s, size_t i)
 {
     const cp_profile *in = s->in;
+    const cp_mapping *m = &in->mappings[i];
+    const char *path = cp_str(in, m->filename);
+    s->map_file[i] = -1;
+    if (!strcmp(path, "[vdso]"))
+        return vdso_for(s, m, &s->map_file[i]);
+    if (!symbolizable_path(path))
+        return 0;
+    int idx, rc = file_for(s, path, &idx);
+    if (rc)
+        return rc;
+    cp_objfile *obj = s->files[idx].obj;
+    if (!obj)
+        return 0;
+    const char *want = cp_str(in, m->build_id), *have = cp_objfile_build_id(obj);
+    if (want[0] && have[0] && strcasecmp(want, have) != 0) {
+        s->st->mismatched_maps++;
+        if (!s->files[idx].warned)
+            warn(s, "%s: build id %s does not match the profile's %s; its addresses stay "
+                    "unsymbolized", path, have, want);
+        s->files[idx].warned = true;
+        return 0;
+    }
+    s->map_file[i] = idx;
+    return 0;
+}
+
+/* Disk cache entries for the mappings that have a build id and a file
+ * (one entry per build id).  Without a usable directory: none. */
+static int open_caches(state *s)
+{
+    const cp_profile *in = s->in;
+    const cp_symbolize_opts *o = s->opts;
+    char dirbuf[4096];
+    const char *dir;
+    if (o->no_disk_cache || o->no_demangle || o->debug_dirs ||
+        !(dir = cp_symcache_dir(o->cache_dir, dirbuf, sizeof dirbuf)))
+        return 0;
+    if (!(s->caches = calloc(in->nmappings + 1, sizeof *s->caches)))
+        return CPROF_ENOMEM;
     for (size_t i = 0; i < in->nmappings; i++) {
         const cp_mapping *m = &in->mappings[i];
-        const char *path = cp_str(in, m->filename);
-        s->map_file[i] = -1;
-        if (!strcmp(path, "[vdso]")) {
-            int rc = vdso_for(s, m, &s->map_file[i]);
-            if (rc)
-                return rc;
+        const char *path = cp_str(in, m->filename), *bid = cp_str(in, m->build_id);
+        char key[129];
+        size_t n = strlen(bid);
+        if (!symbolizable_path(path) || n == 0 || n >= sizeof key)
             continue;
-        }
-        if (!symbolizable_path(path))
-            continue;
-        int idx, rc = file_for(s, path, &idx);
-        if (rc)
-            return rc;
-        cp_objfile *obj = s->files[idx].obj;
-        if (!obj)
-            continue;
-        const char *want = cp_str(in, m->build_id), *have = cp_objfile_build_id(obj);
-        if (want[0] && have[0] && strcasecmp(want, have) != 0) {
-            s->st->mismatched_maps++;
-            if (!s->files[idx].warned)
-                warn(s, "%s: build id %s does not match the profile's %s; its addresses stay "
-                        "unsymbolized", path, have, want);
-            s->files[idx].warned = true;
-            continue;
-        }
-        s->map_file[i] = idx;
+        for (size_t k = 0; k <= n; k++)
+            key[k] = (char)tolower((unsigned char)bid[k]);
+        for (size_t j = 0; j < i && !s->cache[i]; j++)
+            if (s->cache[j] && !strcasecmp(cp_str(in, in->mappings[j].build_id), key) &&
+                !strcmp(cp_str(in, in->mappings[j].filename), path))
+                s->cache[i] = s->cache[j];
+        if (!s->cache[i] && (s->cache[i] = cp_symcache_open(dir, key, path)))
+            s->caches[s->ncaches++] = s->cache[i];
     }
     return 0;
 }
@@ -199,8 +234,7 @@ static int symbolize_location(state *s, size_t li)
         s->st->already++;
         return 0;
     }
-    if (l->mapping == CP_NO_MAPPING || l->mapping >= s->in->nmappings ||
-        s->map_file[l->mapping] < 0) {
+    if (l->mapping == CP_NO_MAPPING || l->mapping >= s->in->nmappings) {
         if (upgrade)
             s->st->already++;
         else
@@ -208,14 +242,42 @@ static int symbolize_location(state *s, size_t li)
         return 0;
     }
     const cp_mapping *m = &s->in->mappings[l->mapping];
-    cp_objfile *obj = s->files[s->map_file[l->mapping]].obj;
-    uint64_t vaddr;
-    cp_frame frames[CP_OBJFILE_MAX_FRAMES];
-    int n = 0;
-    if (cp_objfile_vaddr(obj, m->start, m->offset, l->address, &vaddr) == 0)
-        n = cp_objfile_lookup(obj, vaddr, !s->opts->no_demangle, frames, CP_OBJFILE_MAX_FRAMES);
-    if (n < 0)
-        return n;
+    cp_symcache *cache = s->cache ? s->cache[l->mapping] : NULL;
+    uint64_t off = l->address - m->start + m->offset;
+    cp_frame buf[CP_OBJFILE_MAX_FRAMES];
+    const cp_frame *frames = buf;
+    bool dwarf = false;
+    int n = cache && l->address >= m->start ? cp_symcache_get(cache, off, &frames) : -1;
+    if (n >= 0) {
+        s->st->cache_hits++;
+        dwarf = cp_symcache_dwarf(cache);
+    } else {
+        int rc;
+        if (s->map_file[l->mapping] == -2 && (rc = resolve_mapping(s, l->mapping)))
+            return rc;
+        if (s->map_file[l->mapping] < 0) {
+            if (upgrade)
+                s->st->already++;
+            else
+                s->st->unsymbolized++;
+            return 0;
+        }
+        cp_objfile *obj = s->files[s->map_file[l->mapping]].obj;
+        uint64_t vaddr;
+        n = 0;
+        if (cp_objfile_vaddr(obj, m->start, m->offset, l->address, &vaddr) == 0)
+            n = cp_objfile_lookup(obj, vaddr, !s->opts->no_demangle, buf,
+                                  CP_OBJFILE_MAX_FRAMES);
+        if (n < 0)
+            return n;
+        dwarf = cp_objfile_has_dwarf(obj);
+        if (cache) {
+            s->st->cache_misses++;
+            cp_symcache_set_dwarf(cache, dwarf);
+            if ((rc = cp_symcache_put(cache, off, buf, n)))
+                return rc;
+        }
+    }
     if (upgrade && !has_dwarf_answer(frames, n)) {
         /* The ELF name (foo@plt, FILE+0xOFFSET, a .symtab name) stays. */
         s->st->already++;
@@ -236,7 +298,7 @@ static int symbolize_location(state *s, size_t li)
         if (frames[k].line > 0)
             vm->has_line_numbers = true;
     }
-    if (cp_objfile_has_dwarf(obj))
+    if (dwarf)
         vm->has_inline_frames = true;
     s->st->symbolized++;
     return 0;
@@ -255,12 +317,15 @@ int cp_symbolize_ex(const cp_profile *in, const cp_symbolize_opts *opts, cp_prof
     s.st->locations = in->nlocations;
     if (diag)
         diag->msg[0] = 0;
-    s.map_file = calloc(in->nmappings + 1, sizeof *s.map_file);
-    if ((rc = cp_patch_init(&s.pt, in)) || !s.map_file) {
+    s.map_file = malloc((in->nmappings + 1) * sizeof *s.map_file);
+    s.cache = calloc(in->nmappings + 1, sizeof *s.cache);
+    if ((rc = cp_patch_init(&s.pt, in)) || !s.map_file || !s.cache) {
         rc = CPROF_ENOMEM;
         goto out;
     }
-    if ((rc = open_mappings(&s)))
+    for (size_t i = 0; i < in->nmappings; i++)
+        s.map_file[i] = -2;
+    if ((rc = open_caches(&s)))
         goto out;
     for (size_t i = 0; i < in->nlocations; i++)
         if ((rc = symbolize_location(&s, i)))
@@ -276,6 +341,10 @@ out:
     }
     free(s.files);
     free(s.map_file);
+    for (size_t i = 0; i < s.ncaches; i++)
+        cp_symcache_close(s.caches[i]);
+    free(s.caches);
+    free(s.cache);
     if (rc && diag && !diag->msg[0])
         cp_diag_set(diag, rc, "symbolize: %s", cprof_strerror(rc));
     return rc;

@@ -54,6 +54,12 @@ typedef struct cp_symbolize_opts {
      * touches libc, with libc6-dbg installed)
      * that a one-shot writer or the CLI would only carry to exit. */
     bool cache;
+    /* The disk cache (docs/symbolize.md): answers kept per build id under
+     * cache_dir (NULL: $XDG_CACHE_HOME/cprof, default ~/.cache/cprof), so
+     * the next profile of the same binaries needs no debug information.
+     * Not used with no_demangle or debug_dirs. */
+    bool no_disk_cache;
+    const char *cache_dir;
 } cp_symbolize_opts;
 
 /* Statistics of one run (optional). */
@@ -64,6 +70,9 @@ typedef struct cp_symbolize_stats {
     size_t unsymbolized;    /* locations left with only an address */
     size_t mismatched_maps; /* mappings skipped for a build-id mismatch */
     size_t unreadable_maps; /* mappings whose file could not be read */
+    size_t cache_hits;      /* locations answered by the disk cache */
+    size_t cache_misses;    /* locations looked up and added to it */
+    size_t files_opened;    /* ELF files opened with libdw */
 } cp_symbolize_stats;
 
 /* A new profile where every location that has a mapping and no lines gets
