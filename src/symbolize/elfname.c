@@ -21,7 +21,6 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,23 +33,23 @@
 #include "symbolize/patch.h"
 
 typedef char *(*cxa_demangle_fn)(const char *mangled, char *buf, size_t *len, int *status);
-static cxa_demangle_fn demangler;
-static pthread_once_t demangler_once = PTHREAD_ONCE_INIT;
-
-static void find_loaded_demangler(void)
-{
-    /* dlsym looks at what is loaded; it never loads anything. */
-    void *sym = dlsym(RTLD_DEFAULT, "__cxa_demangle");
-    memcpy(&demangler, &sym, sizeof demangler);
-}
+static void *demangler_sym; /* once found, kept: libstdc++ is never unloaded */
 
 char *cp_elfname_demangle_loaded(const char *name)
 {
     if (!name || name[0] != '_' || name[1] != 'Z')
         return NULL;
-    pthread_once(&demangler_once, find_loaded_demangler);
-    if (!demangler)
-        return NULL;
+    void *sym = __atomic_load_n(&demangler_sym, __ATOMIC_ACQUIRE);
+    if (!sym) {
+        /* dlsym looks at what is loaded; it never loads anything.  Asked
+         * again while absent: a C++ plugin may be dlopen'ed later. */
+        sym = dlsym(RTLD_DEFAULT, "__cxa_demangle");
+        if (!sym)
+            return NULL;
+        __atomic_store_n(&demangler_sym, sym, __ATOMIC_RELEASE);
+    }
+    cxa_demangle_fn demangler;
+    memcpy(&demangler, &sym, sizeof demangler);
     int status = 0;
     char *s = demangler(name, NULL, NULL, &status);
     if (status != 0) {
