@@ -1,9 +1,17 @@
 /* symbolize.h — addresses to functions, file:line and inline frames.
  *
+ * This is the CLI's symbolizer (libdw); libcprof.so does not link it.  The
+ * profiled process names addresses with cp_elfname (elfname.h) instead.
+ *
  * Contract: cp_symbolize() reads a profile and returns a new one in which
  * every location that has a mapping and no lines has been given lines:
  * one cp_line per frame, innermost (inlined callee) first, the outermost
- * being the function the address lies in.  Names come from DWARF (elfutils
+ * being the function the address lies in.  Locations the profiled process
+ * named from ELF symbol tables alone (lines without file or line number,
+ * mapping has_line_numbers=false) get DWARF's frames when DWARF has an
+ * answer (a file or a line), and keep their ELF name (foo@plt,
+ * FILE+0xOFFSET, a .symtab name) otherwise.  Answers are kept per build id
+ * on disk (opts->no_disk_cache, opts->cache_dir; symcache.h).  Names come from DWARF (elfutils
  * libdw), else from the ELF .symtab/.dynsym; separate debug files are found
  * through .gnu_debuglink and /usr/lib/debug/.build-id/xx/yyyy.debug.  C++
  * names are demangled into `name` (unless opts->no_demangle) and kept
@@ -17,8 +25,9 @@
  * Locations without a mapping, in an unreadable file, or at an address no
  * symbol covers keep their address (pprof shows them as hex).  A mapping's
  * has_functions / has_filenames / has_line_numbers / has_inline_frames are
- * set from what was found.  Locations that already have lines are copied
- * unchanged, so symbolizing twice is harmless.
+ * set from what was found.  Locations that already have lines (other than
+ * ELF-only ones, above) are copied unchanged, so symbolizing twice is
+ * harmless.
  *
  * Addresses are runtime addresses; they are turned into file addresses
  * with the mapping's start and offset and the ELF program headers, so
