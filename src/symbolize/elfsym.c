@@ -279,7 +279,11 @@ static int range_cmp(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-static void sort_ranges(cp_elfsym *f) { qsort(f->r, f->n, sizeof *f->r, range_cmp); }
+static void sort_ranges(cp_elfsym *f)
+{
+    if (f->n > 1)
+        qsort(f->r, f->n, sizeof *f->r, range_cmp);
+}
 
 /* "foo@@VERSION" (the default version of a versioned symbol) is foo to
  * its callers: show it so.  "foo@VERSION" (a compat version) keeps it. */
@@ -498,7 +502,8 @@ static int add_plt(cp_elfsym *f)
             order = NULL;
         }
     }
-    qsort(slots, nslots, sizeof *slots, slot_cmp);
+    if (nslots > 1)
+        qsort(slots, nslots, sizeof *slots, slot_cmp);
     bool has_sec = sec_named(im, ".plt.sec") != NULL;
     static const char *const plts[] = {".plt", ".plt.sec", ".plt.got"};
     for (size_t p = 0; p < 3; p++) {
