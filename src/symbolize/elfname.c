@@ -1,8 +1,10 @@
 /* elfname.c — the profiled process's own symbolization: ELF names only.
  *
  * What: for each mapping a sample uses, its file is opened once with
- * cp_elfsym (mmap, symbol tables, PLT); each location without lines gets
- * the name of the function holding it, or FILE+0xOFFSET.  The new profile
+ * cp_elfsym (mmap, symbol tables, PLT) and asked for all its locations'
+ * names in one batch (one pass over its symbol table); each location
+ * without lines gets the name of the function holding it, or
+ * FILE+0xOFFSET.  The new profile
  * is made by cp_patch, like cp_symbolize's.
  *
  * Data structure: a small array of opened files, searched linearly by path
@@ -118,22 +120,61 @@ static const char *base_name(const char *path)
     return s ? s + 1 : path;
 }
 
-static int name_location(nstate *s, cp_patch *pt, size_t li)
+/* Does location li get a name from us (a file-backed or vDSO mapping,
+ * no lines yet)? */
+static bool wanted(const nstate *s, size_t li)
 {
     const cp_location *l = &s->in->locations[li];
-    if (l->nlines > 0 || l->mapping == CP_NO_MAPPING || l->mapping >= s->in->nmappings ||
-        s->map_file[l->mapping] < 0)
-        return 0;
+    return l->nlines == 0 && l->mapping != CP_NO_MAPPING && l->mapping < s->in->nmappings &&
+           s->map_file[l->mapping] >= 0;
+}
+
+/* Every wanted location's symbol name (or NULL) into names[li], one
+ * symbol-table pass per file. */
+static int lookup_names(nstate *s, const char **names)
+{
+    const cp_profile *in = s->in;
+    uint64_t *vaddrs = malloc((in->nlocations + 1) * sizeof *vaddrs);
+    size_t *which = malloc((in->nlocations + 1) * sizeof *which);
+    const char **got = malloc((in->nlocations + 1) * sizeof *got);
+    int rc = CPROF_ENOMEM;
+    if (!vaddrs || !which || !got)
+        goto out;
+    for (size_t fi = 0; fi < s->nfiles; fi++) {
+        cp_elfsym *f = s->files[fi].f;
+        if (!f)
+            continue;
+        size_t n = 0;
+        for (size_t li = 0; li < in->nlocations; li++) {
+            const cp_location *l = &in->locations[li];
+            if (!wanted(s, li) || s->map_file[l->mapping] != (int)fi)
+                continue;
+            const cp_mapping *m = &in->mappings[l->mapping];
+            const char *want = cp_str(in, m->build_id), *have = cp_elfsym_build_id(f);
+            uint64_t vaddr;
+            if ((want[0] && have[0] && strcasecmp(want, have)) ||
+                cp_elfsym_vaddr(f, m->start, m->offset, l->address, &vaddr) != 0)
+                continue;
+            vaddrs[n] = vaddr;
+            which[n++] = li;
+        }
+        if (n && (rc = cp_elfsym_names(f, vaddrs, n, got)))
+            goto out;
+        for (size_t k = 0; k < n; k++)
+            names[which[k]] = got[k];
+    }
+    rc = 0;
+out:
+    free(vaddrs);
+    free(which);
+    free(got);
+    return rc;
+}
+
+static int name_location(nstate *s, cp_patch *pt, size_t li, const char *name)
+{
+    const cp_location *l = &s->in->locations[li];
     const cp_mapping *m = &s->in->mappings[l->mapping];
-    const char *path = cp_str(s->in, m->filename);
-    cp_elfsym *f = s->files[s->map_file[l->mapping]].f;
-    const char *name = NULL;
-    uint64_t vaddr;
-    const char *want = cp_str(s->in, m->build_id);
-    if (f && (!want[0] || !cp_elfsym_build_id(f)[0] ||
-              !strcasecmp(want, cp_elfsym_build_id(f))) &&
-        cp_elfsym_vaddr(f, m->start, m->offset, l->address, &vaddr) == 0)
-        name = cp_elfsym_name(f, vaddr);
     char offname[512];
     char *dm = NULL;
     cp_frame fr = {.file = ""};
@@ -143,7 +184,7 @@ static int name_location(nstate *s, cp_patch *pt, size_t li)
         fr.system_name = name;
         s->st->named++;
     } else {
-        snprintf(offname, sizeof offname, "%s+0x%" PRIx64, base_name(path),
+        snprintf(offname, sizeof offname, "%s+0x%" PRIx64, base_name(cp_str(s->in, m->filename)),
                  l->address - m->start + m->offset);
         fr.name = fr.system_name = offname;
         s->st->offsets++;
@@ -162,6 +203,7 @@ int cp_elfname_profile(const cp_profile *in, cp_profile **out, cp_diag *diag,
     cp_elfname_stats local;
     nstate s = {.in = in, .st = stats ? stats : &local};
     cp_patch pt;
+    const char **names = NULL;
     memset(s.st, 0, sizeof *s.st);
     int rc = cp_patch_init(&pt, in);
     if (rc)
@@ -184,11 +226,15 @@ int cp_elfname_profile(const cp_profile *in, cp_profile **out, cp_diag *diag,
         if ((rc = file_for(&s, path, &s.map_file[l->mapping])))
             goto out;
     }
+    rc = CPROF_ENOMEM;
+    if (!(names = calloc(in->nlocations + 1, sizeof *names)) || (rc = lookup_names(&s, names)))
+        goto out;
     for (size_t i = 0; i < in->nlocations; i++)
-        if ((rc = name_location(&s, &pt, i)))
+        if (wanted(&s, i) && (rc = name_location(&s, &pt, i, names[i])))
             goto out;
     rc = cp_patch_finish(&pt, out, diag);
 out:
+    free(names);
     cp_patch_free(&pt);
     for (size_t i = 0; i < s.nfiles; i++)
         cp_elfsym_close(s.files[i].f);

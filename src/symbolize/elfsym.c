@@ -1,32 +1,35 @@
-/* elfsym.c — function names from ELF symbol tables and PLT relocations.
+/* elfsym.c — ELF files read in place: sections, build id, debug file, PLT.
  *
- * What: the file is mmap'ed read-only and read in place through <elf.h>'s
- * structures; only the pages of the section headers, the symbol and
- * string tables, the PLT relocations and the PLT code are ever touched,
- * so a 4 MB debug file costs the ~400 KB of its .symtab and .strtab.
- * Names point into the mapping (checked to be NUL-terminated inside their
- * string table); the only strings made here are "foo@plt".
- *
- * Data structure: one array of named ranges {start, size, name, rank}
- * sorted by start, bisected per lookup.  Aliases at one address are
- * ordered by rank (PLT stub 4, global 3, weak 2, local 1), unversioned
- * before versioned, so the lookup takes the public name.  A symbol of size 0 covers the bytes up to the
- * next symbol only when nothing sized does.
+ * What: the file is mmap'ed read-only and read through <elf.h>'s
+ * structures, every offset checked against the file size.  Opening reads
+ * only the headers, the notes and the PLT with its relocations; the
+ * symbol table is chosen (debug file's .symtab, .symtab, .dynsym) but not
+ * read: elfsym_scan.c makes one pass over it per batch of addresses.  So
+ * a 4 MB debug file or a 98 MB binary costs the pages actually looked at,
+ * and those are handed back (madvise) once read: a page fault on a file
+ * maps the 64 KiB around it, which for a few hundred scattered names
+ * would otherwise map megabytes.
  *
  * PLT stubs (x86-64): each entry of .plt, .plt.sec and .plt.got is decoded
  * for its `jmp *GOT(%rip)` (optionally after endbr64 and a bnd prefix);
  * the GOT slot it jumps through is matched against the JUMP_SLOT,
- * GLOB_DAT and IRELATIVE relocations (an IRELATIVE slot is named after the
- * ifunc whose resolver its addend points at).  The lazy-binding .plt of an
- * IBT binary holds no such jump; its entry k+1 belongs to .rela.plt[k].
+ * GLOB_DAT and IRELATIVE relocations.  The lazy-binding .plt of an IBT
+ * binary holds no such jump; its entry k+1 belongs to .rela.plt[k].  A
+ * stub's name is made when an address in it is asked for: from .dynsym,
+ * or for an IRELATIVE slot after the ifunc its resolver belongs to.
+ *
+ * Data structure: the PLT stubs sorted by address, each with the
+ * relocation it stands for; strings made here are owned by the cp_elfsym.
  *
  * Alternatives rejected: libelf (one more library inside every profiled
  * process, and its section readers inflate compressed sections); reading
- * with pread into buffers (more copies, the same pages read); naming
- * PLT entries by position alone (wrong when the linker orders them
- * differently; decoding the jump is exact and cheap).
+ * with pread into buffers (more copies of the same pages); naming PLT
+ * entries by position alone (wrong when the linker orders them
+ * differently; decoding the jump is exact and cheap); naming every stub
+ * at open (node's .rela.plt points all over 7 MB of .dynsym and .dynstr).
  */
 #include "symbolize/elfsym.h"
+#include "symbolize/elfsym_int.h"
 
 #include <elf.h>
 #include <fcntl.h>
@@ -40,38 +43,9 @@
 #include "base/buf.h"
 #include "cprof.h"
 
-typedef struct image {
-    const unsigned char *base;
-    size_t size;
-    bool mapped; /* munmap at close */
-    const Elf64_Ehdr *eh;
-    const Elf64_Shdr *sh;
-    size_t shnum;
-    const Elf64_Shdr *shstr;
-} image;
-
-typedef struct range {
-    uint64_t start, size;
-    const char *name;
-    int rank;
-} range;
-
-struct cp_elfsym {
-    image main, dbg;
-    bool from_dbg;
-    Elf64_Phdr *loads;
-    size_t nloads;
-    range *r;
-    size_t n, cap;
-    char **owned; /* "foo@plt" strings */
-    size_t nowned, owned_cap;
-    char build_id[2 * 64 + 1];
-    char scratch[512]; /* a name without its default-version suffix */
-};
-
 /* ---- the image: header, sections, bounds ---------------------------- */
 
-static int image_parse(image *im)
+static int image_parse(cp_elfimg *im)
 {
     if (im->size < sizeof(Elf64_Ehdr) || memcmp(im->base, ELFMAG, SELFMAG) != 0 ||
         im->base[EI_CLASS] != ELFCLASS64 || im->base[EI_DATA] != ELFDATA2LSB)
@@ -97,7 +71,7 @@ static int image_parse(image *im)
 
 /* The contents of a section in the file, or NULL (no bits, compressed,
  * out of bounds). */
-static const unsigned char *sec_data(const image *im, const Elf64_Shdr *s, size_t *size)
+const unsigned char *cp_elfsym_sec_data(const cp_elfimg *im, const Elf64_Shdr *s, size_t *size)
 {
     if (!s || s->sh_type == SHT_NOBITS || (s->sh_flags & SHF_COMPRESSED) ||
         s->sh_offset > im->size || s->sh_size > im->size - s->sh_offset)
@@ -107,31 +81,31 @@ static const unsigned char *sec_data(const image *im, const Elf64_Shdr *s, size_
 }
 
 /* A NUL-terminated string at off in a string table section, or NULL. */
-static const char *str_at(const image *im, const Elf64_Shdr *strsec, uint64_t off)
+const char *cp_elfsym_str_at(const cp_elfimg *im, const Elf64_Shdr *strsec, uint64_t off)
 {
     size_t size;
-    const unsigned char *d = sec_data(im, strsec, &size);
+    const unsigned char *d = cp_elfsym_sec_data(im, strsec, &size);
     if (!d || off >= size || !memchr(d + off, 0, size - off))
         return NULL;
     return (const char *)d + off;
 }
 
-static const Elf64_Shdr *sec_link(const image *im, const Elf64_Shdr *s)
+const Elf64_Shdr *cp_elfsym_sec_link(const cp_elfimg *im, const Elf64_Shdr *s)
 {
     return s->sh_link < im->shnum ? &im->sh[s->sh_link] : NULL;
 }
 
-static const Elf64_Shdr *sec_named(const image *im, const char *name)
+static const Elf64_Shdr *sec_named(const cp_elfimg *im, const char *name)
 {
     for (size_t i = 0; i < im->shnum; i++) {
-        const char *n = im->shstr ? str_at(im, im->shstr, im->sh[i].sh_name) : NULL;
+        const char *n = im->shstr ? cp_elfsym_str_at(im, im->shstr, im->sh[i].sh_name) : NULL;
         if (n && !strcmp(n, name))
             return &im->sh[i];
     }
     return NULL;
 }
 
-static const Elf64_Shdr *sec_typed(const image *im, uint32_t type)
+static const Elf64_Shdr *sec_typed(const cp_elfimg *im, uint32_t type)
 {
     for (size_t i = 0; i < im->shnum; i++)
         if (im->sh[i].sh_type == type)
@@ -139,9 +113,9 @@ static const Elf64_Shdr *sec_typed(const image *im, uint32_t type)
     return NULL;
 }
 
-static void image_unmap(image *im);
+static void image_unmap(cp_elfimg *im);
 
-static int image_map(const char *path, image *im)
+static int image_map(const char *path, cp_elfimg *im)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -151,6 +125,11 @@ static int image_map(const char *path, image *im)
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
         void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (p != MAP_FAILED) {
+            /* We read a few scattered pages: no huge pages (a page cache
+             * holding the file in 2 MiB folios would map 2 MiB per touch)
+             * and no read-ahead around each fault. */
+            (void)madvise(p, (size_t)st.st_size, MADV_NOHUGEPAGE);
+            (void)madvise(p, (size_t)st.st_size, MADV_RANDOM);
             im->base = p;
             im->size = (size_t)st.st_size;
             im->mapped = true;
@@ -162,11 +141,26 @@ static int image_map(const char *path, image *im)
     return rc;
 }
 
-static void image_unmap(image *im)
+static void image_unmap(cp_elfimg *im)
 {
     if (im->mapped)
         munmap((void *)im->base, im->size);
     memset(im, 0, sizeof *im);
+}
+
+void cp_elfsym_release_near(const cp_elfimg *im, const void *p)
+{
+    if (!im->mapped)
+        return;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), window = 64 * 1024;
+    uintptr_t base = (uintptr_t)im->base, end = (base + im->size + page - 1) & ~(page - 1);
+    uintptr_t lo = (uintptr_t)p & ~(window - 1), hi = lo + window;
+    if (lo < base)
+        lo = base;
+    if (hi > end)
+        hi = end;
+    if (hi > lo)
+        madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
 /* ---- build id ---------------------------------------------------------- */
@@ -191,12 +185,12 @@ static bool note_build_id(const unsigned char *d, size_t size, char *out)
     return false;
 }
 
-static void read_build_id(const image *im, char *out)
+static void read_build_id(const cp_elfimg *im, char *out)
 {
     out[0] = 0;
     size_t size;
     for (size_t i = 0; i < im->shnum; i++) {
-        const unsigned char *d = im->sh[i].sh_type == SHT_NOTE ? sec_data(im, &im->sh[i], &size)
+        const unsigned char *d = im->sh[i].sh_type == SHT_NOTE ? cp_elfsym_sec_data(im, &im->sh[i], &size)
                                                                  : NULL;
         if (d && note_build_id(d, size, out))
             return;
@@ -215,7 +209,7 @@ static void read_build_id(const image *im, char *out)
 
 static int read_loads(cp_elfsym *f)
 {
-    const image *im = &f->main;
+    const cp_elfimg *im = &f->main;
     const Elf64_Ehdr *eh = im->eh;
     if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phoff > im->size ||
         (size_t)eh->e_phnum > (im->size - eh->e_phoff) / sizeof(Elf64_Phdr))
@@ -229,105 +223,37 @@ static int read_loads(cp_elfsym *f)
     return 0;
 }
 
-/* ---- named ranges --------------------------------------------------- */
+/* ---- strings we own, pages we give back ------------------------------ */
 
-static int add_range(cp_elfsym *f, uint64_t start, uint64_t size, const char *name, int rank)
+const char *cp_elfsym_own(cp_elfsym *f, const char *name, size_t len, const char *suffix)
 {
-    if (cp_grow(&f->r, &f->cap, f->n + 1, sizeof *f->r))
-        return CPROF_ENOMEM;
-    f->r[f->n++] = (range){start, size, name, rank};
-    return 0;
+    if (cp_grow(&f->owned, &f->owned_cap, f->nowned + 1, sizeof *f->owned))
+        return NULL;
+    size_t k = strlen(suffix);
+    char *s = malloc(len + k + 1);
+    if (!s)
+        return NULL;
+    memcpy(s, name, len);
+    memcpy(s + len, suffix, k + 1);
+    f->owned[f->nowned++] = s;
+    return s;
 }
 
-static int add_symtab(cp_elfsym *f, const image *im, const Elf64_Shdr *symsec)
+void cp_elfsym_release(const cp_elfimg *im, const void *p, size_t len)
 {
-    size_t size;
-    const unsigned char *d = sec_data(im, symsec, &size);
-    const Elf64_Shdr *strsec = sec_link(im, symsec);
-    if (!d || !strsec || (symsec->sh_entsize && symsec->sh_entsize != sizeof(Elf64_Sym)))
-        return 0;
-    size_t n = size / sizeof(Elf64_Sym);
-    for (size_t i = 1; i < n; i++) {
-        Elf64_Sym s;
-        memcpy(&s, d + i * sizeof s, sizeof s);
-        int type = ELF64_ST_TYPE(s.st_info), bind = ELF64_ST_BIND(s.st_info);
-        if ((type != STT_FUNC && type != STT_GNU_IFUNC) || s.st_shndx == SHN_UNDEF ||
-            s.st_shndx == SHN_ABS || !s.st_name)
-            continue;
-        const char *name = str_at(im, strsec, s.st_name);
-        if (!name || !name[0])
-            continue;
-        int rank = bind == STB_GLOBAL ? 3 : bind == STB_WEAK ? 2 : 1;
-        if (add_range(f, s.st_value, s.st_size, name, rank))
-            return CPROF_ENOMEM;
-    }
-    return 0;
-}
-
-static int range_cmp(const void *a, const void *b)
-{
-    const range *x = a, *y = b;
-    if (x->start != y->start)
-        return x->start < y->start ? -1 : 1;
-    if (x->rank != y->rank)
-        return y->rank - x->rank;
-    /* A versioned alias (memcpy@GLIBC_2.2.5, a compat symbol) after the
-     * plain name. */
-    bool xv = strchr(x->name, '@') != NULL, yv = strchr(y->name, '@') != NULL;
-    if (xv != yv)
-        return xv ? 1 : -1;
-    return strcmp(x->name, y->name);
-}
-
-static void sort_ranges(cp_elfsym *f)
-{
-    if (f->n > 1)
-        qsort(f->r, f->n, sizeof *f->r, range_cmp);
-}
-
-/* "foo@@VERSION" (the default version of a versioned symbol) is foo to
- * its callers: show it so.  "foo@VERSION" (a compat version) keeps it. */
-static const char *plain(cp_elfsym *f, const char *name)
-{
-    const char *at = strstr(name, "@@");
-    if (!at || (size_t)(at - name) >= sizeof f->scratch)
-        return name;
-    memcpy(f->scratch, name, (size_t)(at - name));
-    f->scratch[at - name] = 0;
-    return f->scratch;
-}
-
-const char *cp_elfsym_name(cp_elfsym *f, uint64_t a)
-{
-    size_t lo = 0, hi = f->n;
-    while (lo < hi) { /* first range starting after a */
-        size_t mid = lo + (hi - lo) / 2;
-        if (f->r[mid].start <= a)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    size_t i = lo;
-    /* The nearest start may be a small symbol that ends before a while the
-     * one before it is large enough to hold a: look two starts back. */
-    for (int tries = 0; tries < 2 && i > 0; tries++) {
-        uint64_t start = f->r[i - 1].start;
-        size_t first = i - 1;
-        while (first > 0 && f->r[first - 1].start == start)
-            first--;
-        for (size_t k = first; k < i; k++)
-            if (f->r[k].size == 0 ? tries == 0 : a - start < f->r[k].size)
-                return plain(f, f->r[k].name);
-        i = first;
-    }
-    return NULL;
+    if (!im->mapped || !len)
+        return;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = ((uintptr_t)p + page - 1) & ~(page - 1), hi = ((uintptr_t)p + len) & ~(page - 1);
+    if (hi > lo)
+        madvise((void *)lo, hi - lo, MADV_DONTNEED); /* a read-only file mapping: refaults */
 }
 
 /* ---- separate debug file -------------------------------------------- */
 
 static bool try_debug(cp_elfsym *f, const char *path)
 {
-    image im = {0};
+    cp_elfimg im = {0};
     if (image_map(path, &im) != 0)
         return false;
     char bid[sizeof f->build_id];
@@ -335,7 +261,7 @@ static bool try_debug(cp_elfsym *f, const char *path)
     const Elf64_Shdr *symtab = sec_typed(&im, SHT_SYMTAB);
     size_t size;
     bool ok = im.eh->e_machine == f->main.eh->e_machine && symtab &&
-              sec_data(&im, symtab, &size) && (!f->build_id[0] || !bid[0] ||
+              cp_elfsym_sec_data(&im, symtab, &size) && (!f->build_id[0] || !bid[0] ||
                                                 !strcmp(bid, f->build_id));
     if (!ok) {
         image_unmap(&im);
@@ -357,7 +283,7 @@ static void find_debug(cp_elfsym *f, const char *path, const char *root)
     if (!path)
         return;
     size_t size;
-    const unsigned char *d = sec_data(&f->main, sec_named(&f->main, ".gnu_debuglink"), &size);
+    const unsigned char *d = cp_elfsym_sec_data(&f->main, sec_named(&f->main, ".gnu_debuglink"), &size);
     if (!d || !memchr(d, 0, size) || !d[0] || strchr((const char *)d, '/'))
         return;
     const char *name = (const char *)d;
@@ -375,9 +301,10 @@ static void find_debug(cp_elfsym *f, const char *path, const char *root)
 
 /* ---- PLT stubs (x86-64) ----------------------------------------------- */
 
+/* A relocation that fills a GOT slot some PLT entry jumps through. */
 typedef struct slot {
     uint64_t got;
-    const char *name;
+    uint32_t relsec, relidx;
 } slot;
 
 static int slot_cmp(const void *a, const void *b)
@@ -386,7 +313,7 @@ static int slot_cmp(const void *a, const void *b)
     return x->got < y->got ? -1 : x->got > y->got;
 }
 
-static const char *slot_name(const slot *s, size_t n, uint64_t got)
+static const slot *slot_at(const slot *s, size_t n, uint64_t got)
 {
     size_t lo = 0, hi = n;
     while (lo < hi) {
@@ -396,7 +323,7 @@ static const char *slot_name(const slot *s, size_t n, uint64_t got)
         else
             hi = mid;
     }
-    return lo < n && s[lo].got == got ? s[lo].name : NULL;
+    return lo < n && s[lo].got == got ? &s[lo] : NULL;
 }
 
 /* The GOT slot a PLT entry jumps through: `jmp *disp(%rip)` (ff 25) at the
@@ -407,7 +334,7 @@ static bool plt_target(const unsigned char *e, size_t len, uint64_t vaddr, uint6
     size_t j;
     if (len >= 6 && e[0] == 0xff && e[1] == 0x25)
         j = 0;
-    else if (len >= 6 && e[0] == 0xf2 && e[1] == 0xff && e[2] == 0x25)
+    else if (len >= 7 && e[0] == 0xf2 && e[1] == 0xff && e[2] == 0x25)
         j = 1;
     else if (len >= 10 && !memcmp(e, endbr, 4) && e[4] == 0xff && e[5] == 0x25)
         j = 4;
@@ -415,92 +342,65 @@ static bool plt_target(const unsigned char *e, size_t len, uint64_t vaddr, uint6
         j = 5;
     else
         return false;
-    if (j + 6 > len)
-        return false;
     int32_t disp;
     memcpy(&disp, e + j + 2, 4);
     *got = vaddr + j + 6 + (uint64_t)(int64_t)disp;
     return true;
 }
 
-/* name + suffix in a string f owns, or NULL. */
-static const char *own_copy(cp_elfsym *f, const char *name, const char *suffix)
+static int add_stub(cp_elfsym *f, uint64_t start, uint64_t size, uint32_t relsec, uint32_t relidx)
 {
-    if (cp_grow(&f->owned, &f->owned_cap, f->nowned + 1, sizeof *f->owned))
-        return NULL;
-    size_t n = strlen(name), k = strlen(suffix);
-    char *s = malloc(n + k + 1);
-    if (!s)
-        return NULL;
-    memcpy(s, name, n);
-    memcpy(s + n, suffix, k + 1);
-    f->owned[f->nowned++] = s;
-    return s;
+    if (cp_grow(&f->plt, &f->plt_cap, f->nplt + 1, sizeof *f->plt))
+        return CPROF_ENOMEM;
+    f->plt[f->nplt++] = (cp_elfsym_plt){start, size, NULL, relsec, relidx};
+    return 0;
 }
 
-static int add_plt_name(cp_elfsym *f, uint64_t start, uint64_t size, const char *name)
+static int plt_cmp(const void *a, const void *b)
 {
-    const char *s = own_copy(f, name, "@plt");
-    return s ? add_range(f, start, size, s, 4) : CPROF_ENOMEM;
+    const cp_elfsym_plt *x = a, *y = b;
+    return x->start < y->start ? -1 : x->start > y->start;
 }
 
-/* The named ranges are sorted when this runs (IRELATIVE slots are named
- * by looking their resolver up). */
+/* Index the PLT entries and the relocation each stands for; no symbol or
+ * name is read here (a big binary's .rela.plt points all over its .dynsym
+ * and .dynstr: node's would cost 5 MB of page faults), only when an
+ * address in the stub is asked for (cp_elfsym_plt_name). */
 static int add_plt(cp_elfsym *f)
 {
-    const image *im = &f->main;
+    const cp_elfimg *im = &f->main;
     if (im->eh->e_machine != EM_X86_64)
         return 0;
     slot *slots = NULL;
-    const char **order = NULL; /* .rela.plt's names in order */
-    size_t nslots = 0, slots_cap = 0, norder = 0;
+    size_t nslots = 0, slots_cap = 0, nrelaplt = 0;
     int rc = CPROF_ENOMEM;
     const Elf64_Shdr *relaplt = sec_named(im, ".rela.plt");
-    for (size_t i = 0; i < im->shnum; i++) {
+    /* .rela.dyn can be large (every relative relocation of a big C++
+     * library): read only when .plt.got needs its GLOB_DAT slots. */
+    bool want_dyn = sec_named(im, ".plt.got") != NULL;
+    for (size_t i = 0; i < im->shnum && i < UINT32_MAX; i++) {
         const Elf64_Shdr *rs = &im->sh[i];
         size_t size;
-        const unsigned char *d = rs->sh_type == SHT_RELA ? sec_data(im, rs, &size) : NULL;
+        const unsigned char *d = rs->sh_type == SHT_RELA && (rs == relaplt || want_dyn)
+                                     ? cp_elfsym_sec_data(im, rs, &size) : NULL;
         if (!d)
             continue;
-        const Elf64_Shdr *symsec = sec_link(im, rs);
-        size_t symsize = 0;
-        const unsigned char *syms = symsec && symsec->sh_type == SHT_DYNSYM
-                                        ? sec_data(im, symsec, &symsize) : NULL;
-        const Elf64_Shdr *strsec = syms ? sec_link(im, symsec) : NULL;
         size_t n = size / sizeof(Elf64_Rela);
-        if (rs == relaplt && n && !(order = calloc(n, sizeof *order)))
-            goto out;
-        for (size_t k = 0; k < n; k++) {
+        if (rs == relaplt)
+            nrelaplt = n;
+        for (size_t k = 0; k < n && k < UINT32_MAX; k++) {
             Elf64_Rela r;
             memcpy(&r, d + k * sizeof r, sizeof r);
             uint32_t type = ELF64_R_TYPE(r.r_info);
-            size_t si = ELF64_R_SYM(r.r_info);
-            const char *name = NULL;
-            if ((type == R_X86_64_JUMP_SLOT || type == R_X86_64_GLOB_DAT) && si && syms &&
-                si < symsize / sizeof(Elf64_Sym)) {
-                Elf64_Sym s;
-                memcpy(&s, syms + si * sizeof s, sizeof s);
-                name = strsec ? str_at(im, strsec, s.st_name) : NULL;
-            } else if (type == R_X86_64_IRELATIVE) {
-                /* Named by the ifunc whose resolver the addend is; kept
-                 * (copied) as the scratch buffer is reused. */
-                const char *n = cp_elfsym_name(f, (uint64_t)r.r_addend);
-                if (n && n == f->scratch && !(n = own_copy(f, n, "")))
-                    goto out;
-                name = n;
-            }
-            if (!name || !name[0])
+            if (type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT &&
+                type != R_X86_64_IRELATIVE)
                 continue;
-            if (rs == relaplt)
-                order[k] = name, norder = k + 1;
             if (cp_grow(&slots, &slots_cap, nslots + 1, sizeof *slots))
                 goto out;
-            slots[nslots++] = (slot){r.r_offset, name};
+            slots[nslots++] = (slot){r.r_offset, (uint32_t)i, (uint32_t)k};
         }
-        if (rs == relaplt && !norder) {
-            free(order);
-            order = NULL;
-        }
+        if (rs != relaplt)
+            cp_elfsym_release(im, d, size);
     }
     if (nslots > 1)
         qsort(slots, nslots, sizeof *slots, slot_cmp);
@@ -509,8 +409,8 @@ static int add_plt(cp_elfsym *f)
     for (size_t p = 0; p < 3; p++) {
         const Elf64_Shdr *s = sec_named(im, plts[p]);
         size_t size;
-        const unsigned char *d = s && (s->sh_flags & SHF_EXECINSTR) ? sec_data(im, s, &size)
-                                                                     : NULL;
+        const unsigned char *d =
+            s && (s->sh_flags & SHF_EXECINSTR) ? cp_elfsym_sec_data(im, s, &size) : NULL;
         if (!d)
             continue;
         uint64_t ent = s->sh_entsize ? s->sh_entsize : 16;
@@ -518,23 +418,100 @@ static int add_plt(cp_elfsym *f)
             continue;
         for (uint64_t k = 0; k + ent <= size; k += ent) {
             uint64_t vaddr = s->sh_addr + k, got;
-            const char *name = NULL;
-            if (plt_target(d + k, ent, vaddr, &got))
-                name = slot_name(slots, nslots, got);
-            else if (p == 0 && has_sec && k >= ent && (k / ent - 1) < norder)
-                name = order[k / ent - 1];
-            if (name && add_plt_name(f, vaddr, ent, name))
-                goto out;
+            const slot *sl = plt_target(d + k, ent, vaddr, &got) ? slot_at(slots, nslots, got)
+                                                                 : NULL;
+            if (sl) {
+                if (add_stub(f, vaddr, ent, sl->relsec, sl->relidx))
+                    goto out;
+            } else if (p == 0 && has_sec && relaplt && k >= ent && k / ent - 1 < nrelaplt) {
+                /* IBT's lazy .plt: entry k+1 pushes .rela.plt[k]. */
+                if (add_stub(f, vaddr, ent, (uint32_t)(relaplt - im->sh), (uint32_t)(k / ent - 1)))
+                    goto out;
+            }
         }
     }
+    if (f->nplt > 1)
+        qsort(f->plt, f->nplt, sizeof *f->plt, plt_cmp);
     rc = 0;
 out:
     free(slots);
-    free(order);
     return rc;
 }
 
+int cp_elfsym_plt_name(cp_elfsym *f, cp_elfsym_plt *p)
+{
+    if (p->name || p->resolved)
+        return 0;
+    p->resolved = true;
+    const cp_elfimg *im = &f->main;
+    if (p->relsec >= im->shnum)
+        return 0;
+    const Elf64_Shdr *rs = &im->sh[p->relsec];
+    size_t size;
+    const unsigned char *d = cp_elfsym_sec_data(im, rs, &size);
+    if (!d || p->relidx >= size / sizeof(Elf64_Rela))
+        return 0;
+    Elf64_Rela r;
+    memcpy(&r, d + (size_t)p->relidx * sizeof r, sizeof r);
+    uint32_t type = ELF64_R_TYPE(r.r_info);
+    size_t si = ELF64_R_SYM(r.r_info);
+    const char *name = NULL;
+    if (type == R_X86_64_IRELATIVE) {
+        /* Named by the ifunc whose resolver the addend is. */
+        uint64_t resolver = (uint64_t)r.r_addend;
+        if (cp_elfsym_names(f, &resolver, 1, &name))
+            return CPROF_ENOMEM;
+    } else if (si) {
+        const Elf64_Shdr *symsec = cp_elfsym_sec_link(im, rs);
+        size_t symsize = 0;
+        const unsigned char *syms = symsec && symsec->sh_type == SHT_DYNSYM
+                                        ? cp_elfsym_sec_data(im, symsec, &symsize) : NULL;
+        const Elf64_Shdr *strsec = syms ? cp_elfsym_sec_link(im, symsec) : NULL;
+        if (strsec && si < symsize / sizeof(Elf64_Sym)) {
+            Elf64_Sym sym;
+            memcpy(&sym, syms + si * sizeof sym, sizeof sym);
+            cp_elfsym_release_near(im, syms + si * sizeof sym);
+            name = cp_elfsym_str_at(im, strsec, sym.st_name);
+        }
+    }
+    if (name && name[0]) {
+        size_t len = strcspn(name, "@"); /* puts@GLIBC_2.2.5 is puts@plt */
+        p->name = cp_elfsym_own(f, name, len, "@plt");
+        if (type != R_X86_64_IRELATIVE)
+            cp_elfsym_release_near(im, name);
+        if (!p->name)
+            return CPROF_ENOMEM;
+    }
+    return 0;
+}
+
 /* ---- open / close ------------------------------------------------------- */
+
+/* The symbol table names come from: the debug file's .symtab, the file's
+ * .symtab, else .dynsym.  Nothing of it is read here; cp_elfsym_names
+ * makes one pass over it per batch of addresses. */
+static void choose_symtab(cp_elfsym *f, const char *path, const char *root)
+{
+    size_t size;
+    const Elf64_Shdr *symtab = sec_typed(&f->main, SHT_SYMTAB);
+    if (symtab && cp_elfsym_sec_data(&f->main, symtab, &size)) {
+        f->symimg = &f->main;
+        f->symsec = symtab;
+        return;
+    }
+    find_debug(f, path, root ? root : "/usr/lib/debug");
+    if (f->dbg.base) {
+        f->from_dbg = true;
+        f->symimg = &f->dbg;
+        f->symsec = sec_typed(&f->dbg, SHT_SYMTAB);
+        return;
+    }
+    const Elf64_Shdr *dyn = sec_typed(&f->main, SHT_DYNSYM);
+    if (dyn && cp_elfsym_sec_data(&f->main, dyn, &size)) {
+        f->symimg = &f->main;
+        f->symsec = dyn;
+    }
+}
 
 static int finish_open(cp_elfsym *f, const char *path, const char *root)
 {
@@ -542,29 +519,8 @@ static int finish_open(cp_elfsym *f, const char *path, const char *root)
     int rc = read_loads(f);
     if (rc)
         return rc;
-    const Elf64_Shdr *symtab = sec_typed(&f->main, SHT_SYMTAB);
-    size_t size;
-    if (!symtab || !sec_data(&f->main, symtab, &size)) {
-        find_debug(f, path, root ? root : "/usr/lib/debug");
-        if (f->dbg.base) {
-            f->from_dbg = true;
-            rc = add_symtab(f, &f->dbg, sec_typed(&f->dbg, SHT_SYMTAB));
-        } else {
-            const Elf64_Shdr *dyn = sec_typed(&f->main, SHT_DYNSYM);
-            rc = dyn ? add_symtab(f, &f->main, dyn) : 0;
-        }
-    } else {
-        rc = add_symtab(f, &f->main, symtab);
-    }
-    if (rc)
-        return rc;
-    sort_ranges(f);
-    size_t before = f->n;
-    if ((rc = add_plt(f)))
-        return rc;
-    if (f->n != before)
-        sort_ranges(f);
-    return 0;
+    choose_symtab(f, path, root);
+    return add_plt(f);
 }
 
 int cp_elfsym_open(const char *path, const char *debug_root, cp_elfsym **out)
@@ -610,14 +566,14 @@ void cp_elfsym_close(cp_elfsym *f)
     for (size_t i = 0; i < f->nowned; i++)
         free(f->owned[i]);
     free(f->owned);
-    free(f->r);
+    free(f->plt);
     free(f->loads);
     free(f);
 }
 
 void cp_elfsym_file_build_id(const char *path, char *out)
 {
-    image im = {0};
+    cp_elfimg im = {0};
     out[0] = 0;
     if (image_map(path, &im) == 0)
         read_build_id(&im, out);
@@ -626,7 +582,6 @@ void cp_elfsym_file_build_id(const char *path, char *out)
 
 const char *cp_elfsym_build_id(const cp_elfsym *f) { return f->build_id; }
 bool cp_elfsym_from_debug_file(const cp_elfsym *f) { return f->from_dbg; }
-size_t cp_elfsym_count(const cp_elfsym *f) { return f->n; }
 
 int cp_elfsym_vaddr(const cp_elfsym *f, uint64_t map_start, uint64_t map_offset, uint64_t addr,
                     uint64_t *vaddr)
