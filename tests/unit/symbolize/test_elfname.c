@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -465,4 +466,41 @@ Test(elfname, in_process_names_then_dwarf_then_cache, .init = make_tmp, .fini = 
     cp_profile_free(from_named);
     cp_profile_free(again);
     cp_profile_free(hit);
+}
+
+/* The vDSO has no file: named from this process's memory.  Oracle: nm -D
+ * on a copy of the image written out by the test. */
+Test(elfname, vdso_from_memory, .init = make_tmp, .fini = rm_tmp)
+{
+    const unsigned char *base = (const unsigned char *)getauxval(AT_SYSINFO_EHDR);
+    if (!base)
+        cr_skip_test("no vDSO");
+    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)base;
+    size_t size = (size_t)eh->e_shoff + (size_t)eh->e_shnum * eh->e_shentsize;
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/vdso.so", tmpdir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(base, 1, size, f), size);
+    fclose(f);
+    char out[128];
+    sh_line(out, sizeof out,
+            "nm -D '%s' | awk '$3 ~ /^__vdso_clock_gettime(@|$)/ {print $1}'", path);
+    if (!out[0])
+        cr_skip_test("this vDSO has no __vdso_clock_gettime");
+    uint64_t vaddr = strtoull(out, NULL, 16);
+    const Elf64_Phdr *ph = (const Elf64_Phdr *)(base + eh->e_phoff);
+    uint64_t first = UINT64_MAX;
+    for (unsigned i = 0; i < eh->e_phnum; i++)
+        if (ph[i].p_type == PT_LOAD && ph[i].p_vaddr < first)
+            first = ph[i].p_vaddr;
+    uint64_t pc = (uint64_t)(uintptr_t)base + vaddr - first + 2;
+    cp_profile *raw = raw_profile(&pc, 1), *named = NULL;
+    cr_assert_eq(cp_elfname_profile(raw, &named, NULL, NULL), 0);
+    size_t li = loc_index(named, pc);
+    cr_expect_str_eq(cp_str(named, named->mappings[named->locations[li].mapping].filename),
+                     "[vdso]");
+    cr_expect_str_eq(loc_name(named, li), "__vdso_clock_gettime");
+    cp_profile_free(raw);
+    cp_profile_free(named);
 }
