@@ -1,23 +1,22 @@
 /* symbolize.c — fill a profile's locations with functions and lines.
  *
- * What: for each mapping, open its file once (objfile.c), check its build
- * id against the mapping's, then give every location of that mapping that
- * has no lines the frames found at its address.  The result is a new
- * profile; the input is never modified.
+ * What: each location that has no lines, or only the ELF names the
+ * profiled process gave it, is looked up by file offset in its build id's
+ * disk cache (symcache.c); on a miss its mapping's file is opened (once,
+ * objfile.c, libdw), its build id checked against the mapping's, and the
+ * frames found at the address are used and remembered.  DWARF's frames
+ * replace an ELF-only name only when DWARF knows a file or a line, so
+ * foo@plt and FILE+0xOFFSET survive.  The new profile is made by cp_patch
+ * (patch.c); the input is never modified.
  *
- * Data structure: a "patched view" of the input — a cp_profile struct
- * whose arrays are copies where something changes (mappings' has_* flags,
- * locations' lines) and whose string and function tables are the input's
- * followed by the new entries (new strings interned in a cp_strtab, new
- * functions deduplicated through a hash map).  The view is handed to
- * cp_pbuilder_add_profile, which re-interns everything into a fresh
- * profile, so labels, comments, periods and sample order come through
- * exactly as the builder copies them for merge.
+ * Data structure: per mapping, an index into the opened files (-2 not
+ * opened yet, -1 none) and its cache entry (shared by mappings of one
+ * build id and path).
  *
- * Alternatives rejected: rebuilding the profile field by field here (a
- * second copy of the builder's copying logic to keep in step); editing the
- * decoded profile in place (its arrays live in an arena and cannot grow,
- * and callers may share it).
+ * Alternatives rejected: opening every mapping's file up front (reading
+ * libc's DWARF costs a third of a second even when the cache holds every
+ * answer); keying the cache by path (an upgrade changes the code behind a
+ * path; the build id names it).
  */
 #include "symbolize/symbolize.h"
 
