@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -503,4 +504,55 @@ Test(elfname, vdso_from_memory, .init = make_tmp, .fini = rm_tmp)
     cr_expect_str_eq(loc_name(named, li), "__vdso_clock_gettime");
     cp_profile_free(raw);
     cp_profile_free(named);
+}
+
+/* The build-id cache: an unusable directory means no cache (and no
+ * error); a corrupt file is ignored and rewritten; an entry is not trusted
+ * once the binary at the path changed (here: the same build id, stripped
+ * of its DWARF, as a stale cache would wrongly keep answering with lines). */
+Test(symcache, unusable_corrupt_and_stale, .init = make_tmp, .fini = rm_tmp)
+{
+    build_lib("libfull.so", "");
+    char lib[PATH_MAX], dir[PATH_MAX], notdir[PATH_MAX], file[2 * PATH_MAX];
+    snprintf(lib, sizeof lib, "%s/libfull.so", tmpdir);
+    snprintf(dir, sizeof dir, "%s/cache", tmpdir);
+    snprintf(notdir, sizeof notdir, "%s/libt.c/cache", tmpdir); /* under a regular file */
+    uint64_t off = file_offset(lib, nm_addr(lib, "hidden_work")) + 4;
+    const char *paths[1] = {lib};
+    cp_profile *raw = file_profile(paths, &off, 1), *out = NULL;
+    char bid[256];
+    build_id_of(lib, bid, sizeof bid);
+    cp_symbolize_stats st;
+
+    cp_symbolize_opts bad = {.quiet = true, .cache_dir = notdir};
+    cr_assert_eq(cp_symbolize_ex(raw, &bad, &out, NULL, &st), 0);
+    cr_expect_eq(st.cache_hits + st.cache_misses, 0, "no cache without a directory");
+    cr_expect_gt(out->locations[0].lines[0].line, 0);
+    cp_profile_free(out);
+
+    cp_symbolize_opts o = {.quiet = true, .cache_dir = dir};
+    cr_assert_eq(mkdir(dir, 0700), 0);
+    snprintf(file, sizeof file, "%s/%s.sym", dir, bid);
+    FILE *f = fopen(file, "w");
+    cr_assert_not_null(f);
+    fputs("cprof-symcache 1\nstamp garbage\n@zz 99\n", f);
+    fclose(f);
+    cr_assert_eq(cp_symbolize_ex(raw, &o, &out, NULL, &st), 0);
+    cr_expect_eq(st.cache_misses, 1, "a corrupt file answers nothing");
+    int64_t line = out->locations[0].lines[0].line;
+    cr_expect_gt(line, 0);
+    cp_profile_free(out);
+    cr_assert_eq(cp_symbolize_ex(raw, &o, &out, NULL, &st), 0);
+    cr_expect_eq(st.cache_hits, 1, "rewritten after the miss");
+    cr_expect_eq(out->locations[0].lines[0].line, line);
+    cp_profile_free(out);
+
+    /* Same build id, no DWARF any more: a fresh entry, and no lines. */
+    sh("sleep 0.01; objcopy --strip-debug '%s' '%s.s' && mv '%s.s' '%s'", lib, lib, lib, lib);
+    cr_assert_eq(cp_symbolize_ex(raw, &o, &out, NULL, &st), 0);
+    cr_expect_eq(st.cache_hits, 0, "the binary changed: the entry is stale");
+    cr_expect_eq(out->locations[0].lines[0].line, 0, "no DWARF left");
+    cr_expect_str_eq(loc_name(out, 0), "hidden_work");
+    cp_profile_free(out);
+    cp_profile_free(raw);
 }
