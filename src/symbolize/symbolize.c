@@ -225,6 +225,34 @@ static bool has_dwarf_answer(const cp_frame *fr, int n)
     return false;
 }
 
+/* An ELF-only location whose C++ names the profiled process left mangled
+ * (it had no demangler loaded): the same lines, names demangled. */
+static int demangle_elf_names(state *s, size_t li)
+{
+    const cp_profile *in = s->in;
+    const cp_location *l = &in->locations[li];
+    cp_frame fr[CP_OBJFILE_MAX_FRAMES];
+    char *dm[CP_OBJFILE_MAX_FRAMES] = {0};
+    bool any = false;
+    uint32_t n = l->nlines < CP_OBJFILE_MAX_FRAMES ? l->nlines : CP_OBJFILE_MAX_FRAMES;
+    for (uint32_t k = 0; k < n; k++) {
+        const cp_line *ln = &l->lines[k];
+        if (ln->func >= in->nfunctions)
+            return 0;
+        const cp_function *f = &in->functions[ln->func];
+        const char *name = cp_str(in, f->name), *sys = cp_str(in, f->system_name);
+        if (!strcmp(name, sys) && (dm[k] = cp_symbolize_demangle(sys)))
+            any = true;
+        fr[k] = (cp_frame){.name = dm[k] ? dm[k] : name, .system_name = sys,
+                           .file = cp_str(in, f->filename), .line = ln->line,
+                           .column = ln->column, .start_line = f->start_line};
+    }
+    int rc = any && n == l->nlines ? cp_patch_set_lines(&s->pt, li, fr, (int)n) : 0;
+    for (uint32_t k = 0; k < n; k++)
+        free(dm[k]);
+    return rc;
+}
+
 static int symbolize_location(state *s, size_t li)
 {
     const cp_location *l = &s->in->locations[li];
@@ -278,9 +306,10 @@ static int symbolize_location(state *s, size_t li)
         }
     }
     if (upgrade && !has_dwarf_answer(frames, n)) {
-        /* The ELF name (foo@plt, FILE+0xOFFSET, a .symtab name) stays. */
+        /* The ELF name (foo@plt, FILE+0xOFFSET, a .symtab name) stays,
+         * demangled if the process could not. */
         s->st->already++;
-        return 0;
+        return s->opts->no_demangle ? 0 : demangle_elf_names(s, li);
     }
     if (n == 0) {
         s->st->unsymbolized++;

@@ -556,3 +556,38 @@ Test(symcache, unusable_corrupt_and_stale, .init = make_tmp, .fini = rm_tmp)
     cp_profile_free(out);
     cp_profile_free(raw);
 }
+
+/* A C++ name the process could not demangle (no libstdc++ loaded) and
+ * DWARF cannot replace (no debug info): cprof symbolize demangles it. */
+Test(elfname, mangled_elf_name_demangled_outside, .init = make_tmp, .fini = rm_tmp)
+{
+    if (!symfix_have_cpp())
+        cr_skip_test("fixture built without a C++ compiler");
+    Dl_info info;
+    cr_assert(dladdr((void *)symfix_outer, &info));
+    char copy[PATH_MAX], bid[256];
+    snprintf(copy, sizeof copy, "%s/libsymfix-nodebug.so", tmpdir);
+    sh("objcopy --strip-debug '%s' '%s'", info.dli_fname, copy);
+    build_id_of(copy, bid, sizeof bid);
+    uint64_t off = file_offset(copy, nm_addr(copy, "_ZN6symfix6Widget4frobEi")) + 2;
+    cp_pbuilder *b = cp_pbuilder_new(true);
+    cr_assert_eq(cp_pbuilder_sample_type(b, "samples", "count"), 0);
+    uint64_t mid = cp_pbuilder_mapping(b, 0x10000000, 0x11000000, 0, copy, bid, true, false,
+                                       false, false);
+    uint64_t fid = cp_pbuilder_function(b, "_ZN6symfix6Widget4frobEi",
+                                        "_ZN6symfix6Widget4frobEi", "", 0);
+    cp_line_in line = {.function_id = fid};
+    uint64_t lid = cp_pbuilder_location(b, mid, 0x10000000 + off, &line, 1, false);
+    int64_t v = 1;
+    cr_assert_eq(cp_pbuilder_sample(b, &lid, 1, &v, NULL, 0), 0);
+    cp_profile *in = cp_pbuilder_finish(b), *out = NULL;
+    cp_pbuilder_free(b);
+    cp_symbolize_opts o = {.quiet = true, .no_disk_cache = true};
+    cr_assert_eq(cp_symbolize(in, &o, &out, NULL), 0);
+    const cp_function *f = &out->functions[out->locations[0].lines[0].func];
+    cr_expect_str_eq(cp_str(out, f->name), "symfix::Widget::frob(int)");
+    cr_expect_str_eq(cp_str(out, f->system_name), "_ZN6symfix6Widget4frobEi");
+    cr_expect_eq(out->locations[0].lines[0].line, 0);
+    cp_profile_free(in);
+    cp_profile_free(out);
+}
