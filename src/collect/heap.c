@@ -32,7 +32,9 @@
  */
 #include "collect/heap.h"
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +60,8 @@ extern const char __stop_cprof_hooks[] __attribute__((visibility("hidden")));
 
 enum { HASH_BITS = 16, HEAP_FRAMES = 64 };
 
-/* glibc's allocator, for big sampled blocks (see heap.h). */
+/* glibc's allocator, for big sampled blocks (see heap.h; only while
+ * cp_heap_glibc says glibc is the program's allocator). */
 extern void *__libc_malloc(size_t n);
 extern void *__libc_calloc(size_t nmemb, size_t size);
 extern void *__libc_memalign(size_t align, size_t n);
@@ -76,6 +79,7 @@ typedef struct big_slot {
 static big_slot *big_table;
 static size_t big_count;
 size_t cp_heap_big_live;
+int cp_heap_glibc;
 
 typedef struct block_hdr {
     cp_heap_bucket *bucket; /* NULL once freed */
@@ -91,6 +95,14 @@ static uint64_t seed_base;
 static uint64_t thread_seq;
 static uint64_t dropped;
 static int atfork_done;
+
+/* The profiler's own code (libcprof.so's mapping): an allocation called
+ * straight from it (pthread_create's trampoline record, anything else not
+ * marked busy) is the profiler's, never the program's.  Such sampled
+ * blocks are filed under own_bucket, which no profile lists.  Empty when
+ * the profiler is linked into the program itself. */
+static uintptr_t own_lo, own_len;
+static cp_heap_bucket own_bucket;
 
 /* ---- random intervals ---- */
 
@@ -153,8 +165,9 @@ HOOK bool cp_heap_should_sample(size_t n)
         uint64_t seq = __atomic_fetch_add(&thread_seq, 1, __ATOMIC_RELAXED);
         t->rng = splitmix(seed_base + seq * 0x9e3779b97f4a7c15ULL) | 1;
         t->countdown = draw_interval(t);
-        if ((uint64_t)n < (uint64_t)t->countdown) {
-            t->countdown -= (int64_t)n;
+        uint64_t m = (uint64_t)n + (n == 0); /* 0 bytes sample as 1 */
+        if (m < (uint64_t)t->countdown) {
+            t->countdown -= (int64_t)m;
             return false;
         }
     }
@@ -277,15 +290,16 @@ HOOK void *cp_heap_alloc_sampled(size_t n, size_t align, bool zero)
     int nf = user_stack(pcs, HEAP_FRAMES);
     void *user = NULL;
     void *big = NULL;
-    if (n >= CP_HEAP_BIG && big_table) {
+    if (n >= CP_HEAP_BIG && big_table && cp_heap_glibc) {
         big = align > 16 ? __libc_memalign(align, n) : zero ? __libc_calloc(1, n) : __libc_malloc(n);
         if (!big) {
             t->busy = 0;
             return NULL; /* the caller's glibc call fails the same way */
         }
     }
+    bool own = nf > 0 && (uintptr_t)pcs[0] - own_lo < own_len;
     pthread_mutex_lock(&lock);
-    cp_heap_bucket *b = bucket_for(pcs, nf, n);
+    cp_heap_bucket *b = own ? &own_bucket : bucket_for(pcs, nf, n);
     if (big) {
         if (b && big_insert(big, b, n)) {
             __atomic_fetch_add(&b->alloc_objects, 1, __ATOMIC_RELAXED);
@@ -407,7 +421,20 @@ void cp_heap_atfork_register(void)
 
 /* ---- public API ---- */
 
-int cp_heap_start_seeded(int64_t rate, uint64_t seed)
+/* The address range of the object this code is in, unless that is the
+ * program itself. */
+static void find_own_range(void)
+{
+    struct dl_find_object r;
+    if (own_len || _dl_find_object((void *)(uintptr_t)cp_heap_should_sample, &r) != 0)
+        return;
+    if (!r.dlfo_link_map || !r.dlfo_link_map->l_name || !r.dlfo_link_map->l_name[0])
+        return; /* the main program: its own allocations are the program's */
+    own_lo = (uintptr_t)r.dlfo_map_start;
+    own_len = (uintptr_t)r.dlfo_map_end - own_lo;
+}
+
+int cp_heap_start_early(int64_t rate, uint64_t seed)
 {
     int prev_busy = cp_heap_busy_enter();
     int rc = 0;
@@ -438,11 +465,27 @@ int cp_heap_start_seeded(int64_t rate, uint64_t seed)
 out:
     pthread_mutex_unlock(&lock);
     if (rc == 0) {
-        cp_unwind_init();
-        cp_heap_atfork_register();
+        find_own_range();
         __atomic_store_n(&cp_heap_on, 1, __ATOMIC_RELEASE);
     }
     cp_heap_busy_leave(prev_busy);
+    return rc;
+}
+
+void cp_heap_start_finish(void)
+{
+    int prev_busy = cp_heap_busy_enter();
+    find_own_range();
+    cp_unwind_init();
+    cp_heap_atfork_register();
+    cp_heap_busy_leave(prev_busy);
+}
+
+int cp_heap_start_seeded(int64_t rate, uint64_t seed)
+{
+    int rc = cp_heap_start_early(rate, seed);
+    if (rc == 0)
+        cp_heap_start_finish();
     return rc;
 }
 

@@ -7,11 +7,13 @@
  *    countdown drops by n.  After a sample a fresh exponential interval of
  *    mean rate_bytes is drawn, so each allocation of size s is sampled with
  *    probability 1 - exp(-s/rate) independently of the others (Go's rule).
- *    Rate 1 keeps the countdown at 0: every allocation is sampled.
+ *    Rate 1 keeps the countdown at 0: every allocation is sampled.  A
+ *    0-byte request is an object too: it counts as 1 byte on the sampling
+ *    line (and is unbiased as a 1-byte object, with 0 bytes).
  *  - Sampled blocks are served from one address range the profiler reserves
  *    (cp_heap_region_base/_bytes), so free() tells a sampled pointer from
  *    an ordinary one with one subtraction and one comparison; ordinary
- *    blocks come from glibc (__libc_malloc and friends).
+ *    blocks come from the program's allocator (src/preload/malloc.c).
  *  - A thread-local `busy` flag marks code running inside the profiler: its
  *    allocations are never sampled and never recurse into it.
  *  - Per (stack, size) bucket the raw sampled counts are kept; the four
@@ -75,6 +77,13 @@ static inline bool cp_heap_is_sampled(const void *p)
  * says they are big: one load, of the word glibc's free reads next anyway. */
 #define CP_HEAP_BIG ((size_t)256 << 10)
 extern size_t cp_heap_big_live;
+/* Nonzero when the program's allocator is glibc's own and __libc_malloc &
+ * co. are glibc's (set by the interposers when they find the allocator).
+ * Only then do big sampled blocks stay in the allocator's heap: reading the
+ * word below another allocator's pointer can fault or lie, so with
+ * jemalloc, tcmalloc or mimalloc every sampled block lives in the region
+ * and cp_heap_big_live stays 0. */
+extern int cp_heap_glibc;
 
 static inline bool cp_heap_maybe_big(const void *p)
 {
@@ -183,5 +192,13 @@ void cp_heap_atfork_child(void);
 /* Start with an explicit seed for the sampler's random numbers (tests use
  * it to make the default-rate accuracy check reproducible); 0 = random. */
 int cp_heap_start_seeded(int64_t rate_bytes, uint64_t seed);
+
+/* The same, from inside the first malloc-family call of the process
+ * (before any constructor of ours): no dlopen, no pthread_atfork.
+ * cp_heap_start_finish() does those later, outside malloc (the preload
+ * constructor); until then stacks are walked through the ordinary
+ * bindings of the unwinder. */
+int cp_heap_start_early(int64_t rate_bytes, uint64_t seed);
+void cp_heap_start_finish(void);
 
 #endif
