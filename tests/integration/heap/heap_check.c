@@ -5,6 +5,8 @@
  *                                 each within 3 standard deviations
  *   heap_check cxx PROFILE        heap_cxx's operator new site, exactly
  *   heap_check totals PROFILE     print the four totals (one per line)
+ *   heap_check sites PROFILE      print "LEAF a_obj a_bytes u_obj u_bytes"
+ *                                 per innermost function
  *   heap_check valid PROFILE      Go's heap sample types, period, labels
  *
  * Sites are found by the name of the innermost frame (or, for cxx, by a
@@ -217,7 +219,7 @@ static void cxx(const cp_profile *p)
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: heap_check exact|estimate|cxx|totals|valid PROFILE\n");
+        fprintf(stderr, "usage: heap_check exact|estimate|cxx|totals|sites|valid PROFILE\n");
         return 2;
     }
     cp_profile *p = NULL;
@@ -228,7 +230,20 @@ int main(int argc, char **argv)
         return 1;
     }
     const char *mode = argv[1];
-    if (strcmp(mode, "totals") == 0) {
+    if (strcmp(mode, "sites") == 0) {
+        /* One line per innermost function: its four values, summed. */
+        for (size_t i = 0; i < p->nsamples; i++) {
+            const char *leaf = leaf_name(p, &p->samples[i]);
+            bool seen = false;
+            for (size_t j = 0; j < i && !seen; j++)
+                seen = strcmp(leaf_name(p, &p->samples[j]), leaf) == 0;
+            if (seen)
+                continue;
+            totals t = site_totals(p, leaf);
+            printf("%s %lld %lld %lld %lld\n", *leaf ? leaf : "?", (long long)t.v[0],
+                   (long long)t.v[1], (long long)t.v[2], (long long)t.v[3]);
+        }
+    } else if (strcmp(mode, "totals") == 0) {
         int64_t t[4] = {0};
         for (size_t i = 0; i < p->nsamples; i++)
             for (int k = 0; k < 4 && k < (int)p->nsample_types; k++)

@@ -1,0 +1,137 @@
+#!/bin/sh
+# run.sh MODE — the heap profiler on top of any allocator (meson suite `alloc`).
+# The environment names the binaries (see meson.build).  Exit 0 on success,
+# 77 (meson's "skipped") when a program it needs is missing.
+set -eu
+mode=$1
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/cprof-alloc.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+export LC_ALL=C
+
+# The exact figures of `alloc_prog run` at rate 1, one line per site:
+# alloc_objects alloc_space inuse_objects inuse_space.
+cat >"$tmp/want" <<'EOF'
+site_malloc 1000 24000 600 14400
+site_calloc 200 24000 200 24000
+site_realloc 50 81600 1 3200
+site_memalign 30 6000 30 6000
+site_posix 20 20000 20 20000
+site_aligned 10 81920 10 81920
+site_valloc 3 300 3 300
+site_zero 7 0 7 0
+site_big 5 5242880 5 5242880
+site_thread_alloc 2000 96000 0 0
+cprof.droppedHeapSamples 1 0 0 0
+EOF
+
+# same NAME EXPECTED_PREFIX CMD...: stdout, stderr and exit status of CMD
+# equal the files $tmp/NAME.{out,err,st} of the plain run.
+same() {
+    name=$1; tag=$2; shift 2
+    set +e
+    "$@" >"$tmp/$name.$tag.out" 2>"$tmp/$name.$tag.err"; st=$?
+    set -e
+    [ "$st" = "$(cat "$tmp/$name.st")" ] || fail "$name $tag: exit status $st, plain $(cat "$tmp/$name.st")"
+    cmp -s "$tmp/$name.out" "$tmp/$name.$tag.out" || {
+        diff "$tmp/$name.out" "$tmp/$name.$tag.out" | head; fail "$name $tag: stdout differs"; }
+    cmp -s "$tmp/$name.err" "$tmp/$name.$tag.err" || {
+        diff "$tmp/$name.err" "$tmp/$name.$tag.err" | head; fail "$name $tag: stderr differs"; }
+}
+
+# check_variant LABEL PRELOAD_AFTER PROG: PROG plain, with libcprof
+# preloaded (followed by PRELOAD_AFTER, if any), profiled at the default
+# rate and at rate 1.
+check_variant() {
+    label=$1; after=$2; prog=$3
+    pre=$LIBCPROF${after:+:$after}
+    for what in sizes run; do
+        n=$label.$what
+        set +e
+        env ${after:+LD_PRELOAD=$after} "$prog" $what >"$tmp/$n.out" 2>"$tmp/$n.err"
+        echo $? >"$tmp/$n.st"
+        set -e
+        [ "$(cat "$tmp/$n.st")" = 0 ] || fail "$label $what: plain run failed: $(cat "$tmp/$n.out")"
+        # Preloaded, profiling off: the very same allocator, so the very same
+        # usable sizes.
+        same "$n" preload env LD_PRELOAD="$pre" "$prog" $what
+    done
+    for rate in 524288 1; do
+        prof="$tmp/$label.$rate.pb.gz"
+        same "$label.run" "rate$rate" env LD_PRELOAD="$pre" CPROF_HEAP="$prof" \
+            CPROF_HEAP_RATE=$rate CPROF_HEAP_SEED=3 "$prog" run
+        "$HEAP_CHECK" valid "$prof" >/dev/null || fail "$label rate $rate: invalid profile"
+    done
+    "$HEAP_CHECK" sites "$tmp/$label.1.pb.gz" >"$tmp/$label.sites"
+    while read -r line; do
+        grep -qx "$line" "$tmp/$label.sites" || {
+            grep "^${line%% *} " "$tmp/$label.sites"
+            fail "$label rate 1: want '$line'"; }
+    done <"$tmp/want"
+    # The profiler's own allocations (pthread_create's trampoline record)
+    # are not the program's.
+    if grep -E "^(pthread_create|cp_|cprof_)" "$tmp/$label.sites"; then
+        fail "$label: the profiler's own allocations are charged to the program"
+    fi
+    echo "$label: same output plain/preloaded/profiled; usable sizes $(tr '\n' ' ' <"$tmp/$label.sizes.out" | cut -c1-60)...; rate 1 exact at $(wc -l <"$tmp/want") sites"
+}
+
+case "$mode" in
+allocators)
+    check_variant glibc "" "$ALLOC_PROG_GLIBC"
+    count=1
+    for v in JEMALLOC TCMALLOC_MINIMAL MIMALLOC; do
+        prog=$(eval echo "\${ALLOC_PROG_$v:-}")
+        [ -n "$prog" ] || fail "alloc_prog linked with $v not built (tools/deps.sh)"
+        check_variant "$v" "" "$prog"
+        cmp -s "$tmp/glibc.sizes.out" "$tmp/$v.sizes.out" &&
+            fail "$v: usable sizes identical to glibc's: the test cannot tell the allocators apart"
+        count=$((count + 1))
+    done
+    # A glibc program with jemalloc preloaded after the profiler.
+    je=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+    [ -e "$je" ] || fail "$je missing"
+    check_variant glibc+jemalloc "$je" "$ALLOC_PROG_GLIBC"
+    cmp -s "$tmp/JEMALLOC.sizes.out" "$tmp/glibc+jemalloc.sizes.out" ||
+        fail "jemalloc preloaded: usable sizes are not jemalloc's"
+    echo "$count allocators linked and 1 preloaded: all ok"
+    ;;
+redis)
+    command -v redis-server >/dev/null 2>&1 || { echo "redis-server not installed: skipped"; exit 77; }
+    redis-server --version >"$tmp/v.out" 2>&1
+    grep -q "malloc=jemalloc" "$tmp/v.out" || echo "note: this redis-server is not built on jemalloc"
+    for rate in off 524288 1; do
+        if [ $rate = off ]; then set -- env; else set -- env CPROF_HEAP="$tmp/v.$rate.pb.gz" CPROF_HEAP_RATE=$rate; fi
+        "$@" LD_PRELOAD="$LIBCPROF" redis-server --version >"$tmp/v.$rate.out" 2>&1 ||
+            fail "redis-server --version under the profiler ($rate): exit $?"
+        cmp -s "$tmp/v.out" "$tmp/v.$rate.out" || fail "redis-server --version output differs ($rate)"
+    done
+    "$HEAP_CHECK" valid "$tmp/v.1.pb.gz" >/dev/null || fail "redis --version: invalid profile"
+    # A short server life: a few commands over loopback, then shutdown.
+    command -v redis-cli >/dev/null 2>&1 || { echo "redis-cli not installed: skipped"; exit 77; }
+    port=$(( 20000 + $$ % 20000 ))
+    LD_PRELOAD="$LIBCPROF" CPROF_HEAP="$tmp/srv.pb.gz" CPROF_HEAP_RATE=1 \
+        redis-server --port $port --bind 127.0.0.1 --save "" --appendonly no \
+        --dir "$tmp" --daemonize no >"$tmp/srv.log" 2>&1 &
+    pid=$!
+    i=0
+    until redis-cli -p $port ping >/dev/null 2>&1; do
+        i=$((i + 1)); [ $i -lt 100 ] || { kill $pid; fail "redis-server did not start: $(tail -5 "$tmp/srv.log")"; }
+        sleep 0.1
+    done
+    for k in 1 2 3 4 5 6 7 8 9 10; do
+        redis-cli -p $port set "key$k" "$(printf "%0${k}00d" 0)" >/dev/null
+    done
+    got=$(redis-cli -p $port get key3 | wc -c)
+    redis-cli -p $port shutdown nosave >/dev/null 2>&1 || true
+    wait $pid || fail "redis-server exited with status $?: $(tail -5 "$tmp/srv.log")"
+    [ "$got" = 301 ] || fail "redis GET returned $got bytes, want 301"
+    "$HEAP_CHECK" valid "$tmp/srv.pb.gz" >/dev/null || fail "redis server: invalid profile"
+    "$HEAP_CHECK" sites "$tmp/srv.pb.gz" >"$tmp/srv.sites"
+    grep -q "^zmalloc" "$tmp/srv.sites" || fail "redis server profile: no zmalloc site: $(head "$tmp/srv.sites")"
+    echo "redis-server: --version unchanged (off, default rate, rate 1); served SET/GET under rate 1; $(wc -l <"$tmp/srv.sites") allocation sites, e.g. $(grep "^zmalloc " "$tmp/srv.sites")"
+    ;;
+*)
+    fail "unknown mode $mode"
+    ;;
+esac
