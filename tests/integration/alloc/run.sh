@@ -131,6 +131,54 @@ redis)
     grep -q "^zmalloc" "$tmp/srv.sites" || fail "redis server profile: no zmalloc site: $(head "$tmp/srv.sites")"
     echo "redis-server: --version unchanged (off, default rate, rate 1); served SET/GET under rate 1; $(wc -l <"$tmp/srv.sites") allocation sites, e.g. $(grep "^zmalloc " "$tmp/srv.sites")"
     ;;
+valgrind)
+    # Valgrind's count of every malloc-family call as the oracle: at rate 1
+    # the profile's totals must equal its "total heap usage" (allocs,
+    # bytes) and "in use at exit", allocations made by other libraries'
+    # constructors before ours (libstdc++'s 72,704-byte pool) and
+    # zero-size ones included.  Both runs get the same environment.
+    command -v valgrind >/dev/null 2>&1 || { echo "valgrind not installed: skipped"; exit 77; }
+    command -v sqlite3 >/dev/null 2>&1 || fail "sqlite3 not installed (tools/deps.sh)"
+    cat >"$tmp/s.sql" <<'EOF'
+create table t(a integer primary key, b text);
+with recursive c(x) as (select 1 union all select x + 1 from c where x < 2000)
+  insert into t select x, printf('row %d %s', x, hex(zeroblob(x % 17))) from c;
+select count(*), sum(length(b)) from t;
+create index tb on t(b);
+select a from t where b like 'row 1%' order by b limit 3;
+EOF
+    # oracle NAME CMD...: valgrind's figures vs the profile's totals.
+    oracle() {
+        name=$1; shift
+        prof="$tmp/$name.pb.gz"
+        e="env -i PATH=/usr/bin:/bin LC_ALL=C HOME=$tmp CPROF_HEAP=$prof CPROF_HEAP_RATE=1"
+        $e "$@" <"$tmp/s.sql" >"$tmp/$name.plain" 2>&1 || fail "$name: plain run failed"
+        $e valgrind --run-libc-freeres=no --run-cxx-freeres=no "$@" <"$tmp/s.sql" \
+            >"$tmp/$name.vg.out" 2>"$tmp/$name.vg"
+        cmp -s "$tmp/$name.plain" "$tmp/$name.vg.out" || fail "$name: output differs under valgrind"
+        $e LD_PRELOAD="$LIBCPROF" "$@" <"$tmp/s.sql" >"$tmp/$name.prof" 2>&1 ||
+            fail "$name: profiled run failed"
+        cmp -s "$tmp/$name.plain" "$tmp/$name.prof" || fail "$name: output differs profiled"
+        # "total heap usage: 14,781 allocs, 14,765 frees, 1,355,804 bytes allocated"
+        vg=$(sed -n 's/.*total heap usage: \([0-9,]*\) allocs, [0-9,]* frees, \([0-9,]*\) bytes.*/\1 \2/p' \
+            "$tmp/$name.vg" | tr -d ,)
+        use=$(sed -n 's/.*in use at exit: \([0-9,]*\) bytes in \([0-9,]*\) blocks.*/\2 \1/p' \
+            "$tmp/$name.vg" | tr -d ,)
+        [ -n "$vg" ] && [ -n "$use" ] || fail "$name: no valgrind summary: $(tail -3 "$tmp/$name.vg")"
+        got=$("$HEAP_CHECK" totals "$prof" | tr '\n' ' ')
+        [ "$got" = "$vg $use " ] ||
+            fail "$name: profile alloc_objects alloc_space inuse_objects inuse_space = $got; valgrind $vg $use"
+        echo "$name: valgrind $vg allocs/bytes, $use in use at exit = profile $got"
+    }
+    oracle sqlite3 sqlite3 :memory:
+    [ -n "${HEAP_CXX:-}" ] || { echo "no C++ compiler: C++ part skipped"; exit 0; }
+    oracle cxx "$HEAP_CXX"
+    # libstdc++'s emergency pool, allocated by its constructor before ours.
+    "$HEAP_CHECK" sites "$tmp/cxx.pb.gz" >"$tmp/cxx.sites"
+    grep -q " 1 72704 1 72704\$" "$tmp/cxx.sites" ||
+        fail "C++: no 72704-byte constructor allocation: $(cat "$tmp/cxx.sites")"
+    echo "C++: libstdc++'s 72704-byte pool (allocated before our constructor) is in the profile"
+    ;;
 *)
     fail "unknown mode $mode"
     ;;
