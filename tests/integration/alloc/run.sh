@@ -179,6 +179,52 @@ EOF
         fail "C++: no 72704-byte constructor allocation: $(cat "$tmp/cxx.sites")"
     echo "C++: libstdc++'s 72704-byte pool (allocated before our constructor) is in the profile"
     ;;
+leaks)
+    # CPROF_LEAKS=1 reports to the stderr the program started with, even
+    # when gnulib's close_stdout has closed fd 2 in an atexit handler (sort,
+    # grep), and never into a file that took fd 2 over.
+    summary='^==[0-9]*== cprof: (LEAK SUMMARY: [0-9]* bytes in [0-9]* objects|no leaks)'
+    awk 'BEGIN { for (i = 0; i < 3000; i++) printf "%d line %x\n", (i * 7919) % 1009, i }' >"$tmp/in.txt"
+    for cmd in "sort -n" "grep 7f" "grep nomatch"; do
+        name=$(echo "$cmd" | tr ' ' _)
+        set +e
+        $cmd "$tmp/in.txt" >"$tmp/$name.out" 2>"$tmp/$name.err"; st1=$?
+        CPROF_LEAKS=1 LD_PRELOAD="$LIBCPROF" $cmd "$tmp/in.txt" >"$tmp/$name.lout" 2>"$tmp/$name.lerr"; st2=$?
+        set -e
+        [ "$st1" = "$st2" ] || fail "$cmd: exit status $st1 plain, $st2 with CPROF_LEAKS=1"
+        cmp -s "$tmp/$name.out" "$tmp/$name.lout" || fail "$cmd: stdout differs"
+        [ ! -s "$tmp/$name.err" ] || fail "$cmd: plain run wrote to stderr"
+        grep -Eq "$summary" "$tmp/$name.lerr" || fail "$cmd: no leak summary on stderr: $(head -3 "$tmp/$name.lerr")"
+        echo "$cmd: $(grep -E "$summary" "$tmp/$name.lerr" | cut -d' ' -f2-8)"
+    done
+    # fd 2 closed and reused for a data file.
+    printf 'first line\n' >"$tmp/data"
+    CPROF_LEAKS=1 LD_PRELOAD="$LIBCPROF" "$LEAK_FD2" "$tmp/data" >"$tmp/fd2.out" 2>"$tmp/fd2.err" ||
+        fail "leak_fd2 exited with $?"
+    [ "$(cat "$tmp/data")" = "$(printf 'first line\ndata line')" ] ||
+        fail "the data file on fd 2 was changed: $(head -5 "$tmp/data")"
+    grep -q "^1234 bytes in 1 objects allocated from:" "$tmp/fd2.err" ||
+        fail "leak_fd2: no report on the original stderr: $(head -5 "$tmp/fd2.err")"
+    grep -A1 "^1234 bytes in 1 objects" "$tmp/fd2.err" | grep -q "in leaky_site .*leak_fd2.c:" ||
+        fail "leak_fd2: leaky_site not named: $(head -8 "$tmp/fd2.err")"
+    echo "fd 2 reused for a data file: data file unchanged, report on the original stderr"
+    # CPROF_LEAKS=FILE: the report there (atomically), stderr untouched.
+    for f in "$tmp/leaks.txt" "$tmp/leaks.%p.txt"; do
+        CPROF_LEAKS="$f" LD_PRELOAD="$LIBCPROF" grep 7f "$tmp/in.txt" >"$tmp/file.out" 2>"$tmp/file.err"
+        cmp -s "$tmp/grep_7f.out" "$tmp/file.out" || fail "CPROF_LEAKS=FILE: stdout differs"
+        [ ! -s "$tmp/file.err" ] || fail "CPROF_LEAKS=FILE: wrote to stderr: $(head -3 "$tmp/file.err")"
+        got=$(ls "$tmp" | grep '^leaks\.' )
+        case "$f" in
+        *%p*) [ "$(echo "$got" | grep -c '^leaks\.[0-9]*\.txt$')" = 1 ] || fail "CPROF_LEAKS=$f: files $got" ;;
+        *) [ "$got" = leaks.txt ] || fail "CPROF_LEAKS=$f: files $got" ;;
+        esac
+        for g in $got; do
+            grep -Eq "$summary" "$tmp/$g" || fail "CPROF_LEAKS=$f: no summary in $g"
+            rm "$tmp/$g"
+        done
+    done
+    echo "CPROF_LEAKS=FILE (and FILE with %p): report in the file, stderr untouched, no temporary left"
+    ;;
 *)
     fail "unknown mode $mode"
     ;;
