@@ -80,6 +80,7 @@ static big_slot *big_table;
 static size_t big_count;
 size_t cp_heap_big_live;
 int cp_heap_glibc;
+int cp_heap_free_slow;
 
 typedef struct block_hdr {
     cp_heap_bucket *bucket; /* NULL once freed */
@@ -142,7 +143,9 @@ static double ln01(double x)
     return 2 * s + e * 0.6931471805599453;
 }
 
-/* An exponential interval of mean rate_bytes. */
+/* An exponential interval X of mean rate_bytes, as the next `left`:
+ * max(X, 1) - 1 (an interval of 0 and of 1 byte sample the same requests,
+ * since every request counts as at least 1 byte). */
 static int64_t draw_interval(cp_heap_tls *t)
 {
     int64_t rate = rate_bytes;
@@ -153,7 +156,8 @@ static int64_t draw_interval(cp_heap_tls *t)
     double x = -ln01(u) * (double)rate;
     if (x > 9.0e18)
         x = 9.0e18;
-    return (int64_t)x;
+    int64_t c = (int64_t)x;
+    return c > 0 ? c - 1 : 0;
 }
 
 HOOK bool cp_heap_should_sample(size_t n)
@@ -164,16 +168,17 @@ HOOK bool cp_heap_should_sample(size_t n)
     if (!t->rng) {
         uint64_t seq = __atomic_fetch_add(&thread_seq, 1, __ATOMIC_RELAXED);
         t->rng = splitmix(seed_base + seq * 0x9e3779b97f4a7c15ULL) | 1;
-        t->countdown = draw_interval(t);
-        uint64_t m = (uint64_t)n + (n == 0); /* 0 bytes sample as 1 */
-        if (m < (uint64_t)t->countdown) {
-            t->countdown -= (int64_t)m;
-            return false;
-        }
+        t->left = draw_interval(t);
+    }
+    uint64_t m = (uint64_t)n + (n == 0); /* 0 bytes sample as 1 */
+    if (m <= (uint64_t)t->left) {
+        /* Only when just seeded, or a 0-byte request with room left. */
+        t->left -= (int64_t)m;
+        return false;
     }
     /* The interval ran out inside this allocation: sample it, and draw the
      * next interval from its end (the process is memoryless). */
-    t->countdown = draw_interval(t);
+    t->left = draw_interval(t);
     return true;
 }
 
@@ -241,6 +246,8 @@ static bool big_insert(void *p, cp_heap_bucket *b, uint64_t size)
     big_table[i] = (big_slot){p, b, size};
     big_count++;
     __atomic_store_n(&cp_heap_big_live, big_count, __ATOMIC_RELAXED);
+    if (big_count == 1)
+        __atomic_fetch_or(&cp_heap_free_slow, CP_HEAP_FREE_SLOW_BIG, __ATOMIC_RELAXED);
     return true;
 }
 
@@ -273,6 +280,8 @@ HOOK bool cp_heap_big_forget(void *p)
         big_table[hole].ptr = NULL;
         big_count--;
         __atomic_store_n(&cp_heap_big_live, big_count, __ATOMIC_RELAXED);
+        if (big_count == 0)
+            __atomic_fetch_and(&cp_heap_free_slow, ~CP_HEAP_FREE_SLOW_BIG, __ATOMIC_RELAXED);
     }
     pthread_mutex_unlock(&lock);
     errno = saved_errno;
@@ -461,7 +470,7 @@ int cp_heap_start_early(int64_t rate, uint64_t seed)
     rate_bytes = rate > 0 ? rate : CPROF_HEAP_RATE_DEFAULT;
     /* Threads draw their first interval on their next allocation. */
     cp_heap_tls_state.rng = 0;
-    cp_heap_tls_state.countdown = 0;
+    cp_heap_tls_state.left = 0;
 out:
     pthread_mutex_unlock(&lock);
     if (rc == 0) {

@@ -2,14 +2,15 @@
  * (src/preload/malloc.c) and the collector (src/collect/heap*.c).
  *
  * Contract:
- *  - Sampling is a per-thread byte countdown (cp_heap_tls.countdown): an
- *    allocation of n bytes is sampled when n >= countdown, otherwise the
- *    countdown drops by n.  After a sample a fresh exponential interval of
+ *  - Sampling is a per-thread byte countdown C, kept as left = C - 1
+ *    (cp_heap_tls.left >= 0): an allocation of n bytes is sampled when
+ *    n >= C, i.e. n - 1 >= left, otherwise left drops by n.  A 0-byte
+ *    request counts as 1 byte (n - 1 wraps, so it always reaches the slow
+ *    path, which decides as for 1 byte).  After a sample a fresh exponential interval of
  *    mean rate_bytes is drawn, so each allocation of size s is sampled with
  *    probability 1 - exp(-s/rate) independently of the others (Go's rule).
- *    Rate 1 keeps the countdown at 0: every allocation is sampled.  A
- *    0-byte request is an object too: it counts as 1 byte on the sampling
- *    line (and is unbiased as a 1-byte object, with 0 bytes).
+ *    Rate 1 keeps left at 0: every allocation is sampled.  A 0-byte
+ *    request is an object too, unbiased as a 1-byte object with 0 bytes.
  *  - Sampled blocks are served from one address range the profiler reserves
  *    (cp_heap_region_base/_bytes), so free() tells a sampled pointer from
  *    an ordinary one with one subtraction and one comparison; ordinary
@@ -35,7 +36,7 @@
 /* Per-thread sampler state (initial-exec TLS: no __tls_get_addr inside
  * malloc). */
 typedef struct cp_heap_tls {
-    int64_t countdown;  /* bytes until the next sample point */
+    int64_t left;       /* bytes until the next sample point, minus 1 */
     uint64_t rng;       /* xorshift state; 0 = this thread not seeded yet */
     int busy;           /* inside cprof: allocations pass straight through */
 } cp_heap_tls;
@@ -85,6 +86,14 @@ extern size_t cp_heap_big_live;
  * and cp_heap_big_live stays 0. */
 extern int cp_heap_glibc;
 
+/* Nonzero while free() must look beyond the sampled range: bit 0 while big
+ * sampled blocks are live in glibc's heap (heap.c), bit 1 once the
+ * interposers' bootstrap arena has handed out a block (malloc.c).  One
+ * load and a branch on free()'s fast path.  Changed with atomic or/and. */
+#define CP_HEAP_FREE_SLOW_BIG 1
+#define CP_HEAP_FREE_SLOW_BOOT 2
+extern int cp_heap_free_slow;
+
 static inline bool cp_heap_maybe_big(const void *p)
 {
     return __atomic_load_n(&cp_heap_big_live, __ATOMIC_RELAXED) != 0 && p &&
@@ -97,7 +106,7 @@ bool cp_heap_big_forget(void *p);
 
 /* ---- sampling (heap.c) ---- */
 
-/* Called when n >= countdown: seeds a new thread, draws the next interval
+/* Called when n - 1 >= left (unsigned): seeds a new thread, draws the next interval
  * and tells whether this allocation is to be sampled.  [hook-safe] */
 bool cp_heap_should_sample(size_t n);
 

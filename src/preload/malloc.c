@@ -9,10 +9,10 @@
  * Fast path: while profiling is off, one load and a branch before an
  * indirect jump into the real allocator.  While on, allocations also
  * subtract their size from a per-thread countdown (initial-exec TLS);
- * free() compares the pointer with the sampled-block range (heap.h) and
- * with the bootstrap arena — no lookup, no lock — and, only while big
- * sampled blocks are live in glibc's heap, reads glibc's size word to see
- * whether the block is big enough to be one of them (then a table lookup).
+ * free() compares the pointer with the sampled-block range (heap.h) — no
+ * lookup, no lock — and tests one flag; only while big sampled blocks are
+ * live in glibc's heap or bootstrap blocks exist does it look further
+ * (the arena's range; glibc's size word, then a table lookup).
  *
  * Reaching the real allocator: the one the program chose, i.e. the next
  * definition of each function after libcprof in symbol lookup order
@@ -130,6 +130,9 @@ HOOK_LOCAL void *boot_alloc(size_t n, size_t align)
     } while (!__atomic_compare_exchange_n(&boot_top, &top, end, false, __ATOMIC_RELAXED,
                                           __ATOMIC_RELAXED));
     ((size_t *)(boot + user))[-1] = n;
+    /* From now on free() checks the arena (glibc's dlsym allocates only
+     * on errors, so usually it never does). */
+    __atomic_fetch_or(&cp_heap_free_slow, CP_HEAP_FREE_SLOW_BOOT, __ATOMIC_RELAXED);
     return boot + user;
 }
 
@@ -251,16 +254,16 @@ static void resolve(void)
 
 /* ---- the interposers ---- */
 
-/* Whether this allocation of n bytes is to be sampled.  A 0-byte request
- * counts as 1 byte on the sampling line (heap.c, docs/heap.md). */
+/* Whether this allocation of n bytes is to be sampled (heap.h: n - 1 >=
+ * left; a 0-byte request wraps and is decided in cp_heap_should_sample as
+ * a 1-byte one). */
 static inline __attribute__((always_inline)) bool take_sample(size_t n)
 {
     if (!__atomic_load_n(&cp_heap_on, __ATOMIC_RELAXED))
         return false;
     cp_heap_tls *t = &cp_heap_tls_state;
-    uint64_t m = (uint64_t)n + (n == 0);
-    if (m < (uint64_t)t->countdown) {
-        t->countdown -= (int64_t)m;
+    if ((uint64_t)n - 1 < (uint64_t)t->left) {
+        t->left -= (int64_t)n;
         return false;
     }
     return cp_heap_should_sample(n);
@@ -291,18 +294,25 @@ HOOK FAST void *malloc(size_t n)
 {
     if (__atomic_load_n(&cp_heap_on, __ATOMIC_RELAXED)) {
         cp_heap_tls *t = &cp_heap_tls_state;
-        uint64_t m = (uint64_t)n + (n == 0);
-        if (m >= (uint64_t)t->countdown)
+        if ((uint64_t)n - 1 >= (uint64_t)t->left)
             return malloc_sampled(n);
-        t->countdown -= (int64_t)m;
+        t->left -= (int64_t)n;
     }
     return NEXT(malloc)(n);
 }
 
-HOOK_LOCAL __attribute__((noinline)) void free_big(void *p)
+/* free() of a block that may be a bootstrap block or a big sampled block
+ * in glibc's heap (only while cp_heap_free_slow says either exists). */
+HOOK_LOCAL __attribute__((noinline)) void free_slow(void *p)
 {
-    cp_heap_big_forget(p);
-    __libc_free(p); /* cp_heap_glibc: the allocator is glibc's */
+    if (is_boot(p))
+        return;
+    if (cp_heap_maybe_big(p)) {
+        cp_heap_big_forget(p);
+        __libc_free(p); /* cp_heap_glibc: the allocator is glibc's */
+        return;
+    }
+    NEXT(free)(p);
 }
 
 HOOK FAST void free(void *p)
@@ -311,10 +321,8 @@ HOOK FAST void free(void *p)
         cp_heap_free_sampled(p);
         return;
     }
-    if (is_boot(p))
-        return;
-    if (cp_heap_maybe_big(p)) {
-        free_big(p);
+    if (__atomic_load_n(&cp_heap_free_slow, __ATOMIC_RELAXED)) {
+        free_slow(p);
         return;
     }
     NEXT(free)(p);
@@ -338,10 +346,9 @@ HOOK FAST void *calloc(size_t nmemb, size_t size)
     if (__atomic_load_n(&cp_heap_on, __ATOMIC_RELAXED) &&
         !__builtin_mul_overflow(nmemb, size, &n)) {
         cp_heap_tls *t = &cp_heap_tls_state;
-        uint64_t m = (uint64_t)n + (n == 0);
-        if (m >= (uint64_t)t->countdown)
+        if ((uint64_t)n - 1 >= (uint64_t)t->left)
             return calloc_sampled(nmemb, size);
-        t->countdown -= (int64_t)m;
+        t->left -= (int64_t)n;
     }
     return NEXT(calloc)(nmemb, size);
 }
