@@ -364,7 +364,7 @@ HOOK size_t malloc_usable_size(void *p)
 }
 
 /* realloc(p, 0) of a block the allocator never saw: do what the allocator
- * does with realloc(q, 0) — glibc and tcmalloc free q and return NULL,
+ * does with realloc(q, 0) — glibc, jemalloc and tcmalloc free q and return NULL,
  * mimalloc returns a fresh minimal block — by asking it on a block of its
  * own. */
 HOOK_LOCAL void *realloc_zero_like_next(void)
@@ -462,8 +462,8 @@ HOOK void *memalign(size_t align, size_t n)
 
 HOOK void *aligned_alloc(size_t align, size_t n)
 {
-    if (align <= 16 && cp_heap_glibc)
-        return malloc(n);
+    if (cp_heap_glibc)
+        return memalign(align, n); /* glibc 2.36: the same function */
     /* Valid alignments only: the allocator decides about the rest. */
     bool tried = false;
     void *p = align && !(align & (align - 1)) ? aligned_sampled(align, n, &tried) : NULL;

@@ -168,6 +168,19 @@ SITE static void *site_huge_align(void)
     return p;
 }
 
+/* realloc(p, 0) is the allocator's call: glibc, jemalloc and tcmalloc free p and
+ * return NULL, mimalloc returns a fresh block.  Printed, so a sampled p
+ * (rate 1) must behave as the allocator does. */
+SITE static const char *site_realloc0(void)
+{
+    char *p = malloc(10);
+    CHECK(p != NULL, "malloc(10)");
+    char *q = realloc(p, 0);
+    const char *what = q ? "block" : "NULL";
+    free(q);
+    return what;
+}
+
 SITE static void *site_thread_alloc(size_t n)
 {
     void *p = malloc(n);
@@ -254,6 +267,7 @@ static void run(void)
     KEEP(va);
     KEEP(z);
     KEEP(c);
+    printf("realloc(p, 0) gives %s\n", site_realloc0());
     printf("%s %016llx\n", failures ? "FAILED" : "ok", (unsigned long long)sum);
 }
 
