@@ -7,7 +7,8 @@
  * the block from the profiler's region (heap_region.c).  Freeing a sampled
  * block reads its 16-byte header (bucket, size) and counts the free.
  *
- * Big sampled blocks (heap.h, CP_HEAP_BIG) stay in glibc and are found
+ * Big sampled blocks (heap.h, CP_HEAP_BIG) stay in glibc (when glibc is
+ * the program's allocator) and are found
  * through an address-keyed table instead of the region.
  *
  * Data structures: buckets live in an mmap-backed arena and are never freed;
@@ -292,7 +293,7 @@ HOOK void *cp_heap_alloc_sampled(size_t n, size_t align, bool zero)
 {
     cp_heap_tls *t = &cp_heap_tls_state;
     if (n > (size_t)PTRDIFF_MAX - 4096)
-        return NULL; /* glibc refuses it; let it say so */
+        return NULL; /* allocators refuse it; let the program's say so */
     int saved_errno = errno;
     t->busy = 1;
     uint64_t pcs[HEAP_FRAMES];
@@ -303,7 +304,7 @@ HOOK void *cp_heap_alloc_sampled(size_t n, size_t align, bool zero)
         big = align > 16 ? __libc_memalign(align, n) : zero ? __libc_calloc(1, n) : __libc_malloc(n);
         if (!big) {
             t->busy = 0;
-            return NULL; /* the caller's glibc call fails the same way */
+            return NULL; /* the caller's call to glibc fails the same way */
         }
     }
     bool own = nf > 0 && (uintptr_t)pcs[0] - own_lo < own_len;
@@ -397,7 +398,8 @@ uint64_t cp_heap_dropped(void)
 /* The forking thread holds the lock across fork() so the child inherits
  * consistent buckets and free lists.  Other prepare handlers may run after
  * ours and allocate: the thread is marked busy meanwhile, so those
- * allocations go straight to glibc instead of waiting for our own lock. */
+ * allocations go straight to the allocator instead of waiting for our own
+ * lock. */
 static __thread int busy_before_fork __attribute__((tls_model("initial-exec")));
 
 void cp_heap_atfork_prepare(void)

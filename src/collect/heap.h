@@ -113,16 +113,16 @@ bool cp_heap_should_sample(size_t n);
 /* Allocate a sampled block of n bytes aligned to `align` (a power of two,
  * >= 16), record it under the caller's stack, zero it when `zero`.  NULL
  * when the block cannot be served from the region (the caller then falls
- * back to glibc and the sample is counted as dropped).  Frames of cprof's
+ * back to the allocator and the sample is counted as dropped).  Frames of cprof's
  * own hooks (section cprof_hooks) are cut from the stack.  [hook-safe] */
 void *cp_heap_alloc_sampled(size_t n, size_t align, bool zero);
 
-/* The largest alignment a sampled block can have; larger ones go to glibc
- * unsampled (and are counted as dropped). */
+/* The largest alignment a sampled block can have; larger ones go to the
+ * allocator unsampled (and are counted as dropped when sampled). */
 #define CP_HEAP_MAX_ALIGN ((size_t)2 << 20)
 
-/* After cp_heap_alloc_sampled failed and glibc served the request: counts
- * a dropped sample when glibc succeeded (when it failed too, nothing was
+/* After cp_heap_alloc_sampled failed and the allocator served the request:
+ * counts a dropped sample when it succeeded (when it failed too, nothing was
  * allocated and nothing is lost).  Returns p.  [hook-safe] */
 void *cp_heap_unsampled(void *p);
 
