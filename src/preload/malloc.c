@@ -163,6 +163,31 @@ HOOK_LOCAL void *valloc_emulated(size_t n)
     return NEXT(memalign)((size_t)getpagesize(), n);
 }
 
+HOOK_LOCAL void *memalign_none(size_t align, size_t n)
+{
+    errno = ENOMEM;
+    return NULL;
+}
+
+HOOK_LOCAL void *aligned_alloc_emulated(size_t align, size_t n)
+{
+    return NEXT(memalign)(align, n);
+}
+
+HOOK_LOCAL int posix_memalign_emulated(void **out, size_t align, size_t n)
+{
+    void *p = NEXT(memalign)(align, n);
+    if (!p)
+        return ENOMEM;
+    *out = p;
+    return 0;
+}
+
+static size_t usable_none(void *p)
+{
+    return 0;
+}
+
 HOOK_LOCAL void *pvalloc_emulated(size_t n)
 {
     size_t page = (size_t)getpagesize(), rounded;
@@ -213,16 +238,22 @@ static void resolve(void)
     void *libc = object_of((void *)gnu_get_libc_version);
     void *alloc = object_of((void *)f.malloc);
     bool glibc = alloc && alloc == libc;
+    /* Every entry gets a function (a stub left in place would call itself
+     * for ever).  Missing ones (impossible with libc after us) are built
+     * on memalign; functions the allocator lacks resolve to glibc's: build
+     * them on its own memalign instead, so its blocks never reach glibc. */
     if (!f.memalign)
-        f.memalign = glibc ? __libc_memalign : NULL;
-    /* Functions the allocator lacks resolve to glibc's: build them on its
-     * own instead, so its blocks never reach glibc. */
-    if (!glibc) {
-        if (!f.valloc || object_of((void *)f.valloc) != alloc)
-            f.valloc = valloc_emulated;
-        if (!f.pvalloc || object_of((void *)f.pvalloc) != alloc)
-            f.pvalloc = pvalloc_emulated;
-    }
+        f.memalign = glibc ? __libc_memalign : memalign_none;
+    if (!f.aligned_alloc)
+        f.aligned_alloc = aligned_alloc_emulated;
+    if (!f.posix_memalign)
+        f.posix_memalign = posix_memalign_emulated;
+    if (!f.usable)
+        f.usable = usable_none;
+    if (!f.valloc || (!glibc && object_of((void *)f.valloc) != alloc))
+        f.valloc = valloc_emulated;
+    if (!f.pvalloc || (!glibc && object_of((void *)f.pvalloc) != alloc))
+        f.pvalloc = pvalloc_emulated;
     /* The big-block path reads glibc's chunk headers and calls
      * __libc_malloc & co.: only when those are the allocator in use. */
     cp_heap_glibc = glibc && f.malloc == __libc_malloc && f.free == __libc_free &&
@@ -232,18 +263,12 @@ static void resolve(void)
     __atomic_store_n(&next.free, f.free, __ATOMIC_RELAXED);
     __atomic_store_n(&next.calloc, f.calloc, __ATOMIC_RELAXED);
     __atomic_store_n(&next.realloc, f.realloc, __ATOMIC_RELAXED);
-    if (f.memalign)
-        __atomic_store_n(&next.memalign, f.memalign, __ATOMIC_RELAXED);
-    if (f.aligned_alloc)
-        __atomic_store_n(&next.aligned_alloc, f.aligned_alloc, __ATOMIC_RELAXED);
-    if (f.posix_memalign)
-        __atomic_store_n(&next.posix_memalign, f.posix_memalign, __ATOMIC_RELAXED);
-    if (f.valloc)
-        __atomic_store_n(&next.valloc, f.valloc, __ATOMIC_RELAXED);
-    if (f.pvalloc)
-        __atomic_store_n(&next.pvalloc, f.pvalloc, __ATOMIC_RELAXED);
-    if (f.usable)
-        __atomic_store_n(&next.usable, f.usable, __ATOMIC_RELAXED);
+    __atomic_store_n(&next.memalign, f.memalign, __ATOMIC_RELAXED);
+    __atomic_store_n(&next.aligned_alloc, f.aligned_alloc, __ATOMIC_RELAXED);
+    __atomic_store_n(&next.posix_memalign, f.posix_memalign, __ATOMIC_RELAXED);
+    __atomic_store_n(&next.valloc, f.valloc, __ATOMIC_RELAXED);
+    __atomic_store_n(&next.pvalloc, f.pvalloc, __ATOMIC_RELAXED);
+    __atomic_store_n(&next.usable, f.usable, __ATOMIC_RELAXED);
     resolving_here = 0;
     __atomic_store_n(&resolve_state, 2, __ATOMIC_RELEASE);
     errno = saved_errno;
@@ -359,8 +384,7 @@ HOOK size_t malloc_usable_size(void *p)
         return cp_heap_sampled_usable(p);
     if (is_boot(p))
         return boot_size(p);
-    size_t (*f)(void *) = NEXT(usable);
-    return f ? f(p) : 0;
+    return NEXT(usable)(p);
 }
 
 /* realloc(p, 0) of a block the allocator never saw: do what the allocator
