@@ -47,9 +47,11 @@
 #include <gnu/libc-version.h>
 #include <sched.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "collect/heap.h"
 #include "preload/heap_env.h"
 
@@ -103,6 +105,8 @@ static next_fns next = {
 
 /* 0 = not resolved, 1 = a thread is resolving, 2 = done. */
 static int resolve_state;
+/* The load base of the object defining the allocator's malloc. */
+static void *alloc_obj;
 static __thread int resolving_here __attribute__((tls_model("initial-exec")));
 
 /* The bootstrap arena: blocks handed out while this thread resolves the
@@ -238,6 +242,7 @@ static void resolve(void)
     void *libc = object_of((void *)gnu_get_libc_version);
     void *alloc = object_of((void *)f.malloc);
     bool glibc = alloc && alloc == libc;
+    alloc_obj = alloc;
     /* Every entry gets a function (a stub left in place would call itself
      * for ever).  Missing ones (impossible with libc after us) are built
      * on memalign; functions the allocator lacks resolve to glibc's: build
@@ -645,3 +650,129 @@ HOOK_LOCAL size_t stub_usable(void *p)
     resolve();
     return malloc_usable_size(p);
 }
+
+/* ---- C++ operator new and delete ----
+ *
+ * jemalloc, tcmalloc and mimalloc define operator new and delete
+ * themselves, straight into their heaps and never through malloc, so a C++
+ * program linked with one of them would allocate past the profiler.  So
+ * libcprof defines them too (Itanium ABI names).  Each forwards to the
+ * next definition, found on its first call (libstdc++ may be loaded after
+ * the first malloc, by dlopen): libstdc++'s, which calls malloc and so is
+ * sampled there (the forward is a tail call: no frame of ours remains), or
+ * the allocator's own, in which case the interposer samples itself.
+ * delete frees sampled blocks and forwards everything else.  A failing
+ * new still throws: only the next definition ever fails. */
+
+enum {
+    CXX_NEW, CXX_NEW_A, CXX_NEW_NT, CXX_NEW_A_NT, CXX_NEW_AL, CXX_NEW_A_AL, CXX_NEW_AL_NT,
+    CXX_NEW_A_AL_NT, CXX_DEL, CXX_DEL_A, CXX_DEL_SZ, CXX_DEL_A_SZ, CXX_DEL_NT, CXX_DEL_A_NT,
+    CXX_DEL_AL, CXX_DEL_A_AL, CXX_DEL_SZ_AL, CXX_DEL_A_SZ_AL, CXX_DEL_AL_NT, CXX_DEL_A_AL_NT,
+    CXX_N
+};
+static const char *const cxx_names[CXX_N] = {
+    "_Znwm", "_Znam", "_ZnwmRKSt9nothrow_t", "_ZnamRKSt9nothrow_t",
+    "_ZnwmSt11align_val_t", "_ZnamSt11align_val_t", "_ZnwmSt11align_val_tRKSt9nothrow_t",
+    "_ZnamSt11align_val_tRKSt9nothrow_t", "_ZdlPv", "_ZdaPv", "_ZdlPvm", "_ZdaPvm",
+    "_ZdlPvRKSt9nothrow_t", "_ZdaPvRKSt9nothrow_t", "_ZdlPvSt11align_val_t",
+    "_ZdaPvSt11align_val_t", "_ZdlPvmSt11align_val_t", "_ZdaPvmSt11align_val_t",
+    "_ZdlPvSt11align_val_tRKSt9nothrow_t", "_ZdaPvSt11align_val_tRKSt9nothrow_t",
+};
+static void *cxx_fn[CXX_N];  /* the next definition; NULL until first use */
+static int cxx_own[CXX_N];   /* it is the allocator's own: sample here */
+
+HOOK_LOCAL __attribute__((noinline)) void *cxx_resolve(int i)
+{
+    resolve();
+    void *f = dlsym(RTLD_NEXT, cxx_names[i]);
+    if (!f) {
+        /* Only a C++ library calls these, and it brought its runtime. */
+        cp_log_raw("cprof: no C++ operator new/delete after libcprof\n");
+        abort();
+    }
+    int own = !cp_heap_glibc && alloc_obj && object_of(f) == alloc_obj;
+    __atomic_store_n(&cxx_own[i], own, __ATOMIC_RELAXED);
+    __atomic_store_n(&cxx_fn[i], f, __ATOMIC_RELEASE);
+    return f;
+}
+
+static inline void *cxx_next(int i)
+{
+    void *f = __atomic_load_n(&cxx_fn[i], __ATOMIC_ACQUIRE);
+    return f ? f : cxx_resolve(i);
+}
+
+/* A sampled block for new(n) with alignment `align` (0: the default), or
+ * NULL with *tried telling whether it was to be sampled. */
+static inline void *cxx_sampled(int i, size_t n, size_t align, bool *tried)
+{
+    *tried = false;
+    if (!__atomic_load_n(&cxx_own[i], __ATOMIC_RELAXED) || !take_sample(n))
+        return NULL;
+    *tried = true;
+    if (align > CP_HEAP_MAX_ALIGN)
+        return NULL;
+    return cp_heap_alloc_sampled(n, align > 16 ? align : 16, false);
+}
+
+typedef void *(*new_fn)(size_t);
+typedef void *(*new_nt_fn)(size_t, const void *);
+typedef void *(*new_al_fn)(size_t, size_t);
+typedef void *(*new_al_nt_fn)(size_t, size_t, const void *);
+
+#define CXX_NEW_DEF(name, idx, params, args, call_t, align)                                \
+    HOOK void *name params                                                                 \
+    {                                                                                      \
+        call_t f = (call_t)cxx_next(idx);                                                  \
+        bool tried;                                                                        \
+        void *p = cxx_sampled(idx, n, align, &tried);                                      \
+        if (p)                                                                             \
+            return p;                                                                      \
+        if (!tried)                                                                        \
+            return f args;                                                                 \
+        return cp_heap_unsampled(f args);                                                  \
+    }
+
+CXX_NEW_DEF(_Znwm, CXX_NEW, (size_t n), (n), new_fn, 0)
+CXX_NEW_DEF(_Znam, CXX_NEW_A, (size_t n), (n), new_fn, 0)
+CXX_NEW_DEF(_ZnwmRKSt9nothrow_t, CXX_NEW_NT, (size_t n, const void *nt), (n, nt), new_nt_fn, 0)
+CXX_NEW_DEF(_ZnamRKSt9nothrow_t, CXX_NEW_A_NT, (size_t n, const void *nt), (n, nt), new_nt_fn, 0)
+CXX_NEW_DEF(_ZnwmSt11align_val_t, CXX_NEW_AL, (size_t n, size_t al), (n, al), new_al_fn, al)
+CXX_NEW_DEF(_ZnamSt11align_val_t, CXX_NEW_A_AL, (size_t n, size_t al), (n, al), new_al_fn, al)
+CXX_NEW_DEF(_ZnwmSt11align_val_tRKSt9nothrow_t, CXX_NEW_AL_NT,
+            (size_t n, size_t al, const void *nt), (n, al, nt), new_al_nt_fn, al)
+CXX_NEW_DEF(_ZnamSt11align_val_tRKSt9nothrow_t, CXX_NEW_A_AL_NT,
+            (size_t n, size_t al, const void *nt), (n, al, nt), new_al_nt_fn, al)
+
+typedef void (*del_fn)(void *);
+typedef void (*del_2_fn)(void *, size_t);      /* sized, or aligned */
+typedef void (*del_nt_fn)(void *, const void *);
+typedef void (*del_3_fn)(void *, size_t, size_t);
+typedef void (*del_al_nt_fn)(void *, size_t, const void *);
+
+#define CXX_DEL_DEF(name, idx, params, args, call_t)                                       \
+    HOOK void name params                                                                  \
+    {                                                                                      \
+        if (cp_heap_is_sampled(p)) {                                                       \
+            cp_heap_free_sampled(p);                                                       \
+            return;                                                                        \
+        }                                                                                  \
+        ((call_t)cxx_next(idx))args;                                                       \
+    }
+
+CXX_DEL_DEF(_ZdlPv, CXX_DEL, (void *p), (p), del_fn)
+CXX_DEL_DEF(_ZdaPv, CXX_DEL_A, (void *p), (p), del_fn)
+CXX_DEL_DEF(_ZdlPvm, CXX_DEL_SZ, (void *p, size_t n), (p, n), del_2_fn)
+CXX_DEL_DEF(_ZdaPvm, CXX_DEL_A_SZ, (void *p, size_t n), (p, n), del_2_fn)
+CXX_DEL_DEF(_ZdlPvRKSt9nothrow_t, CXX_DEL_NT, (void *p, const void *nt), (p, nt), del_nt_fn)
+CXX_DEL_DEF(_ZdaPvRKSt9nothrow_t, CXX_DEL_A_NT, (void *p, const void *nt), (p, nt), del_nt_fn)
+CXX_DEL_DEF(_ZdlPvSt11align_val_t, CXX_DEL_AL, (void *p, size_t al), (p, al), del_2_fn)
+CXX_DEL_DEF(_ZdaPvSt11align_val_t, CXX_DEL_A_AL, (void *p, size_t al), (p, al), del_2_fn)
+CXX_DEL_DEF(_ZdlPvmSt11align_val_t, CXX_DEL_SZ_AL, (void *p, size_t n, size_t al), (p, n, al),
+            del_3_fn)
+CXX_DEL_DEF(_ZdaPvmSt11align_val_t, CXX_DEL_A_SZ_AL, (void *p, size_t n, size_t al),
+            (p, n, al), del_3_fn)
+CXX_DEL_DEF(_ZdlPvSt11align_val_tRKSt9nothrow_t, CXX_DEL_AL_NT,
+            (void *p, size_t al, const void *nt), (p, al, nt), del_al_nt_fn)
+CXX_DEL_DEF(_ZdaPvSt11align_val_tRKSt9nothrow_t, CXX_DEL_A_AL_NT,
+            (void *p, size_t al, const void *nt), (p, al, nt), del_al_nt_fn)

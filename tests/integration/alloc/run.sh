@@ -76,6 +76,39 @@ check_variant() {
     echo "$label: same output plain/preloaded/profiled; usable sizes $(tr '\n' ' ' <"$tmp/$label.sizes.out" | cut -c1-60)...; rate 1 exact at $(wc -l <"$tmp/want") sites"
 }
 
+cat >"$tmp/want_cxx" <<'EOF'
+site_new 300 1200 200 800
+site_new_array 50 50000 30 30000
+site_new_aligned 40 5120 30 3840
+site_new_nothrow 30 240 0 0
+site_new_aligned_array 5 1920 0 0
+EOF
+
+# check_cxx LABEL PRELOAD_AFTER PROG: C++ new/delete (plain, sized,
+# aligned, nothrow, arrays) through the allocator's own operators (or
+# libstdc++'s on glibc): same output, exact counts at rate 1.
+check_cxx() {
+    label=cxx-$1; after=$2; prog=$3
+    pre=$LIBCPROF${after:+:$after}
+    n=$label.run
+    set +e
+    env ${after:+LD_PRELOAD=$after} "$prog" >"$tmp/$n.out" 2>"$tmp/$n.err"; echo $? >"$tmp/$n.st"
+    set -e
+    [ "$(cat "$tmp/$n.st")" = 0 ] || fail "$label: plain run failed"
+    same "$n" preload env LD_PRELOAD="$pre" "$prog"
+    for rate in 524288 1; do
+        same "$n" "rate$rate" env LD_PRELOAD="$pre" CPROF_HEAP="$tmp/$label.$rate.pb.gz" \
+            CPROF_HEAP_RATE=$rate "$prog"
+    done
+    "$HEAP_CHECK" site_frames "$tmp/$label.1.pb.gz" >"$tmp/$label.sites"
+    while read -r line; do
+        grep -qx "$line" "$tmp/$label.sites" || {
+            grep "^${line%% *} " "$tmp/$label.sites"
+            fail "$label rate 1: want '$line'"; }
+    done <"$tmp/want_cxx"
+    echo "$label: same output plain/preloaded/profiled; rate 1 exact at $(wc -l <"$tmp/want_cxx") operator new sites"
+}
+
 case "$mode" in
 allocators)
     check_variant glibc "" "$ALLOC_PROG_GLIBC"
@@ -95,6 +128,15 @@ allocators)
     cmp -s "$tmp/JEMALLOC.sizes.out" "$tmp/glibc+jemalloc.sizes.out" ||
         fail "jemalloc preloaded: usable sizes are not jemalloc's"
     echo "$count allocators linked and 1 preloaded: all ok"
+    if [ -n "${ALLOC_CXX_GLIBC:-}" ]; then
+        check_cxx glibc "" "$ALLOC_CXX_GLIBC"
+        for v in JEMALLOC TCMALLOC_MINIMAL MIMALLOC; do
+            check_cxx "$v" "" "$(eval echo "\${ALLOC_CXX_$v:-}")"
+        done
+        check_cxx glibc+jemalloc "$je" "$ALLOC_CXX_GLIBC"
+    else
+        echo "no C++ compiler: operator new/delete part skipped"
+    fi
     ;;
 redis)
     command -v redis-server >/dev/null 2>&1 || { echo "redis-server not installed: skipped"; exit 77; }
