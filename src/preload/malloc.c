@@ -3,8 +3,10 @@
  * What: malloc, free, calloc, realloc, reallocarray, posix_memalign,
  * aligned_alloc, memalign, valloc, pvalloc and malloc_usable_size, exported
  * from libcprof.so with default visibility, so they replace the program's
- * allocator both under LD_PRELOAD and in programs linked with -lcprof.  C++
- * operator new/delete call malloc/free and are covered through them.
+ * allocator both under LD_PRELOAD and in programs linked with -lcprof; and
+ * the twenty C++ operator new/delete forms, which forward to libstdc++'s
+ * (calling malloc/free) or sample themselves when the allocator defines
+ * its own (see the end of this file).
  *
  * Fast path: while profiling is off, one load and a branch before an
  * indirect jump into the real allocator.  While on, allocations also
