@@ -723,7 +723,7 @@ typedef void *(*new_al_fn)(size_t, size_t);
 typedef void *(*new_al_nt_fn)(size_t, size_t, const void *);
 
 #define CXX_NEW_DEF(name, idx, params, args, call_t, align)                                \
-    HOOK void *name params                                                                 \
+    HOOK FAST void *name params                                                               \
     {                                                                                      \
         call_t f = (call_t)cxx_next(idx);                                                  \
         bool tried;                                                                        \
@@ -753,7 +753,7 @@ typedef void (*del_3_fn)(void *, size_t, size_t);
 typedef void (*del_al_nt_fn)(void *, size_t, const void *);
 
 #define CXX_DEL_DEF(name, idx, params, args, call_t)                                       \
-    HOOK void name params                                                                  \
+    HOOK FAST void name params                                                                \
     {                                                                                      \
         if (cp_heap_is_sampled(p)) {                                                       \
             cp_heap_free_sampled(p);                                                       \
