@@ -7,7 +7,8 @@
  * the block from the profiler's region (heap_region.c).  Freeing a sampled
  * block reads its 16-byte header (bucket, size) and counts the free.
  *
- * Big sampled blocks (heap.h, CP_HEAP_BIG) stay in glibc and are found
+ * Big sampled blocks (heap.h, CP_HEAP_BIG) stay in glibc (when glibc is
+ * the program's allocator) and are found
  * through an address-keyed table instead of the region.
  *
  * Data structures: buckets live in an mmap-backed arena and are never freed;
@@ -32,7 +33,9 @@
  */
 #include "collect/heap.h"
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +61,8 @@ extern const char __stop_cprof_hooks[] __attribute__((visibility("hidden")));
 
 enum { HASH_BITS = 16, HEAP_FRAMES = 64 };
 
-/* glibc's allocator, for big sampled blocks (see heap.h). */
+/* glibc's allocator, for big sampled blocks (see heap.h; only while
+ * cp_heap_glibc says glibc is the program's allocator). */
 extern void *__libc_malloc(size_t n);
 extern void *__libc_calloc(size_t nmemb, size_t size);
 extern void *__libc_memalign(size_t align, size_t n);
@@ -76,6 +80,8 @@ typedef struct big_slot {
 static big_slot *big_table;
 static size_t big_count;
 size_t cp_heap_big_live;
+int cp_heap_glibc;
+int cp_heap_free_slow;
 
 typedef struct block_hdr {
     cp_heap_bucket *bucket; /* NULL once freed */
@@ -91,6 +97,14 @@ static uint64_t seed_base;
 static uint64_t thread_seq;
 static uint64_t dropped;
 static int atfork_done;
+
+/* The profiler's own code (libcprof.so's mapping): an allocation called
+ * straight from it (pthread_create's trampoline record, anything else not
+ * marked busy) is the profiler's, never the program's.  Such sampled
+ * blocks are filed under own_bucket, which no profile lists.  Empty when
+ * the profiler is linked into the program itself. */
+static uintptr_t own_lo, own_len;
+static cp_heap_bucket own_bucket;
 
 /* ---- random intervals ---- */
 
@@ -130,7 +144,9 @@ static double ln01(double x)
     return 2 * s + e * 0.6931471805599453;
 }
 
-/* An exponential interval of mean rate_bytes. */
+/* An exponential interval X of mean rate_bytes, as the next `left`:
+ * max(X, 1) - 1 (an interval of 0 and of 1 byte sample the same requests,
+ * since every request counts as at least 1 byte). */
 static int64_t draw_interval(cp_heap_tls *t)
 {
     int64_t rate = rate_bytes;
@@ -141,7 +157,8 @@ static int64_t draw_interval(cp_heap_tls *t)
     double x = -ln01(u) * (double)rate;
     if (x > 9.0e18)
         x = 9.0e18;
-    return (int64_t)x;
+    int64_t c = (int64_t)x;
+    return c > 0 ? c - 1 : 0;
 }
 
 HOOK bool cp_heap_should_sample(size_t n)
@@ -152,15 +169,17 @@ HOOK bool cp_heap_should_sample(size_t n)
     if (!t->rng) {
         uint64_t seq = __atomic_fetch_add(&thread_seq, 1, __ATOMIC_RELAXED);
         t->rng = splitmix(seed_base + seq * 0x9e3779b97f4a7c15ULL) | 1;
-        t->countdown = draw_interval(t);
-        if ((uint64_t)n < (uint64_t)t->countdown) {
-            t->countdown -= (int64_t)n;
-            return false;
-        }
+        t->left = draw_interval(t);
+    }
+    uint64_t m = (uint64_t)n + (n == 0); /* 0 bytes sample as 1 */
+    if (m <= (uint64_t)t->left) {
+        /* Only when just seeded, or a 0-byte request with room left. */
+        t->left -= (int64_t)m;
+        return false;
     }
     /* The interval ran out inside this allocation: sample it, and draw the
      * next interval from its end (the process is memoryless). */
-    t->countdown = draw_interval(t);
+    t->left = draw_interval(t);
     return true;
 }
 
@@ -228,6 +247,8 @@ static bool big_insert(void *p, cp_heap_bucket *b, uint64_t size)
     big_table[i] = (big_slot){p, b, size};
     big_count++;
     __atomic_store_n(&cp_heap_big_live, big_count, __ATOMIC_RELAXED);
+    if (big_count == 1)
+        __atomic_fetch_or(&cp_heap_free_slow, CP_HEAP_FREE_SLOW_BIG, __ATOMIC_RELAXED);
     return true;
 }
 
@@ -260,6 +281,8 @@ HOOK bool cp_heap_big_forget(void *p)
         big_table[hole].ptr = NULL;
         big_count--;
         __atomic_store_n(&cp_heap_big_live, big_count, __ATOMIC_RELAXED);
+        if (big_count == 0)
+            __atomic_fetch_and(&cp_heap_free_slow, ~CP_HEAP_FREE_SLOW_BIG, __ATOMIC_RELAXED);
     }
     pthread_mutex_unlock(&lock);
     errno = saved_errno;
@@ -270,22 +293,23 @@ HOOK void *cp_heap_alloc_sampled(size_t n, size_t align, bool zero)
 {
     cp_heap_tls *t = &cp_heap_tls_state;
     if (n > (size_t)PTRDIFF_MAX - 4096)
-        return NULL; /* glibc refuses it; let it say so */
+        return NULL; /* allocators refuse it; let the program's say so */
     int saved_errno = errno;
     t->busy = 1;
     uint64_t pcs[HEAP_FRAMES];
     int nf = user_stack(pcs, HEAP_FRAMES);
     void *user = NULL;
     void *big = NULL;
-    if (n >= CP_HEAP_BIG && big_table) {
+    if (n >= CP_HEAP_BIG && big_table && cp_heap_glibc) {
         big = align > 16 ? __libc_memalign(align, n) : zero ? __libc_calloc(1, n) : __libc_malloc(n);
         if (!big) {
             t->busy = 0;
-            return NULL; /* the caller's glibc call fails the same way */
+            return NULL; /* the caller's call to glibc fails the same way */
         }
     }
+    bool own = nf > 0 && (uintptr_t)pcs[0] - own_lo < own_len;
     pthread_mutex_lock(&lock);
-    cp_heap_bucket *b = bucket_for(pcs, nf, n);
+    cp_heap_bucket *b = own ? &own_bucket : bucket_for(pcs, nf, n);
     if (big) {
         if (b && big_insert(big, b, n)) {
             __atomic_fetch_add(&b->alloc_objects, 1, __ATOMIC_RELAXED);
@@ -374,7 +398,8 @@ uint64_t cp_heap_dropped(void)
 /* The forking thread holds the lock across fork() so the child inherits
  * consistent buckets and free lists.  Other prepare handlers may run after
  * ours and allocate: the thread is marked busy meanwhile, so those
- * allocations go straight to glibc instead of waiting for our own lock. */
+ * allocations go straight to the allocator instead of waiting for our own
+ * lock. */
 static __thread int busy_before_fork __attribute__((tls_model("initial-exec")));
 
 void cp_heap_atfork_prepare(void)
@@ -407,7 +432,20 @@ void cp_heap_atfork_register(void)
 
 /* ---- public API ---- */
 
-int cp_heap_start_seeded(int64_t rate, uint64_t seed)
+/* The address range of the object this code is in, unless that is the
+ * program itself. */
+static void find_own_range(void)
+{
+    struct dl_find_object r;
+    if (own_len || _dl_find_object((void *)(uintptr_t)cp_heap_should_sample, &r) != 0)
+        return;
+    if (!r.dlfo_link_map || !r.dlfo_link_map->l_name || !r.dlfo_link_map->l_name[0])
+        return; /* the main program: its own allocations are the program's */
+    own_lo = (uintptr_t)r.dlfo_map_start;
+    own_len = (uintptr_t)r.dlfo_map_end - own_lo;
+}
+
+int cp_heap_start_early(int64_t rate, uint64_t seed)
 {
     int prev_busy = cp_heap_busy_enter();
     int rc = 0;
@@ -434,15 +472,31 @@ int cp_heap_start_seeded(int64_t rate, uint64_t seed)
     rate_bytes = rate > 0 ? rate : CPROF_HEAP_RATE_DEFAULT;
     /* Threads draw their first interval on their next allocation. */
     cp_heap_tls_state.rng = 0;
-    cp_heap_tls_state.countdown = 0;
+    cp_heap_tls_state.left = 0;
 out:
     pthread_mutex_unlock(&lock);
     if (rc == 0) {
-        cp_unwind_init();
-        cp_heap_atfork_register();
+        find_own_range();
         __atomic_store_n(&cp_heap_on, 1, __ATOMIC_RELEASE);
     }
     cp_heap_busy_leave(prev_busy);
+    return rc;
+}
+
+void cp_heap_start_finish(void)
+{
+    int prev_busy = cp_heap_busy_enter();
+    find_own_range();
+    cp_unwind_init();
+    cp_heap_atfork_register();
+    cp_heap_busy_leave(prev_busy);
+}
+
+int cp_heap_start_seeded(int64_t rate, uint64_t seed)
+{
+    int rc = cp_heap_start_early(rate, seed);
+    if (rc == 0)
+        cp_heap_start_finish();
     return rc;
 }
 

@@ -2,16 +2,19 @@
  * (src/preload/malloc.c) and the collector (src/collect/heap*.c).
  *
  * Contract:
- *  - Sampling is a per-thread byte countdown (cp_heap_tls.countdown): an
- *    allocation of n bytes is sampled when n >= countdown, otherwise the
- *    countdown drops by n.  After a sample a fresh exponential interval of
+ *  - Sampling is a per-thread byte countdown C, kept as left = C - 1
+ *    (cp_heap_tls.left >= 0): an allocation of n bytes is sampled when
+ *    n >= C, i.e. n - 1 >= left, otherwise left drops by n.  A 0-byte
+ *    request counts as 1 byte (n - 1 wraps, so it always reaches the slow
+ *    path, which decides as for 1 byte).  After a sample a fresh exponential interval of
  *    mean rate_bytes is drawn, so each allocation of size s is sampled with
  *    probability 1 - exp(-s/rate) independently of the others (Go's rule).
- *    Rate 1 keeps the countdown at 0: every allocation is sampled.
+ *    Rate 1 keeps left at 0: every allocation is sampled.  A 0-byte
+ *    request is an object too, unbiased as a 1-byte object with 0 bytes.
  *  - Sampled blocks are served from one address range the profiler reserves
  *    (cp_heap_region_base/_bytes), so free() tells a sampled pointer from
  *    an ordinary one with one subtraction and one comparison; ordinary
- *    blocks come from glibc (__libc_malloc and friends).
+ *    blocks come from the program's allocator (src/preload/malloc.c).
  *  - A thread-local `busy` flag marks code running inside the profiler: its
  *    allocations are never sampled and never recurse into it.
  *  - Per (stack, size) bucket the raw sampled counts are kept; the four
@@ -33,7 +36,7 @@
 /* Per-thread sampler state (initial-exec TLS: no __tls_get_addr inside
  * malloc). */
 typedef struct cp_heap_tls {
-    int64_t countdown;  /* bytes until the next sample point */
+    int64_t left;       /* bytes until the next sample point, minus 1 */
     uint64_t rng;       /* xorshift state; 0 = this thread not seeded yet */
     int busy;           /* inside cprof: allocations pass straight through */
 } cp_heap_tls;
@@ -75,6 +78,21 @@ static inline bool cp_heap_is_sampled(const void *p)
  * says they are big: one load, of the word glibc's free reads next anyway. */
 #define CP_HEAP_BIG ((size_t)256 << 10)
 extern size_t cp_heap_big_live;
+/* Nonzero when the program's allocator is glibc's own and __libc_malloc &
+ * co. are glibc's (set by the interposers when they find the allocator).
+ * Only then do big sampled blocks stay in the allocator's heap: reading the
+ * word below another allocator's pointer can fault or lie, so with
+ * jemalloc, tcmalloc or mimalloc every sampled block lives in the region
+ * and cp_heap_big_live stays 0. */
+extern int cp_heap_glibc;
+
+/* Nonzero while free() must look beyond the sampled range: bit 0 while big
+ * sampled blocks are live in glibc's heap (heap.c), bit 1 once the
+ * interposers' bootstrap arena has handed out a block (malloc.c).  One
+ * load and a branch on free()'s fast path.  Changed with atomic or/and. */
+#define CP_HEAP_FREE_SLOW_BIG 1
+#define CP_HEAP_FREE_SLOW_BOOT 2
+extern int cp_heap_free_slow;
 
 static inline bool cp_heap_maybe_big(const void *p)
 {
@@ -88,23 +106,23 @@ bool cp_heap_big_forget(void *p);
 
 /* ---- sampling (heap.c) ---- */
 
-/* Called when n >= countdown: seeds a new thread, draws the next interval
+/* Called when n - 1 >= left (unsigned): seeds a new thread, draws the next interval
  * and tells whether this allocation is to be sampled.  [hook-safe] */
 bool cp_heap_should_sample(size_t n);
 
 /* Allocate a sampled block of n bytes aligned to `align` (a power of two,
  * >= 16), record it under the caller's stack, zero it when `zero`.  NULL
  * when the block cannot be served from the region (the caller then falls
- * back to glibc and the sample is counted as dropped).  Frames of cprof's
+ * back to the allocator and the sample is counted as dropped).  Frames of cprof's
  * own hooks (section cprof_hooks) are cut from the stack.  [hook-safe] */
 void *cp_heap_alloc_sampled(size_t n, size_t align, bool zero);
 
-/* The largest alignment a sampled block can have; larger ones go to glibc
- * unsampled (and are counted as dropped). */
+/* The largest alignment a sampled block can have; larger ones go to the
+ * allocator unsampled (and are counted as dropped when sampled). */
 #define CP_HEAP_MAX_ALIGN ((size_t)2 << 20)
 
-/* After cp_heap_alloc_sampled failed and glibc served the request: counts
- * a dropped sample when glibc succeeded (when it failed too, nothing was
+/* After cp_heap_alloc_sampled failed and the allocator served the request:
+ * counts a dropped sample when it succeeded (when it failed too, nothing was
  * allocated and nothing is lost).  Returns p.  [hook-safe] */
 void *cp_heap_unsampled(void *p);
 
@@ -183,5 +201,13 @@ void cp_heap_atfork_child(void);
 /* Start with an explicit seed for the sampler's random numbers (tests use
  * it to make the default-rate accuracy check reproducible); 0 = random. */
 int cp_heap_start_seeded(int64_t rate_bytes, uint64_t seed);
+
+/* The same, from inside the first malloc-family call of the process
+ * (before any constructor of ours): no dlopen, no pthread_atfork.
+ * cp_heap_start_finish() does those later, outside malloc (the preload
+ * constructor); until then stacks are walked through the ordinary
+ * bindings of the unwinder. */
+int cp_heap_start_early(int64_t rate_bytes, uint64_t seed);
+void cp_heap_start_finish(void);
 
 #endif

@@ -37,7 +37,7 @@
 void cp_heap_scale(int64_t count, int64_t bytes, int64_t rate,
                    int64_t *out_count, int64_t *out_bytes)
 {
-    if (count == 0 || bytes == 0) {
+    if (count <= 0) {
         *out_count = 0;
         *out_bytes = 0;
         return;
@@ -48,8 +48,10 @@ void cp_heap_scale(int64_t count, int64_t bytes, int64_t rate,
         return;
     }
     /* Each object of size s was sampled with probability 1 - exp(-s/rate):
-     * divide by it (Go's runtime/pprof scaleHeapSample, same rounding). */
-    double avg = (double)bytes / (double)count;
+     * divide by it (Go's runtime/pprof scaleHeapSample, same rounding).
+     * Zero-size objects were sampled as 1-byte ones (heap.h); Go drops
+     * them (it returns 0, 0 for size 0), we count them. */
+    double avg = bytes > 0 ? (double)bytes / (double)count : 1.0;
     double scale = 1 / (1 - exp(-avg / (double)rate));
     *out_count = (int64_t)((double)count * scale);
     *out_bytes = (int64_t)((double)bytes * scale);

@@ -5,6 +5,9 @@
  *                                 each within 3 standard deviations
  *   heap_check cxx PROFILE        heap_cxx's operator new site, exactly
  *   heap_check totals PROFILE     print the four totals (one per line)
+ *   heap_check sites PROFILE      print "LEAF a_obj a_bytes u_obj u_bytes"
+ *                                 per innermost function
+ *   heap_check site_frames PROFILE  the same per innermost site_* frame
  *   heap_check valid PROFILE      Go's heap sample types, period, labels
  *
  * Sites are found by the name of the innermost frame (or, for cxx, by a
@@ -42,6 +45,19 @@ static const char *leaf_name(const cp_profile *p, const cp_sample *s)
     if (s->nlocs == 0)
         return "";
     return frame_name(p, &p->locations[s->locs[0]], 0);
+}
+
+/* The innermost function of a sample, or with by_site its innermost frame
+ * whose function is named site_* (the leaf when there is none). */
+static const char *sample_site(const cp_profile *p, const cp_sample *s, bool by_site)
+{
+    for (uint32_t j = 0; by_site && j < s->nlocs; j++) {
+        const cp_location *l = &p->locations[s->locs[j]];
+        for (uint32_t k = 0; k < l->nlines; k++)
+            if (strncmp(frame_name(p, l, k), "site_", 5) == 0)
+                return frame_name(p, l, k);
+    }
+    return leaf_name(p, s);
 }
 
 typedef struct totals {
@@ -217,7 +233,7 @@ static void cxx(const cp_profile *p)
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: heap_check exact|estimate|cxx|totals|valid PROFILE\n");
+        fprintf(stderr, "usage: heap_check exact|estimate|cxx|totals|sites|site_frames|valid PROFILE\n");
         return 2;
     }
     cp_profile *p = NULL;
@@ -228,7 +244,27 @@ int main(int argc, char **argv)
         return 1;
     }
     const char *mode = argv[1];
-    if (strcmp(mode, "totals") == 0) {
+    if (strcmp(mode, "sites") == 0 || strcmp(mode, "site_frames") == 0) {
+        /* One line per innermost function (site_frames: per innermost
+         * frame named site_*, else the innermost function): its four
+         * values, summed. */
+        bool by_site = strcmp(mode, "site_frames") == 0;
+        for (size_t i = 0; i < p->nsamples; i++) {
+            const char *leaf = sample_site(p, &p->samples[i], by_site);
+            bool seen = false;
+            for (size_t j = 0; j < i && !seen; j++)
+                seen = strcmp(sample_site(p, &p->samples[j], by_site), leaf) == 0;
+            if (seen)
+                continue;
+            int64_t v[4] = {0};
+            for (size_t j = i; j < p->nsamples; j++)
+                if (strcmp(sample_site(p, &p->samples[j], by_site), leaf) == 0)
+                    for (int k = 0; k < 4; k++)
+                        v[k] += p->samples[j].values[k];
+            printf("%s %lld %lld %lld %lld\n", *leaf ? leaf : "?", (long long)v[0],
+                   (long long)v[1], (long long)v[2], (long long)v[3]);
+        }
+    } else if (strcmp(mode, "totals") == 0) {
         int64_t t[4] = {0};
         for (size_t i = 0; i < p->nsamples; i++)
             for (int k = 0; k < 4 && k < (int)p->nsample_types; k++)

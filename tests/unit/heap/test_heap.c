@@ -42,8 +42,13 @@ Test(heap_scale, rate_one_and_empty)
     cr_assert(c == 7 && b == 700);
     cp_heap_scale(0, 0, 524288, &c, &b);
     cr_assert(c == 0 && b == 0);
-    cp_heap_scale(3, 0, 524288, &c, &b); /* zero-size objects count nothing, as in Go */
-    cr_assert(c == 0 && b == 0);
+    /* Zero-size objects are objects (Go drops them): sampled as 1-byte
+     * requests, so unbiased by 1 / (1 - exp(-1/rate)); exact at rate 1. */
+    cp_heap_scale(3, 0, 1, &c, &b);
+    cr_assert(c == 3 && b == 0);
+    cp_heap_scale(3, 0, 524288, &c, &b);
+    cr_assert(c == (int64_t)(3 / (1 - exp(-1.0 / 524288))) && b == 0, "c=%lld", (long long)c);
+    cr_assert(c >= 3 * 524288 && c <= 3 * 524289, "c=%lld", (long long)c);
     /* Objects much larger than the rate are sampled surely: no scaling. */
     cp_heap_scale(2, (int64_t)2 << 30, 524288, &c, &b);
     cr_assert(c == 2 && b == (int64_t)2 << 30);
@@ -211,6 +216,37 @@ Test(heap_sampling, rate_one_is_exact)
         free(keep[i]);
     cr_assert_eq(cprof_heap_stop(), 0);
     cr_assert_eq(cprof_heap_stop(), CPROF_ENOTRUNNING);
+}
+
+__attribute__((noinline)) static void *unit_site_zero(int how)
+{
+    void *p = how == 0 ? malloc(0) : how == 1 ? calloc(0, 7) : realloc(NULL, 0);
+    __asm__ volatile("" : : "r"(p) : "memory");
+    return p;
+}
+
+Test(heap_sampling, zero_size_objects_count)
+{
+    NEED_INTERPOSERS();
+    cr_assert_eq(cp_heap_start_seeded(1, 11), 0);
+    void *keep[10];
+    for (int i = 0; i < 10; i++) {
+        keep[i] = unit_site_zero(i % 3);
+        cr_assert(keep[i] != NULL);
+        cr_assert(cp_heap_is_sampled(keep[i]), "a 0-byte request is sampled at rate 1");
+    }
+    for (int i = 0; i < 4; i++)
+        free(keep[i]);
+    cp_profile *p = NULL;
+    cr_assert_eq(cp_heap_profile(false, true, &p), 0);
+    tot z = totals_for(p, "unit_site_zero", 0);
+    cr_assert(z.v[0] == 10 && z.v[1] == 0 && z.v[2] == 6 && z.v[3] == 0,
+              "zero-size site: %lld %lld %lld %lld", (long long)z.v[0], (long long)z.v[1],
+              (long long)z.v[2], (long long)z.v[3]);
+    cp_profile_free(p);
+    for (int i = 4; i < 10; i++)
+        free(keep[i]);
+    cprof_heap_stop();
 }
 
 Test(heap_sampling, poisson_rate)
