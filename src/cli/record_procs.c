@@ -1,0 +1,306 @@
+/* record_procs.c — which processes the recorded command ran, and whether
+ * the preload could enter them.
+ *
+ * What: while the command runs, `cprof record` looks at /proc every few
+ * tens of milliseconds and keeps every process whose parent chain leads to
+ * the command (or to us: we are the tree's subreaper, so orphans come back
+ * to us).  For each it keeps the name, the CPU time last seen and, once per
+ * program it runs, the reason the preload cannot be in it: a statically
+ * linked executable (no PT_INTERP), a set-uid/set-gid one or one with file
+ * capabilities (the loader runs it in secure mode and ignores LD_PRELOAD),
+ * or an environment without LD_PRELOAD.  The profiles themselves say which
+ * processes were sampled; this file says about the others.
+ *
+ * Data structure: the tree's processes in an array sorted by pid (a tree
+ * is tens to thousands of processes); the pids of the last scan that are
+ * not ours, sorted, so a scan reads /proc/PID/stat only for processes it
+ * has not classified yet and for the tree's live ones (a few syscalls for
+ * each), not for every process on the machine.
+ *
+ * Alternatives rejected: ptrace (set-uid programs would run without their
+ * privileges, and a traced program cannot be debugged); the kernel's
+ * process events connector and taskstats (need CAP_NET_ADMIN);
+ * /proc/PID/task/TID/children (not in every kernel: not in this project's
+ * test machine's); an execve interposer in the preload (a static program's
+ * parent may itself be static or set-uid).  Processes that live less than
+ * one scan interval can be missed; the rusage comparison still shows
+ * their CPU.
+ */
+#include <dirent.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "cli/record.h"
+
+static long search(const pid_t *v, size_t n, pid_t pid)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (v[mid] < pid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return (long)lo;
+}
+
+static long find_proc(const rec_procs *t, pid_t pid)
+{
+    size_t lo = 0, hi = t->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (t->v[mid].pid < pid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return (long)lo;
+}
+
+rec_proc *cp_record_proc(rec_procs *t, pid_t pid)
+{
+    long i = find_proc(t, pid);
+    if ((size_t)i < t->n && t->v[i].pid == pid)
+        return &t->v[i];
+    if (cp_grow(&t->v, &t->cap, t->n + 1, sizeof *t->v))
+        return NULL;
+    memmove(&t->v[i + 1], &t->v[i], (t->n - (size_t)i) * sizeof *t->v);
+    memset(&t->v[i], 0, sizeof *t->v);
+    t->v[i].pid = pid;
+    t->n++;
+    return &t->v[i];
+}
+
+static bool ours(const rec_procs *t, pid_t pid)
+{
+    if (pid == t->root || pid == getpid())
+        return true;
+    long i = find_proc(t, pid);
+    return (size_t)i < t->n && t->v[i].pid == pid;
+}
+
+/* Read a small /proc file into buf (NUL-terminated); bytes read or -1. */
+static ssize_t read_small(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n;
+    do
+        n = read(fd, buf, cap - 1);
+    while (n < 0 && errno == EINTR);
+    close(fd);
+    if (n < 0)
+        return -1;
+    buf[n] = 0;
+    return n;
+}
+
+/* /proc/PID/stat: name, parent and CPU seconds.  0 or -1 (gone). */
+static int read_stat(pid_t pid, char comm[64], pid_t *ppid, double *cpu_s)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    if (read_small(path, buf, sizeof buf) <= 0)
+        return -1;
+    char *open_paren = strchr(buf, '('), *close_paren = strrchr(buf, ')');
+    if (!open_paren || !close_paren || close_paren < open_paren)
+        return -1;
+    size_t n = (size_t)(close_paren - open_paren - 1);
+    if (n > 63)
+        n = 63;
+    memcpy(comm, open_paren + 1, n);
+    comm[n] = 0;
+    /* after ") ": state ppid pgrp session tty tpgid flags minflt cminflt
+     * majflt cmajflt utime stime */
+    char state;
+    int pp;
+    unsigned long long ut = 0, st = 0;
+    if (sscanf(close_paren + 1, " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &state,
+               &pp, &ut, &st) < 4)
+        return -1;
+    *ppid = pp;
+    long tick = sysconf(_SC_CLK_TCK);
+    *cpu_s = (double)(ut + st) / (double)(tick > 0 ? tick : 100);
+    return 0;
+}
+
+/* True when the executable is an ELF file without an interpreter. */
+static bool is_static_elf(int fd)
+{
+    Elf64_Ehdr eh;
+    if (pread(fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+        eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr) ||
+        eh.e_phnum == 0 || eh.e_phnum > 256)
+        return false; /* a script, a 32-bit program, ...: not known to be static */
+    Elf64_Phdr ph[256];
+    size_t len = eh.e_phnum * sizeof(Elf64_Phdr);
+    if (pread(fd, ph, len, (off_t)eh.e_phoff) != (ssize_t)len)
+        return false;
+    for (size_t i = 0; i < eh.e_phnum; i++)
+        if (ph[i].p_type == PT_INTERP)
+            return false;
+    return true;
+}
+
+const char *cp_record_exe_why(const char *path, int fd)
+{
+    int own = -1;
+    if (fd < 0 && (fd = own = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return NULL;
+    const char *why = NULL;
+    struct stat st;
+    if (is_static_elf(fd))
+        why = "statically linked: LD_PRELOAD cannot enter it";
+    else if (fstat(fd, &st) == 0 && (((st.st_mode & S_ISUID) && st.st_uid != geteuid()) ||
+                                     ((st.st_mode & S_ISGID) && st.st_gid != getegid())))
+        why = "set-uid or set-gid: the loader ignores LD_PRELOAD for it";
+    else if (fgetxattr(fd, "security.capability", NULL, 0) > 0)
+        why = "has file capabilities: the loader ignores LD_PRELOAD for it";
+    if (own >= 0)
+        close(own);
+    return why;
+}
+
+/* Whether /proc/PID/environ holds an LD_PRELOAD naming libcprof; -1 when
+ * it cannot be read. */
+static int has_preload(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+    cp_buf b = {0};
+    if (cp_buf_read_file(&b, path, 1 << 20) != 0) {
+        cp_buf_free(&b);
+        return -1;
+    }
+    int r = 0;
+    for (size_t i = 0; i < b.len;) {
+        const char *s = (const char *)b.data + i;
+        size_t n = strnlen(s, b.len - i);
+        if (n > 11 && !strncmp(s, "LD_PRELOAD=", 11) && memmem(s, n, "libcprof", 8))
+            r = 1;
+        i += n + 1;
+    }
+    cp_buf_free(&b);
+    return r;
+}
+
+/* What the process runs now, and whether the preload can be in it. */
+static void classify(rec_proc *p)
+{
+    char path[64], exe[PATH_MAX];
+    snprintf(path, sizeof path, "/proc/%d/exe", (int)p->pid);
+    ssize_t n = readlink(path, exe, sizeof exe - 1);
+    if (n <= 0)
+        return;
+    exe[n] = 0;
+    free(p->exe);
+    p->exe = strdup(exe);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    p->why = fd >= 0 ? cp_record_exe_why(NULL, fd) : NULL;
+    if (fd >= 0)
+        close(fd);
+    if (!p->why && has_preload(p->pid) == 0)
+        p->why = "started without LD_PRELOAD (its environment was cleared)";
+}
+
+static void refresh(rec_proc *p, const char *comm, double cpu_s)
+{
+    p->seen_cpu_s = cpu_s;
+    if (strcmp(p->comm, comm) || !p->exe) {
+        snprintf(p->comm, sizeof p->comm, "%s", comm);
+        classify(p);
+    }
+}
+
+void cp_record_procs_scan(rec_procs *t)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return;
+    /* new pids of this scan with their parents, resolved after the walk
+     * (a child can have a smaller pid than its parent once pids wrap) */
+    typedef struct { pid_t pid, ppid; char comm[64]; double cpu; } fresh;
+    fresh *nv = NULL;
+    size_t nn = 0, ncap = 0, ns = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        pid_t pid = (pid_t)strtol(e->d_name, NULL, 10);
+        if (cp_grow(&t->scratch, &t->cap_scratch, ns + 1, sizeof *t->scratch))
+            break;
+        long oi = search(t->others, t->nothers, pid);
+        if ((size_t)oi < t->nothers && t->others[oi] == pid) {
+            t->scratch[ns++] = pid; /* still not ours */
+            continue;
+        }
+        char comm[64];
+        pid_t ppid;
+        double cpu;
+        if (read_stat(pid, comm, &ppid, &cpu) != 0)
+            continue;
+        long pi = find_proc(t, pid);
+        if ((size_t)pi < t->n && t->v[pi].pid == pid) {
+            refresh(&t->v[pi], comm, cpu);
+            continue;
+        }
+        if (cp_grow(&nv, &ncap, nn + 1, sizeof *nv))
+            break;
+        nv[nn].pid = pid;
+        nv[nn].ppid = ppid;
+        nv[nn].cpu = cpu;
+        memcpy(nv[nn].comm, comm, sizeof comm);
+        nn++;
+    }
+    closedir(d);
+    for (bool more = true; more;) {
+        more = false;
+        for (size_t i = 0; i < nn; i++)
+            if (nv[i].pid && (nv[i].pid == t->root || ours(t, nv[i].ppid))) {
+                rec_proc *p = cp_record_proc(t, nv[i].pid);
+                if (p)
+                    refresh(p, nv[i].comm, nv[i].cpu);
+                nv[i].pid = 0;
+                more = true;
+            }
+    }
+    for (size_t i = 0; i < nn; i++)
+        if (nv[i].pid && !cp_grow(&t->scratch, &t->cap_scratch, ns + 1, sizeof *t->scratch))
+            t->scratch[ns++] = nv[i].pid;
+    free(nv);
+    /* readdir of /proc lists pids ascending, but be sure */
+    for (size_t i = 1; i < ns; i++)
+        for (size_t j = i; j > 0 && t->scratch[j - 1] > t->scratch[j]; j--) {
+            pid_t x = t->scratch[j];
+            t->scratch[j] = t->scratch[j - 1];
+            t->scratch[j - 1] = x;
+        }
+    pid_t *tmp = t->others;
+    size_t cap = t->cap_others;
+    t->others = t->scratch;
+    t->nothers = ns;
+    t->cap_others = t->cap_scratch;
+    t->scratch = tmp;
+    t->cap_scratch = cap;
+}
+
+void cp_record_procs_free(rec_procs *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        free(t->v[i].exe);
+    free(t->v);
+    free(t->others);
+    free(t->scratch);
+    memset(t, 0, sizeof *t);
+}
