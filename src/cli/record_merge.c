@@ -156,11 +156,9 @@ static void totals(const cp_profile *p, int type, int64_t *samples, double *valu
 
 /* The output name of one process with --per-process: the name's %p and %c
  * expanded, else ".PID.COMM" put before ".pb.gz" (or at the end). */
-static char *per_process_name(const char *tmpl, pid_t pid, const char *comm)
+static char *per_process_name(const char *tmpl, const char *num, const char *comm)
 {
     cp_buf b = {0};
-    char num[24];
-    snprintf(num, sizeof num, "%d", (int)pid);
     int rc = 0;
     if (strstr(tmpl, "%p") || strstr(tmpl, "%c")) {
         for (const char *s = tmpl; *s && !rc; s++) {
@@ -270,7 +268,9 @@ static int per_process(const rec_output *o, const rec_file *fs, size_t n, rec_pr
         cp_profile *p = read_labelled(&fs[i], o->type, procs);
         if (!p)
             continue;
-        char *name = per_process_name(o->path, fs[i].pid, fs[i].comm);
+        char num[24];
+        snprintf(num, sizeof num, "%d", (int)fs[i].pid);
+        char *name = per_process_name(o->path, num, fs[i].comm);
         p = symbolized(p, true);
         int wr = name ? cp_profile_write_file(p, name) : CPROF_ENOMEM;
         if (wr) {
@@ -384,10 +384,10 @@ int cp_record_output(const rec_output *o, rec_procs *procs)
         for (size_t i = 0; i < procs->n; i++)
             if (procs->v[i].wrote)
                 samples += procs->v[i].samples, value += procs->v[i].value;
-        if (nproc)
-            fprintf(stderr, "cprof: %s profiles: %zu files named %s\n", t->what, nproc,
-                    strstr(o->path, "%p") || strstr(o->path, "%c")
-                        ? o->path : "like NAME.PID.COMM.pb.gz");
+        char *like = per_process_name(o->path, "PID", "COMM");
+        if (nproc && like)
+            fprintf(stderr, "cprof: %s profiles: %zu files named %s\n", t->what, nproc, like);
+        free(like);
         summary(o, o->path, nproc, value, samples);
     } else if (n) {
         cp_profile *m = merge_files(fs, n, o->type, procs);
