@@ -62,8 +62,10 @@ const rec_type cp_record_types[REC_NTYPES] = {
 };
 #define types cp_record_types
 
-/* How often the process tree is looked at while the command runs. */
-enum { SCAN_INTERVAL_MS = 20 };
+/* How often the process tree is looked at while the command runs: often
+ * during the first second (short commands), then less (a scan of /proc
+ * costs ~0.2 ms on a machine of 150 processes: 1% of a CPU at 20 ms). */
+enum { SCAN_FIRST_MS = 20, SCAN_LATER_MS = 50 };
 
 static void usage(void)
 {
@@ -301,6 +303,8 @@ static int run(char **argv, rec_procs *procs, int *status, double *used_s)
     }
     procs->root = pid;
     note_command(procs, pid, argv[0]);
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
     for (bool done = false; !done;) {
         int st;
         pid_t r;
@@ -315,7 +319,10 @@ static int run(char **argv, rec_procs *procs, int *status, double *used_s)
         if (done)
             break;
         cp_record_procs_scan(procs);
-        struct timespec ts = {0, SCAN_INTERVAL_MS * 1000000L};
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long ms = now.tv_sec - start.tv_sec < 1 ? SCAN_FIRST_MS : SCAN_LATER_MS;
+        struct timespec ts = {0, ms * 1000000L};
         sigtimedwait(&chld, NULL, &ts);
     }
     while (waitpid(-1, NULL, WNOHANG) > 0) {

@@ -287,10 +287,10 @@ static int per_process(const rec_output *o, const rec_file *fs, size_t n, rec_pr
     return rc;
 }
 
-static int by_value(const void *a, const void *b)
+/* unprofiled before profiled; each by CPU seen or samples, most first */
+static int by_weight(const void *a, const void *b)
 {
     const rec_proc *x = *(rec_proc *const *)a, *y = *(rec_proc *const *)b;
-    /* the unprofiled first (most CPU seen first), then by samples */
     if (!x->wrote != !y->wrote)
         return x->wrote ? 1 : -1;
     double vx = x->wrote ? (double)x->samples : x->seen_cpu_s;
@@ -298,49 +298,81 @@ static int by_value(const void *a, const void *b)
     return (vx < vy) - (vx > vy);
 }
 
-/* The processes of the tree and why each is (not) in the profile. */
-static void explain(const rec_output *o, rec_procs *procs, double profiled_s)
+/* A process without a profile worth a line of its own: one the preload
+ * cannot enter, or one that used some CPU. */
+static bool notable(const rec_proc *p)
 {
+    return !p->wrote && (p->why || p->seen_cpu_s >= 0.01);
+}
+
+/* The processes of the tree and why the profile lacks what it lacks:
+ * unprofiled processes that used CPU, each with its reason; the profiled
+ * ones with most samples; a count of the rest. */
+static void explain(const rec_output *o, rec_procs *procs, double profiled_s, bool written)
+{
+    enum { SHOW_UNPROFILED = 8, SHOW_PROFILED = 4 };
     const char *what = cp_record_types[o->type].what;
-    size_t nun = 0, nstatic = 0;
     rec_proc **v = malloc((procs->n + 1) * sizeof *v);
     if (!v)
         return;
+    double unprof_s = 0;
+    size_t nwhy = 0;
     for (size_t i = 0; i < procs->n; i++) {
         v[i] = &procs->v[i];
         if (!v[i]->wrote) {
-            nun++;
-            nstatic += v[i]->why != NULL;
+            unprof_s += v[i]->seen_cpu_s;
+            nwhy += v[i]->why != NULL;
         }
     }
-    qsort(v, procs->n, sizeof *v, by_value);
-    if (o->type == REC_CPU && o->used_cpu_s >= 0)
+    qsort(v, procs->n, sizeof *v, by_weight);
+    if (o->type == REC_CPU && o->used_cpu_s >= 0 && !written)
+        fprintf(stderr, "cprof: the command used %.2f s of CPU and none of its processes "
+                        "wrote a profile; the processes that ran:\n", o->used_cpu_s);
+    else if (o->type == REC_CPU && o->used_cpu_s >= 0)
         fprintf(stderr, "cprof: the %s profile holds %.2f s of the %.2f s of CPU the command "
                         "used; the processes that ran:\n", what, profiled_s, o->used_cpu_s);
     else
         fprintf(stderr, "cprof: the %s profile is empty; the processes that ran:\n", what);
-    size_t shown = 0;
-    for (size_t i = 0; i < procs->n && shown < 12; i++, shown++) {
+    size_t shown_un = 0, shown_pr = 0, quiet_un = 0, rest_pr = 0;
+    for (size_t i = 0; i < procs->n; i++) {
         const rec_proc *p = v[i];
-        if (p->wrote)
-            fprintf(stderr, "cprof:   pid %d %s: %lld samples\n", (int)p->pid, p->comm,
-                    (long long)p->samples);
-        else
-            fprintf(stderr, "cprof:   pid %d %s%s%s: no profile (%.2f s CPU seen), %s\n",
+        if (!p->wrote && (!notable(p) || shown_un == SHOW_UNPROFILED)) {
+            quiet_un++;
+        } else if (!p->wrote) {
+            shown_un++;
+            fprintf(stderr, "cprof:   pid %d %s%s%s: no profile, %.2f s CPU seen: %s\n",
                     (int)p->pid, p->comm, p->exe ? " " : "", p->exe ? p->exe : "", p->seen_cpu_s,
                     p->why ? p->why
-                           : "it ended without running exit handlers (_exit, a signal) or "
-                             "still runs");
+                           : "it ended without exit handlers (_exit, a signal) or still runs");
+        } else if (shown_pr < SHOW_PROFILED) {
+            shown_pr++;
+            fprintf(stderr, "cprof:   pid %d %s: %lld samples\n", (int)p->pid, p->comm,
+                    (long long)p->samples);
+        } else {
+            rest_pr++;
+        }
     }
-    if (procs->n > shown)
-        fprintf(stderr, "cprof:   ... and %zu more\n", procs->n - shown);
-    if (o->type == REC_CPU && o->used_cpu_s >= 0 && o->used_cpu_s * o->hz < 2)
+    if (quiet_un || rest_pr)
+        fprintf(stderr, "cprof:   and %zu more: %zu profiled, %zu without a profile and each "
+                        "under 0.01 s CPU when last seen (shells that end with _exit, ...)\n",
+                quiet_un + rest_pr, rest_pr, quiet_un);
+    if (procs->n == 0)
+        fprintf(stderr, "cprof:   none was seen (each ended before record looked)\n");
+    double used = o->used_cpu_s, rest = used - profiled_s - unprof_s;
+    if (o->type == REC_CPU && used >= 0 && used * o->hz < 2) {
         fprintf(stderr, "cprof: the command used less CPU than two sampling intervals "
                         "(%d Hz): raise --hz to see it\n", o->hz);
-    else if (nun && !nstatic)
-        fprintf(stderr, "cprof: likely cause: processes the preload cannot enter "
-                        "(statically linked or set-uid programs) that ended before they could "
-                        "be seen, or processes that ended without exit handlers\n");
+    } else if (o->type == REC_CPU && used >= 0) {
+        if (unprof_s >= 0.01)
+            fprintf(stderr, "cprof: %.2f s went to processes without a profile%s\n", unprof_s,
+                    nwhy ? ", most likely those the preload cannot enter (statically linked "
+                           "or set-uid programs)" : "");
+        if (rest > 0.1 && rest > 0.25 * used)
+            fprintf(stderr, "cprof: %.2f s more is not in any sample: processes too short to "
+                            "be seen, statically linked or set-uid ones among them, and the "
+                            "profiled processes' own start-up and exit (writing the profile)\n",
+                    rest);
+    }
     free(v);
 }
 
@@ -414,7 +446,7 @@ int cp_record_output(const rec_output *o, rec_procs *procs)
     double missing = o->used_cpu_s - value;
     if (samples == 0 || (o->type == REC_CPU && o->used_cpu_s >= 0 && missing > 0.1 &&
                          missing > 0.25 * o->used_cpu_s))
-        explain(o, procs, value);
+        explain(o, procs, value, n > 0);
 out:
     for (size_t i = 0; i < n; i++)
         free(fs[i].path);
