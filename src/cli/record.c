@@ -60,7 +60,6 @@ const rec_type cp_record_types[REC_NTYPES] = {
     {"threads", "CPROF_THREADS", "threads.pb.gz", "threads", false},
     {"io", "CPROF_IO", "io.pb.gz", "I/O", false},
 };
-#define types cp_record_types
 
 /* How often the process tree is looked at while the command runs: often
  * during the first second (short commands), then less (a scan of /proc
@@ -179,7 +178,8 @@ static void show_top(const char *file)
 }
 
 
-/* A private directory for the processes' files (mode 0700), malloc'ed. */
+/* A private directory for the processes' files (mode 0700) with its done/
+ * subdirectory, malloc'ed. */
 static char *make_dir(void)
 {
     const char *tmp = getenv("TMPDIR");
@@ -196,28 +196,58 @@ static char *make_dir(void)
         free(d);
         return NULL;
     }
+    char done[PATH_MAX];
+    snprintf(done, sizeof done, "%s/done", d);
+    if (mkdir(done, 0700) != 0) {
+        fprintf(stderr, "cprof: record: cannot make %s: %s\n", done, strerror(errno));
+        rmdir(d);
+        free(d);
+        return NULL;
+    }
     return d;
 }
 
-/* Remove dir and the files in it; true when it held any. */
-static bool remove_dir(const char *dir)
+/* Remove dir, the files in it and in its subdirectory done/. */
+static void remove_dir(const char *dir)
 {
     DIR *d = opendir(dir);
-    bool any = false;
     if (d) {
         struct dirent *e;
         while ((e = readdir(d))) {
             if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
                 continue;
-            any = true;
             char p[PATH_MAX];
             snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-            unlink(p);
+            if (unlink(p) != 0 && errno == EISDIR && !strcmp(e->d_name, "done"))
+                remove_dir(p);
         }
         closedir(d);
     }
     rmdir(dir);
-    return any;
+}
+
+/* Move the profiles written so far from dir to dir/done/, each name
+ * prefixed with a sequence number: a later process that gets a reused pid
+ * (pid_max can be 32768; a large build starts more processes than that)
+ * then writes a new file instead of replacing this one.  Writers rename
+ * their file into place, so a file with its final name is complete. */
+static void collect_finished(const char *dir, unsigned long *seq)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (e->d_name[0] < '0' || e->d_name[0] > '9' || len < 7 ||
+            strcmp(e->d_name + len - 6, ".pb.gz"))
+            continue; /* ".", "done", a writer's temporary file */
+        char from[PATH_MAX], to[PATH_MAX];
+        snprintf(from, sizeof from, "%s/%s", dir, e->d_name);
+        snprintf(to, sizeof to, "%s/done/%lu.%s", dir, ++*seq, e->d_name);
+        rename(from, to);
+    }
+    closedir(d);
 }
 
 static bool dir_empty(const char *dir)
@@ -272,8 +302,9 @@ static void note_command(rec_procs *procs, pid_t pid, const char *cmd)
 /* Run argv as the tree's subreaper; *status is its wait status, *used_s
  * the CPU of every reaped process of the tree.  0, or 1 when it could not
  * be started. */
-static int run(char **argv, rec_procs *procs, int *status, double *used_s)
+static int run(char **argv, const char *dir, rec_procs *procs, int *status, double *used_s)
 {
+    unsigned long seq = 0;
     struct sigaction ign = {.sa_handler = SIG_IGN}, dfl = {.sa_handler = SIG_DFL};
     struct sigaction old_int, old_quit, old_chld;
     sigset_t chld, old_mask;
@@ -319,6 +350,7 @@ static int run(char **argv, rec_procs *procs, int *status, double *used_s)
         if (done)
             break;
         cp_record_procs_scan(procs);
+        collect_finished(dir, &seq);
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         long ms = now.tv_sec - start.tv_sec < 1 ? SCAN_FIRST_MS : SCAN_LATER_MS;
@@ -327,6 +359,7 @@ static int run(char **argv, rec_procs *procs, int *status, double *used_s)
     }
     while (waitpid(-1, NULL, WNOHANG) > 0) {
     } /* orphans that ended too: their CPU is the tree's */
+    collect_finished(dir, &seq);
     struct rusage ru;
     if (getrusage(RUSAGE_CHILDREN, &ru) == 0)
         *used_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
@@ -389,14 +422,14 @@ int cp_cmd_record(int argc, char **argv)
         const char *name = a + (a[1] == '-' ? 2 : 1);
         int t;
         for (t = 0; t < REC_NTYPES; t++) {
-            size_t n = strlen(types[t].flag);
-            if (strncmp(name, types[t].flag, n) == 0 && (name[n] == 0 || name[n] == '=')) {
-                want[t] = name[n] == '=' ? name + n + 1 : types[t].dflt;
+            size_t n = strlen(cp_record_types[t].flag);
+            if (strncmp(name, cp_record_types[t].flag, n) == 0 && (name[n] == 0 || name[n] == '=')) {
+                want[t] = name[n] == '=' ? name + n + 1 : cp_record_types[t].dflt;
                 if (!*want[t])
                     goto bad;
-                if (!types[t].ready) {
+                if (!cp_record_types[t].ready) {
                     fprintf(stderr, "cprof: record: %s profiles are not collected by this "
-                                    "version yet (CPU and heap are)\n", types[t].what);
+                                    "version yet (CPU and heap are)\n", cp_record_types[t].what);
                     goto bad;
                 }
                 any = 1;
@@ -428,11 +461,11 @@ int cp_cmd_record(int argc, char **argv)
     if (leaks) {
         setenv("CPROF_LEAKS", "1", 1);
         if (!want[REC_HEAP])
-            want[REC_HEAP] = types[REC_HEAP].dflt;
+            want[REC_HEAP] = cp_record_types[REC_HEAP].dflt;
         any = 1;
     }
     if (!any)
-        want[REC_CPU] = types[REC_CPU].dflt;
+        want[REC_CPU] = cp_record_types[REC_CPU].dflt;
     rc = 1;
     if (!(dir = make_dir()))
         goto out;
@@ -448,8 +481,8 @@ int cp_cmd_record(int argc, char **argv)
         if (!paths[t])
             continue;
         char env[PATH_MAX + 64];
-        snprintf(env, sizeof env, "%s/%%p.%%c.%s.pb.gz", dir, types[t].flag);
-        setenv(types[t].env, env, 1);
+        snprintf(env, sizeof env, "%s/%%p.%%c.%s.pb.gz", dir, cp_record_types[t].flag);
+        setenv(cp_record_types[t].env, env, 1);
         if (!per_process)
             unlink(paths[t]); /* so a stale file is never reported as new */
     }
@@ -459,10 +492,12 @@ int cp_cmd_record(int argc, char **argv)
     }
     int st = 0;
     double used_s = -1;
-    if (run(argv + i, &procs, &st, &used_s) != 0)
+    char done[PATH_MAX + 8];
+    if (run(argv + i, dir, &procs, &st, &used_s) != 0)
         goto out;
     rc = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : 1;
-    bool ran = !(WIFEXITED(st) && WEXITSTATUS(st) >= 126 && dir_empty(dir));
+    snprintf(done, sizeof done, "%s/done", dir);
+    bool ran = !(WIFEXITED(st) && WEXITSTATUS(st) >= 126 && dir_empty(done));
     if (ran && WIFSIGNALED(st))
         fprintf(stderr, "cprof: %s killed by signal %d; profiles are written at exit, so "
                         "there may be none\n", argv[i], WTERMSIG(st));
@@ -470,7 +505,7 @@ int cp_cmd_record(int argc, char **argv)
     for (int t = 0; t < REC_NTYPES; t++) {
         if (!paths[t])
             continue;
-        rec_output o = {.type = t, .dir = dir, .path = paths[t], .per_process = per_process,
+        rec_output o = {.type = t, .dir = done, .path = paths[t], .per_process = per_process,
                         .hz = hz_n, .used_cpu_s = used_s, .cmd_ran = ran};
         if (cp_record_output(&o, &procs) == 0 && t == REC_CPU && !per_process)
             top = true;

@@ -40,17 +40,22 @@ enum { BATCH = 64 };
 
 typedef struct rec_file {
     pid_t pid;
+    unsigned long seq;
     char comm[64];
     char *path;
 } rec_file;
 
 static int by_pid(const void *a, const void *b)
 {
-    pid_t x = ((const rec_file *)a)->pid, y = ((const rec_file *)b)->pid;
-    return (x > y) - (x < y);
+    const rec_file *x = a, *y = b;
+    if (x->pid != y->pid)
+        return (x->pid > y->pid) - (x->pid < y->pid);
+    return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
-/* The files of one type in dir, by pid; -1 on ENOMEM. */
+/* The files of one type in dir (SEQ.PID.COMM.TYPE.pb.gz, see record.c's
+ * collect_finished), by pid and then by when they were found; -1 on
+ * ENOMEM. */
 static int list_files(const char *dir, const char *flag, rec_file **out, size_t *nout)
 {
     char suffix[64];
@@ -66,8 +71,12 @@ static int list_files(const char *dir, const char *flag, rec_file **out, size_t 
     int rc = 0;
     while ((e = readdir(d))) {
         const char *s = e->d_name;
-        size_t len = strlen(s);
         char *end;
+        unsigned long seq = strtoul(s, &end, 10);
+        if (s[0] < '0' || s[0] > '9' || *end != '.')
+            continue;
+        s = end + 1;
+        size_t len = strlen(s);
         long pid = strtol(s, &end, 10);
         if (s[0] < '0' || s[0] > '9' || *end != '.' || len <= sl ||
             strcmp(s + len - sl, suffix) || end + 1 >= s + len - sl)
@@ -78,17 +87,18 @@ static int list_files(const char *dir, const char *flag, rec_file **out, size_t 
         }
         rec_file *f = &v[n];
         f->pid = (pid_t)pid;
+        f->seq = seq;
         size_t cl = (size_t)(s + len - sl - (end + 1));
         if (cl > 63)
             cl = 63;
         memcpy(f->comm, end + 1, cl);
         f->comm[cl] = 0;
-        size_t pl = strlen(dir) + len + 2;
+        size_t pl = strlen(dir) + strlen(e->d_name) + 2;
         if (!(f->path = malloc(pl))) {
             rc = -1;
             break;
         }
-        snprintf(f->path, pl, "%s/%s", dir, s);
+        snprintf(f->path, pl, "%s/%s", dir, e->d_name);
         n++;
     }
     closedir(d);
