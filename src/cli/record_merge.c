@@ -428,9 +428,10 @@ int cp_record_output(const rec_output *o, rec_procs *procs)
                 samples += procs->v[i].samples, value += procs->v[i].value;
         char *like = per_process_name(o->path, "PID", "COMM");
         if (nproc && like)
-            fprintf(stderr, "cprof: %s profiles: %zu files named %s\n", t->what, nproc, like);
+            fprintf(stderr, "cprof: %s profiles: %zu file%s named %s\n", t->what, nproc,
+                    nproc == 1 ? "" : "s", like);
+        summary(o, like ? like : o->path, nproc, value, samples);
         free(like);
-        summary(o, o->path, nproc, value, samples);
     } else if (n) {
         cp_profile *m = merge_files(fs, n, o->type, procs);
         if (m) {

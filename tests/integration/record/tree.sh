@@ -76,5 +76,6 @@ for f in pp.*.pb.gz; do
     *) fail "unexpected file $f" ;;
   esac
 done
-grep -q "files named $dir/pp/pp.PID.COMM.pb.gz" err.txt || fail "per-process names not said"
+grep -Eq "^cprof: CPU profiles: [23] files named $dir/pp/pp\.PID\.COMM\.pb\.gz$" err.txt &&
+  grep -Eq "^cprof: pp\.PID\.COMM\.pb\.gz: [0-9.]+ s CPU in [23] processes" err.txt || fail "per-process names not said"
 echo "tree: ok"
