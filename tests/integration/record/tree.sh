@@ -55,6 +55,20 @@ grep -q work_a top.txt && fail "prog_a's function under comm=prog_b"
 "$cprof" tags m.pb.gz >tags.txt 2>&1 || fail "tags"
 grep -q 'prog_a' tags.txt && grep -q "$pb" tags.txt || fail "tags lacks comm or pid: $(cat tags.txt)"
 
+# heap profiles are merged and labelled the same way (every allocation
+# sampled: each program's stdio buffers are in it)
+mkdir heap && cd heap
+CPROF_HEAP_RATE=1 "$cprof" record --heap=h.pb.gz -- sh -c "'$a' 0.01 a.txt | '$b' 0.01 b.txt read" >/dev/null 2>err.txt ||
+  fail "record --heap exited $?"
+read pa ca <a.txt && read pb cb <b.txt || fail "the programs did not run"
+"$cprof" tags -sample_index=alloc_objects h.pb.gz >tags.txt 2>&1 || fail "tags of the heap profile"
+for want in "prog_a" "prog_b" "$pa" "$pb"; do
+  grep -Eq "^ +[0-9.]+ \( *[0-9.]+%\): $want\$" tags.txt || fail "heap profile lacks label $want: $(cat tags.txt)"
+done
+grep -Eq "^cprof: h\.pb\.gz: [0-9.]+ MB in [1-9][0-9]* objects allocated \(estimated from samples\) in 2 processes$" err.txt ||
+  fail "no heap summary line"
+cd ..
+
 # --per-process: one file per process, named by pid and program
 mkdir pp && cd pp
 "$cprof" record --per-process -o pp.pb.gz -- sh -c "'$a' 0.3 a.txt | '$b' 0.2 b.txt read" >/dev/null 2>err.txt ||
