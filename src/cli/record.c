@@ -334,8 +334,9 @@ static int run(char **argv, const char *dir, rec_procs *procs, int *status, doub
     }
     procs->root = pid;
     note_command(procs, pid, argv[0]);
-    struct timespec start;
+    struct timespec start, last;
     clock_gettime(CLOCK_MONOTONIC, &start);
+    last = start;
     for (bool done = false; !done;) {
         int st;
         pid_t r;
@@ -349,12 +350,17 @@ static int run(char **argv, const char *dir, rec_procs *procs, int *status, doub
         }
         if (done)
             break;
-        cp_record_procs_scan(procs);
-        collect_finished(dir, &seq);
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         long ms = now.tv_sec - start.tv_sec < 1 ? SCAN_FIRST_MS : SCAN_LATER_MS;
-        struct timespec ts = {0, ms * 1000000L};
+        long since_ms = (now.tv_sec - last.tv_sec) * 1000 + (now.tv_nsec - last.tv_nsec) / 1000000;
+        if (since_ms >= ms) { /* first one interval after the fork: exec is done */
+            cp_record_procs_scan(procs);
+            collect_finished(dir, &seq);
+            last = now;
+            since_ms = 0;
+        }
+        struct timespec ts = {0, (ms - since_ms) * 1000000L};
         sigtimedwait(&chld, NULL, &ts);
     }
     while (waitpid(-1, NULL, WNOHANG) > 0) {

@@ -214,8 +214,21 @@ static void classify(rec_proc *p)
         p->why = "started without LD_PRELOAD (its environment was cleared)";
 }
 
-static void refresh(rec_proc *p, const char *comm, double cpu_s)
+/* True while pid is still our own fork, before it execs the command: its
+ * executable is ours. */
+static bool before_exec(pid_t pid)
 {
+    char path[64], exe[PATH_MAX], self[PATH_MAX];
+    snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+    ssize_t n = readlink(path, exe, sizeof exe - 1), m = readlink("/proc/self/exe", self,
+                                                                   sizeof self - 1);
+    return n > 0 && n == m && !memcmp(exe, self, (size_t)n);
+}
+
+static void refresh(const rec_procs *t, rec_proc *p, const char *comm, double cpu_s)
+{
+    if (p->pid == t->root && before_exec(p->pid))
+        return; /* keep what record.c noted about the command */
     p->seen_cpu_s = cpu_s;
     if (strcmp(p->comm, comm) || !p->exe) {
         snprintf(p->comm, sizeof p->comm, "%s", comm);
@@ -252,7 +265,7 @@ void cp_record_procs_scan(rec_procs *t)
             continue;
         long pi = find_proc(t, pid);
         if ((size_t)pi < t->n && t->v[pi].pid == pid) {
-            refresh(&t->v[pi], comm, cpu);
+            refresh(t, &t->v[pi], comm, cpu);
             continue;
         }
         if (cp_grow(&nv, &ncap, nn + 1, sizeof *nv))
@@ -270,7 +283,7 @@ void cp_record_procs_scan(rec_procs *t)
             if (nv[i].pid && (nv[i].pid == t->root || ours(t, nv[i].ppid))) {
                 rec_proc *p = cp_record_proc(t, nv[i].pid);
                 if (p)
-                    refresh(p, nv[i].comm, nv[i].cpu);
+                    refresh(t, p, nv[i].comm, nv[i].cpu);
                 nv[i].pid = 0;
                 more = true;
             }
