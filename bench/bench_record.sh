@@ -37,9 +37,10 @@ awk -v pu="$pu" -v ps="$ps" -v pe="$pe" -v wu="$wu" -v ws="$ws" -v we="$we" \
     -v tree="$tree_s" -v prof="$prof_s" -v n="$nproc" 'BEGIN {
   plain = pu + ps; whole = wu + ws
   printf "unprofiled build: %.2f s CPU (%.1f s wall)\n", plain, pe
-  printf "profiled build:   %.2f s CPU in the tree: ratio %.3fx (goal <= 1.15x)\n", tree, tree / plain
+  r = tree / plain; share = 100 * prof / tree; off = share - 100; if (off < 0) off = -off
+  printf "profiled build:   %.2f s CPU in the tree: ratio %.3fx (goal <= 1.15x: %s)\n", tree, r, r <= 1.15 ? "met" : "NOT met"
   printf "whole record:     %.2f s CPU with the merge and symbolization (%.1f s wall): ratio %.3fx\n", whole, we, whole / plain
-  printf "merged profile:   %.2f s CPU from %d processes = %.1f%% of the tree'"'"'s rusage (goal within 5%%)\n", prof, n, 100 * prof / tree
+  printf "merged profile:   %.2f s CPU from %d processes = %.1f%% of the tree'"'"'s rusage (goal within 5%%: %s)\n", prof, n, share, off <= 5 ? "met" : "NOT met"
 }'
 "$cprof" top -nodecount=0 "$tmp/mk.pb.gz" >/dev/null 2>&1 || echo "bench_record: the merged profile does not read back"
 "$cprof" tags "$tmp/mk.pb.gz" 2>/dev/null | sed -n '/comm:/,/^$/p' | head -8
