@@ -30,6 +30,8 @@ typedef struct rec_proc {
     char *exe;        /* its executable, malloc'ed; NULL when never seen */
     const char *why;  /* why the preload cannot be in it; NULL when it can */
     double seen_cpu_s; /* CPU time when last seen alive (a lower bound) */
+    unsigned long long start; /* start time in clock ticks (0: not seen yet) */
+    bool seen, gone;  /* in the last scan; ended (its pid may be reused) */
     bool wrote;       /* a profile of the type being reported came from it */
     int64_t samples;  /* of that profile */
     double value;     /* its main value (CPU seconds, bytes allocated) */
@@ -46,7 +48,8 @@ typedef struct rec_procs {
 } rec_procs;
 
 /* record_procs.c */
-/* Find (or add) pid; NULL on ENOMEM. */
+/* The latest entry of pid (a pid can be reused), added when there is
+ * none; NULL on ENOMEM. */
 rec_proc *cp_record_proc(rec_procs *t, pid_t pid);
 /* Look at /proc once: add new descendants of t->root (or orphans handed
  * to us as subreaper), refresh the name, CPU and executable of live ones. */

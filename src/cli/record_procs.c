@@ -67,11 +67,12 @@ static long find_proc(const rec_procs *t, pid_t pid)
     return (long)lo;
 }
 
-rec_proc *cp_record_proc(rec_procs *t, pid_t pid)
+/* A new entry for pid, after any earlier ones of the same pid. */
+static rec_proc *add_proc(rec_procs *t, pid_t pid)
 {
     long i = find_proc(t, pid);
-    if ((size_t)i < t->n && t->v[i].pid == pid)
-        return &t->v[i];
+    while ((size_t)i < t->n && t->v[i].pid == pid)
+        i++;
     if (cp_grow(&t->v, &t->cap, t->n + 1, sizeof *t->v))
         return NULL;
     memmove(&t->v[i + 1], &t->v[i], (t->n - (size_t)i) * sizeof *t->v);
@@ -81,12 +82,26 @@ rec_proc *cp_record_proc(rec_procs *t, pid_t pid)
     return &t->v[i];
 }
 
-static bool ours(const rec_procs *t, pid_t pid)
+/* The live entry of pid, or NULL. */
+static rec_proc *find_live(rec_procs *t, pid_t pid)
 {
-    if (pid == t->root || pid == getpid())
-        return true;
-    long i = find_proc(t, pid);
-    return (size_t)i < t->n && t->v[i].pid == pid;
+    for (long i = find_proc(t, pid); (size_t)i < t->n && t->v[i].pid == pid; i++)
+        if (!t->v[i].gone)
+            return &t->v[i];
+    return NULL;
+}
+
+rec_proc *cp_record_proc(rec_procs *t, pid_t pid)
+{
+    long i = find_proc(t, pid), last = -1;
+    for (; (size_t)i < t->n && t->v[i].pid == pid; i++)
+        last = i;
+    return last >= 0 ? &t->v[last] : add_proc(t, pid);
+}
+
+static bool ours(rec_procs *t, pid_t pid)
+{
+    return pid == t->root || pid == getpid() || find_live(t, pid) != NULL;
 }
 
 /* Read a small /proc file into buf (NUL-terminated); bytes read or -1. */
@@ -106,8 +121,10 @@ static ssize_t read_small(const char *path, char *buf, size_t cap)
     return n;
 }
 
-/* /proc/PID/stat: name, parent and CPU seconds.  0 or -1 (gone). */
-static int read_stat(pid_t pid, char comm[64], pid_t *ppid, double *cpu_s)
+/* /proc/PID/stat: name, parent, CPU seconds and start time (clock ticks
+ * since boot: with the pid, it names one process).  0 or -1 (gone). */
+static int read_stat(pid_t pid, char comm[64], pid_t *ppid, double *cpu_s,
+                     unsigned long long *start)
 {
     char path[64], buf[1024];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
@@ -122,12 +139,14 @@ static int read_stat(pid_t pid, char comm[64], pid_t *ppid, double *cpu_s)
     memcpy(comm, open_paren + 1, n);
     comm[n] = 0;
     /* after ") ": state ppid pgrp session tty tpgid flags minflt cminflt
-     * majflt cmajflt utime stime */
+     * majflt cmajflt utime stime cutime cstime priority nice num_threads
+     * itrealvalue starttime */
     char state;
     int pp;
     unsigned long long ut = 0, st = 0;
-    if (sscanf(close_paren + 1, " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &state,
-               &pp, &ut, &st) < 4)
+    if (sscanf(close_paren + 1,
+               " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu",
+               &state, &pp, &ut, &st, start) < 5)
         return -1;
     *ppid = pp;
     long tick = sysconf(_SC_CLK_TCK);
@@ -241,9 +260,16 @@ void cp_record_procs_scan(rec_procs *t)
     DIR *d = opendir("/proc");
     if (!d)
         return;
-    /* new pids of this scan with their parents, resolved after the walk
-     * (a child can have a smaller pid than its parent once pids wrap) */
-    typedef struct { pid_t pid, ppid; char comm[64]; double cpu; } fresh;
+    for (size_t i = 0; i < t->n; i++)
+        t->v[i].seen = false;
+    /* new processes of this scan with their parents, resolved after the
+     * walk (a child can have a smaller pid than its parent once pids wrap) */
+    typedef struct {
+        pid_t pid, ppid;
+        char comm[64];
+        double cpu;
+        unsigned long long start;
+    } fresh;
     fresh *nv = NULL;
     size_t nn = 0, ncap = 0, ns = 0;
     struct dirent *e;
@@ -261,29 +287,39 @@ void cp_record_procs_scan(rec_procs *t)
         char comm[64];
         pid_t ppid;
         double cpu;
-        if (read_stat(pid, comm, &ppid, &cpu) != 0)
+        unsigned long long start = 0;
+        if (read_stat(pid, comm, &ppid, &cpu, &start) != 0)
             continue;
-        long pi = find_proc(t, pid);
-        if ((size_t)pi < t->n && t->v[pi].pid == pid) {
-            refresh(t, &t->v[pi], comm, cpu);
+        rec_proc *p = find_live(t, pid);
+        if (p && (p->start == start || p->start == 0)) { /* 0: the command, noted */
+            p->start = start;
+            p->seen = true;
+            refresh(t, p, comm, cpu);
             continue;
         }
+        if (p) /* its pid was reused since the last scan */
+            p->gone = true;
         if (cp_grow(&nv, &ncap, nn + 1, sizeof *nv))
             break;
-        nv[nn].pid = pid;
-        nv[nn].ppid = ppid;
-        nv[nn].cpu = cpu;
+        nv[nn] = (fresh){.pid = pid, .ppid = ppid, .cpu = cpu, .start = start};
         memcpy(nv[nn].comm, comm, sizeof comm);
         nn++;
     }
     closedir(d);
+    for (size_t i = 0; i < t->n; i++)
+        if (!t->v[i].seen && t->v[i].start)
+            t->v[i].gone = true; /* ended: its pid may come back as another's */
     for (bool more = true; more;) {
         more = false;
         for (size_t i = 0; i < nn; i++)
             if (nv[i].pid && (nv[i].pid == t->root || ours(t, nv[i].ppid))) {
-                rec_proc *p = cp_record_proc(t, nv[i].pid);
-                if (p)
+                rec_proc *p = nv[i].pid == t->root ? cp_record_proc(t, nv[i].pid)
+                                                   : add_proc(t, nv[i].pid);
+                if (p) {
+                    p->start = nv[i].start;
+                    p->seen = true;
                     refresh(t, p, nv[i].comm, nv[i].cpu);
+                }
                 nv[i].pid = 0;
                 more = true;
             }
