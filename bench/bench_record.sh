@@ -41,6 +41,7 @@ awk -v pu="$pu" -v ps="$ps" -v pe="$pe" -v wu="$wu" -v ws="$ws" -v we="$we" \
   printf "profiled build:   %.2f s CPU in the tree: ratio %.3fx (goal <= 1.15x: %s)\n", tree, r, r <= 1.15 ? "met" : "NOT met"
   printf "whole record:     %.2f s CPU with the merge and symbolization (%.1f s wall): ratio %.3fx\n", whole, we, whole / plain
   printf "merged profile:   %.2f s CPU from %d processes = %.1f%% of the tree'"'"'s rusage (goal within 5%%: %s)\n", prof, n, share, off <= 5 ? "met" : "NOT met"
+  printf "merged profile against the unprofiled build'"'"'s CPU: %.1f%% (what the profiled processes add at start-up and exit is in neither)\n", 100 * prof / plain
 }'
 "$cprof" top -nodecount=0 "$tmp/mk.pb.gz" >/dev/null 2>&1 || echo "bench_record: the merged profile does not read back"
 "$cprof" tags "$tmp/mk.pb.gz" 2>/dev/null | sed -n '/comm:/,/^$/p' | head -8
