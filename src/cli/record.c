@@ -429,7 +429,8 @@ int cp_cmd_record(int argc, char **argv)
         int t;
         for (t = 0; t < REC_NTYPES; t++) {
             size_t n = strlen(cp_record_types[t].flag);
-            if (strncmp(name, cp_record_types[t].flag, n) == 0 && (name[n] == 0 || name[n] == '=')) {
+            if (strncmp(name, cp_record_types[t].flag, n) == 0 &&
+                (name[n] == 0 || name[n] == '=')) {
                 want[t] = name[n] == '=' ? name + n + 1 : cp_record_types[t].dflt;
                 if (!*want[t])
                     goto bad;

@@ -397,8 +397,8 @@ static void summary(const rec_output *o, const char *name, size_t nproc, double 
             fprintf(stderr, " (the command used %.2f s)", o->used_cpu_s);
         fputc('\n', stderr);
     } else if (o->type == REC_HEAP) {
-        fprintf(stderr, "cprof: %s: %.1f MB in %lld objects allocated (estimated from samples) in %zu process%s\n",
-                base, value / 1e6, (long long)samples, nproc, nproc == 1 ? "" : "es");
+        fprintf(stderr, "cprof: %s: %.1f MB in %lld objects allocated (estimated from samples) "
+                        "in %zu process%s\n", base, value / 1e6, (long long)samples, nproc, nproc == 1 ? "" : "es");
     } else {
         fprintf(stderr, "cprof: %s: %zu process%s\n", base, nproc, nproc == 1 ? "" : "es");
     }
