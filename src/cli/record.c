@@ -23,7 +23,10 @@
  * code.
  *
  * While the program runs we ignore SIGINT and SIGQUIT, as a shell does for
- * a foreground job: a ^C reaches the program, and we still report.
+ * a foreground job: a ^C reaches the program, and we still report.  A
+ * SIGTERM or SIGHUP sent to record is passed on to the program and record
+ * still reports and removes its directory (unless they were ignored when
+ * record started, as under nohup: then they stay ignored, in both).
  * SIGCHLD is blocked in us (not in the program) so a child's exit ends the
  * wait between two looks at /proc at once.
  *
@@ -299,6 +302,16 @@ static void note_command(rec_procs *procs, pid_t pid, const char *cmd)
     p->why = cp_record_exe_why(exe, -1);
 }
 
+/* A SIGTERM or SIGHUP that reached record while the command runs: passed
+ * on to the command, whose end record still waits for, so the profiles
+ * written and the private directory are dealt with as usual. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig)
+{
+    stop_signal = sig;
+}
+
 /* Run argv as the tree's subreaper; *status is its wait status, *used_s
  * the CPU of every reaped process of the tree.  0, or 1 when it could not
  * be started. */
@@ -306,13 +319,20 @@ static int run(char **argv, const char *dir, rec_procs *procs, int *status, doub
 {
     unsigned long seq = 0;
     struct sigaction ign = {.sa_handler = SIG_IGN}, dfl = {.sa_handler = SIG_DFL};
-    struct sigaction old_int, old_quit, old_chld;
+    struct sigaction old_int, old_quit, old_chld, old_term, old_hup;
+    struct sigaction stop = {.sa_handler = on_stop}; /* no SA_RESTART: ends the wait */
     sigset_t chld, old_mask;
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
     sigaction(SIGINT, &ign, &old_int);
     sigaction(SIGQUIT, &ign, &old_quit);
     sigaction(SIGCHLD, &dfl, &old_chld); /* SIG_IGN would reap for us */
+    sigaction(SIGTERM, NULL, &old_term);
+    sigaction(SIGHUP, NULL, &old_hup);
+    if (old_term.sa_handler == SIG_DFL) /* an ignored one (nohup) stays ignored */
+        sigaction(SIGTERM, &stop, NULL);
+    if (old_hup.sa_handler == SIG_DFL)
+        sigaction(SIGHUP, &stop, NULL);
     sigprocmask(SIG_BLOCK, &chld, &old_mask);
     prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     fflush(NULL);
@@ -327,6 +347,8 @@ static int run(char **argv, const char *dir, rec_procs *procs, int *status, doub
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGQUIT, &old_quit, NULL);
         sigaction(SIGCHLD, &old_chld, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+        sigaction(SIGHUP, &old_hup, NULL);
         sigprocmask(SIG_SETMASK, &old_mask, NULL);
         execvp(argv[0], argv);
         fprintf(stderr, "cprof: record: cannot run %s: %s\n", argv[0], strerror(errno));
@@ -337,6 +359,7 @@ static int run(char **argv, const char *dir, rec_procs *procs, int *status, doub
     struct timespec start, last;
     clock_gettime(CLOCK_MONOTONIC, &start);
     last = start;
+    bool forwarded = false;
     for (bool done = false; !done;) {
         int st;
         pid_t r;
@@ -350,6 +373,10 @@ static int run(char **argv, const char *dir, rec_procs *procs, int *status, doub
         }
         if (done)
             break;
+        if (stop_signal && !forwarded) {
+            kill(pid, stop_signal);
+            forwarded = true;
+        }
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         long ms = now.tv_sec - start.tv_sec < 1 ? SCAN_FIRST_MS : SCAN_LATER_MS;
@@ -376,6 +403,8 @@ out:
     sigaction(SIGCHLD, &old_chld, NULL);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGQUIT, &old_quit, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGHUP, &old_hup, NULL);
     return rc;
 }
 

@@ -278,8 +278,15 @@ static int per_process(const rec_output *o, const rec_file *fs, size_t n, rec_pr
         cp_profile *p = read_labelled(&fs[i], o->type, procs);
         if (!p)
             continue;
-        char num[24];
-        snprintf(num, sizeof num, "%d", (int)fs[i].pid);
+        char num[48];
+        /* the same pid and name again (a reused pid): another file */
+        unsigned dup = 1;
+        for (size_t k = i; k > 0 && fs[k - 1].pid == fs[i].pid; k--)
+            dup += !strcmp(fs[k - 1].comm, fs[i].comm);
+        if (dup > 1)
+            snprintf(num, sizeof num, "%d-%u", (int)fs[i].pid, dup);
+        else
+            snprintf(num, sizeof num, "%d", (int)fs[i].pid);
         char *name = per_process_name(o->path, num, fs[i].comm);
         p = symbolized(p, true);
         int wr = name ? cp_profile_write_file(p, name) : CPROF_ENOMEM;

@@ -18,6 +18,15 @@ fail() { echo "FAIL: $*"; exit 1; }
 [ $rc = 143 ] || fail "death by SIGTERM came back as $rc, want 143"
 out=$(printf 'hello\nworld\n' | "$cprof" record -o a.pb.gz -- cat 2>/dev/null)
 [ "$out" = "$(printf 'hello\nworld')" ] || fail "stdin/stdout not passed through: $out"
+# SIGTERM to record reaches the program; record still cleans up
+"$cprof" record -o a.pb.gz -- sh -c 'echo >ready; exec sleep 30' 2>/dev/null & rp=$!
+n=0; while [ ! -f ready ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
+kill -TERM $rp; wait $rp; rc=$?
+[ $rc = 143 ] || fail "SIGTERM to record came back as $rc, want 143"
+[ -z "$(ls tmp)" ] || fail "the private directory stayed after SIGTERM: $(ls tmp)"
+# an ignored SIGHUP (nohup) stays ignored in the program
+out=$(nohup "$cprof" record -o a.pb.gz -- sh -c 'kill -HUP $$; echo survived' 2>/dev/null)
+[ "$out" = survived ] || fail "SIGHUP ignored by nohup was not ignored in the program"
 "$cprof" record -o a.pb.gz -- /nonexistent/prog 2>/dev/null; rc=$?
 [ $rc = 127 ] || fail "missing program gave $rc, want 127"
 "$cprof" record --bogus -- true 2>/dev/null; rc=$?
