@@ -528,9 +528,13 @@ int cp_cmd_record(int argc, char **argv)
     }
     int st = 0;
     double used_s = -1;
+    struct timespec t0, m0, m1;
+    clock_gettime(CLOCK_REALTIME, &t0);
+    clock_gettime(CLOCK_MONOTONIC, &m0);
     char done[PATH_MAX + 8];
     if (run(argv + i, dir, &procs, &st, &used_s) != 0)
         goto out;
+    clock_gettime(CLOCK_MONOTONIC, &m1);
     rc = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : 1;
     snprintf(done, sizeof done, "%s/done", dir);
     bool ran = !(WIFEXITED(st) && WEXITSTATUS(st) >= 126 && dir_empty(done));
@@ -542,7 +546,10 @@ int cp_cmd_record(int argc, char **argv)
         if (!paths[t])
             continue;
         rec_output o = {.type = t, .dir = done, .path = paths[t], .per_process = per_process,
-                        .hz = hz_n, .used_cpu_s = used_s, .cmd_ran = ran};
+                        .hz = hz_n, .used_cpu_s = used_s, .cmd_ran = ran,
+                        .start_ns = (int64_t)t0.tv_sec * 1000000000 + t0.tv_nsec,
+                        .wall_ns = (int64_t)(m1.tv_sec - m0.tv_sec) * 1000000000 +
+                                   (m1.tv_nsec - m0.tv_nsec)};
         if (cp_record_output(&o, &procs) == 0 && t == REC_CPU && !per_process)
             top = true;
     }

@@ -67,6 +67,7 @@ typedef struct rec_output {
     bool per_process;
     int hz;               /* requested sampling rate (for the diagnostics) */
     double used_cpu_s;    /* the tree's CPU from rusage, < 0 unknown */
+    int64_t start_ns, wall_ns; /* when the command started (UTC) and ran for */
     bool cmd_ran;         /* false: exec failed, say nothing more */
 } rec_output;
 

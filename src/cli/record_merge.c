@@ -443,6 +443,10 @@ int cp_record_output(const rec_output *o, rec_procs *procs)
         cp_profile *m = merge_files(fs, n, o->type, procs);
         if (m) {
             m = symbolized(m, false);
+            /* the command's time and wall duration, not the sum of every
+             * process's (so "Total samples = 19 s (45%)" is of the run) */
+            if (o->wall_ns > 0)
+                m->time_nanos = o->start_ns, m->duration_nanos = o->wall_ns;
             totals(m, o->type, &samples, &value);
             int wr = cp_profile_write_file(m, o->path);
             cp_profile_free(m);
