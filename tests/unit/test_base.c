@@ -121,6 +121,21 @@ Test(path, expands_pid_and_percent)
     cr_assert_str_eq(out, "%x%");
 }
 
+Test(path, expands_process_name)
+{
+    char out[64], want[64];
+    FILE *f = fopen("/proc/self/comm", "w"); /* the process's name, whichever thread runs */
+    cr_assert_not_null(f);
+    fputs("a/b c%\001d", f);
+    cr_assert_eq(fclose(f), 0);
+    snprintf(want, sizeof want, "%d.a_b_c__d.pb.gz", (int)getpid());
+    cr_assert_eq(cp_path_expand("%p.%c.pb.gz", out, sizeof out), 0);
+    cr_assert_str_eq(out, want, "the name of /proc/self/comm, made a file name");
+    cr_assert_eq(cp_path_expand("%c", out, 8), CPROF_EINVAL, "too long for its NUL");
+    cr_assert_eq(cp_path_expand("%c", out, 9), 0);
+    cr_assert_str_eq(out, "a_b_c__d");
+}
+
 Test(buf, hex_of_build_id_bytes)
 {
     const unsigned char id[] = {0x00, 0x9f, 0xa0, 0xff};

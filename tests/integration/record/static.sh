@@ -1,0 +1,31 @@
+#!/bin/sh
+# static.sh CPROF PROG_STATIC — a statically linked program cannot load the
+# preload: record names it as unprofiled (pid, path, why), says how much CPU
+# the command used, and passes the exit status through; also when the
+# program runs under a shell.
+set -u
+cprof=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+prog=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+cd "$dir"
+fail() { echo "FAIL: $*"; sed 's/^/  stderr: /' err.txt; exit 1; }
+
+"$cprof" record -o s.pb.gz -- "$prog" 0.2 s.txt >out.txt 2>err.txt; rc=$?
+[ $rc = 0 ] || fail "exit status $rc, want 0"
+read pid used <s.txt || fail "the program did not run"
+[ "$(cat out.txt)" = "hello from $pid" ] || fail "stdout: $(cat out.txt)"
+cat err.txt
+grep -q "^cprof:   pid $pid prog_static $prog: no profile, 0\.[0-9][0-9] s CPU seen: statically linked: LD_PRELOAD cannot enter it$" err.txt ||
+  fail "the static program is not named as unprofiled"
+grep -Eq "^cprof: the command used 0\.[1-9][0-9] s of CPU and none of its processes wrote a profile" err.txt ||
+  fail "the CPU the command used is not compared"
+[ -f s.pb.gz ] && fail "a profile was written although no process wrote one"
+
+# under a shell that exits with its own status after it
+"$cprof" record -o s.pb.gz -- sh -c "'$prog' 0.2 s.txt; exit 3" >/dev/null 2>err.txt; rc=$?
+[ $rc = 3 ] || fail "exit status $rc, want 3"
+read pid used <s.txt || fail "the program did not run"
+grep -q "^cprof:   pid $pid prog_static $prog: no profile, 0\.[0-9][0-9] s CPU seen: statically linked" err.txt ||
+  fail "the static child of the shell is not named"
+echo "static: ok"
