@@ -25,7 +25,7 @@ name=$1
 : "${LIBCPROF:?}" "${CPROF:?}" "${WORK:?}"
 # Locale and time zone never decide an output; core files never pile up.
 export LC_ALL=C TZ=UTC
-ulimit -c 0 2>/dev/null
+ulimit -c 0 2>/dev/null  # dash, bash and busybox sh all have it
 T=${BATTERY_TIMEOUT:-30}          # seconds per program invocation (openssl speed: ~7)
 PY=/usr/bin/python3               # the system's, not a version manager's shim
 base=$WORK/$name
@@ -62,7 +62,9 @@ numbers_to_n() { sed -e 's/[0-9][0-9]*\(\.[0-9][0-9]*\)\{0,1\}k\{0,1\}/N/g'; }
 # sc_NAME runs in $w with the variant's `run`; once_NAME (optional) runs
 # once, unprofiled, in $base before all variants; setup_NAME (optional) runs
 # unprofiled in a fresh $w before each variant; norm_NAME (optional) filters
-# stdout and stderr of every variant alike before they are compared.
+# stdout and stderr of every variant alike before they are compared;
+# variants_of (in the driver) lists the profiled variants when they are not
+# the usual two.
 
 sc_node() {
     # crypto loads OpenSSL, whose exit-time cleanup the profiler must outlive.
@@ -303,8 +305,7 @@ sc_grep() {
 }
 
 # gnulib programs close stderr at exit: the leak summary must still reach
-# the stderr the program started with.
-variants_sort_leaks="leaks"
+# the stderr the program started with (variant leaks only, see variants_of).
 sc_sort_leaks() {
     seq 1 20000 | sed 's/$/ x/' >in.txt
     run sort -r in.txt -o rev.txt; echo "sort: $?"
@@ -314,7 +315,7 @@ sc_sort_leaks() {
 sc_jemalloc() { run "$ALLOC_JE"; }
 sc_tcmalloc() { run "$ALLOC_TC"; }
 
-variants_fd2="cpu+heap rate1 leaks"
+# Variants cpu+heap, rate1 and leaks (see variants_of).
 sc_fd2() {
     run "$FD2_REUSE" data.bin; echo "exit: $?"
     # The data file's bytes, every one: nothing of the profiler's may be in it.
@@ -431,8 +432,14 @@ if has_fn "once_$name"; then (cd "$base" && "once_$name") || { echo "FAIL: once_
 run_variant plain
 echo "$name: plain exit $(describe_status "$(cat "$base/plain.status")"), stdout $(wc -l <"$base/plain.out") lines, stderr $(wc -l <"$base/plain.err") lines"
 
-eval "variants=\${variants_$name:-'cpu+heap rate1'}"
-for v in $variants; do
+variants_of() {
+    case $1 in
+    fd2) echo "cpu+heap rate1 leaks" ;;
+    sort_leaks) echo "leaks" ;;
+    *) echo "cpu+heap rate1" ;;
+    esac
+}
+for v in $(variants_of "$name"); do
     case $v in
     cpu+heap) run_variant "$v" ;;
     rate1) run_variant "$v" CPROF_HEAP_RATE=1 ;;
