@@ -312,6 +312,10 @@ sc_sort_leaks() {
     head -n 1 rev.txt
 }
 
+# unshare(CLONE_NEWUSER) refuses a process with more than one thread: a
+# profiler that adds one breaks it (EINVAL).
+sc_unshare() { run unshare -U -r id -u; }
+
 sc_jemalloc() { run "$ALLOC_JE"; }
 sc_tcmalloc() { run "$ALLOC_TC"; }
 
@@ -333,6 +337,9 @@ case $name in
 node|curl|openssl|sqlite3|git|make|gcc|sort|tar|grep) needs "$name" ;;
 ssh_keygen) needs ssh-keygen ;;
 sort_leaks) needs sort ;;
+unshare)
+    needs unshare id
+    unshare -U -r true 2>/dev/null || { echo "SKIP: no user namespaces here"; exit 77; } ;;
 redis) needs redis-server redis-benchmark redis-cli ;;
 python3) needs "$PY" ;;
 jemalloc) [ -n "${ALLOC_JE:-}" ] || { echo "SKIP: no jemalloc to link with"; exit 77; } ;;
