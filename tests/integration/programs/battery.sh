@@ -330,7 +330,7 @@ sc_signals() { run "$SIGALL"; }
 # The program takes every signal, so no free one is left for CPU sampling:
 # one line per process tree saying so is allowed (and removed here); a
 # second line, or any line when a signal was free, is noise and differs.
-norm_signals() { sed '0,/^cprof: /{/^cprof: /d;}'; }
+norm_signals() { sed -E '0,/^(==[0-9]+== )?cprof: /{/^(==[0-9]+== )?cprof: /d;}'; }
 
 # ------------------------------------------------------------ driver
 case $name in
