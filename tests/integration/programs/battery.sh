@@ -34,6 +34,10 @@ mkdir -p "$base"
 base=$(cd "$base" && pwd)
 w=$base/w                         # the scenario's working directory
 export HOME="$base/home"          # no user configuration (git, ssh, node)
+mkdir -p "$HOME"
+# Plain means plain: no profiler settings inherited from the caller.
+unset LD_PRELOAD
+for v in $(env | sed -n 's/^\(CPROF_[A-Z0-9_]*\)=.*/\1/p'); do unset "$v"; done
 fails=0
 
 needs() {
@@ -54,9 +58,6 @@ run() {
             CPROF_CPU="$pdir/cpu.%p.pb.gz" CPROF_HEAP="$pdir/heap.%p.pb.gz" $venv "$@"
     fi
 }
-
-# Numbers that measure speed (throughput, durations) become N.
-numbers_to_n() { sed -e 's/[0-9][0-9]*\(\.[0-9][0-9]*\)\{0,1\}k\{0,1\}/N/g'; }
 
 # ------------------------------------------------------------ scenarios
 # sc_NAME runs in $w with the variant's `run`; once_NAME (optional) runs
