@@ -421,7 +421,7 @@ check_profiles() {
         case ${f##*/} in
         cpu.*.pb.gz|heap.*.pb.gz)
             case ${f##*/} in cpu.*) ncpu=$((ncpu + 1)) ;; *) nheap=$((nheap + 1)) ;; esac
-            if ! "$CPROF" top "$f" >/dev/null 2>"$base/top.err"; then
+            if ! DEBUGINFOD_URLS='' "$CPROF" top "$f" >/dev/null 2>"$base/top.err"; then
                 nbad=$((nbad + 1))
                 [ $nbad -le 3 ] && echo "  invalid profile ${f##*/}: $(head -n 1 "$base/top.err")"
                 bad=1
