@@ -85,7 +85,8 @@ process.exitCode = 3;'
 
 setup_curl() { seq 1 5000 | sed 's/^/curl line /' >data.txt; }
 sc_curl() {
-    run curl -s "file://$w/data.txt" | tail -n 2
+    run curl -s "file://$w/data.txt" >got.txt; echo "curl: $?"
+    tail -n 2 got.txt
     run curl -s -o copy.txt "file://$w/data.txt"; echo "curl -o: $?"
     cmp data.txt copy.txt && echo "copy identical"
     run curl -s "file://$w/no/such/file"; echo "curl missing file: $?"
@@ -288,7 +289,8 @@ sc_tar() {
     run tar -xf a.tar -C x; echo "extract: $?"
     diff -r d x/d && echo "extracted tree identical"
     run tar --sort=name --mtime=@0 --owner=0 --group=0 -czf a.tgz d; echo "create gzip: $?"
-    run tar -tzf a.tgz | tail -n 3
+    run tar -tzf a.tgz >list.txt; echo "list gzip: $?"
+    tail -n 3 list.txt
     run tar -tf no-such.tar; echo "list missing: $?"
 }
 
@@ -300,7 +302,8 @@ once_grep() {
 sc_grep() {
     run grep -c 'line 1' "$base/text"; echo "count: $?"
     run grep -n -E 'line (12|345)67$' "$base/text"
-    run grep -r -l -x 2999 "$base/tree" | sort
+    run grep -r -l -x 2999 "$base/tree" >found.txt; echo "recursive: $?"
+    sort found.txt
     run grep -q 'absent' "$base/text"; echo "no match: $?"
     run grep x "$base/no-such-file"; echo "missing file: $?"
 }
