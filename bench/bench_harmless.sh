@@ -25,10 +25,11 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/cprof-bench-harmless.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 export LIB tmp
 exec "$PY" - "$@" <<'PY'
-import os, re, shutil, signal, socket, statistics, subprocess, sys, time
+import os, re, shutil, signal, socket, statistics, subprocess, sys, threading, time
 
 LIB, TMP = os.environ["LIB"], os.environ["tmp"]
 RUNS = int(os.environ.get("HARMLESS_RUNS", "11"))  # for the short programs
+TIMEOUT = 120  # seconds for any one measured run
 # The measured programs see neither the caller's profiler settings nor a
 # locale that could change what they do.
 BASE_ENV = {k: v for k, v in os.environ.items()
@@ -47,7 +48,11 @@ def measure(argv, env):
                          file_actions=[(os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
                                        (os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0),
                                        (os.POSIX_SPAWN_OPEN, 2, "/dev/null", os.O_WRONLY, 0)])
+    # A program that hangs is killed (and shows as killed by SIGKILL).
+    watchdog = threading.Timer(TIMEOUT, os.kill, (pid, signal.SIGKILL))
+    watchdog.start()
     _, status, ru = os.wait4(pid, 0)
+    watchdog.cancel()
     return ru.ru_utime + ru.ru_stime, ru.ru_maxrss, os.waitstatus_to_exitcode(status)
 
 def clean():
