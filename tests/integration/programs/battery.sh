@@ -467,4 +467,5 @@ for v in $(variants_of "$name"); do
 done
 rm -rf "$w"
 [ $fails = 0 ] || { echo "$name: $fails variant(s) differ; outputs kept in $base"; exit 1; }
+rm -rf "$base"
 exit 0
