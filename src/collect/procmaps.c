@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/hashmap.h"
 #include "cprof.h"
 
 #define BUILD_ID_MAX 64
@@ -48,6 +49,8 @@ struct cp_procmaps {
     pm_entry *e;
     size_t n, cap;
     size_t main; /* index of the main executable's mapping, or n */
+    uint64_t text_hash; /* of the maps text it was read from */
+    size_t text_len;
 };
 
 static void hex(char *out, const unsigned char *bits, size_t n)
@@ -196,13 +199,9 @@ cp_procmaps *cp_procmaps_parse(const char *text, size_t len)
     return m;
 }
 
-cp_procmaps *cp_procmaps_load(void)
+/* Build ids and the main executable of a freshly parsed snapshot. */
+static cp_procmaps *finish_load(cp_procmaps *m)
 {
-    cp_buf text = {0};
-    cp_procmaps *m = NULL;
-    if (cp_buf_read_file(&text, "/proc/self/maps", 64u << 20) == 0)
-        m = parse((const char *)text.data, text.len);
-    cp_buf_free(&text);
     if (!m)
         return NULL;
     dl_iterate_phdr(object_cb, m);
@@ -218,6 +217,34 @@ cp_procmaps *cp_procmaps_load(void)
             m->main = i;
     }
     return m;
+}
+
+cp_procmaps *cp_procmaps_load_if_changed(const cp_procmaps *prev, bool *same)
+{
+    cp_buf text = {0};
+    cp_procmaps *m = NULL;
+    *same = false;
+    if (cp_buf_read_file(&text, "/proc/self/maps", 64u << 20) != 0)
+        goto out;
+    uint64_t h = cp_hash_bytes(text.data, text.len, 0x6d617073);
+    if (prev && prev->text_len == text.len && prev->text_hash == h) {
+        *same = true;
+        goto out;
+    }
+    if ((m = parse((const char *)text.data, text.len)) != NULL) {
+        m->text_hash = h;
+        m->text_len = text.len;
+        m = finish_load(m);
+    }
+out:
+    cp_buf_free(&text);
+    return m;
+}
+
+cp_procmaps *cp_procmaps_load(void)
+{
+    bool same;
+    return cp_procmaps_load_if_changed(NULL, &same);
 }
 
 static size_t find(const cp_procmaps *m, uint64_t addr)

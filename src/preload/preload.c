@@ -11,7 +11,15 @@
  * holds "%p", so it never overwrites its parent's file.  exec keeps the
  * environment, so an exec'd program profiles itself under its own %p.
  * sigaction and signal are interposed so a program that installs its own
- * handler for the profiling signal gets it cleanly (see below).
+ * handler for the profiling signal gets it cleanly (see below).  dlclose
+ * is interposed so the CPU profiler notes the code mappings before a
+ * library goes away (its samples keep their names).  CPROF_STACK_DEPTH
+ * sets the depth every profiler's stacks keep (strictly parsed).
+ *
+ * Quiet: CPROF_TREE_ROOT is set to the process id by the first profiled
+ * process of a tree; a process that finds it set to another pid is a
+ * descendant and never prints the "sampling stops" notice, so a process
+ * tree prints it at most once (from its root).
  *
  * The same code runs when a program links -lcprof: the interposer then
  * comes first in symbol lookup order as well.  The heap profiler's part
@@ -30,6 +38,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "collect/cpu.h"
@@ -58,7 +67,9 @@ static void on_thread_exit(void *v)
 static void *trampoline(void *p)
 {
     struct tramp t = *(struct tramp *)p;
+    int busy = cp_heap_busy_enter(); /* our block, not the program's */
     free(p);
+    cp_heap_busy_leave(busy);
     if (have_key)
         pthread_setspecific(exit_key, (void *)1);
     /* Libraries often create workers with every signal blocked (liblzma,
@@ -93,15 +104,38 @@ CPROF_API int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
     create_fn real = get_real_create();
     if (!real)
         return EAGAIN;
+    int busy = cp_heap_busy_enter(); /* not charged to the program's heap */
     struct tramp *t = malloc(sizeof *t);
+    cp_heap_busy_leave(busy);
     if (!t)
         return real(th, attr, fn, arg); /* unprofiled, but the program runs */
     t->fn = fn;
     t->arg = arg;
     int rc = real(th, attr, trampoline, t);
-    if (rc != 0)
+    if (rc != 0) {
+        busy = cp_heap_busy_enter();
         free(t);
+        cp_heap_busy_leave(busy);
+    }
     return rc;
+}
+
+/* Before a library is unloaded, the CPU profiler notes where its code was
+ * (only while a profile is running or has samples to write). */
+typedef int (*dlclose_fn)(void *);
+
+CPROF_API int dlclose(void *handle)
+{
+    static dlclose_fn real;
+    dlclose_fn f = __atomic_load_n(&real, __ATOMIC_ACQUIRE);
+    if (!f) {
+        f = (dlclose_fn)dlsym(RTLD_NEXT, "dlclose");
+        __atomic_store_n(&real, f, __ATOMIC_RELEASE);
+    }
+    if (!f)
+        return -1; /* dlerror() then says why dlsym failed */
+    cp_cpu_note_maps();
+    return f(handle);
 }
 
 /* A program that installs its own disposition for the profiling signal
@@ -200,8 +234,46 @@ static void start_cpu_from_env(void)
         cp_log("CPU profile not started: %s", cprof_strerror(rc));
 }
 
+/* Strict: digits only, in range; a bad value is refused with a message
+ * and the default kept. */
+static void stack_depth_from_env(void)
+{
+    const char *v = getenv("CPROF_STACK_DEPTH");
+    int d;
+    if (!v)
+        return;
+    if (cp_unwind_parse_depth(v, &d) != 0 || cp_unwind_set_depth(d) != 0)
+        cp_log("ignoring CPROF_STACK_DEPTH=%s (want a number of frames in %d..%d); using %d", v,
+               CP_MIN_FRAMES, CP_MAX_FRAMES, cp_unwind_depth());
+}
+
+/* Is this process the root of a profiled process tree?  The first one
+ * marks the environment with its pid (exec keeps the pid, so an exec'd
+ * root is still the root); descendants find another pid there. */
+static void tree_from_env(void)
+{
+    char me[24];
+    int n = 0;
+    char digits[24];
+    for (long p = (long)getpid(); p > 0 && n < (int)sizeof digits; p /= 10)
+        digits[n++] = (char)('0' + p % 10);
+    int k = 0;
+    while (n > 0)
+        me[k++] = digits[--n];
+    me[k] = 0;
+    const char *root = getenv("CPROF_TREE_ROOT");
+    if (root && *root) {
+        cp_cpu_set_quiet(strcmp(root, me) != 0);
+        return;
+    }
+    int busy = cp_heap_busy_enter(); /* setenv's copy is ours */
+    setenv("CPROF_TREE_ROOT", me, 1);
+    cp_heap_busy_leave(busy);
+}
+
 __attribute__((constructor)) static void preload_init(void)
 {
+    stack_depth_from_env(); /* before any profiler takes a stack */
     cp_preload_heap_init();
     get_real_create();
     have_key = pthread_key_create(&exit_key, on_thread_exit) == 0;
@@ -211,5 +283,8 @@ __attribute__((constructor)) static void preload_init(void)
     cp_heap_atfork_register();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     atexit(at_exit);
+    const char *cpu = getenv("CPROF_CPU");
+    if (cpu && *cpu)
+        tree_from_env();
     start_cpu_from_env();
 }
