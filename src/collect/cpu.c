@@ -37,6 +37,7 @@
  */
 #include "collect/cpu.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -76,6 +77,8 @@ static pthread_mutex_t maps_mu = PTHREAD_MUTEX_INITIALIZER;
 static cp_cpuwrite_maps maps;
 static atomic_int maps_wanted; /* a profile is running or has unwritten samples */
 static int quiet;              /* say nothing on stderr when sampling has to stop */
+static pid_t owner_pid;        /* the process the running profile belongs to */
+static int exec_paused;        /* stopped for an exec that may still fail */
 static int64_t start_wall_ns, start_mono_ns;
 static int installed_signo;
 static int suspended; /* the program took the signal: sampling stopped, data kept */
@@ -217,7 +220,7 @@ static int start_locked(const char *path, int fd, const cprof_cpu_options *opts)
     if (sig <= 0 || sig >= NSIG || sig == SIGKILL || sig == SIGSTOP || sig == SIGSEGV ||
         sig == SIGBUS)
         return CPROF_EINVAL;
-    if (atomic_load(&running) || suspended)
+    if (atomic_load(&running) || suspended || exec_paused)
         return CPROF_EBUSY;
     int rc = check_signal(sig);
     if (rc)
@@ -249,6 +252,8 @@ static int start_locked(const char *path, int fd, const cprof_cpu_options *opts)
     period_ns = 1000000000 / want_hz;
     start_wall_ns = now_ns(CLOCK_REALTIME);
     start_mono_ns = now_ns(CLOCK_MONOTONIC);
+    owner_pid = getpid();
+    exec_paused = 0;
     set_baseline();
     atomic_store(&running, 1);
     if ((rc = cp_timers_start(sig, period_ns)) != 0) {
@@ -294,17 +299,11 @@ static void halt_locked(void)
     }
 }
 
-CPROF_API int cprof_cpu_stop(void)
+/* Write what the table holds to the profile's destination; the table and
+ * the mapping notes stay (keep_maps) or the notes are freed.  mu held,
+ * no handler in flight. */
+static int write_locked(bool keep_maps)
 {
-    /* building and symbolizing allocate: the profiler's own memory, kept
-     * out of a heap profile running at the same time */
-    int busy = cp_heap_busy_enter();
-    int cs = lock_mu();
-    int rc = CPROF_ENOTRUNNING;
-    if (!atomic_load(&running) && !suspended)
-        goto out;
-    halt_locked();
-    suspended = 0;
     /* Nothing sampled: the table's pages are never touched. */
     int any = atomic_load(&sampled);
     cp_stacktab_stats ts = {0};
@@ -318,19 +317,103 @@ CPROF_API int cprof_cpu_stop(void)
         .lost = ts.lost,
         .lost_ns = ts.lost_ns,
     };
+    /* The writer's own dlopen/dlclose (if any) must not wait for maps_mu:
+     * no note is taken from here on, and the notes are ours. */
     atomic_store(&maps_wanted, 0);
     pthread_mutex_lock(&maps_mu);
     cp_cpuwrite_maps held = maps;
     memset(&maps, 0, sizeof maps);
     pthread_mutex_unlock(&maps_mu);
-    rc = cp_cpuwrite_profile(any ? &tab : NULL, &meta, &held, out_path, out_fd);
-    cp_cpuwrite_maps_free(&held);
+    int rc = cp_cpuwrite_profile(any ? &tab : NULL, &meta, &held, out_path, out_fd);
+    if (keep_maps) {
+        pthread_mutex_lock(&maps_mu);
+        maps = held;
+        pthread_mutex_unlock(&maps_mu);
+        atomic_store(&maps_wanted, 1);
+    } else {
+        cp_cpuwrite_maps_free(&held);
+    }
     if (rc && out_path)
         cp_log("cannot write CPU profile %s: %s", out_path, cprof_strerror(rc));
+    return rc;
+}
+
+CPROF_API int cprof_cpu_stop(void)
+{
+    /* building and symbolizing allocate: the profiler's own memory, kept
+     * out of a heap profile running at the same time */
+    int busy = cp_heap_busy_enter();
+    int cs = lock_mu();
+    int rc = CPROF_ENOTRUNNING;
+    if (!atomic_load(&running) && !suspended)
+        goto out;
+    halt_locked();
+    suspended = 0;
+    exec_paused = 0;
+    rc = write_locked(false);
 out:
     unlock_mu(cs);
     cp_heap_busy_leave(busy);
     return rc;
+}
+
+/* A timer signal already queued when the timers were deleted would reach
+ * the new image, whose disposition is the default one (terminate): setting
+ * SIG_IGN discards it on every thread; then our handler again. */
+static void discard_pending(void)
+{
+    /* glibc's sigaction, past our interposer (which would take it for
+     * the program taking the signal) */
+    typedef int (*sigaction_fn)(int, const struct sigaction *, struct sigaction *);
+    sigaction_fn real = (sigaction_fn)dlsym(RTLD_NEXT, "sigaction");
+    if (!installed_signo || !real)
+        return;
+    struct sigaction ign, ours;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    if (real(installed_signo, &ign, &ours) == 0)
+        real(installed_signo, &ours, NULL);
+}
+
+void cp_cpu_before_exec(void)
+{
+    if (!atomic_load(&running) && !suspended)
+        return;
+    if (getpid() != owner_pid)
+        return; /* a vfork child: the memory and the timers are the parent's */
+    int busy = cp_heap_busy_enter();
+    int cs = lock_mu();
+    if (atomic_load(&running) || suspended) {
+        exec_paused = atomic_load(&running) ? 1 : 0;
+        halt_locked();
+        discard_pending();
+        /* Written now (a file, not a descriptor the program may share)
+         * when there is something to write; kept for the write at exit
+         * should the exec fail. */
+        if (atomic_load(&sampled) && out_path)
+            (void)write_locked(true);
+    }
+    unlock_mu(cs);
+    cp_heap_busy_leave(busy);
+}
+
+void cp_cpu_exec_failed(void)
+{
+    if (!exec_paused || getpid() != owner_pid)
+        return;
+    int busy = cp_heap_busy_enter();
+    int cs = lock_mu();
+    if (exec_paused && installed_signo) {
+        exec_paused = 0;
+        atomic_store(&running, 1);
+        if (cp_timers_start(signo, period_ns) != 0) {
+            atomic_store(&running, 0);
+            suspended = 1; /* what was sampled is still written at exit */
+        }
+    }
+    unlock_mu(cs);
+    cp_heap_busy_leave(busy);
 }
 
 int cp_cpu_signal(void)
@@ -466,6 +549,7 @@ void cp_cpu_atfork_child(void)
     cp_timers_atfork_child();
     int was_running = atomic_exchange(&running, 0) || suspended;
     suspended = 0;
+    exec_paused = 0;
     quiet = 1; /* the parent speaks for the tree */
     atomic_store(&in_handler, 0);
     /* The parent's samples are not ours to write: the kernel gave us the

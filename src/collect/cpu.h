@@ -23,6 +23,15 @@ void cp_cpu_atfork_prepare(void);
 void cp_cpu_atfork_parent(void);
 void cp_cpu_atfork_child(void);
 
+/* Around an exec: before it, disarm every timer, discard a timer signal
+ * already queued (the new image would die of it) and write what was
+ * sampled (a path, not a descriptor; nothing when nothing was sampled);
+ * after a failed exec, carry on sampling (the write at exit then holds
+ * everything).  Nothing in a vfork child, which shares the parent's
+ * memory. */
+void cp_cpu_before_exec(void);
+void cp_cpu_exec_failed(void);
+
 /* The signal the profiler's handler is installed on, or 0. */
 int cp_cpu_signal(void);
 /* Is act the profiler's own handler? */

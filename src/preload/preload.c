@@ -19,7 +19,9 @@
  * Quiet: CPROF_TREE_ROOT is set to the process id by the first profiled
  * process of a tree; a process that finds it set to another pid is a
  * descendant and never prints the "sampling stops" notice, so a process
- * tree prints it at most once (from its root).
+ * tree prints it at most once (from its root).  The exec family is
+ * interposed so a process writes its CPU samples and disarms its timers
+ * before its image is replaced.
  *
  * The same code runs when a program links -lcprof: the interposer then
  * comes first in symbol lookup order as well.  The heap profiler's part
@@ -36,6 +38,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -232,6 +235,126 @@ static void start_cpu_from_env(void)
     int rc = cprof_cpu_start(path, &o);
     if (rc)
         cp_log("CPU profile not started: %s", cprof_strerror(rc));
+}
+
+/* The exec family: the CPU profile is written (when it has samples) and
+ * its timers disarmed before the process image is replaced, so no sample
+ * is lost and no timer signal reaches the new image; a failed exec carries
+ * on profiling.  Each function is interposed on its own because glibc's
+ * call each other internally, past any interposer.  posix_spawn is not
+ * interposed: it execs in a child that shares nothing of ours. */
+typedef int (*execve_fn)(const char *, char *const[], char *const[]);
+typedef int (*execvpe_fn)(const char *, char *const[], char *const[]);
+typedef int (*execv_fn)(const char *, char *const[]);
+typedef int (*fexecve_fn)(int, char *const[], char *const[]);
+
+static void *next_fn(void **cache, const char *name)
+{
+    void *f = __atomic_load_n(cache, __ATOMIC_ACQUIRE);
+    if (!f) {
+        f = dlsym(RTLD_NEXT, name);
+        __atomic_store_n(cache, f, __ATOMIC_RELEASE);
+    }
+    return f;
+}
+
+#define EXEC_CALL(type, name, ...)                        \
+    do {                                                  \
+        static void *cache;                               \
+        type f = (type)next_fn(&cache, name);             \
+        if (!f) {                                         \
+            errno = ENOSYS;                               \
+            return -1;                                    \
+        }                                                 \
+        cp_cpu_before_exec();                             \
+        int rc = f(__VA_ARGS__);                          \
+        int e = errno;                                    \
+        cp_cpu_exec_failed();                             \
+        errno = e;                                        \
+        return rc;                                        \
+    } while (0)
+
+CPROF_API int execve(const char *path, char *const argv[], char *const envp[])
+{
+    EXEC_CALL(execve_fn, "execve", path, argv, envp);
+}
+
+CPROF_API int execv(const char *path, char *const argv[])
+{
+    EXEC_CALL(execv_fn, "execv", path, argv);
+}
+
+CPROF_API int execvp(const char *file, char *const argv[])
+{
+    EXEC_CALL(execv_fn, "execvp", file, argv);
+}
+
+CPROF_API int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+    EXEC_CALL(execvpe_fn, "execvpe", file, argv, envp);
+}
+
+CPROF_API int fexecve(int fd, char *const argv[], char *const envp[])
+{
+    EXEC_CALL(fexecve_fn, "fexecve", fd, argv, envp);
+}
+
+/* execl, execlp, execle: the arguments into an array on the stack (as
+ * glibc does), then the v-form above. */
+static size_t count_args(va_list ap)
+{
+    size_t n = 1; /* arg, then the others up to the NULL */
+    while (va_arg(ap, const char *))
+        n++;
+    return n;
+}
+
+/* argv[0..n) from arg and ap, the NULL after them consumed, argv[n] = NULL */
+#define COLLECT_ARGS(argv, arg, ap, n)                    \
+    do {                                                  \
+        argv[0] = (char *)arg;                            \
+        for (size_t i_ = 1; i_ <= n; i_++)                \
+            argv[i_] = va_arg(ap, char *);                \
+    } while (0)
+
+CPROF_API int execl(const char *path, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    size_t n = count_args(ap);
+    va_end(ap);
+    char *argv[n + 1];
+    va_start(ap, arg);
+    COLLECT_ARGS(argv, arg, ap, n);
+    va_end(ap);
+    return execv(path, argv);
+}
+
+CPROF_API int execlp(const char *file, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    size_t n = count_args(ap);
+    va_end(ap);
+    char *argv[n + 1];
+    va_start(ap, arg);
+    COLLECT_ARGS(argv, arg, ap, n);
+    va_end(ap);
+    return execvp(file, argv);
+}
+
+CPROF_API int execle(const char *path, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    size_t n = count_args(ap);
+    va_end(ap);
+    char *argv[n + 1];
+    va_start(ap, arg);
+    COLLECT_ARGS(argv, arg, ap, n);
+    char *const *envp = va_arg(ap, char *const *);
+    va_end(ap);
+    return execve(path, argv, envp);
 }
 
 /* Strict: digits only, in range; a bad value is refused with a message

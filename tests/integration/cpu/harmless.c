@@ -18,9 +18,16 @@
  *                         holds (glibc's backtrace, the same unwinder)
  *   harmless dlwork LIB   dlopen LIB, burn CPU in its dl_burn, dlclose it,
  *                         burn some more in main_after_dlclose
+ *   harmless exec         two threads spin while main burns in
+ *                         before_exec_work, then execs sh -c 'exit 7' with
+ *                         an environment without the preload (a timer
+ *                         signal reaching sh would kill it)
+ *   harmless exec-fails   before_exec_work, a failing execv, then
+ *                         after_failed_exec: the profile holds both
  */
 #include <dlfcn.h>
 #include <execinfo.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -55,6 +62,39 @@ static int64_t cpu_ms(void)
 BURNER(burn, 1)
 BURNER(after_allsig, 3)
 BURNER(main_after_dlclose, 5)
+BURNER(before_exec_work, 7)
+BURNER(after_failed_exec, 9)
+
+static void *spinner(void *arg)
+{
+    (void)arg;
+    for (;;)
+        sink = sink * 3 + 1;
+    return NULL;
+}
+
+static int exec_sh(void)
+{
+    pthread_t t;
+    for (int i = 0; i < 2; i++)
+        pthread_create(&t, NULL, spinner, NULL);
+    before_exec_work(150);
+    char *argv[] = {"sh", "-c", "exit 7", NULL};
+    char *envp[] = {"PATH=/usr/bin:/bin", NULL};
+    execve("/bin/sh", argv, envp);
+    perror("execve");
+    return 1;
+}
+
+static int exec_fails(void)
+{
+    before_exec_work(150);
+    char *argv[] = {"nothing", NULL};
+    if (execv("/nonexistent/nothing", argv) != -1)
+        return 1;
+    after_failed_exec(150);
+    return 0;
+}
 
 static int threads(void)
 {
@@ -181,6 +221,10 @@ int main(int argc, char **argv)
         return allsig(SIGRTMAX);
     if (!strcmp(mode, "deep"))
         return deep(argc > 2 ? atoi(argv[2]) : 1000);
+    if (!strcmp(mode, "exec"))
+        return exec_sh();
+    if (!strcmp(mode, "exec-fails"))
+        return exec_fails();
     if (!strcmp(mode, "dlwork") && argc > 2)
         return dlwork(argv[2]);
     fprintf(stderr, "usage: harmless threads|forkfaults N|allsig|allsig-rt|deep N|dlwork LIB\n");

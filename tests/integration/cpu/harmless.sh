@@ -115,5 +115,27 @@ dlclose)
   has "$dir/t.txt" dl_burn
   has "$dir/t.txt" main_after_dlclose
   ;;
+exec)
+  # exec writes the samples taken before it; no timer signal follows the
+  # process into sh (its default action would kill sh), even with two
+  # threads spinning at 1000 Hz when the exec comes.
+  i=0
+  while [ $i -lt 5 ]; do
+    rm -f "$dir/cpu.pb.gz"
+    rc=0
+    env CPROF_CPU="$dir/cpu.pb.gz" CPROF_CPU_HZ=1000 LD_PRELOAD="$lib" "$prog" exec || rc=$?
+    [ $rc = 7 ] || fail "exec run $i: status $rc, want 7 (sh's)"
+    i=$((i + 1))
+  done
+  top "$dir/cpu.pb.gz" >"$dir/t.txt"
+  has "$dir/t.txt" before_exec_work
+  has "$dir/t.txt" spinner
+  # A failed exec carries on: the profile at exit holds both sides.
+  profiled "$prog" exec-fails
+  top "$dir/cpu.pb.gz" >"$dir/t.txt"
+  has "$dir/t.txt" before_exec_work
+  has "$dir/t.txt" after_failed_exec
+  echo "exec: ok"
+  ;;
 *) echo "unknown mode $mode"; exit 2 ;;
 esac
