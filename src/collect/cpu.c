@@ -521,11 +521,25 @@ void cp_cpu_note_maps(void)
         return;
     int busy = cp_heap_busy_enter(); /* the profiler's own allocations */
     int cs;
-    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs); /* reads a file under the lock */
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs); /* reads a file */
+    /* The snapshot is read without maps_mu: dl_iterate_phdr takes the
+     * loader's lock, which a thread inside dlopen holds while a library
+     * constructor may be calling dlclose (and so waiting for maps_mu). */
     pthread_mutex_lock(&maps_mu);
-    if (atomic_load(&maps_wanted))
-        cp_cpuwrite_note_maps(&maps);
+    uint64_t stamp = cp_cpuwrite_maps_stamp(&maps);
     pthread_mutex_unlock(&maps_mu);
+    bool same;
+    cp_procmaps *pm = cp_procmaps_load_if_changed(stamp, &same);
+    if (pm) {
+        pthread_mutex_lock(&maps_mu);
+        if (atomic_load(&maps_wanted)) {
+            cp_cpuwrite_maps_add(&maps, pm);
+            pm = NULL;
+        }
+        pthread_mutex_unlock(&maps_mu);
+        if (pm)
+            cp_procmaps_free(pm);
+    }
     pthread_setcancelstate(cs, NULL);
     cp_heap_busy_leave(busy);
 }

@@ -35,13 +35,15 @@
 #include "cprof.h"
 #include "profile/builder.h"
 
-void cp_cpuwrite_note_maps(cp_cpuwrite_maps *mm)
+uint64_t cp_cpuwrite_maps_stamp(const cp_cpuwrite_maps *mm)
 {
-    bool same = false;
-    cp_procmaps *last = mm->n ? mm->snaps[mm->n - 1] : NULL;
-    cp_procmaps *pm = cp_procmaps_load_if_changed(last, &same);
+    return mm->n ? cp_procmaps_stamp(mm->snaps[mm->n - 1]) : 0;
+}
+
+void cp_cpuwrite_maps_add(cp_cpuwrite_maps *mm, cp_procmaps *pm)
+{
     if (!pm)
-        return; /* unchanged (or unreadable) */
+        return;
     if (cp_grow(&mm->snaps, &mm->cap, mm->n + 1, sizeof *mm->snaps) != 0) {
         cp_procmaps_free(pm);
         return;

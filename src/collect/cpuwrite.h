@@ -24,7 +24,7 @@ typedef struct cp_cpuwrite_meta {
 } cp_cpuwrite_meta;
 
 /* The code mappings noted while profiling: a snapshot of /proc/self/maps
- * before every dlclose (cp_cpuwrite_note_maps), kept only when the maps
+ * before every dlclose (cp_cpuwrite_maps_add), kept only when the maps
  * changed since the previous one, so code unloaded before the profile is
  * written still has its mapping (and its symbols, read from the file at
  * write time).  A PC is looked up in a snapshot taken at write time first,
@@ -34,9 +34,13 @@ typedef struct cp_cpuwrite_maps {
     size_t n, cap;
 } cp_cpuwrite_maps;
 
-/* Take a snapshot now (before a dlclose).  Allocates: the caller marks
- * itself busy for the heap profiler. */
-void cp_cpuwrite_note_maps(cp_cpuwrite_maps *mm);
+/* The stamp of the newest snapshot (0 if none), and adding a snapshot
+ * taken with cp_procmaps_load_if_changed(stamp): mm takes it (or frees it
+ * if the list cannot grow).  Split so the snapshot is read without the
+ * caller's lock.  Allocates: the caller marks itself busy for the heap
+ * profiler. */
+uint64_t cp_cpuwrite_maps_stamp(const cp_cpuwrite_maps *mm);
+void cp_cpuwrite_maps_add(cp_cpuwrite_maps *mm, cp_procmaps *pm);
 void cp_cpuwrite_maps_free(cp_cpuwrite_maps *mm);
 
 /* Build the (symbolized) profile from t (NULL: no samples; duplicate

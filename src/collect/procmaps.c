@@ -219,7 +219,17 @@ static cp_procmaps *finish_load(cp_procmaps *m)
     return m;
 }
 
-cp_procmaps *cp_procmaps_load_if_changed(const cp_procmaps *prev, bool *same)
+static uint64_t stamp_of(uint64_t hash, size_t len)
+{
+    return cp_hash_u64(hash ^ (uint64_t)len) | 1;
+}
+
+uint64_t cp_procmaps_stamp(const cp_procmaps *m)
+{
+    return m ? stamp_of(m->text_hash, m->text_len) : 0;
+}
+
+cp_procmaps *cp_procmaps_load_if_changed(uint64_t stamp, bool *same)
 {
     cp_buf text = {0};
     cp_procmaps *m = NULL;
@@ -227,7 +237,7 @@ cp_procmaps *cp_procmaps_load_if_changed(const cp_procmaps *prev, bool *same)
     if (cp_buf_read_file(&text, "/proc/self/maps", 64u << 20) != 0)
         goto out;
     uint64_t h = cp_hash_bytes(text.data, text.len, 0x6d617073);
-    if (prev && prev->text_len == text.len && prev->text_hash == h) {
+    if (stamp && stamp == stamp_of(h, text.len)) {
         *same = true;
         goto out;
     }
@@ -244,7 +254,7 @@ out:
 cp_procmaps *cp_procmaps_load(void)
 {
     bool same;
-    return cp_procmaps_load_if_changed(NULL, &same);
+    return cp_procmaps_load_if_changed(0, &same);
 }
 
 static size_t find(const cp_procmaps *m, uint64_t addr)
