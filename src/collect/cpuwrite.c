@@ -71,8 +71,7 @@ static uint64_t mapping_of(cp_cpuwrite_maps *mm, cp_procmaps **pm, cp_pbuilder *
     return id;
 }
 
-/* A location for the unwinder's marker frame. */
-static uint64_t elided_location(cp_pbuilder *b, uint64_t pc)
+uint64_t cp_cpuwrite_elided_location(cp_pbuilder *b, uint64_t pc)
 {
     char name[80];
     cp_unwind_elided_name(pc, name, sizeof name);
@@ -117,7 +116,7 @@ int cp_cpuwrite_build(cp_stacktab *t, const cp_cpuwrite_meta *m, cp_cpuwrite_map
             if (inserted) {
                 uint64_t id;
                 if (cp_unwind_elided(s->pcs[k], NULL, NULL))
-                    id = elided_location(b, s->pcs[k]);
+                    id = cp_cpuwrite_elided_location(b, s->pcs[k]);
                 else
                     id = cp_pbuilder_location(b, mapping_of(mm, &pm, b, s->pcs[k]), s->pcs[k],
                                               NULL, 0, false);

@@ -43,6 +43,11 @@ uint64_t cp_cpuwrite_maps_stamp(const cp_cpuwrite_maps *mm);
 void cp_cpuwrite_maps_add(cp_cpuwrite_maps *mm, cp_procmaps *pm);
 void cp_cpuwrite_maps_free(cp_cpuwrite_maps *mm);
 
+/* The location of the unwinder's marker frame pc (cp_unwind_elided): no
+ * mapping, one line in a function named "[N frames elided]".  For every
+ * writer of stacks taken with cp_unwind_*.  0 on ENOMEM. */
+uint64_t cp_cpuwrite_elided_location(cp_pbuilder *b, uint64_t pc);
+
 /* Build the (symbolized) profile from t (NULL: no samples; duplicate
  * records are merged first, so no add may be in flight); mm may be NULL
  * (mappings are then read now).  Stacks cut by the unwinder's depth limit
