@@ -61,6 +61,29 @@ struct tramp {
     void *arg;
 };
 
+/* The profiler's own blocks, never charged to the program's heap profile.
+ * The barriers keep the compiler from dropping the busy mark: it knows
+ * malloc and free read no memory of ours, so without them the stores
+ * around the call are dead and vanish (they did). */
+static void *own_malloc(size_t n)
+{
+    int busy = cp_heap_busy_enter();
+    __asm__ volatile("" ::: "memory");
+    void *p = malloc(n);
+    __asm__ volatile("" ::: "memory");
+    cp_heap_busy_leave(busy);
+    return p;
+}
+
+static void own_free(void *p)
+{
+    int busy = cp_heap_busy_enter();
+    __asm__ volatile("" ::: "memory");
+    free(p);
+    __asm__ volatile("" ::: "memory");
+    cp_heap_busy_leave(busy);
+}
+
 static void on_thread_exit(void *v)
 {
     (void)v;
@@ -70,9 +93,7 @@ static void on_thread_exit(void *v)
 static void *trampoline(void *p)
 {
     struct tramp t = *(struct tramp *)p;
-    int busy = cp_heap_busy_enter(); /* our block, not the program's */
-    free(p);
-    cp_heap_busy_leave(busy);
+    own_free(p);
     if (have_key)
         pthread_setspecific(exit_key, (void *)1);
     /* Libraries often create workers with every signal blocked (liblzma,
@@ -107,19 +128,14 @@ CPROF_API int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
     create_fn real = get_real_create();
     if (!real)
         return EAGAIN;
-    int busy = cp_heap_busy_enter(); /* not charged to the program's heap */
-    struct tramp *t = malloc(sizeof *t);
-    cp_heap_busy_leave(busy);
+    struct tramp *t = own_malloc(sizeof *t);
     if (!t)
         return real(th, attr, fn, arg); /* unprofiled, but the program runs */
     t->fn = fn;
     t->arg = arg;
     int rc = real(th, attr, trampoline, t);
-    if (rc != 0) {
-        busy = cp_heap_busy_enter();
-        free(t);
-        cp_heap_busy_leave(busy);
-    }
+    if (rc != 0)
+        own_free(t);
     return rc;
 }
 

@@ -24,6 +24,9 @@
  *                         signal reaching sh would kill it)
  *   harmless exec-fails   before_exec_work, a failing execv, then
  *                         after_failed_exec: the profile holds both
+ *   harmless spawn N      create and join N threads that do nothing (the
+ *                         heap profile must not see the profiler's own
+ *                         block for each)
  */
 #include <dlfcn.h>
 #include <execinfo.h>
@@ -84,6 +87,21 @@ static int exec_sh(void)
     execve("/bin/sh", argv, envp);
     perror("execve");
     return 1;
+}
+
+static void *nothing(void *arg)
+{
+    return arg;
+}
+
+static int spawn(int n)
+{
+    for (int i = 0; i < n; i++) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, nothing, NULL) != 0 || pthread_join(t, NULL) != 0)
+            return 1;
+    }
+    return 0;
 }
 
 static int exec_fails(void)
@@ -223,6 +241,8 @@ int main(int argc, char **argv)
         return deep(argc > 2 ? atoi(argv[2]) : 1000);
     if (!strcmp(mode, "exec"))
         return exec_sh();
+    if (!strcmp(mode, "spawn"))
+        return spawn(argc > 2 ? atoi(argv[2]) : 50);
     if (!strcmp(mode, "exec-fails"))
         return exec_fails();
     if (!strcmp(mode, "dlwork") && argc > 2)

@@ -137,5 +137,23 @@ exec)
   has "$dir/t.txt" after_failed_exec
   echo "exec: ok"
   ;;
+ownalloc)
+  # The pthread_create wrapper's own 16-byte block is not the program's:
+  # at heap rate 1 no allocation may have the wrapper as its innermost
+  # frame (glibc's own, inside the real pthread_create, stay: they are
+  # the program's thread creation).
+  env CPROF_HEAP="$dir/heap.pb.gz" CPROF_HEAP_RATE=1 CPROF_CPU="$dir/cpu.pb.gz" LD_PRELOAD="$lib" \
+    "$prog" spawn 50
+  go tool pprof -traces -sample_index=alloc_objects "$dir/heap.pb.gz" >"$dir/traces.txt" 2>&1 ||
+    { cat "$dir/traces.txt"; fail "pprof -traces"; }
+  # after each separator (and its "bytes:" line): the value and the
+  # innermost frame
+  leafs=$(awk '/^-+\+/ { want = 1; next } want && !/bytes:/ { n = split($0, f, " "); print f[n]; want = 0 }' "$dir/traces.txt")
+  if echo "$leafs" | grep -qx "pthread_create"; then
+    cat "$dir/traces.txt"; fail "the wrapper's own block is charged to the program"
+  fi
+  grep -q "pthread_create" "$dir/traces.txt" || { cat "$dir/traces.txt"; fail "no thread creation in the heap profile at all"; }
+  echo "ownalloc: ok"
+  ;;
 *) echo "unknown mode $mode"; exit 2 ;;
 esac
