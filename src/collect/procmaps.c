@@ -49,7 +49,7 @@ struct cp_procmaps {
     pm_entry *e;
     size_t n, cap;
     size_t main; /* index of the main executable's mapping, or n */
-    uint64_t text_hash; /* of the maps text it was read from */
+    uint64_t text_hash; /* of the executable lines of the text it was read from */
     size_t text_len;
 };
 
@@ -229,6 +229,27 @@ uint64_t cp_procmaps_stamp(const cp_procmaps *m)
     return m ? stamp_of(m->text_hash, m->text_len) : 0;
 }
 
+/* A hash of the executable lines only (what a snapshot keeps): thread
+ * stacks and heap growth change the text all the time, code rarely.
+ * Sets *len to their total length. */
+static uint64_t code_hash(const char *text, size_t len, size_t *code_len)
+{
+    uint64_t h = 0x6d617073;
+    *code_len = 0;
+    size_t i = 0;
+    while (i < len) {
+        const char *nl = memchr(text + i, '\n', len - i);
+        size_t end = nl ? (size_t)(nl - text) : len;
+        const char *sp = memchr(text + i, ' ', end - i);
+        if (sp && (size_t)(sp - text) + 3 < end && sp[3] == 'x') {
+            h = cp_hash_bytes(text + i, end - i, h);
+            *code_len += end - i;
+        }
+        i = end + 1;
+    }
+    return h;
+}
+
 cp_procmaps *cp_procmaps_load_if_changed(uint64_t stamp, bool *same)
 {
     cp_buf text = {0};
@@ -236,14 +257,15 @@ cp_procmaps *cp_procmaps_load_if_changed(uint64_t stamp, bool *same)
     *same = false;
     if (cp_buf_read_file(&text, "/proc/self/maps", 64u << 20) != 0)
         goto out;
-    uint64_t h = cp_hash_bytes(text.data, text.len, 0x6d617073);
-    if (stamp && stamp == stamp_of(h, text.len)) {
+    size_t code_len;
+    uint64_t h = code_hash((const char *)text.data, text.len, &code_len);
+    if (stamp && stamp == stamp_of(h, code_len)) {
         *same = true;
         goto out;
     }
     if ((m = parse((const char *)text.data, text.len)) != NULL) {
         m->text_hash = h;
-        m->text_len = text.len;
+        m->text_len = code_len;
         m = finish_load(m);
     }
 out:
