@@ -41,6 +41,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/buf.h"
 #include "base/log.h"
 #include "collect/cpuwrite.h"
 #include "collect/heap.h"
@@ -426,6 +428,36 @@ bool cp_cpu_is_handler(const struct sigaction *act)
     return act && (act->sa_flags & SA_SIGINFO) && act->sa_sigaction == on_signal;
 }
 
+/* Was the parent process started with CPU profiling (CPROF_CPU and an
+ * LD_PRELOAD naming libcprof in the environment it was exec'd with)?
+ * Then it, or an ancestor, speaks for the process tree, and this process
+ * keeps quiet: a tree prints the "sampling stops" notice at most once,
+ * from its root.  The parent's initial environment is read from /proc
+ * only when there is something to say; the program's own environment is
+ * never touched (marking it would change what the program sees). */
+static bool parent_profiled(void)
+{
+    char path[48];
+    snprintf(path, sizeof path, "/proc/%d/environ", (int)getppid());
+    int busy = cp_heap_busy_enter(); /* the buffer is ours */
+    cp_buf env = {0};
+    bool cpu = false, preload = false;
+    if (cp_buf_read_file(&env, path, 1u << 20) == 0) {
+        const char *p = (const char *)env.data, *end = p + env.len;
+        while (p < end) {
+            size_t n = strnlen(p, (size_t)(end - p));
+            if (n > 10 && !strncmp(p, "CPROF_CPU=", 10))
+                cpu = true;
+            if (!strncmp(p, "LD_PRELOAD=", 11) && memmem(p, n, "cprof", 5))
+                preload = true;
+            p += n + 1;
+        }
+    }
+    cp_buf_free(&env);
+    cp_heap_busy_leave(busy);
+    return cpu && preload;
+}
+
 /* A real-time signal with the default disposition, or 0.  glibc keeps
  * the lowest ones for itself, and programs that use real-time signals
  * usually count up from SIGRTMIN, so leave a margin at both ends. */
@@ -464,10 +496,10 @@ void cp_cpu_release_signal(void)
             atomic_store(&running, 0);
         }
         suspended = 1;
-        if (!quiet)
+        if (!quiet && !parent_profiled())
             cp_log("the program installs its own handler for signal %d and no other signal is "
                    "free: CPU profiling stops here (the profile so far is written at exit)", from);
-        quiet = 1; /* once per process (and its tree: see cp_cpu_set_quiet) */
+        quiet = 1; /* once per process; see parent_profiled for the tree */
     }
 out:
     unlock_mu(cs);
@@ -508,11 +540,6 @@ void cp_cpu_get_stats(cp_cpu_stats *out)
     out->lost = ts.lost;
     out->cpu_ns = atomic_load(&total_ns);
     out->stacks = ts.records;
-}
-
-void cp_cpu_set_quiet(bool q)
-{
-    quiet = q;
 }
 
 void cp_cpu_note_maps(void)

@@ -40,17 +40,15 @@ bool cp_cpu_is_handler(const struct sigaction *act);
  * delete every timer, forget the handler, and carry on with a free
  * real-time signal (new handler, timers re-armed on every thread); if none
  * is free, stop sampling (what was collected is still written by
- * cprof_cpu_stop or at exit) and say so on stderr, once, unless quiet. */
+ * cprof_cpu_stop or at exit) and say so on stderr: once per process, and
+ * not at all in a forked child or in a process whose parent was started
+ * with CPU profiling (its tree's root speaks). */
 void cp_cpu_release_signal(void);
 
 /* Before a dlclose: note the code mappings while they are still mapped,
  * when a profile is running or has samples to write (a snapshot of
  * /proc/self/maps, kept only if it changed since the previous one). */
 void cp_cpu_note_maps(void);
-
-/* quiet: say nothing on stderr when sampling has to stop (a process that
- * is not the root of a profiled process tree).  A forked child is quiet. */
-void cp_cpu_set_quiet(bool quiet);
 
 /* Counters of the running (or last) profile, for tests and benchmarks. */
 typedef struct cp_cpu_stats {

@@ -16,10 +16,10 @@
  * library goes away (its samples keep their names).  CPROF_STACK_DEPTH
  * sets the depth every profiler's stacks keep (strictly parsed).
  *
- * Quiet: CPROF_TREE_ROOT is set to the process id by the first profiled
- * process of a tree; a process that finds it set to another pid is a
- * descendant and never prints the "sampling stops" notice, so a process
- * tree prints it at most once (from its root).  The exec family is
+ * The environment is only read, never written: programs such as bash
+ * replace getenv/setenv with their own, which must not be called before
+ * their main (a setenv here once hid CPROF_CPU from bash's getenv).  The
+ * exec family is
  * interposed so a process writes its CPU samples and disarms its timers
  * before its image is replaced.
  *
@@ -386,30 +386,6 @@ static void stack_depth_from_env(void)
                CP_MIN_FRAMES, CP_MAX_FRAMES, cp_unwind_depth());
 }
 
-/* Is this process the root of a profiled process tree?  The first one
- * marks the environment with its pid (exec keeps the pid, so an exec'd
- * root is still the root); descendants find another pid there. */
-static void tree_from_env(void)
-{
-    char me[24];
-    int n = 0;
-    char digits[24];
-    for (long p = (long)getpid(); p > 0 && n < (int)sizeof digits; p /= 10)
-        digits[n++] = (char)('0' + p % 10);
-    int k = 0;
-    while (n > 0)
-        me[k++] = digits[--n];
-    me[k] = 0;
-    const char *root = getenv("CPROF_TREE_ROOT");
-    if (root && *root) {
-        cp_cpu_set_quiet(strcmp(root, me) != 0);
-        return;
-    }
-    int busy = cp_heap_busy_enter(); /* setenv's copy is ours */
-    setenv("CPROF_TREE_ROOT", me, 1);
-    cp_heap_busy_leave(busy);
-}
-
 __attribute__((constructor)) static void preload_init(void)
 {
     stack_depth_from_env(); /* before any profiler takes a stack */
@@ -422,8 +398,5 @@ __attribute__((constructor)) static void preload_init(void)
     cp_heap_atfork_register();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     atexit(at_exit);
-    const char *cpu = getenv("CPROF_CPU");
-    if (cpu && *cpu)
-        tree_from_env();
     start_cpu_from_env();
 }
