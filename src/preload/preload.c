@@ -9,7 +9,9 @@
  * pthread_exit).  pthread_atfork keeps the profiler consistent across
  * fork: the child stops, and starts its own profile only when the path
  * holds "%p", so it never overwrites its parent's file.  exec keeps the
- * environment, so an exec'd program profiles itself under its own %p.
+ * environment, so an exec'd program profiles itself under its own %p; the
+ * exec family is interposed so a process writes its CPU samples and
+ * disarms its timers before its image is replaced.
  * sigaction and signal are interposed so a program that installs its own
  * handler for the profiling signal gets it cleanly (see below).  dlclose
  * is interposed so the CPU profiler notes the code mappings before a
@@ -18,17 +20,15 @@
  *
  * The environment is only read, never written: programs such as bash
  * replace getenv/setenv with their own, which must not be called before
- * their main (a setenv here once hid CPROF_CPU from bash's getenv).  The
- * exec family is
- * interposed so a process writes its CPU samples and disarms its timers
- * before its image is replaced.
+ * their main (a setenv here once hid CPROF_CPU from bash's getenv).
  *
  * The same code runs when a program links -lcprof: the interposer then
  * comes first in symbol lookup order as well.  The heap profiler's part
  * (environment, exit, fork: src/preload/heap_env.c) is called from here.
  *
  * Rejected: interposing clone (too low; glibc's own helpers use it, and
- * a raw clone child is not a pthread); a destructor instead of atexit (an
+ * a raw clone child is not a pthread); marking the process tree in the
+ * environment (see above); a destructor instead of atexit (an
  * atexit handler registered in the constructor runs before the destructors
  * of the libraries the symbolizer relies on, and after every atexit handler
  * the program registered later, so the program's own exit work is still
