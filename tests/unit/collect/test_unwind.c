@@ -257,3 +257,19 @@ Test(unwind, deep_stacks_keep_both_ends_and_count_the_rest)
     for (int i = 0; i < n; i++)
         cr_assert(!cp_unwind_elided(small[i], NULL, NULL));
 }
+
+/* A runaway recursion: the walk stops at CP_WALK_MAX and says so. */
+Test(unwind, a_walk_past_its_cap_says_the_root_was_not_reached)
+{
+    cp_unwind_init();
+    deep(CP_WALK_MAX + 100);
+    cr_assert_eq(ncut, 16);
+    uint64_t elided = 0;
+    bool root = true;
+    cr_assert(cp_unwind_elided(cut[8], &elided, &root));
+    cr_assert(!root);
+    cr_assert_eq((int)elided, CP_WALK_MAX - 15);
+    char name[80];
+    cr_assert_str_eq(cp_unwind_elided_name(cut[8], name, sizeof name),
+                     "[16369+ frames elided, root not reached]");
+}
