@@ -2,8 +2,8 @@
  * a 30-frame unwind, measured against delivery with an empty handler.
  *
  * The profiler's own handler only acts on timer signals, so this runs the
- * same steps in a SIGUSR1 handler: read the thread CPU clock, reserve a
- * ring slot, cp_unwind_signal() into it, commit; the main thread drains.
+ * same steps in a SIGUSR1 handler: read the thread CPU clock,
+ * cp_unwind_signal() onto the handler's stack, add it to a stack table.
  * Signals are sent with tgkill at the bottom of a 30-deep recursion.
  * Prints ns per signal for both, and the difference (the sample's cost).
  * For the choice of unwinder (docs/cpu.md) the same handler is also timed
@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "collect/ring.h"
+#include "collect/stacktab.h"
 #include "collect/unwind.h"
 #ifdef CPROF_BENCH_LIBUNWIND
 #define UNW_LOCAL_ONLY
@@ -28,7 +28,7 @@
 #endif
 #include <ucontext.h>
 
-static cp_ring ring;
+static cp_stacktab tab;
 static volatile int last_n;
 
 static void empty_handler(int sig, siginfo_t *si, void *uc)
@@ -41,13 +41,10 @@ static void sample_handler(int sig, siginfo_t *si, void *uc)
     (void)sig, (void)si;
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    cp_ring_slot *s = cp_ring_reserve(&ring);
-    if (!s)
-        return;
-    s->weight_ns = ts.tv_nsec;
-    s->nframes = (uint32_t)cp_unwind_signal(uc, s->pcs, CP_MAX_FRAMES);
-    last_n = (int)s->nframes;
-    cp_ring_commit(&ring, s);
+    uint64_t pcs[CP_DEFAULT_FRAMES];
+    int n = cp_unwind_signal(uc, pcs, CP_DEFAULT_FRAMES);
+    last_n = n;
+    cp_stacktab_add(&tab, pcs, (uint32_t)n, ts.tv_nsec);
 }
 
 #ifdef CPROF_BENCH_LIBUNWIND
@@ -74,9 +71,7 @@ static void libunwind_handler(int sig, siginfo_t *si, void *uc)
     (void)sig, (void)si;
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    cp_ring_slot *s = cp_ring_reserve(&ring);
-    if (!s)
-        return;
+    uint64_t pcs[CP_DEFAULT_FRAMES];
     unw_cursor_t c;
     int n = 0;
     if (uw_init(&c, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) == 0) {
@@ -84,12 +79,11 @@ static void libunwind_handler(int sig, siginfo_t *si, void *uc)
             unw_word_t ip;
             if (uw_get_reg(&c, UNW_REG_IP, &ip) < 0)
                 break;
-            s->pcs[n++] = ip;
-        } while (n < CP_MAX_FRAMES && uw_step(&c) > 0);
+            pcs[n++] = ip;
+        } while (n < CP_DEFAULT_FRAMES && uw_step(&c) > 0);
     }
-    s->nframes = (uint32_t)n;
     last_n = n;
-    cp_ring_commit(&ring, s);
+    cp_stacktab_add(&tab, pcs, (uint32_t)n, ts.tv_nsec);
 }
 #endif
 
@@ -99,23 +93,20 @@ static void fp_handler(int sig, siginfo_t *si, void *uc)
     (void)sig, (void)si;
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    cp_ring_slot *s = cp_ring_reserve(&ring);
-    if (!s)
-        return;
+    uint64_t pcs[CP_DEFAULT_FRAMES];
     const ucontext_t *u = uc;
     uint64_t *fp = (uint64_t *)u->uc_mcontext.gregs[REG_RBP];
     int n = 0;
-    s->pcs[n++] = (uint64_t)u->uc_mcontext.gregs[REG_RIP];
-    while (fp && n < CP_MAX_FRAMES && fp[1]) {
-        s->pcs[n++] = fp[1] - 1;
+    pcs[n++] = (uint64_t)u->uc_mcontext.gregs[REG_RIP];
+    while (fp && n < CP_DEFAULT_FRAMES && fp[1]) {
+        pcs[n++] = fp[1] - 1;
         uint64_t *next = (uint64_t *)fp[0];
         if (next <= fp)
             break;
         fp = next;
     }
-    s->nframes = (uint32_t)n;
     last_n = n;
-    cp_ring_commit(&ring, s);
+    cp_stacktab_add(&tab, pcs, (uint32_t)n, ts.tv_nsec);
 }
 
 static double now(void)
@@ -131,9 +122,6 @@ static double run(int iters)
     double t0 = now();
     for (int i = 0; i < iters; i++) {
         syscall(SYS_tgkill, pid, tid, SIGUSR1);
-        cp_ring_slot *s;
-        while ((s = cp_ring_peek(&ring)) != NULL)
-            cp_ring_release(&ring, s);
     }
     return (now() - t0) / iters * 1e9;
 }
@@ -174,7 +162,7 @@ int main(int argc, char **argv)
 {
     int iters = argc > 1 ? atoi(argv[1]) : 20000, n = 0;
     cp_unwind_init();
-    if (cp_ring_init(&ring, 64) != 0)
+    if (cp_stacktab_init(&tab, 1024, 1 << 16) != 0)
         return 1;
     double e = measure(iters, empty_handler, &n);
     double g = measure(iters, sample_handler, &n);

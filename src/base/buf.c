@@ -138,9 +138,11 @@ int cp_write_file_atomic(const char *path, const void *data, size_t len)
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return CPROF_EIO;
+    /* No fsync: the rename alone guarantees readers never see a half
+     * file, and a profile is not worth a disk flush in every exiting
+     * process (a crash of the machine may lose it: it is rewritten on the
+     * next run). */
     int rc = cp_write_all(fd, data, len);
-    if (rc == 0 && fsync(fd) != 0 && errno != EINVAL && errno != EROFS)
-        rc = CPROF_EIO;
     int saved = errno;
     if (close(fd) != 0 && rc == 0) {
         rc = CPROF_EIO;

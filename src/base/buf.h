@@ -33,7 +33,9 @@ int cp_buf_read_fd(cp_buf *b, int fd, size_t max_bytes);
 int cp_buf_read_file(cp_buf *b, const char *path, size_t max_bytes);
 
 /* Write data to path atomically: path.tmp.PID then rename.  Never leaves a
- * half-written file at path.  Returns 0 or CPROF_EIO (errno preserved). */
+ * half-written file at path; not flushed to disk (no fsync: a process
+ * writing its profile at exit must not wait for the disk).  Returns 0 or
+ * CPROF_EIO (errno preserved). */
 int cp_write_file_atomic(const char *path, const void *data, size_t len);
 /* write(2) until done, retrying EINTR.  [async-signal-safe] */
 int cp_write_all(int fd, const void *data, size_t len);

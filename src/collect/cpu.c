@@ -1,13 +1,16 @@
-/* cpu.c — the CPU profiler: start/stop, the signal handler, the drain thread.
+/* cpu.c — the CPU profiler: start/stop, the signal handler, fork.
  *
  * Flow: per-thread CPU timers (timers.c) send a signal to the thread that
  * used the CPU; on_signal() weighs the sample by the thread CPU time since
- * that thread's previous sample, unwinds the interrupted stack straight
- * into a ring slot (ring.c, unwind.c) and returns.  A drain thread empties
- * the ring every 10 ms into a table of distinct stacks (stacktab.c).  Stop
- * disarms the timers, waits for handlers in flight, joins the drain thread
- * and hands the table to the writer (cpuwrite.c), which symbolizes and
- * writes on the calling thread.
+ * that thread's previous sample, unwinds the interrupted stack onto its own
+ * stack and adds it to a lock-free table of distinct stacks (stacktab.c),
+ * then returns.  No helper thread: a program without threads of its own
+ * stays single-threaded (glibc keeps its single-thread fast paths, and
+ * unshare(CLONE_NEWUSER) keeps working).  Stop disarms the timers, waits
+ * for handlers in flight and hands the table to the writer (cpuwrite.c),
+ * which symbolizes and writes on the calling thread.  Code mappings are
+ * noted before every dlclose (cp_cpu_note_maps, from the interposer) and
+ * at write time.
  *
  * Weighting: the kernel fires CPU timers at most once per tick (250 Hz
  * here), so a sample at a requested 1000 Hz stands for ~4 ms, not 1 ms.
@@ -20,19 +23,25 @@
  * Handler rules (docs/signal-safety.md): errno saved and restored; no
  * malloc, no lock, no stdio; thread-local state is initial-exec TLS; every
  * external function it calls has been called once at start so nothing is
- * bound lazily inside it.  Lost samples (ring full) are counted with their
+ * bound lazily inside it.  Lost samples (table full) are counted with their
  * weight and written as a frame named CP_CPU_LOST_FRAME.
+ *
+ * Fork: the child gets the table's pages zeroed by the kernel
+ * (MADV_WIPEONFORK), so it neither copies nor resets the parent's samples.
  *
  * Rejected: setitimer(ITIMER_PROF) (one process timer, loses samples on
  * multi-threaded programs); weighting by the requested period (under-counts
- * by the kernel's cap); unwinding in the drain thread from a copied stack
- * (copying 64 KiB per sample costs more than unwinding in place).
+ * by the kernel's cap); a ring emptied by a drain thread (the previous
+ * design, see stacktab.c); unwinding later from a copied stack (copying
+ * 64 KiB per sample costs more than unwinding in place).
  */
 #include "collect/cpu.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,33 +49,38 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/buf.h"
 #include "base/log.h"
 #include "collect/cpuwrite.h"
 #include "collect/heap.h"
-#include "collect/ring.h"
 #include "collect/stacktab.h"
 #include "collect/timers.h"
 #include "collect/unwind.h"
 #include "cprof.h"
 
-enum { RING_SLOTS = 2048, DRAIN_INTERVAL_NS = 10 * 1000 * 1000, MAX_HZ = 100000 };
+/* Table: 64 Ki index slots (256 KiB) and a 32 MiB arena, about 100 000
+ * stacks of 30 frames; reserved, not committed (stacktab.c). */
+enum { TAB_INDEX = 1 << 16, TAB_ARENA_WORDS = 4 << 20, MAX_HZ = 100000 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER; /* start/stop */
 static atomic_int running;
 static atomic_int in_handler;
 static atomic_uint gen;
-static atomic_llong n_samples, n_lost, lost_ns, total_ns;
+static atomic_llong n_samples, total_ns;
+static atomic_int sampled;   /* the table has been written to since reset */
 static int64_t period_ns;
 static int signo;
 static int hz;
 static char *out_path; /* template, "%p" expanded when written */
 static int out_fd = -1;
-static cp_ring ring;
 static cp_stacktab tab;
-static cp_cpuwrite_maps maps; /* drain thread, then the writer */
-static int64_t tab_lost; /* samples the drain thread could not store */
-static pthread_t drainer;
-static atomic_int drain_stop;
+/* Mappings noted before each dlclose, under maps_mu (taken after mu). */
+static pthread_mutex_t maps_mu = PTHREAD_MUTEX_INITIALIZER;
+static cp_cpuwrite_maps maps;
+static atomic_int maps_wanted; /* a profile is running or has unwritten samples */
+static int quiet;              /* say nothing on stderr when sampling has to stop */
+static pid_t owner_pid;        /* the process the running profile belongs to */
+static int exec_paused;        /* stopped for an exec that may still fail */
 static int64_t start_wall_ns, start_mono_ns;
 static int installed_signo;
 static int suspended; /* the program took the signal: sampling stopped, data kept */
@@ -79,6 +93,16 @@ static int64_t now_ns(clockid_t c)
     struct timespec ts;
     clock_gettime(c, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Unwind onto this stack (CPROF_STACK_DEPTH frames, 2 KiB by default) and
+ * add to the table; a full table counts the sample as lost. */
+static void record(void *uc, int64_t w)
+{
+    int max = cp_unwind_depth();
+    uint64_t pcs[max];
+    int n = cp_unwind_signal(uc, pcs, max);
+    (void)cp_stacktab_add(&tab, pcs, (uint32_t)n, w);
 }
 
 static void on_signal(int sig, siginfo_t *si, void *uc)
@@ -98,17 +122,9 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
         tls_last_ns = now;
     }
     atomic_fetch_add_explicit(&total_ns, w, memory_order_relaxed);
-    cp_ring_slot *s = cp_ring_reserve(&ring);
-    if (!s) {
-        atomic_fetch_add_explicit(&n_lost, 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&lost_ns, w, memory_order_relaxed);
-        goto out;
-    }
-    s->weight_ns = w;
-    s->flags = 0;
-    s->nframes = (uint32_t)cp_unwind_signal(uc, s->pcs, CP_MAX_FRAMES);
-    cp_ring_commit(&ring, s);
     atomic_fetch_add_explicit(&n_samples, 1, memory_order_relaxed);
+    atomic_store_explicit(&sampled, 1, memory_order_relaxed);
+    record(uc, w);
 out:
     atomic_fetch_sub(&in_handler, 1);
     errno = saved_errno;
@@ -132,39 +148,6 @@ static void unlock_mu(int cs)
 {
     pthread_mutex_unlock(&mu);
     pthread_setcancelstate(cs, NULL);
-}
-
-static void drain_once(void)
-{
-    cp_ring_slot *s;
-    maps.reloaded = 0;
-    while ((s = cp_ring_peek(&ring)) != NULL) {
-        size_t before = tab.len;
-        if (cp_stacktab_add(&tab, s->pcs, s->nframes, 1, s->weight_ns) != 0) {
-            tab_lost++;
-            atomic_fetch_add_explicit(&lost_ns, s->weight_ns, memory_order_relaxed);
-        } else if (tab.len > before) {
-            /* A new stack: note its code's mappings while they are mapped. */
-            cp_cpuwrite_note_pcs(&maps, s->pcs, s->nframes);
-        }
-        cp_ring_release(&ring, s);
-    }
-}
-
-static void *drain_main(void *arg)
-{
-    (void)arg;
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
-    cp_timers_thread_end(); /* the profiler's own thread is not profiled */
-    cp_heap_busy_enter();   /* nor are its allocations (stack table growth) */
-    while (!atomic_load(&drain_stop)) {
-        drain_once();
-        struct timespec ts = {0, DRAIN_INTERVAL_NS};
-        nanosleep(&ts, NULL);
-    }
-    return NULL;
 }
 
 /* Does the program already own the signal (or ITIMER_PROF)? */
@@ -239,12 +222,12 @@ static int start_locked(const char *path, int fd, const cprof_cpu_options *opts)
     if (sig <= 0 || sig >= NSIG || sig == SIGKILL || sig == SIGSTOP || sig == SIGSEGV ||
         sig == SIGBUS)
         return CPROF_EINVAL;
-    if (atomic_load(&running) || suspended)
+    if (atomic_load(&running) || suspended || exec_paused)
         return CPROF_EBUSY;
     int rc = check_signal(sig);
     if (rc)
         return rc;
-    if (!ring.slots && (rc = cp_ring_init(&ring, RING_SLOTS)) != 0)
+    if (!tab.map && (rc = cp_stacktab_init(&tab, TAB_INDEX, TAB_ARENA_WORDS)) != 0)
         return rc;
     char *p = NULL;
     if (path && !(p = strdup(path)))
@@ -254,13 +237,13 @@ static int start_locked(const char *path, int fd, const cprof_cpu_options *opts)
         free(p);
         return rc;
     }
-    cp_ring_reset(&ring);
-    cp_stacktab_free(&tab);
+    if (atomic_exchange(&sampled, 0))
+        cp_stacktab_reset(&tab);
+    pthread_mutex_lock(&maps_mu);
     cp_cpuwrite_maps_free(&maps);
-    tab_lost = 0;
+    pthread_mutex_unlock(&maps_mu);
+    atomic_store(&maps_wanted, 1);
     atomic_store(&n_samples, 0);
-    atomic_store(&n_lost, 0);
-    atomic_store(&lost_ns, 0);
     atomic_store(&total_ns, 0);
     atomic_fetch_add(&gen, 1);
     free(out_path);
@@ -271,17 +254,13 @@ static int start_locked(const char *path, int fd, const cprof_cpu_options *opts)
     period_ns = 1000000000 / want_hz;
     start_wall_ns = now_ns(CLOCK_REALTIME);
     start_mono_ns = now_ns(CLOCK_MONOTONIC);
-    atomic_store(&drain_stop, 0);
+    owner_pid = getpid();
+    exec_paused = 0;
     set_baseline();
     atomic_store(&running, 1);
-    if (pthread_create(&drainer, NULL, drain_main, NULL) != 0) {
-        atomic_store(&running, 0);
-        return CPROF_ENOMEM;
-    }
     if ((rc = cp_timers_start(sig, period_ns)) != 0) {
         atomic_store(&running, 0);
-        atomic_store(&drain_stop, 1);
-        pthread_join(drainer, NULL);
+        atomic_store(&maps_wanted, 0);
         return rc;
     }
     return 0;
@@ -311,7 +290,7 @@ CPROF_API int cprof_cpu_start_fd(int fd, const cprof_cpu_options *opts)
     return rc;
 }
 
-/* Disarm, wait for handlers in flight, drain.  mu held. */
+/* Disarm and wait for handlers in flight.  mu held. */
 static void halt_locked(void)
 {
     cp_timers_stop();
@@ -320,15 +299,51 @@ static void halt_locked(void)
         struct timespec ts = {0, 100000};
         nanosleep(&ts, NULL);
     }
-    atomic_store(&drain_stop, 1);
-    pthread_join(drainer, NULL);
-    drain_once();
+}
+
+/* Write what the table holds to the profile's destination; the table and
+ * the mapping notes stay (keep_maps) or the notes are freed.  mu held,
+ * no handler in flight. */
+static int write_locked(bool keep_maps)
+{
+    /* Nothing sampled: the table's pages are never touched. */
+    int any = atomic_load(&sampled);
+    cp_stacktab_stats ts = {0};
+    if (any)
+        cp_stacktab_get_stats(&tab, &ts);
+    cp_cpuwrite_meta meta = {
+        .period_ns = period_ns,
+        .hz = hz,
+        .time_ns = start_wall_ns,
+        .duration_ns = now_ns(CLOCK_MONOTONIC) - start_mono_ns,
+        .lost = ts.lost,
+        .lost_ns = ts.lost_ns,
+    };
+    /* The writer's own dlopen/dlclose (if any) must not wait for maps_mu:
+     * no note is taken from here on, and the notes are ours. */
+    atomic_store(&maps_wanted, 0);
+    pthread_mutex_lock(&maps_mu);
+    cp_cpuwrite_maps held = maps;
+    memset(&maps, 0, sizeof maps);
+    pthread_mutex_unlock(&maps_mu);
+    int rc = cp_cpuwrite_profile(any ? &tab : NULL, &meta, &held, out_path, out_fd);
+    if (keep_maps) {
+        pthread_mutex_lock(&maps_mu);
+        maps = held;
+        pthread_mutex_unlock(&maps_mu);
+        atomic_store(&maps_wanted, 1);
+    } else {
+        cp_cpuwrite_maps_free(&held);
+    }
+    if (rc && out_path)
+        cp_log("cannot write CPU profile %s: %s", out_path, cprof_strerror(rc));
+    return rc;
 }
 
 CPROF_API int cprof_cpu_stop(void)
 {
-    /* the last drain, building and symbolizing allocate: the profiler's own
-     * memory, kept out of a heap profile running at the same time */
+    /* building and symbolizing allocate: the profiler's own memory, kept
+     * out of a heap profile running at the same time */
     int busy = cp_heap_busy_enter();
     int cs = lock_mu();
     int rc = CPROF_ENOTRUNNING;
@@ -336,22 +351,71 @@ CPROF_API int cprof_cpu_stop(void)
         goto out;
     halt_locked();
     suspended = 0;
-    cp_cpuwrite_meta meta = {
-        .period_ns = period_ns,
-        .hz = hz,
-        .time_ns = start_wall_ns,
-        .duration_ns = now_ns(CLOCK_MONOTONIC) - start_mono_ns,
-        .lost = atomic_load(&n_lost) + tab_lost,
-        .lost_ns = atomic_load(&lost_ns),
-    };
-    rc = cp_cpuwrite_profile(&tab, &meta, &maps, out_path, out_fd);
-    cp_cpuwrite_maps_free(&maps);
-    if (rc && out_path)
-        cp_log("cannot write CPU profile %s: %s", out_path, cprof_strerror(rc));
+    exec_paused = 0;
+    rc = write_locked(false);
 out:
     unlock_mu(cs);
     cp_heap_busy_leave(busy);
     return rc;
+}
+
+/* A timer signal already queued when the timers were deleted would reach
+ * the new image, whose disposition is the default one (terminate): setting
+ * SIG_IGN discards it on every thread; then our handler again. */
+static void discard_pending(void)
+{
+    /* glibc's sigaction, past our interposer (which would take it for
+     * the program taking the signal) */
+    typedef int (*sigaction_fn)(int, const struct sigaction *, struct sigaction *);
+    sigaction_fn real = (sigaction_fn)dlsym(RTLD_NEXT, "sigaction");
+    if (!installed_signo || !real)
+        return;
+    struct sigaction ign, ours;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    if (real(installed_signo, &ign, &ours) == 0)
+        real(installed_signo, &ours, NULL);
+}
+
+void cp_cpu_before_exec(void)
+{
+    if (!atomic_load(&running) && !suspended)
+        return;
+    if (getpid() != owner_pid)
+        return; /* a vfork child: the memory and the timers are the parent's */
+    int busy = cp_heap_busy_enter();
+    int cs = lock_mu();
+    if (atomic_load(&running) || suspended) {
+        exec_paused = atomic_load(&running) ? 1 : 0;
+        halt_locked();
+        discard_pending();
+        /* Written now (a file, not a descriptor the program may share)
+         * when there is something to write; kept for the write at exit
+         * should the exec fail. */
+        if (atomic_load(&sampled) && out_path)
+            (void)write_locked(true);
+    }
+    unlock_mu(cs);
+    cp_heap_busy_leave(busy);
+}
+
+void cp_cpu_exec_failed(void)
+{
+    if (!exec_paused || getpid() != owner_pid)
+        return;
+    int busy = cp_heap_busy_enter();
+    int cs = lock_mu();
+    if (exec_paused && installed_signo) {
+        exec_paused = 0;
+        atomic_store(&running, 1);
+        if (cp_timers_start(signo, period_ns) != 0) {
+            atomic_store(&running, 0);
+            suspended = 1; /* what was sampled is still written at exit */
+        }
+    }
+    unlock_mu(cs);
+    cp_heap_busy_leave(busy);
 }
 
 int cp_cpu_signal(void)
@@ -362,6 +426,36 @@ int cp_cpu_signal(void)
 bool cp_cpu_is_handler(const struct sigaction *act)
 {
     return act && (act->sa_flags & SA_SIGINFO) && act->sa_sigaction == on_signal;
+}
+
+/* Was the parent process started with CPU profiling (CPROF_CPU and an
+ * LD_PRELOAD naming libcprof in the environment it was exec'd with)?
+ * Then it, or an ancestor, speaks for the process tree, and this process
+ * keeps quiet: a tree prints the "sampling stops" notice at most once,
+ * from its root.  The parent's initial environment is read from /proc
+ * only when there is something to say; the program's own environment is
+ * never touched (marking it would change what the program sees). */
+static bool parent_profiled(void)
+{
+    char path[48];
+    snprintf(path, sizeof path, "/proc/%d/environ", (int)getppid());
+    int busy = cp_heap_busy_enter(); /* the buffer is ours */
+    cp_buf env = {0};
+    bool cpu = false, preload = false;
+    if (cp_buf_read_file(&env, path, 1u << 20) == 0) {
+        const char *p = (const char *)env.data, *end = p + env.len;
+        while (p < end) {
+            size_t n = strnlen(p, (size_t)(end - p));
+            if (n > 10 && !strncmp(p, "CPROF_CPU=", 10))
+                cpu = true;
+            if (!strncmp(p, "LD_PRELOAD=", 11) && memmem(p, n, "cprof", 5))
+                preload = true;
+            p += n + 1;
+        }
+    }
+    cp_buf_free(&env);
+    cp_heap_busy_leave(busy);
+    return cpu && preload;
 }
 
 /* A real-time signal with the default disposition, or 0.  glibc keeps
@@ -397,16 +491,15 @@ void cp_cpu_release_signal(void)
         if (to && install_handler(to) == 0) {
             signo = to;
             atomic_store(&running, 1);
-            if (cp_timers_start(to, period_ns) == 0) {
-                cp_log("the program installs its own handler for signal %d; CPU profiling "
-                       "continues on signal %d (CPROF_CPU_SIGNAL chooses one)", from, to);
-                goto out;
-            }
+            if (cp_timers_start(to, period_ns) == 0)
+                goto out; /* silently: nothing the user must act on */
             atomic_store(&running, 0);
         }
         suspended = 1;
-        cp_log("the program installs its own handler for signal %d and no other signal is "
-               "free: CPU profiling stops here (the profile so far is written at exit)", from);
+        if (!quiet && !parent_profiled())
+            cp_log("the program installs its own handler for signal %d and no other signal is "
+                   "free: CPU profiling stops here (the profile so far is written at exit)", from);
+        quiet = 1; /* once per process; see parent_profiled for the tree */
     }
 out:
     unlock_mu(cs);
@@ -440,21 +533,55 @@ void cp_cpu_thread_end(void)
 
 void cp_cpu_get_stats(cp_cpu_stats *out)
 {
+    cp_stacktab_stats ts = {0};
+    if (atomic_load(&sampled))
+        cp_stacktab_get_stats(&tab, &ts);
     out->samples = atomic_load(&n_samples);
-    out->lost = atomic_load(&n_lost) + tab_lost;
+    out->lost = ts.lost;
     out->cpu_ns = atomic_load(&total_ns);
-    out->stacks = (int64_t)tab.len;
+    out->stacks = ts.records;
+}
+
+void cp_cpu_note_maps(void)
+{
+    if (!atomic_load(&maps_wanted))
+        return;
+    int busy = cp_heap_busy_enter(); /* the profiler's own allocations */
+    int cs;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs); /* reads a file */
+    /* The snapshot is read without maps_mu: dl_iterate_phdr takes the
+     * loader's lock, which a thread inside dlopen holds while a library
+     * constructor may be calling dlclose (and so waiting for maps_mu). */
+    pthread_mutex_lock(&maps_mu);
+    uint64_t stamp = cp_cpuwrite_maps_stamp(&maps);
+    pthread_mutex_unlock(&maps_mu);
+    bool same;
+    cp_procmaps *pm = cp_procmaps_load_if_changed(stamp, &same);
+    if (pm) {
+        pthread_mutex_lock(&maps_mu);
+        if (atomic_load(&maps_wanted)) {
+            cp_cpuwrite_maps_add(&maps, pm);
+            pm = NULL;
+        }
+        pthread_mutex_unlock(&maps_mu);
+        if (pm)
+            cp_procmaps_free(pm);
+    }
+    pthread_setcancelstate(cs, NULL);
+    cp_heap_busy_leave(busy);
 }
 
 void cp_cpu_atfork_prepare(void)
 {
     pthread_mutex_lock(&mu);
+    pthread_mutex_lock(&maps_mu);
     cp_timers_atfork_prepare();
 }
 
 void cp_cpu_atfork_parent(void)
 {
     cp_timers_atfork_parent();
+    pthread_mutex_unlock(&maps_mu);
     pthread_mutex_unlock(&mu);
 }
 
@@ -463,14 +590,20 @@ void cp_cpu_atfork_child(void)
     cp_timers_atfork_child();
     int was_running = atomic_exchange(&running, 0) || suspended;
     suspended = 0;
+    exec_paused = 0;
+    quiet = 1; /* the parent speaks for the tree */
     atomic_store(&in_handler, 0);
-    /* The parent's samples are not ours to write; the table may have been
-     * mid-update in the (now absent) drain thread, so drop it unfreed. */
-    memset(&tab, 0, sizeof tab);
+    /* The parent's samples are not ours to write: the kernel gave us the
+     * table zeroed (or we map fresh pages over it); the parent's mapping
+     * notes may be mid-update in a thread that does not exist here, so
+     * they are dropped unfreed. */
+    cp_stacktab_atfork_child(&tab);
+    atomic_store(&sampled, 0);
+    atomic_store(&n_samples, 0);
+    atomic_store(&total_ns, 0);
+    atomic_store(&maps_wanted, 0);
     memset(&maps, 0, sizeof maps);
-    tab_lost = 0;
-    if (ring.slots)
-        cp_ring_reset(&ring);
+    pthread_mutex_unlock(&maps_mu);
     pthread_mutex_unlock(&mu);
     if (was_running && out_path && strstr(out_path, "%p")) {
         cprof_cpu_options o = {.hz = hz, .signal = signo};

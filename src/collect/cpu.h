@@ -15,12 +15,22 @@
 void cp_cpu_thread_begin(void);
 void cp_cpu_thread_end(void);
 
-/* pthread_atfork handlers.  The child stops profiling (it has no timers
- * and no drain thread) and, when the output path contains "%p", starts a
- * fresh profile of its own; otherwise it writes nothing. */
+/* pthread_atfork handlers.  The child stops profiling (it has no timers)
+ * and, when the output path contains "%p", starts a fresh profile of its
+ * own; otherwise it writes nothing.  It never touches the parent's
+ * samples' pages. */
 void cp_cpu_atfork_prepare(void);
 void cp_cpu_atfork_parent(void);
 void cp_cpu_atfork_child(void);
+
+/* Around an exec: before it, disarm every timer, discard a timer signal
+ * already queued (the new image would die of it) and write what was
+ * sampled (a path, not a descriptor; nothing when nothing was sampled);
+ * after a failed exec, carry on sampling (the write at exit then holds
+ * everything).  Nothing in a vfork child, which shares the parent's
+ * memory. */
+void cp_cpu_before_exec(void);
+void cp_cpu_exec_failed(void);
 
 /* The signal the profiler's handler is installed on, or 0. */
 int cp_cpu_signal(void);
@@ -30,15 +40,22 @@ bool cp_cpu_is_handler(const struct sigaction *act);
  * delete every timer, forget the handler, and carry on with a free
  * real-time signal (new handler, timers re-armed on every thread); if none
  * is free, stop sampling (what was collected is still written by
- * cprof_cpu_stop or at exit).  Says which on stderr. */
+ * cprof_cpu_stop or at exit) and say so on stderr: once per process, and
+ * not at all in a forked child or in a process whose parent was started
+ * with CPU profiling (its tree's root speaks). */
 void cp_cpu_release_signal(void);
+
+/* Before a dlclose: note the code mappings while they are still mapped,
+ * when a profile is running or has samples to write (a snapshot of
+ * /proc/self/maps, kept only if it changed since the previous one). */
+void cp_cpu_note_maps(void);
 
 /* Counters of the running (or last) profile, for tests and benchmarks. */
 typedef struct cp_cpu_stats {
     int64_t samples;   /* samples taken */
-    int64_t lost;      /* samples dropped (ring full) */
+    int64_t lost;      /* samples dropped (table full) */
     int64_t cpu_ns;    /* CPU time the samples stand for, lost included */
-    int64_t stacks;    /* distinct stacks */
+    int64_t stacks;    /* stack records (distinct stacks, plus rare duplicates) */
 } cp_cpu_stats;
 void cp_cpu_get_stats(cp_cpu_stats *out);
 

@@ -3,18 +3,20 @@
  * Sample types are Go's (samples/count, cpu/nanoseconds), period type
  * cpu/nanoseconds with the requested period, so go tool pprof shows the
  * same headers as for a Go CPU profile.  Each distinct PC becomes one
- * location (a cp_map caches pc → location id).  Mappings come from what the
- * drain thread noted while profiling (cp_cpuwrite_note_pcs: a PC's mapping
- * is looked up the first time the PC is seen, re-reading /proc/self/maps
- * when a PC lies in code mapped since), so code dlclose'd before the write
- * still symbolizes from its file; PCs not noted fall back to a snapshot
- * taken at write time.  Caveat: a PC is looked up once, so a library
- * loaded later at the exact address of an unloaded one shares its mapping.  Symbolization runs here, on the writer's
- * thread; if it fails the profile is written with addresses only
- * (`cprof symbolize` can fill it in later) rather than not at all.
+ * location (a cp_map caches pc → location id).  A PC's mapping comes from
+ * a snapshot of /proc/self/maps taken now, or, for code unloaded since,
+ * from the snapshots taken before each dlclose (newest first), so code
+ * dlclose'd before the write still symbolizes from its file.  Caveat: a
+ * library loaded later at the exact address of an unloaded one takes the
+ * samples of both.  The unwinder's marker between the two ends of a deep
+ * stack becomes a location whose function is named "[N frames elided]".
+ * Symbolization runs here, on the writer's thread; if it fails the profile
+ * is written with addresses only (`cprof symbolize` can fill it in later)
+ * rather than not at all.
  *
- * Rejected: symbolizing in the drain thread as stacks arrive (work for
- * stacks that may be folded away; libdw is heavy inside a live program).
+ * Rejected: noting each new PC's mapping as samples arrive (needed a
+ * helper thread; see stacktab.c); symbolizing while profiling (work for
+ * stacks that may be folded away, and heavy inside a live program).
  */
 #include "collect/cpuwrite.h"
 
@@ -33,79 +35,56 @@
 #include "cprof.h"
 #include "profile/builder.h"
 
-void cp_cpuwrite_note_pcs(cp_cpuwrite_maps *mm, const uint64_t *pcs, uint32_t n)
+uint64_t cp_cpuwrite_maps_stamp(const cp_cpuwrite_maps *mm)
 {
-    if (!mm->b && !(mm->b = cp_pbuilder_new(false)))
+    return mm->n ? cp_procmaps_stamp(mm->snaps[mm->n - 1]) : 0;
+}
+
+void cp_cpuwrite_maps_add(cp_cpuwrite_maps *mm, cp_procmaps *pm)
+{
+    if (!pm)
         return;
-    for (uint32_t k = 0; k < n; k++) {
-        bool inserted;
-        uint64_t *slot = cp_map_slot(&mm->pc2mid, pcs[k], 0, &inserted);
-        if (!slot)
-            return;
-        if (!inserted)
-            continue;
-        uint64_t mid = mm->pm ? cp_procmaps_mapping_id(mm->pm, mm->b, pcs[k]) : 0;
-        if (!mid && !mm->reloaded) {
-            /* Code mapped since the last snapshot (dlopen): read it again.
-             * The builder deduplicates mappings, so ids stay stable. */
-            mm->reloaded = 1;
-            if (mm->pm)
-                cp_procmaps_free(mm->pm);
-            mm->pm = cp_procmaps_load();
-            mid = mm->pm ? cp_procmaps_mapping_id(mm->pm, mm->b, pcs[k]) : 0;
-        }
-        *slot = mid;
+    if (cp_grow(&mm->snaps, &mm->cap, mm->n + 1, sizeof *mm->snaps) != 0) {
+        cp_procmaps_free(pm);
+        return;
     }
+    mm->snaps[mm->n++] = pm;
 }
 
 void cp_cpuwrite_maps_free(cp_cpuwrite_maps *mm)
 {
-    if (mm->pm)
-        cp_procmaps_free(mm->pm);
-    cp_pbuilder_free(mm->b);
-    cp_map_free(&mm->pc2mid);
+    for (size_t i = 0; i < mm->n; i++)
+        cp_procmaps_free(mm->snaps[i]);
+    free(mm->snaps);
     memset(mm, 0, sizeof *mm);
 }
 
-/* Copy the mappings noted while profiling into b, in the same order (the
- * main executable first); *idmap maps their old ids to b's. */
-static int copy_mappings(cp_cpuwrite_maps *mm, cp_pbuilder *b, cp_map *idmap)
+/* The mapping id in b of pc: from a snapshot taken now, else from the
+ * newest earlier one that holds it. */
+static uint64_t mapping_of(cp_cpuwrite_maps *mm, cp_procmaps **pm, cp_pbuilder *b, uint64_t pc)
 {
-    if (!mm || !mm->b)
-        return 0;
-    cp_profile *mp = cp_pbuilder_finish(mm->b);
-    if (!mp)
-        return CPROF_ENOMEM;
-    int rc = 0;
-    for (size_t i = 0; i < mp->nmappings && rc == 0; i++) {
-        const cp_mapping *x = &mp->mappings[i];
-        uint64_t id = cp_pbuilder_mapping(b, x->start, x->limit, x->offset, cp_str(mp, x->filename),
-                                          cp_str(mp, x->build_id), false, false, false, false);
-        if (!id || cp_map_put(idmap, x->id, id) != 0)
-            rc = CPROF_ENOMEM;
-    }
-    cp_profile_free(mp);
-    return rc;
-}
-
-/* The mapping id in b of pc: as noted while profiling, else from a
- * snapshot taken now. */
-static uint64_t mapping_of(cp_cpuwrite_maps *mm, const cp_map *idmap, cp_procmaps **pm,
-                           cp_pbuilder *b, uint64_t pc)
-{
-    uint64_t old, id;
-    if (mm && cp_map_get(&mm->pc2mid, pc, &old) && old && cp_map_get(idmap, old, &id))
-        return id;
     if (!*pm)
         *pm = cp_procmaps_load();
-    return *pm ? cp_procmaps_mapping_id(*pm, b, pc) : 0;
+    uint64_t id = *pm ? cp_procmaps_mapping_id(*pm, b, pc) : 0;
+    for (size_t i = mm ? mm->n : 0; !id && i > 0; i--)
+        id = cp_procmaps_mapping_id(mm->snaps[i - 1], b, pc);
+    return id;
 }
 
-int cp_cpuwrite_build(const cp_stacktab *t, const cp_cpuwrite_meta *m, cp_cpuwrite_maps *mm,
+uint64_t cp_cpuwrite_elided_location(cp_pbuilder *b, uint64_t pc)
+{
+    char name[80];
+    cp_unwind_elided_name(pc, name, sizeof name);
+    uint64_t fid = cp_pbuilder_function(b, name, name, "", 0);
+    cp_line_in line = {.function_id = fid};
+    return fid ? cp_pbuilder_location(b, 0, 0, &line, 1, false) : 0;
+}
+
+int cp_cpuwrite_build(cp_stacktab *t, const cp_cpuwrite_meta *m, cp_cpuwrite_maps *mm,
                       cp_profile **out)
 {
     int rc = CPROF_ENOMEM;
-    cp_map locs = {0}, idmap = {0};
+    cp_map locs = {0};
     uint64_t *ids = NULL;
     cp_profile *raw = NULL;
     cp_procmaps *pm = NULL;
@@ -118,12 +97,16 @@ int cp_cpuwrite_build(const cp_stacktab *t, const cp_cpuwrite_meta *m, cp_cpuwri
     cp_pbuilder_times(b, m->time_ns, m->duration_ns);
     char note[96];
     snprintf(note, sizeof note, "cprof: requested %d Hz per thread", m->hz);
-    if (cp_pbuilder_comment(b, note) || copy_mappings(mm, b, &idmap))
+    if (cp_pbuilder_comment(b, note))
         goto out;
     if (!(ids = malloc(CP_MAX_FRAMES * sizeof *ids)))
         goto out;
-    for (size_t i = 0; i < t->len; i++) {
-        const cp_stack *s = &t->stacks[i];
+    if (t)
+        cp_stacktab_merge(t);
+    for (const cp_stackrec *s = t ? cp_stacktab_next(t, NULL) : NULL; s;
+         s = cp_stacktab_next(t, s)) {
+        if (s->count == 0)
+            continue;
         uint32_t n = s->n < CP_MAX_FRAMES ? s->n : CP_MAX_FRAMES;
         for (uint32_t k = 0; k < n; k++) {
             bool inserted;
@@ -131,8 +114,12 @@ int cp_cpuwrite_build(const cp_stacktab *t, const cp_cpuwrite_meta *m, cp_cpuwri
             if (!slot)
                 goto out;
             if (inserted) {
-                uint64_t mid = mapping_of(mm, &idmap, &pm, b, s->pcs[k]);
-                uint64_t id = cp_pbuilder_location(b, mid, s->pcs[k], NULL, 0, false);
+                uint64_t id;
+                if (cp_unwind_elided(s->pcs[k], NULL, NULL))
+                    id = cp_cpuwrite_elided_location(b, s->pcs[k]);
+                else
+                    id = cp_pbuilder_location(b, mapping_of(mm, &pm, b, s->pcs[k]), s->pcs[k],
+                                              NULL, 0, false);
                 if (!id)
                     goto out;
                 *slot = id;
@@ -163,12 +150,11 @@ out:
     if (pm)
         cp_procmaps_free(pm);
     cp_map_free(&locs);
-    cp_map_free(&idmap);
     free(ids);
     return rc;
 }
 
-int cp_cpuwrite_profile(const cp_stacktab *t, const cp_cpuwrite_meta *m, cp_cpuwrite_maps *mm,
+int cp_cpuwrite_profile(cp_stacktab *t, const cp_cpuwrite_meta *m, cp_cpuwrite_maps *mm,
                         const char *path, int fd)
 {
     cp_profile *p = NULL;

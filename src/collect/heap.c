@@ -59,7 +59,7 @@ int cp_heap_on;
 extern const char __start_cprof_hooks[] __attribute__((visibility("hidden")));
 extern const char __stop_cprof_hooks[] __attribute__((visibility("hidden")));
 
-enum { HASH_BITS = 16, HEAP_FRAMES = 64 };
+enum { HASH_BITS = 16 };
 
 /* glibc's allocator, for big sampled blocks (see heap.h; only while
  * cp_heap_glibc says glibc is the program's allocator). */
@@ -296,8 +296,9 @@ HOOK void *cp_heap_alloc_sampled(size_t n, size_t align, bool zero)
         return NULL; /* allocators refuse it; let the program's say so */
     int saved_errno = errno;
     t->busy = 1;
-    uint64_t pcs[HEAP_FRAMES];
-    int nf = user_stack(pcs, HEAP_FRAMES);
+    int max = cp_unwind_depth(); /* CPROF_STACK_DEPTH, as for CPU stacks */
+    uint64_t pcs[max];
+    int nf = user_stack(pcs, max);
     void *user = NULL;
     void *big = NULL;
     if (n >= CP_HEAP_BIG && big_table && cp_heap_glibc) {

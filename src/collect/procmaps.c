@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/hashmap.h"
 #include "cprof.h"
 #include "symbolize/elfsym.h"
 
@@ -47,6 +48,8 @@ struct cp_procmaps {
     pm_entry *e;
     size_t n, cap;
     size_t main; /* index of the main executable's mapping, or n */
+    uint64_t text_hash; /* of the executable lines of the text it was read from */
+    size_t text_len;
 };
 
 static void hex(char *out, const unsigned char *bits, size_t n)
@@ -183,13 +186,9 @@ cp_procmaps *cp_procmaps_parse(const char *text, size_t len)
     return m;
 }
 
-cp_procmaps *cp_procmaps_load(void)
+/* Build ids and the main executable of a freshly parsed snapshot. */
+static cp_procmaps *finish_load(cp_procmaps *m)
 {
-    cp_buf text = {0};
-    cp_procmaps *m = NULL;
-    if (cp_buf_read_file(&text, "/proc/self/maps", 64u << 20) == 0)
-        m = parse((const char *)text.data, text.len);
-    cp_buf_free(&text);
     if (!m)
         return NULL;
     dl_iterate_phdr(object_cb, m);
@@ -205,6 +204,66 @@ cp_procmaps *cp_procmaps_load(void)
             m->main = i;
     }
     return m;
+}
+
+static uint64_t stamp_of(uint64_t hash, size_t len)
+{
+    return cp_hash_u64(hash ^ (uint64_t)len) | 1;
+}
+
+uint64_t cp_procmaps_stamp(const cp_procmaps *m)
+{
+    return m ? stamp_of(m->text_hash, m->text_len) : 0;
+}
+
+/* A hash of the executable lines only (what a snapshot keeps): thread
+ * stacks and heap growth change the text all the time, code rarely.
+ * Sets *len to their total length. */
+static uint64_t code_hash(const char *text, size_t len, size_t *code_len)
+{
+    uint64_t h = 0x6d617073;
+    *code_len = 0;
+    size_t i = 0;
+    while (i < len) {
+        const char *nl = memchr(text + i, '\n', len - i);
+        size_t end = nl ? (size_t)(nl - text) : len;
+        const char *sp = memchr(text + i, ' ', end - i);
+        if (sp && (size_t)(sp - text) + 3 < end && sp[3] == 'x') {
+            h = cp_hash_bytes(text + i, end - i, h);
+            *code_len += end - i;
+        }
+        i = end + 1;
+    }
+    return h;
+}
+
+cp_procmaps *cp_procmaps_load_if_changed(uint64_t stamp, bool *same)
+{
+    cp_buf text = {0};
+    cp_procmaps *m = NULL;
+    *same = false;
+    if (cp_buf_read_file(&text, "/proc/self/maps", 64u << 20) != 0)
+        goto out;
+    size_t code_len;
+    uint64_t h = code_hash((const char *)text.data, text.len, &code_len);
+    if (stamp && stamp == stamp_of(h, code_len)) {
+        *same = true;
+        goto out;
+    }
+    if ((m = parse((const char *)text.data, text.len)) != NULL) {
+        m->text_hash = h;
+        m->text_len = code_len;
+        m = finish_load(m);
+    }
+out:
+    cp_buf_free(&text);
+    return m;
+}
+
+cp_procmaps *cp_procmaps_load(void)
+{
+    bool same;
+    return cp_procmaps_load_if_changed(0, &same);
 }
 
 static size_t find(const cp_procmaps *m, uint64_t addr)

@@ -20,6 +20,7 @@
 #ifndef CP_COLLECT_PROCMAPS_H
 #define CP_COLLECT_PROCMAPS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,15 @@ typedef struct cp_procmaps cp_procmaps;
  * ELF build id (read from the file's or the mapped memory's PT_NOTE).  Uses
  * malloc: call from a writer thread, never a hook.  NULL on failure. */
 cp_procmaps *cp_procmaps_load(void);
+/* A fingerprint of the executable mappings a snapshot was read from (0
+ * for NULL). */
+uint64_t cp_procmaps_stamp(const cp_procmaps *m);
+/* The same as cp_procmaps_load, unless the executable lines of
+ * /proc/self/maps still read as those of the snapshot whose stamp is given
+ * (other mappings, such as thread stacks, may differ): then NULL with
+ * *same set (the text alone is read: no parsing, no build ids).  NULL with
+ * *same clear on failure. */
+cp_procmaps *cp_procmaps_load_if_changed(uint64_t stamp, bool *same);
 
 /* The same from a saved maps text (for tests and for another process's
  * /proc/PID/maps); build ids are read from the files.  NULL on failure. */

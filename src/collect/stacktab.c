@@ -1,73 +1,244 @@
-/* stacktab.c — the drain thread's table of distinct stacks.
+/* stacktab.c — the CPU profiler's table of distinct stacks, filled
+ * directly by the signal handler.
  *
- * Data structure: an array of stacks plus an open-addressing index of
- * uint32 (linear probing, load <= 1/2) keyed by a hash of the PCs; a hit is
- * confirmed by comparing the PCs.  Profiles have thousands of distinct
- * stacks at most, so this stays small; the drain thread does one lookup per
- * sample, away from the signal handler.
+ * Data structure: one anonymous mapping holds a small header (counters),
+ * an open-addressing index of uint32 (linear probing, at most MAX_PROBE
+ * slots looked at) and an arena of variable-size records.  A handler
+ * hashes its stack and probes: a slot whose record has the same frames
+ * gets its counters bumped (atomic adds); at the first empty slot it takes
+ * room in the arena (a CAS on the arena's top, so the top never passes the
+ * end), writes the record whole and publishes it by CASing the slot from 0
+ * to the record's offset.  A handler that loses that CAS looks at the
+ * winner's record: the same stack, and its own record already holds the
+ * sample (a duplicate the writer folds); another stack, and it probes on
+ * with its record in hand.  After MAX_PROBE slots the record stays in the
+ * arena unindexed: still counted, still written.  No thread ever waits for
+ * another, so a handler interrupting a thread in the middle of an add (the
+ * same thread cannot be: the signal is blocked while its handler runs)
+ * costs at most a duplicate record.
  *
- * Rejected: folding in the handler (needs a lock-free hash map with
- * allocation in signal context); keeping every sample (memory grows with
- * run time, the builder would fold them later anyway).
+ * The writer walks the arena in order (records carry their size), so a
+ * process that sampled nothing reads nothing and faults in no page of it.
+ * MAP_NORESERVE keeps the reservation free until pages are written;
+ * MADV_WIPEONFORK gives a forked child zero pages instead of copies of the
+ * parent's (no copy-on-write faults, nothing to reset); where the kernel
+ * lacks it, the child maps fresh pages over the range (one syscall, no
+ * page touched).
+ *
+ * Rejected: a ring drained by a helper thread (the previous design: a
+ * single-threaded program became multi-threaded, losing glibc's
+ * single-thread fast paths and breaking unshare(CLONE_NEWUSER), and every
+ * fork reset 2 MiB of ring); per-thread tables (memory per thread, and a
+ * registry to walk at write time); spinning on a slot another thread is
+ * filling (a handler that interrupted that thread would spin for ever).
  */
 #include "collect/stacktab.h"
 
-#include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
+#include <sys/mman.h>
 
-#include "base/buf.h"
 #include "base/hashmap.h"
 #include "cprof.h"
 
-static int grow_index(cp_stacktab *t)
+#ifndef MADV_WIPEONFORK
+#define MADV_WIPEONFORK 18
+#endif
+
+enum { MAX_PROBE = 64, HDR_WORDS = 4 };
+
+struct cp_stacktab_hdr {
+    _Atomic uint64_t top;    /* arena words used */
+    _Atomic int64_t records;
+    _Atomic int64_t lost, lost_ns;
+    char pad[4096 - 32];
+};
+
+static size_t page_round(size_t n)
 {
-    size_t n = t->nindex ? t->nindex * 2 : 1024;
-    uint32_t *idx = calloc(n, sizeof *idx);
-    if (!idx)
+    return (n + 4095) & ~(size_t)4095;
+}
+
+static void *reserve(size_t len, void *at)
+{
+    int fl = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (at ? MAP_FIXED : 0);
+    return mmap(at, len, PROT_READ | PROT_WRITE, fl, -1, 0);
+}
+
+int cp_stacktab_init(cp_stacktab *t, size_t nindex, size_t arena_words)
+{
+    size_t n = 1;
+    while (n < nindex)
+        n <<= 1;
+    if (arena_words < 64)
+        arena_words = 64;
+    if (arena_words > UINT32_MAX - 1)
+        arena_words = UINT32_MAX - 1;
+    size_t idx_len = page_round(n * sizeof(uint32_t));
+    size_t len = sizeof(cp_stacktab_hdr) + idx_len + page_round(arena_words * 8);
+    void *p = reserve(len, NULL);
+    if (p == MAP_FAILED)
         return CPROF_ENOMEM;
-    for (size_t i = 0; i < t->len; i++) {
-        size_t j = t->stacks[i].hash & (n - 1);
-        while (idx[j])
-            j = (j + 1) & (n - 1);
-        idx[j] = (uint32_t)i + 1;
-    }
-    free(t->index);
-    t->index = idx;
+    memset(t, 0, sizeof *t);
+    t->map = p;
+    t->map_len = len;
+    t->hdr = p;
+    t->index = (_Atomic uint32_t *)((char *)p + sizeof(cp_stacktab_hdr));
+    t->arena = (uint64_t *)((char *)t->index + idx_len);
     t->nindex = n;
+    t->arena_words = arena_words;
+    t->wiped_on_fork = madvise(p, len, MADV_WIPEONFORK) == 0;
     return 0;
 }
 
-int cp_stacktab_add(cp_stacktab *t, const uint64_t *pcs, uint32_t n, int64_t count, int64_t ns)
+void cp_stacktab_destroy(cp_stacktab *t)
 {
-    if ((t->len + 1) * 2 > t->nindex && grow_index(t) != 0)
+    if (t->map)
+        munmap(t->map, t->map_len);
+    memset(t, 0, sizeof *t);
+}
+
+void cp_stacktab_reset(cp_stacktab *t)
+{
+    /* Private anonymous pages read back as zeros after MADV_DONTNEED; only
+     * the header is certain to have been written. */
+    if (t->map && atomic_load_explicit(&t->hdr->top, memory_order_relaxed) == 0 &&
+        atomic_load_explicit(&t->hdr->lost, memory_order_relaxed) == 0)
+        return;
+    if (t->map)
+        madvise(t->map, t->map_len, MADV_DONTNEED);
+}
+
+void cp_stacktab_atfork_child(cp_stacktab *t)
+{
+    if (t->map && !t->wiped_on_fork && reserve(t->map_len, t->map) == MAP_FAILED) {
+        /* Could not replace it: forget it rather than write into the
+         * parent's copy (this process then samples nothing). */
+        memset(t, 0, sizeof *t);
+    }
+}
+
+static uint64_t hash_pcs(const uint64_t *pcs, uint32_t n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+    for (uint32_t i = 0; i < n; i++)
+        h = cp_hash_u64(h ^ pcs[i]) + i;
+    return h | 1;
+}
+
+/* Plain loops: memcmp/memcpy may be bound lazily (docs/signal-safety.md). */
+static bool same(const cp_stackrec *r, uint64_t h, const uint64_t *pcs, uint32_t n)
+{
+    if (r->hash != h || r->n != n)
+        return false;
+    for (uint32_t i = 0; i < n; i++)
+        if (r->pcs[i] != pcs[i])
+            return false;
+    return true;
+}
+
+static cp_stackrec *at(const cp_stacktab *t, uint32_t v)
+{
+    return (cp_stackrec *)(t->arena + (v - 1));
+}
+
+/* A new record holding this one sample; its index value, or 0 if full. */
+static uint32_t new_record(cp_stacktab *t, const uint64_t *pcs, uint32_t n, uint64_t h, int64_t ns)
+{
+    uint64_t words = HDR_WORDS + (uint64_t)n;
+    uint64_t top = atomic_load_explicit(&t->hdr->top, memory_order_relaxed);
+    do {
+        if (top + words > t->arena_words)
+            return 0;
+    } while (!atomic_compare_exchange_weak_explicit(&t->hdr->top, &top, top + words,
+                                                    memory_order_relaxed, memory_order_relaxed));
+    cp_stackrec *r = (cp_stackrec *)(t->arena + top);
+    atomic_store_explicit(&r->count, 1, memory_order_relaxed);
+    atomic_store_explicit(&r->ns, ns, memory_order_relaxed);
+    r->hash = h;
+    r->n = n;
+    r->words = (uint32_t)words;
+    for (uint32_t i = 0; i < n; i++)
+        r->pcs[i] = pcs[i];
+    atomic_fetch_add_explicit(&t->hdr->records, 1, memory_order_relaxed);
+    return (uint32_t)top + 1;
+}
+
+int cp_stacktab_add(cp_stacktab *t, const uint64_t *pcs, uint32_t n, int64_t ns)
+{
+    if (!t->map) {
         return CPROF_ENOMEM;
-    uint64_t h = cp_hash_bytes(pcs, n * sizeof *pcs, n);
-    size_t j = h & (t->nindex - 1);
-    while (t->index[j]) {
-        cp_stack *s = &t->stacks[t->index[j] - 1];
-        if (s->hash == h && s->n == n && memcmp(s->pcs, pcs, n * sizeof *pcs) == 0) {
-            s->count += count;
-            s->ns += ns;
+    }
+    uint64_t h = hash_pcs(pcs, n);
+    uint32_t mine = 0;
+    size_t mask = t->nindex - 1;
+    size_t j = h & mask;
+    for (int probe = 0; probe < MAX_PROBE; probe++, j = (j + 1) & mask) {
+        uint32_t v = atomic_load_explicit(&t->index[j], memory_order_acquire);
+        if (v == 0) {
+            if (!mine && !(mine = new_record(t, pcs, n, h, ns)))
+                goto lost;
+            if (atomic_compare_exchange_strong_explicit(&t->index[j], &v, mine,
+                                                        memory_order_release,
+                                                        memory_order_acquire))
+                return 0;
+            /* v is the winner's record now */
+        }
+        cp_stackrec *r = at(t, v);
+        if (same(r, h, pcs, n)) {
+            if (mine)
+                return 0; /* our record holds the sample; merged at write */
+            atomic_fetch_add_explicit(&r->count, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&r->ns, ns, memory_order_relaxed);
             return 0;
         }
-        j = (j + 1) & (t->nindex - 1);
     }
-    if (cp_grow(&t->stacks, &t->cap, t->len + 1, sizeof *t->stacks) != 0)
-        return CPROF_ENOMEM;
-    uint64_t *copy = malloc((n ? n : 1) * sizeof *pcs);
-    if (!copy)
-        return CPROF_ENOMEM;
-    memcpy(copy, pcs, n * sizeof *pcs);
-    t->stacks[t->len] = (cp_stack){.hash = h, .pcs = copy, .n = n, .count = count, .ns = ns};
-    t->index[j] = (uint32_t)++t->len;
-    return 0;
+    if (mine || (mine = new_record(t, pcs, n, h, ns)) != 0)
+        return 0; /* unindexed, still in the arena */
+lost:
+    atomic_fetch_add_explicit(&t->hdr->lost, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&t->hdr->lost_ns, ns, memory_order_relaxed);
+    return CPROF_ENOMEM;
 }
 
-void cp_stacktab_free(cp_stacktab *t)
+const cp_stackrec *cp_stacktab_next(const cp_stacktab *t, const cp_stackrec *prev)
 {
-    for (size_t i = 0; i < t->len; i++)
-        free(t->stacks[i].pcs);
-    free(t->stacks);
-    free(t->index);
-    memset(t, 0, sizeof *t);
+    if (!t->map)
+        return NULL;
+    uint64_t top = atomic_load_explicit(&t->hdr->top, memory_order_acquire);
+    uint64_t off = prev ? (uint64_t)((const uint64_t *)prev - t->arena) + prev->words : 0;
+    return off < top ? (const cp_stackrec *)(t->arena + off) : NULL;
+}
+
+void cp_stacktab_merge(cp_stacktab *t)
+{
+    size_t mask = t->nindex - 1;
+    for (const cp_stackrec *c = cp_stacktab_next(t, NULL); c; c = cp_stacktab_next(t, c)) {
+        cp_stackrec *r = (cp_stackrec *)c;
+        size_t j = r->hash & mask;
+        for (int probe = 0; probe < MAX_PROBE; probe++, j = (j + 1) & mask) {
+            uint32_t v = atomic_load_explicit(&t->index[j], memory_order_relaxed);
+            if (v == 0)
+                break;
+            cp_stackrec *k = at(t, v);
+            if (same(k, r->hash, r->pcs, r->n)) {
+                if (k != r) {
+                    atomic_fetch_add(&k->count, atomic_exchange(&r->count, 0));
+                    atomic_fetch_add(&k->ns, atomic_exchange(&r->ns, 0));
+                }
+                break;
+            }
+        }
+    }
+}
+
+void cp_stacktab_get_stats(const cp_stacktab *t, cp_stacktab_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!t->map)
+        return;
+    out->records = atomic_load(&t->hdr->records);
+    out->lost = atomic_load(&t->hdr->lost);
+    out->lost_ns = atomic_load(&t->hdr->lost_ns);
+    out->arena_words = (int64_t)atomic_load(&t->hdr->top);
 }

@@ -41,6 +41,16 @@
  * Address convention (unwind.h): pcs[0] is the innermost PC; every other
  * entry is a return address minus one so it symbolizes to the call line.
  * For cp_unwind_here() every frame is a call site, so all are stored -1.
+ *
+ * Deep stacks: the walk goes on past `max` frames.  The first max/2 frames
+ * stay where they are; the frames after them go round a ring in the rest
+ * of the caller's array, so when the walk ends the ring holds the outermost
+ * frames.  One rotation (three reversals, no extra memory) puts them in
+ * order and a marker frame carrying the number left out goes between the
+ * two ends.  Rejected: keeping only the innermost frames (what a plain
+ * truncation does: every deep stack loses main and the profile cannot
+ * group them); a second buffer for the outer end (stack space inside a
+ * malloc hook or a signal handler is not ours to spend twice).
  */
 #include "collect/unwind.h"
 
@@ -52,6 +62,8 @@
 #include <string.h>
 #include <ucontext.h>
 #include <unwind.h>
+
+#include "cprof.h"
 
 /* initial-exec: TLS access must not allocate or take locks in a handler. */
 static __thread sigjmp_buf *guard_env __attribute__((tls_model("initial-exec")));
@@ -92,10 +104,68 @@ static void bind_libgcc(void)
     dlclose(h); /* drops only the reference RTLD_NOLOAD took */
 }
 
+static int depth = CP_DEFAULT_FRAMES;
+
+int cp_unwind_depth(void)
+{
+    return __atomic_load_n(&depth, __ATOMIC_RELAXED);
+}
+
+int cp_unwind_set_depth(int frames)
+{
+    if (frames < CP_MIN_FRAMES || frames > CP_MAX_FRAMES)
+        return CPROF_EINVAL;
+    __atomic_store_n(&depth, frames, __ATOMIC_RELAXED);
+    return 0;
+}
+
+int cp_unwind_parse_depth(const char *s, int *out)
+{
+    long v = 0;
+    if (!s || !*s)
+        return CPROF_EINVAL;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9' || v > CP_MAX_FRAMES)
+            return CPROF_EINVAL;
+        v = v * 10 + (*p - '0');
+    }
+    if (v < CP_MIN_FRAMES || v > CP_MAX_FRAMES)
+        return CPROF_EINVAL;
+    *out = (int)v;
+    return 0;
+}
+
+const char *cp_unwind_elided_name(uint64_t pc, char *buf, size_t size)
+{
+    uint64_t n = 0;
+    bool root = true;
+    if (!buf || size == 0)
+        return buf;
+    cp_unwind_elided(pc, &n, &root);
+    char digits[24];
+    int nd = 0;
+    do {
+        digits[nd++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    const char *tail = root ? " frames elided]" : "+ frames elided, root not reached]";
+    size_t k = 0;
+    if (k + 1 < size)
+        buf[k++] = '[';
+    while (nd > 0 && k + 1 < size)
+        buf[k++] = digits[--nd];
+    for (const char *t = tail; *t && k + 1 < size; t++)
+        buf[k++] = *t;
+    buf[k] = 0;
+    return buf;
+}
+
 struct walk {
     const unwinder *u;
     uint64_t *pcs;
     int max, n;
+    uint64_t total;      /* frames recorded so far, elided ones included */
+    int cut;             /* stopped at CP_WALK_MAX */
     int skip;            /* frames still to skip (cp_unwind_here) */
     uint64_t start_pc;   /* signal walk: record from the frame with this PC */
     int started;
@@ -174,6 +244,54 @@ static void install_fault_handlers(void)
         real_sigaction(SIGBUS, &sa, &old_bus);
 }
 
+/* Record one frame: the first `max` in place; past that, the frames after
+ * the first max/2 go round a ring in pcs[max/2 + 1 .. max) (see top). */
+static _Unwind_Reason_Code put(struct walk *w, uint64_t pc)
+{
+    uint64_t k = w->total++;
+    if (k < (uint64_t)w->max) {
+        w->pcs[k] = pc;
+        w->n = (int)k + 1;
+    } else if (w->max < 3) {
+        return _URC_END_OF_STACK; /* no room for both ends and a marker */
+    } else {
+        int head = w->max / 2, r = w->max - head - 1;
+        w->pcs[head + 1 + (int)((k - (uint64_t)head - 1) % (uint64_t)r)] = pc;
+    }
+    if (w->total >= CP_WALK_MAX) {
+        w->cut = 1;
+        return _URC_END_OF_STACK;
+    }
+    return _URC_NO_REASON;
+}
+
+static void reverse(uint64_t *a, int lo, int hi) /* [lo, hi) */
+{
+    for (hi--; lo < hi; lo++, hi--) {
+        uint64_t t = a[lo];
+        a[lo] = a[hi];
+        a[hi] = t;
+    }
+}
+
+/* After a walk longer than max: put the ring in order, add the marker. */
+static void finish(struct walk *w)
+{
+    if (w->max < 3 || w->total <= (uint64_t)w->max)
+        return;
+    int head = w->max / 2, r = w->max - head - 1;
+    int first = head + 1;
+    int s = (int)((w->total - (uint64_t)head - 1) % (uint64_t)r); /* oldest kept */
+    if (s) {
+        reverse(w->pcs, first, first + s);
+        reverse(w->pcs, first + s, w->max);
+        reverse(w->pcs, first, w->max);
+    }
+    uint64_t elided = w->total - (uint64_t)head - (uint64_t)r;
+    w->pcs[head] = CP_ELIDED_TAG | (w->cut ? CP_ELIDED_NOROOT : 0) | (elided & 0xffffffffull);
+    w->n = w->max;
+}
+
 static _Unwind_Reason_Code step(struct _Unwind_Context *ctx, void *arg)
 {
     struct walk *w = arg;
@@ -187,20 +305,18 @@ static _Unwind_Reason_Code step(struct _Unwind_Context *ctx, void *arg)
         if (!(before && ip == w->start_pc))
             return _URC_NO_REASON;
         w->started = 1;
-        w->pcs[w->n++] = ip;
         w->last_cfa = w->u->get_cfa(ctx);
-        return w->n >= w->max ? _URC_END_OF_STACK : _URC_NO_REASON;
+        return put(w, ip);
     }
     if (ip == 0)
         return _URC_END_OF_STACK;
     uintptr_t cfa = w->u->get_cfa(ctx);
     /* Outside signal frames the stack only grows towards callers; a CFA
      * that does not increase means a corrupt or looping chain. */
-    if (!before && w->n > 0 && cfa <= w->last_cfa)
+    if (!before && w->total > 0 && cfa <= w->last_cfa)
         return _URC_END_OF_STACK;
     w->last_cfa = cfa;
-    w->pcs[w->n++] = before ? ip : ip - 1;
-    return w->n >= w->max ? _URC_END_OF_STACK : _URC_NO_REASON;
+    return put(w, before ? ip : ip - 1);
 }
 
 /* Runs the walk under the fault guard; returns frames found. */
@@ -214,6 +330,7 @@ static __attribute__((noinline)) int guarded_walk(struct walk *w)
         w->u->backtrace(step, w);
     }
     guard_env = prev;
+    finish(w);
     return w->n;
 }
 

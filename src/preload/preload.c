@@ -9,16 +9,26 @@
  * pthread_exit).  pthread_atfork keeps the profiler consistent across
  * fork: the child stops, and starts its own profile only when the path
  * holds "%p", so it never overwrites its parent's file.  exec keeps the
- * environment, so an exec'd program profiles itself under its own %p.
+ * environment, so an exec'd program profiles itself under its own %p; the
+ * exec family is interposed so a process writes its CPU samples and
+ * disarms its timers before its image is replaced.
  * sigaction and signal are interposed so a program that installs its own
- * handler for the profiling signal gets it cleanly (see below).
+ * handler for the profiling signal gets it cleanly (see below).  dlclose
+ * is interposed so the CPU profiler notes the code mappings before a
+ * library goes away (its samples keep their names).  CPROF_STACK_DEPTH
+ * sets the depth every profiler's stacks keep (strictly parsed).
+ *
+ * The environment is only read, never written: programs such as bash
+ * replace getenv/setenv with their own, which must not be called before
+ * their main (a setenv here once hid CPROF_CPU from bash's getenv).
  *
  * The same code runs when a program links -lcprof: the interposer then
  * comes first in symbol lookup order as well.  The heap profiler's part
  * (environment, exit, fork: src/preload/heap_env.c) is called from here.
  *
  * Rejected: interposing clone (too low; glibc's own helpers use it, and
- * a raw clone child is not a pthread); a destructor instead of atexit (an
+ * a raw clone child is not a pthread); marking the process tree in the
+ * environment (see above); a destructor instead of atexit (an
  * atexit handler registered in the constructor runs before the destructors
  * of the libraries the symbolizer relies on, and after every atexit handler
  * the program registered later, so the program's own exit work is still
@@ -28,8 +38,10 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "collect/cpu.h"
@@ -49,6 +61,29 @@ struct tramp {
     void *arg;
 };
 
+/* The profiler's own blocks, never charged to the program's heap profile.
+ * The barriers keep the compiler from dropping the busy mark: it knows
+ * malloc and free read no memory of ours, so without them the stores
+ * around the call are dead and vanish (they did). */
+static void *own_malloc(size_t n)
+{
+    int busy = cp_heap_busy_enter();
+    __asm__ volatile("" ::: "memory");
+    void *p = malloc(n);
+    __asm__ volatile("" ::: "memory");
+    cp_heap_busy_leave(busy);
+    return p;
+}
+
+static void own_free(void *p)
+{
+    int busy = cp_heap_busy_enter();
+    __asm__ volatile("" ::: "memory");
+    free(p);
+    __asm__ volatile("" ::: "memory");
+    cp_heap_busy_leave(busy);
+}
+
 static void on_thread_exit(void *v)
 {
     (void)v;
@@ -58,7 +93,7 @@ static void on_thread_exit(void *v)
 static void *trampoline(void *p)
 {
     struct tramp t = *(struct tramp *)p;
-    free(p);
+    own_free(p);
     if (have_key)
         pthread_setspecific(exit_key, (void *)1);
     /* Libraries often create workers with every signal blocked (liblzma,
@@ -93,15 +128,33 @@ CPROF_API int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
     create_fn real = get_real_create();
     if (!real)
         return EAGAIN;
-    struct tramp *t = malloc(sizeof *t);
+    struct tramp *t = own_malloc(sizeof *t);
     if (!t)
         return real(th, attr, fn, arg); /* unprofiled, but the program runs */
     t->fn = fn;
     t->arg = arg;
     int rc = real(th, attr, trampoline, t);
     if (rc != 0)
-        free(t);
+        own_free(t);
     return rc;
+}
+
+/* Before a library is unloaded, the CPU profiler notes where its code was
+ * (only while a profile is running or has samples to write). */
+typedef int (*dlclose_fn)(void *);
+
+CPROF_API int dlclose(void *handle)
+{
+    static dlclose_fn real;
+    dlclose_fn f = __atomic_load_n(&real, __ATOMIC_ACQUIRE);
+    if (!f) {
+        f = (dlclose_fn)dlsym(RTLD_NEXT, "dlclose");
+        __atomic_store_n(&real, f, __ATOMIC_RELEASE);
+    }
+    if (!f)
+        return -1; /* dlerror() then says why dlsym failed */
+    cp_cpu_note_maps();
+    return f(handle);
 }
 
 /* A program that installs its own disposition for the profiling signal
@@ -200,8 +253,142 @@ static void start_cpu_from_env(void)
         cp_log("CPU profile not started: %s", cprof_strerror(rc));
 }
 
+/* The exec family: the CPU profile is written (when it has samples) and
+ * its timers disarmed before the process image is replaced, so no sample
+ * is lost and no timer signal reaches the new image; a failed exec carries
+ * on profiling.  Each function is interposed on its own because glibc's
+ * call each other internally, past any interposer.  posix_spawn is not
+ * interposed: it execs in a child that shares nothing of ours. */
+typedef int (*execve_fn)(const char *, char *const[], char *const[]);
+typedef int (*execvpe_fn)(const char *, char *const[], char *const[]);
+typedef int (*execv_fn)(const char *, char *const[]);
+typedef int (*fexecve_fn)(int, char *const[], char *const[]);
+
+static void *next_fn(void **cache, const char *name)
+{
+    void *f = __atomic_load_n(cache, __ATOMIC_ACQUIRE);
+    if (!f) {
+        f = dlsym(RTLD_NEXT, name);
+        __atomic_store_n(cache, f, __ATOMIC_RELEASE);
+    }
+    return f;
+}
+
+#define EXEC_CALL(type, name, ...)                        \
+    do {                                                  \
+        static void *cache;                               \
+        type f = (type)next_fn(&cache, name);             \
+        if (!f) {                                         \
+            errno = ENOSYS;                               \
+            return -1;                                    \
+        }                                                 \
+        cp_cpu_before_exec();                             \
+        int rc = f(__VA_ARGS__);                          \
+        int e = errno;                                    \
+        cp_cpu_exec_failed();                             \
+        errno = e;                                        \
+        return rc;                                        \
+    } while (0)
+
+CPROF_API int execve(const char *path, char *const argv[], char *const envp[])
+{
+    EXEC_CALL(execve_fn, "execve", path, argv, envp);
+}
+
+CPROF_API int execv(const char *path, char *const argv[])
+{
+    EXEC_CALL(execv_fn, "execv", path, argv);
+}
+
+CPROF_API int execvp(const char *file, char *const argv[])
+{
+    EXEC_CALL(execv_fn, "execvp", file, argv);
+}
+
+CPROF_API int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+    EXEC_CALL(execvpe_fn, "execvpe", file, argv, envp);
+}
+
+CPROF_API int fexecve(int fd, char *const argv[], char *const envp[])
+{
+    EXEC_CALL(fexecve_fn, "fexecve", fd, argv, envp);
+}
+
+/* execl, execlp, execle: the arguments into an array on the stack (as
+ * glibc does), then the v-form above. */
+static size_t count_args(va_list ap)
+{
+    size_t n = 1; /* arg, then the others up to the NULL */
+    while (va_arg(ap, const char *))
+        n++;
+    return n;
+}
+
+/* argv[0..n) from arg and ap, the NULL after them consumed, argv[n] = NULL */
+#define COLLECT_ARGS(argv, arg, ap, n)                    \
+    do {                                                  \
+        argv[0] = (char *)arg;                            \
+        for (size_t i_ = 1; i_ <= n; i_++)                \
+            argv[i_] = va_arg(ap, char *);                \
+    } while (0)
+
+CPROF_API int execl(const char *path, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    size_t n = count_args(ap);
+    va_end(ap);
+    char *argv[n + 1];
+    va_start(ap, arg);
+    COLLECT_ARGS(argv, arg, ap, n);
+    va_end(ap);
+    return execv(path, argv);
+}
+
+CPROF_API int execlp(const char *file, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    size_t n = count_args(ap);
+    va_end(ap);
+    char *argv[n + 1];
+    va_start(ap, arg);
+    COLLECT_ARGS(argv, arg, ap, n);
+    va_end(ap);
+    return execvp(file, argv);
+}
+
+CPROF_API int execle(const char *path, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    size_t n = count_args(ap);
+    va_end(ap);
+    char *argv[n + 1];
+    va_start(ap, arg);
+    COLLECT_ARGS(argv, arg, ap, n);
+    char *const *envp = va_arg(ap, char *const *);
+    va_end(ap);
+    return execve(path, argv, envp);
+}
+
+/* Strict: digits only, in range; a bad value is refused with a message
+ * and the default kept. */
+static void stack_depth_from_env(void)
+{
+    const char *v = getenv("CPROF_STACK_DEPTH");
+    int d;
+    if (!v)
+        return;
+    if (cp_unwind_parse_depth(v, &d) != 0 || cp_unwind_set_depth(d) != 0)
+        cp_log("ignoring CPROF_STACK_DEPTH=%s (want a number of frames in %d..%d); using %d", v,
+               CP_MIN_FRAMES, CP_MAX_FRAMES, cp_unwind_depth());
+}
+
 __attribute__((constructor)) static void preload_init(void)
 {
+    stack_depth_from_env(); /* before any profiler takes a stack */
     cp_preload_heap_init();
     get_real_create();
     have_key = pthread_key_create(&exit_key, on_thread_exit) == 0;

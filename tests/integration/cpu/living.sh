@@ -67,9 +67,8 @@ thread-exit)
   ;;
 takeover)
   timeout 60 env CPROF_CPU="$dir/cpu.pb.gz" LD_PRELOAD="$lib" "$living" takeover 2>"$dir/err"
-  cat "$dir/err"
-  grep -q "installs its own handler for signal 27; CPU profiling continues on signal" "$dir/err" ||
-    { echo "FAIL: no message"; exit 1; }
+  # Moving to a free signal is silent: nothing for the user to act on.
+  if [ -s "$dir/err" ]; then cat "$dir/err"; echo "FAIL: stderr not empty"; exit 1; fi
   top "$dir/cpu.pb.gz" > "$dir/t.txt"
   has "$dir/t.txt" before_takeover; has "$dir/t.txt" after_takeover
   # With another signal asked for, both profile side by side, silently.

@@ -1,4 +1,4 @@
-/* test_cpu.c — the CPU profiler's API contract, ring and stack table. */
+/* test_cpu.c — the CPU profiler's API contract and its lock-free stack table. */
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <sched.h>
@@ -9,13 +9,15 @@
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "collect/cpu.h"
 #include "collect/cpuwrite.h"
-#include "collect/ring.h"
 #include "collect/stacktab.h"
 #include "collect/timers.h"
+#include "collect/unwind.h"
 #include "cprof.h"
 #include "profile/profile.h"
 
@@ -138,55 +140,287 @@ Test(cpu, itimer_prof_in_use_is_refused)
     cr_assert_eq(cprof_cpu_start("/tmp/x", NULL), CPROF_ESIGNAL);
 }
 
-Test(ring, fills_then_refuses_then_drains_in_order)
+static int64_t table_total(cp_stacktab *t, int64_t *ns, int64_t *nonzero)
 {
-    cp_ring r;
-    cr_assert_eq(cp_ring_init(&r, 5), 0); /* rounded up to 8 */
-    for (int i = 0; i < 8; i++) {
-        cp_ring_slot *s = cp_ring_reserve(&r);
-        cr_assert_not_null(s);
-        s->weight_ns = i;
-        cp_ring_commit(&r, s);
+    int64_t c = 0;
+    *ns = 0;
+    *nonzero = 0;
+    for (const cp_stackrec *r = cp_stacktab_next(t, NULL); r; r = cp_stacktab_next(t, r)) {
+        c += r->count;
+        *ns += r->ns;
+        *nonzero += r->count > 0;
     }
-    cr_assert_null(cp_ring_reserve(&r));
-    for (int i = 0; i < 8; i++) {
-        cp_ring_slot *s = cp_ring_peek(&r);
-        cr_assert_not_null(s);
-        cr_assert_eq(s->weight_ns, i);
-        cp_ring_release(&r, s);
-    }
-    cr_assert_null(cp_ring_peek(&r));
-    /* A reserved but uncommitted slot blocks the consumer, not producers. */
-    cp_ring_slot *a = cp_ring_reserve(&r), *b = cp_ring_reserve(&r);
-    cp_ring_commit(&r, b);
-    cr_assert_null(cp_ring_peek(&r));
-    cp_ring_commit(&r, a);
-    cr_assert_eq(cp_ring_peek(&r), a);
-    cp_ring_destroy(&r);
+    return c;
 }
 
 Test(stacktab, folds_identical_stacks)
 {
-    cp_stacktab t = {0};
+    cp_stacktab t;
+    cr_assert_eq(cp_stacktab_init(&t, 16384, 1 << 20), 0);
     uint64_t s1[] = {1, 2, 3}, s2[] = {1, 2, 4};
     for (int i = 0; i < 5000; i++) {
-        cr_assert_eq(cp_stacktab_add(&t, s1, 3, 1, 10), 0);
+        cr_assert_eq(cp_stacktab_add(&t, s1, 3, 10), 0);
         uint64_t s3[] = {100 + (uint64_t)i, 7};
-        cr_assert_eq(cp_stacktab_add(&t, s3, 2, 1, 1), 0);
+        cr_assert_eq(cp_stacktab_add(&t, s3, 2, 1), 0);
     }
-    cr_assert_eq(cp_stacktab_add(&t, s2, 3, 2, 7), 0);
-    cr_assert_eq(cp_stacktab_add(&t, s2, 2, 1, 1), 0); /* a prefix is another stack */
-    cr_assert_eq(t.len, 5003);
-    cr_assert_eq(t.stacks[0].count, 5000);
-    cr_assert_eq(t.stacks[0].ns, 50000);
-    cp_stacktab_free(&t);
+    cr_assert_eq(cp_stacktab_add(&t, s2, 3, 7), 0);
+    cr_assert_eq(cp_stacktab_add(&t, s2, 2, 1), 0); /* a prefix is another stack */
+    cp_stacktab_stats st;
+    cp_stacktab_get_stats(&t, &st);
+    cr_assert_eq(st.records, 5003);
+    cr_assert_eq(st.lost, 0);
+    const cp_stackrec *r = cp_stacktab_next(&t, NULL);
+    cr_assert_eq(r->count, 5000);
+    cr_assert_eq(r->ns, 50000);
+    cr_assert_eq(r->n, 3);
+    cr_assert_eq(r->pcs[2], 3);
+    /* reset empties it */
+    cp_stacktab_reset(&t);
+    cr_assert_null(cp_stacktab_next(&t, NULL));
+    cp_stacktab_get_stats(&t, &st);
+    cr_assert_eq(st.records, 0);
+    cp_stacktab_destroy(&t);
+}
+
+Test(stacktab, a_full_table_counts_lost_samples_with_their_weight)
+{
+    cp_stacktab t;
+    /* 64 index slots, 64 words of arena: 8 records of 4 frames. */
+    cr_assert_eq(cp_stacktab_init(&t, 64, 64), 0);
+    int64_t added = 0, refused = 0, refused_ns = 0;
+    for (uint64_t i = 0; i < 100; i++) {
+        uint64_t s[] = {i, i + 1, i + 2, i + 3};
+        if (cp_stacktab_add(&t, s, 4, (int64_t)i) == 0) {
+            added++;
+        } else {
+            refused++;
+            refused_ns += (int64_t)i;
+        }
+    }
+    cr_assert_eq(added, 8);
+    cp_stacktab_stats st;
+    cp_stacktab_get_stats(&t, &st);
+    cr_assert_eq(st.lost, refused);
+    cr_assert_eq(st.lost_ns, refused_ns);
+    /* A stack already in the table is still counted when the arena is full. */
+    uint64_t s0[] = {0, 1, 2, 3};
+    cr_assert_eq(cp_stacktab_add(&t, s0, 4, 5), 0);
+    cr_assert_eq(cp_stacktab_next(&t, NULL)->count, 2);
+    cp_stacktab_destroy(&t);
+}
+
+Test(stacktab, a_forked_child_finds_it_empty_without_copying_it)
+{
+    cp_stacktab t;
+    cr_assert_eq(cp_stacktab_init(&t, 1024, 1 << 20), 0);
+    uint64_t s[64];
+    for (uint64_t i = 0; i < 20000; i++) {
+        for (int k = 0; k < 64; k++)
+            s[k] = i * 64 + (uint64_t)k;
+        cp_stacktab_add(&t, s, 64, 1); /* about 5 MiB of records */
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        cp_stacktab_atfork_child(&t);
+        struct rusage ru0, ru1;
+        getrusage(RUSAGE_SELF, &ru0);
+        int empty = cp_stacktab_next(&t, NULL) == NULL;
+        uint64_t one[] = {1};
+        int ok = cp_stacktab_add(&t, one, 1, 1) == 0;
+        getrusage(RUSAGE_SELF, &ru1);
+        /* reading the header and one record: a handful of fresh pages */
+        _exit(empty && ok && ru1.ru_minflt - ru0.ru_minflt < 16 ? 0 : 1);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child saw the parent's samples");
+    cr_assert_not_null(cp_stacktab_next(&t, NULL)); /* the parent's are still there */
+    cp_stacktab_destroy(&t);
+}
+
+/* Threads add stacks from their own code while a sender thread fires
+ * signals at them whose handler adds stacks too, so handlers interrupt
+ * adds in flight on the same thread.  Every sample is in the table or
+ * counted as lost, per stack, exactly. */
+enum { ST_THREADS = 4, ST_STACKS = 700, ST_ADDS = 30000, ST_SIGNALS = 5000 };
+static cp_stacktab st_tab;
+static atomic_llong st_done_by[ST_STACKS], st_lost_by[ST_STACKS];
+static atomic_llong st_weight, st_lost_weight;
+static atomic_int st_stop, st_finished;
+static atomic_long st_signals, st_main_adds;
+static __thread uint64_t st_rng_main, st_rng_sig;
+
+static void st_add(uint64_t *rng)
+{
+    *rng ^= *rng << 13;
+    *rng ^= *rng >> 7;
+    *rng ^= *rng << 17;
+    int id = (int)(*rng % ST_STACKS);
+    uint64_t pcs[40];
+    uint32_t n = 1 + (uint32_t)(id % 40);
+    for (uint32_t k = 0; k < n; k++)
+        pcs[k] = (uint64_t)id * 1000 + k;
+    int64_t w = id + 1;
+    if (cp_stacktab_add(&st_tab, pcs, n, w) == 0) {
+        atomic_fetch_add(&st_done_by[id], 1);
+        atomic_fetch_add(&st_weight, w);
+    } else {
+        atomic_fetch_add(&st_lost_by[id], 1);
+        atomic_fetch_add(&st_lost_weight, w);
+    }
+}
+
+static void st_handler(int sig)
+{
+    (void)sig;
+    atomic_fetch_add(&st_signals, 1);
+    st_add(&st_rng_sig);
+}
+
+static void *st_worker(void *arg)
+{
+    st_rng_main = 0x1234567ull + (uint64_t)(intptr_t)arg * 77;
+    st_rng_sig = 0x7654321ull + (uint64_t)(intptr_t)arg * 91;
+    /* at least ST_ADDS adds, and on until the handlers ran ST_SIGNALS times */
+    for (long i = 0; i < ST_ADDS || atomic_load(&st_signals) < ST_SIGNALS; i++) {
+        st_add(&st_rng_main);
+        atomic_fetch_add(&st_main_adds, 1);
+    }
+    /* stay alive until the sender has stopped: it signals this thread */
+    atomic_fetch_add(&st_finished, 1);
+    while (!atomic_load(&st_stop))
+        sched_yield();
+    return NULL;
+}
+
+static void *st_sender(void *arg)
+{
+    pthread_t *w = arg;
+    while (atomic_load(&st_finished) < ST_THREADS)
+        for (int i = 0; i < ST_THREADS; i++)
+            pthread_kill(w[i], SIGUSR2);
+    atomic_store(&st_stop, 1);
+    return NULL;
+}
+
+static void stress(size_t nindex, size_t arena_words, int expect_lost)
+{
+    memset(st_done_by, 0, sizeof st_done_by);
+    memset(st_lost_by, 0, sizeof st_lost_by);
+    st_weight = st_lost_weight = 0;
+    st_stop = 0;
+    st_finished = 0;
+    st_signals = 0;
+    st_main_adds = 0;
+    cr_assert_eq(cp_stacktab_init(&st_tab, nindex, arena_words), 0);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = st_handler;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGUSR2, &sa, NULL);
+    pthread_t w[ST_THREADS], snd;
+    for (int i = 0; i < ST_THREADS; i++)
+        pthread_create(&w[i], NULL, st_worker, (void *)(intptr_t)i);
+    pthread_create(&snd, NULL, st_sender, w);
+    pthread_join(snd, NULL);
+    for (int i = 0; i < ST_THREADS; i++)
+        pthread_join(w[i], NULL);
+    /* every handler has returned (its thread is gone); a signal still
+     * pending at a thread's exit never ran and was never counted */
+    int64_t in_table_ns, records_alive;
+    cp_stacktab_merge(&st_tab);
+    int64_t in_table = table_total(&st_tab, &in_table_ns, &records_alive);
+    int64_t done = 0, lost = 0;
+    int64_t by[ST_STACKS] = {0};
+    for (const cp_stackrec *r = cp_stacktab_next(&st_tab, NULL); r; r = cp_stacktab_next(&st_tab, r)) {
+        int id = (int)(r->pcs[0] / 1000);
+        cr_assert_eq(r->n, 1 + (uint32_t)(id % 40), "torn record");
+        for (uint32_t k = 0; k < r->n; k++)
+            cr_assert_eq(r->pcs[k], (uint64_t)id * 1000 + k, "torn record");
+        cr_assert_eq(r->ns, r->count * (id + 1));
+        by[id] += r->count;
+    }
+    for (int i = 0; i < ST_STACKS; i++) {
+        cr_assert_eq(by[i], st_done_by[i], "stack %d: %lld in table, %lld added", i,
+                     (long long)by[i], (long long)st_done_by[i]);
+        done += st_done_by[i];
+        lost += st_lost_by[i];
+    }
+    cp_stacktab_stats st;
+    cp_stacktab_get_stats(&st_tab, &st);
+    cr_assert_eq(in_table, done);
+    cr_assert_eq(in_table_ns, st_weight);
+    cr_assert_eq(st.lost, lost);
+    cr_assert_eq(st.lost_ns, st_lost_weight);
+    cr_assert_eq(done + lost, st_main_adds + st_signals);
+    cr_assert_geq(st_signals, ST_SIGNALS);
+    cr_log_info("%ld signals, %lld lost", (long)st_signals, (long long)lost);
+    if (expect_lost)
+        cr_assert_gt(lost, 0);
+    else
+        cr_assert(lost == 0 && records_alive == ST_STACKS, "%lld lost, %lld records",
+                  (long long)lost, (long long)records_alive);
+    cp_stacktab_destroy(&st_tab);
+}
+
+Test(stacktab, threads_and_signals_count_every_sample_exactly, .timeout = 60)
+{
+    stress(4096, 1 << 20, 0);
+}
+
+Test(stacktab, threads_and_signals_on_a_crowded_full_table, .timeout = 60)
+{
+    /* 256 slots for 700 stacks: long probes and unindexed records; an
+     * arena for about half of them: refusals. */
+    stress(256, 6000, 1);
+}
+
+Test(unwind, stack_depth_is_parsed_strictly)
+{
+    int d = 0;
+    cr_assert_eq(cp_unwind_parse_depth("256", &d), 0);
+    cr_assert_eq(d, 256);
+    cr_assert_eq(cp_unwind_parse_depth("1024", &d), 0);
+    cr_assert_eq(cp_unwind_parse_depth("8", &d), 0);
+    const char *bad[] = {"", "7", "1025", "99999999999999999999", "12x", " 12", "+12", "-5",
+                         "0x40", "1e3"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        cr_assert_eq(cp_unwind_parse_depth(bad[i], &d), CPROF_EINVAL, "%s accepted", bad[i]);
+    cr_assert_eq(cp_unwind_set_depth(7), CPROF_EINVAL);
+    cr_assert_eq(cp_unwind_depth(), CP_DEFAULT_FRAMES);
+}
+
+Test(cpuwrite, elided_frames_get_a_named_frame)
+{
+    char name[80];
+    cr_assert_str_eq(cp_unwind_elided_name(CP_ELIDED_TAG | 745, name, sizeof name),
+                     "[745 frames elided]");
+    cr_assert_str_eq(cp_unwind_elided_name(CP_ELIDED_TAG | CP_ELIDED_NOROOT | 16129, name,
+                                           sizeof name),
+                     "[16129+ frames elided, root not reached]");
+    cp_stacktab t;
+    cr_assert_eq(cp_stacktab_init(&t, 64, 1024), 0);
+    uint64_t s[] = {0x1234, CP_ELIDED_TAG | 12, 0x5678};
+    cp_stacktab_add(&t, s, 3, 30);
+    cp_cpuwrite_meta m = {.period_ns = 10, .hz = 100};
+    cp_profile *p = NULL;
+    cr_assert_eq(cp_cpuwrite_build(&t, &m, NULL, &p), 0);
+    cr_assert_eq(p->nsamples, 1);
+    cr_assert_eq(p->samples[0].nlocs, 3);
+    const cp_location *l = &p->locations[p->samples[0].locs[1]];
+    cr_assert_eq(l->nlines, 1);
+    cr_assert_str_eq(cp_str(p, p->functions[l->lines[0].func].name), "[12 frames elided]");
+    cp_profile_free(p);
+    cp_stacktab_destroy(&t);
 }
 
 Test(cpuwrite, lost_samples_become_a_named_frame)
 {
-    cp_stacktab t = {0};
+    cp_stacktab t;
+    cr_assert_eq(cp_stacktab_init(&t, 64, 1024), 0);
     uint64_t s[] = {0x1234};
-    cp_stacktab_add(&t, s, 1, 3, 30);
+    for (int i = 0; i < 3; i++)
+        cp_stacktab_add(&t, s, 1, 10);
     cp_cpuwrite_meta m = {.period_ns = 10, .hz = 100, .lost = 2, .lost_ns = 20};
     cp_profile *p = NULL;
     cr_assert_eq(cp_cpuwrite_build(&t, &m, NULL, &p), 0);
@@ -202,62 +436,7 @@ Test(cpuwrite, lost_samples_become_a_named_frame)
     }
     cr_assert(found);
     cp_profile_free(p);
-    cp_stacktab_free(&t);
-}
-
-/* Four producers race on a small ring while one consumer drains: every
- * value arrives exactly once or is counted as refused (full). */
-enum { PRODUCERS = 4, PER_PRODUCER = 200000 };
-static cp_ring race_ring;
-static atomic_long refused;
-
-static void *producer(void *arg)
-{
-    int64_t base = (int64_t)(intptr_t)arg * PER_PRODUCER;
-    for (int64_t i = 0; i < PER_PRODUCER; i++) {
-        cp_ring_slot *s = cp_ring_reserve(&race_ring);
-        if (!s) {
-            atomic_fetch_add(&refused, 1);
-            continue;
-        }
-        s->weight_ns = base + i;
-        s->nframes = 1;
-        s->pcs[0] = (uint64_t)(base + i) * 3;
-        cp_ring_commit(&race_ring, s);
-    }
-    return NULL;
-}
-
-Test(ring, concurrent_producers_lose_nothing_silently)
-{
-    cr_assert_eq(cp_ring_init(&race_ring, 256), 0);
-    uint8_t *seen = calloc(PRODUCERS * PER_PRODUCER, 1);
-    pthread_t t[PRODUCERS];
-    for (int i = 0; i < PRODUCERS; i++)
-        pthread_create(&t[i], NULL, producer, (void *)(intptr_t)i);
-    long got = 0;
-    int joined[PRODUCERS] = {0}, done = 0;
-    while (!done) {
-        done = 1;
-        for (int i = 0; i < PRODUCERS; i++) {
-            if (!joined[i] && pthread_tryjoin_np(t[i], NULL) == 0)
-                joined[i] = 1;
-            done &= joined[i];
-        }
-        cp_ring_slot *s;
-        while ((s = cp_ring_peek(&race_ring)) != NULL) {
-            int64_t v = s->weight_ns;
-            cr_assert(v >= 0 && v < PRODUCERS * PER_PRODUCER);
-            cr_assert_eq(s->pcs[0], (uint64_t)v * 3, "torn slot");
-            cr_assert_eq(seen[v], 0, "value %lld twice", (long long)v);
-            seen[v] = 1;
-            got++;
-            cp_ring_release(&race_ring, s);
-        }
-    }
-    cr_assert_eq(got + atomic_load(&refused), (long)PRODUCERS * PER_PRODUCER);
-    free(seen);
-    cp_ring_destroy(&race_ring);
+    cp_stacktab_destroy(&t);
 }
 
 /* A thread cancelled inside cprof_cpu_stop (pthread_join, nanosleep and

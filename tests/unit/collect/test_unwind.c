@@ -204,3 +204,72 @@ Test(unwind, program_segv_handler_installed_later_is_chained, .exit_code = 42, .
     cr_assert_fail("the fault did not reach the program's handler");
 }
 #endif
+
+/* Deep stacks keep both ends: the same walk with room for everything and
+ * with room for 16 frames agree on the 8 innermost and the 7 outermost
+ * frames, with a marker between them that counts the rest exactly. */
+static uint64_t full[CP_MAX_FRAMES], cut[16], cut_odd[11];
+static int nfull, ncut, ncut_odd;
+
+static __attribute__((noinline)) int deep(int depth)
+{
+    if (depth == 0) {
+        nfull = cp_unwind_here(full, CP_MAX_FRAMES, 0);
+        ncut = cp_unwind_here(cut, 16, 0);
+        ncut_odd = cp_unwind_here(cut_odd, 11, 0);
+        return 0;
+    }
+    int r = deep(depth - 1);
+    __asm__ volatile("" ::: "memory"); /* no tail call */
+    return r;
+}
+
+static void check_both_ends(const uint64_t *got, int max, int n)
+{
+    /* The three calls sit on different lines of deep(): the innermost
+     * frame differs, the callers' frames are the same. */
+    cr_assert_eq(n, max);
+    int head = max / 2, tail = max - head - 1;
+    for (int i = 1; i < head; i++)
+        cr_assert_eq(got[i], full[i], "inner frame %d", i);
+    uint64_t elided = 0;
+    bool root = false;
+    cr_assert(cp_unwind_elided(got[head], &elided, &root), "no marker at %d", head);
+    cr_assert(root);
+    cr_assert_eq((int)elided, nfull - head - tail, "elided %d of %d", (int)elided, nfull);
+    for (int i = 0; i < tail; i++)
+        cr_assert_eq(got[head + 1 + i], full[nfull - tail + i], "outer frame %d", i);
+}
+
+Test(unwind, deep_stacks_keep_both_ends_and_count_the_rest)
+{
+    cp_unwind_init();
+    for (int depth = 20; depth <= 300; depth += 31) {
+        deep(depth);
+        cr_assert_geq(nfull, depth + 2);
+        cr_assert_lt(nfull, CP_MAX_FRAMES);
+        check_both_ends(cut, 16, ncut);
+        check_both_ends(cut_odd, 11, ncut_odd);
+    }
+    /* A stack that fits is untouched. */
+    uint64_t small[CP_MAX_FRAMES];
+    int n = cp_unwind_here(small, CP_MAX_FRAMES, 0);
+    for (int i = 0; i < n; i++)
+        cr_assert(!cp_unwind_elided(small[i], NULL, NULL));
+}
+
+/* A runaway recursion: the walk stops at CP_WALK_MAX and says so. */
+Test(unwind, a_walk_past_its_cap_says_the_root_was_not_reached)
+{
+    cp_unwind_init();
+    deep(CP_WALK_MAX + 100);
+    cr_assert_eq(ncut, 16);
+    uint64_t elided = 0;
+    bool root = true;
+    cr_assert(cp_unwind_elided(cut[8], &elided, &root));
+    cr_assert(!root);
+    cr_assert_eq((int)elided, CP_WALK_MAX - 15);
+    char name[80];
+    cr_assert_str_eq(cp_unwind_elided_name(cut[8], name, sizeof name),
+                     "[16369+ frames elided, root not reached]");
+}

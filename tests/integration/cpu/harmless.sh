@@ -1,0 +1,176 @@
+#!/bin/sh
+# harmless.sh HARMLESS LIBCPROF MODE DLWORK — the CPU profiler stays out of
+# the program's way: it adds no thread, forks cost no copy of its samples,
+# it is quiet about signals, deep stacks keep both ends, and a dlclose'd
+# library keeps its names.  go tool pprof reads every profile.
+set -eu
+prog=$1 lib=$2 mode=$3 dlwork=$4
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+export HOME="${HOME:-$dir}"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+top() { # top FILE → go tool pprof -top, failing loudly
+  go tool pprof -top "$1" >"$dir/top.txt" 2>&1 || { cat "$dir/top.txt"; fail "pprof failed on $1"; }
+  cat "$dir/top.txt"
+}
+has() { grep -q " $2\$" "$1" || { cat "$1"; fail "$1 lacks $2"; }; }
+profiled() { env CPROF_CPU="$dir/cpu.pb.gz" LD_PRELOAD="$lib" "$@"; }
+
+case $mode in
+threads)
+  # No helper thread: glibc keeps its single-thread fast paths.
+  profiled "$prog" threads >"$dir/out"
+  cat "$dir/out"
+  grep -q '^Threads:[[:space:]]*1$' "$dir/out" || fail "the profiled program has more than one thread"
+  top "$dir/cpu.pb.gz" >"$dir/t.txt"
+  has "$dir/t.txt" burn
+  # A user namespace can only be entered by a single-threaded process.
+  if unshare -U -r true 2>/dev/null; then
+    profiled unshare -U -r id -u >"$dir/id" 2>"$dir/err" || { cat "$dir/err"; fail "unshare -U under CPROF_CPU"; }
+    [ "$(cat "$dir/id")" = 0 ] || fail "unshare -U -r id printed $(cat "$dir/id")"
+    [ ! -s "$dir/err" ] || { cat "$dir/err"; fail "stderr not empty"; }
+    echo "unshare -U -r under CPROF_CPU: ok"
+  else
+    echo "unshare -U not permitted here (without cprof either): checked Threads: 1 only"
+  fi
+  ;;
+forkfaults)
+  # A forked child takes no fault on the parent's sample pages: its minor
+  # faults stay within a small constant of the unprofiled child's (a 2 MiB
+  # reset would be 512 more).  The fewest of 5 children: plain, with the
+  # library preloaded but not profiling (its own cost: each library's
+  # destructor pages at exit), and profiling.
+  plain=$("$prog" forkfaults 5)
+  idle=$(env LD_PRELOAD="$lib" "$prog" forkfaults 5)
+  prof=$(profiled "$prog" forkfaults 5)
+  p=${plain#child_minflt=} i=${idle#child_minflt=} q=${prof#child_minflt=}
+  echo "child minor faults: plain $p, preloaded $i, under CPROF_CPU $q"
+  [ "$q" -le $((i + 16)) ] || fail "profiling adds $((q - i)) minor faults to a forked child (limit 16)"
+  [ "$q" -le $((p + 128)) ] || fail "a profiled child takes $q minor faults, plain $p (limit +128)"
+  top "$dir/cpu.pb.gz" >"$dir/t.txt"
+  has "$dir/t.txt" burn
+  ;;
+quiet)
+  # The program takes SIGPROF among every classic signal: cprof moves to a
+  # free real-time signal without a word and keeps sampling.
+  profiled "$prog" allsig >"$dir/out" 2>"$dir/err"
+  [ ! -s "$dir/err" ] || { cat "$dir/err"; fail "allsig: stderr not empty"; }
+  top "$dir/cpu.pb.gz" >"$dir/t.txt"
+  has "$dir/t.txt" after_allsig
+  # Every signal taken, real-time ones too: sampling stops, said once.
+  profiled "$prog" allsig-rt >"$dir/out" 2>"$dir/err"
+  cat "$dir/err"
+  [ "$(wc -l <"$dir/err")" = 1 ] || fail "allsig-rt: want exactly one line on stderr"
+  grep -q "CPU profiling stops here" "$dir/err" || fail "allsig-rt: not the stop notice"
+  top "$dir/cpu.pb.gz" >/dev/null
+  # ... and once per process tree: three such programs under a profiled
+  # shell (their parent) stay silent.
+  env CPROF_CPU="$dir/cpu.%p.pb.gz" LD_PRELOAD="$lib" \
+    sh -c "\"$prog\" allsig-rt; \"$prog\" allsig-rt & \"$prog\" allsig-rt; wait" >"$dir/out" 2>"$dir/err"
+  cat "$dir/err"
+  [ ! -s "$dir/err" ] || fail "the children of a profiled shell printed the notice"
+  echo "quiet: ok"
+  ;;
+deep)
+  # 1000 frames of recursion under the default depth (256): the leaf, the
+  # root (main) and a marker saying exactly how many frames were left out.
+  check_deep() { # DEPTH OUT PROFILE
+    t=$(sed -n 's/^frames=//p' "$2")
+    want=$((t - $1 + 1))
+    go tool pprof -traces "$3" >"$dir/traces.txt" 2>&1 || { cat "$dir/traces.txt"; fail "pprof -traces"; }
+    # One block per sample: first line has the value and the leaf; the
+    # elided count is exact (the leaf is a pure loop, T frames deep).
+    awk -v want="[$want frames elided]" '
+      /^-+\+/ { if (inblk) check(); inblk = 1; n = 0; next }
+      inblk && NF { line[++n] = $0 }
+      END { if (inblk) check(); printf "deep samples %d, with marker %d, bad %d\n", deep, ok, bad;
+            exit (deep > 0 && bad == 0) ? 0 : 1 }
+      function check(   i, leaf, hasmain, hasrec, mark) {
+        leaf = (line[1] ~ / deep_leaf$/); hasmain = 0; hasrec = 0; mark = ""
+        for (i = 1; i <= n; i++) {
+          s = line[i]; sub(/^ +/, "", s)
+          if (i == 1) sub(/^[^ ]+ +/, "", s) # the value
+          if (s == "main") hasmain = i
+          if (s == "deep_rec") hasrec = 1
+          if (s ~ /^\[[0-9]+\+? frames elided/) mark = s
+        }
+        if (!leaf || !hasrec) return # the calibration, before the recursion
+        deep++
+        if (mark == want && hasmain && hasrec) ok++; else { bad++; print "bad sample: marker \"" mark "\" want \"" want "\" main at " hasmain }
+      }' "$dir/traces.txt" || { sed -n 1,40p "$dir/traces.txt"; fail "deep stacks lose an end or miscount"; }
+  }
+  profiled "$prog" deep 1000 >"$dir/out"
+  cat "$dir/out"
+  check_deep 256 "$dir/out" "$dir/cpu.pb.gz"
+  # A depth of one's own; a malformed one is refused, naming the variable.
+  env CPROF_STACK_DEPTH=64 CPROF_CPU="$dir/cpu64.pb.gz" LD_PRELOAD="$lib" "$prog" deep 1000 >"$dir/out"
+  check_deep 64 "$dir/out" "$dir/cpu64.pb.gz"
+  env CPROF_STACK_DEPTH=64k CPROF_CPU="$dir/cpubad.pb.gz" LD_PRELOAD="$lib" "$prog" deep 300 \
+    >"$dir/out" 2>"$dir/err"
+  cat "$dir/err"
+  grep -q "CPROF_STACK_DEPTH=64k" "$dir/err" || fail "a bad CPROF_STACK_DEPTH is not reported"
+  check_deep 256 "$dir/out" "$dir/cpubad.pb.gz"
+  ;;
+dlclose)
+  # dl_burn ran in a library unloaded long before the profile was written.
+  profiled "$prog" dlwork "$dlwork"
+  top "$dir/cpu.pb.gz" >"$dir/t.txt"
+  sed -n 1,10p "$dir/t.txt"
+  has "$dir/t.txt" dl_burn
+  has "$dir/t.txt" main_after_dlclose
+  ;;
+exec)
+  # exec writes the samples taken before it; no timer signal follows the
+  # process into sh (its default action would kill sh), even with two
+  # threads spinning at 1000 Hz when the exec comes.
+  i=0
+  while [ $i -lt 5 ]; do
+    rm -f "$dir/cpu.pb.gz"
+    rc=0
+    env CPROF_CPU="$dir/cpu.pb.gz" CPROF_CPU_HZ=1000 LD_PRELOAD="$lib" "$prog" exec || rc=$?
+    [ $rc = 7 ] || fail "exec run $i: status $rc, want 7 (sh's)"
+    i=$((i + 1))
+  done
+  top "$dir/cpu.pb.gz" >"$dir/t.txt"
+  has "$dir/t.txt" before_exec_work
+  has "$dir/t.txt" spinner
+  # A failed exec carries on: the profile at exit holds both sides.
+  profiled "$prog" exec-fails
+  top "$dir/cpu.pb.gz" >"$dir/t.txt"
+  has "$dir/t.txt" before_exec_work
+  has "$dir/t.txt" after_failed_exec
+  echo "exec: ok"
+  ;;
+shell)
+  # bash replaces getenv/setenv with its own; the preload must not call
+  # them in ways that hide CPROF_CPU from itself (a setenv in the
+  # constructor once did: bash was never profiled).  bash's own loop, and
+  # the 300-subshell loop of bench_fork.sh, each leave a profile.
+  profiled bash -c 'i=0; while [ $i -lt 30000 ]; do i=$((i + 1)); done'
+  top "$dir/cpu.pb.gz" >"$dir/t.txt"
+  grep -q "Total samples = [1-9]" "$dir/t.txt" || { cat "$dir/t.txt"; fail "no samples of bash"; }
+  rm -f "$dir/cpu.pb.gz"
+  profiled bash -c 'i=0; while [ $i -lt 300 ]; do ( : ); i=$((i + 1)); done'
+  top "$dir/cpu.pb.gz" >/dev/null
+  echo "shell: ok"
+  ;;
+ownalloc)
+  # The pthread_create wrapper's own 16-byte block is not the program's:
+  # at heap rate 1 no allocation may have the wrapper as its innermost
+  # frame (glibc's own, inside the real pthread_create, stay: they are
+  # the program's thread creation).
+  env CPROF_HEAP="$dir/heap.pb.gz" CPROF_HEAP_RATE=1 CPROF_CPU="$dir/cpu.pb.gz" LD_PRELOAD="$lib" \
+    "$prog" spawn 50
+  go tool pprof -traces -sample_index=alloc_objects "$dir/heap.pb.gz" >"$dir/traces.txt" 2>&1 ||
+    { cat "$dir/traces.txt"; fail "pprof -traces"; }
+  # after each separator (and its "bytes:" line): the value and the
+  # innermost frame
+  leafs=$(awk '/^-+\+/ { want = 1; next } want && !/bytes:/ { n = split($0, f, " "); print f[n]; want = 0 }' "$dir/traces.txt")
+  if echo "$leafs" | grep -qx "pthread_create"; then
+    cat "$dir/traces.txt"; fail "the wrapper's own block is charged to the program"
+  fi
+  grep -q "pthread_create" "$dir/traces.txt" || { cat "$dir/traces.txt"; fail "no thread creation in the heap profile at all"; }
+  echo "ownalloc: ok"
+  ;;
+*) echo "unknown mode $mode"; exit 2 ;;
+esac
