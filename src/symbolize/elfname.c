@@ -171,16 +171,75 @@ out:
     return rc;
 }
 
+/* GCC names the copies it makes of a function (constant propagation,
+ * scalar replacement, partial inlining, hot/cold splitting) `f.constprop.0`,
+ * `f.isra.0`, `f.part.0`, `f.cold`; demangled C++ names carry them as
+ * ` [clone .constprop.0]`.  DWARF names the copy `f`, as the programmer
+ * wrote it, so the ELF name loses these suffixes too: a profile then reads
+ * the same before and after `cprof symbolize`.  Writes into buf when it
+ * strips anything; returns the name to use. */
+static const char *source_name(const char *name, char *buf, size_t size)
+{
+    static const char *const clones[] = {"constprop", "isra", "part", "cold", "lto_priv",
+                                         "localalias", NULL};
+    size_t len = strlen(name);
+    while (len > 8 && name[len - 1] == ']') { /* " [clone .x.N]" */
+        const char *open = NULL;
+        for (size_t i = len; i-- > 0;)
+            if (name[i] == '[') {
+                open = name + i;
+                break;
+            }
+        if (!open || open == name || open[-1] != ' ' || strncmp(open, "[clone .", 8))
+            break;
+        len = (size_t)(open - 1 - name);
+    }
+    /* C names: strip ".<clone>[.N]" groups from the end. */
+    for (;;) {
+        size_t dot = len;
+        while (dot > 0 && name[dot - 1] != '.')
+            dot--;
+        if (dot <= 1)
+            break;
+        const char *part = name + dot;
+        size_t plen = len - dot, cut = dot - 1;
+        bool digits = plen > 0;
+        for (size_t i = 0; i < plen; i++)
+            digits = digits && part[i] >= '0' && part[i] <= '9';
+        if (digits) { /* ".N" belongs to the clone word before it */
+            size_t d2 = cut;
+            while (d2 > 0 && name[d2 - 1] != '.')
+                d2--;
+            if (d2 <= 1)
+                break;
+            part = name + d2;
+            plen = cut - d2;
+            cut = d2 - 1;
+        }
+        bool known = false;
+        for (int i = 0; clones[i]; i++)
+            known = known || (strlen(clones[i]) == plen && !strncmp(part, clones[i], plen));
+        if (!known)
+            break;
+        len = cut;
+    }
+    if (len == strlen(name) || len == 0 || len >= size)
+        return name;
+    memcpy(buf, name, len);
+    buf[len] = 0;
+    return buf;
+}
+
 static int name_location(nstate *s, cp_patch *pt, size_t li, const char *name)
 {
     const cp_location *l = &s->in->locations[li];
     const cp_mapping *m = &s->in->mappings[l->mapping];
-    char offname[512];
+    char offname[512], plain[512];
     char *dm = NULL;
     cp_frame fr = {.file = ""};
     if (name) {
         dm = cp_elfname_demangle_loaded(name);
-        fr.name = dm ? dm : name;
+        fr.name = source_name(dm ? dm : name, plain, sizeof plain);
         fr.system_name = name;
         s->st->named++;
     } else {
