@@ -28,8 +28,10 @@
 
 #include "base/buf.h"
 #include "base/log.h"
+#include "collect/cpuwrite.h"
 #include "collect/output.h"
 #include "collect/procmaps.h"
+#include "collect/unwind.h"
 #include "cprof.h"
 #include "profile/builder.h"
 
@@ -61,8 +63,12 @@ static int add_stack(cp_pbuilder *b, cp_procmaps *maps, const uint64_t *pcs, uin
                      uint64_t *ids)
 {
     for (uint32_t i = 0; i < n; i++) {
-        uint64_t mid = maps ? cp_procmaps_mapping_id(maps, b, pcs[i]) : 0;
-        ids[i] = cp_pbuilder_location(b, mid, pcs[i], NULL, 0, false);
+        if (cp_unwind_elided(pcs[i], NULL, NULL)) { /* "[N frames elided]" */
+            ids[i] = cp_cpuwrite_elided_location(b, pcs[i]);
+        } else {
+            uint64_t mid = maps ? cp_procmaps_mapping_id(maps, b, pcs[i]) : 0;
+            ids[i] = cp_pbuilder_location(b, mid, pcs[i], NULL, 0, false);
+        }
         if (!ids[i])
             return CPROF_ENOMEM;
     }
