@@ -53,15 +53,20 @@ extern int cp_heap_on;
  * the profiler's own, never sampled) and return the previous mark for
  * cp_heap_busy_leave.  Other collectors' threads and writers use this.
  * [hook-safe] [async-signal-safe] */
+/* The compiler barriers matter: GCC knows malloc and free read no program
+ * memory, so without them it deletes the stores around a direct call to
+ * malloc/free as dead, and the allocation is charged to the program. */
 static inline int cp_heap_busy_enter(void)
 {
     int prev = cp_heap_tls_state.busy;
     cp_heap_tls_state.busy = 1;
+    __asm__ volatile("" ::: "memory");
     return prev;
 }
 
 static inline void cp_heap_busy_leave(int prev)
 {
+    __asm__ volatile("" ::: "memory");
     cp_heap_tls_state.busy = prev;
 }
 
