@@ -399,8 +399,10 @@ void cp_unwind_init(void)
     if (!__atomic_exchange_n(&fault_handlers_installed, 1, __ATOMIC_ACQ_REL)) {
         bind_libgcc();
         install_fault_handlers();
+        /* Resolve _Unwind_Backtrace, _dl_find_object and libgcc's one-time
+         * register-size table now, outside any handler or hook.  Once per
+         * process: a forked child inherits the warm state (and a walk in
+         * each child cost it page faults on the unwind tables). */
+        warm_up();
     }
-    /* Resolve _Unwind_Backtrace, _dl_find_object and libgcc's one-time
-     * register-size table now, outside any handler or hook. */
-    warm_up();
 }
