@@ -96,6 +96,7 @@ static int64_t rate_bytes = CPROF_HEAP_RATE_DEFAULT;
 static uint64_t seed_base;
 static uint64_t thread_seq;
 static uint64_t dropped;
+static uint64_t samples_taken; /* sampling decisions that reached the lock */
 static int atfork_done;
 
 /* The profiler's own code (libcprof.so's mapping): an allocation called
@@ -310,6 +311,7 @@ HOOK void *cp_heap_alloc_sampled(size_t n, size_t align, bool zero)
     }
     bool own = nf > 0 && (uintptr_t)pcs[0] - own_lo < own_len;
     pthread_mutex_lock(&lock);
+    __atomic_fetch_add(&samples_taken, 1, __ATOMIC_RELAXED);
     cp_heap_bucket *b = own ? &own_bucket : bucket_for(pcs, nf, n);
     if (big) {
         if (b && big_insert(big, b, n)) {
@@ -387,6 +389,11 @@ cp_heap_bucket *cp_heap_buckets(void)
 int64_t cp_heap_rate(void)
 {
     return rate_bytes;
+}
+
+uint64_t cp_heap_samples_taken(void)
+{
+    return __atomic_load_n(&samples_taken, __ATOMIC_RELAXED);
 }
 
 uint64_t cp_heap_dropped(void)

@@ -173,6 +173,9 @@ cp_heap_bucket *cp_heap_buckets(void);
 int64_t cp_heap_rate(void);
 /* Samples that could not be recorded (region full, bucket memory full). */
 uint64_t cp_heap_dropped(void);
+/* Allocations sampled so far by this process (its parent's before a fork
+ * included): tells whether anything was sampled since a moment.  [hook-safe] */
+uint64_t cp_heap_samples_taken(void);
 
 /* Go's scaleHeapSample: unbias count objects totalling bytes bytes sampled
  * at `rate`.  Rate <= 1 returns them unchanged.  [thread-safe] */

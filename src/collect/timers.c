@@ -110,7 +110,7 @@ static void delete_all(void)
     atomic_store(&count, 0);
 }
 
-int cp_timers_start(int signo, int64_t period_ns)
+int cp_timers_start(int signo, int64_t period_ns, bool only_caller)
 {
     if (period_ns <= 0)
         return CPROF_EINVAL;
@@ -122,6 +122,10 @@ int cp_timers_start(int signo, int64_t period_ns)
     /* Threads created from now on arm themselves (they wait for the mutex),
      * so none falls between the directory listing and the flag. */
     atomic_store(&active, 1);
+    if (only_caller) {
+        rc = arm(gettid());
+        goto out;
+    }
     DIR *d = opendir("/proc/self/task");
     if (!d) {
         rc = CPROF_EIO;

@@ -13,11 +13,15 @@
 #ifndef CP_COLLECT_TIMERS_H
 #define CP_COLLECT_TIMERS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-/* 0, or a negative CPROF_E* code (nothing stays armed on failure). */
-int cp_timers_start(int signo, int64_t period_ns);
+/* 0, or a negative CPROF_E* code (nothing stays armed on failure).
+ * only_caller: arm the calling thread alone, without listing
+ * /proc/self/task (a forked child has no other thread; listing costs it a
+ * directory open and a 32 KiB buffer's page faults). */
+int cp_timers_start(int signo, int64_t period_ns, bool only_caller);
 /* Delete every timer.  After it returns no new timer is created. */
 void cp_timers_stop(void);
 /* Arm a timer for the calling thread if profiling runs. */

@@ -71,6 +71,8 @@ static int leaks;
 static int leak_fd = -1;          /* duplicate of the original stderr */
 static dev_t leak_dev;
 static ino_t leak_ino;
+static int forked;                 /* a forked child (not exec'd) */
+static uint64_t samples_at_fork;
 static int child_silent;          /* forked child of a FILE without %p */
 static int leaks_child_silent;
 static int started;               /* cp_heap_start_early done (or failed) */
@@ -279,7 +281,11 @@ void cp_preload_heap_fini(void)
     if (__atomic_exchange_n(&done, 1, __ATOMIC_ACQ_REL))
         return;
     int saved_errno = errno;
-    if (heap_path[0] && !child_silent) {
+    /* A forked child that sampled nothing since the fork writes no file
+     * (its profile would be its parent's at the fork; see cpu.c's
+     * forked_child for the cost this saves shells and pre-forking servers). */
+    bool idle_child = forked && cp_heap_samples_taken() == samples_at_fork;
+    if (heap_path[0] && !child_silent && !idle_child) {
         int rc = cp_heap_write_path(heap_path);
         if (rc)
             cp_log("heap: cannot write %s: %s", heap_path, cprof_strerror(rc));
@@ -297,6 +303,8 @@ void cp_preload_heap_fini(void)
 
 void cp_preload_heap_atfork_child(void)
 {
+    forked = 1;
+    samples_at_fork = cp_heap_samples_taken();
     if (heap_path[0] && !strstr(heap_path, "%p"))
         child_silent = 1;
     if (leaks_path[0] && !strstr(leaks_path, "%p"))

@@ -154,6 +154,26 @@ shell)
   top "$dir/cpu.pb.gz" >/dev/null
   echo "shell: ok"
   ;;
+idlechild)
+  # Per-process files ("%p"): a forked child that samples nothing writes
+  # none (a shell's subshells would each create an empty file), one that
+  # samples writes its own, and an exec'd program always writes (here
+  # /bin/true, which bash -c execs in place of itself).  Heap the same: a
+  # child that samples no allocation since the fork writes nothing (a 1 GB
+  # mean interval and a fixed seed: no subshell's few KB are sampled).
+  env CPROF_CPU="$dir/cpu.%p.pb.gz" CPROF_HEAP="$dir/heap.%p.pb.gz" CPROF_HEAP_RATE=1000000000 \
+    CPROF_HEAP_SEED=1 LD_PRELOAD="$lib" \
+    bash -c '(:); (:); (:); exec /bin/true'
+  n=$(ls "$dir" | grep -c '^cpu\.') m=$(ls "$dir" | grep -c '^heap\.')
+  [ "$n" = 1 ] && [ "$m" = 1 ] || { ls "$dir"; fail "idle subshells: want 1 CPU and 1 heap file (the exec'd program's), got $n and $m"; }
+  rm -f "$dir"/cpu.* "$dir"/heap.*
+  env CPROF_CPU="$dir/cpu.%p.pb.gz" LD_PRELOAD="$lib" \
+    bash -c '(:); (i=0; while [ $i -lt 100000 ]; do i=$((i + 1)); done); exec /bin/true'
+  n=$(ls "$dir" | grep -c '^cpu\.')
+  [ "$n" = 2 ] || { ls "$dir"; fail "a busy subshell: want 2 CPU files, got $n"; }
+  for f in "$dir"/cpu.*; do top "$f" >/dev/null; done
+  echo "idlechild: ok"
+  ;;
 ownalloc)
   # The pthread_create wrapper's own 16-byte block is not the program's:
   # at heap rate 1 no allocation may have the wrapper as its innermost
