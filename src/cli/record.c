@@ -502,6 +502,12 @@ int cp_cmd_record(int argc, char **argv)
     }
     if (!any)
         want[REC_CPU] = cp_record_types[REC_CPU].dflt;
+    /* The processes write addresses only and we name the merged profile
+     * (record_merge.c): a process's exit then costs next to nothing.  Not
+     * with --leaks: the leak summary is printed by each process and needs
+     * the names there. */
+    if (!leaks)
+        setenv("CPROF_NAMES", "0", 1);
     rc = 1;
     if (!(dir = make_dir()))
         goto out;

@@ -34,6 +34,7 @@
 #include "base/buf.h"
 #include "cli/record.h"
 #include "profile/profile.h"
+#include "symbolize/elfname.h"
 #include "symbolize/symbolize.h"
 
 enum { BATCH = 64 };
@@ -209,7 +210,14 @@ static cp_profile *symbolized(cp_profile *p, bool cache)
 {
     cp_symbolize_opts so = {.quiet = true, .cache = cache};
     cp_diag d = {{0}};
-    cp_profile *s = NULL;
+    cp_profile *s = NULL, *named = NULL;
+    /* The processes wrote addresses only (CPROF_NAMES=0, record.c): ELF
+     * names first (PLT stubs, stripped code as FILE+0xOFFSET), which DWARF
+     * then improves where it knows more. */
+    if (cp_elfname_profile(p, &named, &d, NULL) == 0) {
+        cp_profile_free(p);
+        p = named;
+    }
     if (cp_symbolize(p, &so, &s, &d) != 0)
         return p; /* addresses and ELF names only: still a valid profile */
     cp_profile_free(p);
