@@ -17,8 +17,10 @@
  * The thread's own CPU clock, read in the handler (clock_gettime on
  * CLOCK_THREAD_CPUTIME_ID is async-signal-safe), gives the exact CPU time
  * since the previous sample of that thread; the first sample of a thread
- * uses (1 + timer overrun) x period instead.  Totals therefore match what
- * the kernel charged, whatever rate the kernel grants.
+ * uses (1 + timer overrun) x period instead.  When a thread ends and when
+ * the profile stops, the CPU time since the thread's last sample goes to
+ * that sample's stack (add_tail).  Totals therefore match what the kernel
+ * charged, whatever rate the kernel grants, short processes included.
  *
  * Handler rules (docs/signal-safety.md): errno saved and restored; no
  * malloc, no lock, no stdio; thread-local state is initial-exec TLS; every
@@ -94,6 +96,8 @@ static int suspended; /* the program took the signal: sampling stopped, data kep
 
 static __thread unsigned tls_gen __attribute__((tls_model("initial-exec")));
 static __thread int64_t tls_last_ns __attribute__((tls_model("initial-exec")));
+/* The record of this thread's last sample (in generation tls_gen). */
+static __thread cp_stackrec *tls_last_rec __attribute__((tls_model("initial-exec")));
 
 static int64_t now_ns(clockid_t c)
 {
@@ -109,7 +113,27 @@ static void record(void *uc, int64_t w)
     int max = cp_unwind_depth();
     uint64_t pcs[max];
     int n = cp_unwind_signal(uc, pcs, max);
-    (void)cp_stacktab_add(&tab, pcs, (uint32_t)n, w);
+    (void)cp_stacktab_add_rec(&tab, pcs, (uint32_t)n, w, &tls_last_rec);
+}
+
+/* The calling thread's CPU time since its last sample (the tail, on
+ * average half a period) goes to that sample's stack, so a thread's
+ * samples add up to all the CPU it used while profiled.  Without it every
+ * thread and process lost its tail: 561 short processes of a build lost
+ * ~2.8 s, 10% of its CPU.  A thread never sampled keeps its CPU unseen.
+ * Called with the profiling signal blocked or no longer handled, so the
+ * handler cannot update the same thread-local state meanwhile. */
+static void add_tail(void)
+{
+    if (!tls_last_rec || tls_gen != atomic_load(&gen))
+        return;
+    int64_t now = now_ns(CLOCK_THREAD_CPUTIME_ID);
+    if (now > tls_last_ns) {
+        cp_stacktab_add_ns(tls_last_rec, now - tls_last_ns);
+        atomic_fetch_add_explicit(&total_ns, now - tls_last_ns, memory_order_relaxed);
+        tls_last_ns = now;
+    }
+    tls_last_rec = NULL;
 }
 
 static void on_signal(int sig, siginfo_t *si, void *uc)
@@ -359,6 +383,7 @@ CPROF_API int cprof_cpu_stop(void)
     if (!atomic_load(&running) && !suspended)
         goto out;
     halt_locked();
+    add_tail();
     suspended = 0;
     exec_paused = 0;
     rc = forked_child && !atomic_load(&sampled) && out_path ? 0 : write_locked(false);
@@ -398,6 +423,7 @@ void cp_cpu_before_exec(void)
     if (atomic_load(&running) || suspended) {
         exec_paused = atomic_load(&running) ? 1 : 0;
         halt_locked();
+        add_tail();
         discard_pending();
         /* Written now (a file, not a descriptor the program may share)
          * when there is something to write; kept for the write at exit
@@ -522,6 +548,7 @@ CPROF_API int cprof_cpu_running(void)
 /* Baseline for the calling thread's first sample: its CPU clock now. */
 static void set_baseline(void)
 {
+    tls_last_rec = NULL; /* a record of an earlier table (a restart, a fork) */
     tls_last_ns = now_ns(CLOCK_THREAD_CPUTIME_ID);
     atomic_signal_fence(memory_order_seq_cst);
     tls_gen = atomic_load(&gen);
@@ -538,6 +565,16 @@ void cp_cpu_thread_begin(void)
 void cp_cpu_thread_end(void)
 {
     cp_timers_thread_end();
+    if (!atomic_load(&running) || !installed_signo)
+        return;
+    /* A signal already queued for this thread may still arrive: block it
+     * while the tail is added. */
+    sigset_t one, old;
+    sigemptyset(&one);
+    sigaddset(&one, installed_signo);
+    pthread_sigmask(SIG_BLOCK, &one, &old);
+    add_tail();
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 void cp_cpu_get_stats(cp_cpu_stats *out)

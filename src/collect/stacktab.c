@@ -166,6 +166,21 @@ static uint32_t new_record(cp_stacktab *t, const uint64_t *pcs, uint32_t n, uint
 
 int cp_stacktab_add(cp_stacktab *t, const uint64_t *pcs, uint32_t n, int64_t ns)
 {
+    return cp_stacktab_add_rec(t, pcs, n, ns, NULL);
+}
+
+void cp_stacktab_add_ns(cp_stackrec *rec, int64_t ns)
+{
+    atomic_fetch_add_explicit(&rec->ns, ns, memory_order_relaxed);
+}
+
+int cp_stacktab_add_rec(cp_stacktab *t, const uint64_t *pcs, uint32_t n, int64_t ns,
+                        cp_stackrec **rec)
+{
+    cp_stackrec *unused;
+    if (!rec)
+        rec = &unused;
+    *rec = NULL;
     if (!t->map) {
         return CPROF_ENOMEM;
     }
@@ -180,21 +195,28 @@ int cp_stacktab_add(cp_stacktab *t, const uint64_t *pcs, uint32_t n, int64_t ns)
                 goto lost;
             if (atomic_compare_exchange_strong_explicit(&t->index[j], &v, mine,
                                                         memory_order_release,
-                                                        memory_order_acquire))
+                                                        memory_order_acquire)) {
+                *rec = at(t, mine);
                 return 0;
+            }
             /* v is the winner's record now */
         }
         cp_stackrec *r = at(t, v);
         if (same(r, h, pcs, n)) {
-            if (mine)
+            if (mine) {
+                *rec = at(t, mine);
                 return 0; /* our record holds the sample; merged at write */
+            }
             atomic_fetch_add_explicit(&r->count, 1, memory_order_relaxed);
             atomic_fetch_add_explicit(&r->ns, ns, memory_order_relaxed);
+            *rec = r;
             return 0;
         }
     }
-    if (mine || (mine = new_record(t, pcs, n, h, ns)) != 0)
+    if (mine || (mine = new_record(t, pcs, n, h, ns)) != 0) {
+        *rec = at(t, mine);
         return 0; /* unindexed, still in the arena */
+    }
 lost:
     atomic_fetch_add_explicit(&t->hdr->lost, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&t->hdr->lost_ns, ns, memory_order_relaxed);

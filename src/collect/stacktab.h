@@ -55,6 +55,14 @@ void cp_stacktab_atfork_child(cp_stacktab *t);
  * the table is full (the sample is then counted as lost).
  * [async-signal-safe] */
 int cp_stacktab_add(cp_stacktab *t, const uint64_t *pcs, uint32_t n, int64_t ns);
+/* The same, also handing back the record that holds the sample (NULL when
+ * lost), to which cp_stacktab_add_ns can later add CPU time.
+ * [async-signal-safe] */
+int cp_stacktab_add_rec(cp_stacktab *t, const uint64_t *pcs, uint32_t n, int64_t ns,
+                        cp_stackrec **rec);
+/* Add ns of CPU time to a record without counting a sample.
+ * [async-signal-safe] */
+void cp_stacktab_add_ns(cp_stackrec *rec, int64_t ns);
 
 /* Fold records of the same stack into one (the others keep count 0).  No
  * add may be in flight. */

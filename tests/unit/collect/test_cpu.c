@@ -182,6 +182,24 @@ Test(stacktab, folds_identical_stacks)
     cp_stacktab_destroy(&t);
 }
 
+Test(stacktab, a_sample_record_takes_later_cpu_time_without_a_count)
+{
+    cp_stacktab t;
+    cr_assert_eq(cp_stacktab_init(&t, 64, 4096), 0);
+    uint64_t s1[] = {1, 2, 3}, s2[] = {4, 5};
+    cp_stackrec *a = NULL, *b = NULL, *a2 = NULL;
+    cr_assert_eq(cp_stacktab_add_rec(&t, s1, 3, 10, &a), 0);
+    cr_assert_eq(cp_stacktab_add_rec(&t, s2, 2, 20, &b), 0);
+    cr_assert_eq(cp_stacktab_add_rec(&t, s1, 3, 10, &a2), 0);
+    cr_assert(a && b && a == a2 && a != b);
+    cp_stacktab_add_ns(a, 7); /* a thread's tail after its last sample */
+    cr_assert_eq(a->count, 2);
+    cr_assert_eq(a->ns, 27);
+    cr_assert_eq(b->count, 1);
+    cr_assert_eq(b->ns, 20);
+    cp_stacktab_destroy(&t);
+}
+
 Test(stacktab, a_full_table_counts_lost_samples_with_their_weight)
 {
     cp_stacktab t;
