@@ -27,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/auxv.h>
 
 #include "base/buf.h"
 #include "cprof.h"
@@ -78,19 +77,10 @@ typedef struct nstate {
  * segment. */
 static int open_vdso(cp_elfsym **out)
 {
-    const unsigned char *base = (const unsigned char *)getauxval(AT_SYSINFO_EHDR);
-    if (!base || memcmp(base, ELFMAG, SELFMAG) != 0 || base[EI_CLASS] != ELFCLASS64)
-        return CPROF_ENOTFOUND;
-    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)base;
-    size_t size = (size_t)eh->e_shoff + (size_t)eh->e_shnum * eh->e_shentsize;
-    for (unsigned i = 0; i < eh->e_phnum; i++) {
-        const Elf64_Phdr *ph = (const Elf64_Phdr *)(base + eh->e_phoff) + i;
-        if (ph->p_type == PT_LOAD && ph->p_offset + ph->p_filesz > size)
-            size = ph->p_offset + ph->p_filesz;
-    }
-    if (size < sizeof *eh || size > (1u << 20))
-        return CPROF_EFORMAT;
-    return cp_elfsym_open_image(base, size, out);
+    const unsigned char *base;
+    size_t size;
+    int rc = cp_elfsym_vdso_image(&base, &size);
+    return rc ? rc : cp_elfsym_open_image(base, size, out);
 }
 
 static int file_for(nstate *s, const char *path, int *idx)

@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -597,4 +598,23 @@ int cp_elfsym_vaddr(const cp_elfsym *f, uint64_t map_start, uint64_t map_offset,
         }
     }
     return CPROF_ENOTFOUND;
+}
+
+int cp_elfsym_vdso_image(const unsigned char **out_base, size_t *out_size)
+{
+    const unsigned char *base = (const unsigned char *)getauxval(AT_SYSINFO_EHDR);
+    if (!base || memcmp(base, ELFMAG, SELFMAG) != 0 || base[EI_CLASS] != ELFCLASS64)
+        return CPROF_ENOTFOUND;
+    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)base;
+    size_t size = (size_t)eh->e_shoff + (size_t)eh->e_shnum * eh->e_shentsize;
+    for (unsigned i = 0; i < eh->e_phnum; i++) {
+        const Elf64_Phdr *ph = (const Elf64_Phdr *)(base + eh->e_phoff) + i;
+        if (ph->p_type == PT_LOAD && ph->p_offset + ph->p_filesz > size)
+            size = ph->p_offset + ph->p_filesz;
+    }
+    if (size < sizeof *eh || size > (1u << 20))
+        return CPROF_EFORMAT;
+    *out_base = base;
+    *out_size = size;
+    return 0;
 }

@@ -33,6 +33,11 @@ int cp_elfsym_open(const char *path, const char *debug_root, cp_elfsym **out);
  * mapped until cp_elfsym_close. */
 int cp_elfsym_open_image(const void *image, size_t size, cp_elfsym **out);
 
+/* This process's vDSO image (AT_SYSINFO_EHDR) and its size: up to the end
+ * of its section headers or of its last segment.  0, CPROF_ENOTFOUND (no
+ * 64-bit vDSO) or CPROF_EFORMAT (an implausible size).  [thread-safe] */
+int cp_elfsym_vdso_image(const unsigned char **base, size_t *size);
+
 void cp_elfsym_close(cp_elfsym *f);
 
 /* The GNU build id in lower-case hex, "" when the file has none. */

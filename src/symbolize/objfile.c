@@ -34,10 +34,10 @@
 #include <gelf.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
 
 #include "base/buf.h"
 #include "cprof.h"
+#include "symbolize/elfsym.h"
 #include "symbolize/symbolize.h"
 
 #define MAX_SCRATCH (2 * CP_OBJFILE_MAX_FRAMES + 8)
@@ -165,19 +165,11 @@ int cp_objfile_open(const char *path, const char *debug_dirs, cp_objfile **out)
 
 int cp_objfile_open_vdso(cp_objfile **out)
 {
-    const unsigned char *base = (const unsigned char *)getauxval(AT_SYSINFO_EHDR);
-    if (!base || memcmp(base, ELFMAG, SELFMAG) != 0 || base[EI_CLASS] != ELFCLASS64)
-        return CPROF_ENOTFOUND;
-    /* The image runs to the end of its section headers or its last segment. */
-    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)base;
-    size_t size = (size_t)eh->e_shoff + (size_t)eh->e_shnum * eh->e_shentsize;
-    for (unsigned i = 0; i < eh->e_phnum; i++) {
-        const Elf64_Phdr *ph = (const Elf64_Phdr *)(base + eh->e_phoff) + i;
-        if (ph->p_type == PT_LOAD && ph->p_offset + ph->p_filesz > size)
-            size = ph->p_offset + ph->p_filesz;
-    }
-    if (size < sizeof *eh || size > (1u << 20))
-        return CPROF_EFORMAT;
+    const unsigned char *base;
+    size_t size;
+    int rc = cp_elfsym_vdso_image(&base, &size);
+    if (rc)
+        return rc;
     cp_objfile *f = objfile_new(NULL);
     if (!f || !(f->image = malloc(size))) {
         cp_objfile_close(f);
