@@ -101,10 +101,12 @@ static int cmp_cstr(const void *a, const void *b)
 /* graph.joinLabels: sorted "key:value", joined with a literal \n. */
 static void join_labels(const cp_profile *p, const cp_sample *s, cp_buf *b)
 {
-    char *items[64];
+    char **items = malloc(((size_t)s->nlabels + 1) * sizeof *items);
+    if (!items)
+        return;
     size_t n = 0;
     b->len = 0;
-    for (uint32_t k = 0; k < s->nlabels && n < 64; k++) {
+    for (uint32_t k = 0; k < s->nlabels; k++) {
         const cp_label *l = &s->labels[k];
         if (!l->str || !strcmp(cp_str(p, l->key), "pprof::base"))
             continue;
@@ -120,6 +122,7 @@ static void join_labels(const cp_profile *p, const cp_sample *s, cp_buf *b)
     }
     cp_buf_putc(b, 0);
     b->len--;
+    free(items);
 }
 
 static void tag_add(tag *x, int64_t w, int64_t dw, bool flat)

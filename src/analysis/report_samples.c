@@ -46,9 +46,11 @@ static bool key_seen_before(const cp_profile *p, const cp_sample *s, uint32_t k,
 static void print_label_groups(cp_report *r, const cp_sample *s, bool num, FILE *out)
 {
     cp_profile *p = r->p;
-    char *lines[64];
+    char **lines = malloc(((size_t)s->nlabels + 1) * sizeof *lines);
+    if (!lines)
+        return;
     size_t nl = 0;
-    for (uint32_t k = 0; k < s->nlabels && nl < 64; k++) {
+    for (uint32_t k = 0; k < s->nlabels; k++) {
         const cp_label *l = &s->labels[k];
         if (num ? !label_is_num(l) : !l->str)
             continue;
@@ -78,6 +80,7 @@ static void print_label_groups(cp_report *r, const cp_sample *s, bool num, FILE 
         fprintf(out, "%s\n", lines[i] ? lines[i] : "");
         free(lines[i]);
     }
+    free(lines);
 }
 
 int cp_report_traces(cp_report *r, FILE *out)
@@ -332,9 +335,11 @@ static void join_sorted(char **items, size_t n, cp_buf *b)
 
 static void raw_num_labels(cp_profile *p, const cp_sample *s, cp_buf *b)
 {
-    char *items[64];
+    char **items = malloc(((size_t)s->nlabels + 1) * sizeof *items);
+    if (!items)
+        return;
     size_t n = 0;
-    for (uint32_t k = 0; k < s->nlabels && n < 64; k++) {
+    for (uint32_t k = 0; k < s->nlabels; k++) {
         const cp_label *l = &s->labels[k];
         if (!label_is_num(l))
             continue;
@@ -365,13 +370,16 @@ static void raw_num_labels(cp_profile *p, const cp_sample *s, cp_buf *b)
         items[n++] = (char *)x.data;
     }
     join_sorted(items, n, b);
+    free(items);
 }
 
 static void raw_str_labels(cp_profile *p, const cp_sample *s, cp_buf *b)
 {
-    char *items[64];
+    char **items = malloc(((size_t)s->nlabels + 1) * sizeof *items);
+    if (!items)
+        return;
     size_t n = 0;
-    for (uint32_t k = 0; k < s->nlabels && n < 64; k++) {
+    for (uint32_t k = 0; k < s->nlabels; k++) {
         const cp_label *l = &s->labels[k];
         if (!l->str)
             continue;
@@ -390,6 +398,7 @@ static void raw_str_labels(cp_profile *p, const cp_sample *s, cp_buf *b)
         items[n++] = (char *)x.data;
     }
     join_sorted(items, n, b);
+    free(items);
 }
 
 int cp_report_raw(cp_report *r, FILE *out)

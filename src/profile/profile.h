@@ -96,6 +96,17 @@ static inline const char *cp_str(const cp_profile *p, int64_t i)
     return (i >= 0 && (size_t)i < p->nstrings) ? p->strings[i] : "";
 }
 
+/* Go's int64(float64) conversion as amd64 does it: NaN and values outside
+ * int64's range give INT64_MIN (in C such a cast is undefined). */
+static inline int64_t cp_go_f2i(double d)
+{
+    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
+        return INT64_MIN;
+    return (int64_t)d;
+}
+/* go's int64(math.Round(float64(v) * r)), the way profile.Scale scales. */
+int64_t cp_go_scale_round(int64_t v, double r);
+
 /* Limits that keep hostile input from exhausting memory. */
 #define CP_MAX_DECOMPRESSED (1ull << 30) /* 1 GiB of raw protobuf */
 #define CP_MAX_MODEL_BYTES (4ull << 30)  /* 4 GiB of decoded model */
