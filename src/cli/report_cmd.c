@@ -55,14 +55,19 @@ typedef struct opts {
     size_t nbases;
     bool diff_base;
     int seconds; /* -seconds for URL sources */
+    bool flat_set, cum_set; /* -flat and -cum both true: go refuses */
+    const char *exec_name, *build_id; /* `[binary] profile`: the first argument */
 } opts;
 
-static const char *report_names[] = {"top",  "peek",   "tree",  "traces", "tags", "raw",
-                                     "list", "folded", "merge", "dot",    "proto"};
+static const char *report_names[] = {"top",   "peek", "tree",  "traces", "tags",    "raw",
+                                     "list",  "folded", "merge", "dot",   "proto", "comments"};
 
-/* The table's own spelling of a report name, or NULL. */
+/* The table's own spelling of a report name, or NULL ("text" is go's
+ * other name of top). */
 static const char *report_name(const char *s)
 {
+    if (!strcmp(s, "text"))
+        return "top";
     for (size_t i = 0; i < sizeof report_names / sizeof *report_names; i++)
         if (!strcmp(s, report_names[i]))
             return report_names[i];
@@ -112,12 +117,14 @@ static bool parse_bool(const char *v, bool *out)
     return false;
 }
 
+static bool is_object_file(const char *path);
+
 /* Returns 0, or 2 after printing a usage error. */
 static int parse(int argc, char **argv, opts *o)
 {
     int i = 1;
     if (is_report(argv[0])) {
-        o->cmd = argv[0];
+        o->cmd = report_name(argv[0]);
         if (!strcmp(o->cmd, "peek") || !strcmp(o->cmd, "list")) {
             if (argc < 2)
                 return usage_err("%s needs a regexp", o->cmd);
@@ -228,8 +235,12 @@ static int parse(int argc, char **argv, opts *o)
         } else if (!strcmp(name, "cum") || !strcmp(name, "flat")) {
             if (val && !parse_bool(val, &b))
                 return usage_err("invalid boolean value for -%s", name);
-            if (!val || b)
+            if (!val || b) {
                 o->cum = name[0] == 'c';
+                *(name[0] == 'c' ? &o->cum_set : &o->flat_set) = true;
+            } else {
+                *(name[0] == 'c' ? &o->cum_set : &o->flat_set) = false;
+            }
         } else if (!strcmp(name, "noinlines")) {
             if (val && !parse_bool(val, &b))
                 return usage_err("invalid boolean value for -%s", name);
@@ -349,10 +360,82 @@ static int parse(int argc, char **argv, opts *o)
     }
     if (o->ngran)
         return usage_err("conflicting granularity options set%s", "");
+    if (o->flat_set && o->cum_set)
+        return usage_err("conflicting options set: [flat cum]%s", "");
     if (!o->cmd)
         return usage_err("no report given: use a command such as top (see cprof help)%s", "");
     if (o->nsrcs == 0)
         return usage_err("no profile source specified%s", "");
+    /* go's `[binary] profile...`: a first argument that is an executable
+     * (or a build id) names the main binary rather than a profile */
+    if (o->nsrcs > 1) {
+        if (is_object_file(o->srcs[0]))
+            o->exec_name = o->srcs[0];
+        else if (strspn(o->srcs[0], "0123456789abcdefABCDEF") == strlen(o->srcs[0]))
+            o->build_id = o->srcs[0];
+        if (o->exec_name || o->build_id) {
+            memmove(o->srcs, o->srcs + 1, (o->nsrcs - 1) * sizeof *o->srcs);
+            o->nsrcs--;
+        }
+    }
+    return 0;
+}
+
+/* An ELF, Mach-O or PE file (what go tool pprof's object tool opens). */
+static bool is_object_file(const char *path)
+{
+    unsigned char m[4] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return false;
+    size_t n = fread(m, 1, 4, f);
+    fclose(f);
+    if (n < 4)
+        return false;
+    uint32_t le = (uint32_t)m[0] | (uint32_t)m[1] << 8 | (uint32_t)m[2] << 16 | (uint32_t)m[3] << 24;
+    return !memcmp(m, "\x7f" "ELF", 4) || le == 0xfeedface || le == 0xfeedfacf ||
+           le == 0xcefaedfe || le == 0xcffaedfe || le == 0xcafebabe || (m[0] == 'M' && m[1] == 'Z');
+}
+
+/* Append a string to p's table; its index, or -1 on ENOMEM. */
+static int64_t add_string(cp_profile *p, const char *text)
+{
+    const char **strs = cp_arena_alloc(&p->arena, (p->nstrings + 1) * sizeof *strs);
+    char *t = cp_arena_strndup(&p->arena, text, strlen(text));
+    if (!strs || !t)
+        return -1;
+    memcpy(strs, p->strings, p->nstrings * sizeof *strs);
+    strs[p->nstrings] = t;
+    p->strings = strs;
+    return (int64_t)p->nstrings++;
+}
+
+/* go's fetch: the main binary named on the command line replaces the first
+ * mapping's file (or build id); a profile without mappings first gets one
+ * that every location points to.  0 or CPROF_ENOMEM. */
+static int override_main(cp_profile *p, const char *exec_name, const char *build_id)
+{
+    if (!exec_name && !build_id)
+        return 0;
+    if (p->nmappings == 0) {
+        cp_mapping *m = cp_arena_alloc(&p->arena, sizeof *m);
+        if (!m)
+            return CPROF_ENOMEM;
+        memset(m, 0, sizeof *m);
+        m->id = 1;
+        p->mappings = m;
+        p->nmappings = 1;
+        for (size_t i = 0; i < p->nlocations; i++)
+            p->locations[i].mapping = 0;
+    }
+    int64_t e = exec_name ? add_string(p, exec_name) : 0;
+    int64_t b = build_id ? add_string(p, build_id) : 0;
+    if (e < 0 || b < 0)
+        return CPROF_ENOMEM;
+    if (exec_name)
+        p->mappings[0].filename = e;
+    if (build_id)
+        p->mappings[0].build_id = b;
     return 0;
 }
 
@@ -418,6 +501,11 @@ static cp_profile *fetch(const opts *o, int *rc)
         bool base = i >= o->nsrcs;
         if (!(ps[np] = load(base ? o->bases[i - o->nsrcs] : o->srcs[i], o->seconds, o->timeout)))
             goto out;
+        if (override_main(ps[np], o->exec_name, o->build_id)) {
+            fprintf(stderr, "cprof: out of memory\n");
+            np++;
+            goto out;
+        }
         scales[np] = base ? -1.0 : 1.0;
         diffs[np++] = base && o->diff_base;
     }
@@ -632,8 +720,19 @@ static cp_granularity configure(const opts *o, cp_profile *p, int si, cp_report 
 
 static int emit(const char *cmd, cp_report *r, FILE *out)
 {
+    if (!strcmp(cmd, "comments")) {
+        for (size_t i = 0; i < r->p->ncomments; i++)
+            fprintf(out, "%s\n", cp_str(r->p, r->p->comments[i]));
+        return 0;
+    }
     if (!strcmp(cmd, "proto")) {
-        /* the filtered profile itself, gzipped, as go tool pprof -proto */
+        /* the filtered profile itself, gzipped, as go tool pprof -proto,
+         * its values scaled by 1/-divide_by (truncated as go's int64()) */
+        if (r->ratio > 0 && r->ratio != 1)
+            for (size_t i = 0; i < r->p->nsamples; i++)
+                for (size_t k = 0; k < r->p->nsample_types; k++)
+                    r->p->samples[i].values[k] =
+                        cp_go_f2i((double)r->p->samples[i].values[k] * r->ratio);
         cp_buf pb = {0};
         int e = cp_profile_encode_gz(r->p, &pb);
         if (!e && fwrite(pb.data, 1, pb.len, out) != pb.len)
