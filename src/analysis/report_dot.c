@@ -48,8 +48,8 @@ typedef struct tag {
     bool dropped;
 } tag;
 
-static int64_t tag_flat(const tag *t) { return t->flat_div ? t->flat / t->flat_div : t->flat; }
-static int64_t tag_cum(const tag *t) { return t->cum_div ? t->cum / t->cum_div : t->cum; }
+static int64_t tag_flat(const tag *t) { return t->flat_div ? cp_go_div(t->flat, t->flat_div) : t->flat; }
+static int64_t tag_cum(const tag *t) { return t->cum_div ? cp_go_div(t->cum, t->cum_div) : t->cum; }
 
 typedef struct tags {
     tag *v;
@@ -130,11 +130,11 @@ static void tag_add(tag *x, int64_t w, int64_t dw, bool flat)
     if (!x)
         return;
     if (flat) {
-        x->flat += w;
-        x->flat_div += dw;
+        x->flat = cp_wadd(x->flat, w);
+        x->flat_div = cp_wadd(x->flat_div, dw);
     } else {
-        x->cum += w;
-        x->cum_div += dw;
+        x->cum = cp_wadd(x->cum, w);
+        x->cum_div = cp_wadd(x->cum_div, dw);
     }
 }
 
@@ -232,7 +232,7 @@ static double edge_entropy(cp_graph *g, uint32_t *v, size_t cnt, int64_t self)
     int64_t total = self;
     for (size_t i = 0; i < cnt; i++)
         if (g->edges[v[i]].weight > 0)
-            total += abs64(g->edges[v[i]].weight);
+            total = cp_wadd(total, abs64(g->edges[v[i]].weight));
     if (total != 0) {
         for (size_t i = 0; i < cnt; i++) {
             double frac = (double)abs64(g->edges[v[i]].weight) / (double)total;
@@ -387,8 +387,8 @@ static int dot_trim(cp_report *r, dot_graph *d)
     if ((rc = cp_graph_build(g, true, true)))
         return rc;
     int64_t total = cp_graph_flat_sum(g);
-    int64_t node_cut = abs64((int64_t)((double)total * r->node_fraction));
-    int64_t edge_cut = abs64((int64_t)((double)total * r->edge_fraction));
+    int64_t node_cut = abs64(cp_go_f2i((double)total * r->node_fraction));
+    int64_t edge_cut = abs64(cp_go_f2i((double)total * r->edge_fraction));
     if (node_cut > 0) {
         size_t kept = 0;
         for (size_t i = 0; i < g->nnodes; i++)
@@ -515,10 +515,10 @@ static bool numeric_nodelets(cp_report *r, FILE *out, tags *t, tag **nts, size_t
             if ((int64_t)cp_units_scale(nts[k]->value, nts[k]->unit, gmax[gi]->unit, &u) >
                 gmax[gi]->value)
                 gmax[gi] = nts[k];
-            groups[gi].flat += nts[k]->flat;
-            groups[gi].cum += nts[k]->cum;
-            groups[gi].flat_div += nts[k]->flat_div;
-            groups[gi].cum_div += nts[k]->cum_div;
+            groups[gi].flat = cp_wadd(groups[gi].flat, nts[k]->flat);
+            groups[gi].cum = cp_wadd(groups[gi].cum, nts[k]->cum);
+            groups[gi].flat_div = cp_wadd(groups[gi].flat_div, nts[k]->flat_div);
+            groups[gi].cum_div = cp_wadd(groups[gi].cum_div, nts[k]->cum_div);
             gcount[gi]++;
         }
         for (size_t i = 0; i < MAX_NODELETS; i++) {

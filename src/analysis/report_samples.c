@@ -107,7 +107,7 @@ int cp_report_traces(cp_report *r, FILE *out)
         int64_t val = s->values[r->sample_index];
         int64_t d = r->div_index >= 0 ? s->values[r->div_index] : 0;
         if (d != 0)
-            val /= d;
+            val = cp_go_div(val, d);
         cp_report_value(r, v, sizeof v, val);
         bool first = true;
         for (uint32_t k = 0; k < s->nlocs; k++) {
@@ -281,7 +281,7 @@ int cp_report_tags(cp_report *r, FILE *out)
                 at = nv++;
                 cp_map_put(&idx, h, at);
             }
-            v[at].flat += w;
+            v[at].flat = cp_wadd(v[at].flat, w);
         }
     }
     if (nv)
@@ -291,7 +291,7 @@ int cp_report_tags(cp_report *r, FILE *out)
         size_t j = i;
         int64_t total = 0;
         while (j < nv && !strcmp(v[j].key, v[i].key))
-            total += v[j++].flat;
+            total = cp_wadd(total, v[j++].flat);
         const char *u;
         double f = cp_units_scale(total, r->sample_unit, r->output_unit, &u);
         char line[1024];

@@ -9,6 +9,7 @@
  * ignores locale; we call only "C"-locale-safe conversions).
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -91,7 +92,9 @@ static int is_auto(const char *to)
 
 double cp_units_scale(int64_t value, const char *from, const char *to, const char **unit_out)
 {
-    if (value < 0 && -value > 0) {
+    /* go: `if value < 0 && -value > 0` — INT64_MIN negates to itself and
+     * goes on negative (in C its negation is undefined) */
+    if (value < 0 && value != INT64_MIN) {
         double v = cp_units_scale(-value, from, to, unit_out);
         return -v;
     }

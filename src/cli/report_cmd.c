@@ -485,6 +485,20 @@ static cp_profile *load(const char *path, int seconds, int timeout_s)
     return p;
 }
 
+/* True when every value of the profiles is exactly negated in a double
+ * (|v| <= 2^53), so scaling a sum by -1 equals summing the scaled values. */
+static bool small_values(cp_profile *const *ps, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < ps[i]->nsamples; k++)
+            for (size_t j = 0; j < ps[i]->nsample_types; j++) {
+                int64_t v = ps[i]->samples[k].values[j];
+                if (v > (1LL << 53) || v < -(1LL << 53))
+                    return false;
+            }
+    return true;
+}
+
 /* Read every source and base and combine them as go tool pprof's fetch
  * does: merge (unless nothing could tell), -normalize, simplified names,
  * drop_frames, -add_comment.  Returns the profile or NULL (*rc set). */
@@ -520,13 +534,16 @@ static cp_profile *fetch(const opts *o, int *rc)
     bool want_merge = np > 1 || !strcmp(o->cmd, "traces") || !strcmp(o->cmd, "raw") ||
                       !strcmp(o->cmd, "merge") || !strcmp(o->cmd, "proto") ||
                       cp_prep_has_negative(ps[0]);
-    if (o->normalize) {
-        /* go: merge sources, merge bases, scale the sources to the bases'
-         * totals, then subtract */
+    if (o->normalize || (o->nbases && !small_values(ps + o->nsrcs, o->nbases))) {
+        /* go: merge sources, merge bases, (-normalize: scale the sources to
+         * the bases' totals,) then subtract the merged bases.  Subtracting
+         * each base sample instead gives the same sums unless negating
+         * loses precision (values beyond 2^53), so that cheaper way is
+         * taken below when it cannot tell. */
         cp_profile *two[2] = {cp_prep_merge(ps, NULL, NULL, o->nsrcs, &d), NULL};
         if (two[0])
             two[1] = cp_prep_merge(ps + o->nsrcs, NULL, NULL, o->nbases, &d);
-        if (two[1] && cp_prep_normalize(two[0], two[1], &d) == 0) {
+        if (two[1] && (!o->normalize || cp_prep_normalize(two[0], two[1], &d) == 0)) {
             double sc[2] = {1, -1};
             bool df[2] = {false, o->diff_base};
             p = cp_prep_merge(two, sc, df, 2, &d);

@@ -104,6 +104,21 @@ static inline int64_t cp_go_f2i(double d)
         return INT64_MIN;
     return (int64_t)d;
 }
+/* Go's int64 arithmetic wraps; these do the same without undefined
+ * behaviour (sample values are any int64, sums of them overflow). */
+static inline int64_t cp_wadd(int64_t a, int64_t b)
+{
+    return (int64_t)((uint64_t)a + (uint64_t)b);
+}
+static inline int64_t cp_wmul(int64_t a, int64_t b)
+{
+    return (int64_t)((uint64_t)a * (uint64_t)b);
+}
+/* a / b for b != 0, INT64_MIN / -1 being INT64_MIN as in Go */
+static inline int64_t cp_go_div(int64_t a, int64_t b)
+{
+    return b == -1 ? (int64_t)(0 - (uint64_t)a) : a / b;
+}
 /* go's int64(math.Round(float64(v) * r)), the way profile.Scale scales. */
 int64_t cp_go_scale_round(int64_t v, double r);
 
