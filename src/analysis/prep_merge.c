@@ -241,6 +241,8 @@ cp_profile *cp_prep_merge(cp_profile *const *ps, const double *scales, const boo
             if (!seen)
                 cp_pbuilder_comment(b, t);
         }
+    for (size_t i = 0; i < n; i++)
+        cp_pbuilder_set_nul_escaped(b, ps[i]->nul_escaped);
     merge_maps mm = {0};
     int mrc = 0;
     for (size_t i = 0; i < n && !mrc; i++)

@@ -735,7 +735,62 @@ static cp_granularity configure(const opts *o, cp_profile *p, int si, cp_report 
     return CP_GRAN_FUNCTIONS;
 }
 
+/* A text report of a profile whose strings are NUL-escaped (profile.h)
+ * goes through this stream, which writes the original bytes. */
+typedef struct unesc {
+    FILE *to;
+    bool pending; /* the last byte written was an unpaired C0 */
+} unesc;
+
+static ssize_t unesc_write(void *c, const char *buf, size_t n)
+{
+    unesc *u = c;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)buf[i];
+        if (u->pending) {
+            u->pending = false;
+            if (ch == 0x80 || ch == 0xc0) {
+                if (putc(ch == 0x80 ? 0 : 0xc0, u->to) == EOF)
+                    return -1;
+                continue;
+            }
+            if (putc(0xc0, u->to) == EOF)
+                return -1;
+        }
+        if (ch == 0xc0)
+            u->pending = true;
+        else if (putc(ch, u->to) == EOF)
+            return -1;
+    }
+    return (ssize_t)n;
+}
+
+static int unesc_close(void *c)
+{
+    unesc *u = c;
+    int rc = u->pending && putc(0xc0, u->to) == EOF ? -1 : 0;
+    u->pending = false;
+    return rc;
+}
+
+static int emit_text(const char *cmd, cp_report *r, FILE *out);
+
 static int emit(const char *cmd, cp_report *r, FILE *out)
+{
+    if (!r->p->nul_escaped || !strcmp(cmd, "proto"))
+        return emit_text(cmd, r, out);
+    unesc u = {out, false};
+    FILE *f = fopencookie(&u, "w", (cookie_io_functions_t){.write = unesc_write,
+                                                            .close = unesc_close});
+    if (!f)
+        return CPROF_ENOMEM;
+    int rc = emit_text(cmd, r, f);
+    if (fclose(f) && !rc)
+        rc = CPROF_EIO;
+    return rc;
+}
+
+static int emit_text(const char *cmd, cp_report *r, FILE *out)
 {
     if (!strcmp(cmd, "comments")) {
         for (size_t i = 0; i < r->p->ncomments; i++)

@@ -39,6 +39,7 @@ typedef struct chain {
 
 struct cp_pbuilder {
     bool merge;
+    bool nul_escaped; /* strings come from an escaped profile (profile.h) */
     cp_strtab strs;
     VEC(cp_value_type) st;
     VEC(int64_t) comments;
@@ -438,6 +439,11 @@ int cp_pbuilder_sample(cp_pbuilder *b, const uint64_t *loc_ids, size_t nlocs,
             memcpy((void *)(dst), (src), (n) * sizeof *(dst));                                \
     } while (0)
 
+void cp_pbuilder_set_nul_escaped(cp_pbuilder *b, bool escaped)
+{
+    b->nul_escaped = b->nul_escaped || escaped;
+}
+
 cp_profile *cp_pbuilder_finish(cp_pbuilder *b)
 {
     if (b->err)
@@ -497,6 +503,7 @@ cp_profile *cp_pbuilder_finish(cp_pbuilder *b)
     p->period_type = b->period_type;
     p->period = b->period;
     p->default_sample_type = b->default_st;
+    p->nul_escaped = b->nul_escaped;
     return p;
 fail:
     cp_profile_free(p);
@@ -517,6 +524,7 @@ int cp_pbuilder_add_profile(cp_pbuilder *b, const cp_profile *src, double scale,
     cp_label_in *labs = NULL;
     size_t lines_cap = 0, stack_cap = 0, labs_cap = 0;
     const char *(*S)(const cp_profile *, int64_t) = cp_str;
+    b->nul_escaped = b->nul_escaped || src->nul_escaped;
 
     if (b->st.n == 0) {
         for (size_t i = 0; i < src->nsample_types; i++)

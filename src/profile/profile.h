@@ -89,7 +89,17 @@ typedef struct cp_profile {
     int64_t *comments; /* string indices */
     size_t ncomments;
     int64_t default_sample_type; /* string index */
+    /* Strings are C strings.  When some string of the encoded profile
+     * holds a NUL byte, the decoder stores every string escaped: NUL as the
+     * bytes C0 80, C0 as C0 C0 (C0 never starts valid UTF-8), and sets
+     * nul_escaped; names stay distinct and NUL-free, the encoder and
+     * cp_str_unescape give the original bytes back. */
+    bool nul_escaped;
 } cp_profile;
+
+/* Undo the NUL escape of n bytes of s into dst (room for n bytes); returns
+ * the length written.  dst may equal s.  [thread-safe] */
+size_t cp_str_unescape(char *dst, const char *s, size_t n);
 
 static inline const char *cp_str(const cp_profile *p, int64_t i)
 {
