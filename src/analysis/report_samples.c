@@ -42,6 +42,26 @@ static bool key_seen_before(const cp_profile *p, const cp_sample *s, uint32_t k,
     return false;
 }
 
+/* go's "%10s:  ": the width counts runes (bytes that do not continue a
+ * UTF-8 sequence; an escaped C0 byte is one, see profile.h). */
+static void pad_key(cp_buf *b, const cp_profile *p, const char *key)
+{
+    size_t runes = 0;
+    const unsigned char *c = (const unsigned char *)key;
+    while (*c) {
+        if (p->nul_escaped && c[0] == 0xc0 && (c[1] == 0xc0 || c[1] == 0x80)) {
+            runes++;
+            c += 2;
+            continue;
+        }
+        runes += (*c & 0xc0) != 0x80;
+        c++;
+    }
+    for (; runes < 10; runes++)
+        cp_buf_putc(b, ' ');
+    cp_buf_printf(b, "%s:  ", key);
+}
+
 /* Lines "%10s:  v1 v2\n" per label key, sorted; numeric when num is set. */
 static void print_label_groups(cp_report *r, const cp_sample *s, bool num, FILE *out)
 {
@@ -57,7 +77,7 @@ static void print_label_groups(cp_report *r, const cp_sample *s, bool num, FILE 
         if (key_seen_before(p, s, k, num))
             continue;
         cp_buf b = {0};
-        cp_buf_printf(&b, "%10s:  ", S(p, l->key));
+        pad_key(&b, p, S(p, l->key));
         const char *sep = "";
         const char *unit = num ? cp_prep_num_label_unit(p, l->key) : NULL;
         for (uint32_t j = k; j < s->nlabels; j++) {
@@ -514,11 +534,16 @@ int cp_report_folded(cp_report *r, FILE *out)
             for (uint32_t li = cnt; li-- > 0;) {
                 const char *n = cp_graph_pname(&g, g.locnodes[off + li]);
                 fputs(sep, out);
-                if (!strchr(n, ';'))
+                if (!strpbrk(n, ";\n\r"))
                     fputs(n, out);
-                else /* ';' separates frames in this format */
+                else /* ';' separates frames, a newline stacks: escaped */
                     for (; *n; n++)
-                        fputc(*n == ';' ? ':' : *n, out);
+                        if (*n == ';')
+                            fputc(':', out);
+                        else if (*n == '\n' || *n == '\r')
+                            fputs(*n == '\n' ? "\\n" : "\\r", out);
+                        else
+                            fputc(*n, out);
                 sep = ";";
             }
         }
