@@ -760,12 +760,20 @@ int cp_graph_trim(cp_graph *g, double node_fraction, double edge_fraction, int n
     }
     r->orig_count = (int)g->norder;
     cp_graph_sort(g, cum_sort);
-    if (node_count > 0 && (size_t)node_count < g->norder) {
+    size_t top = node_count > 0 && (size_t)node_count < g->norder ? (size_t)node_count : g->norder;
+    bool min_cum = false; /* go's makeNodeSet(top, 0) drops cum == INT64_MIN */
+    for (size_t i = 0; node_count > 0 && i < top; i++)
+        min_cum = min_cum || g->nodes[g->order[i]].cum == INT64_MIN;
+    if (node_count > 0 && (top < g->norder || min_cum)) {
         for (size_t i = 0; i < g->nnodes; i++)
             g->nodes[i].kept = false;
-        for (size_t i = 0; i < (size_t)node_count; i++)
-            g->nodes[g->order[i]].kept = true;
-        g->norder = (size_t)node_count; /* already sorted */
+        size_t w = 0;
+        for (size_t i = 0; i < top; i++)
+            if (g->nodes[g->order[i]].cum != INT64_MIN) {
+                g->nodes[g->order[i]].kept = true;
+                g->order[w++] = g->order[i];
+            }
+        g->norder = w; /* already sorted */
         rebuilt = trimmed = true;
     }
     if (edges && !edges_now) {

@@ -425,11 +425,18 @@ static int dot_trim(cp_report *r, dot_graph *d)
                 break;
             }
         }
-        if (max < g->norder) {
+        if (max > g->norder)
+            max = g->norder;
+        /* go's makeNodeSet(top, 0) also drops a node whose cum is
+         * INT64_MIN (its abs64 stays negative) */
+        bool min_cum = false;
+        for (size_t i = 0; i < max; i++)
+            min_cum = min_cum || g->nodes[g->order[i]].cum == INT64_MIN;
+        if (max < g->norder || min_cum) {
             for (size_t i = 0; i < g->nnodes; i++)
                 g->nodes[i].kept = false;
             for (size_t i = 0; i < max; i++)
-                g->nodes[g->order[i]].kept = true;
+                g->nodes[g->order[i]].kept = g->nodes[g->order[i]].cum != INT64_MIN;
             if ((rc = cp_graph_build(g, false, true)) || (rc = entropy_sort(g)))
                 return rc;
             rebuilt = true;
