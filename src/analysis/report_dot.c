@@ -778,11 +778,11 @@ int cp_report_dot(cp_report *r, FILE *out)
         cp_report_value(r, wv, sizeof wv, ew);
         int off = snprintf(attr, sizeof attr, "label=\" %s%s\"", wv, e->inl ? "\\n (inline)" : "");
         if (r->total != 0) {
-            int64_t x = abs64(ew * 100 / r->total);
+            int64_t x = abs64(cp_go_div(cp_wmul(ew, 100), r->total));
             int weight = 1 + (int)(x < 100 ? x : 100);
             if (weight > 1)
                 off += snprintf(attr + off, sizeof attr - (size_t)off, " weight=%d", weight);
-            x = abs64(ew * 5 / r->total);
+            x = abs64(cp_go_div(cp_wmul(ew, 5), r->total));
             int width = 1 + (int)(x < 5 ? x : 5);
             if (width > 1)
                 off += snprintf(attr + off, sizeof attr - (size_t)off, " penwidth=%d", width);
