@@ -45,8 +45,9 @@ bench: deps
 
 fuzz: deps
 	@test -f build-fuzz/build.ninja || CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=false >/dev/null
-	ninja -C build-fuzz tests/fuzz/fuzz_decode
-	sh tests/fuzz/run.sh build-fuzz $${FUZZ_SECONDS:-60}
+	ninja -C build-fuzz tests/fuzz/fuzz_decode tests/fuzz/fuzz_analysis
+	sh tests/fuzz/run.sh build-fuzz $${FUZZ_SECONDS:-60} fuzz_decode
+	sh tests/fuzz/run.sh build-fuzz $${FUZZ_SECONDS:-60} fuzz_analysis
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz
