@@ -9,6 +9,7 @@
  * ignores locale; we call only "C"-locale-safe conversions).
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -90,6 +91,39 @@ static int is_auto(const char *to)
     return !strcmp(to, "minimum") || !strcmp(to, "auto");
 }
 
+/* What cp_units_scale looks up for a (from, to) pair: reports format
+ * millions of values with the same pair, so the last one is remembered
+ * (per thread: the contract is [thread-safe]). */
+typedef struct scale_plan {
+    char from[64], to[64];
+    bool valid;
+    int type;           /* index into types, -1 = none of them */
+    const unit *fu, *tu; /* tu NULL: the type's default (or auto) */
+    bool autom;
+} scale_plan;
+
+static const scale_plan *plan_for(const char *from, const char *to)
+{
+    static _Thread_local scale_plan pl;
+    size_t fl = strlen(from), tl = strlen(to);
+    if (pl.valid && !strcmp(pl.from, from) && !strcmp(pl.to, to))
+        return &pl;
+    scale_plan np = {.valid = fl < sizeof np.from && tl < sizeof np.to, .type = -1};
+    np.autom = is_auto(to);
+    for (int i = 0; i < 3 && np.type < 0; i++) {
+        if (!(np.fu = sniff(&types[i], from)))
+            continue;
+        np.type = i;
+        np.tu = np.autom ? NULL : sniff(&types[i], to);
+    }
+    if (np.valid) {
+        memcpy(np.from, from, fl + 1);
+        memcpy(np.to, to, tl + 1);
+    }
+    pl = np;
+    return &pl;
+}
+
 double cp_units_scale(int64_t value, const char *from, const char *to, const char **unit_out)
 {
     /* go: `if value < 0 && -value > 0` — INT64_MIN negates to itself and
@@ -98,13 +132,11 @@ double cp_units_scale(int64_t value, const char *from, const char *to, const cha
         double v = cp_units_scale(-value, from, to, unit_out);
         return -v;
     }
-    for (int i = 0; i < 3; i++) {
-        const unit_type *t = &types[i];
-        const unit *fu = sniff(t, from);
-        if (!fu)
-            continue;
-        double v = (double)value * fu->factor;
-        if (is_auto(to)) {
+    const scale_plan *pl = plan_for(from, to);
+    if (pl->type >= 0) {
+        const unit_type *t = &types[pl->type];
+        double v = (double)value * pl->fu->factor;
+        if (pl->autom) {
             double f = 0;
             const char *name = NULL;
             for (size_t k = 0; k < t->n; k++)
@@ -119,15 +151,14 @@ double cp_units_scale(int64_t value, const char *from, const char *to, const cha
             *unit_out = t->dflt.name;
             return v / t->dflt.factor;
         }
-        const unit *tu = sniff(t, to);
-        if (!tu) {
+        if (!pl->tu) {
             *unit_out = t->dflt.name;
             return v / t->dflt.factor;
         }
-        *unit_out = tu->name;
-        return v / tu->factor;
+        *unit_out = pl->tu->name;
+        return v / pl->tu->factor;
     }
-    if (!strcmp(to, "count") || !strcmp(to, "sample") || !strcmp(to, "unit") || is_auto(to)) {
+    if (!strcmp(to, "count") || !strcmp(to, "sample") || !strcmp(to, "unit") || pl->autom) {
         *unit_out = "";
         return (double)value;
     }
@@ -140,6 +171,25 @@ void cp_units_label(char *buf, size_t n, int64_t value, const char *from, const 
     const char *u = "";
     double v = cp_units_scale(value, from, to, &u);
     char num[64];
+    if (v == 0) {
+        snprintf(buf, n, "0");
+        return;
+    }
+    if (fabs(v) < 1e15 && v == floor(v)) {
+        /* a whole number: "%.2f" would end in ".00", which is trimmed */
+        char tmp[24];
+        size_t w = sizeof tmp;
+        uint64_t x = (uint64_t)fabs(v);
+        tmp[--w] = 0;
+        do {
+            tmp[--w] = (char)('0' + x % 10);
+            x /= 10;
+        } while (x);
+        if (v < 0)
+            tmp[--w] = '-';
+        snprintf(buf, n, "%s%s", tmp + w, u);
+        return;
+    }
     snprintf(num, sizeof num, "%.2f", v);
     size_t len = strlen(num);
     if (len >= 3 && !strcmp(num + len - 3, ".00"))
