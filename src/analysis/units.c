@@ -206,9 +206,33 @@ void cp_units_percentage(char *buf, size_t n, int64_t value, int64_t total)
     double ratio = 0;
     if (total != 0)
         ratio = fabs((double)value / (double)total) * 100;
-    if (ratio >= 99.95 && ratio <= 100.05)
+    if (ratio >= 99.95 && ratio <= 100.05) {
         snprintf(buf, n, "  100%%");
-    else if (ratio >= 1.0)
+    } else if (ratio >= 1.0 && ratio < 1e12 && n >= 24) {
+        /* "%5.2f%%" by hand: hundredths rounded as printf rounds the
+         * exact value; too close to a half to tell, printf decides */
+        double t = ratio * 100, k = floor(t);
+        if (fabs(t - k - 0.5) < 1e-6) {
+            snprintf(buf, n, "%5.2f%%", ratio);
+            return;
+        }
+        uint64_t h = (uint64_t)k + (t - k > 0.5);
+        char tmp[24];
+        size_t w = sizeof tmp;
+        tmp[--w] = 0;
+        tmp[--w] = '%';
+        tmp[--w] = (char)('0' + h % 10);
+        tmp[--w] = (char)('0' + h / 10 % 10);
+        tmp[--w] = '.';
+        h /= 100;
+        do {
+            tmp[--w] = (char)('0' + h % 10);
+            h /= 10;
+        } while (h);
+        while (sizeof tmp - w < 7) /* width 5 plus '%' and NUL */
+            tmp[--w] = ' ';
+        memcpy(buf, tmp + w, sizeof tmp - w);
+    } else if (ratio >= 1.0)
         snprintf(buf, n, "%5.2f%%", ratio);
     else
         snprintf(buf, n, "%5.2g%%", ratio);
