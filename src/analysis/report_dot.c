@@ -384,11 +384,17 @@ static int dot_trim(cp_report *r, dot_graph *d)
 {
     cp_graph *g = &d->g;
     int rc;
-    if ((rc = cp_graph_build(g, true, true)))
+    /* Node values do not depend on edges: the first build, which only
+     * decides which nodes survive the cut, skips them, so edges are built
+     * once for the nodes kept (the full edge set of a large profile is
+     * most of go's and was most of our memory). */
+    bool cut_possible = r->node_fraction != 0;
+    if ((rc = cp_graph_build(g, true, !cut_possible)))
         return rc;
     int64_t total = cp_graph_flat_sum(g);
     int64_t node_cut = abs64(cp_go_f2i((double)total * r->node_fraction));
     int64_t edge_cut = abs64(cp_go_f2i((double)total * r->edge_fraction));
+    bool have_edges = !cut_possible;
     if (node_cut > 0) {
         size_t kept = 0;
         for (size_t i = 0; i < g->nnodes; i++)
@@ -402,10 +408,13 @@ static int dot_trim(cp_report *r, dot_graph *d)
             d->dropped_nodes = (int)(g->norder - kept);
             if ((rc = cp_graph_build(g, false, true)))
                 return rc;
+            have_edges = true;
         } else
             for (size_t i = 0; i < g->nnodes; i++)
                 g->nodes[i].kept = true;
     }
+    if (!have_edges && (rc = cp_graph_build(g, true, true)))
+        return rc;
     d->orig_count = (int)g->norder;
     if ((rc = entropy_sort(g)))
         return rc;
