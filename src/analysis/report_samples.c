@@ -133,8 +133,20 @@ int cp_report_traces(cp_report *r, FILE *out)
         for (uint32_t k = 0; k < s->nlocs; k++) {
             uint32_t off = g.locoff[s->locs[k]], cnt = g.locoff[s->locs[k] + 1] - off;
             for (uint32_t li = 0; li < cnt; li++) {
-                fprintf(out, "%10s   %s%s\n", first ? v : "", cp_graph_pname(&g, g.locnodes[off + li]),
-                        li != cnt - 1 ? " (inline)" : "");
+                /* fprintf(out, "%10s   %s%s\n", …) by hand: one line per frame */
+                if (first) {
+                    size_t vl = strlen(v);
+                    if (vl < 10)
+                        fwrite("          ", 1, 10 - vl, out);
+                    fputs(v, out);
+                    fputs("   ", out);
+                } else {
+                    fwrite("             ", 1, 13, out);
+                }
+                fputs(cp_graph_pname(&g, g.locnodes[off + li]), out);
+                if (li != cnt - 1)
+                    fputs(" (inline)", out);
+                putc('\n', out);
                 first = false;
             }
         }
