@@ -56,6 +56,7 @@ typedef struct opts {
     bool diff_base;
     int seconds; /* -seconds for URL sources */
     bool flat_set, cum_set; /* -flat and -cum both true: go refuses */
+    bool call_tree;         /* -call_tree: changes only dot in go */
     const char *exec_name, *build_id; /* `[binary] profile`: the first argument */
 } opts;
 
@@ -88,6 +89,7 @@ void cp_cmd_report_usage(FILE *f)
           "  -unit=U -divide_by=F -relative_percentages -drop_negative -compact_labels\n"
           "  -base=PROFILE -diff_base=PROFILE -normalize -add_comment=TEXT\n"
           "  -source_path=DIRS -trim_path=PREFIXES (list)   -symbolize=none\n"
+          "  -call_tree (accepted; like go, only dot would use it: not supported there yet)\n"
           "  -o FILE   -seconds=N -timeout=N (http:// sources)\n"
           "Several PROFILEs are merged; a PROFILE may be an http:// URL.\n"
           "Patterns are POSIX extended regexps; \\d, \\s and (?i) work as in Go.\n",
@@ -289,6 +291,11 @@ static int parse(int argc, char **argv, opts *o)
                 o->tagroot = val;
             else
                 o->tagleaf = val;
+        } else if (!strcmp(name, "call_tree")) {
+            /* go honours it only for dot (and callgrind), ignores it elsewhere */
+            if (val && !parse_bool(val, &b))
+                return usage_err("invalid boolean value for -%s", name);
+            o->call_tree = !val || b;
         } else if (!strcmp(name, "normalize")) {
             if (val && !parse_bool(val, &b))
                 return usage_err("invalid boolean value for -%s", name);
@@ -362,6 +369,9 @@ static int parse(int argc, char **argv, opts *o)
         return usage_err("conflicting granularity options set%s", "");
     if (o->flat_set && o->cum_set)
         return usage_err("conflicting options set: [flat cum]%s", "");
+    if (o->call_tree && o->cmd && !strcmp(o->cmd, "dot"))
+        return usage_err("-call_tree is not supported for dot yet (other reports ignore it, "
+                         "as go tool pprof does)%s", "");
     if (!o->cmd)
         return usage_err("no report given: use a command such as top (see cprof help)%s", "");
     if (o->nsrcs == 0)

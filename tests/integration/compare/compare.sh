@@ -345,6 +345,9 @@ if [ -n "$EDGEPROF" ] && [ -x "$EDGEPROF" ]; then
     run raw /bin/ls edge_base0.pb.gz
     run raw /bin/ls goroutine.pb.gz
     run top -flat -cum cpu.pb.gz
+    run top -call_tree cpu.pb.gz
+    run tree -call_tree -base=cpu_x2.pb.gz cpu.pb.gz
+    runrx peek main -call_tree cpu.pb.gz
     GO_RETRIES=0
 fi
 

@@ -36,6 +36,7 @@ expect 2 "flag needs an argument" top x.pb.gz -focus
 expect 2 "invalid value for -nodecount" top -nodecount=abc x.pb.gz
 expect 2 "conflicting" top -lines -files x.pb.gz
 expect 2 "conflicting options set: \[flat cum\]" top -flat -cum x.pb.gz
+expect 2 "call_tree is not supported for dot" dot -call_tree x.pb.gz
 expect 2 "conflicting options set" -text -cum -flat=true x.pb.gz
 expect 2 "at most one output format" -top -traces x.pb.gz
 expect 1 "nosuch.pb.gz" top "$WORK/nosuch.pb.gz"
