@@ -328,9 +328,9 @@ static bool sample_eq(const cp_pbuilder *b, const void *want, size_t i)
  * that makes two samples' labels comparable (profile.Merge's sample key):
  * string labels before numeric ones, keys in byte order, values of one key
  * in their given order (a stable sort). */
-static const cp_pbuilder *sort_b;
-static int label_cmp(const void *x, const void *y)
+static int label_cmp(const void *x, const void *y, void *ctx)
 {
+    const cp_pbuilder *sort_b = ctx;
     uint32_t i = *(const uint32_t *)x, j = *(const uint32_t *)y;
     const cp_label *a = &sort_b->scratch.v[i], *c = &sort_b->scratch.v[j];
     int ka = a->str == 0, kc = c->str == 0;
@@ -354,12 +354,11 @@ static int sort_labels(cp_pbuilder *b, size_t n)
         return CPROF_ENOMEM;
     for (size_t k = 0; k < n; k++)
         b->order.v[k] = (uint32_t)k;
-    sort_b = b;
     for (size_t k = 1; k < n && sorted; k++)
-        sorted = label_cmp(&b->order.v[k - 1], &b->order.v[k]) < 0;
+        sorted = label_cmp(&b->order.v[k - 1], &b->order.v[k], b) < 0;
     if (sorted)
         return 0;
-    qsort(b->order.v, n, sizeof *b->order.v, label_cmp);
+    qsort_r(b->order.v, n, sizeof *b->order.v, label_cmp, b); /* no shared state */
     /* permute through the tail of the scratch vector */
     if (cp_grow(&b->scratch.v, &b->scratch.cap, 2 * n, sizeof *b->scratch.v))
         return CPROF_ENOMEM;
