@@ -379,6 +379,7 @@ static void *build_part(void *arg)
                     hn->cum_div = cp_wadd(hn->cum_div, dw);
                 }
                 if (pt->edges && parent != NONE && n != parent &&
+                    (!g->edge_nodes || g->edge_nodes[n] || g->edge_nodes[parent]) &&
                     (pt->rc = add_edge(pt, hn, parent, n, w, dw, residual, ni != cnt - 1, gen)))
                     return NULL;
                 parent = n;

@@ -54,6 +54,9 @@ typedef struct cp_graph {
     cp_arena arena;      /* names and cleaned file names */
     bool has_inline;     /* some location has several lines (inlined calls) */
     bool drop_negative;
+    /* NULL: builds make every edge; else only edges with an end marked
+     * here (peek shows only the edges of the nodes it matches) */
+    const uint8_t *edge_nodes;
 } cp_graph;
 
 typedef struct cp_graph_opts {

@@ -230,6 +230,18 @@ int cp_report_tree(cp_report *r, FILE *out)
     int rc = cp_graph_new(&g, r->p, &go);
     if (rc)
         return rc;
+    uint8_t *marks = NULL;
+    if (r->symbol) {
+        /* peek prints only matching nodes and their edges: the other edges
+         * (most of a big graph) are never built */
+        if (!(marks = calloc(g.nnodes + 1, 1))) {
+            rc = CPROF_ENOMEM;
+            goto out;
+        }
+        for (size_t i = 0; i < g.nnodes; i++)
+            marks[i] = regexec(r->symbol, cp_graph_pname(&g, (uint32_t)i), 0, NULL, 0) == 0;
+        g.edge_nodes = marks;
+    }
     cp_trim_result t;
     if ((rc = cp_graph_trim(&g, r->node_fraction, r->edge_fraction, r->node_count, r->cum_sort,
                             true, &t)) ||
@@ -285,5 +297,6 @@ int cp_report_tree(cp_report *r, FILE *out)
     }
 out:
     cp_graph_free(&g);
+    free(marks);
     return rc;
 }
