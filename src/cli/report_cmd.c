@@ -21,6 +21,7 @@
 #include "analysis/rx.h"
 #include "cli/commands.h"
 #include "cli/fetch.h"
+#include "cli/report_io.h"
 #include "profile/profile.h"
 
 #define MAXP 256
@@ -118,8 +119,6 @@ static bool parse_bool(const char *v, bool *out)
     }
     return false;
 }
-
-static bool is_object_file(const char *path);
 
 /* Returns 0, or 2 after printing a usage error. */
 static int parse(int argc, char **argv, opts *o)
@@ -379,7 +378,7 @@ static int parse(int argc, char **argv, opts *o)
     /* go's `[binary] profile...`: a first argument that is an executable
      * (or a build id) names the main binary rather than a profile */
     if (o->nsrcs > 1) {
-        if (is_object_file(o->srcs[0]))
+        if (cp_cli_is_object_file(o->srcs[0]))
             o->exec_name = o->srcs[0];
         else if (strspn(o->srcs[0], "0123456789abcdefABCDEF") == strlen(o->srcs[0]))
             o->build_id = o->srcs[0];
@@ -388,64 +387,6 @@ static int parse(int argc, char **argv, opts *o)
             o->nsrcs--;
         }
     }
-    return 0;
-}
-
-/* An ELF, Mach-O or PE file (what go tool pprof's object tool opens). */
-static bool is_object_file(const char *path)
-{
-    unsigned char m[4] = {0};
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return false;
-    size_t n = fread(m, 1, 4, f);
-    fclose(f);
-    if (n < 4)
-        return false;
-    uint32_t le = (uint32_t)m[0] | (uint32_t)m[1] << 8 | (uint32_t)m[2] << 16 | (uint32_t)m[3] << 24;
-    return !memcmp(m, "\x7f" "ELF", 4) || le == 0xfeedface || le == 0xfeedfacf ||
-           le == 0xcefaedfe || le == 0xcffaedfe || le == 0xcafebabe || (m[0] == 'M' && m[1] == 'Z');
-}
-
-/* Append a string to p's table; its index, or -1 on ENOMEM. */
-static int64_t add_string(cp_profile *p, const char *text)
-{
-    const char **strs = cp_arena_alloc(&p->arena, (p->nstrings + 1) * sizeof *strs);
-    char *t = cp_arena_strndup(&p->arena, text, strlen(text));
-    if (!strs || !t)
-        return -1;
-    memcpy(strs, p->strings, p->nstrings * sizeof *strs);
-    strs[p->nstrings] = t;
-    p->strings = strs;
-    return (int64_t)p->nstrings++;
-}
-
-/* go's fetch: the main binary named on the command line replaces the first
- * mapping's file (or build id); a profile without mappings first gets one
- * that every location points to.  0 or CPROF_ENOMEM. */
-static int override_main(cp_profile *p, const char *exec_name, const char *build_id)
-{
-    if (!exec_name && !build_id)
-        return 0;
-    if (p->nmappings == 0) {
-        cp_mapping *m = cp_arena_alloc(&p->arena, sizeof *m);
-        if (!m)
-            return CPROF_ENOMEM;
-        memset(m, 0, sizeof *m);
-        m->id = 1;
-        p->mappings = m;
-        p->nmappings = 1;
-        for (size_t i = 0; i < p->nlocations; i++)
-            p->locations[i].mapping = 0;
-    }
-    int64_t e = exec_name ? add_string(p, exec_name) : 0;
-    int64_t b = build_id ? add_string(p, build_id) : 0;
-    if (e < 0 || b < 0)
-        return CPROF_ENOMEM;
-    if (exec_name)
-        p->mappings[0].filename = e;
-    if (build_id)
-        p->mappings[0].build_id = b;
     return 0;
 }
 
@@ -495,20 +436,6 @@ static cp_profile *load(const char *path, int seconds, int timeout_s)
     return p;
 }
 
-/* True when every value of the profiles is exactly negated in a double
- * (|v| <= 2^53), so scaling a sum by -1 equals summing the scaled values. */
-static bool small_values(cp_profile *const *ps, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        for (size_t k = 0; k < ps[i]->nsamples; k++)
-            for (size_t j = 0; j < ps[i]->nsample_types; j++) {
-                int64_t v = ps[i]->samples[k].values[j];
-                if (v > (1LL << 53) || v < -(1LL << 53))
-                    return false;
-            }
-    return true;
-}
-
 /* Read every source and base and combine them as go tool pprof's fetch
  * does: merge (unless nothing could tell), -normalize, simplified names,
  * drop_frames, -add_comment.  Returns the profile or NULL (*rc set). */
@@ -525,7 +452,7 @@ static cp_profile *fetch(const opts *o, int *rc)
         bool base = i >= o->nsrcs;
         if (!(ps[np] = load(base ? o->bases[i - o->nsrcs] : o->srcs[i], o->seconds, o->timeout)))
             goto out;
-        if (override_main(ps[np], o->exec_name, o->build_id)) {
+        if (cp_cli_override_main(ps[np], o->exec_name, o->build_id)) {
             fprintf(stderr, "cprof: out of memory\n");
             np++;
             goto out;
@@ -544,7 +471,7 @@ static cp_profile *fetch(const opts *o, int *rc)
     bool want_merge = np > 1 || !strcmp(o->cmd, "traces") || !strcmp(o->cmd, "raw") ||
                       !strcmp(o->cmd, "merge") || !strcmp(o->cmd, "proto") ||
                       cp_prep_has_negative(ps[0]);
-    if (o->normalize || (o->nbases && !small_values(ps + o->nsrcs, o->nbases))) {
+    if (o->normalize || (o->nbases && !cp_cli_small_values(ps + o->nsrcs, o->nbases))) {
         /* go: merge sources, merge bases, (-normalize: scale the sources to
          * the bases' totals,) then subtract the merged bases.  Subtracting
          * each base sample instead gives the same sums unless negating
@@ -745,66 +672,13 @@ static cp_granularity configure(const opts *o, cp_profile *p, int si, cp_report 
     return CP_GRAN_FUNCTIONS;
 }
 
-/* merge and proto output: gzip level 1, which on large profiles takes a
- * third of level 6's time for a file about 1.3x the size (go tool pprof
- * writes level 6; both read either). */
-static int encode_fast_gz(const cp_profile *p, cp_buf *out)
-{
-    cp_buf raw = {0};
-    int rc = cp_profile_encode(p, &raw);
-    if (!rc)
-        rc = cp_gzip(raw.data, raw.len, 1, out);
-    cp_buf_free(&raw);
-    return rc;
-}
-
-/* A text report of a profile whose strings are NUL-escaped (profile.h)
- * goes through this stream, which writes the original bytes. */
-typedef struct unesc {
-    FILE *to;
-    bool pending; /* the last byte written was an unpaired C0 */
-} unesc;
-
-static ssize_t unesc_write(void *c, const char *buf, size_t n)
-{
-    unesc *u = c;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)buf[i];
-        if (u->pending) {
-            u->pending = false;
-            if (ch == 0x80 || ch == 0xc0) {
-                if (putc(ch == 0x80 ? 0 : 0xc0, u->to) == EOF)
-                    return -1;
-                continue;
-            }
-            if (putc(0xc0, u->to) == EOF)
-                return -1;
-        }
-        if (ch == 0xc0)
-            u->pending = true;
-        else if (putc(ch, u->to) == EOF)
-            return -1;
-    }
-    return (ssize_t)n;
-}
-
-static int unesc_close(void *c)
-{
-    unesc *u = c;
-    int rc = u->pending && putc(0xc0, u->to) == EOF ? -1 : 0;
-    u->pending = false;
-    return rc;
-}
-
 static int emit_text(const char *cmd, cp_report *r, FILE *out);
 
 static int emit(const char *cmd, cp_report *r, FILE *out)
 {
     if (!r->p->nul_escaped || !strcmp(cmd, "proto"))
         return emit_text(cmd, r, out);
-    unesc u = {out, false};
-    FILE *f = fopencookie(&u, "w", (cookie_io_functions_t){.write = unesc_write,
-                                                            .close = unesc_close});
+    FILE *f = cp_cli_unescape_stream(out);
     if (!f)
         return CPROF_ENOMEM;
     int rc = emit_text(cmd, r, f);
@@ -829,7 +703,7 @@ static int emit_text(const char *cmd, cp_report *r, FILE *out)
                     r->p->samples[i].values[k] =
                         cp_go_f2i((double)r->p->samples[i].values[k] * r->ratio);
         cp_buf pb = {0};
-        int e = encode_fast_gz(r->p, &pb);
+        int e = cp_cli_encode_fast_gz(r->p, &pb);
         if (!e && fwrite(pb.data, 1, pb.len, out) != pb.len)
             e = CPROF_EIO;
         cp_buf_free(&pb);
@@ -871,7 +745,7 @@ int cp_cmd_report(int argc, char **argv)
         goto out;
     if (!strcmp(o.cmd, "merge")) {
         cp_buf gz = {0};
-        int w = encode_fast_gz(p, &gz);
+        int w = cp_cli_encode_fast_gz(p, &gz);
         if (!w)
             w = cp_write_file_atomic(o.output, gz.data, gz.len);
         cp_buf_free(&gz);
