@@ -20,13 +20,15 @@ check: deps
 	@$(MAKE) --no-print-directory sanitize
 	@sh tools/summary.sh $(BUILD) build-asan
 
-# ASan+UBSan build of the same suites that apply (unit and decoder smoke).
+# ASan+UBSan build of the suites that apply: unit, decoder smoke, codec and
+# the comparison with go tool pprof (about 1.5 min more on 2 cores).
 sanitize:
 	@test -f build-asan/build.ninja || meson setup build-asan -Db_sanitize=address,undefined \
 		-Db_lundef=false >/dev/null
 	ninja -C build-asan
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		meson test -C build-asan --suite unit --print-errorlogs --num-processes 2
+		meson test -C build-asan --suite unit --suite codec --suite compare --print-errorlogs \
+		--num-processes 2
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -43,8 +45,9 @@ bench: deps
 
 fuzz: deps
 	@test -f build-fuzz/build.ninja || CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=false >/dev/null
-	ninja -C build-fuzz tests/fuzz/fuzz_decode
-	sh tests/fuzz/run.sh build-fuzz $${FUZZ_SECONDS:-60}
+	ninja -C build-fuzz tests/fuzz/fuzz_decode tests/fuzz/fuzz_analysis
+	sh tests/fuzz/run.sh build-fuzz $${FUZZ_SECONDS:-60} fuzz_decode
+	sh tests/fuzz/run.sh build-fuzz $${FUZZ_SECONDS:-60} fuzz_analysis
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

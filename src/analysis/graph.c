@@ -297,8 +297,8 @@ typedef struct part {
  * occurrence was and inline only if every occurrence was (go's rules). */
 static void edge_fold(cp_gedge *e, int64_t w, int64_t dw, bool residual, bool inl)
 {
-    e->weight += w;
-    e->weight_div += dw;
+    e->weight = cp_wadd(e->weight, w);
+    e->weight_div = cp_wadd(e->weight_div, dw);
     e->residual = e->residual || residual;
     e->inl = e->inl && inl;
 }
@@ -375,10 +375,11 @@ static void *build_part(void *arg)
                 }
                 if (hn->gen != gen) {
                     hn->gen = gen;
-                    hn->cum += w;
-                    hn->cum_div += dw;
+                    hn->cum = cp_wadd(hn->cum, w);
+                    hn->cum_div = cp_wadd(hn->cum_div, dw);
                 }
                 if (pt->edges && parent != NONE && n != parent &&
+                    (!g->edge_nodes || g->edge_nodes[n] || g->edge_nodes[parent]) &&
                     (pt->rc = add_edge(pt, hn, parent, n, w, dw, residual, ni != cnt - 1, gen)))
                     return NULL;
                 parent = n;
@@ -386,8 +387,8 @@ static void *build_part(void *arg)
             }
         }
         if (parent != NONE && !residual) {
-            pt->flat[parent] += w;
-            pt->flat_div[parent] += dw;
+            pt->flat[parent] = cp_wadd(pt->flat[parent], w);
+            pt->flat_div[parent] = cp_wadd(pt->flat_div[parent], dw);
         }
     }
     return NULL;
@@ -424,10 +425,10 @@ static void part_free(part *pt)
 static int part_merge(part *a, part *b, size_t nnodes)
 {
     for (size_t i = 0; i < nnodes; i++) {
-        a->h[i].cum += b->h[i].cum;
-        a->h[i].cum_div += b->h[i].cum_div;
-        a->flat[i] += b->flat[i];
-        a->flat_div[i] += b->flat_div[i];
+        a->h[i].cum = cp_wadd(a->h[i].cum, b->h[i].cum);
+        a->h[i].cum_div = cp_wadd(a->h[i].cum_div, b->h[i].cum_div);
+        a->flat[i] = cp_wadd(a->flat[i], b->flat[i]);
+        a->flat_div[i] = cp_wadd(a->flat_div[i], b->flat_div[i]);
     }
     for (size_t k = 0; k < b->ne; k++) {
         const cp_gedge *be = &b->e[k];
@@ -604,7 +605,7 @@ int64_t cp_graph_flat_sum(const cp_graph *g)
 {
     int64_t s = 0;
     for (size_t i = 0; i < g->norder; i++)
-        s += g->nodes[g->order[i]].flat;
+        s = cp_wadd(s, g->nodes[g->order[i]].flat);
     return s;
 }
 
@@ -724,9 +725,9 @@ int cp_graph_trim(cp_graph *g, double node_fraction, double edge_fraction, int n
     const cp_profile *p = g->p;
     for (size_t i = 0; i < p->nsamples; i++)
         if (p->samples[i].nlocs)
-            total += p->samples[i].values[g->sample_index];
-    int64_t node_cut = abs64((int64_t)((double)total * node_fraction));
-    int64_t edge_cut = abs64((int64_t)((double)total * edge_fraction));
+            total = cp_wadd(total, p->samples[i].values[g->sample_index]);
+    int64_t node_cut = abs64(cp_go_f2i((double)total * node_fraction));
+    int64_t edge_cut = abs64(cp_go_f2i((double)total * edge_fraction));
     /* with -drop_negative the sum leaves out negative nodes: known only
      * after the build */
     bool edges_now = edges && node_cut == 0 && node_count <= 0 && !g->drop_negative;
@@ -735,8 +736,8 @@ int cp_graph_trim(cp_graph *g, double node_fraction, double edge_fraction, int n
         return rc;
     if (g->drop_negative) {
         total = cp_graph_flat_sum(g);
-        node_cut = abs64((int64_t)((double)total * node_fraction));
-        edge_cut = abs64((int64_t)((double)total * edge_fraction));
+        node_cut = abs64(cp_go_f2i((double)total * node_fraction));
+        edge_cut = abs64(cp_go_f2i((double)total * edge_fraction));
     }
     if (node_cut > 0) {
         size_t kept = 0;
@@ -760,12 +761,20 @@ int cp_graph_trim(cp_graph *g, double node_fraction, double edge_fraction, int n
     }
     r->orig_count = (int)g->norder;
     cp_graph_sort(g, cum_sort);
-    if (node_count > 0 && (size_t)node_count < g->norder) {
+    size_t top = node_count > 0 && (size_t)node_count < g->norder ? (size_t)node_count : g->norder;
+    bool min_cum = false; /* go's makeNodeSet(top, 0) drops cum == INT64_MIN */
+    for (size_t i = 0; node_count > 0 && i < top; i++)
+        min_cum = min_cum || g->nodes[g->order[i]].cum == INT64_MIN;
+    if (node_count > 0 && (top < g->norder || min_cum)) {
         for (size_t i = 0; i < g->nnodes; i++)
             g->nodes[i].kept = false;
-        for (size_t i = 0; i < (size_t)node_count; i++)
-            g->nodes[g->order[i]].kept = true;
-        g->norder = (size_t)node_count; /* already sorted */
+        size_t w = 0;
+        for (size_t i = 0; i < top; i++)
+            if (g->nodes[g->order[i]].cum != INT64_MIN) {
+                g->nodes[g->order[i]].kept = true;
+                g->order[w++] = g->order[i];
+            }
+        g->norder = w; /* already sorted */
         rebuilt = trimmed = true;
     }
     if (edges && !edges_now) {

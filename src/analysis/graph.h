@@ -54,6 +54,9 @@ typedef struct cp_graph {
     cp_arena arena;      /* names and cleaned file names */
     bool has_inline;     /* some location has several lines (inlined calls) */
     bool drop_negative;
+    /* NULL: builds make every edge; else only edges with an end marked
+     * here (peek shows only the edges of the nodes it matches) */
+    const uint8_t *edge_nodes;
 } cp_graph;
 
 typedef struct cp_graph_opts {
@@ -70,15 +73,15 @@ int cp_graph_new(cp_graph *g, const cp_profile *p, const cp_graph_opts *o);
 /* go's FlatValue/CumValue/WeightValue: the mean when a divisor is in use. */
 static inline int64_t cp_gnode_flat(const cp_gnode *n)
 {
-    return n->flat_div ? n->flat / n->flat_div : n->flat;
+    return n->flat_div ? cp_go_div(n->flat, n->flat_div) : n->flat;
 }
 static inline int64_t cp_gnode_cum(const cp_gnode *n)
 {
-    return n->cum_div ? n->cum / n->cum_div : n->cum;
+    return n->cum_div ? cp_go_div(n->cum, n->cum_div) : n->cum;
 }
 static inline int64_t cp_gedge_weight(const cp_gedge *e)
 {
-    return e->weight_div ? e->weight / e->weight_div : e->weight;
+    return e->weight_div ? cp_go_div(e->weight, e->weight_div) : e->weight;
 }
 void cp_graph_free(cp_graph *g);
 

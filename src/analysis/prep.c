@@ -460,19 +460,19 @@ int64_t cp_prep_total(const cp_profile *p, int si, int di)
     for (size_t i = 0; i < p->nsamples; i++) {
         int64_t v = p->samples[i].values[si], d = di >= 0 ? p->samples[i].values[di] : 0;
         if (v < 0)
-            v = -v;
-        total += v;
-        div += d;
+            v = cp_wmul(v, -1); /* go's abs64: INT64_MIN stays */
+        total = cp_wadd(total, v);
+        div = cp_wadd(div, d);
         if (p->samples[i].nlabels && is_diff_base(p, &p->samples[i])) {
-            diff += v;
-            diff_div += d;
+            diff = cp_wadd(diff, v);
+            diff_div = cp_wadd(diff_div, d);
         }
     }
     if (diff > 0) {
         total = diff;
         div = diff_div;
     }
-    return div != 0 ? total / div : total;
+    return div != 0 ? cp_go_div(total, div) : total;
 }
 
 int cp_prep_sample_index(const cp_profile *p, const char *v, char *err, size_t errlen)

@@ -88,6 +88,8 @@ static int merge_into(cp_pbuilder *b, const cp_profile *src, double scale, bool 
     size_t stack_cap = 0;
     cp_line_in *lines = NULL;
     size_t lines_cap = 0;
+    cp_label_in *labs = NULL;
+    size_t labs_cap = 0;
     if (!mid || !fid || !lid || !vals || !moff) {
         rc = CPROF_ENOMEM;
         goto out;
@@ -150,10 +152,13 @@ static int merge_into(cp_pbuilder *b, const cp_profile *src, double scale, bool 
             stack[k] = lid[li];
         }
         for (size_t k = 0; k < src->nsample_types; k++)
-            vals[k] = scale == 1.0 ? s->values[k] : (int64_t)llround((double)s->values[k] * scale);
-        cp_label_in labs[65];
+            vals[k] = scale == 1.0 ? s->values[k] : cp_go_scale_round(s->values[k], scale);
+        if (cp_grow(&labs, &labs_cap, (size_t)s->nlabels + 1, sizeof *labs)) {
+            rc = CPROF_ENOMEM;
+            goto out;
+        }
         size_t nl = 0;
-        for (uint32_t k = 0; k < s->nlabels && nl < 64; k++) {
+        for (uint32_t k = 0; k < s->nlabels; k++) {
             const cp_label *l = &s->labels[k];
             if (diff && !strcmp(S(src, l->key), "pprof::base"))
                 continue;
@@ -181,6 +186,7 @@ out:
     free(vals);
     free(stack);
     free(lines);
+    free(labs);
     if (rc)
         cp_diag_set(diag, rc, "merging profiles: %s", cprof_strerror(rc));
     return rc;
@@ -235,6 +241,8 @@ cp_profile *cp_prep_merge(cp_profile *const *ps, const double *scales, const boo
             if (!seen)
                 cp_pbuilder_comment(b, t);
         }
+    for (size_t i = 0; i < n; i++)
+        cp_pbuilder_set_nul_escaped(b, ps[i]->nul_escaped);
     merge_maps mm = {0};
     int mrc = 0;
     for (size_t i = 0; i < n && !mrc; i++)
@@ -305,21 +313,25 @@ int cp_prep_normalize(cp_profile *p, const cp_profile *base, cp_diag *diag)
     size_t n = p->nsample_types;
     if (base->nsample_types != n)
         return cp_diag_set(diag, CPROF_EINVAL, "incompatible sample types for -normalize");
-    double ratio[64];
-    if (n > 64)
-        return cp_diag_set(diag, CPROF_EINVAL, "too many sample types");
+    double *ratio = malloc((n ? n : 1) * sizeof *ratio);
+    if (!ratio)
+        return cp_diag_set(diag, CPROF_ENOMEM, "out of memory");
     bool all_ones = true;
     for (size_t k = 0; k < n; k++) {
-        int64_t bs = 0, ss = 0;
+        /* int64 sums wrap as go's do */
+        uint64_t ubs = 0, uss = 0;
         for (size_t i = 0; i < base->nsamples; i++)
-            bs += base->samples[i].values[k];
+            ubs += (uint64_t)base->samples[i].values[k];
         for (size_t i = 0; i < p->nsamples; i++)
-            ss += p->samples[i].values[k];
+            uss += (uint64_t)p->samples[i].values[k];
+        int64_t bs = (int64_t)ubs, ss = (int64_t)uss;
         ratio[k] = ss == 0 ? 0.0 : (double)bs / (double)ss;
         all_ones = all_ones && ratio[k] == 1;
     }
-    if (all_ones)
+    if (all_ones) {
+        free(ratio);
         return 0;
+    }
     /* profile.ScaleN: round each scaled value; keep samples with a non-zero
      * scaled value */
     size_t w = 0;
@@ -328,12 +340,13 @@ int cp_prep_normalize(cp_profile *p, const cp_profile *base, cp_diag *diag)
         bool keep = false;
         for (size_t k = 0; k < n; k++)
             if (ratio[k] != 1) {
-                s->values[k] = (int64_t)round((double)s->values[k] * ratio[k]);
+                s->values[k] = cp_go_scale_round(s->values[k], ratio[k]);
                 keep = keep || s->values[k] != 0;
             }
         if (keep)
             p->samples[w++] = *s;
     }
     p->nsamples = w;
+    free(ratio);
     return 0;
 }

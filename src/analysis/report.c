@@ -20,7 +20,7 @@ static int64_t abs64(int64_t v) { return v < 0 ? (int64_t)(0 - (uint64_t)v) : v;
 void cp_report_value(cp_report *r, char *buf, size_t n, int64_t v)
 {
     if (r->ratio > 0 && r->ratio != 1)
-        v = (int64_t)((double)v * r->ratio);
+        v = cp_go_f2i((double)v * r->ratio);
     cp_units_label(buf, n, v, r->sample_unit, r->output_unit);
 }
 
@@ -98,15 +98,15 @@ void cp_report_select_unit(cp_report *r, cp_graph *g)
     if (minv == 0)
         minv = maxv;
     if (r->ratio > 0 && r->ratio != 1) {
-        minv = (int64_t)((double)minv * r->ratio);
-        maxv = (int64_t)((double)maxv * r->ratio);
+        minv = cp_go_f2i((double)minv * r->ratio);
+        maxv = cp_go_f2i((double)maxv * r->ratio);
     }
     const char *minu, *maxu, *unit;
     cp_units_scale(minv, r->sample_unit, "minimum", &minu);
     cp_units_scale(maxv, r->sample_unit, "minimum", &maxu);
     unit = minu;
-    if (strcmp(minu, maxu) && minv * 100 < maxv)
-        cp_units_scale(100 * minv, r->sample_unit, "minimum", &unit);
+    if (strcmp(minu, maxu) && cp_wmul(minv, 100) < maxv)
+        cp_units_scale(cp_wmul(minv, 100), r->sample_unit, "minimum", &unit);
     snprintf(r->output_unit, sizeof r->output_unit, "%s", *unit ? unit : r->sample_unit);
 }
 
@@ -127,7 +127,7 @@ void cp_report_labels(cp_report *r, cp_graph *g, const cp_trim_result *t, bool f
     }
     int64_t flat_sum = 0;
     for (size_t i = 0; i < g->norder; i++)
-        flat_sum += cp_gnode_flat(&g->nodes[g->order[i]]);
+        flat_sum = cp_wadd(flat_sum, cp_gnode_flat(&g->nodes[g->order[i]]));
     char a[64], b[64], pc[32];
     cp_report_value(r, a, sizeof a, flat_sum);
     cp_report_value(r, b, sizeof b, r->total);
@@ -139,13 +139,13 @@ void cp_report_labels(cp_report *r, cp_graph *g, const cp_trim_result *t, bool f
     if (r->total != 0) {
         if (t->dropped_nodes > 0) {
             cp_report_value(r, a, sizeof a,
-                            abs64((int64_t)((double)r->total * r->node_fraction)));
+                            abs64(cp_go_f2i((double)r->total * r->node_fraction)));
             fprintf(out, "Dropped %d node%s (cum <= %s)\n", t->dropped_nodes,
                     t->dropped_nodes > 1 ? "s" : "", a);
         }
         if (t->dropped_edges > 0) {
             cp_report_value(r, a, sizeof a,
-                            abs64((int64_t)((double)r->total * r->edge_fraction)));
+                            abs64(cp_go_f2i((double)r->total * r->edge_fraction)));
             fprintf(out, "Dropped %d edge%s (freq <= %s)\n", t->dropped_edges,
                     t->dropped_edges > 1 ? "s" : "", a);
         }
@@ -185,7 +185,7 @@ int cp_report_top(cp_report *r, FILE *out)
                 noinl = true;
         }
         int64_t flat = cp_gnode_flat(n), cum = cp_gnode_cum(n);
-        flat_sum += flat;
+        flat_sum = cp_wadd(flat_sum, flat);
         char fv[64], cv[64], fp[32], sp[32], cp[32];
         cp_report_value(r, fv, sizeof fv, flat);
         cp_report_value(r, cv, sizeof cv, cum);
@@ -206,8 +206,20 @@ static void print_edge(cp_report *r, cp_graph *g, uint32_t ei, int64_t cum, bool
     char v[64], pc[32];
     cp_report_value(r, v, sizeof v, e->weight);
     cp_units_percentage(pc, sizeof pc, e->weight, cum);
-    fprintf(out, "%50s %s |   %s%s\n", v, pc, cp_graph_pname(g, in ? e->src : e->dst),
-            e->inl ? " (inline)" : "");
+    /* fprintf(out, "%50s %s |   %s%s\n", …) without printf's cost: this
+     * line is most of tree's and peek's output */
+    static const char spaces[] = "                                                  ";
+    size_t vl = strlen(v);
+    if (vl < 50)
+        fwrite(spaces, 1, 50 - vl, out);
+    fputs(v, out);
+    putc(' ', out);
+    fputs(pc, out);
+    fputs(" |   ", out);
+    fputs(cp_graph_pname(g, in ? e->src : e->dst), out);
+    if (e->inl)
+        fputs(" (inline)", out);
+    putc('\n', out);
 }
 
 int cp_report_tree(cp_report *r, FILE *out)
@@ -218,6 +230,18 @@ int cp_report_tree(cp_report *r, FILE *out)
     int rc = cp_graph_new(&g, r->p, &go);
     if (rc)
         return rc;
+    uint8_t *marks = NULL;
+    if (r->symbol) {
+        /* peek prints only matching nodes and their edges: the other edges
+         * (most of a big graph) are never built */
+        if (!(marks = calloc(g.nnodes + 1, 1))) {
+            rc = CPROF_ENOMEM;
+            goto out;
+        }
+        for (size_t i = 0; i < g.nnodes; i++)
+            marks[i] = regexec(r->symbol, cp_graph_pname(&g, (uint32_t)i), 0, NULL, 0) == 0;
+        g.edge_nodes = marks;
+    }
     cp_trim_result t;
     if ((rc = cp_graph_trim(&g, r->node_fraction, r->edge_fraction, r->node_count, r->cum_sort,
                             true, &t)) ||
@@ -253,7 +277,7 @@ int cp_report_tree(cp_report *r, FILE *out)
         for (size_t k = 0; k < cnt; k++)
             print_edge(r, &g, v[k], cp_gnode_cum(n), true, out);
         int64_t flat = cp_gnode_flat(n), cum = cp_gnode_cum(n);
-        flat_sum += flat;
+        flat_sum = cp_wadd(flat_sum, flat);
         char fv[64], cv[64], fp[32], sp[32], cp[32];
         cp_report_value(r, fv, sizeof fv, flat);
         cp_report_value(r, cv, sizeof cv, cum);
@@ -273,5 +297,6 @@ int cp_report_tree(cp_report *r, FILE *out)
     }
 out:
     cp_graph_free(&g);
+    free(marks);
     return rc;
 }

@@ -48,8 +48,8 @@ typedef struct tag {
     bool dropped;
 } tag;
 
-static int64_t tag_flat(const tag *t) { return t->flat_div ? t->flat / t->flat_div : t->flat; }
-static int64_t tag_cum(const tag *t) { return t->cum_div ? t->cum / t->cum_div : t->cum; }
+static int64_t tag_flat(const tag *t) { return t->flat_div ? cp_go_div(t->flat, t->flat_div) : t->flat; }
+static int64_t tag_cum(const tag *t) { return t->cum_div ? cp_go_div(t->cum, t->cum_div) : t->cum; }
 
 typedef struct tags {
     tag *v;
@@ -101,10 +101,12 @@ static int cmp_cstr(const void *a, const void *b)
 /* graph.joinLabels: sorted "key:value", joined with a literal \n. */
 static void join_labels(const cp_profile *p, const cp_sample *s, cp_buf *b)
 {
-    char *items[64];
+    char **items = malloc(((size_t)s->nlabels + 1) * sizeof *items);
+    if (!items)
+        return;
     size_t n = 0;
     b->len = 0;
-    for (uint32_t k = 0; k < s->nlabels && n < 64; k++) {
+    for (uint32_t k = 0; k < s->nlabels; k++) {
         const cp_label *l = &s->labels[k];
         if (!l->str || !strcmp(cp_str(p, l->key), "pprof::base"))
             continue;
@@ -120,6 +122,7 @@ static void join_labels(const cp_profile *p, const cp_sample *s, cp_buf *b)
     }
     cp_buf_putc(b, 0);
     b->len--;
+    free(items);
 }
 
 static void tag_add(tag *x, int64_t w, int64_t dw, bool flat)
@@ -127,11 +130,11 @@ static void tag_add(tag *x, int64_t w, int64_t dw, bool flat)
     if (!x)
         return;
     if (flat) {
-        x->flat += w;
-        x->flat_div += dw;
+        x->flat = cp_wadd(x->flat, w);
+        x->flat_div = cp_wadd(x->flat_div, dw);
     } else {
-        x->cum += w;
-        x->cum_div += dw;
+        x->cum = cp_wadd(x->cum, w);
+        x->cum_div = cp_wadd(x->cum_div, dw);
     }
 }
 
@@ -229,7 +232,7 @@ static double edge_entropy(cp_graph *g, uint32_t *v, size_t cnt, int64_t self)
     int64_t total = self;
     for (size_t i = 0; i < cnt; i++)
         if (g->edges[v[i]].weight > 0)
-            total += abs64(g->edges[v[i]].weight);
+            total = cp_wadd(total, abs64(g->edges[v[i]].weight));
     if (total != 0) {
         for (size_t i = 0; i < cnt; i++) {
             double frac = (double)abs64(g->edges[v[i]].weight) / (double)total;
@@ -381,11 +384,17 @@ static int dot_trim(cp_report *r, dot_graph *d)
 {
     cp_graph *g = &d->g;
     int rc;
-    if ((rc = cp_graph_build(g, true, true)))
+    /* Node values do not depend on edges: the first build, which only
+     * decides which nodes survive the cut, skips them, so edges are built
+     * once for the nodes kept (the full edge set of a large profile is
+     * most of go's and was most of our memory). */
+    bool cut_possible = r->node_fraction != 0;
+    if ((rc = cp_graph_build(g, true, !cut_possible)))
         return rc;
     int64_t total = cp_graph_flat_sum(g);
-    int64_t node_cut = abs64((int64_t)((double)total * r->node_fraction));
-    int64_t edge_cut = abs64((int64_t)((double)total * r->edge_fraction));
+    int64_t node_cut = abs64(cp_go_f2i((double)total * r->node_fraction));
+    int64_t edge_cut = abs64(cp_go_f2i((double)total * r->edge_fraction));
+    bool have_edges = !cut_possible;
     if (node_cut > 0) {
         size_t kept = 0;
         for (size_t i = 0; i < g->nnodes; i++)
@@ -399,10 +408,13 @@ static int dot_trim(cp_report *r, dot_graph *d)
             d->dropped_nodes = (int)(g->norder - kept);
             if ((rc = cp_graph_build(g, false, true)))
                 return rc;
+            have_edges = true;
         } else
             for (size_t i = 0; i < g->nnodes; i++)
                 g->nodes[i].kept = true;
     }
+    if (!have_edges && (rc = cp_graph_build(g, true, true)))
+        return rc;
     d->orig_count = (int)g->norder;
     if ((rc = entropy_sort(g)))
         return rc;
@@ -422,11 +434,18 @@ static int dot_trim(cp_report *r, dot_graph *d)
                 break;
             }
         }
-        if (max < g->norder) {
+        if (max > g->norder)
+            max = g->norder;
+        /* go's makeNodeSet(top, 0) also drops a node whose cum is
+         * INT64_MIN (its abs64 stays negative) */
+        bool min_cum = false;
+        for (size_t i = 0; i < max; i++)
+            min_cum = min_cum || g->nodes[g->order[i]].cum == INT64_MIN;
+        if (max < g->norder || min_cum) {
             for (size_t i = 0; i < g->nnodes; i++)
                 g->nodes[i].kept = false;
             for (size_t i = 0; i < max; i++)
-                g->nodes[g->order[i]].kept = true;
+                g->nodes[g->order[i]].kept = g->nodes[g->order[i]].cum != INT64_MIN;
             if ((rc = cp_graph_build(g, false, true)) || (rc = entropy_sort(g)))
                 return rc;
             rebuilt = true;
@@ -512,10 +531,10 @@ static bool numeric_nodelets(cp_report *r, FILE *out, tags *t, tag **nts, size_t
             if ((int64_t)cp_units_scale(nts[k]->value, nts[k]->unit, gmax[gi]->unit, &u) >
                 gmax[gi]->value)
                 gmax[gi] = nts[k];
-            groups[gi].flat += nts[k]->flat;
-            groups[gi].cum += nts[k]->cum;
-            groups[gi].flat_div += nts[k]->flat_div;
-            groups[gi].cum_div += nts[k]->cum_div;
+            groups[gi].flat = cp_wadd(groups[gi].flat, nts[k]->flat);
+            groups[gi].cum = cp_wadd(groups[gi].cum, nts[k]->cum);
+            groups[gi].flat_div = cp_wadd(groups[gi].flat_div, nts[k]->flat_div);
+            groups[gi].cum_div = cp_wadd(groups[gi].cum_div, nts[k]->cum_div);
             gcount[gi]++;
         }
         for (size_t i = 0; i < MAX_NODELETS; i++) {
@@ -768,11 +787,11 @@ int cp_report_dot(cp_report *r, FILE *out)
         cp_report_value(r, wv, sizeof wv, ew);
         int off = snprintf(attr, sizeof attr, "label=\" %s%s\"", wv, e->inl ? "\\n (inline)" : "");
         if (r->total != 0) {
-            int64_t x = abs64(ew * 100 / r->total);
+            int64_t x = abs64(cp_go_div(cp_wmul(ew, 100), r->total));
             int weight = 1 + (int)(x < 100 ? x : 100);
             if (weight > 1)
                 off += snprintf(attr + off, sizeof attr - (size_t)off, " weight=%d", weight);
-            x = abs64(ew * 5 / r->total);
+            x = abs64(cp_go_div(cp_wmul(ew, 5), r->total));
             int width = 1 + (int)(x < 5 ? x : 5);
             if (width > 1)
                 off += snprintf(attr + off, sizeof attr - (size_t)off, " penwidth=%d", width);

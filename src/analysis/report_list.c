@@ -223,8 +223,8 @@ int cp_report_list(cp_report *r, FILE *out)
             bool have = false;
             while (b < j && !strcmp(g.nodes[m[b]].file, file)) {
                 const cp_gnode *n = &g.nodes[m[b++]];
-                flat += n->flat;
-                cum += n->cum;
+                flat = cp_wadd(flat, n->flat);
+                cum = cp_wadd(cum, n->cum);
                 int64_t s = n->start_line ? n->start_line : n->lineno - 5;
                 if (!have || s < lo)
                     lo = s;

@@ -42,20 +42,42 @@ static bool key_seen_before(const cp_profile *p, const cp_sample *s, uint32_t k,
     return false;
 }
 
+/* go's "%10s:  ": the width counts runes (bytes that do not continue a
+ * UTF-8 sequence; an escaped C0 byte is one, see profile.h). */
+static void pad_key(cp_buf *b, const cp_profile *p, const char *key)
+{
+    size_t runes = 0;
+    const unsigned char *c = (const unsigned char *)key;
+    while (*c) {
+        if (p->nul_escaped && c[0] == 0xc0 && (c[1] == 0xc0 || c[1] == 0x80)) {
+            runes++;
+            c += 2;
+            continue;
+        }
+        runes += (*c & 0xc0) != 0x80;
+        c++;
+    }
+    for (; runes < 10; runes++)
+        cp_buf_putc(b, ' ');
+    cp_buf_printf(b, "%s:  ", key);
+}
+
 /* Lines "%10s:  v1 v2\n" per label key, sorted; numeric when num is set. */
 static void print_label_groups(cp_report *r, const cp_sample *s, bool num, FILE *out)
 {
     cp_profile *p = r->p;
-    char *lines[64];
+    char **lines = malloc(((size_t)s->nlabels + 1) * sizeof *lines);
+    if (!lines)
+        return;
     size_t nl = 0;
-    for (uint32_t k = 0; k < s->nlabels && nl < 64; k++) {
+    for (uint32_t k = 0; k < s->nlabels; k++) {
         const cp_label *l = &s->labels[k];
         if (num ? !label_is_num(l) : !l->str)
             continue;
         if (key_seen_before(p, s, k, num))
             continue;
         cp_buf b = {0};
-        cp_buf_printf(&b, "%10s:  ", S(p, l->key));
+        pad_key(&b, p, S(p, l->key));
         const char *sep = "";
         const char *unit = num ? cp_prep_num_label_unit(p, l->key) : NULL;
         for (uint32_t j = k; j < s->nlabels; j++) {
@@ -78,6 +100,7 @@ static void print_label_groups(cp_report *r, const cp_sample *s, bool num, FILE 
         fprintf(out, "%s\n", lines[i] ? lines[i] : "");
         free(lines[i]);
     }
+    free(lines);
 }
 
 int cp_report_traces(cp_report *r, FILE *out)
@@ -104,14 +127,26 @@ int cp_report_traces(cp_report *r, FILE *out)
         int64_t val = s->values[r->sample_index];
         int64_t d = r->div_index >= 0 ? s->values[r->div_index] : 0;
         if (d != 0)
-            val /= d;
+            val = cp_go_div(val, d);
         cp_report_value(r, v, sizeof v, val);
         bool first = true;
         for (uint32_t k = 0; k < s->nlocs; k++) {
             uint32_t off = g.locoff[s->locs[k]], cnt = g.locoff[s->locs[k] + 1] - off;
             for (uint32_t li = 0; li < cnt; li++) {
-                fprintf(out, "%10s   %s%s\n", first ? v : "", cp_graph_pname(&g, g.locnodes[off + li]),
-                        li != cnt - 1 ? " (inline)" : "");
+                /* fprintf(out, "%10s   %s%s\n", …) by hand: one line per frame */
+                if (first) {
+                    size_t vl = strlen(v);
+                    if (vl < 10)
+                        fwrite("          ", 1, 10 - vl, out);
+                    fputs(v, out);
+                    fputs("   ", out);
+                } else {
+                    fwrite("             ", 1, 13, out);
+                }
+                fputs(cp_graph_pname(&g, g.locnodes[off + li]), out);
+                if (li != cnt - 1)
+                    fputs(" (inline)", out);
+                putc('\n', out);
                 first = false;
             }
         }
@@ -278,7 +313,7 @@ int cp_report_tags(cp_report *r, FILE *out)
                 at = nv++;
                 cp_map_put(&idx, h, at);
             }
-            v[at].flat += w;
+            v[at].flat = cp_wadd(v[at].flat, w);
         }
     }
     if (nv)
@@ -288,7 +323,7 @@ int cp_report_tags(cp_report *r, FILE *out)
         size_t j = i;
         int64_t total = 0;
         while (j < nv && !strcmp(v[j].key, v[i].key))
-            total += v[j++].flat;
+            total = cp_wadd(total, v[j++].flat);
         const char *u;
         double f = cp_units_scale(total, r->sample_unit, r->output_unit, &u);
         char line[1024];
@@ -332,9 +367,11 @@ static void join_sorted(char **items, size_t n, cp_buf *b)
 
 static void raw_num_labels(cp_profile *p, const cp_sample *s, cp_buf *b)
 {
-    char *items[64];
+    char **items = malloc(((size_t)s->nlabels + 1) * sizeof *items);
+    if (!items)
+        return;
     size_t n = 0;
-    for (uint32_t k = 0; k < s->nlabels && n < 64; k++) {
+    for (uint32_t k = 0; k < s->nlabels; k++) {
         const cp_label *l = &s->labels[k];
         if (!label_is_num(l))
             continue;
@@ -365,13 +402,16 @@ static void raw_num_labels(cp_profile *p, const cp_sample *s, cp_buf *b)
         items[n++] = (char *)x.data;
     }
     join_sorted(items, n, b);
+    free(items);
 }
 
 static void raw_str_labels(cp_profile *p, const cp_sample *s, cp_buf *b)
 {
-    char *items[64];
+    char **items = malloc(((size_t)s->nlabels + 1) * sizeof *items);
+    if (!items)
+        return;
     size_t n = 0;
-    for (uint32_t k = 0; k < s->nlabels && n < 64; k++) {
+    for (uint32_t k = 0; k < s->nlabels; k++) {
         const cp_label *l = &s->labels[k];
         if (!l->str)
             continue;
@@ -390,6 +430,7 @@ static void raw_str_labels(cp_profile *p, const cp_sample *s, cp_buf *b)
         items[n++] = (char *)x.data;
     }
     join_sorted(items, n, b);
+    free(items);
 }
 
 int cp_report_raw(cp_report *r, FILE *out)
@@ -505,11 +546,16 @@ int cp_report_folded(cp_report *r, FILE *out)
             for (uint32_t li = cnt; li-- > 0;) {
                 const char *n = cp_graph_pname(&g, g.locnodes[off + li]);
                 fputs(sep, out);
-                if (!strchr(n, ';'))
+                if (!strpbrk(n, ";\n\r"))
                     fputs(n, out);
-                else /* ';' separates frames in this format */
+                else /* ';' separates frames, a newline stacks: escaped */
                     for (; *n; n++)
-                        fputc(*n == ';' ? ':' : *n, out);
+                        if (*n == ';')
+                            fputc(':', out);
+                        else if (*n == '\n' || *n == '\r')
+                            fputs(*n == '\n' ? "\\n" : "\\r", out);
+                        else
+                            fputc(*n, out);
                 sep = ";";
             }
         }

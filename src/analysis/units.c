@@ -9,6 +9,8 @@
  * ignores locale; we call only "C"-locale-safe conversions).
  */
 #include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -89,19 +91,52 @@ static int is_auto(const char *to)
     return !strcmp(to, "minimum") || !strcmp(to, "auto");
 }
 
+/* What cp_units_scale looks up for a (from, to) pair: reports format
+ * millions of values with the same pair, so the last one is remembered
+ * (per thread: the contract is [thread-safe]). */
+typedef struct scale_plan {
+    char from[64], to[64];
+    bool valid;
+    int type;           /* index into types, -1 = none of them */
+    const unit *fu, *tu; /* tu NULL: the type's default (or auto) */
+    bool autom;
+} scale_plan;
+
+static const scale_plan *plan_for(const char *from, const char *to)
+{
+    static _Thread_local scale_plan pl;
+    size_t fl = strlen(from), tl = strlen(to);
+    if (pl.valid && !strcmp(pl.from, from) && !strcmp(pl.to, to))
+        return &pl;
+    scale_plan np = {.valid = fl < sizeof np.from && tl < sizeof np.to, .type = -1};
+    np.autom = is_auto(to);
+    for (int i = 0; i < 3 && np.type < 0; i++) {
+        if (!(np.fu = sniff(&types[i], from)))
+            continue;
+        np.type = i;
+        np.tu = np.autom ? NULL : sniff(&types[i], to);
+    }
+    if (np.valid) {
+        memcpy(np.from, from, fl + 1);
+        memcpy(np.to, to, tl + 1);
+    }
+    pl = np;
+    return &pl;
+}
+
 double cp_units_scale(int64_t value, const char *from, const char *to, const char **unit_out)
 {
-    if (value < 0 && -value > 0) {
+    /* go: `if value < 0 && -value > 0` — INT64_MIN negates to itself and
+     * goes on negative (in C its negation is undefined) */
+    if (value < 0 && value != INT64_MIN) {
         double v = cp_units_scale(-value, from, to, unit_out);
         return -v;
     }
-    for (int i = 0; i < 3; i++) {
-        const unit_type *t = &types[i];
-        const unit *fu = sniff(t, from);
-        if (!fu)
-            continue;
-        double v = (double)value * fu->factor;
-        if (is_auto(to)) {
+    const scale_plan *pl = plan_for(from, to);
+    if (pl->type >= 0) {
+        const unit_type *t = &types[pl->type];
+        double v = (double)value * pl->fu->factor;
+        if (pl->autom) {
             double f = 0;
             const char *name = NULL;
             for (size_t k = 0; k < t->n; k++)
@@ -116,15 +151,14 @@ double cp_units_scale(int64_t value, const char *from, const char *to, const cha
             *unit_out = t->dflt.name;
             return v / t->dflt.factor;
         }
-        const unit *tu = sniff(t, to);
-        if (!tu) {
+        if (!pl->tu) {
             *unit_out = t->dflt.name;
             return v / t->dflt.factor;
         }
-        *unit_out = tu->name;
-        return v / tu->factor;
+        *unit_out = pl->tu->name;
+        return v / pl->tu->factor;
     }
-    if (!strcmp(to, "count") || !strcmp(to, "sample") || !strcmp(to, "unit") || is_auto(to)) {
+    if (!strcmp(to, "count") || !strcmp(to, "sample") || !strcmp(to, "unit") || pl->autom) {
         *unit_out = "";
         return (double)value;
     }
@@ -137,6 +171,25 @@ void cp_units_label(char *buf, size_t n, int64_t value, const char *from, const 
     const char *u = "";
     double v = cp_units_scale(value, from, to, &u);
     char num[64];
+    if (v == 0) {
+        snprintf(buf, n, "0");
+        return;
+    }
+    if (fabs(v) < 1e15 && v == floor(v)) {
+        /* a whole number: "%.2f" would end in ".00", which is trimmed */
+        char tmp[24];
+        size_t w = sizeof tmp;
+        uint64_t x = (uint64_t)fabs(v);
+        tmp[--w] = 0;
+        do {
+            tmp[--w] = (char)('0' + x % 10);
+            x /= 10;
+        } while (x);
+        if (v < 0)
+            tmp[--w] = '-';
+        snprintf(buf, n, "%s%s", tmp + w, u);
+        return;
+    }
     snprintf(num, sizeof num, "%.2f", v);
     size_t len = strlen(num);
     if (len >= 3 && !strcmp(num + len - 3, ".00"))
@@ -153,9 +206,33 @@ void cp_units_percentage(char *buf, size_t n, int64_t value, int64_t total)
     double ratio = 0;
     if (total != 0)
         ratio = fabs((double)value / (double)total) * 100;
-    if (ratio >= 99.95 && ratio <= 100.05)
+    if (ratio >= 99.95 && ratio <= 100.05) {
         snprintf(buf, n, "  100%%");
-    else if (ratio >= 1.0)
+    } else if (ratio >= 1.0 && ratio < 1e12 && n >= 24) {
+        /* "%5.2f%%" by hand: hundredths rounded as printf rounds the
+         * exact value; too close to a half to tell, printf decides */
+        double t = ratio * 100, k = floor(t);
+        if (fabs(t - k - 0.5) < 1e-6) {
+            snprintf(buf, n, "%5.2f%%", ratio);
+            return;
+        }
+        uint64_t h = (uint64_t)k + (t - k > 0.5);
+        char tmp[24];
+        size_t w = sizeof tmp;
+        tmp[--w] = 0;
+        tmp[--w] = '%';
+        tmp[--w] = (char)('0' + h % 10);
+        tmp[--w] = (char)('0' + h / 10 % 10);
+        tmp[--w] = '.';
+        h /= 100;
+        do {
+            tmp[--w] = (char)('0' + h % 10);
+            h /= 10;
+        } while (h);
+        while (sizeof tmp - w < 7) /* width 5 plus '%' and NUL */
+            tmp[--w] = ' ';
+        memcpy(buf, tmp + w, sizeof tmp - w);
+    } else if (ratio >= 1.0)
         snprintf(buf, n, "%5.2f%%", ratio);
     else
         snprintf(buf, n, "%5.2g%%", ratio);

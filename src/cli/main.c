@@ -28,6 +28,8 @@ static const command commands[] = {
     {"folded", cp_cmd_report, "folded stacks (one line per stack) for flame graph tools"},
     {"dot", cp_cmd_report, "the call graph as graphviz text (cprof dot -o g.dot; dot -Tsvg g.dot)"},
     {"proto", cp_cmd_report, "the profile after merging and filters, gzipped protobuf"},
+    {"text", cp_cmd_report, "the same report as top (go tool pprof's alias)"},
+    {"comments", cp_cmd_report, "the profile's comments, one a line"},
     {"merge", cp_cmd_report, "merge profiles into one: merge -o OUT PROFILE..."},
     {"record", cp_cmd_record, "run a program under the profiler"},
     {"symbolize", cp_cmd_symbolize, "fill in function names and lines of a profile"},

@@ -21,6 +21,7 @@
 #include "analysis/rx.h"
 #include "cli/commands.h"
 #include "cli/fetch.h"
+#include "cli/report_io.h"
 #include "profile/profile.h"
 
 #define MAXP 256
@@ -55,14 +56,20 @@ typedef struct opts {
     size_t nbases;
     bool diff_base;
     int seconds; /* -seconds for URL sources */
+    bool flat_set, cum_set; /* -flat and -cum both true: go refuses */
+    bool call_tree;         /* -call_tree: changes only dot in go */
+    const char *exec_name, *build_id; /* `[binary] profile`: the first argument */
 } opts;
 
-static const char *report_names[] = {"top",  "peek",   "tree",  "traces", "tags", "raw",
-                                     "list", "folded", "merge", "dot",    "proto"};
+static const char *report_names[] = {"top",   "peek", "tree",  "traces", "tags",    "raw",
+                                     "list",  "folded", "merge", "dot",   "proto", "comments"};
 
-/* The table's own spelling of a report name, or NULL. */
+/* The table's own spelling of a report name, or NULL ("text" is go's
+ * other name of top). */
 static const char *report_name(const char *s)
 {
+    if (!strcmp(s, "text"))
+        return "top";
     for (size_t i = 0; i < sizeof report_names / sizeof *report_names; i++)
         if (!strcmp(s, report_names[i]))
             return report_names[i];
@@ -83,6 +90,7 @@ void cp_cmd_report_usage(FILE *f)
           "  -unit=U -divide_by=F -relative_percentages -drop_negative -compact_labels\n"
           "  -base=PROFILE -diff_base=PROFILE -normalize -add_comment=TEXT\n"
           "  -source_path=DIRS -trim_path=PREFIXES (list)   -symbolize=none\n"
+          "  -call_tree (accepted; like go, only dot would use it: not supported there yet)\n"
           "  -o FILE   -seconds=N -timeout=N (http:// sources)\n"
           "Several PROFILEs are merged; a PROFILE may be an http:// URL.\n"
           "Patterns are POSIX extended regexps; \\d, \\s and (?i) work as in Go.\n",
@@ -117,7 +125,7 @@ static int parse(int argc, char **argv, opts *o)
 {
     int i = 1;
     if (is_report(argv[0])) {
-        o->cmd = argv[0];
+        o->cmd = report_name(argv[0]);
         if (!strcmp(o->cmd, "peek") || !strcmp(o->cmd, "list")) {
             if (argc < 2)
                 return usage_err("%s needs a regexp", o->cmd);
@@ -228,8 +236,12 @@ static int parse(int argc, char **argv, opts *o)
         } else if (!strcmp(name, "cum") || !strcmp(name, "flat")) {
             if (val && !parse_bool(val, &b))
                 return usage_err("invalid boolean value for -%s", name);
-            if (!val || b)
+            if (!val || b) {
                 o->cum = name[0] == 'c';
+                *(name[0] == 'c' ? &o->cum_set : &o->flat_set) = true;
+            } else {
+                *(name[0] == 'c' ? &o->cum_set : &o->flat_set) = false;
+            }
         } else if (!strcmp(name, "noinlines")) {
             if (val && !parse_bool(val, &b))
                 return usage_err("invalid boolean value for -%s", name);
@@ -278,6 +290,11 @@ static int parse(int argc, char **argv, opts *o)
                 o->tagroot = val;
             else
                 o->tagleaf = val;
+        } else if (!strcmp(name, "call_tree")) {
+            /* go honours it only for dot (and callgrind), ignores it elsewhere */
+            if (val && !parse_bool(val, &b))
+                return usage_err("invalid boolean value for -%s", name);
+            o->call_tree = !val || b;
         } else if (!strcmp(name, "normalize")) {
             if (val && !parse_bool(val, &b))
                 return usage_err("invalid boolean value for -%s", name);
@@ -349,10 +366,27 @@ static int parse(int argc, char **argv, opts *o)
     }
     if (o->ngran)
         return usage_err("conflicting granularity options set%s", "");
+    if (o->flat_set && o->cum_set)
+        return usage_err("conflicting options set: [flat cum]%s", "");
+    if (o->call_tree && o->cmd && !strcmp(o->cmd, "dot"))
+        return usage_err("-call_tree is not supported for dot yet (other reports ignore it, "
+                         "as go tool pprof does)%s", "");
     if (!o->cmd)
         return usage_err("no report given: use a command such as top (see cprof help)%s", "");
     if (o->nsrcs == 0)
         return usage_err("no profile source specified%s", "");
+    /* go's `[binary] profile...`: a first argument that is an executable
+     * (or a build id) names the main binary rather than a profile */
+    if (o->nsrcs > 1) {
+        if (cp_cli_is_object_file(o->srcs[0]))
+            o->exec_name = o->srcs[0];
+        else if (strspn(o->srcs[0], "0123456789abcdefABCDEF") == strlen(o->srcs[0]))
+            o->build_id = o->srcs[0];
+        if (o->exec_name || o->build_id) {
+            memmove(o->srcs, o->srcs + 1, (o->nsrcs - 1) * sizeof *o->srcs);
+            o->nsrcs--;
+        }
+    }
     return 0;
 }
 
@@ -418,6 +452,11 @@ static cp_profile *fetch(const opts *o, int *rc)
         bool base = i >= o->nsrcs;
         if (!(ps[np] = load(base ? o->bases[i - o->nsrcs] : o->srcs[i], o->seconds, o->timeout)))
             goto out;
+        if (cp_cli_override_main(ps[np], o->exec_name, o->build_id)) {
+            fprintf(stderr, "cprof: out of memory\n");
+            np++;
+            goto out;
+        }
         scales[np] = base ? -1.0 : 1.0;
         diffs[np++] = base && o->diff_base;
     }
@@ -432,13 +471,16 @@ static cp_profile *fetch(const opts *o, int *rc)
     bool want_merge = np > 1 || !strcmp(o->cmd, "traces") || !strcmp(o->cmd, "raw") ||
                       !strcmp(o->cmd, "merge") || !strcmp(o->cmd, "proto") ||
                       cp_prep_has_negative(ps[0]);
-    if (o->normalize) {
-        /* go: merge sources, merge bases, scale the sources to the bases'
-         * totals, then subtract */
+    if (o->normalize || (o->nbases && !cp_cli_small_values(ps + o->nsrcs, o->nbases))) {
+        /* go: merge sources, merge bases, (-normalize: scale the sources to
+         * the bases' totals,) then subtract the merged bases.  Subtracting
+         * each base sample instead gives the same sums unless negating
+         * loses precision (values beyond 2^53), so that cheaper way is
+         * taken below when it cannot tell. */
         cp_profile *two[2] = {cp_prep_merge(ps, NULL, NULL, o->nsrcs, &d), NULL};
         if (two[0])
             two[1] = cp_prep_merge(ps + o->nsrcs, NULL, NULL, o->nbases, &d);
-        if (two[1] && cp_prep_normalize(two[0], two[1], &d) == 0) {
+        if (two[1] && (!o->normalize || cp_prep_normalize(two[0], two[1], &d) == 0)) {
             double sc[2] = {1, -1};
             bool df[2] = {false, o->diff_base};
             p = cp_prep_merge(two, sc, df, 2, &d);
@@ -630,12 +672,38 @@ static cp_granularity configure(const opts *o, cp_profile *p, int si, cp_report 
     return CP_GRAN_FUNCTIONS;
 }
 
+static int emit_text(const char *cmd, cp_report *r, FILE *out);
+
 static int emit(const char *cmd, cp_report *r, FILE *out)
 {
+    if (!r->p->nul_escaped || !strcmp(cmd, "proto"))
+        return emit_text(cmd, r, out);
+    FILE *f = cp_cli_unescape_stream(out);
+    if (!f)
+        return CPROF_ENOMEM;
+    int rc = emit_text(cmd, r, f);
+    if (fclose(f) && !rc)
+        rc = CPROF_EIO;
+    return rc;
+}
+
+static int emit_text(const char *cmd, cp_report *r, FILE *out)
+{
+    if (!strcmp(cmd, "comments")) {
+        for (size_t i = 0; i < r->p->ncomments; i++)
+            fprintf(out, "%s\n", cp_str(r->p, r->p->comments[i]));
+        return 0;
+    }
     if (!strcmp(cmd, "proto")) {
-        /* the filtered profile itself, gzipped, as go tool pprof -proto */
+        /* the filtered profile itself, gzipped, as go tool pprof -proto,
+         * its values scaled by 1/-divide_by (truncated as go's int64()) */
+        if (r->ratio > 0 && r->ratio != 1)
+            for (size_t i = 0; i < r->p->nsamples; i++)
+                for (size_t k = 0; k < r->p->nsample_types; k++)
+                    r->p->samples[i].values[k] =
+                        cp_go_f2i((double)r->p->samples[i].values[k] * r->ratio);
         cp_buf pb = {0};
-        int e = cp_profile_encode_gz(r->p, &pb);
+        int e = cp_cli_encode_fast_gz(r->p, &pb);
         if (!e && fwrite(pb.data, 1, pb.len, out) != pb.len)
             e = CPROF_EIO;
         cp_buf_free(&pb);
@@ -676,7 +744,11 @@ int cp_cmd_report(int argc, char **argv)
     if (!p)
         goto out;
     if (!strcmp(o.cmd, "merge")) {
-        int w = cp_profile_write_file(p, o.output);
+        cp_buf gz = {0};
+        int w = cp_cli_encode_fast_gz(p, &gz);
+        if (!w)
+            w = cp_write_file_atomic(o.output, gz.data, gz.len);
+        cp_buf_free(&gz);
         if (w) {
             fprintf(stderr, "cprof: writing %s: %s\n", o.output, cprof_strerror(w));
             rc = 1;

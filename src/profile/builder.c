@@ -39,6 +39,7 @@ typedef struct chain {
 
 struct cp_pbuilder {
     bool merge;
+    bool nul_escaped; /* strings come from an escaped profile (profile.h) */
     cp_strtab strs;
     VEC(cp_value_type) st;
     VEC(int64_t) comments;
@@ -52,6 +53,8 @@ struct cp_pbuilder {
     VEC(uint64_t) locpool;
     VEC(int64_t) valpool;
     VEC(cp_label) labpool;
+    VEC(cp_label) scratch;     /* the labels of the sample being added */
+    VEC(uint32_t) order;       /* their canonical order */
     chain cmaps, cfuncs, clocs, csamples;
     int err;
 };
@@ -94,6 +97,8 @@ void cp_pbuilder_free(cp_pbuilder *b)
     free(b->locpool.v);
     free(b->valpool.v);
     free(b->labpool.v);
+    free(b->scratch.v);
+    free(b->order.v);
     chain_free(&b->cmaps);
     chain_free(&b->cfuncs);
     chain_free(&b->clocs);
@@ -314,8 +319,53 @@ static bool sample_eq(const cp_pbuilder *b, const void *want, size_t i)
     const sample_want *x = want;
     const bsample *y = &b->samples.v[i];
     return x->nlocs == y->nlocs && x->nlabels == y->nlabels &&
-           !memcmp(x->locs, &b->locpool.v[y->loc_off], x->nlocs * sizeof *x->locs) &&
-           !memcmp(x->labels, &b->labpool.v[y->lab_off], x->nlabels * sizeof *x->labels);
+           (!x->nlocs || !memcmp(x->locs, &b->locpool.v[y->loc_off], x->nlocs * sizeof *x->locs)) &&
+           (!x->nlabels ||
+            !memcmp(x->labels, &b->labpool.v[y->lab_off], x->nlabels * sizeof *x->labels));
+}
+
+/* go's order of a sample's labels when it writes a profile and the order
+ * that makes two samples' labels comparable (profile.Merge's sample key):
+ * string labels before numeric ones, keys in byte order, values of one key
+ * in their given order (a stable sort). */
+static int label_cmp(const void *x, const void *y, void *ctx)
+{
+    const cp_pbuilder *sort_b = ctx;
+    uint32_t i = *(const uint32_t *)x, j = *(const uint32_t *)y;
+    const cp_label *a = &sort_b->scratch.v[i], *c = &sort_b->scratch.v[j];
+    int ka = a->str == 0, kc = c->str == 0;
+    if (ka != kc)
+        return ka - kc;
+    if (a->key != c->key) {
+        uint32_t la = sort_b->strs.lens[a->key], lc = sort_b->strs.lens[c->key];
+        int d = memcmp(sort_b->strs.strs[a->key], sort_b->strs.strs[c->key], la < lc ? la : lc);
+        if (d)
+            return d;
+        if (la != lc)
+            return la < lc ? -1 : 1;
+    }
+    return i < j ? -1 : i > j;
+}
+
+static int sort_labels(cp_pbuilder *b, size_t n)
+{
+    bool sorted = true;
+    if (cp_grow(&b->order.v, &b->order.cap, n, sizeof *b->order.v))
+        return CPROF_ENOMEM;
+    for (size_t k = 0; k < n; k++)
+        b->order.v[k] = (uint32_t)k;
+    for (size_t k = 1; k < n && sorted; k++)
+        sorted = label_cmp(&b->order.v[k - 1], &b->order.v[k], b) < 0;
+    if (sorted)
+        return 0;
+    qsort_r(b->order.v, n, sizeof *b->order.v, label_cmp, b); /* no shared state */
+    /* permute through the tail of the scratch vector */
+    if (cp_grow(&b->scratch.v, &b->scratch.cap, 2 * n, sizeof *b->scratch.v))
+        return CPROF_ENOMEM;
+    for (size_t k = 0; k < n; k++)
+        b->scratch.v[n + k] = b->scratch.v[b->order.v[k]];
+    memcpy(b->scratch.v, b->scratch.v + n, n * sizeof *b->scratch.v);
+    return 0;
 }
 
 int cp_pbuilder_sample(cp_pbuilder *b, const uint64_t *loc_ids, size_t nlocs,
@@ -323,9 +373,11 @@ int cp_pbuilder_sample(cp_pbuilder *b, const uint64_t *loc_ids, size_t nlocs,
 {
     if (b->err)
         return b->err;
-    cp_label labs[64];
-    if (nlabels > 64)
+    if (nlabels >= UINT32_MAX / 2 || nlocs >= UINT32_MAX)
         return CPROF_EINVAL;
+    if (cp_grow(&b->scratch.v, &b->scratch.cap, nlabels, sizeof *b->scratch.v))
+        return b->err = CPROF_ENOMEM;
+    cp_label *labs = b->scratch.v;
     for (size_t k = 0; k < nlabels; k++) {
         memset(&labs[k], 0, sizeof labs[k]);
         labs[k].key = str0(b, labels[k].key);
@@ -333,6 +385,11 @@ int cp_pbuilder_sample(cp_pbuilder *b, const uint64_t *loc_ids, size_t nlocs,
         labs[k].num = labels[k].str ? 0 : labels[k].num;
         labs[k].num_unit = labels[k].unit ? str0(b, labels[k].unit) : 0;
     }
+    if (b->err)
+        return b->err;
+    if (b->merge && nlabels > 1 && sort_labels(b, nlabels))
+        return b->err = CPROF_ENOMEM;
+    labs = b->scratch.v;
     for (size_t k = 0; k < nlocs; k++)
         if (loc_ids[k] == 0 || loc_ids[k] > b->locs.n)
             return CPROF_EINVAL;
@@ -344,9 +401,11 @@ int cp_pbuilder_sample(cp_pbuilder *b, const uint64_t *loc_ids, size_t nlocs,
         sample_want w = {loc_ids, nlocs, labs, nlabels};
         size_t i = chain_find(b, &b->csamples, h, sample_eq, &w);
         if (i) {
+            /* go's int64 addition wraps; so does this, without undefined
+             * behaviour */
             int64_t *v = &b->valpool.v[b->samples.v[i - 1].val_off];
             for (size_t k = 0; k < nst; k++)
-                v[k] += values[k];
+                v[k] = (int64_t)((uint64_t)v[k] + (uint64_t)values[k]);
             return 0;
         }
     }
@@ -378,6 +437,11 @@ int cp_pbuilder_sample(cp_pbuilder *b, const uint64_t *loc_ids, size_t nlocs,
         if (n)                                                                                \
             memcpy((void *)(dst), (src), (n) * sizeof *(dst));                                \
     } while (0)
+
+void cp_pbuilder_set_nul_escaped(cp_pbuilder *b, bool escaped)
+{
+    b->nul_escaped = b->nul_escaped || escaped;
+}
 
 cp_profile *cp_pbuilder_finish(cp_pbuilder *b)
 {
@@ -438,10 +502,16 @@ cp_profile *cp_pbuilder_finish(cp_pbuilder *b)
     p->period_type = b->period_type;
     p->period = b->period;
     p->default_sample_type = b->default_st;
+    p->nul_escaped = b->nul_escaped;
     return p;
 fail:
     cp_profile_free(p);
     return NULL;
+}
+
+int64_t cp_go_scale_round(int64_t v, double r)
+{
+    return cp_go_f2i(round((double)v * r));
 }
 
 int cp_pbuilder_add_profile(cp_pbuilder *b, const cp_profile *src, double scale, cp_diag *diag)
@@ -450,8 +520,10 @@ int cp_pbuilder_add_profile(cp_pbuilder *b, const cp_profile *src, double scale,
     uint64_t *mid = NULL, *fid = NULL, *lid = NULL, *stack = NULL;
     int64_t *vals = NULL;
     cp_line_in *lines = NULL;
-    size_t lines_cap = 0, stack_cap = 0;
+    cp_label_in *labs = NULL;
+    size_t lines_cap = 0, stack_cap = 0, labs_cap = 0;
     const char *(*S)(const cp_profile *, int64_t) = cp_str;
+    b->nul_escaped = b->nul_escaped || src->nul_escaped;
 
     if (b->st.n == 0) {
         for (size_t i = 0; i < src->nsample_types; i++)
@@ -527,16 +599,16 @@ int cp_pbuilder_add_profile(cp_pbuilder *b, const cp_profile *src, double scale,
     }
     for (size_t i = 0; i < src->nsamples; i++) {
         const cp_sample *s = &src->samples[i];
-        cp_label_in labs[64];
-        size_t nl = s->nlabels > 64 ? 64 : s->nlabels;
-        if (cp_grow(&stack, &stack_cap, s->nlocs, sizeof *stack)) {
+        size_t nl = s->nlabels;
+        if (cp_grow(&stack, &stack_cap, s->nlocs, sizeof *stack) ||
+            cp_grow(&labs, &labs_cap, nl, sizeof *labs)) {
             rc = CPROF_ENOMEM;
             goto out;
         }
         for (uint32_t k = 0; k < s->nlocs; k++)
             stack[k] = lid[s->locs[k]];
         for (size_t k = 0; k < src->nsample_types; k++)
-            vals[k] = scale == 1.0 ? s->values[k] : (int64_t)llround((double)s->values[k] * scale);
+            vals[k] = scale == 1.0 ? s->values[k] : cp_go_scale_round(s->values[k], scale);
         for (size_t k = 0; k < nl; k++) {
             const cp_label *l = &s->labels[k];
             labs[k].key = S(src, l->key);
@@ -554,6 +626,7 @@ out:
     free(vals);
     free(lines);
     free(stack);
+    free(labs);
     if (rc && diag && !diag->msg[0])
         cp_diag_set(diag, rc, "%s", cprof_strerror(rc));
     return rc;

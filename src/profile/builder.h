@@ -55,8 +55,11 @@ uint64_t cp_pbuilder_location(cp_pbuilder *b, uint64_t mapping_id, uint64_t addr
 int cp_pbuilder_sample(cp_pbuilder *b, const uint64_t *loc_ids, size_t nlocs,
                        const int64_t *values, const cp_label_in *labels, size_t nlabels);
 
-/* The profile built so far; the builder stays usable.  NULL on ENOMEM. */
+/* The profile built so far; the builder stays usable.  NULL on ENOMEM.
+ * Its nul_escaped is set when a profile added with cp_pbuilder_add_profile
+ * had it; cp_pbuilder_set_nul_escaped sets it for other copies. */
 cp_profile *cp_pbuilder_finish(cp_pbuilder *b);
+void cp_pbuilder_set_nul_escaped(cp_pbuilder *b, bool escaped);
 
 /* Copy everything of src into b (re-interning), scaling values by `scale`
  * (1.0 = unchanged; -1.0 to subtract for -base).  Sample types must match by

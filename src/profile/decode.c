@@ -170,11 +170,39 @@ static int pass_counts(dec *d, counts *c)
     p->strings = alloc(d, c->string ? c->string : 1, sizeof *p->strings);
     if (!p->strings)
         return nomem(d);
+    /* a NUL byte in some string: every string is stored escaped (see
+     * profile.h), so names stay distinct C strings */
+    bool escape = false;
+    cp_pbr_init(&r, d->data, d->len);
+    while (!escape && (rc = cp_pbr_next(&r, &f)) == 1)
+        escape = f.num == 6 && f.len && memchr(f.data, 0, f.len);
+    p->nul_escaped = escape;
     cp_pbr_init(&r, d->data, d->len);
     while ((rc = cp_pbr_next(&r, &f)) == 1) {
         if (f.num != 6)
             continue;
-        char *s = cp_arena_strndup(&p->arena, (const char *)f.data, f.len);
+        char *s;
+        if (escape) {
+            const unsigned char *in = f.data;
+            size_t extra = 0;
+            for (size_t i = 0; i < f.len; i++)
+                extra += in[i] == 0 || in[i] == 0xc0;
+            s = cp_arena_alloc(&p->arena, f.len + extra + 1);
+            if (!s)
+                return nomem(d);
+            size_t w = 0;
+            for (size_t i = 0; i < f.len; i++) {
+                if (in[i] == 0 || in[i] == 0xc0) {
+                    s[w++] = (char)0xc0;
+                    s[w++] = in[i] ? (char)0xc0 : (char)0x80;
+                } else {
+                    s[w++] = (char)in[i];
+                }
+            }
+            s[w] = 0;
+        } else {
+            s = cp_arena_strndup(&p->arena, (const char *)f.data, f.len);
+        }
         if (!s)
             return nomem(d);
         p->strings[p->nstrings++] = s;

@@ -97,8 +97,21 @@ int cp_profile_encode(const cp_profile *p, cp_buf *b)
         rc = location(b, p, &p->locations[i]);
     for (size_t i = 0; i < p->nfunctions && !rc; i++)
         rc = function(b, &p->functions[i]);
-    for (size_t i = 0; i < p->nstrings && !rc; i++)
-        rc = cp_pbw_bytes(b, 6, p->strings[i], strlen(p->strings[i]));
+    char *tmp = NULL;
+    size_t tmp_cap = 0;
+    for (size_t i = 0; i < p->nstrings && !rc; i++) {
+        size_t n = strlen(p->strings[i]);
+        if (p->nul_escaped && memchr(p->strings[i], 0xc0, n)) {
+            if (cp_grow(&tmp, &tmp_cap, n + 1, 1)) {
+                rc = CPROF_ENOMEM;
+                break;
+            }
+            rc = cp_pbw_bytes(b, 6, tmp, cp_str_unescape(tmp, p->strings[i], n));
+        } else {
+            rc = cp_pbw_bytes(b, 6, p->strings[i], n);
+        }
+    }
+    free(tmp);
     free(ids);
     if (rc || cp_pbw_i64(b, 7, p->drop_frames) || cp_pbw_i64(b, 8, p->keep_frames) ||
         cp_pbw_i64(b, 9, p->time_nanos) || cp_pbw_i64(b, 10, p->duration_nanos))
@@ -132,4 +145,19 @@ int cp_profile_write_file(const cp_profile *p, const char *path)
     cp_buf_free(&gz);
     errno = saved;
     return rc;
+}
+
+size_t cp_str_unescape(char *dst, const char *s, size_t n)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)s[i] == 0xc0 && i + 1 < n &&
+            ((unsigned char)s[i + 1] == 0x80 || (unsigned char)s[i + 1] == 0xc0)) {
+            dst[w++] = (unsigned char)s[i + 1] == 0x80 ? 0 : (char)0xc0;
+            i++;
+        } else {
+            dst[w++] = s[i];
+        }
+    }
+    return w;
 }

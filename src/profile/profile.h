@@ -89,12 +89,48 @@ typedef struct cp_profile {
     int64_t *comments; /* string indices */
     size_t ncomments;
     int64_t default_sample_type; /* string index */
+    /* Strings are C strings.  When some string of the encoded profile
+     * holds a NUL byte, the decoder stores every string escaped: NUL as the
+     * bytes C0 80, C0 as C0 C0 (C0 never starts valid UTF-8), and sets
+     * nul_escaped; names stay distinct and NUL-free, the encoder and
+     * cp_str_unescape give the original bytes back. */
+    bool nul_escaped;
 } cp_profile;
+
+/* Undo the NUL escape of n bytes of s into dst (room for n bytes); returns
+ * the length written.  dst may equal s.  [thread-safe] */
+size_t cp_str_unescape(char *dst, const char *s, size_t n);
 
 static inline const char *cp_str(const cp_profile *p, int64_t i)
 {
     return (i >= 0 && (size_t)i < p->nstrings) ? p->strings[i] : "";
 }
+
+/* Go's int64(float64) conversion as amd64 does it: NaN and values outside
+ * int64's range give INT64_MIN (in C such a cast is undefined). */
+static inline int64_t cp_go_f2i(double d)
+{
+    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
+        return INT64_MIN;
+    return (int64_t)d;
+}
+/* Go's int64 arithmetic wraps; these do the same without undefined
+ * behaviour (sample values are any int64, sums of them overflow). */
+static inline int64_t cp_wadd(int64_t a, int64_t b)
+{
+    return (int64_t)((uint64_t)a + (uint64_t)b);
+}
+static inline int64_t cp_wmul(int64_t a, int64_t b)
+{
+    return (int64_t)((uint64_t)a * (uint64_t)b);
+}
+/* a / b for b != 0, INT64_MIN / -1 being INT64_MIN as in Go */
+static inline int64_t cp_go_div(int64_t a, int64_t b)
+{
+    return b == -1 ? (int64_t)(0 - (uint64_t)a) : a / b;
+}
+/* go's int64(math.Round(float64(v) * r)), the way profile.Scale scales. */
+int64_t cp_go_scale_round(int64_t v, double r);
 
 /* Limits that keep hostile input from exhausting memory. */
 #define CP_MAX_DECOMPRESSED (1ull << 30) /* 1 GiB of raw protobuf */

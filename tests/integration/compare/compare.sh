@@ -1,7 +1,7 @@
 #!/bin/sh
 # compare.sh — cprof's text reports against go tool pprof's, byte for byte.
 #
-# Usage: compare.sh CPROF_BINARY SOURCE_ROOT WORKDIR [MKPROFILE [RANDPROF]]
+# Usage: compare.sh CPROF_BINARY SOURCE_ROOT WORKDIR [MKPROFILE [RANDPROF [EDGEPROF]]]
 # Builds the Go oracle (tests/go/oracle), which writes real cpu, heap,
 # allocs, mutex, block, goroutine and threadcreate profiles with labels,
 # then for every profile, report and flag combination below runs both tools
@@ -17,6 +17,10 @@ fi
 RANDPROF=${5:-}
 if [ -n "$RANDPROF" ]; then
     RANDPROF=$(cd "$(dirname "$RANDPROF")" && pwd)/$(basename "$RANDPROF")
+fi
+EDGEPROF=${6:-}
+if [ -n "$EDGEPROF" ]; then
+    EDGEPROF=$(cd "$(dirname "$EDGEPROF")" && pwd)/$(basename "$EDGEPROF")
 fi
 export TZ=UTC
 mkdir -p "$WORK"
@@ -269,6 +273,81 @@ if [ -n "$RANDPROF" ] && [ -x "$RANDPROF" ]; then
         run top -mean -lines $f.pb.gz
         run dot -mean $f.pb.gz
     done
+    GO_RETRIES=0
+fi
+
+# comparisons and merges at the edges (edgeprof.c): labels in shuffled
+# order, 65 labels, INT64_MIN/MAX and overflowing sums, NUL and newline in
+# names; a base and a later profile of one program; profiles merged with
+# themselves (by go: cpu_x2) as -base, -diff_base, -normalize and
+# -drop_negative, through every report
+if [ -n "$EDGEPROF" ] && [ -x "$EDGEPROF" ]; then
+    GO_RETRIES=4
+    for k in shuffled labels65 extreme names; do
+        "$EDGEPROF" $k edge_$k.pb.gz || echo "compare: edgeprof $k failed" >&2
+    done
+    "$EDGEPROF" base edge_base0.pb.gz 0
+    "$EDGEPROF" base edge_base1.pb.gz 1
+    go tool pprof -proto cpu.pb.gz cpu.pb.gz >cpu_x2.pb.gz 2>/dev/null
+    go tool pprof -proto edge_shuffled.pb.gz edge_shuffled.pb.gz >edge_shuffled_x2.pb.gz 2>/dev/null
+    for rep in top tree traces raw dot; do
+        run $rep -base=cpu_x2.pb.gz cpu.pb.gz
+        run $rep cpu.pb.gz cpu.pb.gz
+        run $rep -diff_base=cpu.pb.gz cpu_x2.pb.gz
+        run $rep -normalize -base=cpu_x2.pb.gz cpu.pb.gz
+        run $rep -drop_negative -base=cpu_x2.pb.gz cpu.pb.gz
+        run $rep edge_shuffled.pb.gz
+        run $rep edge_shuffled.pb.gz edge_shuffled.pb.gz
+        run $rep -base=edge_shuffled_x2.pb.gz edge_shuffled.pb.gz
+        run $rep -base=edge_base0.pb.gz edge_base1.pb.gz
+        run $rep -diff_base=edge_base0.pb.gz edge_base1.pb.gz
+        run $rep -normalize -base=edge_base0.pb.gz edge_base1.pb.gz
+        run $rep -normalize -diff_base=edge_base0.pb.gz edge_base1.pb.gz
+        run $rep -drop_negative -base=edge_base1.pb.gz edge_base0.pb.gz
+        run $rep edge_base0.pb.gz edge_base1.pb.gz
+        for k in labels65 extreme names; do
+            run $rep edge_$k.pb.gz
+            run $rep edge_$k.pb.gz edge_$k.pb.gz
+            run $rep -base=edge_$k.pb.gz edge_$k.pb.gz
+        done
+        run $rep -sample_index=0 -base=edge_extreme.pb.gz edge_base0.pb.gz
+    done
+    for rx in . compute 'x'; do
+        runrx peek "$rx" -base=cpu_x2.pb.gz cpu.pb.gz
+        runrx peek "$rx" -diff_base=edge_base0.pb.gz edge_base1.pb.gz
+        runrx peek "$rx" -normalize -base=edge_base0.pb.gz edge_base1.pb.gz
+        runrx peek "$rx" -drop_negative -base=edge_base1.pb.gz edge_base0.pb.gz
+        runrx peek "$rx" edge_base0.pb.gz edge_base1.pb.gz
+        for k in shuffled labels65 extreme names; do
+            runrx peek "$rx" edge_$k.pb.gz edge_$k.pb.gz
+        done
+    done
+    run top -sample_index=1 -base=edge_extreme.pb.gz edge_extreme.pb.gz
+    run traces -sample_index=1 edge_extreme.pb.gz
+    run tags edge_shuffled.pb.gz edge_shuffled.pb.gz
+    run tags edge_labels65.pb.gz
+    run tags edge_names.pb.gz
+    run top -focus='x' edge_names.pb.gz
+    run top -tagfocus=k64=v1 edge_labels65.pb.gz edge_labels65.pb.gz
+    runproto -divide_by=10 cpu.pb.gz
+    runproto -divide_by=3 edge_extreme.pb.gz
+    runproto -base=cpu_x2.pb.gz cpu.pb.gz
+    runproto edge_shuffled.pb.gz edge_shuffled.pb.gz
+    runproto edge_labels65.pb.gz edge_labels65.pb.gz
+    runproto edge_names.pb.gz edge_names.pb.gz
+    runproto edge_extreme.pb.gz edge_extreme.pb.gz
+    # go tool pprof's other spellings: -text, -comments, [binary] profile
+    run text cpu.pb.gz
+    run text -cum edge_base1.pb.gz
+    run comments rand3.pb.gz
+    run comments -add_comment=extra rand8.pb.gz rand3.pb.gz
+    run top /bin/ls cpu.pb.gz
+    run raw /bin/ls edge_base0.pb.gz
+    run raw /bin/ls goroutine.pb.gz
+    run top -flat -cum cpu.pb.gz
+    run top -call_tree cpu.pb.gz
+    run tree -call_tree -base=cpu_x2.pb.gz cpu.pb.gz
+    runrx peek main -call_tree cpu.pb.gz
     GO_RETRIES=0
 fi
 

@@ -35,6 +35,9 @@ expect 2 "no profile source" top
 expect 2 "flag needs an argument" top x.pb.gz -focus
 expect 2 "invalid value for -nodecount" top -nodecount=abc x.pb.gz
 expect 2 "conflicting" top -lines -files x.pb.gz
+expect 2 "conflicting options set: \[flat cum\]" top -flat -cum x.pb.gz
+expect 2 "call_tree is not supported for dot" dot -call_tree x.pb.gz
+expect 2 "conflicting options set" -text -cum -flat=true x.pb.gz
 expect 2 "at most one output format" -top -traces x.pb.gz
 expect 1 "nosuch.pb.gz" top "$WORK/nosuch.pb.gz"
 expect 2 "mutex profiles are not collected" record --mutex -- true
@@ -76,6 +79,16 @@ if [ -n "${PROFS:-}" ] && [ -s "$PROFS/cpu.pb.gz" ]; then
     fi
     if command -v go >/dev/null 2>&1; then
         go tool pprof -top "$WORK/m.pb.gz" >/dev/null 2>&1 || { echo "FAIL: go tool pprof cannot read merge output"; fail=$((fail + 1)); }
+    fi
+    # a newline in a function name cannot forge a folded line
+    if [ -s "$PROFS/edge_names.pb.gz" ]; then
+        "$CPROF" folded "$PROFS/edge_names.pb.gz" >"$WORK/names.folded"
+        nl=$(wc -l <"$WORK/names.folded")
+        bad=$(grep -avc ' [0-9-]*$' "$WORK/names.folded")
+        if [ "$nl" -ne 8 ] || [ "$bad" -ne 0 ] || ! grep -aq 'line\\nbreak' "$WORK/names.folded"; then
+            echo "FAIL: folded of names with newlines: $nl lines (want 8), $bad without a value"
+            fail=$((fail + 1))
+        fi
     fi
     echo "errors: top value single ${one}ns, merged with itself ${two}ns"
 fi

@@ -38,5 +38,8 @@ int main(int argc, char **argv)
     cp_pbuilder_sample(b, s4, 3, &v, NULL, 0); v = 7;
     cp_pbuilder_sample(b, s5, 3, &v, NULL, 0);
     cp_profile *p = cp_pbuilder_finish(b);
-    return cp_profile_write_file(p, argv[1]);
+    int rc = p ? cp_profile_write_file(p, argv[1]) : 1;
+    cp_profile_free(p);
+    cp_pbuilder_free(b);
+    return rc ? 1 : 0;
 }

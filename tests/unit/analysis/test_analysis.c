@@ -636,3 +636,46 @@ Test(graph, two_threads_build_the_same_graph)
         cp_profile_free(p);
     }
 }
+
+/* profile.Merge's sample key: labels per key, key order ignored, the
+ * values of one key in order; sums wrap like go's int64. */
+Test(merge, labels_in_any_key_order_fold_and_nothing_is_capped)
+{
+    cp_pbuilder *b = cp_pbuilder_new(true);
+    cp_pbuilder_sample_type(b, "samples", "count");
+    uint64_t m = cp_pbuilder_mapping(b, 0x1000, 0x2000, 0, "/bin/x", "", true, true, true, false);
+    uint64_t f = cp_pbuilder_function(b, "main", "main", "x.c", 1);
+    cp_line_in ln = {f, 2, 0};
+    uint64_t loc = cp_pbuilder_location(b, m, 0x1010, &ln, 1, false);
+    cp_label_in ab[3] = {{"a", "1", 0, NULL}, {"b", "2", 0, NULL}, {"n", NULL, 7, "bytes"}};
+    cp_label_in ba[3] = {{"n", NULL, 7, "bytes"}, {"b", "2", 0, NULL}, {"a", "1", 0, NULL}};
+    cp_label_in a12[2] = {{"a", "1", 0, NULL}, {"a", "2", 0, NULL}};
+    cp_label_in a21[2] = {{"a", "2", 0, NULL}, {"a", "1", 0, NULL}};
+    int64_t v = INT64_MAX;
+    cr_assert_eq(cp_pbuilder_sample(b, &loc, 1, &v, ab, 3), 0);
+    v = 2;
+    cr_assert_eq(cp_pbuilder_sample(b, &loc, 1, &v, ba, 3), 0);
+    v = 1;
+    cp_pbuilder_sample(b, &loc, 1, &v, a12, 2);
+    cp_pbuilder_sample(b, &loc, 1, &v, a21, 2);
+    cp_label_in many[70];
+    char keys[70][8];
+    for (int i = 0; i < 70; i++) {
+        snprintf(keys[i], sizeof keys[i], "k%02d", 69 - i);
+        many[i] = (cp_label_in){keys[i], "v", 0, NULL};
+    }
+    cp_pbuilder_sample(b, &loc, 1, &v, many, 70);
+    cp_profile *p = cp_pbuilder_finish(b);
+    cr_assert_not_null(p);
+    cr_assert_eq(p->nsamples, 4, "got %zu samples", p->nsamples);
+    cr_assert_eq(p->samples[0].values[0], INT64_MIN + 1); /* MAX + 2 wraps */
+    /* go's write order: string labels by key, then numeric ones */
+    cr_assert_str_eq(cp_str(p, p->samples[0].labels[0].key), "a");
+    cr_assert_str_eq(cp_str(p, p->samples[0].labels[1].key), "b");
+    cr_assert_str_eq(cp_str(p, p->samples[0].labels[2].key), "n");
+    cr_assert_eq(p->samples[3].nlabels, 70);
+    cr_assert_str_eq(cp_str(p, p->samples[3].labels[0].key), "k00");
+    cr_assert_str_eq(cp_str(p, p->samples[3].labels[69].key), "k69");
+    cp_profile_free(p);
+    cp_pbuilder_free(b);
+}

@@ -1,0 +1,29 @@
+/* report_io.h — helpers of the report commands (report_cmd.c).
+ *
+ * Contract: plain functions on profiles and streams for the CLI; not
+ * thread-safe beyond what stdio is.
+ */
+#ifndef CP_CLI_REPORT_IO_H
+#define CP_CLI_REPORT_IO_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "base/buf.h"
+#include "profile/profile.h"
+
+/* An ELF, Mach-O or PE file (what go tool pprof's object tool opens). */
+bool cp_cli_is_object_file(const char *path);
+/* go's fetch: exec_name (or build_id) replaces the first mapping's file
+ * (or build id); a profile without mappings first gets one that every
+ * location points to.  0 or CPROF_ENOMEM. */
+int cp_cli_override_main(cp_profile *p, const char *exec_name, const char *build_id);
+/* True when every value is exactly negated in a double (|v| <= 2^53). */
+bool cp_cli_small_values(cp_profile *const *ps, size_t n);
+/* Encode and gzip at level 1 (merge and proto output), appended to out. */
+int cp_cli_encode_fast_gz(const cp_profile *p, cp_buf *out);
+/* A write stream onto `to` that writes the original bytes of NUL-escaped
+ * strings (profile.h); fclose it before `to`.  NULL on ENOMEM. */
+FILE *cp_cli_unescape_stream(FILE *to);
+
+#endif
