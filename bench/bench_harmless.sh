@@ -180,7 +180,7 @@ def redis_rps(env):
                 time.sleep(0.05)
         else:
             return "server did not start"
-        b = subprocess.run(["redis-benchmark", "-p", str(port), "-q", "-n", "200000",
+        b = subprocess.run(["redis-benchmark", "-p", str(port), "-q", "-n", "600000",
                             "-t", "set,get", "-P", "16"], env=BASE_ENV, capture_output=True,
                            text=True, timeout=120)
         rps = [float(x) for x in re.findall(r"([0-9.]+) requests per second", b.stdout)]
@@ -200,7 +200,9 @@ def redis_rps(env):
 if all(shutil.which(p) for p in ("redis-server", "redis-benchmark", "redis-cli")):
     res = {"plain": [], "heap": []}
     envs = {"plain": BASE_ENV, "heap": profiled(CPROF_HEAP=f"{TMP}/heap.%p.pb.gz")}
-    for _ in range(3):
+    # 0.2 s runs (200k requests) swung from 0.87x to 1.05x on a 2-core
+    # machine where server and client share the cores: 5 longer rounds.
+    for _ in range(5):
         for k, env in envs.items():
             res[k].append(redis_rps(env))
     nums = {k: [x for x in v if isinstance(x, float)] for k, v in res.items()}
@@ -208,7 +210,8 @@ if all(shutil.which(p) for p in ("redis-server", "redis-benchmark", "redis-cli")
     if nums["plain"] and nums["heap"]:
         a, b = max(nums["plain"]), max(nums["heap"])
         print(f"redis-server under redis-benchmark, CPROF_HEAP: {a:.0f} -> {b:.0f} requests/s, "
-              f"ratio {b/a:.3f}x (goal >= 0.95x: {met(b/a >= 0.95)}) [best of 3, -P 16, 2x200000 requests]")
+              f"ratio {b/a:.3f}x (goal >= 0.95x: {met(b/a >= 0.95)}) [best of 5, -P 16, 2x600000 requests; "
+              f"median ratio {sorted(nums['heap'])[len(nums['heap']) // 2] / sorted(nums['plain'])[len(nums['plain']) // 2]:.3f}x]")
     else:
         print(f"redis-server under redis-benchmark, CPROF_HEAP: not measured ({errs[0] if errs else 'no result'})")
 else:
