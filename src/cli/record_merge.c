@@ -33,6 +33,7 @@
 #include "analysis/prep.h"
 #include "base/buf.h"
 #include "cli/record.h"
+#include "profile/builder.h"
 #include "profile/profile.h"
 #include "symbolize/elfname.h"
 #include "symbolize/symbolize.h"
@@ -354,8 +355,8 @@ static void explain(const rec_output *o, rec_procs *procs, double profiled_s, bo
         fprintf(stderr, "cprof: the command used %.2f s of CPU and none of its processes "
                         "wrote a profile; the processes that ran:\n", o->used_cpu_s);
     else if (o->type == REC_CPU && o->used_cpu_s >= 0)
-        fprintf(stderr, "cprof: the %s profile holds %.2f s of the %.2f s of CPU the command "
-                        "used; the processes that ran:\n", what, profiled_s, o->used_cpu_s);
+        fprintf(stderr, "cprof: the %s profile's samples hold %.2f s of the %.2f s of CPU the "
+                        "command used; the processes that ran:\n", what, profiled_s, o->used_cpu_s);
     else
         fprintf(stderr, "cprof: the %s profile is empty; the processes that ran:\n", what);
     size_t shown_un = 0, shown_pr = 0, quiet_un = 0, rest_pr = 0;
@@ -401,6 +402,60 @@ static void explain(const rec_output *o, rec_procs *procs, double profiled_s, bo
     free(v);
 }
 
+/* The processes of the tree that wrote no CPU profile but used CPU (as
+ * /proc showed it last: a lower bound, in 10 ms ticks) get one sample each
+ * in the merged profile, labelled pid and comm, under a frame that says why
+ * (`[not profiled: statically linked]`), so that the profile's total is the
+ * tree's CPU and `top` or `-tagfocus=comm=` show where the rest went.  The
+ * sample count stays 0: no signal was taken.  *added_s receives their CPU.
+ * Returns m itself when there is nothing to add or memory runs out. */
+static cp_profile *with_unprofiled(cp_profile *m, const rec_procs *procs, double *added_s,
+                                   size_t *added_n)
+{
+    *added_s = 0, *added_n = 0;
+    int vi = cp_profile_sample_index(m, "cpu");
+    bool any = false;
+    for (size_t i = 0; i < procs->n; i++)
+        any = any || (!procs->v[i].wrote && procs->v[i].seen_cpu_s > 0);
+    if (vi < 0 || !any)
+        return m;
+    cp_pbuilder *b = cp_pbuilder_new(false);
+    cp_diag d = {{0}};
+    int64_t *v = calloc(m->nsample_types, sizeof *v);
+    cp_profile *out = NULL;
+    if (!b || !v || cp_pbuilder_add_profile(b, m, 1.0, &d) != 0)
+        goto out;
+    for (size_t i = 0; i < procs->n; i++) {
+        const rec_proc *p = &procs->v[i];
+        if (p->wrote || p->seen_cpu_s <= 0)
+            continue;
+        char name[128];
+        const char *why = p->why ? p->why : "ended without writing a profile";
+        size_t wl = strcspn(why, ":");
+        snprintf(name, sizeof name, "[not profiled: %.*s]", (int)wl, why);
+        uint64_t fid = cp_pbuilder_function(b, name, name, "", 0);
+        cp_line_in line = {.function_id = fid};
+        uint64_t lid = fid ? cp_pbuilder_location(b, 0, 0, &line, 1, false) : 0;
+        v[vi] = (int64_t)(p->seen_cpu_s * 1e9 + 0.5);
+        cp_label_in labels[2] = {{.key = "pid", .num = p->pid},
+                                 {.key = "comm", .str = p->comm[0] ? p->comm : "?"}};
+        if (!lid || cp_pbuilder_sample(b, &lid, 1, v, labels, 2) != 0)
+            goto out;
+        *added_s += p->seen_cpu_s;
+        (*added_n)++;
+    }
+    out = cp_pbuilder_finish(b);
+out:
+    cp_pbuilder_free(b);
+    free(v);
+    if (!out) {
+        *added_s = 0, *added_n = 0;
+        return m;
+    }
+    cp_profile_free(m);
+    return out;
+}
+
 static void summary(const rec_output *o, const char *name, size_t nproc, double value,
                     int64_t samples)
 {
@@ -434,8 +489,8 @@ int cp_record_output(const rec_output *o, rec_procs *procs)
     if (!o->cmd_ran && n == 0)
         goto out; /* the command did not run; exec already said why */
     int64_t samples = 0;
-    double value = 0;
-    size_t nproc = 0;
+    double value = 0, unprof_s = 0;
+    size_t nproc = 0, unprof_n = 0;
     if (o->per_process) {
         rc = per_process(o, fs, n, procs, &nproc);
         for (size_t i = 0; i < procs->n; i++)
@@ -456,6 +511,8 @@ int cp_record_output(const rec_output *o, rec_procs *procs)
             if (o->wall_ns > 0)
                 m->time_nanos = o->start_ns, m->duration_nanos = o->wall_ns;
             totals(m, o->type, &samples, &value);
+            if (o->type == REC_CPU)
+                m = with_unprofiled(m, procs, &unprof_s, &unprof_n);
             int wr = cp_profile_write_file(m, o->path);
             cp_profile_free(m);
             if (wr)
@@ -467,6 +524,10 @@ int cp_record_output(const rec_output *o, rec_procs *procs)
         if (!rc) {
             fprintf(stderr, "cprof: %s profile: %s\n", t->what, o->path);
             summary(o, o->path, nproc, value, samples);
+            if (unprof_n)
+                fprintf(stderr, "cprof: it also holds %.2f s of CPU of %zu process%s the "
+                                "preload did not enter, each under a [not profiled: why] frame\n",
+                        unprof_s, unprof_n, unprof_n == 1 ? "" : "es");
         }
     }
     if (n == 0)

@@ -28,4 +28,18 @@ grep -Eq "^cprof: the command used 0\.[1-9][0-9] s of CPU and none of its proces
 read pid used <s.txt || fail "the program did not run"
 grep -q "^cprof:   pid $pid prog_static $prog: no profile, 0\.[0-9][0-9] s CPU seen: statically linked" err.txt ||
   fail "the static child of the shell is not named"
+
+# next to a profiled program: the merged profile also holds the static
+# program's CPU (what /proc showed), labelled with its pid and name, under
+# a frame that says why it has no stack
+"$cprof" record -o s.pb.gz -- sh -c "'$prog' 0.3 s.txt; '$PROG_A' 0.2 a.txt" >/dev/null 2>err.txt ||
+  fail "record with a static and a dynamic program"
+read pid used <s.txt || fail "the program did not run"
+grep -q "^cprof: it also holds 0\.[0-9][0-9] s of CPU of 1 process the preload did not enter" err.txt ||
+  fail "the summary does not count the unprofiled process"
+"$cprof" top -tagfocus=comm=prog_static s.pb.gz >top.txt 2>&1 || fail "cprof top"
+grep -Eq '^ +[1-9][0-9]*ms .*\[not profiled: statically linked\]$' top.txt ||
+  { cat top.txt; fail "no [not profiled: statically linked] frame for prog_static"; }
+"$cprof" tags -tagfocus=pid="$pid" s.pb.gz | grep -q 'prog_static' ||
+  fail "the unprofiled sample is not labelled with its pid and comm"
 echo "static: ok"
