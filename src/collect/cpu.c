@@ -120,17 +120,29 @@ static void record(void *uc, int64_t w)
  * average half a period) goes to that sample's stack, so a thread's
  * samples add up to all the CPU it used while profiled.  Without it every
  * thread and process lost its tail: 561 short processes of a build lost
- * ~2.8 s, 10% of its CPU.  A thread never sampled keeps its CPU unseen.
+ * ~2.8 s, 10% of its CPU.  A thread never sampled gets one sample of
+ * its whole CPU time on CP_CPU_UNSAMPLED_PC.
  * Called with the profiling signal blocked or no longer handled, so the
  * handler cannot update the same thread-local state meanwhile. */
-static void add_tail(void)
+static void add_tail(bool unsampled_too)
 {
-    if (!tls_last_rec || tls_gen != atomic_load(&gen))
-        return;
+    if (tls_gen != atomic_load(&gen) || (!tls_last_rec && !unsampled_too))
+        return; /* no baseline in this profile: a thread we never armed */
     int64_t now = now_ns(CLOCK_THREAD_CPUTIME_ID);
     if (now > tls_last_ns) {
-        cp_stacktab_add_ns(tls_last_rec, now - tls_last_ns);
-        atomic_fetch_add_explicit(&total_ns, now - tls_last_ns, memory_order_relaxed);
+        int64_t ns = now - tls_last_ns;
+        if (tls_last_rec) {
+            cp_stacktab_add_ns(tls_last_rec, ns);
+        } else {
+            /* Never sampled: its CPU has no stack, but it was spent. */
+            uint64_t pc = CP_CPU_UNSAMPLED_PC;
+            cp_stackrec *rec = NULL;
+            atomic_store_explicit(&sampled, 1, memory_order_relaxed);
+            /* CPU time, but no signal was taken: the sample count stays 0 */
+            if (cp_stacktab_add_rec(&tab, &pc, 1, ns, &rec) == 0 && rec)
+                atomic_fetch_sub_explicit(&rec->count, 1, memory_order_relaxed);
+        }
+        atomic_fetch_add_explicit(&total_ns, ns, memory_order_relaxed);
         tls_last_ns = now;
     }
     tls_last_rec = NULL;
@@ -383,10 +395,12 @@ CPROF_API int cprof_cpu_stop(void)
     if (!atomic_load(&running) && !suspended)
         goto out;
     halt_locked();
-    add_tail();
+    bool idle_child = forked_child && !atomic_load(&sampled) && out_path;
+    if (!idle_child)
+        add_tail(true);
     suspended = 0;
     exec_paused = 0;
-    rc = forked_child && !atomic_load(&sampled) && out_path ? 0 : write_locked(false);
+    rc = idle_child ? 0 : write_locked(false);
 out:
     unlock_mu(cs);
     cp_heap_busy_leave(busy);
@@ -423,7 +437,7 @@ void cp_cpu_before_exec(void)
     if (atomic_load(&running) || suspended) {
         exec_paused = atomic_load(&running) ? 1 : 0;
         halt_locked();
-        add_tail();
+        add_tail(false); /* unsampled, it writes nothing before the exec */
         discard_pending();
         /* Written now (a file, not a descriptor the program may share)
          * when there is something to write; kept for the write at exit
@@ -573,7 +587,7 @@ void cp_cpu_thread_end(void)
     sigemptyset(&one);
     sigaddset(&one, installed_signo);
     pthread_sigmask(SIG_BLOCK, &one, &old);
-    add_tail();
+    add_tail(true);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 

@@ -62,4 +62,11 @@ void cp_cpu_get_stats(cp_cpu_stats *out);
 /* Name of the frame that carries lost samples in profiles. */
 #define CP_CPU_LOST_FRAME "cprof_lost_samples"
 
+/* A thread that ended (or was running at stop) without a single sample
+ * still used CPU: it is recorded as one sample on this marker address
+ * (non-canonical, like the elided-frames marker), written as a frame of
+ * this name, so that short processes and threads add up. */
+#define CP_CPU_UNSAMPLED_PC 0xffd0000000000000ull
+#define CP_CPU_UNSAMPLED_FRAME "[thread ran less than one sampling period]"
+
 #endif

@@ -69,7 +69,7 @@ void cp_stacktab_add_ns(cp_stackrec *rec, int64_t ns);
 void cp_stacktab_merge(cp_stacktab *t);
 
 /* Records in arena order: start with prev = NULL; NULL at the end.  No add
- * may be in flight.  Records with count 0 are to be skipped. */
+ * may be in flight.  Records with count and ns 0 (folded) are to be skipped. */
 const cp_stackrec *cp_stacktab_next(const cp_stacktab *t, const cp_stackrec *prev);
 
 typedef struct cp_stacktab_stats {

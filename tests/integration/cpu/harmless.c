@@ -105,6 +105,28 @@ static int spawn(int n)
     return 0;
 }
 
+static void *short_burn(void *arg)
+{
+    burn((int)(intptr_t)arg);
+    return NULL;
+}
+
+/* n threads one after another, each burning ms of its CPU, then prints the
+ * process's CPU time (ms) as the profile should hold it. */
+static int short_threads(int n, int ms)
+{
+    for (int i = 0; i < n; i++) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, short_burn, (void *)(intptr_t)ms) != 0 ||
+            pthread_join(t, NULL) != 0)
+            return 1;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    printf("process_cpu_ms=%lld\n", (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    return 0;
+}
+
 static int exec_fails(void)
 {
     before_exec_work(150);
@@ -246,6 +268,8 @@ int main(int argc, char **argv)
         return spawn(argc > 2 ? atoi(argv[2]) : 50);
     if (!strcmp(mode, "exec-fails"))
         return exec_fails();
+    if (!strcmp(mode, "short-threads"))
+        return short_threads(argc > 2 ? atoi(argv[2]) : 20, argc > 3 ? atoi(argv[3]) : 10);
     if (!strcmp(mode, "dlwork") && argc > 2)
         return dlwork(argv[2]);
     fprintf(stderr, "usage: harmless threads|forkfaults N|allsig|allsig-rt|deep N|dlwork LIB\n");

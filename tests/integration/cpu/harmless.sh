@@ -154,6 +154,23 @@ shell)
   top "$dir/cpu.pb.gz" >/dev/null
   echo "shell: ok"
   ;;
+shortthreads)
+  # 20 threads of 10 ms each at 1 Hz: almost none is ever sampled, yet the
+  # profile holds their CPU (each thread's time since its last sample, or
+  # all of it under the "[thread ran less than one sampling period]"
+  # frame): its total is the process's CPU, less what was spent before the
+  # profile started and after it stopped (a few ms).
+  env CPROF_CPU="$dir/cpu.pb.gz" CPROF_CPU_HZ=1 LD_PRELOAD="$lib" "$prog" short-threads 20 10 >"$dir/out"
+  want=$(sed -n 's/^process_cpu_ms=//p' "$dir/out")
+  "$CPROF_BIN" top -unit=ms "$dir/cpu.pb.gz" >"$dir/t.txt" 2>&1 || { cat "$dir/t.txt"; fail "cprof top"; }
+  got=$(sed -n 's/^Showing nodes accounting for .* of \([0-9.]*\)ms total$/\1/p' "$dir/t.txt")
+  got=${got%.*}
+  echo "short threads: profile ${got:-?} ms, process CPU $want ms"
+  [ -n "$got" ] && [ "$got" -ge $((want * 9 / 10)) ] && [ "$got" -le $((want + 5)) ] ||
+    { cat "$dir/t.txt"; fail "the profile holds ${got:-no} ms of the process's $want ms"; }
+  grep -q 'thread ran less than one sampling period' "$dir/t.txt" ||
+    { cat "$dir/t.txt"; fail "no frame for the unsampled threads"; }
+  ;;
 idlechild)
   # Per-process files ("%p"): a forked child that samples nothing writes
   # none (a shell's subshells would each create an empty file), one that
