@@ -22,11 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "symbolize/elfname.h"
 #include "symbolize/symbolize.h"
 
-typedef char *(*cxa_demangle_fn)(const char *mangled, char *buf, size_t *len, int *status);
-
-static cxa_demangle_fn demangler;
+static void *demangler; /* __cxa_demangle, or NULL */
 static pthread_once_t demangler_once = PTHREAD_ONCE_INIT;
 
 static void find_demangler(void)
@@ -41,8 +40,7 @@ static void find_demangler(void)
         if (h)
             sym = dlsym(h, "__cxa_demangle");
     }
-    /* POSIX lets a data pointer hold a function address from dlsym. */
-    memcpy(&demangler, &sym, sizeof demangler);
+    demangler = sym;
 }
 
 char *cp_symbolize_demangle(const char *name)
@@ -50,13 +48,5 @@ char *cp_symbolize_demangle(const char *name)
     if (!name || name[0] != '_' || name[1] != 'Z')
         return NULL;
     pthread_once(&demangler_once, find_demangler);
-    if (!demangler)
-        return NULL;
-    int status = 0;
-    char *s = demangler(name, NULL, NULL, &status);
-    if (status != 0) {
-        free(s);
-        return NULL;
-    }
-    return s;
+    return cp_elfname_demangle_with(demangler, name);
 }

@@ -49,8 +49,15 @@ char *cp_elfname_demangle_loaded(const char *name)
             return NULL;
         __atomic_store_n(&demangler_sym, sym, __ATOMIC_RELEASE);
     }
+    return cp_elfname_demangle_with(sym, name);
+}
+
+char *cp_elfname_demangle_with(void *cxa_demangle, const char *name)
+{
+    if (!cxa_demangle || !name || name[0] != '_' || name[1] != 'Z')
+        return NULL;
     cxa_demangle_fn demangler;
-    memcpy(&demangler, &sym, sizeof demangler);
+    memcpy(&demangler, &cxa_demangle, sizeof demangler); /* POSIX: dlsym's data pointer */
     int status = 0;
     char *s = demangler(name, NULL, NULL, &status);
     if (status != 0) {

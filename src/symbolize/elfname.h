@@ -40,5 +40,9 @@ int cp_elfname_profile(const cp_profile *in, cp_profile **out, cp_diag *diag,
 /* Demangle with a __cxa_demangle already present in the process (never
  * loads one): a malloc'ed string, or NULL.  [thread-safe] */
 char *cp_elfname_demangle_loaded(const char *name);
+/* Demangle an Itanium-ABI name with `cxa_demangle` (the address of a
+ * __cxa_demangle): a malloc'ed string, or NULL when name is not mangled or
+ * the demangler refuses it.  [thread-safe] */
+char *cp_elfname_demangle_with(void *cxa_demangle, const char *name);
 
 #endif
