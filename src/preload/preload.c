@@ -52,7 +52,7 @@
 
 
 typedef int (*create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
-static create_fn real_create;
+static void *real_create; /* pthread_create after ours */
 static pthread_key_t exit_key;
 static int have_key;
 
@@ -106,14 +106,21 @@ static void *trampoline(void *p)
     return t.fn(t.arg);
 }
 
-static create_fn get_real_create(void)
+/* The next definition of `name` after ours (glibc's, usually), looked up
+ * once and kept in *cache. */
+static void *next_fn(void **cache, const char *name)
 {
-    create_fn f = __atomic_load_n(&real_create, __ATOMIC_ACQUIRE);
+    void *f = __atomic_load_n(cache, __ATOMIC_ACQUIRE);
     if (!f) {
-        f = (create_fn)dlsym(RTLD_NEXT, "pthread_create");
-        __atomic_store_n(&real_create, f, __ATOMIC_RELEASE);
+        f = dlsym(RTLD_NEXT, name);
+        __atomic_store_n(cache, f, __ATOMIC_RELEASE);
     }
     return f;
+}
+
+static create_fn get_real_create(void)
+{
+    return (create_fn)next_fn(&real_create, "pthread_create");
 }
 
 CPROF_API int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
@@ -139,12 +146,8 @@ typedef int (*dlclose_fn)(void *);
 
 CPROF_API int dlclose(void *handle)
 {
-    static dlclose_fn real;
-    dlclose_fn f = __atomic_load_n(&real, __ATOMIC_ACQUIRE);
-    if (!f) {
-        f = (dlclose_fn)dlsym(RTLD_NEXT, "dlclose");
-        __atomic_store_n(&real, f, __ATOMIC_RELEASE);
-    }
+    static void *real;
+    dlclose_fn f = (dlclose_fn)next_fn(&real, "dlclose");
     if (!f)
         return -1; /* dlerror() then says why dlsym failed */
     cp_cpu_note_maps();
@@ -257,16 +260,6 @@ typedef int (*execve_fn)(const char *, char *const[], char *const[]);
 typedef int (*execvpe_fn)(const char *, char *const[], char *const[]);
 typedef int (*execv_fn)(const char *, char *const[]);
 typedef int (*fexecve_fn)(int, char *const[], char *const[]);
-
-static void *next_fn(void **cache, const char *name)
-{
-    void *f = __atomic_load_n(cache, __ATOMIC_ACQUIRE);
-    if (!f) {
-        f = dlsym(RTLD_NEXT, name);
-        __atomic_store_n(cache, f, __ATOMIC_RELEASE);
-    }
-    return f;
-}
 
 #define EXEC_CALL(type, name, ...)                        \
     do {                                                  \
