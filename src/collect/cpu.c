@@ -309,30 +309,34 @@ static int start_locked(const char *path, int fd, const cprof_cpu_options *opts)
     return 0;
 }
 
+/* start_locked under mu, the profiler's own allocations marked.  child:
+ * the restart in a forked child (one thread to arm; it writes nothing if
+ * it samples nothing), else a profile the program starts itself. */
+static int start(const char *path, int fd, const cprof_cpu_options *opts, bool child)
+{
+    int busy = cp_heap_busy_enter();
+    int cs = lock_mu();
+    forked_child = child;
+    int rc = start_locked(path, fd, opts);
+    if (rc)
+        forked_child = 0;
+    unlock_mu(cs);
+    cp_heap_busy_leave(busy);
+    return rc;
+}
+
 CPROF_API int cprof_cpu_start(const char *path, const cprof_cpu_options *opts)
 {
     if (!path || !*path)
         return CPROF_EINVAL;
-    int busy = cp_heap_busy_enter(); /* the profiler's own allocations */
-    int cs = lock_mu();
-    forked_child = 0; /* a profile the program starts itself */
-    int rc = start_locked(path, -1, opts);
-    unlock_mu(cs);
-    cp_heap_busy_leave(busy);
-    return rc;
+    return start(path, -1, opts, false);
 }
 
 CPROF_API int cprof_cpu_start_fd(int fd, const cprof_cpu_options *opts)
 {
     if (fd < 0)
         return CPROF_EINVAL;
-    int busy = cp_heap_busy_enter(); /* the profiler's own allocations */
-    int cs = lock_mu();
-    forked_child = 0;
-    int rc = start_locked(NULL, fd, opts);
-    unlock_mu(cs);
-    cp_heap_busy_leave(busy);
-    return rc;
+    return start(NULL, fd, opts, false);
 }
 
 /* Disarm and wait for handlers in flight.  mu held. */
@@ -669,14 +673,7 @@ void cp_cpu_atfork_child(void)
         cprof_cpu_options o = {.hz = hz, .signal = signo};
         char *tmpl = out_path;
         out_path = NULL;
-        int busy = cp_heap_busy_enter();
-        int cs = lock_mu();
-        forked_child = 1; /* one thread to arm; writes nothing if it samples nothing */
-        int rc = start_locked(tmpl, -1, &o);
-        if (rc)
-            forked_child = 0;
-        unlock_mu(cs);
-        cp_heap_busy_leave(busy);
+        int rc = start(tmpl, -1, &o, true);
         if (rc)
             cp_log("CPU profile of child %d not started: %s", (int)getpid(), cprof_strerror(rc));
         free(tmpl);
