@@ -312,6 +312,23 @@ static void on_stop(int sig)
     stop_signal = sig;
 }
 
+/* The dispositions and mask record changes while the command runs, as they
+ * were: put back in the child before exec and in record afterwards. */
+typedef struct saved_signals {
+    struct sigaction intr, quit, chld, term, hup;
+    sigset_t mask;
+} saved_signals;
+
+static void restore_signals(const saved_signals *o)
+{
+    sigaction(SIGINT, &o->intr, NULL);
+    sigaction(SIGQUIT, &o->quit, NULL);
+    sigaction(SIGCHLD, &o->chld, NULL);
+    sigaction(SIGTERM, &o->term, NULL);
+    sigaction(SIGHUP, &o->hup, NULL);
+    sigprocmask(SIG_SETMASK, &o->mask, NULL);
+}
+
 /* Run argv as the tree's subreaper; *status is its wait status, *used_s
  * the CPU of every reaped process of the tree.  0, or 1 when it could not
  * be started. */
@@ -319,21 +336,21 @@ static int run(char **argv, const char *dir, rec_procs *procs, int *status, doub
 {
     unsigned long seq = 0;
     struct sigaction ign = {.sa_handler = SIG_IGN}, dfl = {.sa_handler = SIG_DFL};
-    struct sigaction old_int, old_quit, old_chld, old_term, old_hup;
+    saved_signals old;
     struct sigaction stop = {.sa_handler = on_stop}; /* no SA_RESTART: ends the wait */
-    sigset_t chld, old_mask;
+    sigset_t chld;
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
-    sigaction(SIGINT, &ign, &old_int);
-    sigaction(SIGQUIT, &ign, &old_quit);
-    sigaction(SIGCHLD, &dfl, &old_chld); /* SIG_IGN would reap for us */
-    sigaction(SIGTERM, NULL, &old_term);
-    sigaction(SIGHUP, NULL, &old_hup);
-    if (old_term.sa_handler == SIG_DFL) /* an ignored one (nohup) stays ignored */
+    sigaction(SIGINT, &ign, &old.intr);
+    sigaction(SIGQUIT, &ign, &old.quit);
+    sigaction(SIGCHLD, &dfl, &old.chld); /* SIG_IGN would reap for us */
+    sigaction(SIGTERM, NULL, &old.term);
+    sigaction(SIGHUP, NULL, &old.hup);
+    if (old.term.sa_handler == SIG_DFL) /* an ignored one (nohup) stays ignored */
         sigaction(SIGTERM, &stop, NULL);
-    if (old_hup.sa_handler == SIG_DFL)
+    if (old.hup.sa_handler == SIG_DFL)
         sigaction(SIGHUP, &stop, NULL);
-    sigprocmask(SIG_BLOCK, &chld, &old_mask);
+    sigprocmask(SIG_BLOCK, &chld, &old.mask);
     prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     fflush(NULL);
     int rc = 0;
@@ -344,12 +361,7 @@ static int run(char **argv, const char *dir, rec_procs *procs, int *status, doub
         goto out;
     }
     if (pid == 0) {
-        sigaction(SIGINT, &old_int, NULL);
-        sigaction(SIGQUIT, &old_quit, NULL);
-        sigaction(SIGCHLD, &old_chld, NULL);
-        sigaction(SIGTERM, &old_term, NULL);
-        sigaction(SIGHUP, &old_hup, NULL);
-        sigprocmask(SIG_SETMASK, &old_mask, NULL);
+        restore_signals(&old);
         execvp(argv[0], argv);
         fprintf(stderr, "cprof: record: cannot run %s: %s\n", argv[0], strerror(errno));
         _exit(errno == ENOENT ? 127 : 126);
@@ -399,12 +411,7 @@ static int run(char **argv, const char *dir, rec_procs *procs, int *status, doub
                   (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 out:
     prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
-    sigprocmask(SIG_SETMASK, &old_mask, NULL);
-    sigaction(SIGCHLD, &old_chld, NULL);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGQUIT, &old_quit, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    sigaction(SIGHUP, &old_hup, NULL);
+    restore_signals(&old);
     return rc;
 }
 
