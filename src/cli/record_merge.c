@@ -433,9 +433,7 @@ static cp_profile *with_unprofiled(cp_profile *m, const rec_procs *procs, double
         const char *why = p->why ? p->why : "ended without writing a profile";
         size_t wl = strcspn(why, ":");
         snprintf(name, sizeof name, "[not profiled: %.*s]", (int)wl, why);
-        uint64_t fid = cp_pbuilder_function(b, name, name, "", 0);
-        cp_line_in line = {.function_id = fid};
-        uint64_t lid = fid ? cp_pbuilder_location(b, 0, 0, &line, 1, false) : 0;
+        uint64_t lid = cp_pbuilder_named_location(b, name);
         v[vi] = (int64_t)(p->seen_cpu_s * 1e9 + 0.5);
         cp_label_in labels[2] = {{.key = "pid", .num = p->pid},
                                  {.key = "comm", .str = p->comm[0] ? p->comm : "?"}};

@@ -71,21 +71,10 @@ static uint64_t mapping_of(cp_cpuwrite_maps *mm, cp_procmaps **pm, cp_pbuilder *
     return id;
 }
 
-/* A location without mapping whose one line is the function `name`. */
-static uint64_t named_location(cp_pbuilder *b, const char *name)
-{
-    uint64_t fid = cp_pbuilder_function(b, name, name, "", 0);
-    cp_line_in line = {.function_id = fid};
-    return fid ? cp_pbuilder_location(b, 0, 0, &line, 1, false) : 0;
-}
-
 uint64_t cp_cpuwrite_elided_location(cp_pbuilder *b, uint64_t pc)
 {
     char name[80];
-    cp_unwind_elided_name(pc, name, sizeof name);
-    uint64_t fid = cp_pbuilder_function(b, name, name, "", 0);
-    cp_line_in line = {.function_id = fid};
-    return fid ? cp_pbuilder_location(b, 0, 0, &line, 1, false) : 0;
+    return cp_pbuilder_named_location(b, cp_unwind_elided_name(pc, name, sizeof name));
 }
 
 int cp_cpuwrite_build(cp_stacktab *t, const cp_cpuwrite_meta *m, cp_cpuwrite_maps *mm,
@@ -126,7 +115,7 @@ int cp_cpuwrite_build(cp_stacktab *t, const cp_cpuwrite_meta *m, cp_cpuwrite_map
                 if (cp_unwind_elided(s->pcs[k], NULL, NULL))
                     id = cp_cpuwrite_elided_location(b, s->pcs[k]);
                 else if (s->pcs[k] == CP_CPU_UNSAMPLED_PC)
-                    id = named_location(b, CP_CPU_UNSAMPLED_FRAME);
+                    id = cp_pbuilder_named_location(b, CP_CPU_UNSAMPLED_FRAME);
                 else
                     id = cp_pbuilder_location(b, mapping_of(mm, &pm, b, s->pcs[k]), s->pcs[k],
                                               NULL, 0, false);
@@ -141,7 +130,7 @@ int cp_cpuwrite_build(cp_stacktab *t, const cp_cpuwrite_meta *m, cp_cpuwrite_map
             goto out;
     }
     if (m->lost > 0) {
-        uint64_t lid = named_location(b, CP_CPU_LOST_FRAME);
+        uint64_t lid = cp_pbuilder_named_location(b, CP_CPU_LOST_FRAME);
         int64_t v[2] = {m->lost, m->lost_ns};
         if (!lid || cp_pbuilder_sample(b, &lid, 1, v, NULL, 0))
             goto out;

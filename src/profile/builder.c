@@ -368,6 +368,13 @@ static int sort_labels(cp_pbuilder *b, size_t n)
     return 0;
 }
 
+uint64_t cp_pbuilder_named_location(cp_pbuilder *b, const char *name)
+{
+    uint64_t fid = cp_pbuilder_function(b, name, name, "", 0);
+    cp_line_in line = {.function_id = fid};
+    return fid ? cp_pbuilder_location(b, 0, 0, &line, 1, false) : 0;
+}
+
 int cp_pbuilder_sample(cp_pbuilder *b, const uint64_t *loc_ids, size_t nlocs,
                        const int64_t *values, const cp_label_in *labels, size_t nlabels)
 {

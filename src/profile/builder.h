@@ -51,6 +51,11 @@ uint64_t cp_pbuilder_function(cp_pbuilder *b, const char *name, const char *syst
 uint64_t cp_pbuilder_location(cp_pbuilder *b, uint64_t mapping_id, uint64_t address,
                               const cp_line_in *lines, size_t nlines, bool is_folded);
 
+/* A location with no mapping or address whose one line is a function of
+ * that name (name and system name alike): the frames profiles use for
+ * lost samples and other markers.  0 on ENOMEM. */
+uint64_t cp_pbuilder_named_location(cp_pbuilder *b, const char *name);
+
 /* Add a sample: location ids leaf first, one value per sample type. */
 int cp_pbuilder_sample(cp_pbuilder *b, const uint64_t *loc_ids, size_t nlocs,
                        const int64_t *values, const cp_label_in *labels, size_t nlabels);
