@@ -88,6 +88,27 @@ CPROF_API int cprof_heap_stop(void);
 /* 1 while heap sampling runs, else 0.  [thread-safe] */
 CPROF_API int cprof_heap_running(void);
 
+/* ---- labels (Go's pprof.Do / pprof.WithLabels) ----
+ * A thread's labels are attached to every sample taken on it, of every
+ * profile type; threads created while labels are set inherit them.  A key
+ * pushed again shadows its outer value until popped.  Sets are interned and
+ * kept for the life of the process (up to 65536 distinct (labels, key,
+ * value) steps; a push beyond that returns CPROF_ENOMEM, is counted, and its
+ * pop still balances): label routes, tenants or phases, not request ids.
+ * Keys and values longer than 1024 bytes are cut there. */
+/* Push key=value on the calling thread.  [thread-safe] */
+CPROF_API int cprof_label_push(const char *key, const char *value);
+/* Undo the calling thread's latest push; no-op without one.  [thread-safe] */
+CPROF_API void cprof_label_pop(void);
+
+#if defined(__GNUC__) && !defined(__cplusplus)
+/* Labels for one block: CPROF_LABELS_SCOPE("route", path) { ... } pops when
+ * the block is left normally or by break (not by return or goto out of it). */
+#define CPROF_LABELS_SCOPE(key, value) \
+    for (int cprof_scope_once_ = (cprof_label_push((key), (value)), 1); cprof_scope_once_; \
+         cprof_scope_once_ = 0, cprof_label_pop())
+#endif
+
 #ifdef __cplusplus
 }
 #endif

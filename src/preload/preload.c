@@ -46,6 +46,7 @@
 #include "base/log.h"
 #include "collect/cpu.h"
 #include "collect/heap.h"
+#include "collect/labels.h"
 #include "collect/unwind.h"
 #include "cprof.h"
 #include "preload/heap_env.h"
@@ -59,6 +60,7 @@ static int have_key;
 struct tramp {
     void *(*fn)(void *);
     void *arg;
+    const cp_labelset *labels; /* the creator's, inherited */
 };
 
 /* The profiler's own blocks, never charged to the program's heap profile
@@ -88,6 +90,7 @@ static void *trampoline(void *p)
 {
     struct tramp t = *(struct tramp *)p;
     own_free(p);
+    cp_labels_set_current(t.labels);
     if (have_key)
         pthread_setspecific(exit_key, (void *)1);
     /* Libraries often create workers with every signal blocked (liblzma,
@@ -134,6 +137,7 @@ CPROF_API int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
         return real(th, attr, fn, arg); /* unprofiled, but the program runs */
     t->fn = fn;
     t->arg = arg;
+    t->labels = cp_labels_current();
     int rc = real(th, attr, trampoline, t);
     if (rc != 0)
         own_free(t);
@@ -217,6 +221,7 @@ static void fork_child(void)
 {
     cp_preload_heap_atfork_child();
     cp_cpu_atfork_child();
+    cp_labels_atfork_child();
 }
 
 static void at_exit(void)
