@@ -6,7 +6,8 @@ PKGS="gcc clang meson ninja-build pkg-config zlib1g-dev libdw-dev libelf-dev \
 libmicrohttpd-dev libcriterion-dev libunwind-dev golang-go graphviz python3 \
 libclang-rt-14-dev g++ binutils git \
 make tar grep sqlite3 curl openssl openssh-client valgrind libc6-dbg nodejs \
-redis-server redis-tools libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev"
+redis-server redis-tools libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev \
+libcurl4-openssl-dev chromium"
 case "${1:-}" in
   --bench) PKGS="$PKGS google-perftools time heaptrack hyperfine" ;;
 esac
