@@ -70,6 +70,7 @@ static atomic_int in_handler;
 static atomic_uint gen;
 static atomic_llong n_samples, total_ns;
 static atomic_int sampled;   /* the table has been written to since reset */
+static atomic_int has_startup; /* ... or only the start-up marker was */
 static int64_t period_ns;
 static int signo;
 static int hz;
@@ -124,6 +125,15 @@ static void record(void *uc, int64_t w)
  * its whole CPU time on CP_CPU_UNSAMPLED_PC.
  * Called with the profiling signal blocked or no longer handled, so the
  * handler cannot update the same thread-local state meanwhile. */
+/* CPU time without a signal taken (count 0) on a marker frame. */
+static void add_marker(uint64_t pc, int64_t ns)
+{
+    cp_stackrec *rec = NULL;
+    if (cp_stacktab_add_rec(&tab, &pc, 1, ns, &rec) == 0 && rec)
+        atomic_fetch_sub_explicit(&rec->count, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&total_ns, ns, memory_order_relaxed);
+}
+
 static void add_tail(bool unsampled_too)
 {
     if (tls_gen != atomic_load(&gen) || (!tls_last_rec && !unsampled_too))
@@ -135,14 +145,9 @@ static void add_tail(bool unsampled_too)
             cp_stacktab_add_ns(tls_last_rec, ns);
         } else {
             /* Never sampled: its CPU has no stack, but it was spent. */
-            uint64_t pc = CP_CPU_UNSAMPLED_PC;
-            cp_stackrec *rec = NULL;
             atomic_store_explicit(&sampled, 1, memory_order_relaxed);
-            /* CPU time, but no signal was taken: the sample count stays 0 */
-            if (cp_stacktab_add_rec(&tab, &pc, 1, ns, &rec) == 0 && rec)
-                atomic_fetch_sub_explicit(&rec->count, 1, memory_order_relaxed);
+            add_marker(CP_CPU_UNSAMPLED_PC, ns);
         }
-        atomic_fetch_add_explicit(&total_ns, ns, memory_order_relaxed);
         tls_last_ns = now;
     }
     tls_last_rec = NULL;
@@ -280,7 +285,7 @@ static int start_locked(const char *path, int fd, const cprof_cpu_options *opts)
         free(p);
         return rc;
     }
-    if (atomic_exchange(&sampled, 0))
+    if (atomic_exchange(&sampled, 0) | atomic_exchange(&has_startup, 0))
         cp_stacktab_reset(&tab);
     pthread_mutex_lock(&maps_mu);
     cp_cpuwrite_maps_free(&maps);
@@ -356,7 +361,7 @@ static void halt_locked(void)
 static int write_locked(bool keep_maps)
 {
     /* Nothing sampled: the table's pages are never touched. */
-    int any = atomic_load(&sampled);
+    int any = atomic_load(&sampled) || atomic_load(&has_startup);
     cp_stacktab_stats ts = {0};
     if (any)
         cp_stacktab_get_stats(&tab, &ts);
@@ -430,12 +435,13 @@ static void discard_pending(void)
         real(installed_signo, &ours, NULL);
 }
 
-void cp_cpu_before_exec(void)
+int64_t cp_cpu_before_exec(void)
 {
+    int64_t accounted = -1;
     if (!atomic_load(&running) && !suspended)
-        return;
+        return -1;
     if (getpid() != owner_pid)
-        return; /* a vfork child: the memory and the timers are the parent's */
+        return -1; /* a vfork child: the memory and the timers are the parent's */
     int busy = cp_heap_busy_enter();
     int cs = lock_mu();
     if (atomic_load(&running) || suspended) {
@@ -446,11 +452,27 @@ void cp_cpu_before_exec(void)
         /* Written now (a file, not a descriptor the program may share)
          * when there is something to write; kept for the write at exit
          * should the exec fail. */
-        if (atomic_load(&sampled) && out_path)
-            (void)write_locked(true);
+        if (atomic_load(&sampled) && out_path && write_locked(true) == 0)
+            accounted = atomic_load(&total_ns);
     }
     unlock_mu(cs);
     cp_heap_busy_leave(busy);
+    return accounted;
+}
+
+void cp_cpu_add_startup(int64_t ns)
+{
+    if (ns <= 0)
+        return;
+    int cs = lock_mu();
+    /* Not `sampled`: start-up alone is no reason to write a file before an
+     * exec (the next image then counts it as its own start-up), and every
+     * stop writes what a never-sampled thread used anyway. */
+    if (atomic_load(&running)) {
+        add_marker(CP_CPU_STARTUP_PC, ns);
+        atomic_store(&has_startup, 1);
+    }
+    unlock_mu(cs);
 }
 
 void cp_cpu_exec_failed(void)
@@ -663,6 +685,7 @@ void cp_cpu_atfork_child(void)
      * they are dropped unfreed. */
     cp_stacktab_atfork_child(&tab);
     atomic_store(&sampled, 0);
+    atomic_store(&has_startup, 0);
     atomic_store(&n_samples, 0);
     atomic_store(&total_ns, 0);
     atomic_store(&maps_wanted, 0);

@@ -29,7 +29,10 @@ void cp_cpu_atfork_child(void);
  * after a failed exec, carry on sampling (the write at exit then holds
  * everything).  Nothing in a vfork child, which shares the parent's
  * memory. */
-void cp_cpu_before_exec(void);
+/* Returns the CPU time (ns) the profile written for this image accounts
+ * for, start-up included, or -1 when nothing was written (the next image
+ * then counts all of it as its start-up). */
+int64_t cp_cpu_before_exec(void);
 void cp_cpu_exec_failed(void);
 
 /* The signal the profiler's handler is installed on, or 0. */
@@ -68,5 +71,16 @@ void cp_cpu_get_stats(cp_cpu_stats *out);
  * this name, so that short processes and threads add up. */
 #define CP_CPU_UNSAMPLED_PC 0xffd0000000000000ull
 #define CP_CPU_UNSAMPLED_FRAME "[thread ran less than one sampling period]"
+
+/* The CPU a process image used before the profile started at its load (the
+ * dynamic loader, relocations, other libraries' constructors; after an
+ * exec, also what the previous image used and did not write): one sample
+ * of count 0 on this marker, so a process's profile adds up to the CPU the
+ * kernel charged it.  Recorded by cp_cpu_add_startup. */
+#define CP_CPU_STARTUP_PC 0xffd0000000000001ull
+#define CP_CPU_STARTUP_FRAME "[process start-up]"
+/* Charge ns of start-up CPU to the running profile (no-op if none).
+ * [thread-safe] */
+void cp_cpu_add_startup(int64_t ns);
 
 #endif

@@ -116,6 +116,8 @@ int cp_cpuwrite_build(cp_stacktab *t, const cp_cpuwrite_meta *m, cp_cpuwrite_map
                     id = cp_cpuwrite_elided_location(b, s->pcs[k]);
                 else if (s->pcs[k] == CP_CPU_UNSAMPLED_PC)
                     id = cp_pbuilder_named_location(b, CP_CPU_UNSAMPLED_FRAME);
+                else if (s->pcs[k] == CP_CPU_STARTUP_PC)
+                    id = cp_pbuilder_named_location(b, CP_CPU_STARTUP_FRAME);
                 else
                     id = cp_pbuilder_location(b, mapping_of(mm, &pm, b, s->pcs[k]), s->pcs[k],
                                               NULL, 0, false);

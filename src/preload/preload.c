@@ -39,8 +39,10 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -232,7 +234,34 @@ static void at_exit(void)
     cp_preload_heap_fini();
 }
 
-static void start_cpu_from_env(void)
+/* The CPU this process used before our constructor that no profile holds
+ * yet: all of it, less what the image before an exec wrote into its own
+ * profile (handed over in HANDOFF_VAR, "pid:ns"; a pid of another process
+ * means the variable was inherited, not meant for us).  The variable is
+ * removed, so the program never sees it. */
+#define HANDOFF_VAR "CPROF_CPU_EXEC_NS"
+
+static int64_t startup_cpu_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0)
+        return 0;
+    int64_t ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    const char *h = getenv(HANDOFF_VAR);
+    if (h) {
+        char *end;
+        long pid = strtol(h, &end, 10);
+        if (*end == ':' && pid == (long)getpid()) {
+            long long done = strtoll(end + 1, &end, 10);
+            if (!*end && done > 0)
+                ns = done < ns ? ns - done : 0;
+        }
+        unsetenv(HANDOFF_VAR);
+    }
+    return ns;
+}
+
+static void start_cpu_from_env(int64_t startup_ns)
 {
     const char *path = getenv("CPROF_CPU");
     if (!path || !*path)
@@ -253,6 +282,8 @@ static void start_cpu_from_env(void)
     int rc = cprof_cpu_start(path, &o);
     if (rc)
         cp_log("CPU profile not started: %s", cprof_strerror(rc));
+    else
+        cp_cpu_add_startup(startup_ns);
 }
 
 /* The exec family: the CPU profile is written (when it has samples) and
@@ -266,45 +297,90 @@ typedef int (*execvpe_fn)(const char *, char *const[], char *const[]);
 typedef int (*execv_fn)(const char *, char *const[]);
 typedef int (*fexecve_fn)(int, char *const[], char *const[]);
 
-#define EXEC_CALL(type, name, ...)                        \
-    do {                                                  \
-        static void *cache;                               \
-        type f = (type)next_fn(&cache, name);             \
-        if (!f) {                                         \
-            errno = ENOSYS;                               \
-            return -1;                                    \
-        }                                                 \
-        cp_cpu_before_exec();                             \
-        int rc = f(__VA_ARGS__);                          \
-        int e = errno;                                    \
-        cp_cpu_exec_failed();                             \
-        errno = e;                                        \
-        return rc;                                        \
-    } while (0)
+/* The environment for the next image: envp plus HANDOFF_VAR telling it
+ * how much of the process's CPU the profile just written accounts for
+ * (see startup_cpu_ns).  NULL when there is nothing to hand over (ns < 0:
+ * no profile written) or no memory: the exec then goes ahead unchanged. */
+static char handoff_entry[sizeof HANDOFF_VAR + 48];
+
+static char **env_with_handoff(char *const envp[], int64_t ns)
+{
+    if (ns < 0 || !envp)
+        return NULL;
+    snprintf(handoff_entry, sizeof handoff_entry, HANDOFF_VAR "=%ld:%lld", (long)getpid(),
+             (long long)ns);
+    size_t n = 0;
+    while (envp[n])
+        n++;
+    char **e = own_malloc((n + 2) * sizeof *e);
+    if (!e)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(envp[i], HANDOFF_VAR "=", sizeof HANDOFF_VAR) != 0)
+            e[k++] = envp[i];
+    e[k++] = handoff_entry;
+    e[k] = NULL;
+    return e;
+}
+
+/* After an exec that returned (failed): profiling goes on. */
+static int exec_returned(int rc, char **env)
+{
+    int e = errno;
+    own_free(env);
+    cp_cpu_exec_failed();
+    errno = e;
+    return rc;
+}
+
+#define REAL(type, name)                                  \
+    static void *cache_##name;                            \
+    type real_##name = (type)next_fn(&cache_##name, #name); \
+    if (!real_##name) {                                   \
+        errno = ENOSYS;                                   \
+        return -1;                                        \
+    }
 
 CPROF_API int execve(const char *path, char *const argv[], char *const envp[])
 {
-    EXEC_CALL(execve_fn, "execve", path, argv, envp);
-}
-
-CPROF_API int execv(const char *path, char *const argv[])
-{
-    EXEC_CALL(execv_fn, "execv", path, argv);
-}
-
-CPROF_API int execvp(const char *file, char *const argv[])
-{
-    EXEC_CALL(execv_fn, "execvp", file, argv);
+    REAL(execve_fn, execve);
+    char **env = env_with_handoff(envp, cp_cpu_before_exec());
+    return exec_returned(real_execve(path, argv, env ? env : envp), env);
 }
 
 CPROF_API int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-    EXEC_CALL(execvpe_fn, "execvpe", file, argv, envp);
+    REAL(execvpe_fn, execvpe);
+    char **env = env_with_handoff(envp, cp_cpu_before_exec());
+    return exec_returned(real_execvpe(file, argv, env ? env : envp), env);
 }
 
 CPROF_API int fexecve(int fd, char *const argv[], char *const envp[])
 {
-    EXEC_CALL(fexecve_fn, "fexecve", fd, argv, envp);
+    REAL(fexecve_fn, fexecve);
+    char **env = env_with_handoff(envp, cp_cpu_before_exec());
+    return exec_returned(real_fexecve(fd, argv, env ? env : envp), env);
+}
+
+/* execv and execvp use `environ`; with a hand-off they become execve and
+ * execvpe with the extended copy. */
+CPROF_API int execv(const char *path, char *const argv[])
+{
+    REAL(execv_fn, execv);
+    REAL(execve_fn, execve);
+    char **env = env_with_handoff(environ, cp_cpu_before_exec());
+    int rc = env ? real_execve(path, argv, env) : real_execv(path, argv);
+    return exec_returned(rc, env);
+}
+
+CPROF_API int execvp(const char *file, char *const argv[])
+{
+    REAL(execv_fn, execvp);
+    REAL(execvpe_fn, execvpe);
+    char **env = env_with_handoff(environ, cp_cpu_before_exec());
+    int rc = env ? real_execvpe(file, argv, env) : real_execvp(file, argv);
+    return exec_returned(rc, env);
 }
 
 /* execl, execlp, execle: the arguments into an array on the stack (as
@@ -380,6 +456,7 @@ static void stack_depth_from_env(void)
 
 __attribute__((constructor)) static void preload_init(void)
 {
+    int64_t startup_ns = startup_cpu_ns(); /* first: our own work is profiled */
     stack_depth_from_env(); /* before any profiler takes a stack */
     cp_preload_heap_init();
     get_real_create();
@@ -390,5 +467,5 @@ __attribute__((constructor)) static void preload_init(void)
     cp_heap_atfork_register();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     atexit(at_exit);
-    start_cpu_from_env();
+    start_cpu_from_env(startup_ns);
 }

@@ -68,6 +68,8 @@ BURNER(after_allsig, 3)
 BURNER(main_after_dlclose, 5)
 BURNER(before_exec_work, 7)
 BURNER(after_failed_exec, 9)
+BURNER(first_image_work, 11)
+BURNER(second_image_work, 13)
 
 static void *spinner(void *arg)
 {
@@ -88,6 +90,28 @@ static int exec_sh(void)
     execve("/bin/sh", argv, envp);
     perror("execve");
     return 1;
+}
+
+/* exec-chain NEXT: burn, then exec NEXT (a link to this program) in mode
+ * exec-end, which burns and prints the process's CPU clock: the one the
+ * kernel keeps across the exec.  The two images' profiles must add up to
+ * it, each CPU-second once. */
+static int exec_chain(const char *next)
+{
+    first_image_work(300);
+    char *argv[] = {(char *)next, "exec-end", NULL};
+    execv(next, argv);
+    perror("execv");
+    return 1;
+}
+
+static int exec_end(void)
+{
+    second_image_work(150);
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    printf("process_cpu_ms=%lld\n", (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    return 0;
 }
 
 static void *nothing(void *arg)
@@ -266,6 +290,10 @@ int main(int argc, char **argv)
         return exec_sh();
     if (!strcmp(mode, "spawn"))
         return spawn(argc > 2 ? atoi(argv[2]) : 50);
+    if (!strcmp(mode, "exec-chain") && argc > 2)
+        return exec_chain(argv[2]);
+    if (!strcmp(mode, "exec-end"))
+        return exec_end();
     if (!strcmp(mode, "exec-fails"))
         return exec_fails();
     if (!strcmp(mode, "short-threads"))

@@ -141,6 +141,33 @@ exec)
   has "$dir/t.txt" after_failed_exec
   echo "exec: ok"
   ;;
+startup)
+  # A profile holds the CPU its process used before the profiler started
+  # (the loader, other constructors) as [process start-up], and after an
+  # exec the new image counts only what the old one's profile does not
+  # hold: the two files add up to the kernel's clock for the process.
+  ln -s "$(readlink -f "$prog")" "$dir/second"
+  env CPROF_CPU="$dir/cpu.%c.pb.gz" LD_PRELOAD="$lib" "$prog" exec-chain "$dir/second" >"$dir/out"
+  clock=$(sed -n 's/^process_cpu_ms=//p' "$dir/out")
+  [ -n "$clock" ] || fail "no clock printed: $(cat "$dir/out")"
+  ms() { # ms FILE [FOCUS] → CPU ms in the profile (or under FOCUS)
+    go tool pprof -unit=ms -sample_index=cpu -top ${2:+-focus="$2"} "$1" 2>/dev/null |
+      sed -n 's/.*accounting for \([0-9.]*\)ms, .*/\1/p' | cut -d. -f1
+  }
+  first=$(ms "$dir/cpu.harmless.pb.gz") second=$(ms "$dir/cpu.second.pb.gz")
+  start2=$(ms "$dir/cpu.second.pb.gz" 'process start-up')
+  echo "first image ${first}ms, second ${second}ms (start-up ${start2:-0}ms), process clock ${clock}ms"
+  [ -n "$first" ] && [ -n "$second" ] || fail "a profile is missing or empty"
+  sum=$((first + second))
+  [ $((sum * 100)) -ge $((clock * 95)) ] && [ $((sum * 100)) -le $((clock * 105)) ] ||
+    fail "profiles hold ${sum}ms, the process used ${clock}ms (want within 5%)"
+  [ "${start2:-0}" -lt 100 ] || fail "the second image counts ${start2}ms start-up: the first image's CPU twice"
+  top "$dir/cpu.second.pb.gz" >"$dir/t.txt"
+  has "$dir/t.txt" second_image_work
+  env CPROF_CPU="$dir/one.pb.gz" LD_PRELOAD="$lib" env >"$dir/env"
+  ! grep -q CPROF_CPU_EXEC_NS "$dir/env" || fail "the hand-off variable reached the program"
+  echo "startup: ok"
+  ;;
 shell)
   # bash replaces getenv/setenv with its own; the preload must not call
   # them in ways that hide CPROF_CPU from itself (a setenv in the
