@@ -36,20 +36,19 @@ if [ ! -s "$PROFS/cpu.pb.gz" ]; then
     "$WORK/oracle" "$PROFS" || exit 1
 fi
 
-# cprof's own profiles of a C program, when the library is built
+# cprof's own profiles of a C program, written afresh on every run (the
+# writer under test is libcprof's, not go's)
 LIB=$(dirname "$CPROF")/libcprof.so
-CPROFS=""
-if [ -e "$LIB" ] && command -v cc >/dev/null 2>&1 && [ ! -s "$PROFS/c_cpu.pb.gz" ]; then
-    cc -O2 -g -o "$WORK/cprog" "$SRC/tests/integration/compare/cprog.c" &&
-        CPROF_CPU="$PROFS/c_cpu.pb.gz" CPROF_HEAP="$PROFS/c_heap.pb.gz" CPROF_HEAP_RATE=1 \
-            LD_PRELOAD="$LIB" "$WORK/cprog" >/dev/null
-fi
-for f in c_cpu c_heap; do
-    if [ -s "$PROFS/$f.pb.gz" ]; then
-        CPROFS="$CPROFS $f"
-    else
-        echo "compare: note: $f.pb.gz not written (libcprof.so missing or failing); C profiles not compared" >&2
-    fi
+CPROFS="c_cpu c_heap"
+rm -f "$PROFS/c_cpu.pb.gz" "$PROFS/c_heap.pb.gz"
+[ -e "$LIB" ] || { echo "compare: FAIL: $LIB missing" >&2; exit 1; }
+cc -O2 -g -o "$WORK/cprog" "$SRC/tests/integration/compare/cprog.c" ||
+    { echo "compare: FAIL: cannot build cprog.c" >&2; exit 1; }
+CPROF_CPU="$PROFS/c_cpu.pb.gz" CPROF_HEAP="$PROFS/c_heap.pb.gz" CPROF_HEAP_RATE=1 \
+    LD_PRELOAD="$LIB" "$WORK/cprog" >/dev/null ||
+    { echo "compare: FAIL: cprog under libcprof exited $?" >&2; exit 1; }
+for f in $CPROFS; do
+    [ -s "$PROFS/$f.pb.gz" ] || { echo "compare: FAIL: libcprof wrote no $f.pb.gz" >&2; exit 1; }
 done
 
 fail=0
@@ -233,26 +232,30 @@ run raw cpu.pb.gz cpu.pb.gz
 run tags heap.pb.gz allocs.pb.gz
 
 # drop_frames/keep_frames and go's name simplification, on synthetic profiles
-if [ -n "$MKPROFILE" ] && [ -x "$MKPROFILE" ]; then
+if [ -x "$MKPROFILE" ] || { echo "FAIL: mkprofile generator missing: '$MKPROFILE'"; fail=$((fail + 1)); false; }; then
     i=0
     for dk in 'malloc|tc_malloc|operator new' 'std::vector::push_back|helper' \
         'hidden|.*malloc' 'user_fn|(anonymous namespace)::helper' 'a(' ; do
         i=$((i + 1))
-        "$MKPROFILE" "drop$i.pb.gz" "$dk" || continue
+        "$MKPROFILE" "drop$i.pb.gz" "$dk" || { echo "FAIL: mkprofile drop$i"; fail=$((fail + 1)); continue; }
         for rep in top traces raw tree; do
             run $rep "drop$i.pb.gz"
         done
     done
-    "$MKPROFILE" keep.pb.gz 'malloc|tc_malloc' 'tc_malloc' &&
+    if "$MKPROFILE" keep.pb.gz 'malloc|tc_malloc' 'tc_malloc'; then
         for rep in top traces raw; do run $rep keep.pb.gz; done
+    else
+        echo "FAIL: mkprofile keep"
+        fail=$((fail + 1))
+    fi
 fi
 
 # random odd-shaped profiles: negative and zero values, empty stacks,
 # recursion, inlining, repeated label keys, unsymbolized locations
-if [ -n "$RANDPROF" ] && [ -x "$RANDPROF" ]; then
+if [ -x "$RANDPROF" ] || { echo "FAIL: randprof generator missing: '$RANDPROF'"; fail=$((fail + 1)); false; }; then
     GO_RETRIES=4
     for seed in 3 8 11 17 23 29 42 57 64 77; do
-        "$RANDPROF" "rand$seed.pb.gz" $seed || continue
+        "$RANDPROF" "rand$seed.pb.gz" $seed || { echo "FAIL: randprof $seed"; fail=$((fail + 1)); continue; }
         for rep in top traces tags raw tree dot; do
             run $rep "rand$seed.pb.gz"
         done
@@ -281,10 +284,10 @@ fi
 # names; a base and a later profile of one program; profiles merged with
 # themselves (by go: cpu_x2) as -base, -diff_base, -normalize and
 # -drop_negative, through every report
-if [ -n "$EDGEPROF" ] && [ -x "$EDGEPROF" ]; then
+if [ -x "$EDGEPROF" ] || { echo "FAIL: edgeprof generator missing: '$EDGEPROF'"; fail=$((fail + 1)); false; }; then
     GO_RETRIES=4
     for k in shuffled labels65 extreme names; do
-        "$EDGEPROF" $k edge_$k.pb.gz || echo "compare: edgeprof $k failed" >&2
+        "$EDGEPROF" $k edge_$k.pb.gz || { echo "FAIL: edgeprof $k"; fail=$((fail + 1)); }
     done
     "$EDGEPROF" base edge_base0.pb.gz 0
     "$EDGEPROF" base edge_base1.pb.gz 1
@@ -361,6 +364,12 @@ if command -v python3 >/dev/null 2>&1; then
         sleep 0.2
         i=$((i + 1))
     done
+    # A server that never came up would make both tools fail alike, which
+    # run() counts as agreement.
+    if [ $i -ge 50 ]; then
+        echo "FAIL: the test HTTP server did not start: $(head -c 300 "$WORK/http.log")"
+        fail=$((fail + 1))
+    fi
     run top "http://127.0.0.1:$port/heap.pb.gz"
     run traces -base="http://127.0.0.1:$port/cpu.pb.gz" cpu.pb.gz "http://127.0.0.1:$port/cpu.pb.gz"
     kill "$hpid" 2>/dev/null

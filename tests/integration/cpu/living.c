@@ -173,6 +173,11 @@ static int mode_eintr(void)
            eintr_sleep, eintr_poll, polls);
     if (eintr_read)
         return fail("read failed with EINTR despite SA_RESTART");
+    /* A thread's CPU-time timer cannot expire while it sleeps, so the
+     * profiler never wakes a sleeper (docs/signal-safety.md); poll's EINTRs
+     * are the writer's own SIGPROFs, sent on purpose. */
+    if (eintr_sleep)
+        return fail("the profiling timer woke nanosleep");
     return 0;
 }
 

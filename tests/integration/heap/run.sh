@@ -171,30 +171,25 @@ pprof)
         got=$(TZ=UTC HOME="$tmp" go tool pprof -top -sample_index=$si -unit=B "$prof" 2>&1 |
               sed -n 's/.* of \([0-9]*\)B total.*/\1/p')
         [ "$got" = "$want" ] || fail "go tool pprof $si total '$got', decoded '$want'"
-        # cprof top, once it exists, must agree as well.
-        if "$CPROF" top -sample_index=$si -unit=B "$prof" >"$tmp/top.$si" 2>/dev/null; then
-            c=$(sed -n 's/.* of \([0-9]*\)B total.*/\1/p' "$tmp/top.$si")
-            [ "$c" = "$want" ] || fail "cprof top $si total '$c', want '$want'"
-            echo "$si: go tool pprof $got = decoded $want = cprof top $c"
-        else
-            echo "$si: go tool pprof $got = decoded $want (cprof top not available)"
-        fi
+        # cprof top must agree as well.
+        "$CPROF" top -sample_index=$si -unit=B "$prof" >"$tmp/top.$si" 2>"$tmp/top.err" ||
+            { cat "$tmp/top.err"; fail "cprof top -sample_index=$si failed"; }
+        c=$(sed -n 's/.* of \([0-9]*\)B total.*/\1/p' "$tmp/top.$si")
+        [ "$c" = "$want" ] || fail "cprof top $si total '$c', want '$want'"
+        echo "$si: go tool pprof $got = decoded $want = cprof top $c"
         i=$((i + 1))
     done
     TZ=UTC HOME="$tmp" go tool pprof -top -sample_index=inuse_space "$prof" 2>&1 | grep -q site_small ||
         fail "go tool pprof does not show site_small"
     # cprof record --heap / --leaks set the same variables.
-    if CPROF_HEAP_RATE=1 "$CPROF" record --heap="$tmp/rec.pb.gz" -- "$HEAP_KNOWN" exact \
-        >"$tmp/rec.out" 2>"$tmp/rec.err"; then
-        "$HEAP_CHECK" exact "$tmp/rec.pb.gz" >/dev/null || fail "cprof record --heap: wrong figures"
-        "$CPROF" record --leaks -- "$HEAP_KNOWN" exact >/dev/null 2>"$tmp/leaks.err" ||
-            fail "cprof record --leaks failed"
-        grep -q "14400 bytes in 600 objects allocated from:" "$tmp/leaks.err" ||
-            fail "cprof record --leaks: no leak report"
-        echo "cprof record --heap: exact figures; --leaks: report printed"
-    else
-        echo "cprof record not available: $(head -1 "$tmp/rec.err")"
-    fi
+    CPROF_HEAP_RATE=1 "$CPROF" record --heap="$tmp/rec.pb.gz" -- "$HEAP_KNOWN" exact \
+        >"$tmp/rec.out" 2>"$tmp/rec.err" || { cat "$tmp/rec.err"; fail "cprof record --heap failed"; }
+    "$HEAP_CHECK" exact "$tmp/rec.pb.gz" >/dev/null || fail "cprof record --heap: wrong figures"
+    "$CPROF" record --leaks -- "$HEAP_KNOWN" exact >/dev/null 2>"$tmp/leaks.err" ||
+        fail "cprof record --leaks failed"
+    grep -q "14400 bytes in 600 objects allocated from:" "$tmp/leaks.err" ||
+        fail "cprof record --leaks: no leak report"
+    echo "cprof record --heap: exact figures; --leaks: report printed"
     ;;
 *)
     fail "unknown mode $mode"
