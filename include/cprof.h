@@ -77,7 +77,10 @@ CPROF_API int cprof_cpu_running(void);
  * alloc_objects, alloc_space, inuse_objects, inuse_space. */
 #define CPROF_HEAP_RATE_DEFAULT 524288
 
-/* Start sampling (rate_bytes <= 0 means the default).  [thread-safe] */
+/* Start sampling (rate_bytes <= 0 means the default).  CPROF_EUNSUPPORTED
+ * when libcprof's malloc wrappers are not the process's malloc (the library
+ * was loaded with dlopen rather than linked or preloaded: nothing could be
+ * sampled).  [thread-safe] */
 CPROF_API int cprof_heap_start(int64_t rate_bytes);
 /* Write the current heap profile ("%p" in path expands to the pid).
  * [thread-safe] */

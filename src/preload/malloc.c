@@ -333,6 +333,18 @@ HOOK FAST void *malloc(size_t n)
     return NEXT(malloc)(n);
 }
 
+/* Our malloc under a hidden name, which binds here whoever else defines
+ * malloc: compared with the process's malloc by cp_preload_malloc_in_use. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-attributes" /* only its address is used */
+extern __typeof(malloc) cp_own_malloc __attribute__((alias("malloc"), visibility("hidden")));
+#pragma GCC diagnostic pop
+
+bool cp_preload_malloc_in_use(void)
+{
+    return dlsym(RTLD_DEFAULT, "malloc") == (void *)cp_own_malloc;
+}
+
 /* free() of a block that may be a bootstrap block or a big sampled block
  * in glibc's heap (only while cp_heap_free_slow says either exists). */
 HOOK_LOCAL __attribute__((noinline)) void free_slow(void *p)
