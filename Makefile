@@ -18,10 +18,12 @@ check: deps
 	@$(MAKE) --no-print-directory all
 	meson test -C $(BUILD) --print-errorlogs --num-processes 2
 	@$(MAKE) --no-print-directory sanitize
-	@sh tools/summary.sh $(BUILD) build-asan
+	@sh tools/summary.sh $(BUILD) build-asan build-tsan
 
 # ASan+UBSan build of the suites that apply: unit, decoder smoke, codec and
-# the comparison with go tool pprof (about 1.5 min more on 2 cores).
+# the comparison with go tool pprof (about 1.5 min more on 2 cores); a TSan
+# build of just the programs that race threads against the lock-free stack
+# table and the CPU profiler's start/stop (tests/tsan, ~40 s).
 sanitize:
 	@test -f build-asan/build.ninja || meson setup build-asan -Db_sanitize=address,undefined \
 		-Db_lundef=false >/dev/null
@@ -29,6 +31,10 @@ sanitize:
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		meson test -C build-asan --suite unit --suite codec --suite compare --print-errorlogs \
 		--num-processes 2
+	@test -f build-tsan/build.ninja || meson setup build-tsan -Db_sanitize=thread \
+		-Db_lundef=false >/dev/null
+	ninja -C build-tsan tests/tsan/stacktab_race tests/tsan/cpu_startstop
+	meson test -C build-tsan --no-rebuild --suite tsan --print-errorlogs
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -50,4 +56,4 @@ fuzz: deps
 	sh tests/fuzz/run.sh build-fuzz $${FUZZ_SECONDS:-60} fuzz_analysis
 
 clean:
-	rm -rf $(BUILD) build-asan build-fuzz
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz
