@@ -18,9 +18,11 @@
  * library goes away (its samples keep their names).  CPROF_STACK_DEPTH
  * sets the depth every profiler's stacks keep (strictly parsed).
  *
- * The environment is only read, never written: programs such as bash
- * replace getenv/setenv with their own, which must not be called before
- * their main (a setenv here once hid CPROF_CPU from bash's getenv).
+ * The environment is only read, never written through setenv/unsetenv:
+ * programs such as bash replace getenv/setenv with their own, which must
+ * not be called before their main (a setenv here once hid CPROF_CPU from
+ * bash's getenv).  The one variable cprof hands itself across an exec is
+ * taken out of the array directly (drop_handoff_var).
  *
  * The same code runs when a program links -lcprof: the interposer then
  * comes first in symbol lookup order as well.  The heap profiler's part
@@ -241,6 +243,21 @@ static void at_exit(void)
  * removed, so the program never sees it. */
 #define HANDOFF_VAR "CPROF_CPU_EXEC_NS"
 
+/* Take HANDOFF_VAR out of `environ` by moving the later entries down: not
+ * with unsetenv, which bash replaces with its own that must not run before
+ * its main (see the top of this file).  main's envp is the same array, so
+ * the program sees the environment it was given. */
+static void drop_handoff_var(void)
+{
+    if (!environ)
+        return;
+    size_t k = 0;
+    for (size_t i = 0; environ[i]; i++)
+        if (strncmp(environ[i], HANDOFF_VAR "=", sizeof HANDOFF_VAR) != 0)
+            environ[k++] = environ[i];
+    environ[k] = NULL;
+}
+
 static int64_t startup_cpu_ns(void)
 {
     struct timespec ts;
@@ -256,7 +273,7 @@ static int64_t startup_cpu_ns(void)
             if (!*end && done > 0)
                 ns = done < ns ? ns - done : 0;
         }
-        unsetenv(HANDOFF_VAR);
+        drop_handoff_var();
     }
     return ns;
 }

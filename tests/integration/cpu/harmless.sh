@@ -166,6 +166,12 @@ startup)
   has "$dir/t.txt" second_image_work
   env CPROF_CPU="$dir/one.pb.gz" LD_PRELOAD="$lib" env >"$dir/env"
   ! grep -q CPROF_CPU_EXEC_NS "$dir/env" || fail "the hand-off variable reached the program"
+  # bash (its own getenv) exec'd by a profiled image that wrote a profile:
+  # no hand-off variable among its variables, CPROF_CPU still seen
+  env CPROF_CPU="$dir/b.%c.pb.gz" CPROF_CPU_EXEC_NS="$$:5" LD_PRELOAD="$lib" \
+    bash -c 'env | grep -c "^CPROF_CPU_EXEC_NS=" || true; echo "cpu=$CPROF_CPU"' >"$dir/bash.out"
+  [ "$(head -1 "$dir/bash.out")" = 0 ] || fail "bash sees the hand-off variable: $(cat "$dir/bash.out")"
+  grep -q "^cpu=$dir/b.%c.pb.gz\$" "$dir/bash.out" || fail "bash lost CPROF_CPU: $(cat "$dir/bash.out")"
   echo "startup: ok"
   ;;
 shell)
