@@ -52,6 +52,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/env.h"
 #include "base/log.h"
 #include "collect/cpuwrite.h"
 #include "collect/heap.h"
@@ -264,8 +265,8 @@ static int start_locked(const char *path, int fd, const cprof_cpu_options *opts)
     if (want_hz > MAX_HZ)
         want_hz = MAX_HZ;
     if (sig == 0) {
-        const char *e = getenv("CPROF_CPU_SIGNAL");
-        sig = e && *e ? atoi(e) : SIGPROF;
+        sig = SIGPROF;
+        (void)cp_env_signal("CPROF_CPU_SIGNAL", getenv("CPROF_CPU_SIGNAL"), &sig);
     }
     if (sig <= 0 || sig >= NSIG || sig == SIGKILL || sig == SIGSTOP || sig == SIGSEGV ||
         sig == SIGBUS)

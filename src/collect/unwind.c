@@ -119,22 +119,6 @@ int cp_unwind_set_depth(int frames)
     return 0;
 }
 
-int cp_unwind_parse_depth(const char *s, int *out)
-{
-    long v = 0;
-    if (!s || !*s)
-        return CPROF_EINVAL;
-    for (const char *p = s; *p; p++) {
-        if (*p < '0' || *p > '9' || v > CP_MAX_FRAMES)
-            return CPROF_EINVAL;
-        v = v * 10 + (*p - '0');
-    }
-    if (v < CP_MIN_FRAMES || v > CP_MAX_FRAMES)
-        return CPROF_EINVAL;
-    *out = (int)v;
-    return 0;
-}
-
 const char *cp_unwind_elided_name(uint64_t pc, char *buf, size_t size)
 {
     uint64_t n = 0;

@@ -36,9 +36,6 @@
  * CP_MAX_FRAMES] are refused with CPROF_EINVAL.  [async-signal-safe] read */
 int cp_unwind_depth(void);
 int cp_unwind_set_depth(int frames);
-/* Parse a CPROF_STACK_DEPTH value strictly (digits only, in range);
- * 0 and the depth in *out, or CPROF_EINVAL. */
-int cp_unwind_parse_depth(const char *s, int *out);
 
 /* The marker frame between the two ends of an elided stack.  Its address
  * lies in the non-canonical half of x86-64's address space, which no user

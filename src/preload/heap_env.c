@@ -49,6 +49,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/env.h"
 #include "base/log.h"
 #include "base/path.h"
 #include "collect/heap.h"
@@ -153,17 +154,12 @@ static const char *var(int i)
     return var_set[i] ? var_val[i] : NULL;
 }
 
-static int64_t parse_i64(const char *s, int64_t dflt)
+/* A variable's number, strictly (base/env.h), or dflt. */
+static int64_t number(int i, int64_t min, int64_t max, int64_t dflt)
 {
-    if (!s || !*s)
-        return dflt;
-    char *end;
-    long long v = strtoll(s, &end, 0);
-    if (*end || v <= 0) {
-        cp_log("heap: ignoring invalid value \"%s\"", s);
-        return dflt;
-    }
-    return (int64_t)v;
+    int64_t v = dflt;
+    (void)cp_env_int(var_names[i], var(i), min, max, &v);
+    return v;
 }
 
 /* Keep a duplicate of the stderr the program starts with. */
@@ -213,8 +209,8 @@ static void start(void)
         goto out;
     if (leaks && !leaks_path[0])
         keep_stderr();
-    int64_t rate = parse_i64(var(V_RATE), leaks ? 1 : CPROF_HEAP_RATE_DEFAULT);
-    uint64_t seed = (uint64_t)parse_i64(var(V_SEED), 0);
+    int64_t rate = number(V_RATE, 1, (int64_t)1 << 40, leaks ? 1 : CPROF_HEAP_RATE_DEFAULT);
+    uint64_t seed = (uint64_t)number(V_SEED, 1, INT64_MAX, 0);
     start_rc = cp_heap_start_early(rate, seed);
     if (start_rc == 0)
         start_rc = 1; /* started: finish in the constructor */

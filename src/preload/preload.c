@@ -47,6 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/env.h"
 #include "base/log.h"
 #include "collect/cpu.h"
 #include "collect/heap.h"
@@ -284,18 +285,10 @@ static void start_cpu_from_env(int64_t startup_ns)
     if (!path || !*path)
         return;
     cprof_cpu_options o = {0};
-    const char *hz = getenv("CPROF_CPU_HZ");
-    if (hz && *hz) {
-        char *end;
-        long v = strtol(hz, &end, 10);
-        if (*end || v <= 0 || v > 100000)
-            cp_log("ignoring CPROF_CPU_HZ=%s (want 1..100000); using 100", hz);
-        else
-            o.hz = (int)v;
-    }
-    const char *sig = getenv("CPROF_CPU_SIGNAL");
-    if (sig && *sig)
-        o.signal = atoi(sig);
+    int64_t hz;
+    if (cp_env_int("CPROF_CPU_HZ", getenv("CPROF_CPU_HZ"), 1, 100000, &hz) == 1)
+        o.hz = (int)hz;
+    /* o.signal 0: cprof_cpu_start reads CPROF_CPU_SIGNAL itself */
     int rc = cprof_cpu_start(path, &o);
     if (rc)
         cp_log("CPU profile not started: %s", cprof_strerror(rc));
@@ -462,13 +455,10 @@ CPROF_API int execle(const char *path, const char *arg, ...)
  * and the default kept. */
 static void stack_depth_from_env(void)
 {
-    const char *v = getenv("CPROF_STACK_DEPTH");
-    int d;
-    if (!v)
-        return;
-    if (cp_unwind_parse_depth(v, &d) != 0 || cp_unwind_set_depth(d) != 0)
-        cp_log("ignoring CPROF_STACK_DEPTH=%s (want a number of frames in %d..%d); using %d", v,
-               CP_MIN_FRAMES, CP_MAX_FRAMES, cp_unwind_depth());
+    int64_t d;
+    if (cp_env_int("CPROF_STACK_DEPTH", getenv("CPROF_STACK_DEPTH"), CP_MIN_FRAMES, CP_MAX_FRAMES,
+                   &d) == 1)
+        (void)cp_unwind_set_depth((int)d);
 }
 
 __attribute__((constructor)) static void preload_init(void)

@@ -145,3 +145,57 @@ Test(buf, hex_of_build_id_bytes)
     cp_hex(out, id, 0);
     cr_assert_str_eq(out, "");
 }
+
+/* ---- env: strict numbers and signal names ---- */
+#include <signal.h>
+
+#include "base/env.h"
+
+Test(env, numbers_are_strict)
+{
+    int64_t v = -1;
+    cr_assert_eq(cp_env_parse_int("524288", 1, INT64_MAX, &v), 0);
+    cr_assert_eq(v, 524288);
+    cr_assert_eq(cp_env_parse_int("0", 0, 5, &v), 0);
+    cr_assert_eq(v, 0);
+    cr_assert_eq(cp_env_parse_int("9223372036854775807", 0, INT64_MAX, &v), 0);
+    cr_assert_eq(v, INT64_MAX);
+    const char *bad[] = {"", "010", "0x10", "1e3", "-1", "+1", " 1", "1 ", "12x",
+                         "9223372036854775808", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        v = 77;
+        cr_assert_eq(cp_env_parse_int(bad[i], 0, INT64_MAX, &v), CPROF_EINVAL, "'%s' accepted",
+                     bad[i]);
+        cr_assert_eq(v, 77, "'%s' changed the value", bad[i]);
+    }
+    cr_assert_eq(cp_env_parse_int("6", 1, 5, &v), CPROF_EINVAL);
+    cr_assert_eq(cp_env_int("CPROF_X", NULL, 1, 5, &v), 0);
+    cr_assert_eq(cp_env_int("CPROF_X", "", 1, 5, &v), 0);
+    cr_assert_eq(cp_env_int("CPROF_X", "3", 1, 5, &v), 1);
+    cr_assert_eq(v, 3);
+    cr_assert_eq(cp_env_int("CPROF_X", "0x3", 1, 5, &v), -1);
+    cr_assert_eq(v, 3);
+}
+
+Test(env, signals_by_number_and_name)
+{
+    int s = 0;
+    cr_assert_eq(cp_env_parse_signal("12", &s), 0);
+    cr_assert_eq(s, 12);
+    cr_assert_eq(cp_env_parse_signal("USR2", &s), 0);
+    cr_assert_eq(s, SIGUSR2);
+    cr_assert_eq(cp_env_parse_signal("SIGUSR1", &s), 0);
+    cr_assert_eq(s, SIGUSR1);
+    cr_assert_eq(cp_env_parse_signal("SIGPROF", &s), 0);
+    cr_assert_eq(s, SIGPROF);
+    cr_assert_eq(cp_env_parse_signal("RTMIN", &s), 0);
+    cr_assert_eq(s, SIGRTMIN);
+    cr_assert_eq(cp_env_parse_signal("SIGRTMIN+3", &s), 0);
+    cr_assert_eq(s, SIGRTMIN + 3);
+    cr_assert_eq(cp_env_parse_signal("RTMAX-1", &s), 0);
+    cr_assert_eq(s, SIGRTMAX - 1);
+    const char *bad[] = {"", "0", "65", "usr2", "SIGFOO", "RTMIN-1", "RTMAX+1", "RTMIN+99",
+                         "12x", "SIG"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        cr_assert_eq(cp_env_parse_signal(bad[i], &s), CPROF_EINVAL, "'%s' accepted", bad[i]);
+}

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/env.h"
 #include "collect/cpu.h"
 #include "collect/cpuwrite.h"
 #include "collect/stacktab.h"
@@ -395,15 +396,16 @@ Test(stacktab, threads_and_signals_on_a_crowded_full_table, .timeout = 60)
 
 Test(unwind, stack_depth_is_parsed_strictly)
 {
-    int d = 0;
-    cr_assert_eq(cp_unwind_parse_depth("256", &d), 0);
+    int64_t d = 0;
+    cr_assert_eq(cp_env_parse_int("256", CP_MIN_FRAMES, CP_MAX_FRAMES, &d), 0);
     cr_assert_eq(d, 256);
-    cr_assert_eq(cp_unwind_parse_depth("1024", &d), 0);
-    cr_assert_eq(cp_unwind_parse_depth("8", &d), 0);
+    cr_assert_eq(cp_env_parse_int("1024", CP_MIN_FRAMES, CP_MAX_FRAMES, &d), 0);
+    cr_assert_eq(cp_env_parse_int("8", CP_MIN_FRAMES, CP_MAX_FRAMES, &d), 0);
     const char *bad[] = {"", "7", "1025", "99999999999999999999", "12x", " 12", "+12", "-5",
-                         "0x40", "1e3"};
+                         "0x40", "1e3", "010"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-        cr_assert_eq(cp_unwind_parse_depth(bad[i], &d), CPROF_EINVAL, "%s accepted", bad[i]);
+        cr_assert_eq(cp_env_parse_int(bad[i], CP_MIN_FRAMES, CP_MAX_FRAMES, &d), CPROF_EINVAL,
+                     "%s accepted", bad[i]);
     cr_assert_eq(cp_unwind_set_depth(7), CPROF_EINVAL);
     cr_assert_eq(cp_unwind_depth(), CP_DEFAULT_FRAMES);
 }
