@@ -26,7 +26,7 @@
  * malloc, no lock, no stdio; thread-local state is initial-exec TLS; every
  * external function it calls has been called once at start so nothing is
  * bound lazily inside it.  Lost samples (table full) are counted with their
- * weight and written as a frame named CP_CPU_LOST_FRAME.
+ * weight and written as a frame named CP_LOST_FRAME.
  *
  * Fork: the child gets the table's pages zeroed by the kernel
  * (MADV_WIPEONFORK), so it neither copies nor resets the parent's samples.

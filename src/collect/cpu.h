@@ -62,8 +62,6 @@ typedef struct cp_cpu_stats {
 } cp_cpu_stats;
 void cp_cpu_get_stats(cp_cpu_stats *out);
 
-/* Name of the frame that carries lost samples in profiles. */
-#define CP_CPU_LOST_FRAME "cprof_lost_samples"
 
 /* A thread that ended (or was running at stop) without a single sample
  * still used CPU: it is recorded as one sample on this marker address

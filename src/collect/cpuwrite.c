@@ -132,7 +132,7 @@ int cp_cpuwrite_build(cp_stacktab *t, const cp_cpuwrite_meta *m, cp_cpuwrite_map
             goto out;
     }
     if (m->lost > 0) {
-        uint64_t lid = cp_pbuilder_named_location(b, CP_CPU_LOST_FRAME);
+        uint64_t lid = cp_pbuilder_named_location(b, CP_LOST_FRAME);
         int64_t v[2] = {m->lost, m->lost_ns};
         if (!lid || cp_pbuilder_sample(b, &lid, 1, v, NULL, 0))
             goto out;

@@ -20,7 +20,7 @@ typedef struct cp_cpuwrite_meta {
     int64_t period_ns;
     int hz;
     int64_t time_ns, duration_ns;
-    int64_t lost, lost_ns; /* written as one sample on CP_CPU_LOST_FRAME */
+    int64_t lost, lost_ns; /* written as one sample on CP_LOST_FRAME */
 } cp_cpuwrite_meta;
 
 /* The code mappings noted while profiling: a snapshot of /proc/self/maps

@@ -132,9 +132,7 @@ static int build(bool raw, bool with_size_label, cp_profile **out)
     if (lost) {
         /* Samples the region could not hold: shown as one named frame, as
          * Go shows lost profiling events. */
-        uint64_t fid = cp_pbuilder_function(b, "cprof.droppedHeapSamples", "", "", 0);
-        cp_line_in line = {.function_id = fid};
-        uint64_t lid = fid ? cp_pbuilder_location(b, 0, 0, &line, 1, false) : 0;
+        uint64_t lid = cp_pbuilder_named_location(b, CP_LOST_FRAME);
         int64_t v[4] = {(int64_t)lost, 0, 0, 0};
         rc = lid ? cp_pbuilder_sample(b, &lid, 1, v, NULL, 0) : CPROF_ENOMEM;
         if (rc)

@@ -56,6 +56,11 @@ uint64_t cp_pbuilder_location(cp_pbuilder *b, uint64_t mapping_id, uint64_t addr
  * lost samples and other markers.  0 on ENOMEM. */
 uint64_t cp_pbuilder_named_location(cp_pbuilder *b, const char *name);
 
+/* The one frame every profile type puts its lost samples on (a full table,
+ * a full region: counted, never silently dropped), as Go's profiles carry
+ * lostProfileEvent. */
+#define CP_LOST_FRAME "cprof_lost_samples"
+
 /* Add a sample: location ids leaf first, one value per sample type. */
 int cp_pbuilder_sample(cp_pbuilder *b, const uint64_t *loc_ids, size_t nlocs,
                        const int64_t *values, const cp_label_in *labels, size_t nlabels);

@@ -22,7 +22,7 @@ site_valloc 3 300 3 300
 site_zero 7 0 7 0
 site_big 5 5242880 5 5242880
 site_thread_alloc 2000 96000 0 0
-cprof.droppedHeapSamples 1 0 0 0
+cprof_lost_samples 1 0 0 0
 EOF
 
 # same NAME EXPECTED_PREFIX CMD...: stdout, stderr and exit status of CMD

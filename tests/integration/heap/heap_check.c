@@ -103,7 +103,7 @@ static void check_valid(const cp_profile *p, bool want_names)
     size_t labelled = 0, named = 0, dropped = 0;
     for (size_t i = 0; i < p->nsamples; i++) {
         const cp_sample *s = &p->samples[i];
-        if (strcmp(leaf_name(p, s), "cprof.droppedHeapSamples") == 0) {
+        if (strcmp(leaf_name(p, s), "cprof_lost_samples") == 0) {
             dropped++; /* the one sample without a size */
             continue;
         }

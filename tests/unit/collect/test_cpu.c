@@ -448,7 +448,7 @@ Test(cpuwrite, lost_samples_become_a_named_frame)
     int found = 0;
     for (size_t i = 0; i < p->nsamples; i++) {
         const cp_location *l = &p->locations[p->samples[i].locs[0]];
-        if (l->nlines && !strcmp(cp_str(p, p->functions[l->lines[0].func].name), CP_CPU_LOST_FRAME)) {
+        if (l->nlines && !strcmp(cp_str(p, p->functions[l->lines[0].func].name), CP_LOST_FRAME)) {
             found = 1;
             cr_assert_eq(p->samples[i].values[0], 2);
             cr_assert_eq(p->samples[i].values[1], 20);
