@@ -191,7 +191,10 @@ PY
 sc_python3() { run "$PY" threads.py; }
 
 sc_git() {
-    export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null \
+    # The ceiling keeps git from finding the repository the test runs in
+    # when `init` failed: a commit -a there once committed a developer's
+    # work under this scenario's identity.
+    export GIT_CEILING_DIRECTORIES="$PWD" GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null \
         GIT_AUTHOR_NAME=cprof GIT_AUTHOR_EMAIL=cprof@example.invalid \
         GIT_COMMITTER_NAME=cprof GIT_COMMITTER_EMAIL=cprof@example.invalid \
         GIT_AUTHOR_DATE='2026-01-01T00:00:00Z' GIT_COMMITTER_DATE='2026-01-01T00:00:00Z'
