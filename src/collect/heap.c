@@ -47,6 +47,7 @@
 #include "base/arena.h"
 #include "base/hashmap.h"
 #include "base/log.h"
+#include "base/rng.h"
 #include "collect/unwind.h"
 #include "cprof.h"
 
@@ -109,42 +110,6 @@ static cp_heap_bucket own_bucket;
 
 /* ---- random intervals ---- */
 
-static uint64_t splitmix(uint64_t x)
-{
-    x += 0x9e3779b97f4a7c15ULL;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-}
-
-static uint64_t next_rand(cp_heap_tls *t)
-{
-    uint64_t x = t->rng;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    t->rng = x;
-    return x * 0x2545f4914f6cdd1dULL;
-}
-
-/* Natural logarithm of x in (0, 1], |error| < 1e-10: x = m * 2^e with m in
- * [sqrt(1/2), sqrt(2)), ln m = 2 atanh((m-1)/(m+1)) by its series. */
-static double ln01(double x)
-{
-    union { double d; uint64_t u; } v = {.d = x};
-    int e = (int)((v.u >> 52) & 0x7ff) - 1023;
-    v.u = (v.u & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL; /* m in [1,2) */
-    double m = v.d;
-    if (m > 1.4142135623730951) {
-        m *= 0.5;
-        e++;
-    }
-    double z = (m - 1) / (m + 1), z2 = z * z;
-    double s = z * (1 + z2 * (1.0 / 3 + z2 * (1.0 / 5 + z2 * (1.0 / 7 + z2 * (1.0 / 9 +
-               z2 * (1.0 / 11 + z2 * (1.0 / 13)))))));
-    return 2 * s + e * 0.6931471805599453;
-}
-
 /* An exponential interval X of mean rate_bytes, as the next `left`:
  * max(X, 1) - 1 (an interval of 0 and of 1 byte sample the same requests,
  * since every request counts as at least 1 byte). */
@@ -153,12 +118,7 @@ static int64_t draw_interval(cp_heap_tls *t)
     int64_t rate = rate_bytes;
     if (rate <= 1)
         return 0;
-    /* 53 random bits in (0, 1]. */
-    double u = (double)((next_rand(t) >> 11) + 1) * (1.0 / 9007199254740992.0);
-    double x = -ln01(u) * (double)rate;
-    if (x > 9.0e18)
-        x = 9.0e18;
-    int64_t c = (int64_t)x;
+    int64_t c = (int64_t)cp_rng_exp(&t->rng, (double)rate);
     return c > 0 ? c - 1 : 0;
 }
 
@@ -169,7 +129,7 @@ HOOK bool cp_heap_should_sample(size_t n)
         return false;
     if (!t->rng) {
         uint64_t seq = __atomic_fetch_add(&thread_seq, 1, __ATOMIC_RELAXED);
-        t->rng = splitmix(seed_base + seq * 0x9e3779b97f4a7c15ULL) | 1;
+        t->rng = cp_rng_seed(seed_base + seq * 0x9e3779b97f4a7c15ULL);
         t->left = draw_interval(t);
     }
     uint64_t m = (uint64_t)n + (n == 0); /* 0 bytes sample as 1 */
@@ -474,7 +434,7 @@ int cp_heap_start_early(int64_t rate, uint64_t seed)
     if (!seed && getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        seed = splitmix((uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32));
+        seed = cp_rng_mix((uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32));
     }
     seed_base = seed;
     rate_bytes = rate > 0 ? rate : CPROF_HEAP_RATE_DEFAULT;

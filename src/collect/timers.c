@@ -31,6 +31,7 @@
 
 #include "base/buf.h"
 #include "base/hashmap.h"
+#include "base/rng.h"
 #include "collect/heap.h"
 #include "cprof.h"
 
@@ -52,14 +53,6 @@ static uint64_t rng;
 static clockid_t thread_clock(pid_t tid)
 {
     return (clockid_t)((~(unsigned)tid << 3) | 6u);
-}
-
-static uint64_t next_random(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
 }
 
 static int find(pid_t tid)
@@ -88,7 +81,7 @@ static int arm(pid_t tid)
     timer_t t;
     if (timer_create(thread_clock(tid), &sev, &t) != 0)
         return CPROF_EIO; /* the thread exited meanwhile, or no resources */
-    int64_t first = 1 + (int64_t)(next_random() % (uint64_t)g_period_ns);
+    int64_t first = 1 + (int64_t)(cp_rng_next(&rng) % (uint64_t)g_period_ns);
     struct itimerspec its = {
         .it_interval = {g_period_ns / 1000000000, g_period_ns % 1000000000},
         .it_value = {first / 1000000000, first % 1000000000},
@@ -118,7 +111,7 @@ int cp_timers_start(int signo, int64_t period_ns, bool only_caller)
     int rc = 0;
     g_signo = signo;
     g_period_ns = period_ns;
-    rng = cp_hash_u64((uint64_t)getpid() * 0x9e3779b97f4a7c15ull ^ (uint64_t)time(NULL)) | 1;
+    rng = cp_rng_seed((uint64_t)getpid() << 32 ^ (uint64_t)time(NULL));
     /* Threads created from now on arm themselves (they wait for the mutex),
      * so none falls between the directory listing and the flag. */
     atomic_store(&active, 1);

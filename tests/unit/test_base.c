@@ -199,3 +199,33 @@ Test(env, signals_by_number_and_name)
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         cr_assert_eq(cp_env_parse_signal(bad[i], &s), CPROF_EINVAL, "'%s' accepted", bad[i]);
 }
+
+/* ---- rng: the samplers' one generator ---- */
+#include <math.h>
+
+#include "base/rng.h"
+
+Test(rng, logarithm_and_exponential_draws)
+{
+    for (double x = 1e-300; x <= 1.0; x *= 1.37)
+        cr_assert(fabs(cp_rng_ln01(x) - log(x)) < 1e-9 * fmax(1.0, fabs(log(x))), "ln(%g)", x);
+    cr_assert_eq(cp_rng_ln01(1.0), 0.0);
+    uint64_t st = cp_rng_seed(0);
+    cr_assert_neq(st, 0);
+    /* mean of 200000 draws of mean 1000: standard error 1000/sqrt(2e5) ~ 2.2 */
+    double sum = 0, sumsq = 0;
+    enum { N = 200000 };
+    for (int i = 0; i < N; i++) {
+        double x = cp_rng_exp(&st, 1000.0);
+        cr_assert(x >= 0);
+        sum += x;
+        sumsq += x * x;
+    }
+    double mean = sum / N, var = sumsq / N - mean * mean;
+    cr_assert(fabs(mean - 1000.0) < 5 * 2.24, "mean %f", mean);
+    cr_assert(fabs(sqrt(var) - 1000.0) < 30, "sd %f", sqrt(var));
+    /* same seed, same sequence; different seeds, different ones */
+    uint64_t a = cp_rng_seed(42), b = cp_rng_seed(42), c = cp_rng_seed(43);
+    cr_assert_eq(cp_rng_next(&a), cp_rng_next(&b));
+    cr_assert_neq(cp_rng_next(&a), cp_rng_next(&c));
+}
