@@ -126,11 +126,10 @@ static char *find_library(void)
 {
     char dir[PATH_MAX];
     self_dir(dir, sizeof dir);
-    const char *cands[] = {"%s/libcprof.so", "%s/../lib/x86_64-linux-gnu/libcprof.so",
-                           "%s/../lib64/libcprof.so", "%s/../lib/libcprof.so"};
+    const char *cands[] = {"", "/../lib/x86_64-linux-gnu", "/../lib64", "/../lib"};
     char buf[PATH_MAX + 64];
     for (size_t i = 0; dir[0] && i < sizeof cands / sizeof cands[0]; i++) {
-        snprintf(buf, sizeof buf, cands[i], dir);
+        snprintf(buf, sizeof buf, "%s%s/libcprof.so", dir, cands[i]);
         if (exists(buf)) {
             char *r = realpath(buf, NULL);
             return r ? r : strdup(buf);

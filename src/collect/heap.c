@@ -468,12 +468,6 @@ int cp_heap_start_seeded(int64_t rate, uint64_t seed)
     return rc;
 }
 
-/* Defined by src/preload/malloc.c where the interposers are built in: are
- * they the process's malloc?  Not when libcprof.so was dlopen'd after
- * start (the program's calls bind to its allocator), nor in sanitizer
- * builds, which leave malloc to the sanitizer. */
-bool cp_preload_malloc_in_use(void) __attribute__((weak));
-
 int cprof_heap_start(int64_t rate)
 {
     if (!cp_preload_malloc_in_use || !cp_preload_malloc_in_use())

@@ -206,6 +206,12 @@ void cp_heap_atfork_register(void);
 void cp_heap_atfork_parent(void);
 void cp_heap_atfork_child(void);
 
+/* Defined by src/preload/malloc.c where the interposers are built in (weak:
+ * NULL otherwise): are they the process's malloc?  Not when libcprof.so was
+ * dlopen'd after start (the program's calls bind to its allocator), nor in
+ * sanitizer builds, which leave malloc to the sanitizer. */
+bool cp_preload_malloc_in_use(void) __attribute__((weak));
+
 /* Start with an explicit seed for the sampler's random numbers (tests use
  * it to make the default-rate accuracy check reproducible); 0 = random. */
 int cp_heap_start_seeded(int64_t rate_bytes, uint64_t seed);

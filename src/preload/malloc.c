@@ -47,6 +47,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <gnu/libc-version.h>
+#include <malloc.h> /* malloc_usable_size, memalign, pvalloc: their glibc prototypes */
 #include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -734,7 +735,10 @@ typedef void *(*new_nt_fn)(size_t, const void *);
 typedef void *(*new_al_fn)(size_t, size_t);
 typedef void *(*new_al_nt_fn)(size_t, size_t, const void *);
 
+/* Each operator is declared before its definition: C has no header for
+ * the C++ names, and -Wmissing-prototypes wants one. */
 #define CXX_NEW_DEF(name, idx, params, args, call_t, align)                                \
+    void *name params;                                                                     \
     HOOK FAST void *name params                                                               \
     {                                                                                      \
         call_t f = (call_t)cxx_next(idx);                                                  \
@@ -765,6 +769,7 @@ typedef void (*del_3_fn)(void *, size_t, size_t);
 typedef void (*del_al_nt_fn)(void *, size_t, const void *);
 
 #define CXX_DEL_DEF(name, idx, params, args, call_t)                                       \
+    void name params;                                                                      \
     HOOK FAST void name params                                                                \
     {                                                                                      \
         if (cp_heap_is_sampled(p)) {                                                       \

@@ -4,6 +4,8 @@
 
 static volatile uint64_t sink;
 
+void dl_burn(int ms);
+
 __attribute__((visibility("default"), noinline)) void dl_burn(int ms)
 {
     struct timespec ts;

@@ -27,6 +27,11 @@ static void hold(void *p)
     keep[nkeep++] = p;
 }
 
+/* Named allocation sites, global so the profile keeps their names. */
+void *site_small(void), *site_calloc(void), *site_realloc_a(void), *site_realloc_b(void *p),
+    *site_memalign(void), *site_aligned(void), *site_big(void), *site_thread(void),
+    *site_est_64(void), *site_est_4k(void), *site_est_1m(void);
+
 SITE void *site_small(void) { return malloc(24); }
 SITE void *site_calloc(void) { return calloc(10, 100); }
 SITE void *site_realloc_a(void) { return malloc(100); }

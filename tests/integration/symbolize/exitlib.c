@@ -5,6 +5,8 @@
 #include <stdint.h>
 
 volatile uint64_t exitlib_sink;
+int plt_noop(int x);
+uint64_t strip_spin(uint64_t n);
 
 int plt_noop(int x) { return x + 1; }
 
