@@ -98,19 +98,25 @@ static __thread int resolving __attribute__((tls_model("initial-exec")));
 
 /* pthread_cond_* have an old version (GLIBC_2.2.5) beside the current one;
  * plain dlsym may hand back either, so ask for the current one first. */
-static void *lookup(void **cache, const char *name, const char *version)
+__attribute__((noinline, cold)) static void *resolve(void **cache, const char *name,
+                                                    const char *version)
 {
-    void *f = __atomic_load_n(cache, __ATOMIC_ACQUIRE);
-    if (f || resolving)
-        return f;
+    if (resolving)
+        return NULL;
     resolving = 1;
-    if (version)
-        f = dlvsym(RTLD_NEXT, name, version);
+    void *f = version ? dlvsym(RTLD_NEXT, name, version) : NULL;
     if (!f)
         f = dlsym(RTLD_NEXT, name);
     resolving = 0;
     __atomic_store_n(cache, f, __ATOMIC_RELEASE);
     return f;
+}
+
+/* The hot path: one load (bound in the constructor). */
+static inline void *lookup(void **cache, const char *name, const char *version)
+{
+    void *f = __atomic_load_n(cache, __ATOMIC_ACQUIRE);
+    return __builtin_expect(f != NULL, 1) ? f : resolve(cache, name, version);
 }
 
 #define REAL(type, name) ((type)lookup(&next_##name, #name, NULL))
@@ -248,32 +254,54 @@ static void on_release(const void *lock)
         return rc_;                                              \
     } while (0)
 
+__attribute__((noinline)) static int mutex_lock_slow(pthread_mutex_t *m, mx_fn lock)
+{
+    CONTENDED(m, lock(m));
+}
+
+__attribute__((noinline)) static int mutex_lock_on(pthread_mutex_t *m, mx_fn lock)
+{
+    if (cp_locks_recording)
+        return lock(m);
+    int rc = REAL(mx_fn, pthread_mutex_trylock)(m);
+    if (__builtin_expect(rc != EBUSY, 1))
+        return rc; /* taken (0, EOWNERDEAD) or an error the lock gives too */
+    return mutex_lock_slow(m, lock);
+}
+
+/* Kept small: with no profile on, a load, a test and a jump to glibc; the
+ * profiled path is out of line so this one saves no registers. */
 CPROF_API int pthread_mutex_lock(pthread_mutex_t *m)
 {
     mx_fn lock = REAL(mx_fn, pthread_mutex_lock);
-    if (!lock)
+    if (__builtin_expect(!lock, 0))
         return cp_glibc_mutex_lock(m); /* dlsym's own locks, before binding */
-    if (!on(CP_LOCKS_MUTEX | CP_LOCKS_HOLDERS))
+    if (__builtin_expect(!(__atomic_load_n(&cp_locks_on, __ATOMIC_RELAXED) &
+                           (CP_LOCKS_MUTEX | CP_LOCKS_HOLDERS)), 1))
         return lock(m);
-    int rc = REAL(mx_fn, pthread_mutex_trylock)(m);
-    if (rc != EBUSY)
-        return rc; /* taken (0, EOWNERDEAD) or an error the lock gives too */
-    CONTENDED(m, lock(m));
+    return mutex_lock_on(m, lock);
+}
+
+__attribute__((noinline)) static int mutex_unlock_on(pthread_mutex_t *m, mx_fn unlock)
+{
+    /* Charged just before the release: after it, a woken waiter could
+     * leave the table before this thread looked. */
+    if (!cp_locks_recording) {
+        int saved = errno;
+        on_release(m);
+        errno = saved;
+    }
+    return unlock(m);
 }
 
 CPROF_API int pthread_mutex_unlock(pthread_mutex_t *m)
 {
     mx_fn unlock = REAL(mx_fn, pthread_mutex_unlock);
-    if (!unlock)
+    if (__builtin_expect(!unlock, 0))
         return cp_glibc_mutex_unlock(m);
-    if (!on(CP_LOCKS_HOLDERS))
+    if (__builtin_expect(!(__atomic_load_n(&cp_locks_on, __ATOMIC_RELAXED) & CP_LOCKS_HOLDERS), 1))
         return unlock(m);
-    /* Charged just before the release: after it, a woken waiter could
-     * leave the table before this thread looked. */
-    int saved = errno;
-    on_release(m);
-    errno = saved;
-    return unlock(m);
+    return mutex_unlock_on(m, unlock);
 }
 
 CPROF_API int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abs)
