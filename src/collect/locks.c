@@ -36,7 +36,7 @@
 #include "collect/unwind.h"
 #include "cprof.h"
 
-#define REC __attribute__((section("cprof_lockrec"), noinline))
+#define REC CP_LOCKREC __attribute__((noinline))
 extern const char __start_cprof_lockrec[] __attribute__((visibility("hidden")));
 extern const char __stop_cprof_lockrec[] __attribute__((visibility("hidden")));
 
@@ -147,7 +147,7 @@ void cp_locks_atfork_child(void)
 }
 
 /* Unwind and add, cutting the recorder's frames. */
-REC static void record(cp_events *t, int64_t a, int64_t b)
+REC static void record(cp_events *t, int call, int64_t a, int64_t b)
 {
     int max = cp_unwind_depth();
     uint64_t pcs[max];
@@ -161,22 +161,22 @@ REC static void record(cp_events *t, int64_t a, int64_t b)
             first = i + 1;
     if (first >= n)
         first = 0;
-    cp_events_add(t, pcs + first, (uint32_t)(n - first), cp_labels_current(), 0, a, b);
+    cp_events_add(t, pcs + first, (uint32_t)(n - first), cp_labels_current(), (uint32_t)call, a, b);
     errno = saved;
     cp_locks_recording = 0;
 }
 
-REC void cp_locks_mutex_event(int64_t wait_ns)
+REC void cp_locks_mutex_event(int call, int64_t wait_ns)
 {
     if (!(cp_locks_on & CP_LOCKS_MUTEX) || cp_locks_recording || cp_heap_tls_state.busy)
         return;
     int64_t n = mutex_fraction;
     if (n > 1 && draw() % (uint64_t)n != 0)
         return;
-    record(&mutex_tab, FIX, wait_ns < 0 ? 0 : wait_ns);
+    record(&mutex_tab, call, FIX, wait_ns < 0 ? 0 : wait_ns);
 }
 
-REC void cp_locks_block_event(int64_t d)
+REC void cp_locks_block_event(int call, int64_t d)
 {
     if (!(cp_locks_on & CP_LOCKS_BLOCK) || cp_locks_recording || cp_heap_tls_state.busy)
         return;
@@ -184,23 +184,26 @@ REC void cp_locks_block_event(int64_t d)
         d = 1;
     int64_t r = block_rate;
     if (r <= 1 || d >= r) {
-        record(&block_tab, FIX, d);
+        record(&block_tab, call, FIX, d);
         return;
     }
     /* probability d/r: a uniform draw in [0, r) below d */
     if ((int64_t)(draw() % (uint64_t)r) >= d)
         return;
-    record(&block_tab, (int64_t)((__int128)r * FIX / d), r);
+    record(&block_tab, call, (int64_t)((__int128)r * FIX / d), r);
 }
 
 REC void cp_locks_holders_event(int64_t contentions, int64_t delay_ns)
 {
     if (!(cp_locks_on & CP_LOCKS_HOLDERS) || cp_locks_recording || cp_heap_tls_state.busy)
         return;
-    record(&holders_tab, contentions * FIX, delay_ns < 0 ? 0 : delay_ns);
+    record(&holders_tab, CP_LC_MUTEX_UNLOCK, contentions * FIX, delay_ns < 0 ? 0 : delay_ns);
 }
 
 /* ---- profiles ---- */
+
+#define CP_LOCK_NAME(id, name) [CP_LC_##id] = name,
+static const char *const call_names[CP_LC_COUNT] = {CP_LOCK_CALLS(CP_LOCK_NAME)};
 
 static int build(cp_events *t, int which, cp_profile **out)
 {
@@ -233,6 +236,7 @@ static int build(cp_events *t, int which, cp_profile **out)
         .cols = cols, .ncols = 2,
         .period_type = "contentions", .period_unit = "count", .period = period,
         .comment = note, .lost_frame = lost,
+        .tag_names = call_names, .ntags = CP_LC_COUNT, .tag_frame = true,
         .time_ns = start_ns[idx] ? start_ns[idx] : now,
         .duration_ns = start_ns[idx] ? now - start_ns[idx] : 0,
     };

@@ -57,11 +57,33 @@ int cp_locks_holders_start(void);
 int64_t cp_locks_mutex_fraction(void);
 int64_t cp_locks_block_rate(void);
 
-/* Record a wait of wait_ns (sampled by the fraction / rate).  The stack
- * recorded starts at the interposer that called this (frames of the
- * recorder itself are cut).  [hook-safe] */
-void cp_locks_mutex_event(int64_t wait_ns);
-void cp_locks_block_event(int64_t wait_ns);
+/* The call a wait happened in: the leaf frame of its samples. */
+#define CP_LOCK_CALLS(X)                                                       \
+    X(MUTEX_LOCK, "pthread_mutex_lock") X(MUTEX_TIMEDLOCK, "pthread_mutex_timedlock") \
+    X(MUTEX_CLOCKLOCK, "pthread_mutex_clocklock") X(MUTEX_UNLOCK, "pthread_mutex_unlock") \
+    X(RWLOCK_RDLOCK, "pthread_rwlock_rdlock") X(RWLOCK_WRLOCK, "pthread_rwlock_wrlock") \
+    X(RWLOCK_TIMEDRDLOCK, "pthread_rwlock_timedrdlock")                          \
+    X(RWLOCK_TIMEDWRLOCK, "pthread_rwlock_timedwrlock")                          \
+    X(RWLOCK_CLOCKRDLOCK, "pthread_rwlock_clockrdlock")                          \
+    X(RWLOCK_CLOCKWRLOCK, "pthread_rwlock_clockwrlock")                          \
+    X(SPIN_LOCK, "pthread_spin_lock") X(COND_WAIT, "pthread_cond_wait")           \
+    X(COND_TIMEDWAIT, "pthread_cond_timedwait") X(COND_CLOCKWAIT, "pthread_cond_clockwait") \
+    X(SEM_WAIT, "sem_wait") X(SEM_TIMEDWAIT, "sem_timedwait") X(SEM_CLOCKWAIT, "sem_clockwait") \
+    X(JOIN, "pthread_join") X(TIMEDJOIN, "pthread_timedjoin_np")                 \
+    X(CLOCKJOIN, "pthread_clockjoin_np") X(BARRIER_WAIT, "pthread_barrier_wait")
+#define CP_LOCK_ENUM(id, name) CP_LC_##id,
+enum { CP_LC_NONE, CP_LOCK_CALLS(CP_LOCK_ENUM) CP_LC_COUNT };
+#undef CP_LOCK_ENUM
+
+/* Functions of the interposers and the recorder live in this section:
+ * a recorded stack is cut after its outermost frame there, so it starts
+ * at the program's call (the call itself is the leaf frame, by name). */
+#define CP_LOCKREC __attribute__((section("cprof_lockrec")))
+
+/* Record a wait of wait_ns in call `call` (CP_LC_*), sampled by the
+ * fraction / rate.  [hook-safe] */
+void cp_locks_mutex_event(int call, int64_t wait_ns);
+void cp_locks_block_event(int call, int64_t wait_ns);
 /* Charge the caller's stack with `contentions` waiters' delay_ns (the
  * holders view).  [hook-safe] */
 void cp_locks_holders_event(int64_t contentions, int64_t delay_ns);

@@ -240,7 +240,7 @@ static void on_release(const void *lock)
 /* ---- mutexes ---- */
 
 /* A lock that would wait: time it; rc 0 or EOWNERDEAD means taken. */
-#define CONTENDED(lockp, call)                                   \
+#define CONTENDED(kind, lockp, call)                                   \
     do {                                                         \
         int saved_ = errno;                                      \
         int64_t t0_ = cp_locks_now();                            \
@@ -249,17 +249,17 @@ static void on_release(const void *lock)
         int64_t t1_ = cp_locks_now();                            \
         wait_end(h_, t0_);                                       \
         if (rc_ == 0 || rc_ == EOWNERDEAD)                       \
-            cp_locks_mutex_event(t1_ - t0_);                     \
+            cp_locks_mutex_event(CP_LC_##kind, t1_ - t0_);                     \
         errno = saved_;                                          \
         return rc_;                                              \
     } while (0)
 
-__attribute__((noinline)) static int mutex_lock_slow(pthread_mutex_t *m, mx_fn lock)
+CP_LOCKREC __attribute__((noinline)) static int mutex_lock_slow(pthread_mutex_t *m, mx_fn lock)
 {
-    CONTENDED(m, lock(m));
+    CONTENDED(MUTEX_LOCK, m, lock(m));
 }
 
-__attribute__((noinline)) static int mutex_lock_on(pthread_mutex_t *m, mx_fn lock)
+CP_LOCKREC __attribute__((noinline)) static int mutex_lock_on(pthread_mutex_t *m, mx_fn lock)
 {
     if (cp_locks_recording)
         return lock(m);
@@ -271,7 +271,7 @@ __attribute__((noinline)) static int mutex_lock_on(pthread_mutex_t *m, mx_fn loc
 
 /* Kept small: with no profile on, a load, a test and a jump to glibc; the
  * profiled path is out of line so this one saves no registers. */
-CPROF_API int pthread_mutex_lock(pthread_mutex_t *m)
+CP_LOCKREC CPROF_API int pthread_mutex_lock(pthread_mutex_t *m)
 {
     mx_fn lock = REAL(mx_fn, pthread_mutex_lock);
     if (__builtin_expect(!lock, 0))
@@ -282,7 +282,7 @@ CPROF_API int pthread_mutex_lock(pthread_mutex_t *m)
     return mutex_lock_on(m, lock);
 }
 
-__attribute__((noinline)) static int mutex_unlock_on(pthread_mutex_t *m, mx_fn unlock)
+CP_LOCKREC __attribute__((noinline)) static int mutex_unlock_on(pthread_mutex_t *m, mx_fn unlock)
 {
     /* Charged just before the release: after it, a woken waiter could
      * leave the table before this thread looked. */
@@ -294,7 +294,7 @@ __attribute__((noinline)) static int mutex_unlock_on(pthread_mutex_t *m, mx_fn u
     return unlock(m);
 }
 
-CPROF_API int pthread_mutex_unlock(pthread_mutex_t *m)
+CP_LOCKREC CPROF_API int pthread_mutex_unlock(pthread_mutex_t *m)
 {
     mx_fn unlock = REAL(mx_fn, pthread_mutex_unlock);
     if (__builtin_expect(!unlock, 0))
@@ -304,7 +304,7 @@ CPROF_API int pthread_mutex_unlock(pthread_mutex_t *m)
     return mutex_unlock_on(m, unlock);
 }
 
-CPROF_API int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abs)
+CP_LOCKREC CPROF_API int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abs)
 {
     mxt_fn lock = REAL(mxt_fn, pthread_mutex_timedlock);
     if (!on(CP_LOCKS_MUTEX | CP_LOCKS_HOLDERS))
@@ -312,10 +312,10 @@ CPROF_API int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec 
     int rc = REAL(mx_fn, pthread_mutex_trylock)(m);
     if (rc != EBUSY)
         return rc;
-    CONTENDED(m, lock(m, abs));
+    CONTENDED(MUTEX_TIMEDLOCK, m, lock(m, abs));
 }
 
-CPROF_API int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
+CP_LOCKREC CPROF_API int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
                                       const struct timespec *abs)
 {
     mxc_fn lock = REAL(mxc_fn, pthread_mutex_clocklock);
@@ -324,7 +324,7 @@ CPROF_API int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
     int rc = REAL(mx_fn, pthread_mutex_trylock)(m);
     if (rc != EBUSY)
         return rc;
-    CONTENDED(m, lock(m, clk, abs));
+    CONTENDED(MUTEX_CLOCKLOCK, m, lock(m, clk, abs));
 }
 
 /* ---- rwlocks ---- */
@@ -336,108 +336,108 @@ CPROF_API int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
             return r_;                                           \
     } while (0)
 
-CPROF_API int pthread_rwlock_rdlock(pthread_rwlock_t *l)
+CP_LOCKREC CPROF_API int pthread_rwlock_rdlock(pthread_rwlock_t *l)
 {
     rw_fn lock = REAL(rw_fn, pthread_rwlock_rdlock);
     if (!on(CP_LOCKS_MUTEX))
         return lock(l);
     RW_TRY_FIRST(REAL(rw_fn, pthread_rwlock_tryrdlock)(l));
-    CONTENDED(NULL, lock(l));
+    CONTENDED(RWLOCK_RDLOCK, NULL, lock(l));
 }
 
-CPROF_API int pthread_rwlock_wrlock(pthread_rwlock_t *l)
+CP_LOCKREC CPROF_API int pthread_rwlock_wrlock(pthread_rwlock_t *l)
 {
     rw_fn lock = REAL(rw_fn, pthread_rwlock_wrlock);
     if (!on(CP_LOCKS_MUTEX))
         return lock(l);
     RW_TRY_FIRST(REAL(rw_fn, pthread_rwlock_trywrlock)(l));
-    CONTENDED(NULL, lock(l));
+    CONTENDED(RWLOCK_WRLOCK, NULL, lock(l));
 }
 
-CPROF_API int pthread_rwlock_timedrdlock(pthread_rwlock_t *l, const struct timespec *abs)
+CP_LOCKREC CPROF_API int pthread_rwlock_timedrdlock(pthread_rwlock_t *l, const struct timespec *abs)
 {
     rwt_fn lock = REAL(rwt_fn, pthread_rwlock_timedrdlock);
     if (!on(CP_LOCKS_MUTEX))
         return lock(l, abs);
     RW_TRY_FIRST(REAL(rw_fn, pthread_rwlock_tryrdlock)(l));
-    CONTENDED(NULL, lock(l, abs));
+    CONTENDED(RWLOCK_TIMEDRDLOCK, NULL, lock(l, abs));
 }
 
-CPROF_API int pthread_rwlock_timedwrlock(pthread_rwlock_t *l, const struct timespec *abs)
+CP_LOCKREC CPROF_API int pthread_rwlock_timedwrlock(pthread_rwlock_t *l, const struct timespec *abs)
 {
     rwt_fn lock = REAL(rwt_fn, pthread_rwlock_timedwrlock);
     if (!on(CP_LOCKS_MUTEX))
         return lock(l, abs);
     RW_TRY_FIRST(REAL(rw_fn, pthread_rwlock_trywrlock)(l));
-    CONTENDED(NULL, lock(l, abs));
+    CONTENDED(RWLOCK_TIMEDWRLOCK, NULL, lock(l, abs));
 }
 
-CPROF_API int pthread_rwlock_clockrdlock(pthread_rwlock_t *l, clockid_t c,
+CP_LOCKREC CPROF_API int pthread_rwlock_clockrdlock(pthread_rwlock_t *l, clockid_t c,
                                          const struct timespec *abs)
 {
     rwc_fn lock = REAL(rwc_fn, pthread_rwlock_clockrdlock);
     if (!on(CP_LOCKS_MUTEX))
         return lock(l, c, abs);
     RW_TRY_FIRST(REAL(rw_fn, pthread_rwlock_tryrdlock)(l));
-    CONTENDED(NULL, lock(l, c, abs));
+    CONTENDED(RWLOCK_CLOCKRDLOCK, NULL, lock(l, c, abs));
 }
 
-CPROF_API int pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t c,
+CP_LOCKREC CPROF_API int pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t c,
                                          const struct timespec *abs)
 {
     rwc_fn lock = REAL(rwc_fn, pthread_rwlock_clockwrlock);
     if (!on(CP_LOCKS_MUTEX))
         return lock(l, c, abs);
     RW_TRY_FIRST(REAL(rw_fn, pthread_rwlock_trywrlock)(l));
-    CONTENDED(NULL, lock(l, c, abs));
+    CONTENDED(RWLOCK_CLOCKWRLOCK, NULL, lock(l, c, abs));
 }
 
-CPROF_API int pthread_spin_lock(pthread_spinlock_t *l)
+CP_LOCKREC CPROF_API int pthread_spin_lock(pthread_spinlock_t *l)
 {
     sp_fn lock = REAL(sp_fn, pthread_spin_lock);
     if (!on(CP_LOCKS_MUTEX))
         return lock(l);
     RW_TRY_FIRST(REAL(sp_fn, pthread_spin_trylock)(l));
-    CONTENDED(NULL, lock(l));
+    CONTENDED(SPIN_LOCK, NULL, lock(l));
 }
 
 /* ---- blocking waits ---- */
 
-#define BLOCKING(call)                                           \
+#define BLOCKING(kind, call)                                           \
     do {                                                         \
         int64_t t0_ = cp_locks_now();                            \
         int rc_ = call;                                          \
         int64_t t1_ = cp_locks_now();                            \
         int saved_ = errno;                                      \
-        cp_locks_block_event(t1_ - t0_);                         \
+        cp_locks_block_event(CP_LC_##kind, t1_ - t0_);                         \
         errno = saved_;                                          \
         return rc_;                                              \
     } while (0)
 
-CPROF_API int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
+CP_LOCKREC CPROF_API int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
 {
     cw_fn f = REAL_COND(cw_fn, pthread_cond_wait);
     if (!on(CP_LOCKS_BLOCK))
         return f(c, m);
-    BLOCKING(f(c, m));
+    BLOCKING(COND_WAIT, f(c, m));
 }
 
-CPROF_API int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
+CP_LOCKREC CPROF_API int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
                                      const struct timespec *abs)
 {
     cwt_fn f = REAL_COND(cwt_fn, pthread_cond_timedwait);
     if (!on(CP_LOCKS_BLOCK))
         return f(c, m, abs);
-    BLOCKING(f(c, m, abs));
+    BLOCKING(COND_TIMEDWAIT, f(c, m, abs));
 }
 
-CPROF_API int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk,
+CP_LOCKREC CPROF_API int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk,
                                      const struct timespec *abs)
 {
     cwc_fn f = REAL(cwc_fn, pthread_cond_clockwait);
     if (!on(CP_LOCKS_BLOCK))
         return f(c, m, clk, abs);
-    BLOCKING(f(c, m, clk, abs));
+    BLOCKING(COND_CLOCKWAIT, f(c, m, clk, abs));
 }
 
 /* sem_*: a count available is no block; errno carries their errors. */
@@ -451,7 +451,7 @@ CPROF_API int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, cloc
         errno = saved_;                                          \
     } while (0)
 
-CPROF_API int sem_wait(sem_t *s)
+CP_LOCKREC CPROF_API int sem_wait(sem_t *s)
 {
     sw_fn f = REAL(sw_fn, sem_wait);
     if (!on(CP_LOCKS_BLOCK))
@@ -460,12 +460,12 @@ CPROF_API int sem_wait(sem_t *s)
     int64_t t0 = cp_locks_now();
     int rc = f(s);
     int e = errno;
-    cp_locks_block_event(cp_locks_now() - t0);
+    cp_locks_block_event(CP_LC_SEM_WAIT, cp_locks_now() - t0);
     errno = e;
     return rc;
 }
 
-CPROF_API int sem_timedwait(sem_t *s, const struct timespec *abs)
+CP_LOCKREC CPROF_API int sem_timedwait(sem_t *s, const struct timespec *abs)
 {
     swt_fn f = REAL(swt_fn, sem_timedwait);
     if (!on(CP_LOCKS_BLOCK))
@@ -474,12 +474,12 @@ CPROF_API int sem_timedwait(sem_t *s, const struct timespec *abs)
     int64_t t0 = cp_locks_now();
     int rc = f(s, abs);
     int e = errno;
-    cp_locks_block_event(cp_locks_now() - t0);
+    cp_locks_block_event(CP_LC_SEM_TIMEDWAIT, cp_locks_now() - t0);
     errno = e;
     return rc;
 }
 
-CPROF_API int sem_clockwait(sem_t *s, clockid_t clk, const struct timespec *abs)
+CP_LOCKREC CPROF_API int sem_clockwait(sem_t *s, clockid_t clk, const struct timespec *abs)
 {
     swc_fn f = REAL(swc_fn, sem_clockwait);
     if (!on(CP_LOCKS_BLOCK))
@@ -488,42 +488,42 @@ CPROF_API int sem_clockwait(sem_t *s, clockid_t clk, const struct timespec *abs)
     int64_t t0 = cp_locks_now();
     int rc = f(s, clk, abs);
     int e = errno;
-    cp_locks_block_event(cp_locks_now() - t0);
+    cp_locks_block_event(CP_LC_SEM_CLOCKWAIT, cp_locks_now() - t0);
     errno = e;
     return rc;
 }
 
-CPROF_API int pthread_join(pthread_t t, void **ret)
+CP_LOCKREC CPROF_API int pthread_join(pthread_t t, void **ret)
 {
     jn_fn f = REAL(jn_fn, pthread_join);
     if (!on(CP_LOCKS_BLOCK))
         return f(t, ret);
-    BLOCKING(f(t, ret));
+    BLOCKING(JOIN, f(t, ret));
 }
 
-CPROF_API int pthread_timedjoin_np(pthread_t t, void **ret, const struct timespec *abs)
+CP_LOCKREC CPROF_API int pthread_timedjoin_np(pthread_t t, void **ret, const struct timespec *abs)
 {
     jnt_fn f = REAL(jnt_fn, pthread_timedjoin_np);
     if (!on(CP_LOCKS_BLOCK))
         return f(t, ret, abs);
-    BLOCKING(f(t, ret, abs));
+    BLOCKING(TIMEDJOIN, f(t, ret, abs));
 }
 
-CPROF_API int pthread_clockjoin_np(pthread_t t, void **ret, clockid_t clk,
+CP_LOCKREC CPROF_API int pthread_clockjoin_np(pthread_t t, void **ret, clockid_t clk,
                                    const struct timespec *abs)
 {
     jnc_fn f = REAL(jnc_fn, pthread_clockjoin_np);
     if (!on(CP_LOCKS_BLOCK))
         return f(t, ret, clk, abs);
-    BLOCKING(f(t, ret, clk, abs));
+    BLOCKING(CLOCKJOIN, f(t, ret, clk, abs));
 }
 
-CPROF_API int pthread_barrier_wait(pthread_barrier_t *b)
+CP_LOCKREC CPROF_API int pthread_barrier_wait(pthread_barrier_t *b)
 {
     bw_fn f = REAL(bw_fn, pthread_barrier_wait);
     if (!on(CP_LOCKS_BLOCK))
         return f(b);
-    BLOCKING(f(b));
+    BLOCKING(BARRIER_WAIT, f(b));
 }
 
 /* ---- environment, exit, fork ---- */

@@ -37,7 +37,7 @@ static void sleep_ms(int ms)
 
 enum { ROUNDS = 8, HOLD_MS = 15 };
 static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
-static sem_t go;
+static sem_t go, done;
 static int64_t mutex_wait;
 
 __attribute__((noinline)) static void site_mutex_contended(void)
@@ -55,6 +55,7 @@ static void *waiter(void *arg)
         while (sem_wait(&go) != 0)
             ;
         site_mutex_contended();
+        sem_post(&done);
     }
     return NULL;
 }
@@ -150,6 +151,7 @@ __attribute__((noinline)) static void site_join(pthread_t t)
 int main(void)
 {
     sem_init(&go, 0, 0);
+    sem_init(&done, 0, 0);
     sem_init(&rw_go, 0, 0);
     pthread_t th;
 
@@ -164,7 +166,8 @@ int main(void)
             sleep_ms(1);
         sleep_ms(HOLD_MS);
         pthread_mutex_unlock(&m);
-        sleep_ms(2);
+        while (sem_wait(&done) != 0) /* the waiter let go: the next round starts clean */
+            ;
     }
     pthread_join(th, NULL);
     if (cprof_label_pop)
@@ -193,9 +196,9 @@ int main(void)
         pthread_mutex_unlock(&cm);
         for (;;) { /* until consumed, so each round is one wait */
             pthread_mutex_lock(&cm);
-            int done = consumed == i + 1;
+            int finished = consumed == i + 1;
             pthread_mutex_unlock(&cm);
-            if (done)
+            if (finished)
                 break;
             sleep_ms(1);
         }
