@@ -41,4 +41,22 @@ for what in mutex rwlock sem; do
     printf '%-46s %8s ns/pair  %s  (goal <= 1.15x)\n' "CPROF_MUTEX + CPROF_BLOCK" "$prof" "$(ratio "$prof" "$base")"
     printf '%-46s %8s ns/pair  %s\n' "... + CPROF_MUTEX_HOLDERS (unlock hooked)" "$hold" "$(ratio "$hold" "$base")"
 done
+
+# The price of one recorded event (unwind + table add): a barrier of one
+# never blocks, yet each call is a blocking call; at CPROF_BLOCK_RATE=1
+# every one is recorded.  docs/locks.md derives the default rate from it.
+base=""; all=""; dflt=""
+i=0
+while [ $i -lt "$RUNS" ]; do
+    base=$(min "$(ns "$LOOP" barrier1 0.2)" "$base")
+    all=$(min "$(ns env LD_PRELOAD="$LIB" CPROF_BLOCK="$tmp/b.pb.gz" CPROF_BLOCK_RATE=1 \
+        "$LOOP" barrier1 0.2)" "$all")
+    dflt=$(min "$(ns env LD_PRELOAD="$LIB" CPROF_BLOCK="$tmp/b.pb.gz" "$LOOP" barrier1 0.2)" "$dflt")
+    i=$((i + 1))
+done
+echo "== locks: pthread_barrier_wait of one (never blocks), 0.2 million, best of $RUNS =="
+printf '%-46s %8s ns/call  %s\n' "glibc (baseline)" "$base" "1.00x"
+printf '%-46s %8s ns/call  %s\n' "CPROF_BLOCK, rate 1 (every call recorded)" "$all" "$(ratio "$all" "$base")"
+printf '%-46s %8s ns/call  %s\n' "CPROF_BLOCK, default rate" "$dflt" "$(ratio "$dflt" "$base")"
+awk -v a="$all" -v b="$base" 'BEGIN { if (a > b) printf "one recorded event costs ~%.0f ns\n", a - b }'
 exit 0

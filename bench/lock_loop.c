@@ -1,7 +1,7 @@
 /* lock_loop.c — the mutex and block profilers' worst case: uncontended
  * lock/unlock pairs on one thread.
  *
- * usage: lock_loop mutex|rwlock|cond MILLIONS
+ * usage: lock_loop mutex|rwlock|sem|barrier1 MILLIONS
  * mutex: pthread_mutex_lock/unlock pairs; rwlock: rdlock/unlock and
  * wrlock/unlock alternating; sem: sem_post/sem_wait pairs (a count is
  * there: no block, the try path).  Prints "ns_per_pair X" in thread CPU
@@ -64,6 +64,14 @@ int main(int argc, char **argv)
             sink++;
             pthread_rwlock_unlock(&rw);
         }
+    } else if (!strcmp(what, "barrier1")) {
+        /* a barrier of one never blocks, but every call is a blocking
+         * call to the block profile: at CPROF_BLOCK_RATE=1 each is
+         * recorded, which prices one recorded event (unwind + add) */
+        pthread_barrier_t b;
+        pthread_barrier_init(&b, NULL, 1);
+        for (long i = 0; i < n; i++)
+            pthread_barrier_wait(&b);
     } else {
         for (long i = 0; i < n; i++) {
             sem_post(&s);

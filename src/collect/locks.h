@@ -40,7 +40,7 @@ bool cp_mutex_holders_enabled(void);
 /* Defaults: every contention (fraction 1, design.md); block rate in ns
  * (see docs/locks.md for why this value keeps the cost under 1%). */
 #define CP_MUTEX_DEFAULT_FRACTION 1
-#define CP_BLOCK_DEFAULT_RATE_NS 10000
+#define CP_BLOCK_DEFAULT_RATE_NS 200000
 
 /* Bits of cp_locks_on, read by the interposers on every call. */
 enum { CP_LOCKS_MUTEX = 1, CP_LOCKS_BLOCK = 2, CP_LOCKS_HOLDERS = 4 };

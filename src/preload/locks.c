@@ -9,7 +9,7 @@
  *                             while others waited, charged with their wait
  *                             (Go's view); interposes pthread_mutex_unlock
  *   CPROF_BLOCK=FILE          time blocked in cond/sem/join/barrier waits
- *   CPROF_BLOCK_RATE=NS       Go's SetBlockProfileRate (default 10000)
+ *   CPROF_BLOCK_RATE=NS       Go's SetBlockProfileRate (default 200000)
  *
  * Fast path: with no profile on, each interposer is one load and a call to
  * the next definition.  With the mutex profile on, a lock first tries

@@ -107,5 +107,19 @@ PY
     fi
     [ "$ran" = 1 ] || { echo "neither python3 nor sqlite3"; exit 77; }
     ;;
+record)
+    # two processes under cprof record: one merged profile per type whose
+    # figures are the sum of both programs' own measures
+    CPROF_BLOCK_RATE=1 "$CPROF" record --mutex="$tmp/m.pb.gz" --block="$tmp/b.pb.gz" -- \
+        sh -c "'$LOCKS_KNOWN' >'$tmp/e1'; '$LOCKS_KNOWN' >'$tmp/e2'" 2>"$tmp/rec.err" ||
+        { cat "$tmp/rec.err"; fail "cprof record failed"; }
+    cat "$tmp/rec.err"
+    awk '{ k = $1 " " $2; if (!(k in c)) order[n++] = k; c[k] += $3; d[k] += $4 }
+         END { for (i = 0; i < n; i++) { k = order[i]; split(k, a, " ");
+               print k, (c[k] < 0 ? -1 : c[k]), d[k] } }' "$tmp/e1" "$tmp/e2" >"$tmp/expected"
+    "$LOCKS_CHECK" compare "$tmp/m.pb.gz" mutex "$tmp/expected"
+    "$LOCKS_CHECK" compare "$tmp/b.pb.gz" block "$tmp/expected"
+    "$CPROF" tags "$tmp/m.pb.gz" | grep -q "locks_known" || fail "no comm label"
+    ;;
 *) fail "unknown mode $mode" ;;
 esac
