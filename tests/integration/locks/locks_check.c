@@ -7,10 +7,15 @@
  *       with 0 expected must have 0 contentions)
  *   locks_check label PROFILE SITE KEY VALUE    every sample of SITE has
  *       the string label KEY=VALUE, and some sample exists
+ *   locks_check estimate PROFILE KIND EXPECTED N   the same sites, sampled:
+ *       mutex at fraction N (1 in N recorded, scaled by N), block at rate
+ *       N ns (d/N probability, scaled back); contentions and delay within
+ *       4 standard deviations of the sampling (plus 2%)
  *   locks_check total PROFILE                  print "COUNT DELAY_NS"
  * Every mode first checks the sample types contentions/count and
  * delay/nanoseconds.  Exit 0 when all hold; failures are printed.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +110,47 @@ int main(int argc, char **argv)
             double err = ed ? (double)(d - ed) / (double)ed : 1;
             CHECK(err > -0.10 && err < 0.10, "%s: delay %lld ns vs measured %lld ns (%.1f%%)",
                   site, (long long)d, ed, 100 * err);
+        }
+        CHECK(lines > 0, "no expected lines of kind %s", argv[3]);
+        if (f)
+            fclose(f);
+    } else if (!strcmp(argv[1], "estimate") && argc == 6) {
+        FILE *f = fopen(argv[4], "r");
+        double r = atof(argv[5]);
+        enum { MAXL = 64 };
+        char site[MAXL][128], kind[MAXL][32];
+        long long ec[MAXL], ed[MAXL];
+        int nl = 0, lines = 0;
+        while (f && nl < MAXL &&
+               fscanf(f, "%127s %31s %lld %lld", site[nl], kind[nl], &ec[nl], &ed[nl]) == 4)
+            nl++;
+        char sqkind[40];
+        snprintf(sqkind, sizeof sqkind, "%ssq", argv[3]);
+        for (int i = 0; i < nl; i++) {
+            if (strcmp(kind[i], argv[3]) || ec[i] <= 0)
+                continue;
+            double sq = 0;
+            for (int j = 0; j < nl; j++)
+                if (!strcmp(kind[j], sqkind) && !strcmp(site[j], site[i]))
+                    sq = (double)ed[j];
+            lines++;
+            sums(p, site[i], &c, &d, &n);
+            double N = (double)ec[i], D = (double)ed[i], sc, sd;
+            if (!strcmp(argv[3], "mutex")) {
+                /* each event kept with p = 1/r and scaled by r */
+                sc = sqrt((r - 1) * N);
+                sd = sqrt((r - 1) * sq);
+            } else {
+                /* an event of d < r kept with p = d/r as r: variance d(r - d) */
+                sc = 0.25 * N; /* counts: R/d per kept event, loosely */
+                sd = sqrt(r * D);
+            }
+            printf("%-22s profile %lld contentions %lld ns; program %lld, %lld ns; "
+                   "sd %.0f, %.0f ns\n", site[i], (long long)c, (long long)d, ec[i], ed[i], sc, sd);
+            CHECK(fabs((double)c - N) <= 4 * sc + 0.02 * N + 1,
+                  "%s: %lld contentions, want %lld within 4 sd", site[i], (long long)c, ec[i]);
+            CHECK(fabs((double)d - D) <= 4 * sd + 0.02 * D,
+                  "%s: delay %lld ns, want %lld within 4 sd", site[i], (long long)d, ed[i]);
         }
         CHECK(lines > 0, "no expected lines of kind %s", argv[3]);
         if (f)

@@ -9,6 +9,7 @@
  * contended work runs under the label phase=contend.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,17 +36,31 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-enum { ROUNDS = 8, HOLD_MS = 15 };
+enum { ROUNDS = 8, HOLD_MS = 15, SROUNDS_N = 400 };
 static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 static sem_t go, done;
-static int64_t mutex_wait;
+static int64_t mutex_wait, mutex_sq;
 
 __attribute__((noinline)) static void site_mutex_contended(void)
 {
     int64_t t0 = now();
     pthread_mutex_lock(&m);
-    mutex_wait += now() - t0;
+    int64_t d = now() - t0;
+    mutex_wait += d;
+    mutex_sq += d * d;
     pthread_mutex_unlock(&m);
+}
+
+static void *waiter_n(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < SROUNDS_N; i++) {
+        while (sem_wait(&go) != 0)
+            ;
+        site_mutex_contended();
+        sem_post(&done);
+    }
+    return NULL;
 }
 
 static void *waiter(void *arg)
@@ -94,7 +109,7 @@ static void *rw_reader(void *arg)
 static pthread_mutex_t cm = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static int ready, consumed;
-static int64_t cond_wait_ns;
+static int64_t cond_wait_ns, cond_sq;
 static int cond_waits;
 __attribute__((noinline)) static void site_cond_wait(void)
 {
@@ -102,13 +117,25 @@ __attribute__((noinline)) static void site_cond_wait(void)
     while (!ready) {
         int64_t t0 = now();
         pthread_cond_wait(&cv, &cm);
-        cond_wait_ns += now() - t0;
+        int64_t d = now() - t0;
+        cond_wait_ns += d;
+        cond_sq += d * d;
         cond_waits++;
     }
     ready = 0;
     consumed++;
     pthread_mutex_unlock(&cm);
 }
+static void *consumer_n(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < SROUNDS_N; i++) {
+        site_cond_wait();
+        sem_post(&done);
+    }
+    return NULL;
+}
+
 static void *consumer(void *arg)
 {
     (void)arg;
@@ -148,8 +175,56 @@ __attribute__((noinline)) static void site_join(pthread_t t)
     join_wait += now() - t0;
 }
 
-int main(void)
+/* ---- sampled: many short events for the fraction and rate estimates ---- */
+enum { SROUNDS = 400 };
+
+static void spin_us(int us)
 {
+    int64_t end = now() + (int64_t)us * 1000;
+    while (now() < end)
+        ;
+}
+
+static int sampled(void)
+{
+    sem_init(&go, 0, 0);
+    sem_init(&done, 0, 0);
+    pthread_t th;
+    pthread_create(&th, NULL, waiter_n, NULL);
+    for (int i = 0; i < SROUNDS; i++) {
+        pthread_mutex_lock(&m);
+        sem_post(&go);
+        while (__atomic_load_n(&m.__data.__lock, __ATOMIC_ACQUIRE) != 2)
+            sched_yield();
+        spin_us(50);
+        pthread_mutex_unlock(&m);
+        while (sem_wait(&done) != 0)
+            ;
+    }
+    pthread_join(th, NULL);
+    pthread_create(&th, NULL, consumer_n, NULL);
+    for (int i = 0; i < SROUNDS; i++) {
+        spin_us(100);
+        pthread_mutex_lock(&cm);
+        ready = 1;
+        pthread_cond_signal(&cv);
+        pthread_mutex_unlock(&cm);
+        while (sem_wait(&done) != 0)
+            ;
+    }
+    pthread_join(th, NULL);
+    printf("site_mutex_contended mutex %d %lld\n", SROUNDS, (long long)mutex_wait);
+    printf("site_cond_wait block %d %lld\n", cond_waits, (long long)cond_wait_ns);
+    /* sums of squared waits, for the sampling's standard deviation */
+    printf("site_mutex_contended mutexsq 0 %lld\n", (long long)mutex_sq);
+    printf("site_cond_wait blocksq 0 %lld\n", (long long)cond_sq);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && !strcmp(argv[1], "sampled"))
+        return sampled();
     sem_init(&go, 0, 0);
     sem_init(&done, 0, 0);
     sem_init(&rw_go, 0, 0);

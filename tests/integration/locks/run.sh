@@ -107,6 +107,13 @@ PY
     fi
     [ "$ran" = 1 ] || { echo "neither python3 nor sqlite3"; exit 77; }
     ;;
+sampled)
+    # 1 in 4 contentions and the default block rate: unbiased estimates
+    env LD_PRELOAD="$LIBCPROF" CPROF_MUTEX="$tmp/m.pb.gz" CPROF_MUTEX_FRACTION=4 \
+        CPROF_BLOCK="$tmp/b.pb.gz" "$LOCKS_KNOWN" sampled >"$tmp/expected"
+    "$LOCKS_CHECK" estimate "$tmp/m.pb.gz" mutex "$tmp/expected" 4
+    "$LOCKS_CHECK" estimate "$tmp/b.pb.gz" block "$tmp/expected" 200000
+    ;;
 record)
     # two processes under cprof record: one merged profile per type whose
     # figures are the sum of both programs' own measures
