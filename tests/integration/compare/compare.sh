@@ -31,10 +31,11 @@ if ! command -v go >/dev/null 2>&1; then
     exit 1
 fi
 PROFS="$WORK/profiles"
-if [ ! -s "$PROFS/cpu.pb.gz" ]; then
-    (cd "$SRC/tests/go/oracle" && go build -o "$WORK/oracle" .) || exit 1
-    "$WORK/oracle" "$PROFS" || exit 1
-fi
+# Written afresh each run: a profile left by an earlier run (or
+# overwritten by a test of ours) must never stand in for go's.
+rm -rf "$PROFS"
+(cd "$SRC/tests/go/oracle" && go build -o "$WORK/oracle" .) || exit 1
+"$WORK/oracle" "$PROFS" || exit 1
 
 # cprof's own profiles of a C program, written afresh on every run (the
 # writer under test is libcprof's, not go's)
