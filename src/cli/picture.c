@@ -34,7 +34,7 @@ bool cp_cli_is_picture(const char *cmd)
 static const char flame_head[] =
     "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-    "<title>cprof flame graph</title>\n<style>\n";
+    "<link rel=\"icon\" href=\"data:,\">\n<title>cprof flame graph</title>\n<style>\n";
 static const char flame_body[] =
     "</style>\n</head>\n<body>\n"
     "<header id=\"bar\">\n"

@@ -192,7 +192,7 @@ static int load_types(cp_web *w)
 {
     cp_web_query q = {0};
     cp_buf o = {0};
-    int st = cp_web_report(w, &q, "sample_types", NULL, NULL, &o);
+    int st = cp_web_report(w, &q, "-sample_types", NULL, NULL, &o);
     if (st != 0) {
         cp_buf_free(&o);
         return -1;
@@ -298,7 +298,7 @@ int cp_cmd_web(int argc, char **argv)
     }
     const cp_web_asset *fj = cp_web_asset_find("flame.js");
     snprintf(s.csp_flame, sizeof s.csp_flame,
-             "default-src 'none'; script-src 'sha256-%s'; style-src 'unsafe-inline'; "
+             "default-src 'none'; script-src 'sha256-%s'; style-src 'unsafe-inline'; img-src data:; "
              "frame-ancestors 'self'; base-uri 'none'", fj ? fj->sha256 : "none");
     if (load_types(&s.w))
         return fprintf(stderr, "cprof: web: cannot read the profiles (try cprof top with the "

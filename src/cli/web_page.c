@@ -109,7 +109,7 @@ static void head(cp_buf *b, const cp_web *w, const cp_web_query *q, const char *
             title = views[i][1];
     cp_buf_printf(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                      "<title>cprof: %s</title>\n"
-                     "<link rel=\"stylesheet\" href=\"/static/ui.css\">\n</head>\n<body>\n"
+                     "<link rel=\"icon\" href=\"data:,\">\n<link rel=\"stylesheet\" href=\"/static/ui.css\">\n</head>\n<body>\n"
                      "<header>\n<a class=\"brand\" href=\"/\">cprof</a>\n<nav>\n", title);
     for (size_t i = 0; i < sizeof views / sizeof *views; i++) {
         cp_buf_printf(b, "<a id=\"nav-%s\"%s href=\"", views[i][0],
