@@ -1,5 +1,5 @@
 // flame.js — draws the flame graph whose tree sits, as JSON, in the
-// <script type="application/json" id="flame-data"> element (format in
+// script element of type application/json, id flame-data (format in
 // docs/pictures.md).  One canvas, no element per frame: a 150k-stack
 // profile paints in one pass.  Every name from the profile reaches the page
 // only through canvas fillText and textContent, never as HTML.
