@@ -154,7 +154,7 @@
   document.getElementById('reset').addEventListener('click', reset);
   const inv = document.getElementById('invert');
   inv.addEventListener('click', () => {
-    inverted = !inverted; inv.textContent = inverted ? 'Icicle' : 'Flame';
+    inverted = !inverted; inv.textContent = inverted ? 'Root at top' : 'Root at bottom';
     draw();
   });
   document.addEventListener('keydown', ev => { if (ev.key === 'Escape') reset(); });

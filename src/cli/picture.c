@@ -40,7 +40,7 @@ static const char flame_body[] =
     "<header id=\"bar\">\n"
     "<span id=\"title\" class=\"title\"></span>\n"
     "<button id=\"reset\" type=\"button\" title=\"show everything (Esc)\">Reset zoom</button>\n"
-    "<button id=\"invert\" type=\"button\" title=\"root at the bottom or at the top\">Flame</button>\n"
+    "<button id=\"invert\" type=\"button\" title=\"flame graph (root at the bottom) or icicle (root at the top)\">Root at bottom</button>\n"
     "<input id=\"search\" type=\"search\" placeholder=\"Search (regexp)\" "
     "aria-label=\"search functions\">\n"
     "<span id=\"matched\"></span>\n"

@@ -38,8 +38,8 @@ async function flameNames(page, frame) {
   const canvas = await frame.$('#flame');
   const box = await canvas.boundingBox();
   const seen = new Set();
-  for (let d = 0; d < 5; d++) {
-    for (let x = 2; x < box.width; x += 12) {
+  for (let d = 0; d < 4; d++) {
+    for (let x = 2; x < box.width; x += 24) {
       await page.mouse.move(box.x + x, box.y + d * 17 + 8);
       const t = await frame.evaluate(() => {
         const tip = document.getElementById('tip');
