@@ -221,7 +221,10 @@ int cp_flame_json(cp_report *r, const cp_flame_opts *o, FILE *out, cp_flame_stat
     for (size_t i = 0; i < nfuncs; i++) {
         if (i)
             fputc(',', out);
-        cp_flame_json_string(out, cp_graph_pname(&g, funcs[i]));
+        /* by function (and file): the bare name, the file goes apart */
+        const cp_gnode *n = &g.nodes[funcs[i]];
+        bool bare = n->name && *n->name && !n->lineno && !n->address;
+        cp_flame_json_string(out, bare ? n->name : cp_graph_pname(&g, funcs[i]));
     }
     fputs("],\"files\":[", out);
     for (size_t i = 0; i < nfuncs; i++) {

@@ -745,6 +745,8 @@ int cp_cmd_report(int argc, char **argv)
     /* the flame graph keeps base samples apart (labelled) to colour growth */
     if (!strcmp(o.cmd, "flame") && o.nbases)
         o.diff_base = true;
+    if (!strcmp(o.cmd, "flame") && !o.gran) /* the file for the frames' details */
+        o.gran = "filefunctions";
     picture.diff = o.nbases > 0;
     picture.title = o.nsrcs ? o.srcs[0] : "";
 
