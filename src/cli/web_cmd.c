@@ -23,6 +23,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,6 +221,69 @@ static bool flag(const char *a, const char *name, const char **val)
     return true;
 }
 
+/* URL sources are fetched once (cprof merge -o TMP URL, with -seconds and
+ * -timeout as given) and the views read the copy; the copies go when the
+ * server is stopped by SIGINT or SIGTERM. */
+static char tmpdir[64];
+static char tmpfiles[8][96];
+static int ntmp;
+
+static void cleanup(int sig)
+{
+    for (int i = 0; i < ntmp; i++)
+        unlink(tmpfiles[i]);
+    if (tmpdir[0])
+        rmdir(tmpdir);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static int fetch_urls(cp_web *w)
+{
+    const char *extra[4];
+    int nextra = 0;
+    for (int i = 0; i < w->nargs && nextra < 4; i++)
+        if (!strncmp(w->args[i], "-seconds=", 9) || !strncmp(w->args[i], "-timeout=", 9))
+            extra[nextra++] = w->args[i];
+    for (int i = 0; i < w->nargs; i++) {
+        char *a = w->args[i];
+        if (strncmp(a, "http://", 7) && strncmp(a, "https://", 8))
+            continue;
+        if (ntmp >= 8)
+            return fprintf(stderr, "cprof: web: at most 8 URL sources\n"), 1;
+        if (!tmpdir[0]) {
+            snprintf(tmpdir, sizeof tmpdir, "/tmp/cprof-web-XXXXXX");
+            if (!mkdtemp(tmpdir))
+                return fprintf(stderr, "cprof: web: cannot make a temporary folder\n"), 1;
+            signal(SIGINT, cleanup);
+            signal(SIGTERM, cleanup);
+        }
+        snprintf(tmpfiles[ntmp], sizeof tmpfiles[0], "%s/source%d.pb.gz", tmpdir, ntmp);
+        char *argv[10] = {w->exe, "merge", "-o", tmpfiles[ntmp]};
+        int n = 4;
+        for (int k = 0; k < nextra; k++)
+            argv[n++] = (char *)extra[k];
+        argv[n++] = a;
+        argv[n] = NULL;
+        cp_buf o = {0}, e = {0};
+        int st = -1;
+        cp_child_run(argv, NULL, 0, &o, &e, 1 << 16, &st);
+        if (st) {
+            fprintf(stderr, "%.*s", (int)e.len, e.data ? (const char *)e.data : "");
+            cp_buf_free(&o);
+            cp_buf_free(&e);
+            for (int k = 0; k < ntmp; k++)
+                unlink(tmpfiles[k]);
+            rmdir(tmpdir);
+            return 1;
+        }
+        cp_buf_free(&o);
+        cp_buf_free(&e);
+        w->args[i] = tmpfiles[ntmp++];
+    }
+    return 0;
+}
+
 int cp_cmd_web(int argc, char **argv)
 {
     static server s;
@@ -257,6 +321,8 @@ int cp_cmd_web(int argc, char **argv)
     }
     if (!nsrc)
         return usage("web needs a PROFILE");
+    if (fetch_urls(&s.w))
+        return 1;
     if (!http)
         http = "localhost:0";
     const char *colon = strrchr(http, ':');
