@@ -76,6 +76,7 @@ static int graphviz(const char *cmd, cp_report *r, FILE *out)
     FILE *ms = open_memstream(&text, &len);
     if (!ms)
         return CPROF_ENOMEM;
+    r->dot_quote_labels = true; /* label values with quotes must not break dot */
     int rc = cp_report_dot(r, ms);
     if (fclose(ms) && !rc)
         rc = CPROF_ENOMEM;
