@@ -381,7 +381,7 @@ int cp_cmd_web(int argc, char **argv)
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     s.port = info ? info->port : (unsigned)port;
     char url[400];
-    snprintf(url, sizeof url, "http://%s:%u/", s.host[0] ? s.host : "localhost", s.port);
+    snprintf(url, sizeof url, "http://%s:%u", s.host[0] ? s.host : "localhost", s.port);
     printf("Serving web UI on %s\n", url);
     fflush(stdout);
     if (!no_browser) {

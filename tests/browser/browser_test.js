@@ -82,7 +82,7 @@ async function main() {
     await flameChecks(browser, path.join(work, 'flame.html'), path.join(work, 'flame.png'), false);
     await flameChecks(browser, path.join(work, 'flame-diff.html'), path.join(work, 'flame-diff.png'), true);
     for (const view of ['top', 'flame', 'graph', 'source', 'peek']) {
-      const { page, errors } = await open(browser, `${url}?view=${view}&si=cpu&nobase=1`);
+      const { page, errors } = await open(browser, `${url}/?view=${view}&si=cpu&nobase=1`);
       let frame = page.mainFrame(), text;
       if (view === 'flame') {
         const el = await page.waitForSelector('#flame-frame');
@@ -105,7 +105,7 @@ async function main() {
       await page.close();
     }
     // the diff against the base and the sample selector
-    const { page, errors } = await open(browser, `${url}?view=top`);
+    const { page, errors } = await open(browser, `${url}/?view=top`);
     if (!(await page.$('input[name=nobase]'))) fail('web: no base checkbox');
     await Promise.all([page.waitForNavigation(), page.selectOption('#si', 'samples')]);
     if (!/si=samples/.test(page.url())) fail('web: sample selector did not navigate');

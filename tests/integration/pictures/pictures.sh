@@ -103,21 +103,21 @@ if grep -q '<img' top.html; then fail "top page has an img element"; fi
 [ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: evil.example:80' "$url")" = 403 ] ||
   fail "Host check"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$url")" = 405 ] || fail "POST"
-[ "$(curl -s -o /dev/null -w '%{http_code}' "${url}nope")" = 404 ] || fail "404"
-curl -s "${url}nope%3Cscript%3E" | grep -q script && fail "404 echoes the path"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$url/nope")" = 404 ] || fail "404"
+curl -s "$url/nope%3Cscript%3E" | grep -q script && fail "404 echoes the path"
 for v in flame graph source peek; do
-  curl -sS -o "$v.html" -w '%{http_code}\n' "${url}?view=$v&si=cpu" | grep -q 200 || fail "view $v"
+  curl -sS -o "$v.html" -w '%{http_code}\n' "$url/?view=$v&si=cpu" | grep -q 200 || fail "view $v"
 done
 grep -q '<iframe id="flame-frame"' flame.html || fail "flame view"
 grep -q '<svg' graph.html || fail "graph view"
 grep -q 'ROUTINE' source.html || fail "source view"
-curl -sS -D fh.txt -o frame.html "${url}flame?si=cpu&focus=parse"
+curl -sS -D fh.txt -o frame.html "$url/flame?si=cpu&focus=parse"
 grep -qi "script-src 'sha256-" fh.txt || fail "flame csp"
 grep -q '"total":5000' frame.html || fail "flame focus"
-curl -sS -o bad.html "${url}?view=top&focus=%3Cscript%3E(("
+curl -sS -o bad.html "$url/?view=top&focus=%3Cscript%3E(("
 grep -q 'The report failed' bad.html || fail "bad pattern: no error"
 if grep -q '<script>((' bad.html; then fail "bad pattern echoed"; fi
-curl -sS -o ui.js "${url}static/ui.js"
+curl -sS -o ui.js "$url/static/ui.js"
 grep -q 'use strict' ui.js || fail "asset"
 # go tool pprof's form
 url2=$(serve web2.out -http=127.0.0.1:0 -no_browser p.pb.gz)
