@@ -104,6 +104,20 @@ async function main() {
       for (const e of errors) fail(`web ${view}: ${e}`);
       await page.close();
     }
+    // a graph node opens its source
+    {
+      const { page, errors } = await open(browser, `${url}/?view=graph&si=cpu`);
+      await Promise.all([page.waitForNavigation(),
+        page.click('#graph g.node:has-text("parse_header")')]);
+      const u = new URL(page.url());
+      if (u.searchParams.get('view') !== 'source' || u.searchParams.get('f') !== '^parse_header$' ||
+          u.searchParams.get('si') !== 'cpu')
+        fail('graph click: ' + page.url());
+      const text = await page.evaluate(() => document.querySelector('main').textContent);
+      if (!/ROUTINE =+ parse_header/.test(text)) fail('graph click: no source of parse_header');
+      for (const e of errors) fail(`web graph click: ${e}`);
+      await page.close();
+    }
     // the diff against the base and the sample selector
     const { page, errors } = await open(browser, `${url}/?view=top`);
     if (!(await page.$('input[name=nobase]'))) fail('web: no base checkbox');
