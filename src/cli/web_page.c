@@ -170,12 +170,42 @@ static char *nextline(char **s)
     return l;
 }
 
-/* Top: go's text report as a table; names link to Source and Peek. */
+/* One row of the Top table. */
+static void top_row(cp_buf *b, const cp_web_query *q, char c[5][32], const char *name)
+{
+    LIT(b, "<tr>");
+    for (int i = 0; i < 5; i++) {
+        LIT(b, "<td>");
+        esc(b, c[i]);
+        LIT(b, "</td>");
+    }
+    char *rx = quote_rx(name);
+    LIT(b, "<td class=\"name\"><a href=\"");
+    href(b, q, "source", rx ? rx : "");
+    LIT(b, "\">");
+    esc(b, name);
+    LIT(b, "</a> <a class=\"peek\" title=\"callers and callees\" href=\"");
+    href(b, q, "peek", rx ? rx : "");
+    LIT(b, "\">peek</a></td></tr>\n");
+    free(rx);
+}
+
+static bool pct(const char *s)
+{
+    size_t n = strlen(s);
+    return n && s[n - 1] == '%';
+}
+
+/* Top: go's text report as a table; names link to Source and Peek.  A
+ * line that is not a row continues the previous row's name (a function
+ * name with a newline in it). */
 static void view_top(cp_buf *b, const cp_web_query *q, char *text)
 {
     char *s = text, *l;
     LIT(b, "<pre class=\"legend\">");
-    bool table = false;
+    bool table = false, pending = false;
+    char c[5][32];
+    cp_buf name = {0};
     while ((l = nextline(&s))) {
         if (!table) {
             char a[5][16];
@@ -183,36 +213,36 @@ static void view_top(cp_buf *b, const cp_web_query *q, char *text)
                 !strcmp(a[0], "flat") && !strcmp(a[4], "cum%")) {
                 table = true;
                 LIT(b, "</pre>\n<table id=\"top\">\n<thead><tr><th>Flat</th><th>Flat%</th>"
-                                 "<th>Sum%</th><th>Cum</th><th>Cum%</th><th>Name</th></tr></thead>\n"
-                                 "<tbody>\n");
+                       "<th>Sum%</th><th>Cum</th><th>Cum%</th><th>Name</th></tr></thead>\n"
+                       "<tbody>\n");
                 continue;
             }
             esc(b, l);
             cp_buf_putc(b, '\n');
             continue;
         }
-        char c[5][32];
+        char d[5][32];
         int off = 0;
-        if (sscanf(l, " %31s %31s %31s %31s %31s %n", c[0], c[1], c[2], c[3], c[4], &off) < 5 ||
-            !off)
-            continue;
-        const char *name = l + off;
-        LIT(b, "<tr>");
-        for (int i = 0; i < 5; i++) {
-            LIT(b, "<td>");
-            esc(b, c[i]);
-            LIT(b, "</td>");
+        if (sscanf(l, " %31s %31s %31s %31s %31s %n", d[0], d[1], d[2], d[3], d[4], &off) == 5 &&
+            off && pct(d[1]) && pct(d[2]) && pct(d[4])) {
+            if (pending) {
+                cp_buf_putc(&name, 0);
+                top_row(b, q, c, (const char *)name.data);
+            }
+            memcpy(c, d, sizeof c);
+            name.len = 0;
+            cp_buf_append(&name, l + off, strlen(l + off));
+            pending = true;
+        } else if (pending) {
+            cp_buf_putc(&name, '\n');
+            cp_buf_append(&name, l, strlen(l));
         }
-        char *rx = quote_rx(name);
-        LIT(b, "<td class=\"name\"><a href=\"");
-        href(b, q, "source", rx ? rx : "");
-        LIT(b, "\">");
-        esc(b, name);
-        LIT(b, "</a> <a class=\"peek\" title=\"callers and callees\" href=\"");
-        href(b, q, "peek", rx ? rx : "");
-        LIT(b, "\">peek</a></td></tr>\n");
-        free(rx);
     }
+    if (pending) {
+        cp_buf_putc(&name, 0);
+        top_row(b, q, c, (const char *)name.data);
+    }
+    cp_buf_free(&name);
     if (table)
         LIT(b, "</tbody>\n</table>\n");
     else

@@ -100,6 +100,9 @@ grep -qi "^Content-Security-Policy: default-src 'none'; script-src 'self'" h.txt
 grep -q '<td class="name"><a href="[^"]*">serve_request</a>' top.html || fail "top table"
 grep -q 'a&lt;img src=x onerror=alert(1)&gt;b' top.html || fail "top name escaped"
 if grep -q '<img' top.html; then fail "top page has an img element"; fi
+# a name with a newline stays one row: "new" and "line" in one link
+grep -A1 '">new$' top.html | grep -q '^line</a>' || fail "top: name with a newline split"
+[ "$(grep -c '<tr><td>' top.html)" = 9 ] || fail "top: rows"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: evil.example:80' "$url")" = 403 ] ||
   fail "Host check"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$url")" = 405 ] || fail "POST"
