@@ -165,6 +165,7 @@ int cp_flame_json(cp_report *r, const cp_flame_opts *o, FILE *out, cp_flame_stat
             }
         }
     }
+    cp_map_free(&t.kids); /* built: the rest walks the links */
     int64_t total = abs64(t.val[0]) > abs64(t.base[0]) ? abs64(t.val[0]) : abs64(t.base[0]);
     int64_t cut = (int64_t)((double)total * o->min_fraction);
 
