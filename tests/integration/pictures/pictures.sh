@@ -7,8 +7,9 @@ rm -rf "$work"
 mkdir -p "$work"
 cd "$work"
 fail() { echo "FAIL: $*"; exit 1; }
-pids=""
-trap 'for p in $pids; do kill "$p" 2>/dev/null || true; done' EXIT
+# servers' pids go to a file: serve runs in a $(…) subshell
+: >pids
+trap 'for p in $(cat "$work/pids"); do kill "$p" 2>/dev/null || true; done' EXIT
 "$picprof" p.pb.gz
 "$picprof" base.pb.gz 2
 
@@ -83,7 +84,7 @@ echo "== web UI"
 serve() {
   out=$1; shift
   "$cprof" "$@" >"$out" 2>&1 &
-  pids="$pids $!"
+  echo $! >>pids
   i=0
   while ! grep -q '^Serving web UI on' "$out" 2>/dev/null; do
     i=$((i + 1)); [ $i -lt 100 ] || { cat "$out"; fail "web UI did not start"; }
