@@ -14,10 +14,9 @@ echo "== cprof record --hz 250 -o $out/cpu.pb.gz -- $demo 1"
 "$cprof" record --hz 250 -o "$out/cpu.pb.gz" -- "$demo" 1 2>&1
 
 help=$("$cprof" help 2>&1 || true)
-if echo "$help" | grep -qE '^ *svg '; then
-  "$cprof" svg -o "$out/flame.svg" "$out/cpu.pb.gz" && echo "flame graph: $out/flame.svg"
-elif echo "$help" | grep -qE '^ *flame '; then
-  "$cprof" flame -o "$out/flame.html" "$out/cpu.pb.gz" && echo "flame graph: $out/flame.html"
+if echo "$help" | grep -qE '^ *flame '; then
+  "$cprof" flame -o "$out/flame.html" "$out/cpu.pb.gz" 2>/dev/null &&
+    echo "flame graph (open it in a browser): $out/flame.html"
 elif echo "$help" | grep -qE '^ *folded '; then
   "$cprof" folded "$out/cpu.pb.gz" >"$out/cpu.folded" &&
     echo "folded stacks (for a flame graph tool): $out/cpu.folded"

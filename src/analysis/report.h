@@ -34,6 +34,7 @@ typedef struct cp_report {
     bool compact_labels; /* -compact_labels: no profile header in text reports */
     bool drop_negative;  /* -drop_negative: leave out nodes whose value is negative */
     const char *trim_path, *source_path; /* -trim_path, -source_path (NULL = none) */
+    bool dot_quote_labels; /* dot: escape '"' in label values (go prints them raw; svg/png) */
     regex_t *symbol; /* peek/list regexp, NULL = none */
     const char *symbol_src;
     char err[512];

@@ -495,6 +495,23 @@ static double tag_distance(const tag *t, const tag *u)
     return v < (double)t->value ? (double)t->value - v : v - (double)t->value;
 }
 
+/* A label value inside a quoted dot string.  go prints it raw, and
+ * `cprof dot` does too (byte for byte); a value with a quote then breaks
+ * the graph, so for svg/png (r->dot_quote_labels) quotes are escaped and
+ * a final backslash doubled (it would escape the closing quote). */
+static void put_label(const cp_report *r, FILE *out, const char *s)
+{
+    if (!r->dot_quote_labels) {
+        fputs(s, out);
+        return;
+    }
+    for (; *s; s++) {
+        if (*s == '"' || (*s == '\\' && !s[1]))
+            fputc('\\', out);
+        fputc(*s, out);
+    }
+}
+
 /* Returns whether anything was printed. */
 static bool numeric_nodelets(cp_report *r, FILE *out, tags *t, tag **nts, size_t n, bool flat_tags,
                              const char *source)
@@ -572,8 +589,9 @@ static bool numeric_nodelets(cp_report *r, FILE *out, tags *t, tag **nts, size_t
         char wv[64];
         cp_report_value(r, wv, sizeof wv, w);
         const char *name = t->strs.strs[x->name];
-        fprintf(out, "N%s_%zu [label = \"%s\" id=\"N%s_%zu\" fontsize=8 shape=box3d tooltip=\"%s\"]\n",
-                source, j, name, source, j, wv);
+        fprintf(out, "N%s_%zu [label = \"", source, j);
+        put_label(r, out, name);
+        fprintf(out, "\" id=\"N%s_%zu\" fontsize=8 shape=box3d tooltip=\"%s\"]\n", source, j, wv);
         fprintf(out, "%s -> N%s_%zu [label=\" %s\" weight=100 tooltip=\"%s\" labeltooltip=\"%s\"%s]\n",
                 source, source, j, wv, wv, wv, attr);
         printed = true;
@@ -610,8 +628,9 @@ static bool nodelets(cp_report *r, FILE *out, dot_graph *d, uint32_t ni, uint32_
         char wv[64];
         cp_report_value(r, wv, sizeof wv, w);
         const char *name = t->strs.strs[ts[i]->name];
-        fprintf(out, "N%u_%zu [label = \"%s\" id=\"N%u_%zu\" fontsize=8 shape=box3d tooltip=\"%s\"]\n",
-                id, i, name, id, i, wv);
+        fprintf(out, "N%u_%zu [label = \"", id, i);
+        put_label(r, out, name);
+        fprintf(out, "\" id=\"N%u_%zu\" fontsize=8 shape=box3d tooltip=\"%s\"]\n", id, i, wv);
         fprintf(out, "N%u -> N%u_%zu [label=\" %s\" weight=100 tooltip=\"%s\" labeltooltip=\"%s\"]\n", id,
                 id, i, wv, wv, wv);
         any = true;

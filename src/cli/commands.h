@@ -12,6 +12,8 @@
 
 int cp_cmd_record(int argc, char **argv);    /* record.c */
 int cp_cmd_symbolize(int argc, char **argv); /* symbolize_cmd.c */
+/* web UI; also called with argv[0] == "cprof" for `cprof -http=… FILE` */
+int cp_cmd_web(int argc, char **argv);       /* web_cmd.c */
 /* top, peek, tree, traces, tags, raw, list, folded, merge; also called with
  * argv[0] == "cprof" when the report is given as a flag (-top). */
 int cp_cmd_report(int argc, char **argv);    /* report_cmd.c */

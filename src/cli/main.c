@@ -31,6 +31,10 @@ static const command commands[] = {
     {"text", cp_cmd_report, "the same report as top (go tool pprof's alias)"},
     {"comments", cp_cmd_report, "the profile's comments, one a line"},
     {"merge", cp_cmd_report, "merge profiles into one: merge -o OUT PROFILE..."},
+    {"flame", cp_cmd_report, "interactive flame graph, one HTML file: flame -o out.html [-base B]"},
+    {"svg", cp_cmd_report, "the call graph drawn by graphviz dot: svg -o g.svg PROFILE..."},
+    {"png", cp_cmd_report, "the call graph as a PNG image (graphviz dot)"},
+    {"web", cp_cmd_web, "web UI: web [-http=HOST:PORT] [-no_browser] PROFILE..."},
     {"record", cp_cmd_record, "run a program under the profiler"},
     {"symbolize", cp_cmd_symbolize, "fill in function names and lines of a profile"},
 };
@@ -61,6 +65,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (!strcmp(cmd, commands[i].name))
             return commands[i].run(argc - 1, argv + 1);
+    if (!strncmp(cmd, "-http", 5) || !strncmp(cmd, "--http", 6)) /* go's -http=:8080 FILE */
+        return cp_cmd_web(argc, argv);
     if (cmd[0] == '-') /* go tool pprof style: the report is a flag */
         return cp_cmd_report(argc, argv);
     fprintf(stderr, "cprof: unknown command \"%s\" (try cprof help)\n", cmd);

@@ -21,6 +21,7 @@
 #include "analysis/rx.h"
 #include "cli/commands.h"
 #include "cli/fetch.h"
+#include "cli/picture.h"
 #include "cli/report_io.h"
 #include "profile/profile.h"
 
@@ -62,7 +63,8 @@ typedef struct opts {
 } opts;
 
 static const char *report_names[] = {"top",   "peek", "tree",  "traces", "tags",    "raw",
-                                     "list",  "folded", "merge", "dot",   "proto", "comments"};
+                                     "list",  "folded", "merge", "dot",   "proto", "comments",
+                                     "flame", "svg",    "png",   "sample_types"};
 
 /* The table's own spelling of a report name, or NULL ("text" is go's
  * other name of top). */
@@ -674,8 +676,12 @@ static cp_granularity configure(const opts *o, cp_profile *p, int si, cp_report 
 
 static int emit_text(const char *cmd, cp_report *r, FILE *out);
 
+static cp_picture_opts picture; /* flame, svg, png: see picture.h */
+
 static int emit(const char *cmd, cp_report *r, FILE *out)
 {
+    if (cp_cli_is_picture(cmd))
+        return cp_cli_picture(cmd, r, out, &picture);
     if (!r->p->nul_escaped || !strcmp(cmd, "proto"))
         return emit_text(cmd, r, out);
     FILE *f = cp_cli_unescape_stream(out);
@@ -736,6 +742,13 @@ int cp_cmd_report(int argc, char **argv)
         return rc < 0 ? 0 : rc;
     if (!strcmp(o.cmd, "merge") && !o.output)
         return usage_err("merge needs -o OUT%s", "");
+    /* the flame graph keeps base samples apart (labelled) to colour growth */
+    if (!strcmp(o.cmd, "flame") && o.nbases)
+        o.diff_base = true;
+    if (!strcmp(o.cmd, "flame") && !o.gran) /* the file for the frames' details */
+        o.gran = "filefunctions";
+    picture.diff = o.nbases > 0;
+    picture.title = o.nsrcs ? o.srcs[0] : "";
 
     filters f;
     memset(&f, 0, sizeof f);
