@@ -4,12 +4,15 @@
  *                              with every signal blocked; writes OUT with
  *                              cprof_threads_write and prints each known
  *                              thread's tid as NAME=TID lines
- *   threads_prog storm OUT N   N snapshots while a creator thread makes
- *                              short-lived threads as fast as it can
+ *   threads_prog storm OUT N   N snapshots (OUT-I.pb.gz) while two creator
+ *                              threads make short-lived threads as fast as
+ *                              they can
  * Every parked call is checked on wake-up: the snapshot must not make it
  * fail (pthread_cond_wait and read resume after the profiler's signal).
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -119,7 +122,9 @@ int main(int argc, char **argv)
         for (int i = 0; i < 2; i++)
             pthread_create(&c[i], NULL, creator, &made[i]);
         for (int i = 0; i < n; i++) {
-            int rc = cprof_threads_write(argv[2]);
+            char path[4096];
+            snprintf(path, sizeof path, "%s-%d.pb.gz", argv[2], i);
+            int rc = cprof_threads_write(path);
             if (rc) {
                 fprintf(stderr, "cprof_threads_write: %s\n", cprof_strerror(rc));
                 return 1;
