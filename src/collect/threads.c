@@ -55,7 +55,7 @@
 #include "cprof.h"
 
 /* Functions on the requesting thread's own stack: cut from its stack. */
-#define OWN __attribute__((section("cprof_threads"), noinline))
+#define OWN CP_THREADS_OWN
 extern const char __start_cprof_threads[] __attribute__((visibility("hidden")));
 extern const char __stop_cprof_threads[] __attribute__((visibility("hidden")));
 

@@ -33,6 +33,11 @@
 
 #define CP_THREADS_TIMEOUT_MS 100
 
+/* On a function of the profiler that takes a snapshot on its own thread
+ * (an exit handler, an API entry): the calling thread's stack is cut just
+ * outside the outermost such frame. */
+#define CP_THREADS_OWN __attribute__((section("cprof_threads"), noinline))
+
 /* One thread as a snapshot saw it. */
 typedef struct cp_thread_snap {
     pid_t tid;

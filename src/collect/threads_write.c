@@ -37,7 +37,7 @@
 
 #define CP_THREADS_BLOCKED_FRAME "[thread not sampled: signal blocked or no answer]"
 
-#define OWN __attribute__((section("cprof_threads"), noinline))
+#define OWN CP_THREADS_OWN
 
 static int add_stack(cp_pbuilder *b, cp_procmaps **maps, const uint64_t *pcs, uint32_t n,
                      uint64_t *ids)

@@ -243,7 +243,7 @@ static void fork_child(void)
     cp_threads_atfork_child();
 }
 
-static void at_exit(void)
+CP_THREADS_OWN static void at_exit(void)
 {
     const char *threads = getenv("CPROF_THREADS");
     if (threads && *threads) {

@@ -8,9 +8,11 @@
 #  storm: snapshots while threads are created and exit as fast as they
 #    can, with the CPU profiler running too: no crash, no hang, every
 #    profile opens, each text's count matches its profile.
-#  exit: CPROF_THREADS=FILE under LD_PRELOAD writes the three files at exit.
+#  exit: CPROF_THREADS=FILE under LD_PRELOAD writes the three files at exit;
+#    cprof record --threads merges them.
 set -eu
-prog=$1 lib=$2 cprof=$3
+abs() { case $1 in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
+prog=$(abs "$1") lib=$(abs "$2") cprof=$(abs "$3")
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 export HOME="${HOME:-$dir}"
@@ -69,4 +71,13 @@ CPROF_THREADS="$dir/exit.%p.pb.gz" LD_PRELOAD="$lib" "$prog" known "$dir/x.pb.gz
 set -- "$dir"/exit.*.txt
 head -1 "$1" | grep -qx 'threads: 1 (not sampled: 0; exited while asked: 0)' || fail "exit: $(head -1 "$1")"
 [ -f "${1%.txt}.pb.gz" ] && [ -f "${1%.txt}.threadcreate.pb.gz" ] || fail "exit: files"
+
+# cprof record --threads: each process's at-exit profiles, merged and labelled
+(cd "$dir" && "$cprof" record --threads="$dir/rec.pb.gz" -- "$prog" known "$dir/y.pb.gz" \
+  >/dev/null 2>"$dir/rec.err") || { cat "$dir/rec.err"; fail "record --threads"; }
+for f in rec.pb.gz rec.threadcreate.pb.gz; do
+  go tool pprof -raw "$dir/$f" >/dev/null 2>&1 || fail "record: $f"
+done
+"$cprof" tags "$dir/rec.pb.gz" | grep -q 'comm' || fail "record: no comm label"
+[ "$(shown cprof "$dir/rec.pb.gz")" = 1 ] || fail "record: want the main thread at exit"
 echo ok
