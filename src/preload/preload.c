@@ -86,7 +86,7 @@ static void on_thread_exit(void *v)
 {
     (void)v;
     cp_cpu_thread_end();
-    cp_threads_exit();
+    cp_threadreg_exit();
 }
 
 static void *trampoline(void *p)
@@ -94,7 +94,7 @@ static void *trampoline(void *p)
     struct tramp t = *(struct tramp *)p;
     own_free(p);
     cp_labels_set_current(t.labels);
-    cp_threads_started(t.created);
+    cp_threadreg_started(t.created);
     if (have_key)
         pthread_setspecific(exit_key, (void *)1);
     /* Libraries often create workers with every signal blocked (liblzma,
@@ -148,11 +148,11 @@ CPROF_API int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
     t->fn = fn;
     t->arg = arg;
     t->labels = cp_labels_current();
-    t->created = cp_threads_created();
+    t->created = cp_threadreg_created();
     int rc = real(th, attr, trampoline, t);
     if (rc != 0) {
         if (t->created)
-            cp_threads_create_failed(t->created);
+            cp_threadreg_create_failed(t->created);
         own_free(t);
     }
     return rc;
