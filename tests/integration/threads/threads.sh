@@ -8,6 +8,7 @@
 #  storm: snapshots while threads are created and exit as fast as they
 #    can, with the CPU profiler running too: no crash, no hang, every
 #    profile opens, each text's count matches its profile.
+#  fork: a forked child's snapshot holds its one thread.
 #  owned, takeover: a program that handles the profiler's signal keeps it.
 #  exit: CPROF_THREADS=FILE under LD_PRELOAD writes the three files at exit;
 #    cprof record --threads merges them.
@@ -74,6 +75,12 @@ CPROF_THREADS="$dir/exit.%p.pb.gz" LD_PRELOAD="$lib" "$prog" known "$dir/x.pb.gz
 set -- "$dir"/exit.*.txt
 head -1 "$1" | grep -qx 'threads: 1 (not sampled: 0; exited while asked: 0)' || fail "exit: $(head -1 "$1")"
 [ -f "${1%.txt}.pb.gz" ] && [ -f "${1%.txt}.threadcreate.pb.gz" ] || fail "exit: files"
+
+# a forked child sees only itself, and no thread created by it
+CPROF_THREADS="$dir/atexit2.pb.gz" "$prog" fork "$dir/f.%p.pb.gz" >/dev/null || fail "fork"
+set -- "$dir"/f.*.txt
+head -1 "$1" | grep -qx 'threads: 1 (not sampled: 0; exited while asked: 0)' || fail "fork: $(head -1 "$1")"
+[ "$(shown cprof "${1%.txt}.threadcreate.pb.gz")" = 0 ] || fail "fork: threadcreate"
 
 # the program's own handler for the signal wins, before or after a snapshot
 for mode in owned takeover; do

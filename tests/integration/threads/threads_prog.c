@@ -13,6 +13,8 @@
  *   threads_prog takeover OUT  a snapshot, then the program installs its
  *                              own handler for the signal: it gets the
  *                              signal, later writes are refused
+ *   threads_prog fork OUT      threads parked, then a forked child writes
+ *                              OUT: only its one thread, nothing created
  * Every parked call is checked on wake-up: the snapshot must not make it
  * fail (pthread_cond_wait and read resume after the profiler's signal).
  */
@@ -26,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cprof.h"
@@ -177,6 +180,24 @@ int main(int argc, char **argv)
     while (atomic_load(&parked) < 6)
         usleep(1000);
     usleep(20000); /* let each reach its wait */
+    if (!strcmp(argv[1], "fork")) {
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid == 0)
+            _exit(cprof_threads_write(argv[2]) == 0 ? 0 : 1);
+        int st = 1;
+        waitpid(pid, &st, 0);
+        printf("child=%d\n", (int)pid);
+        pthread_mutex_lock(&mu);
+        release_all = 1;
+        pthread_cond_broadcast(&cv);
+        pthread_mutex_unlock(&mu);
+        if (write(pipefd[1], "xy", 2) != 2)
+            return 1;
+        for (int i = 0; i < 6; i++)
+            pthread_join(th[i], NULL);
+        return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
+    }
     int rc = cprof_threads_write(argv[2]);
     if (rc) {
         fprintf(stderr, "cprof_threads_write: %s\n", cprof_strerror(rc));
