@@ -56,6 +56,7 @@
 #include "base/log.h"
 #include "collect/cpuwrite.h"
 #include "collect/heap.h"
+#include "collect/labels.h"
 #include "collect/stacktab.h"
 #include "collect/timers.h"
 #include "collect/unwind.h"
@@ -115,7 +116,10 @@ static void record(void *uc, int64_t w)
     int max = cp_unwind_depth();
     uint64_t pcs[max];
     int n = cp_unwind_signal(uc, pcs, max);
-    (void)cp_stacktab_add_rec(&tab, pcs, (uint32_t)n, w, &tls_last_rec);
+    /* The thread's labels: one TLS load; the interned set's address is the
+     * key, so the same stack under two label sets gives two records. */
+    uint64_t key = (uint64_t)(uintptr_t)cp_labels_current();
+    (void)cp_stacktab_add_key(&tab, pcs, (uint32_t)n, key, w, &tls_last_rec);
 }
 
 /* The calling thread's CPU time since its last sample (the tail, on
@@ -130,7 +134,8 @@ static void record(void *uc, int64_t w)
 static void add_marker(uint64_t pc, int64_t ns)
 {
     cp_stackrec *rec = NULL;
-    if (cp_stacktab_add_rec(&tab, &pc, 1, ns, &rec) == 0 && rec)
+    uint64_t key = (uint64_t)(uintptr_t)cp_labels_current();
+    if (cp_stacktab_add_key(&tab, &pc, 1, key, ns, &rec) == 0 && rec)
         atomic_fetch_sub_explicit(&rec->count, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&total_ns, ns, memory_order_relaxed);
 }
