@@ -58,9 +58,9 @@
 extern char **environ;
 
 enum { VAL_MAX = 4096 };
-enum { V_HEAP, V_RATE, V_LEAKS, V_SEED, NVARS };
+enum { V_HEAP, V_RATE, V_LEAKS, V_SEED, V_HTTP, NVARS };
 static const char *const var_names[NVARS] = {
-    "CPROF_HEAP", "CPROF_HEAP_RATE", "CPROF_LEAKS", "CPROF_HEAP_SEED",
+    "CPROF_HEAP", "CPROF_HEAP_RATE", "CPROF_LEAKS", "CPROF_HEAP_SEED", "CPROF_HTTP",
 };
 static char var_val[NVARS][VAL_MAX];
 static bool var_set[NVARS];
@@ -209,7 +209,10 @@ static void start(void)
     } else {
         path = NULL;
     }
-    if (!path && !leaks)
+    /* CPROF_HTTP alone samples the heap at the default rate, as Go always
+     * does: /debug/pprof/heap then has something to say (docs/http.md). */
+    const char *http = var(V_HTTP);
+    if (!path && !leaks && !(http && *http))
         goto out;
     if (leaks && !leaks_path[0])
         keep_stderr();

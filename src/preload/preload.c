@@ -49,6 +49,7 @@
 #include "collect/labels.h"
 #include "collect/unwind.h"
 #include "cprof.h"
+#include "http/http_env.h"
 #include "preload/heap_env.h"
 
 
@@ -61,6 +62,7 @@ struct tramp {
     void *(*fn)(void *);
     void *arg;
     const cp_labelset *labels; /* the creator's, inherited */
+    int own;                   /* created inside the profiler (busy): a thread of its own */
 };
 
 /* The profiler's own blocks, never charged to the program's heap profile
@@ -91,6 +93,12 @@ static void *trampoline(void *p)
     struct tramp t = *(struct tramp *)p;
     own_free(p);
     cp_labels_set_current(t.labels);
+    if (t.own) {
+        /* the profiler's own thread (the /debug/pprof server's): its
+         * allocations are never sampled and no CPU timer is armed for it */
+        cp_heap_tls_state.busy = 1;
+        return t.fn(t.arg);
+    }
     if (have_key)
         pthread_setspecific(exit_key, (void *)1);
     /* Libraries often create workers with every signal blocked (liblzma,
@@ -138,6 +146,7 @@ CPROF_API int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
     t->fn = fn;
     t->arg = arg;
     t->labels = cp_labels_current();
+    t->own = cp_heap_tls_state.busy;
     int rc = real(th, attr, trampoline, t);
     if (rc != 0)
         own_free(t);
@@ -391,4 +400,5 @@ __attribute__((constructor)) static void preload_init(void)
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     atexit(at_exit);
     start_cpu_from_env();
+    cp_http_env_start();
 }
