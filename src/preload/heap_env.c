@@ -51,6 +51,7 @@
 
 #include "base/log.h"
 #include "base/path.h"
+#include "collect/continuous.h"
 #include "collect/heap.h"
 #include "cprof.h"
 #include "preload/heap_env.h"
@@ -288,7 +289,9 @@ void cp_preload_heap_fini(void)
      * (its profile would be its parent's at the fork; see cpu.c's
      * forked_child for the cost this saves shells and pre-forking servers). */
     bool idle_child = forked && cp_heap_samples_taken() == samples_at_fork;
-    if (heap_path[0] && !child_silent && !idle_child) {
+    /* with CPROF_PERIOD/SIGNAL/DURATION the last period is written by
+     * continuous.c (a delta, not the whole run) */
+    if (heap_path[0] && !child_silent && !idle_child && !cp_continuous_exit_owned()) {
         int rc = cp_heap_write_path(heap_path);
         if (rc)
             cp_log("heap: cannot write %s: %s", heap_path, cprof_strerror(rc));

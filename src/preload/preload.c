@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "collect/continuous.h"
 #include "collect/cpu.h"
 #include "collect/heap.h"
 #include "collect/labels.h"
@@ -186,6 +187,8 @@ CPROF_API int sigaction(int sig, const struct sigaction *act, struct sigaction *
     }
     if (act && sig > 0 && sig == cp_cpu_signal() && !cp_cpu_is_handler(act))
         cp_cpu_release_signal();
+    if (act && sig > 0 && sig == cp_continuous_signal() && !cp_continuous_is_handler(act))
+        cp_continuous_release_signal(); /* CPROF_SIGNAL yields to the program */
     /* A crash handler (or a runtime's fault handler) installed after ours
      * would take the unwinder's own faults: keep the guard, chain to it. */
     if (cp_unwind_fault_sigaction(sig, act, old))
@@ -204,6 +207,8 @@ CPROF_API sighandler_t signal(int sig, sighandler_t handler)
     }
     if (sig > 0 && sig == cp_cpu_signal())
         cp_cpu_release_signal();
+    if (sig > 0 && sig == cp_continuous_signal())
+        cp_continuous_release_signal();
     if ((sig == SIGSEGV || sig == SIGBUS) && handler != SIG_ERR) {
         /* glibc's signal(): BSD semantics, SA_RESTART, handler not reset. */
         struct sigaction act, old;
@@ -231,10 +236,14 @@ static void fork_child(void)
     cp_preload_heap_atfork_child();
     cp_cpu_atfork_child();
     cp_labels_atfork_child();
+    cp_continuous_atfork_child();
 }
 
 static void at_exit(void)
 {
+    /* CPROF_PERIOD/SIGNAL/DURATION: the last period of every type first;
+     * the collectors' own exit writes below then find nothing to do */
+    cp_continuous_fini();
     int rc = cprof_cpu_stop(); /* also after the program took the signal */
     if (rc && rc != CPROF_ENOTRUNNING)
         cp_log("CPU profile not written: %s", cprof_strerror(rc));
@@ -400,5 +409,6 @@ __attribute__((constructor)) static void preload_init(void)
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     atexit(at_exit);
     start_cpu_from_env();
+    cp_continuous_init(); /* after the collectors started */
     cp_http_env_start();
 }
