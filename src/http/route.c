@@ -5,8 +5,9 @@
  * paths: the index, profile (CPU), symbol, cmdline, and one table entry
  * per named profile, each mapped to ONE producer function that returns a
  * cumulative snapshot as a cp_profile.  ?debug=1 turns the snapshot into
- * text (route_text.c); ?seconds=N takes two snapshots N seconds apart and
- * answers their difference (route_delta.c); delta_heap, delta_mutex and
+ * text (route_text.c), threads?debug=2 the per-thread dump; ?seconds=N
+ * takes two snapshots N seconds apart and answers their difference
+ * (cp_profile_delta: counters subtract, in-use figures stay current); delta_heap, delta_mutex and
  * delta_block (godeltaprof's paths, scraped by Grafana Alloy) answer the
  * difference since the previous request of the same path.
  *
@@ -42,7 +43,11 @@
 #include "collect/heap.h"
 #include "cprof.h"
 #include "http/route.h"
+#include "collect/io.h"
+#include "collect/locks.h"
+#include "collect/threads.h"
 #include "profile/builder.h"
+#include "profile/delta.h"
 
 static cp_route_config cfg = {.max_seconds = 300, .rate_per_s = 100};
 
@@ -56,31 +61,6 @@ void cp_route_configure(const cp_route_config *c)
 }
 
 /* ---- producers: one per path; each returns a cumulative snapshot ---- */
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* A valid profile with these sample types and no samples: what Go answers
- * for mutex and block while their rate is 0. */
-static int empty_profile(cp_profile **out, const char *t1, const char *u1, const char *t2,
-                         const char *u2)
-{
-    cp_pbuilder *b = cp_pbuilder_new(true);
-    if (!b)
-        return CPROF_ENOMEM;
-    cp_pbuilder_sample_type(b, t1, u1);
-    if (t2)
-        cp_pbuilder_sample_type(b, t2, u2);
-    cp_pbuilder_period(b, t1, u1, 1);
-    cp_pbuilder_times(b, now_ns(), 0);
-    *out = cp_pbuilder_finish(b);
-    cp_pbuilder_free(b);
-    return *out ? 0 : CPROF_ENOMEM;
-}
 
 static int heap_producer(cp_profile **out)
 {
@@ -99,30 +79,28 @@ static int allocs_producer(cp_profile **out)
     return 0;
 }
 
-/* Producers built on other branches; until merged, valid empty profiles of
- * the right types (the lead swaps each line for the pinned function). */
-static int mutex_producer(cp_profile **out) /* -> cp_mutex_profile(out) */
+/* The other collectors' pinned producers: cumulative snapshots, valid and
+ * empty (right sample types) while their type is not enabled. */
+static int mutex_producer(cp_profile **out)
 {
-    return empty_profile(out, "contentions", "count", "delay", "nanoseconds");
+    return cp_mutex_profile(out);
 }
-static int block_producer(cp_profile **out) /* -> cp_block_profile(out) */
+static int block_producer(cp_profile **out)
 {
-    return empty_profile(out, "contentions", "count", "delay", "nanoseconds");
+    return cp_block_profile(out);
 }
-static int threads_producer(cp_profile **out) /* -> cp_threads_profile(out) */
+static int threads_producer(cp_profile **out)
 {
-    return empty_profile(out, "threads", "count", NULL, NULL);
+    return cp_threads_profile(out);
 }
-static int threadcreate_producer(cp_profile **out) /* -> cp_threadcreate_profile(out) */
+static int threadcreate_producer(cp_profile **out)
 {
-    return empty_profile(out, "threadcreate", "count", NULL, NULL);
+    return cp_threadcreate_profile(out);
 }
-static int io_producer(cp_profile **out) /* -> cp_io_profile(out) */
+static int io_producer(cp_profile **out)
 {
-    return empty_profile(out, "bytes", "bytes", "delay", "nanoseconds");
+    return cp_io_profile(out);
 }
-
-static const char *const heap_keep[] = {"inuse_objects", "inuse_space", NULL};
 
 enum { D_NONE, D_SECONDS, D_SINCE_LAST };
 
@@ -130,29 +108,28 @@ typedef struct endpoint {
     const char *name;
     int (*produce)(cp_profile **out);
     int delta;                 /* D_SECONDS: ?seconds=N allowed; D_SINCE_LAST: godeltaprof */
-    const char *const *keep;   /* columns a delta keeps as they are now */
     const char *help;          /* index text */
 } endpoint;
 
 static const endpoint endpoints[] = {
-    {"allocs", allocs_producer, D_SECONDS, heap_keep,
+    {"allocs", allocs_producer, D_SECONDS,
      "A sampling of all past memory allocations"},
-    {"block", block_producer, D_SECONDS, NULL,
+    {"block", block_producer, D_SECONDS,
      "Stack traces that led to blocking on synchronization primitives (CPROF_BLOCK_RATE)"},
-    {"goroutine", threads_producer, D_SECONDS, NULL, "Alias of threads, for Go's clients"},
-    {"heap", heap_producer, D_SECONDS, heap_keep,
+    {"goroutine", threads_producer, D_SECONDS, "Alias of threads, for Go's clients"},
+    {"heap", heap_producer, D_SECONDS,
      "A sampling of memory allocations of live objects; ?gc is accepted and ignored"},
-    {"io", io_producer, D_SECONDS, NULL, "Bytes and time of read/write/fsync by stack (CPROF_IO)"},
-    {"mutex", mutex_producer, D_SECONDS, NULL,
+    {"io", io_producer, D_SECONDS, "Bytes and time of read/write/fsync by stack (CPROF_IO)"},
+    {"mutex", mutex_producer, D_SECONDS,
      "Stack traces of holders of contended mutexes (CPROF_MUTEX_FRACTION)"},
-    {"threadcreate", threadcreate_producer, D_SECONDS, NULL,
+    {"threadcreate", threadcreate_producer, D_SECONDS,
      "Stack traces that led to the creation of new threads"},
-    {"threads", threads_producer, D_SECONDS, NULL, "Stack traces of all current threads"},
-    {"delta_heap", heap_producer, D_SINCE_LAST, heap_keep,
+    {"threads", threads_producer, D_SECONDS, "Stack traces of all current threads"},
+    {"delta_heap", heap_producer, D_SINCE_LAST,
      "Heap allocations since the previous request (godeltaprof); in-use figures are current"},
-    {"delta_mutex", mutex_producer, D_SINCE_LAST, NULL,
+    {"delta_mutex", mutex_producer, D_SINCE_LAST,
      "Mutex contention since the previous request (godeltaprof)"},
-    {"delta_block", block_producer, D_SINCE_LAST, NULL,
+    {"delta_block", block_producer, D_SINCE_LAST,
      "Blocking since the previous request (godeltaprof)"},
 };
 enum { NENDPOINTS = sizeof endpoints / sizeof endpoints[0] };
@@ -303,6 +280,17 @@ static void serve_named(const cp_http_req *q, cp_http_resp *r, size_t i)
     if (debug < 0)
         return;
     cp_profile *p0 = NULL, *p1 = NULL, *d = NULL;
+    if (debug == 2 && e->produce == threads_producer && !q->arg(q->ctx, "seconds")) {
+        /* goroutine?debug=2: every thread with its tid, name, state, labels */
+        cp_buf b = {0};
+        if (cp_threads_text(&b) != 0) {
+            cp_buf_free(&b);
+            text(r, 500, "could not take the profile\n");
+            return;
+        }
+        from_buf(r, 200, "text/plain; charset=utf-8", &b);
+        return;
+    }
     const char *sec_s = q->arg(q->ctx, "seconds");
     if (e->delta == D_SECONDS && sec_s) {
         long long sec = seconds_arg(q, r, 0);
@@ -321,7 +309,7 @@ static void serve_named(const cp_http_req *q, cp_http_resp *r, size_t i)
             text(r, 500, "client went away\n");
             return;
         }
-        if (e->produce(&p1) != 0 || cp_route_delta(p0, p1, e->keep, &d) != 0) {
+        if (e->produce(&p1) != 0 || cp_profile_delta(p1, p0, &d) != 0) {
             text(r, 500, "could not take the profile\n");
             goto out;
         }
@@ -334,7 +322,7 @@ static void serve_named(const cp_http_req *q, cp_http_resp *r, size_t i)
     }
     if (e->delta == D_SINCE_LAST) {
         pthread_mutex_lock(&last_mu);
-        int rc = cp_route_delta(last[i], p1, e->keep, &d);
+        int rc = cp_profile_delta(p1, last[i], &d);
         if (rc == 0) {
             cp_profile_free(last[i]);
             last[i] = p1;

@@ -30,15 +30,6 @@ typedef struct cp_route_config {
 void cp_route_configure(const cp_route_config *c);
 void cp_route_serve(const cp_http_req *req, cp_http_resp *resp);
 
-/* Delta of two snapshots of a cumulative profile (route_delta.c): p1 - p0,
- * samples matched by stack and labels, samples that end at zero dropped;
- * sample types named in keep (e.g. inuse_space) keep p1's value, so a heap
- * delta still says what is in use now.  p0 may be NULL (p1 copied).
- * Time and duration from the two snapshots.  p0's kept columns are zeroed
- * (p0 is the caller's, used up).  0 or a negative code. */
-int cp_route_delta(cp_profile *p0, const cp_profile *p1, const char *const *keep,
-                   cp_profile **out);
-
 /* The debug=1 text form of p (route_text.c), Go's layouts where they
  * exist (heap, count profiles, contention profiles). */
 int cp_route_text(const char *name, const cp_profile *p, cp_buf *out);

@@ -7,9 +7,11 @@
 #   hostile  unknown paths, bad parameters, huge headers, wrong Host, bad
 #            methods, concurrent CPU profiles, dropped clients, many
 #            connections at once; the program's output and status unchanged
+#   example  examples/http_service under load: CPU and heap samples carry
+#            route=PATH labels, -tagfocus selects a route's own code
 #   secure   token (401/200), non-loopback refused without a token, unix
 #            socket mode 0600, the public API (linked), TLS when openssl is here
-# Environment: LIBCPROF, TARGET, API, CPROF (set by meson.build).
+# Environment: LIBCPROF, TARGET, API, CPROF, SERVICE (set by meson.build).
 set -u
 case_=$1
 fail=0
@@ -191,6 +193,29 @@ hostile)
   sleep 1.5 # the rate limit's bucket refills
   expect 200 "still serving" "$U/heap"
   finish h
+  ;;
+example)
+  CPROF_HTTP=127.0.0.1:0 CPROF_HTTP_ADDR_FILE="$tmp/x.addr" "$SERVICE" 0 >"$tmp/x.out" 2>"$tmp/x.err" &
+  sp=$!
+  pids="$pids $sp"
+  i=0
+  while { [ ! -s "$tmp/x.addr" ] || ! grep -q listening "$tmp/x.out"; } && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+  port=$(sed -n 's/.*listening on 127.0.0.1://p' "$tmp/x.out")
+  U=http://$(cat "$tmp/x.addr")/debug/pprof
+  # load: one curl process looping over the routes for about 4 s
+  curl -s -o /dev/null -o /dev/null -o /dev/null "http://127.0.0.1:$port/slow?[1-60]" \
+    "http://127.0.0.1:$port/alloc?[1-60]" "http://127.0.0.1:$port/fast?[1-60]" &
+  lp=$!
+  go tool pprof -raw "$U/profile?seconds=2" >"$tmp/x.raw" 2>"$tmp/pprof.err"
+  go tool pprof -top -tagfocus=route=/slow "$U/profile?seconds=1" >"$tmp/x.top" 2>&1
+  wait $lp
+  grep -q 'route:\[/slow\]' "$tmp/x.raw" && ok "CPU samples labelled route=/slow" || { bad "no route label on CPU samples"; head -30 "$tmp/x.raw"; }
+  grep -q 'slow_math' "$tmp/x.top" && ok "-tagfocus=route=/slow shows slow_math" || { bad "tagfocus"; cat "$tmp/x.top"; }
+  "$CPROF" tags "$U/allocs" >"$tmp/x.tags" 2>&1
+  grep -q '/alloc' "$tmp/x.tags" && ok "heap samples labelled route=/alloc" || { bad "heap route label"; cat "$tmp/x.tags"; }
+  kill -INT $sp
+  wait $sp
+  [ $? = 0 ] && grep -q stopped "$tmp/x.out" && ok "service stopped cleanly" || bad "service exit"
   ;;
 secure)
   start t CPROF_HTTP=127.0.0.1:0 CPROF_HTTP_TOKEN=s3cret-token
