@@ -136,8 +136,8 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* MHD's threads inherit the mask */
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL, answer,
-        NULL, MHD_OPTION_THREAD_POOL_SIZE, 4u, MHD_OPTION_END);
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
+        (uint16_t)port, NULL, NULL, answer, NULL, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "http_service: cannot listen on port %d\n", port);
         return 1;

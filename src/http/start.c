@@ -34,6 +34,8 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "collect/heap.h"
+#include "collect/io.h"
+#include "collect/locks.h"
 #include "cprof.h"
 #include "http/http_env.h"
 #include "http/module.h"
@@ -294,10 +296,41 @@ CPROF_API int cprof_http_port(void)
     return owner == getpid() ? bound_port : -1;
 }
 
+/* A rate variable alone, set and a whole number >= 1: its value, else 0. */
+static int64_t rate_env(const char *name)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return 0;
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    return *end || errno || x < 1 ? 0 : x;
+}
+
+/* Served over HTTP, a profile type needs no file: its rate variable alone
+ * turns it on (as Go's SetMutexProfileFraction and SetBlockProfileRate
+ * do), when its FILE variable did not already. */
+static void start_rates_from_env(void)
+{
+    int64_t v;
+    int rc = 0;
+    if (!cp_mutex_enabled() && (v = rate_env("CPROF_MUTEX_FRACTION")) > 0)
+        rc = cp_locks_mutex_start(v);
+    if (rc == 0 && !cp_block_enabled() && (v = rate_env("CPROF_BLOCK_RATE")) > 0)
+        rc = cp_locks_block_start(v);
+    if (rc == 0 && !cp_io_enabled() && (v = rate_env("CPROF_IO_RATE")) > 0)
+        rc = cp_io_start(v, v == 1 ? 1 : CP_IO_TIME_RATE_DEFAULT, 0);
+    if (rc)
+        cp_log("http: a profile its rate variable asks for did not start: %s",
+               cprof_strerror(rc));
+}
+
 void cp_http_env_start(void)
 {
     const char *a = getenv("CPROF_HTTP");
     if (!a || !*a)
         return;
+    start_rates_from_env();
     cprof_http_start(NULL);
 }

@@ -195,7 +195,7 @@ hostile)
   finish h
   ;;
 example)
-  CPROF_HTTP=127.0.0.1:0 CPROF_HTTP_ADDR_FILE="$tmp/x.addr" "$SERVICE" 0 >"$tmp/x.out" 2>"$tmp/x.err" &
+  CPROF_HTTP=127.0.0.1:0 CPROF_MUTEX_FRACTION=1 CPROF_HTTP_ADDR_FILE="$tmp/x.addr" "$SERVICE" 0 >"$tmp/x.out" 2>"$tmp/x.err" &
   sp=$!
   pids="$pids $sp"
   i=0
@@ -211,6 +211,12 @@ example)
   wait $lp
   grep -q 'route:\[/slow\]' "$tmp/x.raw" && ok "CPU samples labelled route=/slow" || { bad "no route label on CPU samples"; head -30 "$tmp/x.raw"; }
   grep -q 'slow_math' "$tmp/x.top" && ok "-tagfocus=route=/slow shows slow_math" || { bad "tagfocus"; cat "$tmp/x.top"; }
+  # CPROF_MUTEX_FRACTION alone turns the mutex profile on under CPROF_HTTP
+  lk=""
+  for i in 1 2 3 4 5 6; do curl -s -o /dev/null "http://127.0.0.1:$port/lock?[1-8]" & lk="$lk $!"; done
+  for j in $lk; do wait "$j"; done
+  go tool pprof -raw "$U/mutex" >"$tmp/x.mutex" 2>&1
+  grep -q 'route:\[/lock\]' "$tmp/x.mutex" && ok "mutex samples labelled route=/lock" || { bad "mutex profile"; head -20 "$tmp/x.mutex"; }
   "$CPROF" tags "$U/allocs" >"$tmp/x.tags" 2>&1
   grep -q '/alloc' "$tmp/x.tags" && ok "heap samples labelled route=/alloc" || { bad "heap route label"; cat "$tmp/x.tags"; }
   kill -INT $sp
