@@ -96,7 +96,7 @@ e2e)
   # CPU: go tool pprof with seconds=2, burn_cpu on top
   go tool pprof -top "$U/profile?seconds=2" >"$tmp/cpu.top" 2>"$tmp/pprof.err"
   grep -q 'burn_cpu' "$tmp/cpu.top" && ok "profile?seconds=2: burn_cpu sampled" || { bad "cpu profile"; cat "$tmp/cpu.top" "$tmp/pprof.err"; }
-  dur=$(raw "$U/profile?seconds=1" | awk '/^Duration:/{print $2}')
+  dur=$(raw "$U/profile?seconds=1" | awk '/^Duration:/{d=$2; if (d ~ /ms$/) d=substr(d,1,length(d)-2)/1000; print d+0}')
   awk "BEGIN{exit !($dur >= 0.9 && $dur <= 1.5)}" && ok "profile?seconds=1 lasted $dur s" || bad "cpu duration $dur"
   # heap?seconds=1: allocations of that second only, in-use still the live 16 MB
   go tool pprof -sample_index=inuse_space -top "$U/heap?seconds=1" >"$tmp/dh.top" 2>/dev/null
