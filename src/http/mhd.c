@@ -199,6 +199,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         MHD_add_response_header(r, "Content-Disposition", resp.disposition);
     if (resp.www_auth)
         MHD_add_response_header(r, "WWW-Authenticate", resp.www_auth);
+    if (resp.location)
+        MHD_add_response_header(r, "Location", resp.location);
     if (resp.status >= 400 && resp.status != 404)
         MHD_add_response_header(r, "Cache-Control", "no-store");
     enum MHD_Result rc = MHD_queue_response(conn, (unsigned)resp.status, r);

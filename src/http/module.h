@@ -48,6 +48,7 @@ typedef struct cp_http_resp {
     const char *content_type;  /* static string */
     char disposition[96];      /* Content-Disposition, "" for none */
     const char *www_auth;      /* WWW-Authenticate for 401, else NULL */
+    const char *location;      /* Location for a redirect (static), else NULL */
     char *body;
     size_t len;
 } cp_http_resp;

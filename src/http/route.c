@@ -545,6 +545,7 @@ void cp_route_serve(const cp_http_req *q, cp_http_resp *r)
     int busy = cp_heap_busy_enter();
     r->disposition[0] = 0;
     r->www_auth = NULL;
+    r->location = NULL;
     if (!host_ok(q)) {
         text(r, 403, "host not allowed\n");
         goto out;
@@ -561,7 +562,13 @@ void cp_route_serve(const cp_http_req *q, cp_http_resp *r)
     bool get = strcmp(q->method, "GET") == 0 || strcmp(q->method, "HEAD") == 0;
     const char *prefix = "/debug/pprof/";
     size_t pl = strlen(prefix);
-    if (strcmp(q->path, "/debug/pprof") == 0 || strcmp(q->path, prefix) == 0) {
+    if (strcmp(q->path, "/debug/pprof") == 0) {
+        /* as Go's mux does: the index's relative links need the slash */
+        r->location = "/debug/pprof/";
+        text(r, 301, "Moved Permanently\n");
+        goto out;
+    }
+    if (strcmp(q->path, prefix) == 0) {
         if (get)
             serve_index(r);
         else

@@ -135,6 +135,9 @@ hostile)
   head -1 "$tmp/h" | grep -q ' 404' && grep -qi '^X-Content-Type-Options: nosniff' "$tmp/h" &&
     ok "unknown profile: 404 with nosniff" || bad "unknown profile"
   expect 404 "path outside /debug/pprof" "http://$addr/etc/passwd"
+  curl -s -D "$tmp/h" -o /dev/null "http://$addr/debug/pprof"
+  head -1 "$tmp/h" | grep -q ' 301' && grep -qi '^Location: /debug/pprof/' "$tmp/h" &&
+    ok "/debug/pprof redirects to /debug/pprof/" || bad "no redirect for /debug/pprof"
   curl -s -o "$tmp/b" "$U/%3Cscript%3Ealert(1)%3C/script%3E?debug=%3Cb%3E"
   grep -qi 'script\|alert\|<b>' "$tmp/b" && bad "error echoes input" || ok "errors never echo input"
   expect 400 "seconds=abc" "$U/profile?seconds=abc"
