@@ -273,6 +273,24 @@ socket removed: yes
 EOF
   cmp -s "$tmp/api.out" "$tmp/api.want" && ok "API calls return as documented" || { bad "API"; diff "$tmp/api.want" "$tmp/api.out"; }
   grep -q 'CPROF_HTTP_TOKEN' "$tmp/api.err" && ok "API refusal names CPROF_HTTP_TOKEN" || bad "API refusal message"
+  # the server and its TLS libraries stay out of processes that do not serve
+  if readelf -d "$LIBCPROF" | grep NEEDED | grep -q 'microhttpd\|gnutls'; then
+    bad "libcprof.so links libmicrohttpd or gnutls"
+  else
+    ok "libcprof.so links neither libmicrohttpd nor gnutls"
+  fi
+  rm -f "$tmp/q.stop"
+  LD_PRELOAD="$LIBCPROF" "$TARGET" "$tmp/q.stop" >/dev/null &
+  qp=$!
+  sleep 0.3
+  grep -q 'libcprof-http\|gnutls\|microhttpd' /proc/$qp/maps && bad "module loaded without CPROF_HTTP" ||
+    ok "without CPROF_HTTP neither the module nor gnutls is mapped"
+  touch "$tmp/q.stop"
+  wait $qp
+  start m CPROF_HTTP=127.0.0.1:0
+  eval "mp=\$pid_m"
+  grep -q 'libcprof-http.so' /proc/$mp/maps && ok "CPROF_HTTP loads libcprof-http.so" || bad "module not mapped"
+  finish m
   # TLS
   if command -v openssl >/dev/null 2>&1; then
     openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/key.pem" -out "$tmp/cert.pem" -days 1 \
