@@ -196,6 +196,15 @@ hostile)
   sleep 1.5 # the rate limit's bucket refills
   expect 200 "still serving" "$U/heap"
   finish h
+  # the program's own CPU profile runs: the request is refused, the
+  # program's profile is untouched and written at exit
+  start c CPROF_HTTP=127.0.0.1:0 CPROF_CPU="$tmp/own.pb.gz"
+  expect 409 "CPU profile while the program's own runs" "http://$addr/debug/pprof/profile?seconds=1"
+  expect 200 "heap meanwhile" "http://$addr/debug/pprof/heap"
+  sleep 0.5
+  finish c
+  go tool pprof -top "$tmp/own.pb.gz" 2>/dev/null | grep -q burn_cpu && ok "the program's own CPU profile kept running" ||
+    bad "program's CPU profile lost"
   ;;
 example)
   CPROF_HTTP=127.0.0.1:0 CPROF_MUTEX_FRACTION=1 CPROF_HTTP_ADDR_FILE="$tmp/x.addr" "$SERVICE" 0 >"$tmp/x.out" 2>"$tmp/x.err" &
