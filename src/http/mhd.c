@@ -74,11 +74,11 @@ static const char *get_header(void *ctx, const char *name)
     return MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, name);
 }
 
-static int64_t mono_ms(void)
+static int64_t mono_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* Sleep up to ms; 1 when the peer closed or reset the connection. */
@@ -88,12 +88,12 @@ static int wait_client(void *ctx, int64_t ms)
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     int fd = ci ? ci->connect_fd : -1;
-    int64_t end = mono_ms() + ms;
+    int64_t end = mono_us() + ms * 1000;
     for (;;) {
-        int64_t left = end - mono_ms();
+        int64_t left = end - mono_us();
         if (left <= 0)
             return 0;
-        int step = left > 200 ? 200 : (int)left;
+        int step = left > 200000 ? 200 : (int)((left + 999) / 1000);
         if (fd < 0) {
             struct timespec ts = {step / 1000, (long)(step % 1000) * 1000000L};
             nanosleep(&ts, NULL);
