@@ -73,7 +73,7 @@ static void usage(void)
 {
     fputs("usage: cprof record [--cpu[=F]] [--heap[=F]] [--mutex[=F]] [--block[=F]]\n"
           "                    [--threads[=F]] [--io[=F]] [--leaks] [-o F] [--hz N]\n"
-          "                    [--per-process] -- CMD ARGS...\n"
+          "                    [--per-process] [--duration S] -- CMD ARGS...\n"
           "Runs CMD under the profiler and follows every process it starts (no type\n"
           "flag: CPU only).  -o names the CPU profile; defaults are cpu.pb.gz,\n"
           "heap.pb.gz, ...  Each type is one profile merging every process, each\n"
@@ -83,7 +83,9 @@ static void usage(void)
           "or, when F has them, F with %p as the pid and %c as the name (a name with\n"
           "%p or %c implies --per-process).  Profiles are written when CMD exits;\n"
           "processes still running then are not waited for.  This version collects\n"
-          "CPU and heap profiles; the other types are refused.\n",
+          "CPU and heap profiles; the other types are refused.  --duration S profiles\n"
+          "each process for its first S seconds only (CPROF_DURATION); the command\n"
+          "runs on unprofiled after that.\n",
           stderr);
 }
 
@@ -455,6 +457,21 @@ int cp_cmd_record(int argc, char **argv)
         }
         if (strcmp(a, "--leaks") == 0) {
             leaks = 1;
+            continue;
+        }
+        if (strcmp(a, "--duration") == 0 || strcmp(a, "-duration") == 0 ||
+            strncmp(a, "--duration=", 11) == 0) {
+            /* CPROF_DURATION for every process of the tree (continuous.c) */
+            const char *v = a[strlen(a) - 1] == 'n' ? (++i < argc ? argv[i] : NULL)
+                                                    : strchr(a, '=') + 1;
+            char *end;
+            double d = v && *v && *v != '-' ? strtod(v, &end) : 0;
+            if (!v || !*v || *end || !(d > 0 && d <= 1e9)) {
+                fprintf(stderr, "cprof: record: --duration wants seconds > 0, not %s\n",
+                        v ? v : "nothing");
+                goto bad;
+            }
+            setenv("CPROF_DURATION", v, 1);
             continue;
         }
         if (strcmp(a, "--per-process") == 0 || strcmp(a, "-per-process") == 0) {
