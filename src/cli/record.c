@@ -58,8 +58,8 @@
 const rec_type cp_record_types[REC_NTYPES] = {
     {"cpu", "CPROF_CPU", "cpu.pb.gz", "CPU", true},
     {"heap", "CPROF_HEAP", "heap.pb.gz", "heap", true},
-    {"mutex", "CPROF_MUTEX", "mutex.pb.gz", "mutex", false},
-    {"block", "CPROF_BLOCK", "block.pb.gz", "block", false},
+    {"mutex", "CPROF_MUTEX", "mutex.pb.gz", "mutex", true},
+    {"block", "CPROF_BLOCK", "block.pb.gz", "block", true},
     {"threads", "CPROF_THREADS", "threads.pb.gz", "threads", false},
     {"io", "CPROF_IO", "io.pb.gz", "I/O", false},
 };
@@ -83,9 +83,9 @@ static void usage(void)
           "or, when F has them, F with %p as the pid and %c as the name (a name with\n"
           "%p or %c implies --per-process).  Profiles are written when CMD exits;\n"
           "processes still running then are not waited for.  This version collects\n"
-          "CPU and heap profiles; the other types are refused.  --duration S profiles\n"
-          "each process for its first S seconds only (CPROF_DURATION); the command\n"
-          "runs on unprofiled after that.\n",
+          "CPU, heap, mutex and block profiles; the other types are refused.\n"
+          "--duration S profiles each process for its first S seconds only\n"
+          "(CPROF_DURATION); the command runs on unprofiled after that.\n",
           stderr);
 }
 
@@ -489,7 +489,7 @@ int cp_cmd_record(int argc, char **argv)
                     goto bad;
                 if (!cp_record_types[t].ready) {
                     fprintf(stderr, "cprof: record: %s profiles are not collected by this "
-                                    "version yet (CPU and heap are)\n", cp_record_types[t].what);
+                                    "version yet\n", cp_record_types[t].what);
                     goto bad;
                 }
                 any = 1;

@@ -10,6 +10,7 @@
 
 #include "collect/cpu.h"
 #include "collect/heap.h"
+#include "collect/locks.h"
 #include "cprof.h"
 
 static bool cpu_enabled(void)
@@ -38,6 +39,10 @@ static int heap_finish(cp_profile **out)
 static const cp_reg_type types[] = {
     {"cpu", "CPROF_CPU", CP_REG_PERIODIC, cpu_enabled, cp_cpu_period_profile, cp_cpu_stop_profile},
     {"heap", "CPROF_HEAP", CP_REG_CUMULATIVE, heap_enabled, heap_snapshot, heap_finish},
+    {"mutex", "CPROF_MUTEX", CP_REG_CUMULATIVE, cp_mutex_enabled, cp_mutex_profile, NULL},
+    {"mutex_holders", "CPROF_MUTEX_HOLDERS", CP_REG_CUMULATIVE, cp_mutex_holders_enabled,
+     cp_mutex_holders_profile, NULL},
+    {"block", "CPROF_BLOCK", CP_REG_CUMULATIVE, cp_block_enabled, cp_block_profile, NULL},
 };
 
 size_t cp_registry_count(void)
