@@ -148,6 +148,8 @@ static int add_labels(cp_profile *p, pid_t pid, const char *comm)
 /* The sample type that sums up a profile of this type, and its scale. */
 static const char *main_type(int type)
 {
+    if (type == REC_IO)
+        return "io_bytes";
     return type == REC_CPU ? "cpu" : type == REC_HEAP ? "alloc_space" : NULL;
 }
 
@@ -155,6 +157,8 @@ static void totals(const cp_profile *p, int type, int64_t *samples, double *valu
 {
     int vi = main_type(type) ? cp_profile_sample_index(p, main_type(type)) : -1;
     int ci = cp_profile_sample_index(p, type == REC_HEAP ? "alloc_objects" : "samples");
+    if (type == REC_IO)
+        ci = cp_profile_sample_index(p, "io_calls");
     *samples = 0, *value = 0;
     for (size_t i = 0; i < p->nsamples; i++) {
         if (ci >= 0)
@@ -467,6 +471,10 @@ static void summary(const rec_output *o, const char *name, size_t nproc, double 
     } else if (o->type == REC_HEAP) {
         fprintf(stderr, "cprof: %s: %.1f MB in %lld objects allocated (estimated from samples) "
                         "in %zu process%s\n", base, value / 1e6, (long long)samples, nproc, nproc == 1 ? "" : "es");
+    } else if (o->type == REC_IO) {
+        fprintf(stderr, "cprof: %s: %.1f MB in %lld I/O calls (estimated from samples) in %zu "
+                        "process%s\n", base, value / 1e6, (long long)samples, nproc,
+                nproc == 1 ? "" : "es");
     } else {
         fprintf(stderr, "cprof: %s: %zu process%s\n", base, nproc, nproc == 1 ? "" : "es");
     }
