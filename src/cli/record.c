@@ -61,7 +61,7 @@ const rec_type cp_record_types[REC_NTYPES] = {
     {"mutex", "CPROF_MUTEX", "mutex.pb.gz", "mutex", true},
     {"block", "CPROF_BLOCK", "block.pb.gz", "block", true},
     {"threads", "CPROF_THREADS", "threads.pb.gz", "threads", false},
-    {"io", "CPROF_IO", "io.pb.gz", "I/O", false},
+    {"io", "CPROF_IO", "io.pb.gz", "I/O", true},
 };
 
 /* How often the process tree is looked at while the command runs: often
@@ -83,7 +83,7 @@ static void usage(void)
           "or, when F has them, F with %p as the pid and %c as the name (a name with\n"
           "%p or %c implies --per-process).  Profiles are written when CMD exits;\n"
           "processes still running then are not waited for.  This version collects\n"
-          "CPU, heap, mutex and block profiles; the other types are refused.\n"
+          "CPU, heap, mutex, block and I/O profiles; the other types are refused.\n"
           "--duration S profiles each process for its first S seconds only\n"
           "(CPROF_DURATION); the command runs on unprofiled after that.\n",
           stderr);

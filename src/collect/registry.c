@@ -10,6 +10,7 @@
 
 #include "collect/cpu.h"
 #include "collect/heap.h"
+#include "collect/io.h"
 #include "collect/locks.h"
 #include "cprof.h"
 
@@ -35,6 +36,13 @@ static int heap_finish(cp_profile **out)
     return rc == CPROF_ENOTRUNNING ? 0 : rc;
 }
 
+static int io_finish(cp_profile **out)
+{
+    (void)out;
+    cp_io_stop();
+    return 0;
+}
+
 /* One line per type; keep cpu first (its cut is the period's edge). */
 static const cp_reg_type types[] = {
     {"cpu", "CPROF_CPU", CP_REG_PERIODIC, cpu_enabled, cp_cpu_period_profile, cp_cpu_stop_profile},
@@ -43,6 +51,7 @@ static const cp_reg_type types[] = {
     {"mutex_holders", "CPROF_MUTEX_HOLDERS", CP_REG_CUMULATIVE, cp_mutex_holders_enabled,
      cp_mutex_holders_profile, NULL},
     {"block", "CPROF_BLOCK", CP_REG_CUMULATIVE, cp_block_enabled, cp_block_profile, NULL},
+    {"io", "CPROF_IO", CP_REG_CUMULATIVE, cp_io_enabled, cp_io_profile, io_finish},
 };
 
 size_t cp_registry_count(void)

@@ -52,6 +52,7 @@
 #include "cprof.h"
 #include "preload/heap_env.h"
 #include "preload/locks_env.h"
+#include "preload/io_env.h"
 
 
 typedef int (*create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
@@ -230,6 +231,7 @@ static void fork_child(void)
     cp_labels_atfork_child();
     cp_continuous_atfork_child();
     cp_preload_locks_atfork_child();
+    cp_preload_io_atfork_child();
 }
 
 static void at_exit(void)
@@ -242,6 +244,7 @@ static void at_exit(void)
         cp_log("CPU profile not written: %s", cprof_strerror(rc));
     cp_preload_locks_fini();
     cp_preload_heap_fini();
+    cp_preload_io_fini();
 }
 
 static void start_cpu_from_env(void)
@@ -394,6 +397,7 @@ __attribute__((constructor)) static void preload_init(void)
 {
     stack_depth_from_env(); /* before any profiler takes a stack */
     cp_preload_heap_init();
+    cp_preload_io_init();
     get_real_create();
     have_key = pthread_key_create(&exit_key, on_thread_exit) == 0;
     /* The heap's handlers first, so its prepare runs last: a thread inside
