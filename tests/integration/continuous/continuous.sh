@@ -146,7 +146,9 @@ duration)
     [ ! -s "$dir/err" ] || fail "stderr: $(cat "$dir/err")"
     c=$("$psum" cpu "$dir/cpu.pb.gz")
     echo "CPU in the profile: $c ns (the program ran 0.8 s of CPU after it appeared)"
-    [ "$c" -gt 50000000 ] && [ "$c" -lt 700000000 ] || fail "$c ns is not about 0.5 s"
+    # one thread cannot use more CPU than the 0.5 s of wall time (a loaded
+    # machine may grant it much less; its tail still counts, so never 0)
+    [ "$c" -gt 0 ] && [ "$c" -lt 600000000 ] || fail "$c ns is not within the 0.5 s"
     pprof_all "$dir/cpu.pb.gz"
     ;;
 locks)
