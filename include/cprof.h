@@ -95,6 +95,16 @@ CPROF_API int cprof_heap_running(void);
  * a profile not started is written empty.  [thread-safe] */
 CPROF_API int cprof_mutex_write(const char *path);
 CPROF_API int cprof_block_write(const char *path);
+/* ---- threads (Go's goroutine and threadcreate profiles) ----
+ * Write every thread's current stack now, counted by stack and labels
+ * (sample type threads/count), to path ("%p" expanded; atomically); beside
+ * it, with ".pb.gz" replaced, NAME.threadcreate.pb.gz (live threads by the
+ * stack that created them, threadcreate/count) and NAME.txt (each thread's
+ * tid, name, state, labels and stack, like goroutine?debug=2).  Threads
+ * are asked one at a time with a realtime signal (CPROF_THREADS_SIGNAL,
+ * default SIGRTMAX-3); a thread that blocks it is counted, not waited for.
+ * CPROF_ESIGNAL if the program handles that signal.  [thread-safe] */
+CPROF_API int cprof_threads_write(const char *path);
 
 /* ---- labels (Go's pprof.Do / pprof.WithLabels) ----
  * A thread's labels are attached to every sample taken on it, of every

@@ -60,7 +60,7 @@ const rec_type cp_record_types[REC_NTYPES] = {
     {"heap", "CPROF_HEAP", "heap.pb.gz", "heap", true},
     {"mutex", "CPROF_MUTEX", "mutex.pb.gz", "mutex", true},
     {"block", "CPROF_BLOCK", "block.pb.gz", "block", true},
-    {"threads", "CPROF_THREADS", "threads.pb.gz", "threads", false},
+    {"threads", "CPROF_THREADS", "threads.pb.gz", "threads", true},
     {"io", "CPROF_IO", "io.pb.gz", "I/O", true},
 };
 
@@ -82,8 +82,8 @@ static void usage(void)
           "process instead, F with .PID.COMM before .pb.gz (cpu.1234.cc1plus.pb.gz),\n"
           "or, when F has them, F with %p as the pid and %c as the name (a name with\n"
           "%p or %c implies --per-process).  Profiles are written when CMD exits;\n"
-          "processes still running then are not waited for.  This version collects\n"
-          "CPU, heap, mutex, block and I/O profiles; the other types are refused.\n"
+          "processes still running then are not waited for.  --threads also writes\n"
+          "F's sibling F.threadcreate.pb.gz (where the live threads were created).\n"
           "--duration S profiles each process for its first S seconds only\n"
           "(CPROF_DURATION); the command runs on unprofiled after that.\n",
           stderr);
@@ -253,6 +253,23 @@ static void collect_finished(const char *dir, unsigned long *seq)
         rename(from, to);
     }
     closedir(d);
+}
+
+/* The threadcreate profiles the processes wrote beside their threads
+ * profiles, merged into the threads output's sibling: F.pb.gz's is
+ * F.threadcreate.pb.gz (the same rule as the library's). */
+static void record_threadcreate(const rec_output *threads, rec_procs *procs)
+{
+    const char *p = threads->path;
+    size_t n = strlen(p);
+    if (n > 6 && !strcmp(p + n - 6, ".pb.gz"))
+        n -= 6;
+    char side[PATH_MAX + 32];
+    snprintf(side, sizeof side, "%.*s.threadcreate.pb.gz", (int)n, p);
+    rec_output o = *threads;
+    o.path = side;
+    o.kind = "threads.threadcreate";
+    cp_record_output(&o, procs);
 }
 
 static bool dir_empty(const char *dir)
@@ -582,6 +599,8 @@ int cp_cmd_record(int argc, char **argv)
                                    (m1.tv_nsec - m0.tv_nsec)};
         if (cp_record_output(&o, &procs) == 0 && t == REC_CPU && !per_process)
             top = true;
+        if (t == REC_THREADS) /* and its sibling, as CPROF_THREADS writes it */
+            record_threadcreate(&o, &procs);
     }
     if (top)
         show_top(paths[REC_CPU]);

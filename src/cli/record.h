@@ -69,6 +69,8 @@ typedef struct rec_output {
     double used_cpu_s;    /* the tree's CPU from rusage, < 0 unknown */
     int64_t start_ns, wall_ns; /* when the command started (UTC) and ran for */
     bool cmd_ran;         /* false: exec failed, say nothing more */
+    const char *kind;     /* the files' kind when not the type's flag: the
+                           * threads profile's sibling "threads.threadcreate" */
 } rec_output;
 
 /* Read dir's files of o->type, label every sample pid and comm, merge,

@@ -163,6 +163,8 @@ static void totals(const cp_profile *p, int type, int64_t *samples, double *valu
                                                                                  : "samples");
     if (type == REC_IO)
         ci = cp_profile_sample_index(p, "io_calls");
+    if (ci < 0 && p->nsample_types)
+        ci = 0; /* the other types: their first (count) sample type */
     *samples = 0, *value = 0;
     for (size_t i = 0; i < p->nsamples; i++) {
         if (ci >= 0)
@@ -496,7 +498,7 @@ int cp_record_output(const rec_output *o, rec_procs *procs)
     int rc = 1;
     for (size_t i = 0; i < procs->n; i++)
         procs->v[i].wrote = false, procs->v[i].samples = 0, procs->v[i].value = 0;
-    if (list_files(o->dir, t->flag, &fs, &n) != 0) {
+    if (list_files(o->dir, o->kind ? o->kind : t->flag, &fs, &n) != 0) {
         fputs("cprof: record: out of memory\n", stderr);
         goto out;
     }

@@ -55,6 +55,7 @@
 #include "base/log.h"
 #include "collect/cpuwrite.h"
 #include "collect/heap.h"
+#include "collect/labels.h"
 #include "collect/stacktab.h"
 #include "collect/timers.h"
 #include "collect/unwind.h"
@@ -158,7 +159,10 @@ static void record(void *uc, int64_t w)
     unsigned e;
     cp_stacktab *t = enter_tab(&e);
     atomic_store_explicit(&sampled[e & 1], 1, memory_order_relaxed);
-    (void)cp_stacktab_add_rec(t, pcs, (uint32_t)n, w, &tls_last_rec);
+    /* The thread's labels: one TLS load; the interned set's address is the
+     * key, so the same stack under two label sets gives two records. */
+    uint64_t key = (uint64_t)(uintptr_t)cp_labels_current();
+    (void)cp_stacktab_add_key(t, pcs, (uint32_t)n, key, w, &tls_last_rec);
     tls_rec_epoch = e;
     leave_tab(e);
 }
@@ -189,7 +193,8 @@ static void add_tail(bool unsampled_too)
             cp_stackrec *rec = NULL;
             atomic_store_explicit(&sampled[e & 1], 1, memory_order_relaxed);
             /* CPU time, but no signal was taken: the sample count stays 0 */
-            if (cp_stacktab_add_rec(t, &pc, 1, ns, &rec) == 0 && rec)
+            uint64_t key = (uint64_t)(uintptr_t)cp_labels_current();
+            if (cp_stacktab_add_key(t, &pc, 1, key, ns, &rec) == 0 && rec)
                 atomic_fetch_sub_explicit(&rec->count, 1, memory_order_relaxed);
         }
         leave_tab(e);

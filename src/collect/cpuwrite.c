@@ -29,6 +29,7 @@
 #include "base/hashmap.h"
 #include "base/log.h"
 #include "collect/cpu.h"
+#include "collect/labelsout.h"
 #include "collect/output.h"
 #include "collect/procmaps.h"
 #include "collect/unwind.h"
@@ -126,7 +127,10 @@ int cp_cpuwrite_build(cp_stacktab *t, const cp_cpuwrite_meta *m, cp_cpuwrite_map
             ids[k] = *slot;
         }
         int64_t v[2] = {s->count, s->ns};
-        if (cp_pbuilder_sample(b, ids, n, v, NULL, 0))
+        cp_label_in labs[CP_LABELSOUT_MAX];
+        size_t nl = cp_labelsout_fill((const cp_labelset *)(uintptr_t)s->key, labs,
+                                      CP_LABELSOUT_MAX);
+        if (cp_pbuilder_sample(b, ids, n, v, labs, nl))
             goto out;
     }
     if (m->lost > 0) {

@@ -47,6 +47,7 @@
 #include "base/arena.h"
 #include "base/hashmap.h"
 #include "base/log.h"
+#include "collect/labels.h"
 #include "collect/unwind.h"
 #include "cprof.h"
 
@@ -186,21 +187,22 @@ HOOK bool cp_heap_should_sample(size_t n)
 
 /* ---- buckets ---- */
 
-static uint64_t stack_hash(const uint64_t *pcs, int n, uint64_t size)
+static uint64_t stack_hash(const uint64_t *pcs, int n, uint64_t size, const cp_labelset *labels)
 {
-    uint64_t h = cp_hash_u64(size + 0x51ed27);
+    uint64_t h = cp_hash_u64(size + 0x51ed27) ^ cp_hash_u64((uint64_t)(uintptr_t)labels);
     for (int i = 0; i < n; i++)
         h = (h ^ pcs[i]) * 0x100000001b3ULL + (h >> 29);
     return h;
 }
 
 /* With the lock held. */
-static cp_heap_bucket *bucket_for(const uint64_t *pcs, int n, uint64_t size)
+static cp_heap_bucket *bucket_for(const uint64_t *pcs, int n, uint64_t size,
+                                  const cp_labelset *labels)
 {
-    uint64_t h = stack_hash(pcs, n, size);
+    uint64_t h = stack_hash(pcs, n, size, labels);
     cp_heap_bucket **head = &hash_heads[h & ((1u << HASH_BITS) - 1)];
     for (cp_heap_bucket *b = *head; b; b = b->next_hash)
-        if (b->hash == h && b->size == size && b->nframes == (uint32_t)n &&
+        if (b->hash == h && b->size == size && b->labels == labels && b->nframes == (uint32_t)n &&
             memcmp(b->pcs, pcs, (size_t)n * sizeof *pcs) == 0)
             return b;
     cp_heap_bucket *b = cp_arena_alloc(&arena, sizeof *b + (size_t)n * sizeof *pcs);
@@ -208,6 +210,7 @@ static cp_heap_bucket *bucket_for(const uint64_t *pcs, int n, uint64_t size)
         return NULL;
     b->hash = h;
     b->size = size;
+    b->labels = labels;
     b->nframes = (uint32_t)n;
     memcpy(b->pcs, pcs, (size_t)n * sizeof *pcs);
     b->next_hash = *head;
@@ -312,7 +315,7 @@ HOOK void *cp_heap_alloc_sampled(size_t n, size_t align, bool zero)
     bool own = nf > 0 && (uintptr_t)pcs[0] - own_lo < own_len;
     pthread_mutex_lock(&lock);
     __atomic_fetch_add(&samples_taken, 1, __ATOMIC_RELAXED);
-    cp_heap_bucket *b = own ? &own_bucket : bucket_for(pcs, nf, n);
+    cp_heap_bucket *b = own ? &own_bucket : bucket_for(pcs, nf, n, cp_labels_current());
     if (big) {
         if (b && big_insert(big, b, n)) {
             __atomic_fetch_add(&b->alloc_objects, 1, __ATOMIC_RELAXED);

@@ -17,7 +17,7 @@
  *    blocks come from the program's allocator (src/preload/malloc.c).
  *  - A thread-local `busy` flag marks code running inside the profiler: its
  *    allocations are never sampled and never recurse into it.
- *  - Per (stack, size) bucket the raw sampled counts are kept; the four
+ *  - Per (stack, size, label set) bucket the raw sampled counts are kept; the four
  *    sample types are unbiased at write time with Go's formula.
  *
  * Safety: everything marked [hook-safe] may run inside malloc/free: it never
@@ -162,6 +162,7 @@ typedef struct cp_heap_bucket {
     struct cp_heap_bucket *next_hash; /* hash chain */
     uint64_t hash;
     uint64_t size;                    /* bytes per object */
+    const struct cp_labelset *labels; /* the allocating thread's (labels.h) */
     uint64_t alloc_objects, alloc_bytes, free_objects, free_bytes; /* raw sampled */
     uint32_t nframes;
     uint64_t pcs[];                   /* leaf first */

@@ -29,6 +29,7 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "collect/cpuwrite.h"
+#include "collect/labelsout.h"
 #include "collect/output.h"
 #include "collect/procmaps.h"
 #include "collect/unwind.h"
@@ -123,8 +124,12 @@ static int build(bool raw, bool with_size_label, cp_profile **out)
         }
         if ((rc = add_stack(b, maps, k->pcs, k->nframes, ids)) != 0)
             goto out;
-        cp_label_in lab = {.key = "bytes", .num = (int64_t)k->size};
-        rc = cp_pbuilder_sample(b, ids, k->nframes, v, &lab, with_size_label ? 1 : 0);
+        /* the thread's labels (string), then Go's numeric `bytes` label */
+        cp_label_in lab[CP_LABELSOUT_MAX + 1];
+        size_t nl = cp_labelsout_fill(k->labels, lab, CP_LABELSOUT_MAX);
+        if (with_size_label)
+            lab[nl++] = (cp_label_in){.key = "bytes", .num = (int64_t)k->size};
+        rc = cp_pbuilder_sample(b, ids, k->nframes, v, lab, nl);
         if (rc)
             goto out;
     }

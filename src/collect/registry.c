@@ -12,6 +12,7 @@
 #include "collect/heap.h"
 #include "collect/io.h"
 #include "collect/locks.h"
+#include "collect/threads.h"
 #include "cprof.h"
 
 static bool cpu_enabled(void)
@@ -43,6 +44,12 @@ static int io_finish(cp_profile **out)
     return 0;
 }
 
+/* The threads profile has no start: its file being named enables it. */
+static bool always(void)
+{
+    return true;
+}
+
 /* One line per type; keep cpu first (its cut is the period's edge). */
 static const cp_reg_type types[] = {
     {"cpu", "CPROF_CPU", CP_REG_PERIODIC, cpu_enabled, cp_cpu_period_profile, cp_cpu_stop_profile},
@@ -51,6 +58,7 @@ static const cp_reg_type types[] = {
     {"mutex_holders", "CPROF_MUTEX_HOLDERS", CP_REG_CUMULATIVE, cp_mutex_holders_enabled,
      cp_mutex_holders_profile, NULL},
     {"block", "CPROF_BLOCK", CP_REG_CUMULATIVE, cp_block_enabled, cp_block_profile, NULL},
+    {"threads", "CPROF_THREADS", CP_REG_GAUGE, always, cp_threads_profile, NULL},
     {"io", "CPROF_IO", CP_REG_CUMULATIVE, cp_io_enabled, cp_io_profile, io_finish},
 };
 

@@ -25,6 +25,10 @@
  * lacks it, the child maps fresh pages over the range (one syscall, no
  * page touched).
  *
+ * A record's identity is its frames plus one key word (the CPU profiler
+ * puts the thread's label set pointer there: label sets are interned and
+ * never freed, so equal sets are equal pointers), hashed in with them.
+ *
  * Rejected: a ring drained by a helper thread (the previous design: a
  * single-threaded program became multi-threaded, losing glibc's
  * single-thread fast paths and breaking unshare(CLONE_NEWUSER), and every
@@ -45,7 +49,7 @@
 #define MADV_WIPEONFORK 18
 #endif
 
-enum { MAX_PROBE = 64, HDR_WORDS = 4 };
+enum { MAX_PROBE = 64, HDR_WORDS = 5 };
 
 struct cp_stacktab_hdr {
     _Atomic uint64_t top;    /* arena words used */
@@ -118,18 +122,19 @@ void cp_stacktab_atfork_child(cp_stacktab *t)
     }
 }
 
-static uint64_t hash_pcs(const uint64_t *pcs, uint32_t n)
+static uint64_t hash_pcs(const uint64_t *pcs, uint32_t n, uint64_t key)
 {
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+    uint64_t h = (0x9e3779b97f4a7c15ull ^ n) + cp_hash_u64(key);
     for (uint32_t i = 0; i < n; i++)
         h = cp_hash_u64(h ^ pcs[i]) + i;
     return h | 1;
 }
 
 /* Plain loops: memcmp/memcpy may be bound lazily (docs/signal-safety.md). */
-static bool same(const cp_stackrec *r, uint64_t h, const uint64_t *pcs, uint32_t n)
+static bool same(const cp_stackrec *r, uint64_t h, const uint64_t *pcs, uint32_t n,
+                 uint64_t key)
 {
-    if (r->hash != h || r->n != n)
+    if (r->hash != h || r->n != n || r->key != key)
         return false;
     for (uint32_t i = 0; i < n; i++)
         if (r->pcs[i] != pcs[i])
@@ -143,7 +148,8 @@ static cp_stackrec *at(const cp_stacktab *t, uint32_t v)
 }
 
 /* A new record holding this one sample; its index value, or 0 if full. */
-static uint32_t new_record(cp_stacktab *t, const uint64_t *pcs, uint32_t n, uint64_t h, int64_t ns)
+static uint32_t new_record(cp_stacktab *t, const uint64_t *pcs, uint32_t n, uint64_t key,
+                           uint64_t h, int64_t ns)
 {
     uint64_t words = HDR_WORDS + (uint64_t)n;
     uint64_t top = atomic_load_explicit(&t->hdr->top, memory_order_relaxed);
@@ -158,6 +164,7 @@ static uint32_t new_record(cp_stacktab *t, const uint64_t *pcs, uint32_t n, uint
     r->hash = h;
     r->n = n;
     r->words = (uint32_t)words;
+    r->key = key;
     for (uint32_t i = 0; i < n; i++)
         r->pcs[i] = pcs[i];
     atomic_fetch_add_explicit(&t->hdr->records, 1, memory_order_relaxed);
@@ -177,6 +184,12 @@ void cp_stacktab_add_ns(cp_stackrec *rec, int64_t ns)
 int cp_stacktab_add_rec(cp_stacktab *t, const uint64_t *pcs, uint32_t n, int64_t ns,
                         cp_stackrec **rec)
 {
+    return cp_stacktab_add_key(t, pcs, n, 0, ns, rec);
+}
+
+int cp_stacktab_add_key(cp_stacktab *t, const uint64_t *pcs, uint32_t n, uint64_t key,
+                        int64_t ns, cp_stackrec **rec)
+{
     cp_stackrec *unused;
     if (!rec)
         rec = &unused;
@@ -184,14 +197,14 @@ int cp_stacktab_add_rec(cp_stacktab *t, const uint64_t *pcs, uint32_t n, int64_t
     if (!t->map) {
         return CPROF_ENOMEM;
     }
-    uint64_t h = hash_pcs(pcs, n);
+    uint64_t h = hash_pcs(pcs, n, key);
     uint32_t mine = 0;
     size_t mask = t->nindex - 1;
     size_t j = h & mask;
     for (int probe = 0; probe < MAX_PROBE; probe++, j = (j + 1) & mask) {
         uint32_t v = atomic_load_explicit(&t->index[j], memory_order_acquire);
         if (v == 0) {
-            if (!mine && !(mine = new_record(t, pcs, n, h, ns)))
+            if (!mine && !(mine = new_record(t, pcs, n, key, h, ns)))
                 goto lost;
             if (atomic_compare_exchange_strong_explicit(&t->index[j], &v, mine,
                                                         memory_order_release,
@@ -202,7 +215,7 @@ int cp_stacktab_add_rec(cp_stacktab *t, const uint64_t *pcs, uint32_t n, int64_t
             /* v is the winner's record now */
         }
         cp_stackrec *r = at(t, v);
-        if (same(r, h, pcs, n)) {
+        if (same(r, h, pcs, n, key)) {
             if (mine) {
                 *rec = at(t, mine);
                 return 0; /* our record holds the sample; merged at write */
@@ -213,7 +226,7 @@ int cp_stacktab_add_rec(cp_stacktab *t, const uint64_t *pcs, uint32_t n, int64_t
             return 0;
         }
     }
-    if (mine || (mine = new_record(t, pcs, n, h, ns)) != 0) {
+    if (mine || (mine = new_record(t, pcs, n, key, h, ns)) != 0) {
         *rec = at(t, mine);
         return 0; /* unindexed, still in the arena */
     }
@@ -243,7 +256,7 @@ void cp_stacktab_merge(cp_stacktab *t)
             if (v == 0)
                 break;
             cp_stackrec *k = at(t, v);
-            if (same(k, r->hash, r->pcs, r->n)) {
+            if (same(k, r->hash, r->pcs, r->n, r->key)) {
                 if (k != r) {
                     atomic_fetch_add(&k->count, atomic_exchange(&r->count, 0));
                     atomic_fetch_add(&k->ns, atomic_exchange(&r->ns, 0));

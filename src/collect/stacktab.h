@@ -25,6 +25,8 @@ typedef struct cp_stackrec {
     uint64_t hash;
     uint32_t n;            /* frames in pcs, innermost first */
     uint32_t words;        /* size of the record in uint64 words */
+    uint64_t key;          /* part of the identity besides the frames: the
+                            * sample's label set (labels.h), 0 for none */
     uint64_t pcs[];
 } cp_stackrec;
 
@@ -60,6 +62,11 @@ int cp_stacktab_add(cp_stacktab *t, const uint64_t *pcs, uint32_t n, int64_t ns)
  * [async-signal-safe] */
 int cp_stacktab_add_rec(cp_stacktab *t, const uint64_t *pcs, uint32_t n, int64_t ns,
                         cp_stackrec **rec);
+/* The same for a sample that also carries key (e.g. the thread's label
+ * set pointer): records differ when their frames or their keys differ.
+ * cp_stacktab_add and _add_rec use key 0.  [async-signal-safe] */
+int cp_stacktab_add_key(cp_stacktab *t, const uint64_t *pcs, uint32_t n, uint64_t key,
+                        int64_t ns, cp_stackrec **rec);
 /* Add ns of CPU time to a record without counting a sample.
  * [async-signal-safe] */
 void cp_stacktab_add_ns(cp_stackrec *rec, int64_t ns);

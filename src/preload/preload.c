@@ -48,6 +48,7 @@
 #include "collect/cpu.h"
 #include "collect/heap.h"
 #include "collect/labels.h"
+#include "collect/threads.h"
 #include "collect/unwind.h"
 #include "cprof.h"
 #include "preload/heap_env.h"
@@ -64,6 +65,7 @@ struct tramp {
     void *(*fn)(void *);
     void *arg;
     const cp_labelset *labels; /* the creator's, inherited */
+    cp_threadreg *created;     /* where it was created (threadcreate) */
 };
 
 /* The profiler's own blocks, never charged to the program's heap profile
@@ -87,6 +89,7 @@ static void on_thread_exit(void *v)
 {
     (void)v;
     cp_cpu_thread_end();
+    cp_threadreg_exit();
 }
 
 static void *trampoline(void *p)
@@ -94,6 +97,7 @@ static void *trampoline(void *p)
     struct tramp t = *(struct tramp *)p;
     own_free(p);
     cp_labels_set_current(t.labels);
+    cp_threadreg_started(t.created);
     if (have_key)
         pthread_setspecific(exit_key, (void *)1);
     /* Libraries often create workers with every signal blocked (liblzma,
@@ -103,6 +107,12 @@ static void *trampoline(void *p)
      * unblock just that one signal. */
     int sig = cp_cpu_signal();
     if (sig > 0) {
+        sigset_t one;
+        sigemptyset(&one);
+        sigaddset(&one, sig);
+        pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+    }
+    if ((sig = cp_threads_signal()) > 0) { /* the threads profile's, likewise */
         sigset_t one;
         sigemptyset(&one);
         sigaddset(&one, sig);
@@ -141,9 +151,13 @@ CPROF_API int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
     t->fn = fn;
     t->arg = arg;
     t->labels = cp_labels_current();
+    t->created = cp_threadreg_created();
     int rc = real(th, attr, trampoline, t);
-    if (rc != 0)
+    if (rc != 0) {
+        if (t->created)
+            cp_threadreg_create_failed(t->created);
         own_free(t);
+    }
     return rc;
 }
 
@@ -182,6 +196,8 @@ CPROF_API int sigaction(int sig, const struct sigaction *act, struct sigaction *
         cp_cpu_release_signal();
     if (act && sig > 0 && sig == cp_continuous_signal() && !cp_continuous_is_handler(act))
         cp_continuous_release_signal(); /* CPROF_SIGNAL yields to the program */
+    if (act && sig > 0 && sig == cp_threads_signal() && !cp_threads_is_handler(act))
+        cp_threads_release_signal();
     /* A crash handler (or a runtime's fault handler) installed after ours
      * would take the unwinder's own faults: keep the guard, chain to it. */
     if (cp_unwind_fault_sigaction(sig, act, old))
@@ -202,6 +218,8 @@ CPROF_API sighandler_t signal(int sig, sighandler_t handler)
         cp_cpu_release_signal();
     if (sig > 0 && sig == cp_continuous_signal())
         cp_continuous_release_signal();
+    if (sig > 0 && sig == cp_threads_signal())
+        cp_threads_release_signal();
     if ((sig == SIGSEGV || sig == SIGBUS) && handler != SIG_ERR) {
         /* glibc's signal(): BSD semantics, SA_RESTART, handler not reset. */
         struct sigaction act, old;
@@ -232,13 +250,20 @@ static void fork_child(void)
     cp_continuous_atfork_child();
     cp_preload_locks_atfork_child();
     cp_preload_io_atfork_child();
+    cp_threads_atfork_child();
 }
 
-static void at_exit(void)
+CP_THREADS_OWN static void at_exit(void)
 {
     /* CPROF_PERIOD/SIGNAL/DURATION: the last period of every type first;
      * the collectors' own exit writes below then find nothing to do */
     cp_continuous_fini();
+    const char *threads = getenv("CPROF_THREADS");
+    if (threads && *threads && !cp_continuous_exit_owned()) {
+        int trc = cprof_threads_write(threads);
+        if (trc)
+            cp_log("threads profile not written: %s", cprof_strerror(trc));
+    }
     int rc = cprof_cpu_stop(); /* also after the program took the signal */
     if (rc && rc != CPROF_ENOTRUNNING)
         cp_log("CPU profile not written: %s", cprof_strerror(rc));
