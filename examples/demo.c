@@ -1,14 +1,19 @@
 /* demo.c — the program `make demo` profiles.
  *
- * A toy "log analytics" job with a known split of CPU work:
+ * A toy "log analytics" service with a known split of CPU work per round:
  *   parse_records   ~20%  (tokenizing generated text lines)
  *   hash_records    ~50%  (a hash per record, many rounds)
  *   render_report   ~30%  (formatting a report into a buffer)
  * plus some allocation: every record is malloc'ed and freed, so a heap
  * profile (cprof record --heap) has something to show.  Two worker threads
- * share the work, so the profile shows per-thread CPU timers at work.
+ * serve two routes, each under a profile label (cprof_label_push): the
+ * /search worker does twice the rounds of the /checkout one, so
+ * `cprof top -tagfocus=route=/search` shows about two thirds of the CPU.
+ * Every round both update shared statistics under one mutex held for a
+ * while (update_stats): a contended lock for the mutex profile
+ * (cprof record --mutex), small next to the CPU work.
  *
- * usage: demo [SECONDS_OF_CPU_PER_THREAD]   (default 1)
+ * usage: demo [SECONDS_OF_CPU_OF_THE_SEARCH_WORKER]   (default 1)
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -16,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "cprof.h"
 
 typedef struct record {
     char text[96];
@@ -86,9 +93,31 @@ static __attribute__((noinline)) size_t render_report(const record *r, int n, ui
     return len + (h & 1);
 }
 
+static pthread_mutex_t stats_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t stats[64];
+
+/* Shared statistics, updated under one lock held for ~0.5 ms of work: the
+ * other worker waits for it now and then. */
+static __attribute__((noinline)) void update_stats(uint64_t h)
+{
+    pthread_mutex_lock(&stats_mu);
+    uint64_t x = h | 1;
+    CHURN(x, 0.0005);
+    stats[x % 64]++;
+    pthread_mutex_unlock(&stats_mu);
+}
+
+typedef struct route {
+    const char *path;
+    double budget; /* seconds of CPU */
+} route;
+
 static void *worker(void *arg)
 {
-    double budget = *(double *)arg, used = 0, t0 = thread_seconds();
+    const route *rt = arg;
+    /* every sample taken on this thread from here on carries route=PATH */
+    cprof_label_push("route", rt->path);
+    double budget = rt->budget, used = 0, t0 = thread_seconds();
     size_t total = 0;
     for (uint64_t round = 1; used < budget; round++) {
         const double slice = 0.05; /* 50 ms of CPU per round */
@@ -97,9 +126,11 @@ static void *worker(void *arg)
             break;
         uint64_t h = hash_records(r, 500, 0.50 * slice);
         total += render_report(r, 500, h, 0.30 * slice);
+        update_stats(h);
         free(r);
         used = thread_seconds() - t0;
     }
+    cprof_label_pop();
     return (void *)total;
 }
 
@@ -108,15 +139,16 @@ int main(int argc, char **argv)
     double seconds = argc > 1 ? atof(argv[1]) : 1.0;
     if (seconds <= 0)
         seconds = 1.0;
+    route routes[2] = {{"/search", seconds}, {"/checkout", seconds / 2}};
     pthread_t t[2];
     for (int i = 0; i < 2; i++)
-        pthread_create(&t[i], NULL, worker, &seconds);
+        pthread_create(&t[i], NULL, worker, &routes[i]);
     size_t bytes = 0;
     for (int i = 0; i < 2; i++) {
         void *v;
         pthread_join(t[i], &v);
         bytes += (size_t)v;
     }
-    printf("demo: rendered %zu bytes of report in 2 threads\n", bytes);
+    printf("demo: rendered %zu bytes of report for 2 routes\n", bytes);
     return 0;
 }

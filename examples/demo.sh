@@ -10,8 +10,21 @@ mkdir -p "$out"
 [ -x "$cprof" ] && [ -x "$demo" ] || { echo "demo: build first (make)"; exit 1; }
 
 # record prints where the profile is and its top functions (on stderr).
+# The demo's two workers serve two routes, each under a label.
 echo "== cprof record --hz 250 -o $out/cpu.pb.gz -- $demo 1"
 "$cprof" record --hz 250 -o "$out/cpu.pb.gz" -- "$demo" 1 2>&1
+echo
+echo "== cprof tags -tagshow=route $out/cpu.pb.gz   (CPU time by label)"
+"$cprof" tags -tagshow=route "$out/cpu.pb.gz" 2>&1
+echo
+echo "== cprof top -tagfocus=route=/checkout -nodecount=6 $out/cpu.pb.gz"
+"$cprof" top -tagfocus=route=/checkout -nodecount=6 "$out/cpu.pb.gz" 2>&1
+# the contended lock shows in the mutex profile where this cprof has one
+if "$cprof" record --mutex="$out/mutex.pb.gz" -- "$demo" 0.3 >/dev/null 2>&1; then
+  echo
+  echo "== cprof top $out/mutex.pb.gz   (the contended stats lock)"
+  "$cprof" top -nodecount=6 "$out/mutex.pb.gz" 2>&1
+fi
 
 help=$("$cprof" help 2>&1 || true)
 if echo "$help" | grep -qE '^ *svg '; then

@@ -8,12 +8,15 @@
  * they are now).  The files of a run therefore partition it: summed, they
  * give the whole run's profile, nothing lost and nothing counted twice.
  *
- * Data structure: one writer thread waits in poll() on a pipe, with a
- * timeout at the next period end or the duration's end.  The CPROF_SIGNAL
- * handler writes one byte to the pipe (write(2) is async-signal-safe; the
- * pipe is non-blocking, so a storm of signals fills it and the extra bytes
- * are dropped — one cut serves them all).  The exit handler writes 'x' and
- * joins the writer, then makes the final cut itself.  Cuts are serialised
+ * Data structure: one writer thread waits on a semaphore
+ * (sem_clockwait), with a timeout at the next period end or the duration's
+ * end.  The CPROF_SIGNAL handler sets a flag and posts the semaphore
+ * (sem_post is async-signal-safe; a storm of signals only raises its
+ * count, and one cut serves them all).  The exit handler sets the stop
+ * flag, posts, joins the writer, then makes the final cut itself.  No
+ * descriptor: a daemon that closes every descriptor on start (or a
+ * closefrom) cannot turn the wake-up into a write to one of its files, and
+ * the interposed write(2) of the I/O profile never runs in the handler.  Cuts are serialised
  * by cut_mu; per type the previous snapshot and the names of the files
  * kept for CPROF_KEEP are remembered.
  *
@@ -33,9 +36,10 @@
  * Rejected: a timer signal for the periods (a signal into a program that
  * may not expect EINTR, and a handler that would have to do the writing);
  * doing the write in the signal handler (allocates, takes locks); a
+ * pipe (a descriptor the program may close or reuse); a
  * sigwaitinfo() thread (needs the signal blocked in every program
- * thread, which a program's own pthread_sigmask can undo); timerfd (poll's
- * timeout is enough and needs no descriptor).
+ * thread, which a program's own pthread_sigmask can undo); timerfd (the
+ * wait's timeout is enough and needs no descriptor).
  */
 #include "collect/continuous.h"
 
@@ -43,7 +47,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <poll.h>
+#include <semaphore.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -66,8 +70,9 @@ enum { MAX_TYPES = 16 };
 
 static int active;              /* this process has a writer */
 static pid_t owner;
-static int wake_rd = -1;
-static _Atomic int wake_wr = -1;
+static sem_t wake_sem;
+static atomic_int armed;        /* the semaphore exists and the writer listens */
+static atomic_int want_cut, want_stop, want_release;
 static int signo;               /* CPROF_SIGNAL's, installed */
 static atomic_int sig_owned;    /* we still own it */
 static int64_t period_ns, end_mono_ns; /* 0 = none */
@@ -163,11 +168,9 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 {
     (void)sig, (void)si, (void)uc;
     int saved = errno;
-    int fd = atomic_load_explicit(&wake_wr, memory_order_relaxed);
-    if (fd >= 0 && atomic_load_explicit(&sig_owned, memory_order_relaxed)) {
-        char c = 's';
-        ssize_t r = write(fd, &c, 1); /* full pipe: a cut is already due */
-        (void)r;
+    if (atomic_load(&armed) && atomic_load(&sig_owned)) {
+        atomic_store(&want_cut, 1);
+        sem_post(&wake_sem);
     }
     errno = saved;
 }
@@ -182,13 +185,11 @@ bool cp_continuous_is_handler(const struct sigaction *act)
     return act && (act->sa_flags & SA_SIGINFO) && act->sa_sigaction == on_signal;
 }
 
-static void wake(char c)
+static void wake(atomic_int *flag)
 {
-    int fd = atomic_load(&wake_wr);
-    if (fd >= 0) {
-        ssize_t r = write(fd, &c, 1);
-        (void)r;
-    }
+    atomic_store(flag, 1);
+    if (atomic_load(&armed))
+        sem_post(&wake_sem);
 }
 
 void cp_continuous_release_signal(void)
@@ -199,7 +200,7 @@ void cp_continuous_release_signal(void)
         cp_log("CPROF_SIGNAL: the program installs its own handler for signal %d; "
                "profiles are no longer written on it",
                signo);
-    wake('r'); /* the writer blocks the signal: the program's now */
+    wake(&want_release); /* the writer blocks the signal: the program's now */
 }
 
 /* Take sig if the program leaves it at its default (or ignored). */
@@ -361,26 +362,24 @@ static void *writer_main(void *arg)
     for (;;) {
         int64_t now = clock_ns(CLOCK_MONOTONIC);
         int64_t due = next < end_mono_ns || !end_mono_ns ? next : end_mono_ns;
-        int timeout = -1;
-        if (due != INT64_MAX)
-            timeout = due <= now ? 0 : (int)((due - now + 999999) / 1000000);
-        struct pollfd pfd = {.fd = wake_rd, .events = POLLIN};
-        int r = poll(&pfd, 1, timeout);
-        if (r > 0) {
-            char buf[64];
-            ssize_t k = read(wake_rd, buf, sizeof buf);
-            bool stop = false, sig = false;
-            for (ssize_t j = 0; j < k; j++) {
-                stop |= buf[j] == 'x';
-                sig |= buf[j] == 's';
-                if (buf[j] == 'r')
-                    block_all_but(0);
-            }
-            if (stop)
+        int r;
+        if (due == INT64_MAX) {
+            r = sem_wait(&wake_sem);
+        } else {
+            struct timespec ts = {(time_t)(due / 1000000000), (long)(due % 1000000000)};
+            r = due <= now ? sem_trywait(&wake_sem) : sem_clockwait(&wake_sem, CLOCK_MONOTONIC, &ts);
+        }
+        if (r == 0 || (r < 0 && errno == EINTR)) {
+            while (sem_trywait(&wake_sem) == 0)
+                ; /* one pass serves every post so far */
+            if (atomic_exchange(&want_release, 0))
+                block_all_but(0);
+            if (atomic_load(&want_stop))
                 break;
-            if (sig)
+            if (atomic_exchange(&want_cut, 0))
                 cut(false);
-            continue;
+            if (r == 0 || atomic_load(&want_stop))
+                continue;
         }
         now = clock_ns(CLOCK_MONOTONIC);
         if (end_mono_ns && now >= end_mono_ns) {
@@ -436,13 +435,11 @@ void cp_continuous_init(void)
     if (!period_ns && !end_mono_ns && !sig)
         return;
     int busy = cp_heap_busy_enter();
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
-        cp_log("periodic profiles not started: pipe: %s", strerror(errno));
+    if (sem_init(&wake_sem, 0, 0) != 0) {
+        cp_log("periodic profiles not started: sem_init: %s", strerror(errno));
         goto out;
     }
-    wake_rd = fds[0];
-    atomic_store(&wake_wr, fds[1]);
+    atomic_store(&armed, 1);
     owner = getpid();
     active = 1;
     if (sig)
@@ -457,6 +454,7 @@ void cp_continuous_init(void)
         cp_log("periodic profiles not started: cannot create the writer thread: %s",
                strerror(rc));
         active = 0;
+        atomic_store(&armed, 0);
         goto out;
     }
     pthread_setname_np(writer, "cprof-writer");
@@ -471,7 +469,7 @@ void cp_continuous_fini(void)
         return;
     int busy = cp_heap_busy_enter();
     if (writer_started) {
-        wake('x');
+        wake(&want_stop);
         pthread_join(writer, NULL);
         writer_started = 0;
     }
@@ -492,12 +490,8 @@ void cp_continuous_atfork_child(void)
      * after the period open at the fork */
     active = 0;
     writer_started = 0;
-    int wr = atomic_exchange(&wake_wr, -1);
-    if (wr >= 0)
-        close(wr);
-    if (wake_rd >= 0)
-        close(wake_rd);
-    wake_rd = -1;
+    atomic_store(&armed, 0); /* the inherited handler posts nothing */
+    sem_init(&wake_sem, 0, 0);
     pthread_mutex_init(&cut_mu, NULL);
 }
 

@@ -88,18 +88,22 @@ static inline int cp_io_begin(uint64_t *t0)
  * fd is the descriptor whose kind labels the sample.  [hook-safe] */
 void cp_io_slow(int how, int fd, ssize_t ret, uint64_t t0);
 
-/* After the call, with what it returned (bytes, or -1/0).  [hook-safe] */
-static inline void cp_io_end(int how, int fd, ssize_t ret, uint64_t t0)
-{
-    if (how == CP_IO_OFF)
-        return;
-    if (how == CP_IO_TIMED || (ret > 0 && (uint64_t)ret > (uint64_t)cp_io_tls_state.bytes_left)) {
-        cp_io_slow(how, fd, ret, t0);
-        return;
-    }
-    if (ret > 0)
-        cp_io_tls_state.bytes_left -= ret;
-}
+/* After the call, with what it returned (bytes, or -1/0).  A macro, not
+ * an inline function, so that the slow path's caller is the interposer
+ * itself: DWARF symbolization would otherwise show an inlined cp_io_end
+ * frame as every sample's leaf.  [hook-safe] */
+#define cp_io_end(how, fd, ret, t0)                                                       \
+    do {                                                                                  \
+        int how_e_ = (how);                                                               \
+        ssize_t ret_e_ = (ret);                                                           \
+        if (how_e_ == CP_IO_OFF)                                                          \
+            break;                                                                        \
+        if (how_e_ == CP_IO_TIMED ||                                                      \
+            (ret_e_ > 0 && (uint64_t)ret_e_ > (uint64_t)cp_io_tls_state.bytes_left))      \
+            cp_io_slow(how_e_, (fd), ret_e_, (t0));                                       \
+        else if (ret_e_ > 0)                                                              \
+            cp_io_tls_state.bytes_left -= ret_e_;                                         \
+    } while (0)
 
 /* Start sampling: rate = mean bytes between samples (>= 1), time_rate =
  * the block rule's NS (>= 1; 1 with rate 1 = exact), seed 0 = random.

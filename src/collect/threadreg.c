@@ -1,8 +1,8 @@
 /* threadreg.c — where each live thread was created (threadcreate profile).
  *
  * What: the pthread_create interposer unwinds its caller's stack into a
- * record (cp_threads_created) and hands it to the new thread, which links
- * it into a list of live threads under its tid (cp_threads_started); the
+ * record (cp_threadreg_created) and hands it to the new thread, which links
+ * it into a list of live threads under its tid (cp_threadreg_started); the
  * thread's exit (a pthread key destructor in the interposer) unlinks and
  * frees it.  The threadcreate profile and the "created by" lines of the
  * text dump read the list.
@@ -51,7 +51,7 @@ static void lock_give(void)
     atomic_flag_clear_explicit(&lock, memory_order_release);
 }
 
-cp_threadreg *cp_threads_created(void)
+cp_threadreg *cp_threadreg_created(void)
 {
     int max = cp_unwind_depth();
     uint64_t pcs[max];
@@ -70,14 +70,14 @@ cp_threadreg *cp_threads_created(void)
     return r;
 }
 
-void cp_threads_create_failed(cp_threadreg *r)
+void cp_threadreg_create_failed(cp_threadreg *r)
 {
     int busy = cp_heap_busy_enter();
     free(r);
     cp_heap_busy_leave(busy);
 }
 
-void cp_threads_started(cp_threadreg *r)
+void cp_threadreg_started(cp_threadreg *r)
 {
     if (!r)
         return;
@@ -93,7 +93,7 @@ void cp_threads_started(cp_threadreg *r)
     tls_rec = r;
 }
 
-void cp_threads_exit(void)
+void cp_threadreg_exit(void)
 {
     cp_threadreg *r = tls_rec;
     if (!r)
@@ -110,10 +110,10 @@ void cp_threads_exit(void)
         r->linked = false;
     }
     lock_give();
-    cp_threads_create_failed(r);
+    cp_threadreg_create_failed(r);
 }
 
-uint32_t cp_threads_creation_of(pid_t tid, uint64_t **pcs)
+uint32_t cp_threadreg_creation_of(pid_t tid, uint64_t **pcs)
 {
     uint32_t n = 0;
     *pcs = NULL;
@@ -133,7 +133,7 @@ uint32_t cp_threads_creation_of(pid_t tid, uint64_t **pcs)
     return n;
 }
 
-void cp_threads_each_created(void (*fn)(void *ctx, pid_t tid, const uint64_t *pcs, uint32_t n),
+void cp_threadreg_each(void (*fn)(void *ctx, pid_t tid, const uint64_t *pcs, uint32_t n),
                              void *ctx)
 {
     lock_take();
@@ -142,7 +142,7 @@ void cp_threads_each_created(void (*fn)(void *ctx, pid_t tid, const uint64_t *pc
     lock_give();
 }
 
-void cp_threads_atfork_child(void)
+void cp_threadreg_atfork_child(void)
 {
     /* The other threads' records stay allocated (their owners are gone in
      * this process); the forking thread's own record no longer describes a

@@ -324,7 +324,7 @@ OWN static int take_locked(cp_threads_snapshot *s)
         }
         if (got < 0)
             s->skipped_blocked++; /* kept, with no stack */
-        t->ncreate = cp_threads_creation_of(tid, &t->create_pcs);
+        t->ncreate = cp_threadreg_creation_of(tid, &t->create_pcs);
         s->n++;
     }
     closedir(d);
@@ -347,6 +347,13 @@ OWN int cp_threads_take(cp_threads_snapshot *s)
     if (rc)
         cp_threads_snapshot_free(s);
     return rc;
+}
+
+void cp_threads_atfork_child(void)
+{
+    pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+    memcpy(&take_mu, &fresh, sizeof fresh);
+    cp_threadreg_atfork_child();
 }
 
 void cp_threads_snapshot_free(cp_threads_snapshot *s)

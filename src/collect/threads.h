@@ -14,8 +14,8 @@
  *    for it: a program that installs one keeps it (cp_threads_release_signal
  *    from the sigaction interposer) and later snapshots return CPROF_ESIGNAL.
  *  - Every thread created through the pthread_create interposer keeps the
- *    stack of its creation (cp_threads_created) until it exits
- *    (cp_threads_exit): the threadcreate profile.
+ *    stack of its creation (cp_threadreg_created) until it exits
+ *    (cp_threadreg_exit): the threadcreate profile.
  *  - Everything below runs on a non-handler thread at any time, allocates
  *    (marked busy for the heap profiler) and returns symbolized profiles.
  */
@@ -88,21 +88,25 @@ void cp_threads_release_signal(void);
 typedef struct cp_threadreg cp_threadreg;
 /* In pthread_create, before creating: the creator's stack (allocates).
  * NULL on ENOMEM.  [thread-safe] */
-cp_threadreg *cp_threads_created(void);
+cp_threadreg *cp_threadreg_created(void);
 /* The creation failed: forget it. */
-void cp_threads_create_failed(cp_threadreg *r);
+void cp_threadreg_create_failed(cp_threadreg *r);
 /* In the new thread, first thing: it is alive with tid gettid(). */
-void cp_threads_started(cp_threadreg *r);
+void cp_threadreg_started(cp_threadreg *r);
 /* At thread exit (a key destructor): forget the calling thread's record. */
-void cp_threads_exit(void);
+void cp_threadreg_exit(void);
 /* Copy the creation stack of tid into a malloc'd array; its length or 0. */
-uint32_t cp_threads_creation_of(pid_t tid, uint64_t **pcs);
+uint32_t cp_threadreg_creation_of(pid_t tid, uint64_t **pcs);
 /* Every live registered thread's creation stack, for the threadcreate
  * profile: calls fn for each under the registry lock (fn must not create
  * or end threads).  */
-void cp_threads_each_created(void (*fn)(void *ctx, pid_t tid, const uint64_t *pcs, uint32_t n),
+void cp_threadreg_each(void (*fn)(void *ctx, pid_t tid, const uint64_t *pcs, uint32_t n),
                              void *ctx);
 /* In a forked child: only the forking thread survives. */
+void cp_threadreg_atfork_child(void);
+
+/* In a forked child: the snapshot lock may have been held by a thread
+ * that does not exist there; free it, and the registry (above).  */
 void cp_threads_atfork_child(void);
 
 #endif

@@ -164,7 +164,7 @@ int cp_threadcreate_profile(cp_profile **out)
         c.rc = cp_pbuilder_comment(c.b, "cprof: live threads created through pthread_create "
                                         "since the profiler loaded, by creating stack");
         if (!c.rc)
-            cp_threads_each_created(add_created, &c);
+            cp_threadreg_each(add_created, &c);
         if (!c.rc)
             c.rc = finish(c.b, out);
     }

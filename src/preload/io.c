@@ -24,12 +24,15 @@
  * internal read/write, which do not pass through the dynamic symbol table,
  * so stdio I/O is not seen (see docs/io.md for what real programs use).
  *
- * Each interposer's C name differs from its symbol (asm labels), so the
- * headers' redirections (_FILE_OFFSET_BITS=64 turns pread into pread64)
- * cannot clash with a definition.  They live in the hook section: the
+ * _FILE_OFFSET_BITS is undone for this file, so that the headers do not
+ * redirect pread to pread64 (and so on) and each interposer is defined
+ * under its own name, which both symbolizers (ELF, DWARF) then show as
+ * the sample's leaf (off_t is 64 bits either way on the 64-bit targets
+ * this builds for).  They live in the hook section: the
  * recorded stack keeps the interposer's frame, named after the call, as its
  * leaf, and cuts the profiler's frames above it.
  */
+#undef _FILE_OFFSET_BITS
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdint.h>
@@ -41,6 +44,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "collect/continuous.h"
 #include "collect/io.h"
 #include "cprof.h"
 #include "preload/io_env.h"
@@ -80,65 +84,63 @@ static void *next_fns[NFNS];
         return r_;                                 \
     } while (0)
 
-IO_HOOK ssize_t io_read(int fd, void *buf, size_t n) __asm__("read");
-ssize_t io_read(int fd, void *buf, size_t n)
+IO_HOOK ssize_t read(int fd, void *buf, size_t n);
+ssize_t read(int fd, void *buf, size_t n)
 {
     rw_fn f = (rw_fn)NEXT(F_READ);
     IO_CALL(fd, f ? f(fd, buf, n) : syscall(SYS_read, fd, buf, n));
 }
 
-IO_HOOK ssize_t io_write(int fd, const void *buf, size_t n) __asm__("write");
-ssize_t io_write(int fd, const void *buf, size_t n)
+IO_HOOK ssize_t write(int fd, const void *buf, size_t n);
+ssize_t write(int fd, const void *buf, size_t n)
 {
     rw_fn f = (rw_fn)NEXT(F_WRITE);
     IO_CALL(fd, f ? f(fd, (void *)buf, n) : syscall(SYS_write, fd, buf, n));
 }
 
-#define PRW(cname, sym, idx, sysno, constq)                                            \
-    IO_HOOK ssize_t cname(int fd, constq void *buf, size_t n, off_t off) __asm__(sym); \
+#define PRW(cname, idx, sysno, constq)                                            \
+    IO_HOOK ssize_t cname(int fd, constq void *buf, size_t n, off_t off);              \
     ssize_t cname(int fd, constq void *buf, size_t n, off_t off)                       \
     {                                                                                  \
         prw_fn f = (prw_fn)NEXT(idx);                                                  \
         IO_CALL(fd, f ? f(fd, (void *)buf, n, off) : syscall(sysno, fd, buf, n, off)); \
     }
 
-PRW(io_pread, "pread", F_PREAD, SYS_pread64, )
-PRW(io_pread64, "pread64", F_PREAD64, SYS_pread64, )
-PRW(io_pwrite, "pwrite", F_PWRITE, SYS_pwrite64, const)
-PRW(io_pwrite64, "pwrite64", F_PWRITE64, SYS_pwrite64, const)
+PRW(pread, F_PREAD, SYS_pread64, )
+PRW(pread64, F_PREAD64, SYS_pread64, )
+PRW(pwrite, F_PWRITE, SYS_pwrite64, const)
+PRW(pwrite64, F_PWRITE64, SYS_pwrite64, const)
 
-IO_HOOK ssize_t io_readv(int fd, const struct iovec *iov, int cnt) __asm__("readv");
-ssize_t io_readv(int fd, const struct iovec *iov, int cnt)
+IO_HOOK ssize_t readv(int fd, const struct iovec *iov, int cnt);
+ssize_t readv(int fd, const struct iovec *iov, int cnt)
 {
     rwv_fn f = (rwv_fn)NEXT(F_READV);
     IO_CALL(fd, f ? f(fd, iov, cnt) : syscall(SYS_readv, fd, iov, cnt));
 }
 
-IO_HOOK ssize_t io_writev(int fd, const struct iovec *iov, int cnt) __asm__("writev");
-ssize_t io_writev(int fd, const struct iovec *iov, int cnt)
+IO_HOOK ssize_t writev(int fd, const struct iovec *iov, int cnt);
+ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
     rwv_fn f = (rwv_fn)NEXT(F_WRITEV);
     IO_CALL(fd, f ? f(fd, iov, cnt) : syscall(SYS_writev, fd, iov, cnt));
 }
 
 /* The kernel takes the offset as two longs, low then high (high 0 here). */
-#define PRWV(cname, sym, idx, sysno)                                                   \
-    IO_HOOK ssize_t cname(int fd, const struct iovec *iov, int cnt, off_t off)        \
-        __asm__(sym);                                                                  \
+#define PRWV(cname, idx, sysno)                                                        \
+    IO_HOOK ssize_t cname(int fd, const struct iovec *iov, int cnt, off_t off);       \
     ssize_t cname(int fd, const struct iovec *iov, int cnt, off_t off)                \
     {                                                                                  \
         prwv_fn f = (prwv_fn)NEXT(idx);                                                \
         IO_CALL(fd, f ? f(fd, iov, cnt, off) : syscall(sysno, fd, iov, cnt, off, 0L)); \
     }
 
-PRWV(io_preadv, "preadv", F_PREADV, SYS_preadv)
-PRWV(io_preadv64, "preadv64", F_PREADV64, SYS_preadv)
-PRWV(io_pwritev, "pwritev", F_PWRITEV, SYS_pwritev)
-PRWV(io_pwritev64, "pwritev64", F_PWRITEV64, SYS_pwritev)
+PRWV(preadv, F_PREADV, SYS_preadv)
+PRWV(preadv64, F_PREADV64, SYS_preadv)
+PRWV(pwritev, F_PWRITEV, SYS_pwritev)
+PRWV(pwritev64, F_PWRITEV64, SYS_pwritev)
 
-#define PRWV2(cname, sym, idx, sysno)                                                  \
-    IO_HOOK ssize_t cname(int fd, const struct iovec *iov, int cnt, off_t off, int fl) \
-        __asm__(sym);                                                                  \
+#define PRWV2(cname, idx, sysno)                                                       \
+    IO_HOOK ssize_t cname(int fd, const struct iovec *iov, int cnt, off_t off, int fl); \
     ssize_t cname(int fd, const struct iovec *iov, int cnt, off_t off, int fl)        \
     {                                                                                  \
         prwv2_fn f = (prwv2_fn)NEXT(idx);                                              \
@@ -146,13 +148,13 @@ PRWV(io_pwritev64, "pwritev64", F_PWRITEV64, SYS_pwritev)
                       : syscall(sysno, fd, iov, cnt, off, 0L, fl));                    \
     }
 
-PRWV2(io_preadv2, "preadv2", F_PREADV2, SYS_preadv2)
-PRWV2(io_preadv64v2, "preadv64v2", F_PREADV64V2, SYS_preadv2)
-PRWV2(io_pwritev2, "pwritev2", F_PWRITEV2, SYS_pwritev2)
-PRWV2(io_pwritev64v2, "pwritev64v2", F_PWRITEV64V2, SYS_pwritev2)
+PRWV2(preadv2, F_PREADV2, SYS_preadv2)
+PRWV2(preadv64v2, F_PREADV64V2, SYS_preadv2)
+PRWV2(pwritev2, F_PWRITEV2, SYS_pwritev2)
+PRWV2(pwritev64v2, F_PWRITEV64V2, SYS_pwritev2)
 
-IO_HOOK int io_fsync(int fd) __asm__("fsync");
-int io_fsync(int fd)
+IO_HOOK int fsync(int fd);
+int fsync(int fd)
 {
     sync_fn f = (sync_fn)NEXT(F_FSYNC);
     uint64_t t0 = 0;
@@ -162,8 +164,8 @@ int io_fsync(int fd)
     return r;
 }
 
-IO_HOOK int io_fdatasync(int fd) __asm__("fdatasync");
-int io_fdatasync(int fd)
+IO_HOOK int fdatasync(int fd);
+int fdatasync(int fd)
 {
     sync_fn f = (sync_fn)NEXT(F_FDATASYNC);
     uint64_t t0 = 0;
@@ -175,23 +177,23 @@ int io_fdatasync(int fd)
 
 /* sendfile and copy_file_range are labelled with the kind of the fd
  * written to (sendfile's socket, copy_file_range's destination). */
-IO_HOOK ssize_t io_sendfile(int out, int in, off_t *off, size_t n) __asm__("sendfile");
-ssize_t io_sendfile(int out, int in, off_t *off, size_t n)
+IO_HOOK ssize_t sendfile(int out, int in, off_t *off, size_t n);
+ssize_t sendfile(int out, int in, off_t *off, size_t n)
 {
     sendfile_fn f = (sendfile_fn)NEXT(F_SENDFILE);
     IO_CALL(out, f ? f(out, in, off, n) : syscall(SYS_sendfile, out, in, off, n));
 }
 
-IO_HOOK ssize_t io_sendfile64(int out, int in, off_t *off, size_t n) __asm__("sendfile64");
-ssize_t io_sendfile64(int out, int in, off_t *off, size_t n)
+IO_HOOK ssize_t sendfile64(int out, int in, off_t *off, size_t n);
+ssize_t sendfile64(int out, int in, off_t *off, size_t n)
 {
     sendfile_fn f = (sendfile_fn)NEXT(F_SENDFILE64);
     IO_CALL(out, f ? f(out, in, off, n) : syscall(SYS_sendfile, out, in, off, n));
 }
 
-IO_HOOK ssize_t io_copy_file_range(int in, off_t *in_off, int out, off_t *out_off, size_t n,
-                                   unsigned fl) __asm__("copy_file_range");
-ssize_t io_copy_file_range(int in, off_t *in_off, int out, off_t *out_off, size_t n,
+IO_HOOK ssize_t copy_file_range(int in, off_t *in_off, int out, off_t *out_off, size_t n,
+                                unsigned fl);
+ssize_t copy_file_range(int in, off_t *in_off, int out, off_t *out_off, size_t n,
                            unsigned fl)
 {
     cfr_fn f = (cfr_fn)NEXT(F_CFR);
@@ -256,7 +258,9 @@ void cp_preload_io_fini(void)
         return;
     int saved_errno = errno;
     bool idle_child = forked && cp_io_samples_taken() == samples_at_fork;
-    if (!child_silent && !idle_child) {
+    /* with CPROF_PERIOD/SIGNAL/DURATION the last period is written by
+     * continuous.c */
+    if (!child_silent && !idle_child && !cp_continuous_exit_owned()) {
         int rc = cp_io_write_path(io_path);
         if (rc)
             cp_log("io: cannot write %s: %s", io_path, cprof_strerror(rc));

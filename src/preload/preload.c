@@ -91,7 +91,7 @@ static void on_thread_exit(void *v)
 {
     (void)v;
     cp_cpu_thread_end();
-    cp_threads_exit();
+    cp_threadreg_exit();
 }
 
 static void *trampoline(void *p)
@@ -103,7 +103,7 @@ static void *trampoline(void *p)
      * allocations are never sampled and no CPU timer is armed for it */
     if (t.own)
         cp_heap_tls_state.busy = 1;
-    cp_threads_started(t.created);
+    cp_threadreg_started(t.created);
     if (have_key)
         pthread_setspecific(exit_key, (void *)1);
     /* Libraries often create workers with every signal blocked (liblzma,
@@ -159,11 +159,11 @@ CPROF_API int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
     t->arg = arg;
     t->labels = cp_labels_current();
     t->own = cp_heap_tls_state.busy;
-    t->created = cp_threads_created();
+    t->created = cp_threadreg_created();
     int rc = real(th, attr, trampoline, t);
     if (rc != 0) {
         if (t->created)
-            cp_threads_create_failed(t->created);
+            cp_threadreg_create_failed(t->created);
         own_free(t);
     }
     return rc;
@@ -267,7 +267,7 @@ CP_THREADS_OWN static void at_exit(void)
      * the collectors' own exit writes below then find nothing to do */
     cp_continuous_fini();
     const char *threads = getenv("CPROF_THREADS");
-    if (threads && *threads) {
+    if (threads && *threads && !cp_continuous_exit_owned()) {
         int trc = cprof_threads_write(threads);
         if (trc)
             cp_log("threads profile not written: %s", cprof_strerror(trc));

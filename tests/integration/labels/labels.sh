@@ -4,7 +4,8 @@
 # must split the CPU time as each thread measured it (within 3 points of
 # the share) and the allocations exactly (CPROF_HEAP_RATE=1); a nested
 # label, a thread created under a label and a forked child carry theirs;
-# `cprof tags` lists them and go tool pprof -tagfocus agrees with cprof.
+# `cprof tags` lists them, go tool pprof -tagfocus agrees with cprof, and
+# `cprof record` keeps them beside its pid and comm labels.
 set -eu
 prog=$1 lib=$2 cprof=$3
 dir=$(mktemp -d)
@@ -52,4 +53,14 @@ cat "$dir/tags.txt"
 grep -q '^ route: Total' "$dir/tags.txt" && grep -q '): /a$' "$dir/tags.txt" &&
   grep -q '): /b$' "$dir/tags.txt" || fail "cprof tags"
 "$cprof" tags "$heap" | grep -q '): inner$' || fail "cprof tags: no phase=inner"
+# cprof record adds pid and comm beside the program's labels
+abs() { case $1 in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
+acprof=$(abs "$cprof") aprog=$(abs "$prog")
+(cd "$dir" && "$acprof" record -o "$dir/rec.pb.gz" -- "$aprog" 200 100 \
+  >/dev/null 2>&1) || fail "cprof record"
+"$cprof" tags "$dir/rec.pb.gz" >"$dir/rtags.txt"
+for k in comm pid route; do
+  grep -q "^ $k: Total" "$dir/rtags.txt" || { cat "$dir/rtags.txt"; fail "record: no $k"; }
+done
+[ "$(shown cprof "$dir/rec.pb.gz" -unit=ns -tagfocus=route=/a)" -gt 0 ] || fail "record: /a"
 echo ok

@@ -105,7 +105,37 @@ PY
             "create table t(a); insert into t values(1),(2),(3); select sum(a) from t;"
         ran=1
     fi
-    [ "$ran" = 1 ] || { echo "neither python3 nor sqlite3"; exit 77; }
+    if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
+        # io-threads: its worker threads park on mutexes between batches
+        port=""
+        for p in 7461 7462 7463 7464; do
+            redis-cli -p "$p" ping >/dev/null 2>&1 || { port=$p; break; }
+        done
+        [ -n "$port" ] || fail "no free port for redis"
+        env LD_PRELOAD="$LIBCPROF" CPROF_MUTEX="$tmp/r.mutex.pb.gz" CPROF_BLOCK="$tmp/r.block.pb.gz" \
+            CPROF_MUTEX_HOLDERS="$tmp/r.holders.pb.gz" redis-server --port "$port" --save '' \
+            --appendonly no --io-threads 2 --io-threads-do-reads yes >"$tmp/redis.log" 2>&1 &
+        up=""
+        for i in $(seq 100); do
+            redis-cli -p "$port" ping >/dev/null 2>&1 && { up=yes; break; }
+            sleep 0.1
+        done
+        [ -n "$up" ] || { cat "$tmp/redis.log"; fail "redis-server did not start under the profilers"; }
+        i=0
+        while [ $i -lt 200 ]; do echo "INCR k"; i=$((i + 1)); done >"$tmp/cmds"
+        echo "GET k" >>"$tmp/cmds"
+        redis-cli -p "$port" <"$tmp/cmds" | tail -1 >"$tmp/redis.out"
+        redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+        wait
+        [ "$(cat "$tmp/redis.out")" = 200 ] || fail "redis: GET k gave $(cat "$tmp/redis.out"), want 200"
+        for k in mutex holders block; do
+            "$LOCKS_CHECK" total "$tmp/r.$k.pb.gz" >"$tmp/r.$k.total" || fail "redis: bad $k profile"
+        done
+        echo "redis-server --io-threads 2: 200 INCRs gave 200; mutex $(cat "$tmp/r.mutex.total")," \
+            "block $(cat "$tmp/r.block.total")"
+        ran=1
+    fi
+    [ "$ran" = 1 ] || { echo "none of python3, sqlite3, redis-server"; exit 77; }
     ;;
 sampled)
     # 1 in 4 contentions and the default block rate: unbiased estimates

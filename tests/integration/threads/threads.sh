@@ -8,6 +8,7 @@
 #  storm: snapshots while threads are created and exit as fast as they
 #    can, with the CPU profiler running too: no crash, no hang, every
 #    profile opens, each text's count matches its profile.
+#  owned, takeover: a program that handles the profiler's signal keeps it.
 #  exit: CPROF_THREADS=FILE under LD_PRELOAD writes the three files at exit;
 #    cprof record --threads merges them.
 set -eu
@@ -71,6 +72,12 @@ CPROF_THREADS="$dir/exit.%p.pb.gz" LD_PRELOAD="$lib" "$prog" known "$dir/x.pb.gz
 set -- "$dir"/exit.*.txt
 head -1 "$1" | grep -qx 'threads: 1 (not sampled: 0; exited while asked: 0)' || fail "exit: $(head -1 "$1")"
 [ -f "${1%.txt}.pb.gz" ] && [ -f "${1%.txt}.threadcreate.pb.gz" ] || fail "exit: files"
+
+# the program's own handler for the signal wins, before or after a snapshot
+for mode in owned takeover; do
+  out=$("$prog" $mode "$dir/o.pb.gz") || fail "$mode: $out"
+  echo "$mode: $out" | tr '\n' ' '; echo
+done
 
 # cprof record --threads: each process's at-exit profiles, merged and labelled
 (cd "$dir" && "$cprof" record --threads="$dir/rec.pb.gz" -- "$prog" known "$dir/y.pb.gz" \

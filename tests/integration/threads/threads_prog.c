@@ -7,6 +7,12 @@
  *   threads_prog storm OUT N   N snapshots (OUT-I.pb.gz) while two creator
  *                              threads make short-lived threads as fast as
  *                              they can
+ *   threads_prog owned OUT     the program handles the profiler's signal
+ *                              first: the write is refused (CPROF_ESIGNAL)
+ *                              and the program's handler still gets it
+ *   threads_prog takeover OUT  a snapshot, then the program installs its
+ *                              own handler for the signal: it gets the
+ *                              signal, later writes are refused
  * Every parked call is checked on wake-up: the snapshot must not make it
  * fail (pthread_cond_wait and read resume after the profiler's signal).
  */
@@ -16,6 +22,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,12 +116,38 @@ static void *creator(void *arg)
     return NULL;
 }
 
+static volatile sig_atomic_t got_signal;
+
+static void own_handler(int sig)
+{
+    (void)sig;
+    got_signal++;
+}
+
+static int owned(const char *out, bool first)
+{
+    int sig = SIGRTMAX - 3;
+    if (!first && cprof_threads_write(out) != 0)
+        return 1;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = own_handler;
+    sigaction(sig, &sa, NULL);
+    int rc = cprof_threads_write(out);
+    raise(sig);
+    printf("write=%s\ngot_signal=%d\n", rc == CPROF_ESIGNAL ? "ESIGNAL" : cprof_strerror(rc),
+           (int)got_signal);
+    return rc == CPROF_ESIGNAL && got_signal == 1 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
         fprintf(stderr, "usage: threads_prog known|storm OUT [N]\n");
         return 2;
     }
+    if (!strcmp(argv[1], "owned") || !strcmp(argv[1], "takeover"))
+        return owned(argv[2], argv[1][0] == 'o');
     if (!strcmp(argv[1], "storm")) {
         int n = argc > 3 ? atoi(argv[3]) : 20;
         long made[2] = {0, 0};
