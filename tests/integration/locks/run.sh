@@ -59,6 +59,15 @@ stress)
     [ "$n" -ge 2 ] || fail "fork: $n mutex profiles, want parent's and child's"
     for f in "$tmp"/f.*.pb.gz; do "$LOCKS_CHECK" total "$f" >/dev/null || fail "bad $f"; done
     echo "fork: $n mutex profiles, all valid"
+    # a FIFO (like /dev/null or /dev/stdout) is written in place, not
+    # replaced by a renamed regular file
+    mkfifo "$tmp/fifo"
+    cat "$tmp/fifo" >"$tmp/from_fifo" &
+    env LD_PRELOAD="$LIBCPROF" CPROF_MUTEX="$tmp/fifo" "$LOCKS_STRESS" fork >/dev/null
+    wait
+    [ -p "$tmp/fifo" ] || fail "the FIFO was replaced by a file"
+    "$LOCKS_CHECK" total "$tmp/from_fifo" >/dev/null || fail "no valid profile through the FIFO"
+    echo "a FIFO as the profile path: written through, still a FIFO"
     ;;
 pprof)
     command -v go >/dev/null || { echo "go not installed"; exit 77; }
