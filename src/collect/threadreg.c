@@ -12,6 +12,10 @@
  * thread's record is found through initial-exec TLS.  Records are malloc'd
  * with the busy mark: they are the profiler's memory, not the program's.
  *
+ * Only while a threads profile is wanted (cp_threadreg_want, or
+ * CPROF_THREADS / CPROF_HTTP in the environment): a program that never
+ * asks pays nothing per thread.
+ *
  * Rejected: keeping records of exited threads (Go's threadcreate counts
  * every thread ever made, but for a C program whose threads come and go
  * that grows without bound; live threads answer "who made all these
@@ -51,8 +55,28 @@ static void lock_give(void)
     atomic_flag_clear_explicit(&lock, memory_order_release);
 }
 
+/* Creation stacks cost an unwind per pthread_create (~2 us): kept only
+ * when a threads profile is wanted — CPROF_THREADS or CPROF_HTTP set, or
+ * after the first snapshot.  -1: not decided yet. */
+static atomic_int wanted = -1;
+
+void cp_threadreg_want(void)
+{
+    atomic_store(&wanted, 1);
+}
+
 cp_threadreg *cp_threadreg_created(void)
 {
+    int w = atomic_load_explicit(&wanted, memory_order_relaxed);
+    if (w < 0) {
+        const char *t = getenv("CPROF_THREADS"), *h = getenv("CPROF_HTTP");
+        w = (t && *t) || (h && *h);
+        int undecided = -1;
+        atomic_compare_exchange_strong(&wanted, &undecided, w);
+        w = atomic_load(&wanted);
+    }
+    if (!w)
+        return NULL;
     int max = cp_unwind_depth();
     uint64_t pcs[max];
     /* skip this function's own frame: the stack starts in pthread_create */

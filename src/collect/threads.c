@@ -104,7 +104,9 @@ out:
 
 int cp_threads_signal(void)
 {
-    return atomic_load(&signo);
+    /* only while ours: a signal the program took back is left alone
+     * (new threads do not unblock it, sigaction has nothing to release) */
+    return atomic_load(&installed) ? atomic_load(&signo) : 0;
 }
 
 bool cp_threads_is_handler(const struct sigaction *act)
@@ -336,6 +338,7 @@ OWN int cp_threads_take(cp_threads_snapshot *s)
 {
     memset(s, 0, sizeof *s);
     s->time_ns = now_ns(CLOCK_REALTIME);
+    cp_threadreg_want();
     int busy = cp_heap_busy_enter();
     int cs;
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs);

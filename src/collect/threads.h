@@ -76,8 +76,9 @@ int cp_threads_text(cp_buf *out);
 int cp_threads_build(const cp_threads_snapshot *s, cp_profile **out);
 int cp_threads_render_text(const cp_threads_snapshot *s, cp_buf *out);
 
-/* The signal used (0 before the first snapshot chose one), whether act is
- * our handler, and letting go of the signal when the program takes it.
+/* The signal used while our handler is installed (0 before the first
+ * snapshot and after the program took it), whether act is our handler,
+ * and letting go of the signal when the program takes it.
  * [async-signal-safe] */
 int cp_threads_signal(void);
 bool cp_threads_is_handler(const struct sigaction *act);
@@ -86,8 +87,12 @@ void cp_threads_release_signal(void);
 /* ---- thread creation registry (threadreg.c) ---- */
 
 typedef struct cp_threadreg cp_threadreg;
+/* From now on keep creation stacks (the first snapshot calls it; before,
+ * only CPROF_THREADS or CPROF_HTTP in the environment turn them on).
+ * [thread-safe] */
+void cp_threadreg_want(void);
 /* In pthread_create, before creating: the creator's stack (allocates).
- * NULL on ENOMEM.  [thread-safe] */
+ * NULL on ENOMEM or while no threads profile is wanted.  [thread-safe] */
 cp_threadreg *cp_threadreg_created(void);
 /* The creation failed: forget it. */
 void cp_threadreg_create_failed(cp_threadreg *r);

@@ -25,7 +25,9 @@ shown() { # TOOL FILE FLAGS...: the total of the samples the filters keep
     sed -n 's/^Showing nodes accounting for \([0-9]*\),.*/\1/p'
 }
 
-out=$("$prog" known "$dir/threads.pb.gz")
+# CPROF_THREADS turns on the creation stacks from the start (without it
+# they are kept from the first snapshot on)
+out=$(CPROF_THREADS="$dir/atexit.pb.gz" "$prog" known "$dir/threads.pb.gz")
 echo "$out"
 t="$dir/threads.pb.gz" c="$dir/threads.threadcreate.pb.gz" txt="$dir/threads.txt"
 for tool in cprof go; do
