@@ -187,7 +187,7 @@ static void write_addr_file(const char *file, const cp_http_config *c)
 
 static int start_locked(const cprof_http_options *o, char *err, size_t n)
 {
-    if (module && owner == getpid())
+    if (bound_port >= 0 && owner == getpid())
         return snprintf(err, n, "/debug/pprof is already being served"), CPROF_EBUSY;
     const char *addr = pick(o ? o->addr : NULL, "CPROF_HTTP");
     const char *token = pick(o ? o->token : NULL, "CPROF_HTTP_TOKEN");

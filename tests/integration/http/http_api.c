@@ -26,5 +26,8 @@ int main(int argc, char **argv)
     printf("stop: %d\n", cprof_http_stop());
     printf("port after stop: %d\n", cprof_http_port());
     printf("socket removed: %s\n", access(argv[1], F_OK) != 0 ? "yes" : "no");
+    printf("start again: %d\n", cprof_http_start(&o));
+    printf("stop again: %d\n", cprof_http_stop());
+    printf("stop when stopped: %s\n", cprof_strerror(cprof_http_stop()));
     return 0;
 }

@@ -285,6 +285,9 @@ port: 0
 stop: 0
 port after stop: -1
 socket removed: yes
+start again: 0
+stop again: 0
+stop when stopped: profiler not running
 EOF
   cmp -s "$tmp/api.out" "$tmp/api.want" && ok "API calls return as documented" || { bad "API"; diff "$tmp/api.want" "$tmp/api.out"; }
   grep -q 'CPROF_HTTP_TOKEN' "$tmp/api.err" && ok "API refusal names CPROF_HTTP_TOKEN" || bad "API refusal message"
