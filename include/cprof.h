@@ -130,6 +130,36 @@ CPROF_API void cprof_label_pop(void);
          cprof_scope_once_ = 0, cprof_label_pop())
 #endif
 
+/* ---- /debug/pprof over HTTP (Go's net/http/pprof) ----
+ * Serves Go's paths (profile, heap, allocs, mutex, block, threads alias
+ * goroutine, threadcreate, io, symbol, delta_heap/mutex/block) from a server
+ * loaded on demand (libcprof-http.so, beside libcprof.so), in threads of its
+ * own whose allocations are never profiled.  Secure by default: loopback or
+ * unix socket only unless a token is set; see docs/http.md.
+ * Every NULL/0 field falls back to the environment variable named. */
+#define CPROF_HTTP_CMDLINE 1u /* serve /debug/pprof/cmdline (off: it leaks secrets) */
+typedef struct cprof_http_options {
+    const char *addr;     /* "127.0.0.1:6060", "[::1]:6060", "unix:/path"; $CPROF_HTTP */
+    const char *token;    /* bearer token required of clients; $CPROF_HTTP_TOKEN */
+    const char *tls_cert; /* PEM files, both or neither; $CPROF_HTTP_TLS_CERT, */
+    const char *tls_key;  /*   $CPROF_HTTP_TLS_KEY */
+    const char *hosts;    /* extra allowed Host names, comma-separated; $CPROF_HTTP_HOSTS */
+    int max_seconds;      /* cap for ?seconds= (0: $CPROF_HTTP_MAX_SECONDS or 300) */
+    unsigned flags;       /* CPROF_HTTP_CMDLINE ($CPROF_HTTP_CMDLINE=1) */
+} cprof_http_options;
+
+/* Start serving.  A non-loopback address without a token is CPROF_EINVAL
+ * (and a message on stderr naming CPROF_HTTP_TOKEN); serving twice is
+ * CPROF_EBUSY; a missing libcprof-http.so is CPROF_ENOTFOUND.  opts may be
+ * NULL.  [thread-safe] */
+CPROF_API int cprof_http_start(const cprof_http_options *opts);
+/* Stop serving (requests in flight are cut).  CPROF_ENOTRUNNING if not
+ * serving.  [thread-safe] */
+CPROF_API int cprof_http_stop(void);
+/* The TCP port being served (useful with port 0), 0 for a unix socket, -1
+ * when not serving.  [thread-safe] */
+CPROF_API int cprof_http_port(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -61,7 +61,7 @@ const rec_type cp_record_types[REC_NTYPES] = {
     {"mutex", "CPROF_MUTEX", "mutex.pb.gz", "mutex", true},
     {"block", "CPROF_BLOCK", "block.pb.gz", "block", true},
     {"threads", "CPROF_THREADS", "threads.pb.gz", "threads", true},
-    {"io", "CPROF_IO", "io.pb.gz", "I/O", false},
+    {"io", "CPROF_IO", "io.pb.gz", "I/O", true},
 };
 
 /* How often the process tree is looked at while the command runs: often
@@ -73,7 +73,7 @@ static void usage(void)
 {
     fputs("usage: cprof record [--cpu[=F]] [--heap[=F]] [--mutex[=F]] [--block[=F]]\n"
           "                    [--threads[=F]] [--io[=F]] [--leaks] [-o F] [--hz N]\n"
-          "                    [--per-process] -- CMD ARGS...\n"
+          "                    [--per-process] [--duration S] -- CMD ARGS...\n"
           "Runs CMD under the profiler and follows every process it starts (no type\n"
           "flag: CPU only).  -o names the CPU profile; defaults are cpu.pb.gz,\n"
           "heap.pb.gz, ...  Each type is one profile merging every process, each\n"
@@ -84,8 +84,8 @@ static void usage(void)
           "%p or %c implies --per-process).  Profiles are written when CMD exits;\n"
           "processes still running then are not waited for.  --threads also writes\n"
           "F's sibling F.threadcreate.pb.gz (where the live threads were created).\n"
-          "This version collects CPU, heap, mutex, block and threads profiles; the\n"
-          "other types are refused.\n",
+          "--duration S profiles each process for its first S seconds only\n"
+          "(CPROF_DURATION); the command runs on unprofiled after that.\n",
           stderr);
 }
 
@@ -475,6 +475,21 @@ int cp_cmd_record(int argc, char **argv)
             leaks = 1;
             continue;
         }
+        if (strcmp(a, "--duration") == 0 || strcmp(a, "-duration") == 0 ||
+            strncmp(a, "--duration=", 11) == 0) {
+            /* CPROF_DURATION for every process of the tree (continuous.c) */
+            const char *v = a[strlen(a) - 1] == 'n' ? (++i < argc ? argv[i] : NULL)
+                                                    : strchr(a, '=') + 1;
+            char *end;
+            double d = v && *v && *v != '-' ? strtod(v, &end) : 0;
+            if (!v || !*v || *end || !(d > 0 && d <= 1e9)) {
+                fprintf(stderr, "cprof: record: --duration wants seconds > 0, not %s\n",
+                        v ? v : "nothing");
+                goto bad;
+            }
+            setenv("CPROF_DURATION", v, 1);
+            continue;
+        }
         if (strcmp(a, "--per-process") == 0 || strcmp(a, "-per-process") == 0) {
             per_process = true;
             continue;
@@ -490,7 +505,7 @@ int cp_cmd_record(int argc, char **argv)
                     goto bad;
                 if (!cp_record_types[t].ready) {
                     fprintf(stderr, "cprof: record: %s profiles are not collected by this "
-                                    "version yet (CPU, heap, mutex, block and threads are)\n", cp_record_types[t].what);
+                                    "version yet\n", cp_record_types[t].what);
                     goto bad;
                 }
                 any = 1;

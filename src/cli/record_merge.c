@@ -150,6 +150,8 @@ static const char *main_type(int type)
 {
     if (type == REC_MUTEX || type == REC_BLOCK)
         return "delay";
+    if (type == REC_IO)
+        return "io_bytes";
     return type == REC_CPU ? "cpu" : type == REC_HEAP ? "alloc_space" : NULL;
 }
 
@@ -159,6 +161,8 @@ static void totals(const cp_profile *p, int type, int64_t *samples, double *valu
     int ci = cp_profile_sample_index(p, type == REC_HEAP ? "alloc_objects"
                                         : type == REC_MUTEX || type == REC_BLOCK ? "contentions"
                                                                                  : "samples");
+    if (type == REC_IO)
+        ci = cp_profile_sample_index(p, "io_calls");
     if (ci < 0 && p->nsample_types)
         ci = 0; /* the other types: their first (count) sample type */
     *samples = 0, *value = 0;
@@ -477,6 +481,10 @@ static void summary(const rec_output *o, const char *name, size_t nproc, double 
         fprintf(stderr, "cprof: %s: %lld %s, %.3f s waited, in %zu process%s\n", base,
                 (long long)samples, o->type == REC_MUTEX ? "contentions" : "blocking waits",
                 value, nproc, nproc == 1 ? "" : "es");
+    } else if (o->type == REC_IO) {
+        fprintf(stderr, "cprof: %s: %.1f MB in %lld I/O calls (estimated from samples) in %zu "
+                        "process%s\n", base, value / 1e6, (long long)samples, nproc,
+                nproc == 1 ? "" : "es");
     } else {
         fprintf(stderr, "cprof: %s: %zu process%s\n", base, nproc, nproc == 1 ? "" : "es");
     }

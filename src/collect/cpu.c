@@ -71,14 +71,20 @@ static atomic_int running;
 static atomic_int in_handler;
 static atomic_uint gen;
 static atomic_llong n_samples, total_ns;
-static atomic_int sampled;   /* the table has been written to since reset */
-static atomic_int has_startup; /* ... or only the start-up marker was */
+/* Two stack tables: handlers add to tabs[epoch & 1] while the periodic
+ * writer builds the other (cp_cpu_period_profile flips epoch).  users[i]
+ * counts handlers and tails adding to tabs[i]; sampled[i] tells whether
+ * tabs[i] has been written to since its reset. */
+static cp_stacktab tabs[2];
+static atomic_uint epoch;
+static atomic_int users[2];
+static atomic_int sampled[2];
+static pthread_mutex_t period_mu = PTHREAD_MUTEX_INITIALIZER; /* one period cut at a time */
 static int64_t period_ns;
 static int signo;
 static int hz;
 static char *out_path; /* template, "%p" expanded when written */
 static int out_fd = -1;
-static cp_stacktab tab;
 /* Mappings noted before each dlclose, under maps_mu (taken after mu). */
 static pthread_mutex_t maps_mu = PTHREAD_MUTEX_INITIALIZER;
 static cp_cpuwrite_maps maps;
@@ -101,6 +107,41 @@ static __thread unsigned tls_gen __attribute__((tls_model("initial-exec")));
 static __thread int64_t tls_last_ns __attribute__((tls_model("initial-exec")));
 /* The record of this thread's last sample (in generation tls_gen). */
 static __thread cp_stackrec *tls_last_rec __attribute__((tls_model("initial-exec")));
+/* The epoch of the table tls_last_rec lives in. */
+static __thread unsigned tls_rec_epoch __attribute__((tls_model("initial-exec")));
+
+/* The table to add to, counted as used until leave_tab: the writer flips
+ * epoch and then waits for the old table's users to drain, so a sample
+ * lands whole in the period it was taken in.  The retry happens only when
+ * a flip falls between the two loads.  [async-signal-safe] */
+static cp_stacktab *enter_tab(unsigned *e)
+{
+    for (;;) {
+        unsigned x = atomic_load(&epoch);
+        atomic_fetch_add(&users[x & 1], 1);
+        if (atomic_load(&epoch) == x) {
+            *e = x;
+            return &tabs[x & 1];
+        }
+        atomic_fetch_sub(&users[x & 1], 1);
+    }
+}
+
+static void leave_tab(unsigned e)
+{
+    atomic_fetch_sub(&users[e & 1], 1);
+}
+
+/* The current table, for code that holds mu (no flip meanwhile). */
+static cp_stacktab *cur_tab(void)
+{
+    return &tabs[atomic_load(&epoch) & 1];
+}
+
+static atomic_int *cur_sampled(void)
+{
+    return &sampled[atomic_load(&epoch) & 1];
+}
 
 static int64_t now_ns(clockid_t c)
 {
@@ -116,10 +157,27 @@ static void record(void *uc, int64_t w)
     int max = cp_unwind_depth();
     uint64_t pcs[max];
     int n = cp_unwind_signal(uc, pcs, max);
+    unsigned e;
+    cp_stacktab *t = enter_tab(&e);
+    atomic_store_explicit(&sampled[e & 1], 1, memory_order_relaxed);
     /* The thread's labels: one TLS load; the interned set's address is the
      * key, so the same stack under two label sets gives two records. */
     uint64_t key = (uint64_t)(uintptr_t)cp_labels_current();
-    (void)cp_stacktab_add_key(&tab, pcs, (uint32_t)n, key, w, &tls_last_rec);
+    (void)cp_stacktab_add_key(t, pcs, (uint32_t)n, key, w, &tls_last_rec);
+    tls_rec_epoch = e;
+    leave_tab(e);
+}
+
+/* CPU time without a signal taken (count 0) on a marker frame of table t
+ * (entered by the caller), with the thread's labels. */
+static void add_marker(cp_stacktab *t, unsigned e, uint64_t pc, int64_t ns)
+{
+    cp_stackrec *rec = NULL;
+    atomic_store_explicit(&sampled[e & 1], 1, memory_order_relaxed);
+    uint64_t key = (uint64_t)(uintptr_t)cp_labels_current();
+    if (cp_stacktab_add_key(t, &pc, 1, key, ns, &rec) == 0 && rec)
+        atomic_fetch_sub_explicit(&rec->count, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&total_ns, ns, memory_order_relaxed);
 }
 
 /* The calling thread's CPU time since its last sample (the tail, on
@@ -130,16 +188,6 @@ static void record(void *uc, int64_t w)
  * its whole CPU time on CP_CPU_UNSAMPLED_PC.
  * Called with the profiling signal blocked or no longer handled, so the
  * handler cannot update the same thread-local state meanwhile. */
-/* CPU time without a signal taken (count 0) on a marker frame. */
-static void add_marker(uint64_t pc, int64_t ns)
-{
-    cp_stackrec *rec = NULL;
-    uint64_t key = (uint64_t)(uintptr_t)cp_labels_current();
-    if (cp_stacktab_add_key(&tab, &pc, 1, key, ns, &rec) == 0 && rec)
-        atomic_fetch_sub_explicit(&rec->count, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&total_ns, ns, memory_order_relaxed);
-}
-
 static void add_tail(bool unsampled_too)
 {
     if (tls_gen != atomic_load(&gen) || (!tls_last_rec && !unsampled_too))
@@ -147,13 +195,18 @@ static void add_tail(bool unsampled_too)
     int64_t now = now_ns(CLOCK_THREAD_CPUTIME_ID);
     if (now > tls_last_ns) {
         int64_t ns = now - tls_last_ns;
-        if (tls_last_rec) {
+        unsigned e;
+        cp_stacktab *t = enter_tab(&e);
+        if (tls_last_rec && tls_rec_epoch == e) {
             cp_stacktab_add_ns(tls_last_rec, ns);
         } else {
-            /* Never sampled: its CPU has no stack, but it was spent. */
-            atomic_store_explicit(&sampled, 1, memory_order_relaxed);
-            add_marker(CP_CPU_UNSAMPLED_PC, ns);
+            /* Never sampled (or not since the last periodic write, whose
+             * table is gone): its CPU has no stack, but it was spent. */
+            add_marker(t, e, CP_CPU_UNSAMPLED_PC, ns);
+            ns = 0; /* counted in total_ns by add_marker */
         }
+        leave_tab(e);
+        atomic_fetch_add_explicit(&total_ns, ns, memory_order_relaxed);
         tls_last_ns = now;
     }
     tls_last_rec = NULL;
@@ -177,7 +230,6 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
     }
     atomic_fetch_add_explicit(&total_ns, w, memory_order_relaxed);
     atomic_fetch_add_explicit(&n_samples, 1, memory_order_relaxed);
-    atomic_store_explicit(&sampled, 1, memory_order_relaxed);
     record(uc, w);
 out:
     atomic_fetch_sub(&in_handler, 1);
@@ -281,7 +333,7 @@ static int start_locked(const char *path, int fd, const cprof_cpu_options *opts)
     int rc = check_signal(sig);
     if (rc)
         return rc;
-    if (!tab.map && (rc = cp_stacktab_init(&tab, TAB_INDEX, TAB_ARENA_WORDS)) != 0)
+    if (!cur_tab()->map && (rc = cp_stacktab_init(cur_tab(), TAB_INDEX, TAB_ARENA_WORDS)) != 0)
         return rc;
     char *p = NULL;
     if (path && !(p = strdup(path)))
@@ -291,8 +343,8 @@ static int start_locked(const char *path, int fd, const cprof_cpu_options *opts)
         free(p);
         return rc;
     }
-    if (atomic_exchange(&sampled, 0) | atomic_exchange(&has_startup, 0))
-        cp_stacktab_reset(&tab);
+    if (atomic_exchange(cur_sampled(), 0))
+        cp_stacktab_reset(cur_tab());
     pthread_mutex_lock(&maps_mu);
     cp_cpuwrite_maps_free(&maps);
     pthread_mutex_unlock(&maps_mu);
@@ -364,13 +416,13 @@ static void halt_locked(void)
 /* Write what the table holds to the profile's destination; the table and
  * the mapping notes stay (keep_maps) or the notes are freed.  mu held,
  * no handler in flight. */
-static int write_locked(bool keep_maps)
+static int write_locked(bool keep_maps, cp_profile **built)
 {
     /* Nothing sampled: the table's pages are never touched. */
-    int any = atomic_load(&sampled) || atomic_load(&has_startup);
+    int any = atomic_load(cur_sampled());
     cp_stacktab_stats ts = {0};
     if (any)
-        cp_stacktab_get_stats(&tab, &ts);
+        cp_stacktab_get_stats(cur_tab(), &ts);
     cp_cpuwrite_meta meta = {
         .period_ns = period_ns,
         .hz = hz,
@@ -386,7 +438,8 @@ static int write_locked(bool keep_maps)
     cp_cpuwrite_maps held = maps;
     memset(&maps, 0, sizeof maps);
     pthread_mutex_unlock(&maps_mu);
-    int rc = cp_cpuwrite_profile(any ? &tab : NULL, &meta, &held, out_path, out_fd);
+    int rc = built ? cp_cpuwrite_build(any ? cur_tab() : NULL, &meta, &held, built)
+                   : cp_cpuwrite_profile(any ? cur_tab() : NULL, &meta, &held, out_path, out_fd);
     if (keep_maps) {
         pthread_mutex_lock(&maps_mu);
         maps = held;
@@ -395,12 +448,14 @@ static int write_locked(bool keep_maps)
     } else {
         cp_cpuwrite_maps_free(&held);
     }
-    if (rc && out_path)
+    if (rc && out_path && !built)
         cp_log("cannot write CPU profile %s: %s", out_path, cprof_strerror(rc));
     return rc;
 }
 
-CPROF_API int cprof_cpu_stop(void)
+/* cprof_cpu_stop, and the stop of a periodic run, which builds the last
+ * period into *built instead of writing it. */
+static int stop(cp_profile **built)
 {
     /* building and symbolizing allocate: the profiler's own memory, kept
      * out of a heap profile running at the same time */
@@ -410,15 +465,29 @@ CPROF_API int cprof_cpu_stop(void)
     if (!atomic_load(&running) && !suspended)
         goto out;
     halt_locked();
-    bool idle_child = forked_child && !atomic_load(&sampled) && out_path;
+    bool idle_child = forked_child && !atomic_load(cur_sampled()) && out_path && !built;
     if (!idle_child)
         add_tail(true);
     suspended = 0;
     exec_paused = 0;
-    rc = idle_child ? 0 : write_locked(false);
+    rc = idle_child ? 0 : write_locked(false, built);
 out:
     unlock_mu(cs);
     cp_heap_busy_leave(busy);
+    return rc;
+}
+
+CPROF_API int cprof_cpu_stop(void)
+{
+    return stop(NULL);
+}
+
+int cp_cpu_stop_profile(cp_profile **out)
+{
+    *out = NULL;
+    pthread_mutex_lock(&period_mu);
+    int rc = stop(out);
+    pthread_mutex_unlock(&period_mu);
     return rc;
 }
 
@@ -458,7 +527,10 @@ int64_t cp_cpu_before_exec(void)
         /* Written now (a file, not a descriptor the program may share)
          * when there is something to write; kept for the write at exit
          * should the exec fail. */
-        if (atomic_load(&sampled) && out_path && write_locked(true) == 0)
+        /* Only when a signal was taken: a start-up marker alone is the
+         * next image's start-up (cp_cpu_add_startup). */
+        if (atomic_load(cur_sampled()) && atomic_load(&n_samples) > 0 && out_path &&
+            write_locked(true, NULL) == 0)
             accounted = atomic_load(&total_ns);
     }
     unlock_mu(cs);
@@ -471,12 +543,11 @@ void cp_cpu_add_startup(int64_t ns)
     if (ns <= 0)
         return;
     int cs = lock_mu();
-    /* Not `sampled`: start-up alone is no reason to write a file before an
-     * exec (the next image then counts it as its own start-up), and every
-     * stop writes what a never-sampled thread used anyway. */
     if (atomic_load(&running)) {
-        add_marker(CP_CPU_STARTUP_PC, ns);
-        atomic_store(&has_startup, 1);
+        unsigned e;
+        cp_stacktab *t = enter_tab(&e);
+        add_marker(t, e, CP_CPU_STARTUP_PC, ns);
+        leave_tab(e);
     }
     unlock_mu(cs);
 }
@@ -626,8 +697,8 @@ void cp_cpu_thread_end(void)
 void cp_cpu_get_stats(cp_cpu_stats *out)
 {
     cp_stacktab_stats ts = {0};
-    if (atomic_load(&sampled))
-        cp_stacktab_get_stats(&tab, &ts);
+    if (atomic_load(cur_sampled()))
+        cp_stacktab_get_stats(cur_tab(), &ts);
     out->samples = atomic_load(&n_samples);
     out->lost = ts.lost;
     out->cpu_ns = atomic_load(&total_ns);
@@ -689,9 +760,12 @@ void cp_cpu_atfork_child(void)
      * table zeroed (or we map fresh pages over it); the parent's mapping
      * notes may be mid-update in a thread that does not exist here, so
      * they are dropped unfreed. */
-    cp_stacktab_atfork_child(&tab);
-    atomic_store(&sampled, 0);
-    atomic_store(&has_startup, 0);
+    for (int i = 0; i < 2; i++) {
+        if (tabs[i].map)
+            cp_stacktab_atfork_child(&tabs[i]);
+        atomic_store(&sampled[i], 0);
+        atomic_store(&users[i], 0);
+    }
     atomic_store(&n_samples, 0);
     atomic_store(&total_ns, 0);
     atomic_store(&maps_wanted, 0);
@@ -707,4 +781,76 @@ void cp_cpu_atfork_child(void)
             cp_log("CPU profile of child %d not started: %s", (int)getpid(), cprof_strerror(rc));
         free(tmpl);
     }
+}
+
+/* ---- periods (CPROF_PERIOD, CPROF_SIGNAL, CPROF_DURATION) ----
+ *
+ * A cut flips epoch under mu, so handlers and tails move to the other
+ * table at once; once the old table's users drained, it holds exactly the
+ * samples taken before the flip, and is built, then reset, without
+ * stopping anything.  The tables are never both being filled: the other
+ * one was reset at the end of the previous cut (or never used). */
+int cp_cpu_period_profile(cp_profile **out)
+{
+    *out = NULL;
+    int busy = cp_heap_busy_enter();
+    pthread_mutex_lock(&period_mu);
+    int cs = lock_mu();
+    int rc = CPROF_ENOTRUNNING;
+    if (!atomic_load(&running) && !suspended) {
+        unlock_mu(cs);
+        goto out;
+    }
+    unsigned old = atomic_load(&epoch);
+    cp_stacktab *next = &tabs[(old + 1) & 1];
+    if (!next->map && (rc = cp_stacktab_init(next, TAB_INDEX, TAB_ARENA_WORDS)) != 0) {
+        unlock_mu(cs);
+        goto out;
+    }
+    int64_t wall = now_ns(CLOCK_REALTIME), mono = now_ns(CLOCK_MONOTONIC);
+    cp_cpuwrite_meta meta = {
+        .period_ns = period_ns,
+        .hz = hz,
+        .time_ns = start_wall_ns,
+        .duration_ns = mono - start_mono_ns,
+    };
+    start_wall_ns = wall;
+    start_mono_ns = mono;
+    atomic_store(&epoch, old + 1);
+    unlock_mu(cs);
+
+    while (atomic_load(&users[old & 1]) > 0) {
+        struct timespec ts = {0, 100000};
+        nanosleep(&ts, NULL);
+    }
+    cp_stacktab *t = &tabs[old & 1];
+    int any = atomic_load(&sampled[old & 1]);
+    cp_stacktab_stats ts = {0};
+    if (any)
+        cp_stacktab_get_stats(t, &ts);
+    meta.lost = ts.lost;
+    meta.lost_ns = ts.lost_ns;
+    /* The mapping notes are borrowed while building; notes taken
+     * meanwhile (a dlclose) are appended to them afterwards. */
+    pthread_mutex_lock(&maps_mu);
+    cp_cpuwrite_maps held = maps;
+    memset(&maps, 0, sizeof maps);
+    pthread_mutex_unlock(&maps_mu);
+    rc = cp_cpuwrite_build(any ? t : NULL, &meta, &held, out);
+    pthread_mutex_lock(&maps_mu);
+    cp_cpuwrite_maps fresh = maps;
+    maps = held;
+    for (size_t i = 0; i < fresh.n; i++)
+        cp_cpuwrite_maps_add(&maps, fresh.snaps[i]);
+    free(fresh.snaps);
+    pthread_mutex_unlock(&maps_mu);
+
+    cs = lock_mu();
+    if (atomic_exchange(&sampled[old & 1], 0))
+        cp_stacktab_reset(t);
+    unlock_mu(cs);
+out:
+    pthread_mutex_unlock(&period_mu);
+    cp_heap_busy_leave(busy);
+    return rc;
 }

@@ -62,6 +62,18 @@ typedef struct cp_cpu_stats {
 } cp_cpu_stats;
 void cp_cpu_get_stats(cp_cpu_stats *out);
 
+/* Periodic profiles (continuous.c).  cp_cpu_period_profile builds the
+ * samples taken since the previous cut (or the start) into *out,
+ * symbolized, without stopping: handlers move to a second stack table at
+ * once, so no sample is lost or counted twice.  Times are the period's.
+ * CPU a thread used between its last sample of a period and a later tail
+ * (its end, the stop) is written on CP_CPU_UNSAMPLED_FRAME in the later
+ * period.  cp_cpu_stop_profile stops like cprof_cpu_stop but hands the
+ * last period over instead of writing it.  Both CPROF_ENOTRUNNING when no
+ * profile runs.  [thread-safe] */
+#include "profile/profile.h"
+int cp_cpu_period_profile(cp_profile **out);
+int cp_cpu_stop_profile(cp_profile **out);
 
 /* A thread that ended (or was running at stop) without a single sample
  * still used CPU: it is recorded as one sample on this marker address

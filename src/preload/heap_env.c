@@ -52,6 +52,7 @@
 #include "base/env.h"
 #include "base/log.h"
 #include "base/path.h"
+#include "collect/continuous.h"
 #include "collect/heap.h"
 #include "cprof.h"
 #include "preload/heap_env.h"
@@ -59,9 +60,9 @@
 extern char **environ;
 
 enum { VAL_MAX = 4096 };
-enum { V_HEAP, V_RATE, V_LEAKS, V_SEED, NVARS };
+enum { V_HEAP, V_RATE, V_LEAKS, V_SEED, V_HTTP, NVARS };
 static const char *const var_names[NVARS] = {
-    "CPROF_HEAP", "CPROF_HEAP_RATE", "CPROF_LEAKS", "CPROF_HEAP_SEED",
+    "CPROF_HEAP", "CPROF_HEAP_RATE", "CPROF_LEAKS", "CPROF_HEAP_SEED", "CPROF_HTTP",
 };
 static char var_val[NVARS][VAL_MAX];
 static bool var_set[NVARS];
@@ -205,7 +206,10 @@ static void start(void)
     } else {
         path = NULL;
     }
-    if (!path && !leaks)
+    /* CPROF_HTTP alone samples the heap at the default rate, as Go always
+     * does: /debug/pprof/heap then has something to say (docs/http.md). */
+    const char *http = var(V_HTTP);
+    if (!path && !leaks && !(http && *http))
         goto out;
     if (leaks && !leaks_path[0])
         keep_stderr();
@@ -281,7 +285,9 @@ void cp_preload_heap_fini(void)
      * (its profile would be its parent's at the fork; see cpu.c's
      * forked_child for the cost this saves shells and pre-forking servers). */
     bool idle_child = forked && cp_heap_samples_taken() == samples_at_fork;
-    if (heap_path[0] && !child_silent && !idle_child) {
+    /* with CPROF_PERIOD/SIGNAL/DURATION the last period is written by
+     * continuous.c (a delta, not the whole run) */
+    if (heap_path[0] && !child_silent && !idle_child && !cp_continuous_exit_owned()) {
         int rc = cp_heap_write_path(heap_path);
         if (rc)
             cp_log("heap: cannot write %s: %s", heap_path, cprof_strerror(rc));

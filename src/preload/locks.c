@@ -55,6 +55,7 @@
 
 #include "base/env.h"
 #include "base/log.h"
+#include "collect/continuous.h"
 #include "collect/locks.h"
 #include "cprof.h"
 #include "preload/locks_env.h"
@@ -609,6 +610,8 @@ void cp_preload_locks_fini(void)
     static int done;
     if (__atomic_exchange_n(&done, 1, __ATOMIC_ACQ_REL))
         return;
+    if (cp_continuous_exit_owned())
+        return; /* CPROF_PERIOD/SIGNAL/DURATION wrote the last period */
     write_one(CP_LOCKS_MUTEX, mutex_path, "mutex");
     write_one(CP_LOCKS_HOLDERS, holders_path, "mutex holders");
     write_one(CP_LOCKS_BLOCK, block_path, "block");

@@ -49,14 +49,17 @@
 
 #include "base/env.h"
 #include "base/log.h"
+#include "collect/continuous.h"
 #include "collect/cpu.h"
 #include "collect/heap.h"
 #include "collect/labels.h"
 #include "collect/threads.h"
 #include "collect/unwind.h"
 #include "cprof.h"
+#include "http/http_env.h"
 #include "preload/heap_env.h"
 #include "preload/locks_env.h"
+#include "preload/io_env.h"
 
 
 typedef int (*create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
@@ -68,6 +71,7 @@ struct tramp {
     void *(*fn)(void *);
     void *arg;
     const cp_labelset *labels; /* the creator's, inherited */
+    int own;                   /* created inside the profiler (busy): a thread of its own */
     cp_threadreg *created;     /* where it was created (threadcreate) */
 };
 
@@ -100,6 +104,10 @@ static void *trampoline(void *p)
     struct tramp t = *(struct tramp *)p;
     own_free(p);
     cp_labels_set_current(t.labels);
+    /* the profiler's own thread (the /debug/pprof server's): its
+     * allocations are never sampled and no CPU timer is armed for it */
+    if (t.own)
+        cp_heap_tls_state.busy = 1;
     cp_threadreg_started(t.created);
     if (have_key)
         pthread_setspecific(exit_key, (void *)1);
@@ -121,7 +129,8 @@ static void *trampoline(void *p)
         sigaddset(&one, sig);
         pthread_sigmask(SIG_UNBLOCK, &one, NULL);
     }
-    cp_cpu_thread_begin();
+    if (!t.own)
+        cp_cpu_thread_begin();
     return t.fn(t.arg);
 }
 
@@ -154,6 +163,7 @@ CPROF_API int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
     t->fn = fn;
     t->arg = arg;
     t->labels = cp_labels_current();
+    t->own = cp_heap_tls_state.busy;
     t->created = cp_threadreg_created();
     int rc = real(th, attr, trampoline, t);
     if (rc != 0) {
@@ -197,6 +207,8 @@ CPROF_API int sigaction(int sig, const struct sigaction *act, struct sigaction *
     }
     if (act && sig > 0 && sig == cp_cpu_signal() && !cp_cpu_is_handler(act))
         cp_cpu_release_signal();
+    if (act && sig > 0 && sig == cp_continuous_signal() && !cp_continuous_is_handler(act))
+        cp_continuous_release_signal(); /* CPROF_SIGNAL yields to the program */
     if (act && sig > 0 && sig == cp_threads_signal() && !cp_threads_is_handler(act))
         cp_threads_release_signal();
     /* A crash handler (or a runtime's fault handler) installed after ours
@@ -217,6 +229,8 @@ CPROF_API sighandler_t signal(int sig, sighandler_t handler)
     }
     if (sig > 0 && sig == cp_cpu_signal())
         cp_cpu_release_signal();
+    if (sig > 0 && sig == cp_continuous_signal())
+        cp_continuous_release_signal();
     if (sig > 0 && sig == cp_threads_signal())
         cp_threads_release_signal();
     if ((sig == SIGSEGV || sig == SIGBUS) && handler != SIG_ERR) {
@@ -246,14 +260,19 @@ static void fork_child(void)
     cp_preload_heap_atfork_child();
     cp_cpu_atfork_child();
     cp_labels_atfork_child();
+    cp_continuous_atfork_child();
     cp_preload_locks_atfork_child();
+    cp_preload_io_atfork_child();
     cp_threads_atfork_child();
 }
 
 CP_THREADS_OWN static void at_exit(void)
 {
+    /* CPROF_PERIOD/SIGNAL/DURATION: the last period of every type first;
+     * the collectors' own exit writes below then find nothing to do */
+    cp_continuous_fini();
     const char *threads = getenv("CPROF_THREADS");
-    if (threads && *threads) {
+    if (threads && *threads && !cp_continuous_exit_owned()) {
         int trc = cprof_threads_write(threads);
         if (trc)
             cp_log("threads profile not written: %s", cprof_strerror(trc));
@@ -263,6 +282,7 @@ CP_THREADS_OWN static void at_exit(void)
         cp_log("CPU profile not written: %s", cprof_strerror(rc));
     cp_preload_locks_fini();
     cp_preload_heap_fini();
+    cp_preload_io_fini();
 }
 
 /* The CPU this process used before our constructor that no profile holds
@@ -494,6 +514,7 @@ __attribute__((constructor)) static void preload_init(void)
     int64_t startup_ns = startup_cpu_ns(); /* first: our own work is profiled */
     stack_depth_from_env(); /* before any profiler takes a stack */
     cp_preload_heap_init();
+    cp_preload_io_init();
     get_real_create();
     have_key = pthread_key_create(&exit_key, on_thread_exit) == 0;
     /* The heap's handlers first, so its prepare runs last: a thread inside
@@ -504,4 +525,6 @@ __attribute__((constructor)) static void preload_init(void)
     atexit(at_exit);
     cp_preload_locks_init();
     start_cpu_from_env(startup_ns);
+    cp_continuous_init(); /* after the collectors started */
+    cp_http_env_start();
 }
