@@ -8,6 +8,7 @@
 #   handler:  a program that takes USR2 itself gets it (one line from cprof)
 #   blockall: a program blocking every signal still gets files on kill
 #   duration: CPROF_DURATION stops after the time; the program goes on
+#   fork:     a forked child has no writer and writes once, at its exit
 #   locks:    mutex contentions of the periods add up to the exact count
 #   python:   a real program (python3) under CPROF_PERIOD gives files
 # Every file is read by go tool pprof.
@@ -150,6 +151,22 @@ duration)
     # machine may grant it much less; its tail still counts, so never 0)
     [ "$c" -gt 0 ] && [ "$c" -lt 600000000 ] || fail "$c ns is not within the 0.5 s"
     pprof_all "$dir/cpu.pb.gz"
+    ;;
+fork)
+    # the child has no writer thread; it writes once, at its exit, under its
+    # own pid; the parent's periods go on
+    CPROF_CPU="$dir/cpu.%p.%n.pb.gz" CPROF_PERIOD=0.2 LD_PRELOAD=$lib "$prog" fork 0.6 >"$dir/out" 2>"$dir/err" ||
+        fail "exit status $?"
+    cat "$dir/out"
+    grep -qx "child_threads=1" "$dir/out" || fail "the child has more than its one thread"
+    grep -qx "parent_threads=2 child_status=0" "$dir/out" || fail "the parent lacks its writer"
+    [ ! -s "$dir/err" ] || fail "stderr: $(cat "$dir/err")"
+    pids=$(ls "$dir" | sed -n 's/^cpu\.\([0-9]*\)\.[0-9]*\.pb\.gz$/\1/p' | sort | uniq -c | sort -n)
+    echo "files per pid: $(echo $pids)"
+    [ "$(echo "$pids" | wc -l)" -eq 2 ] || fail "want files of two processes"
+    [ "$(echo "$pids" | head -1 | awk '{print $1}')" -eq 1 ] || fail "the child wrote more than one file"
+    [ "$(echo "$pids" | tail -1 | awk '{print $1}')" -ge 3 ] || fail "the parent wrote too few periods"
+    pprof_all "$dir"/cpu.*.pb.gz
     ;;
 locks)
     # a cumulative type of another collector: contentions of the periods
