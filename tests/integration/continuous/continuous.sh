@@ -3,6 +3,7 @@
 #   period:   periodic CPU files named with %n and %t add up to the run's CPU
 #   alloc:    alloc deltas of the periods sum exactly to the program's own
 #             count at CPROF_HEAP_RATE=1; the last file's in-use is the live set
+#   late:     10 ms periods: a late writer merges periods, the sum holds
 #   keep:     CPROF_KEEP=3 leaves exactly the newest 3 files
 #   signal:   CPROF_SIGNAL=USR2 writes every profile on each kill
 #   handler:  a program that takes USR2 itself gets it (one line from cprof)
@@ -75,6 +76,21 @@ alloc)
     f1=$("$psum" alloc_objects --focus alloc_here "$first" 2>/dev/null)
     [ "$f1" -gt 0 ] && [ "$f1" -lt "$objs" ] || fail "first period holds $f1 of $objs"
     pprof_all $files
+    ;;
+late)
+    # 10 ms periods: the writer falls behind on a loaded machine; period
+    # ends it passed are merged into the next file (a comment says how
+    # many), and the files still add up
+    CPROF_CPU="$dir/cpu.%n.pb.gz" CPROF_PERIOD=0.01 LD_PRELOAD=$lib "$prog" spin 0.6 >"$dir/out"
+    n=$(ls "$dir"/cpu.*.pb.gz | wc -l)
+    total=$("$psum" cpu "$dir"/cpu.*.pb.gz 2>"$dir/psum.txt")
+    truth=$(sed -n 's/.*thread_ns=\([0-9]*\).*/\1/p' "$dir/out")
+    late=$(for f in "$dir"/cpu.*.pb.gz; do zcat "$f" | grep -c "period end(s) passed" || true; done | awk '{ s += $1 } END { print s + 0 }')
+    echo "files=$n (with a late-period comment: $late) sum_cpu_ns=$total thread_cpu_ns=$truth"
+    [ "$n" -ge 10 ] || fail "only $n files at 10 ms periods"
+    awk -v a="$total" -v b="$truth" 'BEGIN { exit !(a / b > 0.95 && a / b < 1.05) }' ||
+        fail "the periods do not add up within 5%"
+    pprof_all "$dir/cpu.1.pb.gz" "$dir/cpu.$n.pb.gz"
     ;;
 keep)
     CPROF_CPU="$dir/cpu.%n.pb.gz" CPROF_PERIOD=0.1 CPROF_KEEP=3 LD_PRELOAD=$lib "$prog" spin 0.8 >"$dir/out"
