@@ -9,6 +9,7 @@
 #   handler:  a program that takes USR2 itself gets it (one line from cprof)
 #   blockall: a program blocking every signal still gets files on kill
 #   duration: CPROF_DURATION stops after the time; the program goes on
+#   exec:     an exec'd image numbers its files after the old image's
 #   fork:     a forked child has no writer and writes once, at its exit
 #   locks:    mutex contentions of the periods add up to the exact count
 #   python:   a real program (python3) under CPROF_PERIOD gives files
@@ -182,6 +183,22 @@ fork)
     [ "$(echo "$pids" | wc -l)" -eq 2 ] || fail "want files of two processes"
     [ "$(echo "$pids" | head -1 | awk '{print $1}')" -eq 1 ] || fail "the child wrote more than one file"
     [ "$(echo "$pids" | tail -1 | awk '{print $1}')" -ge 3 ] || fail "the parent wrote too few periods"
+    pprof_all "$dir"/cpu.*.pb.gz
+    ;;
+exec)
+    # an exec'd image keeps the pid: its periods are numbered after the old
+    # image's files, none is replaced, and together they add up (the
+    # thread's CPU clock runs on across exec)
+    CPROF_CPU="$dir/cpu.%p.%n.pb.gz" CPROF_PERIOD=0.15 LD_PRELOAD=$lib "$prog" exec 0.5 >"$dir/out"
+    cat "$dir/out"
+    n=$(ls "$dir"/cpu.*.pb.gz | wc -l)
+    seqs=$(ls "$dir" | sed -n 's/^cpu\.[0-9]*\.\([0-9]*\)\.pb\.gz$/\1/p' | sort -n | tr '\n' ' ')
+    [ "$seqs" = "$(seq 1 "$n" | tr '\n' ' ')" ] || fail "sequence numbers $seqs"
+    total=$("$psum" cpu "$dir"/cpu.*.pb.gz 2>/dev/null)
+    truth=$(sed -n 's/.*thread_ns=\([0-9]*\).*/\1/p' "$dir/out")
+    echo "files=$n sum_cpu_ns=$total thread_cpu_ns=$truth"
+    awk -v a="$total" -v b="$truth" 'BEGIN { exit !(a / b > 0.95 && a / b < 1.05) }' ||
+        fail "the two images' periods do not add up within 5%"
     pprof_all "$dir"/cpu.*.pb.gz
     ;;
 locks)

@@ -12,6 +12,7 @@
  *                      SECS; print "usr2=N"
  *   blockall FILE      block every signal on every thread; a worker burns
  *                      CPU until FILE exists; print "saw FILE"
+ *   exec SECS          burn SECS, then exec itself as "spin SECS"
  *   fork SECS          fork; the child burns SECS of CPU and prints
  *                      "child_threads=N" (its threads: no writer inherited),
  *                      the parent burns SECS too and waits for it
@@ -146,6 +147,12 @@ int main(int argc, char **argv)
         pthread_create(&th, NULL, worker, argv[2]);
         pthread_join(th, NULL);
         printf("saw %s\n", exists(argv[2]) ? "file" : "nothing");
+    } else if (!strcmp(mode, "exec")) {
+        burn_ns((int64_t)(atof(argv[2]) * 1e9));
+        char *args[] = {argv[0], "spin", argv[2], NULL};
+        execv("/proc/self/exe", args);
+        perror("execv");
+        return 1;
     } else if (!strcmp(mode, "fork")) {
         int64_t ns = (int64_t)(atof(argv[2]) * 1e9);
         fflush(stdout);
