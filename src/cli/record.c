@@ -548,6 +548,12 @@ int cp_cmd_record(int argc, char **argv)
      * the names there. */
     if (!leaks)
         setenv("CPROF_NAMES", "0", 1);
+    /* Periods would make each process's one file hold only its last
+     * period (the merge reads one file per process): record profiles
+     * whole runs; --duration is the time limit it knows. */
+    unsetenv("CPROF_PERIOD");
+    unsetenv("CPROF_SIGNAL");
+    unsetenv("CPROF_KEEP");
     rc = 1;
     if (!(dir = make_dir()))
         goto out;

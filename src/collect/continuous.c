@@ -401,6 +401,28 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+/* Number periods after the files that already exist under this process's
+ * names: an exec'd image keeps the pid (and "%n" restarts), so without
+ * this its period 1 would replace the old image's.  A few stat calls,
+ * once. */
+static void skip_existing(void)
+{
+    for (int guard = 0; guard < 100000; guard++) {
+        bool taken = false;
+        for (size_t i = 0; i < cp_registry_count() && !taken; i++) {
+            const char *tmpl = getenv(cp_registry_get(i)->env);
+            char path[4096];
+            taken = tmpl && strstr(tmpl, "%n") &&
+                    cp_output_path(tmpl, cur_n, cur_start_ns, path, sizeof path) == 0 &&
+                    access(path, F_OK) == 0;
+        }
+        if (!taken)
+            break;
+        cur_n++;
+    }
+    cp_output_set_period(cur_n, cur_start_ns);
+}
+
 typedef int (*create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 
 void cp_continuous_init(void)
@@ -435,6 +457,7 @@ void cp_continuous_init(void)
     if (!period_ns && !end_mono_ns && !sig)
         return;
     int busy = cp_heap_busy_enter();
+    skip_existing();
     if (sem_init(&wake_sem, 0, 0) != 0) {
         cp_log("periodic profiles not started: sem_init: %s", strerror(errno));
         goto out;

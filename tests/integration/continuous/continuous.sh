@@ -3,11 +3,14 @@
 #   period:   periodic CPU files named with %n and %t add up to the run's CPU
 #   alloc:    alloc deltas of the periods sum exactly to the program's own
 #             count at CPROF_HEAP_RATE=1; the last file's in-use is the live set
+#   late:     10 ms periods: a late writer merges periods, the sum holds
 #   keep:     CPROF_KEEP=3 leaves exactly the newest 3 files
 #   signal:   CPROF_SIGNAL=USR2 writes every profile on each kill
 #   handler:  a program that takes USR2 itself gets it (one line from cprof)
 #   blockall: a program blocking every signal still gets files on kill
 #   duration: CPROF_DURATION stops after the time; the program goes on
+#   exec:     an exec'd image numbers its files after the old image's
+#   fork:     a forked child has no writer and writes once, at its exit
 #   locks:    mutex contentions of the periods add up to the exact count
 #   python:   a real program (python3) under CPROF_PERIOD gives files
 # Every file is read by go tool pprof.
@@ -74,6 +77,21 @@ alloc)
     f1=$("$psum" alloc_objects --focus alloc_here "$first" 2>/dev/null)
     [ "$f1" -gt 0 ] && [ "$f1" -lt "$objs" ] || fail "first period holds $f1 of $objs"
     pprof_all $files
+    ;;
+late)
+    # 10 ms periods: the writer falls behind on a loaded machine; period
+    # ends it passed are merged into the next file (a comment says how
+    # many), and the files still add up
+    CPROF_CPU="$dir/cpu.%n.pb.gz" CPROF_PERIOD=0.01 LD_PRELOAD=$lib "$prog" spin 0.6 >"$dir/out"
+    n=$(ls "$dir"/cpu.*.pb.gz | wc -l)
+    total=$("$psum" cpu "$dir"/cpu.*.pb.gz 2>"$dir/psum.txt")
+    truth=$(sed -n 's/.*thread_ns=\([0-9]*\).*/\1/p' "$dir/out")
+    late=$(for f in "$dir"/cpu.*.pb.gz; do zcat "$f" | grep -c "period end(s) passed" || true; done | awk '{ s += $1 } END { print s + 0 }')
+    echo "files=$n (with a late-period comment: $late) sum_cpu_ns=$total thread_cpu_ns=$truth"
+    [ "$n" -ge 10 ] || fail "only $n files at 10 ms periods"
+    awk -v a="$total" -v b="$truth" 'BEGIN { exit !(a / b > 0.95 && a / b < 1.05) }' ||
+        fail "the periods do not add up within 5%"
+    pprof_all "$dir/cpu.1.pb.gz" "$dir/cpu.$n.pb.gz"
     ;;
 keep)
     CPROF_CPU="$dir/cpu.%n.pb.gz" CPROF_PERIOD=0.1 CPROF_KEEP=3 LD_PRELOAD=$lib "$prog" spin 0.8 >"$dir/out"
@@ -150,6 +168,38 @@ duration)
     # machine may grant it much less; its tail still counts, so never 0)
     [ "$c" -gt 0 ] && [ "$c" -lt 600000000 ] || fail "$c ns is not within the 0.5 s"
     pprof_all "$dir/cpu.pb.gz"
+    ;;
+fork)
+    # the child has no writer thread; it writes once, at its exit, under its
+    # own pid; the parent's periods go on
+    CPROF_CPU="$dir/cpu.%p.%n.pb.gz" CPROF_PERIOD=0.2 LD_PRELOAD=$lib "$prog" fork 0.6 >"$dir/out" 2>"$dir/err" ||
+        fail "exit status $?"
+    cat "$dir/out"
+    grep -qx "child_threads=1" "$dir/out" || fail "the child has more than its one thread"
+    grep -qx "parent_threads=2 child_status=0" "$dir/out" || fail "the parent lacks its writer"
+    [ ! -s "$dir/err" ] || fail "stderr: $(cat "$dir/err")"
+    pids=$(ls "$dir" | sed -n 's/^cpu\.\([0-9]*\)\.[0-9]*\.pb\.gz$/\1/p' | sort | uniq -c | sort -n)
+    echo "files per pid: $(echo $pids)"
+    [ "$(echo "$pids" | wc -l)" -eq 2 ] || fail "want files of two processes"
+    [ "$(echo "$pids" | head -1 | awk '{print $1}')" -eq 1 ] || fail "the child wrote more than one file"
+    [ "$(echo "$pids" | tail -1 | awk '{print $1}')" -ge 3 ] || fail "the parent wrote too few periods"
+    pprof_all "$dir"/cpu.*.pb.gz
+    ;;
+exec)
+    # an exec'd image keeps the pid: its periods are numbered after the old
+    # image's files, none is replaced, and together they add up (the
+    # thread's CPU clock runs on across exec)
+    CPROF_CPU="$dir/cpu.%p.%n.pb.gz" CPROF_PERIOD=0.15 LD_PRELOAD=$lib "$prog" exec 0.5 >"$dir/out"
+    cat "$dir/out"
+    n=$(ls "$dir"/cpu.*.pb.gz | wc -l)
+    seqs=$(ls "$dir" | sed -n 's/^cpu\.[0-9]*\.\([0-9]*\)\.pb\.gz$/\1/p' | sort -n | tr '\n' ' ')
+    [ "$seqs" = "$(seq 1 "$n" | tr '\n' ' ')" ] || fail "sequence numbers $seqs"
+    total=$("$psum" cpu "$dir"/cpu.*.pb.gz 2>/dev/null)
+    truth=$(sed -n 's/.*thread_ns=\([0-9]*\).*/\1/p' "$dir/out")
+    echo "files=$n sum_cpu_ns=$total thread_cpu_ns=$truth"
+    awk -v a="$total" -v b="$truth" 'BEGIN { exit !(a / b > 0.95 && a / b < 1.05) }' ||
+        fail "the two images' periods do not add up within 5%"
+    pprof_all "$dir"/cpu.*.pb.gz
     ;;
 locks)
     # a cumulative type of another collector: contentions of the periods

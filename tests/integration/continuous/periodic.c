@@ -12,7 +12,13 @@
  *                      SECS; print "usr2=N"
  *   blockall FILE      block every signal on every thread; a worker burns
  *                      CPU until FILE exists; print "saw FILE"
+ *   exec SECS          burn SECS, then exec itself as "spin SECS"
+ *   fork SECS          fork; the child burns SECS of CPU and prints
+ *                      "child_threads=N" (its threads: no writer inherited),
+ *                      the parent burns SECS too and waits for it
  */
+#include <dirent.h>
+#include <sys/wait.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -64,6 +70,18 @@ static void *worker(void *arg)
     while (!exists(file) && clock_ns(CLOCK_MONOTONIC) - t0 < 60000000000LL)
         burn_ns(10000000);
     return NULL;
+}
+
+static int count_threads(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        n += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return n;
 }
 
 static volatile sig_atomic_t got;
@@ -129,6 +147,25 @@ int main(int argc, char **argv)
         pthread_create(&th, NULL, worker, argv[2]);
         pthread_join(th, NULL);
         printf("saw %s\n", exists(argv[2]) ? "file" : "nothing");
+    } else if (!strcmp(mode, "exec")) {
+        burn_ns((int64_t)(atof(argv[2]) * 1e9));
+        char *args[] = {argv[0], "spin", argv[2], NULL};
+        execv("/proc/self/exe", args);
+        perror("execv");
+        return 1;
+    } else if (!strcmp(mode, "fork")) {
+        int64_t ns = (int64_t)(atof(argv[2]) * 1e9);
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid == 0) {
+            burn_ns(ns);
+            printf("child_threads=%d\n", count_threads());
+            return 0;
+        }
+        burn_ns(ns);
+        int st = 0;
+        waitpid(pid, &st, 0);
+        printf("parent_threads=%d child_status=%d\n", count_threads(), st);
     } else {
         fprintf(stderr, "periodic: unknown mode %s\n", mode);
         return 2;
