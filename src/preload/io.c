@@ -7,7 +7,7 @@
  * and passes its return value and errno through untouched.  Variables:
  *   CPROF_IO=FILE            write the I/O profile to FILE at exit ("%p")
  *   CPROF_IO_RATE=BYTES      mean bytes between byte samples (default
- *                            524288; 1 = every call, exactly)
+ *                            1048576; 1 = every call, exactly)
  *   CPROF_IO_TIME_RATE=NS    the block rule's NS for time (default 1 ms;
  *                            1 when CPROF_IO_RATE=1)
  *   CPROF_IO_SEED=N          fixed seed for the samplers (tests)

@@ -3,7 +3,7 @@
  * to compare with the I/O profile.
  *
  *   io_known exact DIR      every kind of call, modest volume (rate 1)
- *   io_known estimate DIR   1 GiB to /dev/null and blocking pipe reads
+ *   io_known estimate DIR   2 GiB to /dev/null and blocking pipe reads
  *                           (default rate: totals within 10%)
  *
  * Output lines: "site NAME KIND BYTES CALLS NS" (NS: the call's time as
@@ -323,9 +323,9 @@ int main(int argc, char **argv)
         /* The blocking reads first: a thread's first call is timed for
          * sure, so the warm-up read opens the slow window the measured
          * reads then keep open (after a phase of fast calls the first slow
-         * one is timed with probability 1/32 only; see docs/io.md). */
+         * one is timed with probability 1/64 only; see docs/io.md). */
         blocking_pipe(150, 2000);
-        site_null_write(site_new("site_null_write", "other"), 1LL << 30);
+        site_null_write(site_new("site_null_write", "other"), 2LL << 30);
     } else {
         fprintf(stderr, "io_known: unknown mode %s\n", argv[1]);
         return 2;

@@ -30,7 +30,7 @@ same_output() {
     name=$1; shift
     set +e
     "$@" >"$tmp/$name.plain" 2>"$tmp/$name.plain.err"; st1=$?
-    for rate in 524288 1; do
+    for rate in 1048576 1; do
         prof="$tmp/$name.$rate.%p.pb.gz"
         env LD_PRELOAD="$LIBCPROF" CPROF_IO="$prof" CPROF_IO_RATE=$rate "$@" \
             >"$tmp/$name.prof" 2>"$tmp/$name.prof.err"; st2=$?
