@@ -157,11 +157,11 @@ static void totals(const cp_profile *p, int type, int64_t *samples, double *valu
 {
     int vi = main_type(type) ? cp_profile_sample_index(p, main_type(type)) : -1;
     int ci = cp_profile_sample_index(p, type == REC_HEAP ? "alloc_objects" : "samples");
-    if (type == REC_IO)
-        ci = cp_profile_sample_index(p, "io_calls");
     *samples = 0, *value = 0;
     for (size_t i = 0; i < p->nsamples; i++) {
-        if (ci >= 0)
+        if (type == REC_IO) /* its samples: bytes and time are sampled apart */
+            *samples += 1;
+        else if (ci >= 0)
             *samples += p->samples[i].values[ci];
         if (vi >= 0)
             *value += (double)p->samples[i].values[vi];
@@ -472,7 +472,7 @@ static void summary(const rec_output *o, const char *name, size_t nproc, double 
         fprintf(stderr, "cprof: %s: %.1f MB in %lld objects allocated (estimated from samples) "
                         "in %zu process%s\n", base, value / 1e6, (long long)samples, nproc, nproc == 1 ? "" : "es");
     } else if (o->type == REC_IO) {
-        fprintf(stderr, "cprof: %s: %.1f MB in %lld I/O calls (estimated from samples) in %zu "
+        fprintf(stderr, "cprof: %s: %.1f MB read or written (estimated from %lld samples) in %zu "
                         "process%s\n", base, value / 1e6, (long long)samples, nproc,
                 nproc == 1 ? "" : "es");
     } else {

@@ -15,6 +15,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -259,6 +260,26 @@ NOINLINE void site_errors(site *s)
     close(p[1]);
 }
 
+/* Writes under the label route=/upload, pushed through the library's
+ * public API when it is there (found with dlsym: this program is
+ * preloaded, not linked); the label is the site's "kind" column's
+ * neighbour in the report: "label:route=/upload". */
+NOINLINE void site_labelled(int fd, site *s)
+{
+    int (*push)(const char *, const char *) =
+        (int (*)(const char *, const char *))dlsym(RTLD_DEFAULT, "cprof_label_push");
+    void (*pop)(void) = (void (*)(void))dlsym(RTLD_DEFAULT, "cprof_label_pop");
+    if (push)
+        push("route", "/upload");
+    for (int i = 0; i < 100; i++) {
+        long long t0 = now();
+        ssize_t r = write(fd, buf, 50);
+        note(s, r, t0);
+    }
+    if (pop)
+        pop();
+}
+
 NOINLINE void site_null_write(site *s, long long total)
 {
     int fd = open("/dev/null", O_WRONLY);
@@ -304,6 +325,7 @@ int main(int argc, char **argv)
         if (out < 0)
             die(path2);
         site_sendfile(out, fd, site_new("site_sendfile", "file"));
+        site_labelled(out, site_new("site_labelled", "file"));
         close(out);
         close(fd);
         int sv[2];

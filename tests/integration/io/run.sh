@@ -103,14 +103,21 @@ os.unlink(p)" "$tmp/py.out"
     ;;
 record)
     head -c 2000000 /dev/urandom >"$tmp/data"
-    "$CPROF" record --io="$tmp/rec.pb.gz" -- sh -c "cat '$tmp/data' >'$tmp/a'; dd if='$tmp/data' of='$tmp/b' bs=64k status=none" 2>"$tmp/err"
+    size=$(wc -c <"$tmp/data")
+    # Rate 1 (record passes the environment on): exact bytes per program.
+    CPROF_IO_RATE=1 "$CPROF" record --io="$tmp/rec.pb.gz" -- sh -c "cat '$tmp/data' >'$tmp/a'; dd if='$tmp/data' of='$tmp/b' bs=64k status=none" 2>"$tmp/err"
     cat "$tmp/err"
-    grep -q 'I/O calls' "$tmp/err" || fail "record: no I/O summary"
+    grep -q 'read or written' "$tmp/err" || fail "record: no I/O summary"
     readable "$tmp/rec.pb.gz"
     go tool pprof -tags "$tmp/rec.pb.gz" >"$tmp/tags" 2>&1
-    grep -q 'cat' "$tmp/tags" && grep -q 'dd' "$tmp/tags" || { cat "$tmp/tags"; fail "record: comm labels missing"; }
+    cat "$tmp/tags"
+    grep -q 'cat' "$tmp/tags" && grep -q 'dd' "$tmp/tags" || fail "record: comm labels missing"
     grep -q 'kind' "$tmp/tags" || fail "record: no kind label"
-    echo "record --io: merged profile with comm and kind labels"
+    b=$(total "$tmp/rec.pb.gz" io_bytes)
+    # cat copies once (copy_file_range, or read + write: then twice), dd
+    # reads and writes: 3 or 4 times the file.
+    [ "$b" = $((3 * size)) ] || [ "$b" = $((4 * size)) ] || fail "record: $b bytes, want $((3 * size)) or $((4 * size))"
+    echo "record --io: merged profile, comm and kind labels, $b bytes (exact at rate 1)"
     ;;
 *)
     fail "unknown mode $mode"
