@@ -88,6 +88,14 @@ CPROF_API int cprof_heap_stop(void);
 /* 1 while heap sampling runs, else 0.  [thread-safe] */
 CPROF_API int cprof_heap_running(void);
 
+/* ---- mutex and block profiles (Go's mutex and block profiles) ----
+ * Started by CPROF_MUTEX=FILE / CPROF_BLOCK=FILE (also in programs linked
+ * with -lcprof); sample types contentions/count and delay/nanoseconds.
+ * Write the profile so far ("%p" in path expands to the pid), atomically;
+ * a profile not started is written empty.  [thread-safe] */
+CPROF_API int cprof_mutex_write(const char *path);
+CPROF_API int cprof_block_write(const char *path);
+
 /* ---- labels (Go's pprof.Do / pprof.WithLabels) ----
  * A thread's labels are attached to every sample taken on it, of every
  * profile type; threads created while labels are set inherit them.  A key

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cprof.h"
@@ -129,6 +130,21 @@ int cp_write_all(int fd, const void *data, size_t len)
 
 int cp_write_file_atomic(const char *path, const void *data, size_t len)
 {
+    /* A device or pipe (/dev/null, /dev/stdout, a FIFO) is written in
+     * place: renaming a file over it would replace /dev/null itself with a
+     * regular file when run as root. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        int dfd = open(path, O_WRONLY | O_CLOEXEC);
+        if (dfd < 0)
+            return CPROF_EIO;
+        int drc = cp_write_all(dfd, data, len);
+        int dsaved = errno;
+        if (close(dfd) != 0 && drc == 0)
+            drc = CPROF_EIO, dsaved = errno;
+        errno = dsaved;
+        return drc;
+    }
     char tmp[4096];
     int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     if (n < 0 || (size_t)n >= sizeof tmp) {

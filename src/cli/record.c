@@ -58,8 +58,8 @@
 const rec_type cp_record_types[REC_NTYPES] = {
     {"cpu", "CPROF_CPU", "cpu.pb.gz", "CPU", true},
     {"heap", "CPROF_HEAP", "heap.pb.gz", "heap", true},
-    {"mutex", "CPROF_MUTEX", "mutex.pb.gz", "mutex", false},
-    {"block", "CPROF_BLOCK", "block.pb.gz", "block", false},
+    {"mutex", "CPROF_MUTEX", "mutex.pb.gz", "mutex", true},
+    {"block", "CPROF_BLOCK", "block.pb.gz", "block", true},
     {"threads", "CPROF_THREADS", "threads.pb.gz", "threads", false},
     {"io", "CPROF_IO", "io.pb.gz", "I/O", true},
 };
@@ -83,7 +83,7 @@ static void usage(void)
           "or, when F has them, F with %p as the pid and %c as the name (a name with\n"
           "%p or %c implies --per-process).  Profiles are written when CMD exits;\n"
           "processes still running then are not waited for.  This version collects\n"
-          "CPU, heap and I/O profiles; the other types are refused.\n",
+          "CPU, heap, mutex, block and I/O profiles; the other types are refused.\n",
           stderr);
 }
 
@@ -472,7 +472,7 @@ int cp_cmd_record(int argc, char **argv)
                     goto bad;
                 if (!cp_record_types[t].ready) {
                     fprintf(stderr, "cprof: record: %s profiles are not collected by this "
-                                    "version yet (CPU and heap are)\n", cp_record_types[t].what);
+                                    "version yet\n", cp_record_types[t].what);
                     goto bad;
                 }
                 any = 1;

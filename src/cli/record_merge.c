@@ -150,13 +150,17 @@ static const char *main_type(int type)
 {
     if (type == REC_IO)
         return "io_bytes";
+    if (type == REC_MUTEX || type == REC_BLOCK)
+        return "delay";
     return type == REC_CPU ? "cpu" : type == REC_HEAP ? "alloc_space" : NULL;
 }
 
 static void totals(const cp_profile *p, int type, int64_t *samples, double *value)
 {
     int vi = main_type(type) ? cp_profile_sample_index(p, main_type(type)) : -1;
-    int ci = cp_profile_sample_index(p, type == REC_HEAP ? "alloc_objects" : "samples");
+    int ci = cp_profile_sample_index(p, type == REC_HEAP ? "alloc_objects"
+                                        : type == REC_MUTEX || type == REC_BLOCK ? "contentions"
+                                                                                 : "samples");
     *samples = 0, *value = 0;
     for (size_t i = 0; i < p->nsamples; i++) {
         if (type == REC_IO) /* its samples: bytes and time are sampled apart */
@@ -166,7 +170,7 @@ static void totals(const cp_profile *p, int type, int64_t *samples, double *valu
         if (vi >= 0)
             *value += (double)p->samples[i].values[vi];
     }
-    if (type == REC_CPU)
+    if (type == REC_CPU || type == REC_MUTEX || type == REC_BLOCK)
         *value /= 1e9;
 }
 
@@ -475,6 +479,10 @@ static void summary(const rec_output *o, const char *name, size_t nproc, double 
         fprintf(stderr, "cprof: %s: %.1f MB read or written (estimated from %lld samples) in %zu "
                         "process%s\n", base, value / 1e6, (long long)samples, nproc,
                 nproc == 1 ? "" : "es");
+    } else if (o->type == REC_MUTEX || o->type == REC_BLOCK) {
+        fprintf(stderr, "cprof: %s: %lld %s, %.3f s waited, in %zu process%s\n", base,
+                (long long)samples, o->type == REC_MUTEX ? "contentions" : "blocking waits",
+                value, nproc, nproc == 1 ? "" : "es");
     } else {
         fprintf(stderr, "cprof: %s: %zu process%s\n", base, nproc, nproc == 1 ? "" : "es");
     }
@@ -541,7 +549,8 @@ int cp_record_output(const rec_output *o, rec_procs *procs)
                 o->path);
     /* never silent when empty or far from what the tree used */
     double missing = o->used_cpu_s - value;
-    if (samples == 0 || (o->type == REC_CPU && o->used_cpu_s >= 0 && missing > 0.1 &&
+    if (n == 0 || (samples == 0 && o->type != REC_MUTEX && o->type != REC_BLOCK) ||
+        (o->type == REC_CPU && o->used_cpu_s >= 0 && missing > 0.1 &&
                          missing > 0.25 * o->used_cpu_s))
         explain(o, procs, value, n > 0);
 out:

@@ -297,7 +297,11 @@ static int build(cp_events *t, const cp_events_spec *s, cp_profile **out)
         int64_t v1 = atomic_load_explicit(&r->v1, memory_order_relaxed);
         if (!cnt)
             continue;
-        uint32_t n = r->n < CP_MAX_FRAMES ? r->n : CP_MAX_FRAMES;
+        uint32_t n = r->n < CP_MAX_FRAMES - 1 ? r->n : CP_MAX_FRAMES - 1;
+        bool named = r->tag && r->tag < s->ntags && s->tag_names && s->tag_names[r->tag];
+        uint32_t lead = named && s->tag_frame ? 1 : 0;
+        if (lead && !(ids[0] = cp_pbuilder_named_location(b, s->tag_names[r->tag])))
+            goto out;
         if (!any) {
             pm = cp_procmaps_load(); /* NULL: addresses without mappings */
             any = true;
@@ -318,18 +322,18 @@ static int build(cp_events *t, const cp_events_spec *s, cp_profile **out)
                     goto out;
                 *slot = id;
             }
-            ids[k] = *slot;
+            ids[lead + k] = *slot;
         }
         lab_acc la;
         la.n = 0;
         if (r->labels)
             cp_labels_each(r->labels, add_label, &la);
-        if (r->tag && r->tag < s->ntags && s->tag_key && s->tag_names[r->tag])
+        if (named && !s->tag_frame && s->tag_key)
             la.l[la.n++] = (cp_label_in){.key = s->tag_key, .str = s->tag_names[r->tag]};
         int64_t v[4];
         for (size_t i = 0; i < s->ncols; i++)
             v[i] = col_value(&s->cols[i], cnt, v0, v1);
-        if (cp_pbuilder_sample(b, ids, n, v, la.l, la.n))
+        if (cp_pbuilder_sample(b, ids, lead + n, v, la.l, la.n))
             goto out;
     }
     int64_t lost = t && t->map ? atomic_load(&t->hdr->lost) : 0;

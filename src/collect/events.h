@@ -34,6 +34,7 @@
 #define CP_COLLECT_EVENTS_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -91,6 +92,9 @@ typedef struct cp_events_spec {
     const char *tag_key;
     const char *const *tag_names;
     size_t ntags;
+    /* Instead of a label, tag_names[tag] becomes the sample's leaf frame
+     * (a named location above the stack), e.g. the lock call waited in. */
+    bool tag_frame;
     /* The named frame lost events are shown on, e.g. "cprof.lostMutexEvents". */
     const char *lost_frame;
     int64_t time_ns, duration_ns;          /* profile times; 0 time = now */

@@ -51,6 +51,7 @@
 #include "cprof.h"
 #include "preload/heap_env.h"
 #include "preload/io_env.h"
+#include "preload/locks_env.h"
 
 
 typedef int (*create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
@@ -224,6 +225,7 @@ static void fork_child(void)
     cp_cpu_atfork_child();
     cp_labels_atfork_child();
     cp_preload_io_atfork_child();
+    cp_preload_locks_atfork_child();
 }
 
 static void at_exit(void)
@@ -231,6 +233,7 @@ static void at_exit(void)
     int rc = cprof_cpu_stop(); /* also after the program took the signal */
     if (rc && rc != CPROF_ENOTRUNNING)
         cp_log("CPU profile not written: %s", cprof_strerror(rc));
+    cp_preload_locks_fini();
     cp_preload_heap_fini();
     cp_preload_io_fini();
 }
@@ -394,5 +397,6 @@ __attribute__((constructor)) static void preload_init(void)
     cp_heap_atfork_register();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     atexit(at_exit);
+    cp_preload_locks_init();
     start_cpu_from_env();
 }
