@@ -40,7 +40,6 @@ expect 2 "call_tree is not supported for dot" dot -call_tree x.pb.gz
 expect 2 "conflicting options set" -text -cum -flat=true x.pb.gz
 expect 2 "at most one output format" -top -traces x.pb.gz
 expect 1 "nosuch.pb.gz" top "$WORK/nosuch.pb.gz"
-expect 2 "I/O profiles are not collected" record --io=x.pb.gz -- true
 expect 2 "no command to run" record --cpu
 expect 2 "unknown flag --bogus" record --bogus -- true
 printf 'not a profile at all' >"$WORK/junk.pb.gz"
