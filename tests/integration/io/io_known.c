@@ -3,6 +3,8 @@
  * to compare with the I/O profile.
  *
  *   io_known exact DIR      every kind of call, modest volume (rate 1)
+ *   io_known threads DIR    8 threads writing at once, then a forked child
+ *                           writing its own profile (rate 1: exact)
  *   io_known estimate DIR   2 GiB to /dev/null and blocking pipe reads
  *                           (default rate: totals within 10%)
  *
@@ -25,6 +27,7 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -293,6 +296,72 @@ NOINLINE void site_null_write(site *s, long long total)
     close(fd);
 }
 
+/* ---- many threads at once, and a forked child ---- */
+
+enum { NTHREADS = 8, PER_THREAD = 20000 };
+
+NOINLINE void site_thread_write(int fd, site *s)
+{
+    for (int i = 0; i < PER_THREAD; i++) {
+        long long t0 = now();
+        ssize_t r = write(fd, buf, 100 + (size_t)(i % 3));
+        note(s, r, t0);
+    }
+}
+
+static int null_fd;
+
+static void *writer(void *p)
+{
+    site_thread_write(null_fd, p);
+    return NULL;
+}
+
+/* The child writes its own profile (the path has %p) with its own bytes;
+ * it prints its site line, which the parent's report does not hold. */
+NOINLINE void site_child_write(site *s)
+{
+    for (int i = 0; i < 100; i++) {
+        long long t0 = now();
+        ssize_t r = write(null_fd, buf, 1000);
+        note(s, r, t0);
+    }
+}
+
+static void threads_and_fork(void)
+{
+    null_fd = open("/dev/null", O_WRONLY);
+    if (null_fd < 0)
+        die("/dev/null");
+    site per[NTHREADS] = {{0}};
+    pthread_t th[NTHREADS];
+    for (int i = 0; i < NTHREADS; i++)
+        if (pthread_create(&th[i], NULL, writer, &per[i]))
+            die("pthread_create");
+    for (int i = 0; i < NTHREADS; i++)
+        pthread_join(th[i], NULL);
+    site *all = site_new("site_thread_write", "other");
+    for (int i = 0; i < NTHREADS; i++) {
+        all->bytes += per[i].bytes;
+        all->calls += per[i].calls;
+        all->ns += per[i].ns;
+    }
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork");
+    if (pid == 0) {
+        site c = {"site_child_write", "other", 0, 0, 0};
+        site_child_write(&c);
+        fprintf(stderr, "child %d site %s %s %lld %lld %lld\n", (int)getpid(), c.name, c.kind,
+                c.bytes, c.calls, c.ns);
+        exit(0);
+    }
+    int st;
+    if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        die("child");
+}
+
 static void print_sites(void)
 {
     for (int i = 0; i < nsites; i++)
@@ -341,6 +410,8 @@ int main(int argc, char **argv)
         close(sv[1]);
         site_errors(site_new("site_errors", ""));
         blocking_pipe(60, 2000);
+    } else if (strcmp(argv[1], "threads") == 0) {
+        threads_and_fork();
     } else if (strcmp(argv[1], "estimate") == 0) {
         /* The blocking reads first: a thread's first call is timed for
          * sure, so the warm-up read opens the slow window the measured

@@ -57,6 +57,21 @@ exact)
     CPROF_IO="$tmp/exact.pb.gz" CPROF_IO_RATE=1 LD_PRELOAD="$LIBCPROF" "$IO_KNOWN" exact "$tmp" >"$tmp/report"
     python3 "$IO_CHECK" exact "$tmp/report" "$tmp/exact.pb.gz"
     ;;
+threads)
+    # Rate 1, eight threads adding at once: exact sums.  The forked child
+    # writes its own file (%p) holding its own calls only.
+    CPROF_IO="$tmp/thr.%p.pb.gz" CPROF_IO_RATE=1 LD_PRELOAD="$LIBCPROF" "$IO_KNOWN" threads "$tmp" \
+        >"$tmp/report" 2>"$tmp/child"
+    parent=$(ls "$tmp"/thr.*.pb.gz | while read -r f; do
+        case "$f" in *".$(sed -n 's/^child \([0-9]*\) .*/\1/p' "$tmp/child").pb.gz") ;; *) echo "$f" ;; esac; done)
+    child="$tmp/thr.$(sed -n 's/^child \([0-9]*\) .*/\1/p' "$tmp/child").pb.gz"
+    [ -s "$child" ] || fail "the forked child wrote no profile"
+    python3 "$IO_CHECK" exact "$tmp/report" "$parent"
+    sed 's/^child [0-9]* //' "$tmp/child" >"$tmp/child.report"
+    python3 "$IO_CHECK" exact "$tmp/child.report" "$child"
+    b=$(total "$child" io_bytes)
+    [ "$b" = 100000 ] || fail "the child's profile holds $b bytes, want its own 100000"
+    ;;
 estimate)
     CPROF_IO="$tmp/est.pb.gz" LD_PRELOAD="$LIBCPROF" "$IO_KNOWN" estimate "$tmp" >"$tmp/report"
     python3 "$IO_CHECK" estimate "$tmp/report" "$tmp/est.pb.gz"
