@@ -25,7 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -231,8 +233,33 @@ static void blocking_pipe(int n, int gap_us)
 
 /* ---- errno and partial writes pass through ---- */
 
+static void on_alarm(int sig)
+{
+    (void)sig;
+}
+
 NOINLINE void site_errors(site *s)
 {
+    /* A read blocked on an empty pipe, interrupted by a signal whose
+     * handler has no SA_RESTART: -1 and EINTR, as without cprof. */
+    int e[2];
+    if (pipe(e))
+        die("pipe");
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sigaction(SIGALRM, &sa, NULL);
+    struct itimerval it = {{0, 0}, {0, 50000}};
+    setitimer(ITIMER_REAL, &it, NULL);
+    long long t1 = now();
+    errno = 0;
+    ssize_t ri = read(e[0], buf, 1);
+    int ei = errno;
+    note(s, ri, t1);
+    if (ri != -1 || ei != EINTR)
+        die("an interrupted read should fail with EINTR");
+    close(e[0]);
+    close(e[1]);
     long long t0 = now();
     errno = 0;
     ssize_t r = read(-1, buf, 10);
