@@ -65,6 +65,7 @@ static cp_events bytes_tab, time_tab;
 static int64_t rate_bytes = CP_IO_RATE_DEFAULT;
 static int64_t time_rate = CP_IO_TIME_RATE_DEFAULT;
 static int64_t call_mean = CP_IO_CALL_MEAN;
+static double inv_log_miss; /* 1 / ln(1 - 1/call_mean), set at start */
 static uint64_t seed_base;
 static uint64_t thread_seq;
 static uint64_t samples_taken;
@@ -118,7 +119,7 @@ static int64_t draw_calls(cp_io_tls *t, int64_t mean)
 {
     if (mean <= 1)
         return 0;
-    double g = floor(log(uniform(t)) / log1p(-1.0 / (double)mean));
+    double g = floor(log(uniform(t)) * inv_log_miss);
     if (g > 1e15)
         g = 1e15;
     return (int64_t)g;
@@ -300,6 +301,7 @@ int cp_io_start(int64_t rate, int64_t trate, uint64_t seed)
     rate_bytes = rate;
     time_rate = trate;
     call_mean = trate <= 1 ? 1 : CP_IO_CALL_MEAN;
+    inv_log_miss = call_mean > 1 ? 1.0 / log1p(-1.0 / (double)call_mean) : 0;
     if (!seed && getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed)
         seed = (uint64_t)cp_io_clock() ^ ((uint64_t)getpid() << 32);
     seed_base = seed;
