@@ -171,6 +171,43 @@ NOINLINE void site_sock_read(int fd, long long want, site *s)
     }
 }
 
+/* send/sendto/sendmsg and recv/recvfrom/recvmsg in turn */
+NOINLINE void site_sock_send(int fd, int i, site *s)
+{
+    long long t0 = now();
+    ssize_t r;
+    if (i % 3 == 0) {
+        r = send(fd, buf, 10 + (size_t)i, 0);
+    } else if (i % 3 == 1) {
+        r = sendto(fd, buf, 10 + (size_t)i, 0, NULL, 0);
+    } else {
+        struct iovec iov = {buf, 10 + (size_t)i};
+        struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+        r = sendmsg(fd, &m, 0);
+    }
+    note(s, r, t0);
+}
+
+NOINLINE void site_sock_recv(int fd, long long want, site *s)
+{
+    for (int i = 0; s->bytes < want; i++) {
+        long long t0 = now();
+        ssize_t r;
+        if (i % 3 == 0) {
+            r = recv(fd, buf, sizeof buf, 0);
+        } else if (i % 3 == 1) {
+            r = recvfrom(fd, buf, sizeof buf, 0, NULL, NULL);
+        } else {
+            struct iovec iov = {buf, sizeof buf};
+            struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+            r = recvmsg(fd, &m, 0);
+        }
+        note(s, r, t0);
+        if (r <= 0)
+            die("socket recv");
+    }
+}
+
 /* ---- the blocking pipe: a thread feeds one byte every `gap` us ---- */
 
 typedef struct feed {
@@ -432,6 +469,12 @@ int main(int argc, char **argv)
         for (int i = 0; i < 400; i++) { /* ping-pong: the buffer never fills */
             site_sock_write(sv[0], i, sw);
             site_sock_read(sv[1], sw->bytes, sr);
+        }
+        site *ss = site_new("site_sock_send", "socket");
+        site *rr = site_new("site_sock_recv", "socket");
+        for (int i = 0; i < 300; i++) {
+            site_sock_send(sv[1], i, ss);
+            site_sock_recv(sv[0], ss->bytes, rr);
         }
         close(sv[0]);
         close(sv[1]);
