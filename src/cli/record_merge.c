@@ -161,13 +161,13 @@ static void totals(const cp_profile *p, int type, int64_t *samples, double *valu
     int ci = cp_profile_sample_index(p, type == REC_HEAP ? "alloc_objects"
                                         : type == REC_MUTEX || type == REC_BLOCK ? "contentions"
                                                                                  : "samples");
-    if (type == REC_IO)
-        ci = cp_profile_sample_index(p, "io_calls");
     if (ci < 0 && p->nsample_types)
         ci = 0; /* the other types: their first (count) sample type */
     *samples = 0, *value = 0;
     for (size_t i = 0; i < p->nsamples; i++) {
-        if (ci >= 0)
+        if (type == REC_IO) /* its samples: bytes and time are sampled apart */
+            *samples += 1;
+        else if (ci >= 0)
             *samples += p->samples[i].values[ci];
         if (vi >= 0)
             *value += (double)p->samples[i].values[vi];
@@ -482,7 +482,7 @@ static void summary(const rec_output *o, const char *name, size_t nproc, double 
                 (long long)samples, o->type == REC_MUTEX ? "contentions" : "blocking waits",
                 value, nproc, nproc == 1 ? "" : "es");
     } else if (o->type == REC_IO) {
-        fprintf(stderr, "cprof: %s: %.1f MB in %lld I/O calls (estimated from samples) in %zu "
+        fprintf(stderr, "cprof: %s: %.1f MB read or written (estimated from %lld samples) in %zu "
                         "process%s\n", base, value / 1e6, (long long)samples, nproc,
                 nproc == 1 ? "" : "es");
     } else {

@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/rng.h"
 #include "collect/events.h"
 #include "collect/heap.h"
 #include "collect/labels.h"
@@ -65,6 +66,7 @@ static cp_events bytes_tab, time_tab;
 static int64_t rate_bytes = CP_IO_RATE_DEFAULT;
 static int64_t time_rate = CP_IO_TIME_RATE_DEFAULT;
 static int64_t call_mean = CP_IO_CALL_MEAN;
+static double inv_log_miss; /* 1 / ln(1 - 1/call_mean), set at start */
 static uint64_t seed_base;
 static uint64_t thread_seq;
 static uint64_t samples_taken;
@@ -72,23 +74,10 @@ static int started;
 
 /* ---- random numbers ---- */
 
-static uint64_t mix64(uint64_t x)
-{
-    x += 0x9e3779b97f4a7c15ULL;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-}
-
-/* Uniform in (0, 1]. */
+/* Uniform in (0, 1] (base/rng.h, the samplers' one generator). */
 static double uniform(cp_io_tls *t)
 {
-    uint64_t x = t->rng;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    t->rng = x;
-    return (double)(((x * 0x2545f4914f6cdd1dULL) >> 11) + 1) * (1.0 / 9007199254740992.0);
+    return cp_rng_unit(&t->rng);
 }
 
 /* x rounded down or up at random, up with probability frac(x). */
@@ -105,10 +94,7 @@ static int64_t draw_bytes(cp_io_tls *t)
 {
     if (rate_bytes <= 1)
         return 0;
-    double x = -log(uniform(t)) * (double)rate_bytes;
-    if (x > 9.0e18)
-        x = 9.0e18;
-    int64_t c = (int64_t)x;
+    int64_t c = (int64_t)cp_rng_exp(&t->rng, (double)rate_bytes);
     return c > 0 ? c - 1 : 0;
 }
 
@@ -118,7 +104,7 @@ static int64_t draw_calls(cp_io_tls *t, int64_t mean)
 {
     if (mean <= 1)
         return 0;
-    double g = floor(log(uniform(t)) / log1p(-1.0 / (double)mean));
+    double g = floor(cp_rng_ln01(uniform(t)) * inv_log_miss);
     if (g > 1e15)
         g = 1e15;
     return (int64_t)g;
@@ -127,7 +113,7 @@ static int64_t draw_calls(cp_io_tls *t, int64_t mean)
 static void seed_thread(cp_io_tls *t)
 {
     uint64_t seq = __atomic_fetch_add(&thread_seq, 1, __ATOMIC_RELAXED);
-    t->rng = mix64(seed_base + seq * 0x9e3779b97f4a7c15ULL) | 1;
+    t->rng = cp_rng_seed(seed_base + seq * 0x9e3779b97f4a7c15ULL);
     t->bytes_left = draw_bytes(t);
     t->window = 0;
     t->mean = 1; /* this first call was timed for sure */
@@ -300,6 +286,7 @@ int cp_io_start(int64_t rate, int64_t trate, uint64_t seed)
     rate_bytes = rate;
     time_rate = trate;
     call_mean = trate <= 1 ? 1 : CP_IO_CALL_MEAN;
+    inv_log_miss = call_mean > 1 ? 1.0 / log1p(-1.0 / (double)call_mean) : 0;
     if (!seed && getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed)
         seed = (uint64_t)cp_io_clock() ^ ((uint64_t)getpid() << 32);
     seed_base = seed;
@@ -328,7 +315,7 @@ void cp_io_atfork_child(void)
 {
     /* The forking thread's sampler state would repeat its parent's draws. */
     cp_io_tls_state = (cp_io_tls){0};
-    seed_base = mix64(seed_base ^ ((uint64_t)getpid() << 20));
+    seed_base = cp_rng_mix(seed_base ^ ((uint64_t)getpid() << 20));
     if (started) {
         cp_events_atfork_child(&bytes_tab);
         cp_events_atfork_child(&time_tab);

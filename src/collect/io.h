@@ -45,9 +45,9 @@
  * between timed calls outside a slow window, and the slow window: a timed
  * call of d ns makes the next min(d / CP_IO_SLOW_NS, CP_IO_WINDOW_MAX)
  * calls timed for sure (their clock reads cost ~1% of that d). */
-#define CP_IO_RATE_DEFAULT ((int64_t)512 * 1024)
+#define CP_IO_RATE_DEFAULT ((int64_t)1024 * 1024)
 #define CP_IO_TIME_RATE_DEFAULT ((int64_t)1000000)
-#define CP_IO_CALL_MEAN 32
+#define CP_IO_CALL_MEAN 64
 #define CP_IO_SLOW_NS ((int64_t)20000)
 #define CP_IO_WINDOW_MAX 1024
 

@@ -2,12 +2,13 @@
  *
  * What: read, write, pread(64), pwrite(64), readv, writev, preadv(64),
  * pwritev(64), preadv2/pwritev2 (and their 64 names), fsync, fdatasync,
- * sendfile(64) and copy_file_range are defined here; each calls the next
+ * sendfile(64), copy_file_range, and the socket calls recv, send,
+ * recvfrom, sendto, recvmsg and sendmsg are defined here; each calls the next
  * definition (glibc's) between cp_io_begin and cp_io_end (collect/io.h),
  * and passes its return value and errno through untouched.  Variables:
  *   CPROF_IO=FILE            write the I/O profile to FILE at exit ("%p")
  *   CPROF_IO_RATE=BYTES      mean bytes between byte samples (default
- *                            524288; 1 = every call, exactly)
+ *                            1048576; 1 = every call, exactly)
  *   CPROF_IO_TIME_RATE=NS    the block rule's NS for time (default 1 ms;
  *                            1 when CPROF_IO_RATE=1)
  *   CPROF_IO_SEED=N          fixed seed for the samplers (tests)
@@ -40,9 +41,11 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "base/env.h"
 #include "base/log.h"
 #include "collect/continuous.h"
 #include "collect/io.h"
@@ -63,12 +66,14 @@ typedef ssize_t (*cfr_fn)(int, off_t *, int, off_t *, size_t, unsigned);
 enum {
     F_READ, F_WRITE, F_PREAD, F_PREAD64, F_PWRITE, F_PWRITE64, F_READV, F_WRITEV,
     F_PREADV, F_PREADV64, F_PWRITEV, F_PWRITEV64, F_PREADV2, F_PREADV64V2, F_PWRITEV2,
-    F_PWRITEV64V2, F_FSYNC, F_FDATASYNC, F_SENDFILE, F_SENDFILE64, F_CFR, NFNS
+    F_PWRITEV64V2, F_FSYNC, F_FDATASYNC, F_SENDFILE, F_SENDFILE64, F_CFR, F_RECV, F_SEND,
+    F_RECVFROM, F_SENDTO, F_RECVMSG, F_SENDMSG, NFNS
 };
 static const char *const fn_names[NFNS] = {
     "read", "write", "pread", "pread64", "pwrite", "pwrite64", "readv", "writev",
     "preadv", "preadv64", "pwritev", "pwritev64", "preadv2", "preadv64v2", "pwritev2",
     "pwritev64v2", "fsync", "fdatasync", "sendfile", "sendfile64", "copy_file_range",
+    "recv", "send", "recvfrom", "sendto", "recvmsg", "sendmsg",
 };
 static void *next_fns[NFNS];
 
@@ -201,6 +206,57 @@ ssize_t copy_file_range(int in, off_t *in_off, int out, off_t *out_off, size_t n
                    : syscall(SYS_copy_file_range, in, in_off, out, out_off, n, fl));
 }
 
+/* The socket calls: servers often use these rather than read/write. */
+typedef ssize_t (*recv_fn)(int, void *, size_t, int);
+typedef ssize_t (*recvfrom_fn)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
+typedef ssize_t (*sendto_fn)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
+typedef ssize_t (*msg_fn)(int, struct msghdr *, int);
+
+IO_HOOK ssize_t recv(int fd, void *buf, size_t n, int fl);
+ssize_t recv(int fd, void *buf, size_t n, int fl)
+{
+    recv_fn f = (recv_fn)NEXT(F_RECV);
+    IO_CALL(fd, f ? f(fd, buf, n, fl) : syscall(SYS_recvfrom, fd, buf, n, fl, NULL, NULL));
+}
+
+IO_HOOK ssize_t send(int fd, const void *buf, size_t n, int fl);
+ssize_t send(int fd, const void *buf, size_t n, int fl)
+{
+    recv_fn f = (recv_fn)NEXT(F_SEND);
+    IO_CALL(fd, f ? f(fd, (void *)buf, n, fl) : syscall(SYS_sendto, fd, buf, n, fl, NULL, 0));
+}
+
+IO_HOOK ssize_t recvfrom(int fd, void *buf, size_t n, int fl, struct sockaddr *a,
+                         socklen_t *alen);
+ssize_t recvfrom(int fd, void *buf, size_t n, int fl, struct sockaddr *a, socklen_t *alen)
+{
+    recvfrom_fn f = (recvfrom_fn)NEXT(F_RECVFROM);
+    IO_CALL(fd, f ? f(fd, buf, n, fl, a, alen) : syscall(SYS_recvfrom, fd, buf, n, fl, a, alen));
+}
+
+IO_HOOK ssize_t sendto(int fd, const void *buf, size_t n, int fl, const struct sockaddr *a,
+                       socklen_t alen);
+ssize_t sendto(int fd, const void *buf, size_t n, int fl, const struct sockaddr *a,
+               socklen_t alen)
+{
+    sendto_fn f = (sendto_fn)NEXT(F_SENDTO);
+    IO_CALL(fd, f ? f(fd, buf, n, fl, a, alen) : syscall(SYS_sendto, fd, buf, n, fl, a, alen));
+}
+
+IO_HOOK ssize_t recvmsg(int fd, struct msghdr *m, int fl);
+ssize_t recvmsg(int fd, struct msghdr *m, int fl)
+{
+    msg_fn f = (msg_fn)NEXT(F_RECVMSG);
+    IO_CALL(fd, f ? f(fd, m, fl) : syscall(SYS_recvmsg, fd, m, fl));
+}
+
+IO_HOOK ssize_t sendmsg(int fd, const struct msghdr *m, int fl);
+ssize_t sendmsg(int fd, const struct msghdr *m, int fl)
+{
+    msg_fn f = (msg_fn)NEXT(F_SENDMSG);
+    IO_CALL(fd, f ? f(fd, (struct msghdr *)m, fl) : syscall(SYS_sendmsg, fd, m, fl));
+}
+
 /* ---- environment, exit, fork ---- */
 
 enum { PATH_MAX_IO = 4096 };
@@ -210,18 +266,9 @@ static uint64_t samples_at_fork;
 
 static int64_t parse_pos(const char *name, int64_t dflt)
 {
-    const char *s = getenv(name);
-    if (!s || !*s)
-        return dflt;
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (*end || v <= 0 || errno) {
-        cp_log("io: ignoring %s=%s (want a positive number); using %lld", name, s,
-               (long long)dflt);
-        return dflt;
-    }
-    return (int64_t)v;
+    int64_t v = dflt;
+    (void)cp_env_int(name, getenv(name), 1, INT64_MAX, &v);
+    return v;
 }
 
 void cp_preload_io_init(void)

@@ -58,8 +58,8 @@
 #include "cprof.h"
 #include "http/http_env.h"
 #include "preload/heap_env.h"
-#include "preload/locks_env.h"
 #include "preload/io_env.h"
+#include "preload/locks_env.h"
 
 
 typedef int (*create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);

@@ -81,6 +81,13 @@ def main():
                 fail(f"{name}: kind {kinds} != [{s['kind']}]")
             if got["io_time"] > s["ns"]:
                 fail(f"{name}: profile time {got['io_time']} > measured {s['ns']}")
+            if name == "site_labelled":
+                routes = sorted({x["labels"].get("route", "") for x in mine})
+                if routes != ["/upload"]:
+                    fail(f"{name}: route labels {routes} != ['/upload']")
+                others = [x for x in samples if x["labels"].get("route") and name not in x["funcs"]]
+                if others:
+                    fail(f"{name}: the route label leaked to {len(others)} other samples")
             if blocking and abs(got["io_time"] - s["ns"]) > 0.10 * s["ns"]:
                 fail(f"{name}: time {got['io_time']} not within 10% of {s['ns']}")
         elif mode == "estimate":

@@ -3,7 +3,9 @@
  * to compare with the I/O profile.
  *
  *   io_known exact DIR      every kind of call, modest volume (rate 1)
- *   io_known estimate DIR   1 GiB to /dev/null and blocking pipe reads
+ *   io_known threads DIR    8 threads writing at once, then a forked child
+ *                           writing its own profile (rate 1: exact)
+ *   io_known estimate DIR   2 GiB to /dev/null and blocking pipe reads
  *                           (default rate: totals within 10%)
  *
  * Output lines: "site NAME KIND BYTES CALLS NS" (NS: the call's time as
@@ -15,6 +17,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -22,8 +25,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -165,6 +171,43 @@ NOINLINE void site_sock_read(int fd, long long want, site *s)
     }
 }
 
+/* send/sendto/sendmsg and recv/recvfrom/recvmsg in turn */
+NOINLINE void site_sock_send(int fd, int i, site *s)
+{
+    long long t0 = now();
+    ssize_t r;
+    if (i % 3 == 0) {
+        r = send(fd, buf, 10 + (size_t)i, 0);
+    } else if (i % 3 == 1) {
+        r = sendto(fd, buf, 10 + (size_t)i, 0, NULL, 0);
+    } else {
+        struct iovec iov = {buf, 10 + (size_t)i};
+        struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+        r = sendmsg(fd, &m, 0);
+    }
+    note(s, r, t0);
+}
+
+NOINLINE void site_sock_recv(int fd, long long want, site *s)
+{
+    for (int i = 0; s->bytes < want; i++) {
+        long long t0 = now();
+        ssize_t r;
+        if (i % 3 == 0) {
+            r = recv(fd, buf, sizeof buf, 0);
+        } else if (i % 3 == 1) {
+            r = recvfrom(fd, buf, sizeof buf, 0, NULL, NULL);
+        } else {
+            struct iovec iov = {buf, sizeof buf};
+            struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+            r = recvmsg(fd, &m, 0);
+        }
+        note(s, r, t0);
+        if (r <= 0)
+            die("socket recv");
+    }
+}
+
 /* ---- the blocking pipe: a thread feeds one byte every `gap` us ---- */
 
 typedef struct feed {
@@ -227,8 +270,33 @@ static void blocking_pipe(int n, int gap_us)
 
 /* ---- errno and partial writes pass through ---- */
 
+static void on_alarm(int sig)
+{
+    (void)sig;
+}
+
 NOINLINE void site_errors(site *s)
 {
+    /* A read blocked on an empty pipe, interrupted by a signal whose
+     * handler has no SA_RESTART: -1 and EINTR, as without cprof. */
+    int e[2];
+    if (pipe(e))
+        die("pipe");
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sigaction(SIGALRM, &sa, NULL);
+    struct itimerval it = {{0, 0}, {0, 50000}};
+    setitimer(ITIMER_REAL, &it, NULL);
+    long long t1 = now();
+    errno = 0;
+    ssize_t ri = read(e[0], buf, 1);
+    int ei = errno;
+    note(s, ri, t1);
+    if (ri != -1 || ei != EINTR)
+        die("an interrupted read should fail with EINTR");
+    close(e[0]);
+    close(e[1]);
     long long t0 = now();
     errno = 0;
     ssize_t r = read(-1, buf, 10);
@@ -259,6 +327,26 @@ NOINLINE void site_errors(site *s)
     close(p[1]);
 }
 
+/* Writes under the label route=/upload, pushed through the library's
+ * public API when it is there (found with dlsym: this program is
+ * preloaded, not linked); the label is the site's "kind" column's
+ * neighbour in the report: "label:route=/upload". */
+NOINLINE void site_labelled(int fd, site *s)
+{
+    int (*push)(const char *, const char *) =
+        (int (*)(const char *, const char *))dlsym(RTLD_DEFAULT, "cprof_label_push");
+    void (*pop)(void) = (void (*)(void))dlsym(RTLD_DEFAULT, "cprof_label_pop");
+    if (push)
+        push("route", "/upload");
+    for (int i = 0; i < 100; i++) {
+        long long t0 = now();
+        ssize_t r = write(fd, buf, 50);
+        note(s, r, t0);
+    }
+    if (pop)
+        pop();
+}
+
 NOINLINE void site_null_write(site *s, long long total)
 {
     int fd = open("/dev/null", O_WRONLY);
@@ -270,6 +358,72 @@ NOINLINE void site_null_write(site *s, long long total)
         note(s, r, t0);
     }
     close(fd);
+}
+
+/* ---- many threads at once, and a forked child ---- */
+
+enum { NTHREADS = 8, PER_THREAD = 20000 };
+
+NOINLINE void site_thread_write(int fd, site *s)
+{
+    for (int i = 0; i < PER_THREAD; i++) {
+        long long t0 = now();
+        ssize_t r = write(fd, buf, 100 + (size_t)(i % 3));
+        note(s, r, t0);
+    }
+}
+
+static int null_fd;
+
+static void *writer(void *p)
+{
+    site_thread_write(null_fd, p);
+    return NULL;
+}
+
+/* The child writes its own profile (the path has %p) with its own bytes;
+ * it prints its site line, which the parent's report does not hold. */
+NOINLINE void site_child_write(site *s)
+{
+    for (int i = 0; i < 100; i++) {
+        long long t0 = now();
+        ssize_t r = write(null_fd, buf, 1000);
+        note(s, r, t0);
+    }
+}
+
+static void threads_and_fork(void)
+{
+    null_fd = open("/dev/null", O_WRONLY);
+    if (null_fd < 0)
+        die("/dev/null");
+    site per[NTHREADS] = {{0}};
+    pthread_t th[NTHREADS];
+    for (int i = 0; i < NTHREADS; i++)
+        if (pthread_create(&th[i], NULL, writer, &per[i]))
+            die("pthread_create");
+    for (int i = 0; i < NTHREADS; i++)
+        pthread_join(th[i], NULL);
+    site *all = site_new("site_thread_write", "other");
+    for (int i = 0; i < NTHREADS; i++) {
+        all->bytes += per[i].bytes;
+        all->calls += per[i].calls;
+        all->ns += per[i].ns;
+    }
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork");
+    if (pid == 0) {
+        site c = {"site_child_write", "other", 0, 0, 0};
+        site_child_write(&c);
+        fprintf(stderr, "child %d site %s %s %lld %lld %lld\n", (int)getpid(), c.name, c.kind,
+                c.bytes, c.calls, c.ns);
+        exit(0);
+    }
+    int st;
+    if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        die("child");
 }
 
 static void print_sites(void)
@@ -304,6 +458,7 @@ int main(int argc, char **argv)
         if (out < 0)
             die(path2);
         site_sendfile(out, fd, site_new("site_sendfile", "file"));
+        site_labelled(out, site_new("site_labelled", "file"));
         close(out);
         close(fd);
         int sv[2];
@@ -315,17 +470,25 @@ int main(int argc, char **argv)
             site_sock_write(sv[0], i, sw);
             site_sock_read(sv[1], sw->bytes, sr);
         }
+        site *ss = site_new("site_sock_send", "socket");
+        site *rr = site_new("site_sock_recv", "socket");
+        for (int i = 0; i < 300; i++) {
+            site_sock_send(sv[1], i, ss);
+            site_sock_recv(sv[0], ss->bytes, rr);
+        }
         close(sv[0]);
         close(sv[1]);
         site_errors(site_new("site_errors", ""));
         blocking_pipe(60, 2000);
+    } else if (strcmp(argv[1], "threads") == 0) {
+        threads_and_fork();
     } else if (strcmp(argv[1], "estimate") == 0) {
         /* The blocking reads first: a thread's first call is timed for
          * sure, so the warm-up read opens the slow window the measured
          * reads then keep open (after a phase of fast calls the first slow
-         * one is timed with probability 1/32 only; see docs/io.md). */
+         * one is timed with probability 1/64 only; see docs/io.md). */
         blocking_pipe(150, 2000);
-        site_null_write(site_new("site_null_write", "other"), 1LL << 30);
+        site_null_write(site_new("site_null_write", "other"), 2LL << 30);
     } else {
         fprintf(stderr, "io_known: unknown mode %s\n", argv[1]);
         return 2;

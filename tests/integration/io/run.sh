@@ -30,7 +30,7 @@ same_output() {
     name=$1; shift
     set +e
     "$@" >"$tmp/$name.plain" 2>"$tmp/$name.plain.err"; st1=$?
-    for rate in 524288 1; do
+    for rate in 1048576 1; do
         prof="$tmp/$name.$rate.%p.pb.gz"
         env LD_PRELOAD="$LIBCPROF" CPROF_IO="$prof" CPROF_IO_RATE=$rate "$@" \
             >"$tmp/$name.prof" 2>"$tmp/$name.prof.err"; st2=$?
@@ -56,6 +56,21 @@ case "$mode" in
 exact)
     CPROF_IO="$tmp/exact.pb.gz" CPROF_IO_RATE=1 LD_PRELOAD="$LIBCPROF" "$IO_KNOWN" exact "$tmp" >"$tmp/report"
     python3 "$IO_CHECK" exact "$tmp/report" "$tmp/exact.pb.gz"
+    ;;
+threads)
+    # Rate 1, eight threads adding at once: exact sums.  The forked child
+    # writes its own file (%p) holding its own calls only.
+    CPROF_IO="$tmp/thr.%p.pb.gz" CPROF_IO_RATE=1 LD_PRELOAD="$LIBCPROF" "$IO_KNOWN" threads "$tmp" \
+        >"$tmp/report" 2>"$tmp/child"
+    parent=$(ls "$tmp"/thr.*.pb.gz | while read -r f; do
+        case "$f" in *".$(sed -n 's/^child \([0-9]*\) .*/\1/p' "$tmp/child").pb.gz") ;; *) echo "$f" ;; esac; done)
+    child="$tmp/thr.$(sed -n 's/^child \([0-9]*\) .*/\1/p' "$tmp/child").pb.gz"
+    [ -s "$child" ] || fail "the forked child wrote no profile"
+    python3 "$IO_CHECK" exact "$tmp/report" "$parent"
+    sed 's/^child [0-9]* //' "$tmp/child" >"$tmp/child.report"
+    python3 "$IO_CHECK" exact "$tmp/child.report" "$child"
+    b=$(total "$child" io_bytes)
+    [ "$b" = 100000 ] || fail "the child's profile holds $b bytes, want its own 100000"
     ;;
 estimate)
     CPROF_IO="$tmp/est.pb.gz" LD_PRELOAD="$LIBCPROF" "$IO_KNOWN" estimate "$tmp" >"$tmp/report"
@@ -103,14 +118,21 @@ os.unlink(p)" "$tmp/py.out"
     ;;
 record)
     head -c 2000000 /dev/urandom >"$tmp/data"
-    "$CPROF" record --io="$tmp/rec.pb.gz" -- sh -c "cat '$tmp/data' >'$tmp/a'; dd if='$tmp/data' of='$tmp/b' bs=64k status=none" 2>"$tmp/err"
+    size=$(wc -c <"$tmp/data")
+    # Rate 1 (record passes the environment on): exact bytes per program.
+    CPROF_IO_RATE=1 "$CPROF" record --io="$tmp/rec.pb.gz" -- sh -c "cat '$tmp/data' >'$tmp/a'; dd if='$tmp/data' of='$tmp/b' bs=64k status=none" 2>"$tmp/err"
     cat "$tmp/err"
-    grep -q 'I/O calls' "$tmp/err" || fail "record: no I/O summary"
+    grep -q 'read or written' "$tmp/err" || fail "record: no I/O summary"
     readable "$tmp/rec.pb.gz"
     go tool pprof -tags "$tmp/rec.pb.gz" >"$tmp/tags" 2>&1
-    grep -q 'cat' "$tmp/tags" && grep -q 'dd' "$tmp/tags" || { cat "$tmp/tags"; fail "record: comm labels missing"; }
+    cat "$tmp/tags"
+    grep -q 'cat' "$tmp/tags" && grep -q 'dd' "$tmp/tags" || fail "record: comm labels missing"
     grep -q 'kind' "$tmp/tags" || fail "record: no kind label"
-    echo "record --io: merged profile with comm and kind labels"
+    b=$(total "$tmp/rec.pb.gz" io_bytes)
+    # cat copies once (copy_file_range, or read + write: then twice), dd
+    # reads and writes: 3 or 4 times the file.
+    [ "$b" = $((3 * size)) ] || [ "$b" = $((4 * size)) ] || fail "record: $b bytes, want $((3 * size)) or $((4 * size))"
+    echo "record --io: merged profile, comm and kind labels, $b bytes (exact at rate 1)"
     ;;
 *)
     fail "unknown mode $mode"
