@@ -33,6 +33,8 @@ static const command commands[] = {
     {"merge", cp_cmd_report, "merge profiles into one: merge -o OUT PROFILE..."},
     {"record", cp_cmd_record, "run a program under the profiler"},
     {"symbolize", cp_cmd_symbolize, "fill in function names and lines of a profile"},
+    {"gate", cp_cmd_gate, "CI regression gate: gate [-threshold=PCT] BASE NEW... (exit 0/1/2)"},
+    {"push", cp_cmd_push, "send profiles to a Pyroscope server: push -server URL FILE|DIR..."},
 };
 
 static void usage(FILE *f)
