@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 portfile, profile_path, spool = sys.argv[1], sys.argv[2], sys.argv[3]
 PROFILE = open(profile_path, 'rb').read()
 TOKEN = 'sekrit-token'
-lock = threading.Lock()
+lock = threading.RLock()
 state = {'n': 0, 'fail5xx': {}}
 _bomb = []
 
