@@ -1,0 +1,30 @@
+#!/bin/sh
+# bench_gate.sh BUILD — how often cprof gate catches a 15% slowdown in one
+# function, and how often it cries wolf on same-work runs.  Records real CPU
+# profiles of examples/ci/bench (4 normal runs, 2 with --slow), then makes
+# 100 trials of each kind by resampling them (bench/gate_trials.c: the
+# gate's own test, default -threshold=5 -alpha=0.01) and prints both rates.
+# Goals (issue 12): detection >= 95/100, false alarms <= 2/100.
+build=${1:-build}
+cprof=$build/cprof bench=$build/examples/ci-bench trials=$build/bench/gate_trials
+for f in "$cprof" "$bench" "$trials"; do
+  [ -x "$f" ] || { echo "bench_gate: $f missing (build first)"; exit 1; }
+done
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+work=${GATE_WORK:-40}
+for i in 1 2 3 4; do
+  nice "$cprof" record --hz 1000 -o "$dir/base$i.pb.gz" -- "$bench" "$work" >/dev/null 2>&1 ||
+    { echo "bench_gate: record failed"; exit 1; }
+done
+for i in 1 2; do
+  nice "$cprof" record --hz 1000 -o "$dir/slow$i.pb.gz" -- "$bench" --slow "$work" >/dev/null 2>&1 ||
+    { echo "bench_gate: record failed"; exit 1; }
+done
+# the real profiles, as the CLI sees them
+"$cprof" gate "$dir/base1.pb.gz" "$dir/base2.pb.gz" -- "$dir/base3.pb.gz" "$dir/base4.pb.gz" >/dev/null
+echo "gate: real same-work profiles (2 vs 2 runs): exit $?"
+"$cprof" gate "$dir/base1.pb.gz" "$dir/base2.pb.gz" -- "$dir/slow1.pb.gz" "$dir/slow2.pb.gz" >/dev/null
+echo "gate: real 15%-slower profiles (2 vs 2 runs): exit $?"
+"$trials" "${GATE_SAMPLES:-4000}" 100 5 0.01 "$dir/base1.pb.gz" "$dir/base2.pb.gz" -- \
+  "$dir/base3.pb.gz" "$dir/base4.pb.gz" -- "$dir/slow1.pb.gz" "$dir/slow2.pb.gz"

@@ -1,0 +1,169 @@
+/* gate_trials.c — detection and false-alarm rates of cprof gate's test.
+ *
+ * usage: gate_trials M TRIALS THRESHOLD_PCT ALPHA A... -- B... -- SLOW...
+ * A and B are two sets of real same-work CPU profiles, SLOW real profiles
+ * of the slowed-down run.  Each trial draws M samples a side with
+ * replacement from the pooled samples (flat: each sample's leaf function):
+ *   false alarm: base from A, new from B (two halves of the same-work
+ *     runs, so run-to-run differences are in the trials);
+ *   detection:   base from A, new from SLOW with M scaled by the ratio of
+ *     the pools' samples per run (the slow run takes longer, so it has more
+ *     samples at a fixed rate: the same work, more time).
+ * and runs the gate's own test (analysis/gate.c, the CLI's defaults
+ * otherwise).  Prints both rates.
+ * Data structure: per pool, the leaf function index of every sample (count
+ * weight expanded), values as the pool's mean value per sample of each
+ * function.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/gate.h"
+#include "profile/profile.h"
+
+#define MAXF 256
+
+static const char *fnames[MAXF];
+static size_t nf;
+
+typedef struct pool {
+    size_t *leaf; /* function index of each counted sample */
+    size_t n, cap;
+    double value[MAXF], count[MAXF];
+    int runs;
+} pool;
+
+static size_t fidx(const char *name)
+{
+    for (size_t i = 0; i < nf; i++)
+        if (!strcmp(fnames[i], name))
+            return i;
+    if (nf == MAXF) {
+        fprintf(stderr, "gate_trials: too many functions\n");
+        exit(2);
+    }
+    fnames[nf] = strdup(name);
+    return nf++;
+}
+
+static void add(pool *pl, const char *path)
+{
+    cp_profile *p;
+    cp_diag d = {{0}};
+    if (cp_profile_read_file(path, &p, &d)) {
+        fprintf(stderr, "gate_trials: %s\n", d.msg);
+        exit(2);
+    }
+    int ci = cp_profile_sample_index(p, "samples"), vi = (int)p->nsample_types - 1;
+    if (ci < 0) {
+        fprintf(stderr, "gate_trials: %s: not a CPU profile\n", path);
+        exit(2);
+    }
+    pl->runs++;
+    for (size_t s = 0; s < p->nsamples; s++) {
+        const cp_sample *sm = &p->samples[s];
+        if (!sm->nlocs || sm->values[ci] <= 0)
+            continue;
+        const cp_location *l = &p->locations[sm->locs[0]];
+        char buf[40];
+        const char *name = buf;
+        if (l->nlines && l->lines[0].func != CP_NO_FUNCTION)
+            name = cp_str(p, p->functions[l->lines[0].func].name);
+        else
+            snprintf(buf, sizeof buf, "0x%llx", (unsigned long long)l->address);
+        size_t f = fidx(name);
+        pl->value[f] += (double)sm->values[vi];
+        pl->count[f] += (double)sm->values[ci];
+        for (int64_t k = 0; k < sm->values[ci]; k++) {
+            if (pl->n == pl->cap) {
+                pl->cap = pl->cap ? 2 * pl->cap : 4096;
+                pl->leaf = realloc(pl->leaf, pl->cap * sizeof *pl->leaf);
+                if (!pl->leaf)
+                    exit(2);
+            }
+            pl->leaf[pl->n++] = f;
+        }
+    }
+    cp_profile_free(p);
+}
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static uint64_t next(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+/* M draws from the pool into counts and values of the rows */
+static void draw(const pool *pl, size_t m, double *cnt, double *val)
+{
+    memset(cnt, 0, MAXF * sizeof *cnt);
+    memset(val, 0, MAXF * sizeof *val);
+    for (size_t i = 0; i < m; i++)
+        cnt[pl->leaf[next() % pl->n]]++;
+    for (size_t f = 0; f < nf; f++)
+        val[f] = pl->count[f] > 0 ? cnt[f] * pl->value[f] / pl->count[f] : 0;
+}
+
+static int trial(const pool *b, size_t mb, const pool *n, size_t mn, double thr, double alpha)
+{
+    static double bc[MAXF], bv[MAXF], nc[MAXF], nv[MAXF];
+    draw(b, mb, bc, bv);
+    draw(n, mn, nc, nv);
+    cp_gate_row rows[MAXF];
+    for (size_t f = 0; f < nf; f++)
+        rows[f] = (cp_gate_row){.name = fnames[f], .base_count = bc[f], .new_count = nc[f],
+                                .base_value = bv[f], .new_value = nv[f]};
+    cp_gate_params gp = {.count_ratio = 1, .value_ratio = 1, .threshold = thr, .alpha = alpha};
+    double cut;
+    cp_gate_test(rows, nf, &gp, &cut);
+    int flagged = 0;
+    for (size_t f = 0; f < nf; f++)
+        flagged |= rows[f].regressed;
+    return flagged;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 10) {
+        fprintf(stderr, "usage: gate_trials M TRIALS THRESHOLD_PCT ALPHA A... -- B... -- SLOW...\n");
+        return 2;
+    }
+    size_t m = strtoul(argv[1], NULL, 10);
+    int trials = atoi(argv[2]);
+    double thr = atof(argv[3]) / 100, alpha = atof(argv[4]);
+    pool pools[3] = {{0}};
+    int which = 0;
+    for (int i = 5; i < argc; i++) {
+        if (!strcmp(argv[i], "--")) {
+            which++;
+            continue;
+        }
+        if (which > 2)
+            return 2;
+        add(&pools[which], argv[i]);
+    }
+    for (int k = 0; k < 3; k++)
+        if (!pools[k].n) {
+            fprintf(stderr, "gate_trials: an empty pool\n");
+            return 2;
+        }
+    /* samples per run: the slow runs' extra time gives them more samples */
+    double per_a = (double)pools[0].n / pools[0].runs, per_s = (double)pools[2].n / pools[2].runs;
+    size_t ms = (size_t)llround((double)m * per_s / per_a);
+    int fa = 0, det = 0;
+    for (int t = 0; t < trials; t++) {
+        fa += trial(&pools[0], m, &pools[1], m, thr, alpha);
+        det += trial(&pools[0], m, &pools[2], ms, thr, alpha);
+    }
+    printf("gate: %zu samples a side (slow side %zu), threshold %g%%, alpha %g\n", m, ms,
+           100 * thr, alpha);
+    printf("gate: detection of a 15%% slowdown in one function: %d/%d trials (goal >= 95)\n", det,
+           trials);
+    printf("gate: false alarms on same-work profiles: %d/%d trials (goal <= 2)\n", fa, trials);
+    return 0;
+}
