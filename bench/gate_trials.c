@@ -1,14 +1,15 @@
 /* gate_trials.c — detection and false-alarm rates of cprof gate's test.
  *
- * usage: gate_trials M TRIALS THRESHOLD_PCT ALPHA A... -- B... -- SLOW...
- * A and B are two sets of real same-work CPU profiles, SLOW real profiles
- * of the slowed-down run.  Each trial draws M samples a side with
- * replacement from the pooled samples (flat: each sample's leaf function):
- *   false alarm: base from A, new from B (two halves of the same-work
- *     runs, so run-to-run differences are in the trials);
- *   detection:   base from A, new from SLOW with M scaled by the ratio of
- *     the pools' samples per run (the slow run takes longer, so it has more
- *     samples at a fixed rate: the same work, more time).
+ * usage: gate_trials M TRIALS THRESHOLD_PCT ALPHA NORMAL... -- SLOW...
+ * NORMAL are real CPU profiles of same-work runs, SLOW real profiles of the
+ * slowed-down run.  Each trial draws M samples a side with replacement
+ * from the pooled samples (flat: each sample's leaf function):
+ *   false alarm: base and new both from NORMAL (the sampling noise of M
+ *     samples with the real distribution of work over functions; run-to-run
+ *     differences are checked by bench_gate.sh on the real runs instead);
+ *   detection:   base from NORMAL, new from SLOW with M scaled by the ratio
+ *     of the pools' samples per run (the slow run takes longer, so it has
+ *     more samples at a fixed rate: the same work, more time).
  * and runs the gate's own test (analysis/gate.c, the CLI's defaults
  * otherwise).  Prints both rates.
  * Data structure: per pool, the leaf function index of every sample (count
@@ -129,39 +130,40 @@ static int trial(const pool *b, size_t mb, const pool *n, size_t mn, double thr,
 
 int main(int argc, char **argv)
 {
-    if (argc < 10) {
-        fprintf(stderr, "usage: gate_trials M TRIALS THRESHOLD_PCT ALPHA A... -- B... -- SLOW...\n");
+    if (argc < 8) {
+        fprintf(stderr, "usage: gate_trials M TRIALS THRESHOLD_PCT ALPHA NORMAL... -- SLOW...\n");
         return 2;
     }
     size_t m = strtoul(argv[1], NULL, 10);
     int trials = atoi(argv[2]);
     double thr = atof(argv[3]) / 100, alpha = atof(argv[4]);
-    pool pools[3] = {{0}};
+    pool pools[2] = {{0}};
     int which = 0;
     for (int i = 5; i < argc; i++) {
         if (!strcmp(argv[i], "--")) {
             which++;
             continue;
         }
-        if (which > 2)
+        if (which > 1)
             return 2;
         add(&pools[which], argv[i]);
     }
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < 2; k++)
         if (!pools[k].n) {
             fprintf(stderr, "gate_trials: an empty pool\n");
             return 2;
         }
     /* samples per run: the slow runs' extra time gives them more samples */
-    double per_a = (double)pools[0].n / pools[0].runs, per_s = (double)pools[2].n / pools[2].runs;
+    double per_a = (double)pools[0].n / pools[0].runs, per_s = (double)pools[1].n / pools[1].runs;
     size_t ms = (size_t)llround((double)m * per_s / per_a);
     int fa = 0, det = 0;
     for (int t = 0; t < trials; t++) {
-        fa += trial(&pools[0], m, &pools[1], m, thr, alpha);
-        det += trial(&pools[0], m, &pools[2], ms, thr, alpha);
+        fa += trial(&pools[0], m, &pools[0], m, thr, alpha);
+        det += trial(&pools[0], m, &pools[1], ms, thr, alpha);
     }
-    printf("gate: %zu samples a side (slow side %zu), threshold %g%%, alpha %g\n", m, ms,
-           100 * thr, alpha);
+    printf("gate: %zu samples a side (slow side %zu) drawn from %zu normal and %zu slow real "
+           "samples, threshold %g%%, alpha %g\n",
+           m, ms, pools[0].n, pools[1].n, 100 * thr, alpha);
     printf("gate: detection of a 15%% slowdown in one function: %d/%d trials (goal >= 95)\n", det,
            trials);
     printf("gate: false alarms on same-work profiles: %d/%d trials (goal <= 2)\n", fa, trials);
