@@ -52,4 +52,17 @@ expect 1 "$base/bomb: .*(exceeds the limit of 268435456|too large|limit)" top "$
 [ $(( $(date +%s) - t0 )) -le 4 ] || fail "the gzip bomb took more than 4 s to refuse"
 expect 1 "$base/big\?mb=300: response larger than 268435456 bytes" top "$base/big?mb=300"
 expect 1 "http://127.0.0.1:1/x: .*(onnect|refused)" top "http://127.0.0.1:1/x"
+
+# https: TLS is spoken, and a certificate nobody vouches for is refused
+if command -v openssl >/dev/null; then
+  openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -days 1 \
+    -keyout "$dir/key.pem" -out "$dir/cert.pem" >/dev/null 2>&1 || fail "openssl req"
+  NETSRV_TLS="$dir/cert.pem:$dir/key.pem" python3 "$netsrv" "$dir/tport" "$prof" "$dir" & tpid=$!
+  n=0; while [ ! -f "$dir/tport" ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+  turl=https://127.0.0.1:$(cat "$dir/tport")/ok
+  "$cprof" top "$turl" >/dev/null 2>"$dir/err"; rc=$?
+  kill $tpid
+  [ $rc = 1 ] || fail "self-signed https: exit $rc"
+  grep -Eq "$turl: .*(certificate|SSL)" "$dir/err" || fail "https error: $(cat "$dir/err")"
+fi
 echo "fetch: ok"

@@ -183,6 +183,12 @@ class H(BaseHTTPRequestHandler):
 
 
 srv = ThreadingHTTPServer(('127.0.0.1', 0), H)
+if os.environ.get('NETSRV_TLS'):  # CERT:KEY — serve https instead
+    import ssl
+    cert, key = os.environ['NETSRV_TLS'].split(':')
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
 srv.daemon_threads = True
 srv.handle_error = lambda *a: None  # clients that give up are part of the tests
 tmp = portfile + '.tmp'
