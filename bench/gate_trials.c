@@ -2,19 +2,17 @@
  *
  * usage: gate_trials M TRIALS THRESHOLD_PCT ALPHA NORMAL... -- SLOW...
  * NORMAL are real CPU profiles of same-work runs, SLOW real profiles of the
- * slowed-down run.  Each trial draws M samples a side with replacement
- * from the pooled samples (flat: each sample's leaf function):
- *   false alarm: base and new both from NORMAL (the sampling noise of M
- *     samples with the real distribution of work over functions; run-to-run
- *     differences are checked by bench_gate.sh on the real runs instead);
- *   detection:   base from NORMAL, new from SLOW with M scaled by the ratio
- *     of the pools' samples per run (the slow run takes longer, so it has
+ * slowed-down run.  A trial side is RUNS (4) pseudo-runs of M/4 samples,
+ * each drawn with replacement from one real run picked at random (flat:
+ * each sample's leaf function), so the trials keep the real run-to-run
+ * differences as well as the sampling noise:
+ *   false alarm: base and new both from NORMAL runs;
+ *   detection:   base from NORMAL, new from SLOW runs, their size scaled by
+ *     the ratio of samples per run (the slow run takes longer, so it has
  *     more samples at a fixed rate: the same work, more time).
- * and runs the gate's own test (analysis/gate.c, the CLI's defaults
- * otherwise).  Prints both rates.
- * Data structure: per pool, the leaf function index of every sample (count
- * weight expanded), values as the pool's mean value per sample of each
- * function.
+ * Each trial runs the gate's own test (analysis/gate.c) with the CLI's
+ * defaults, the dispersion measured on the pseudo-runs as the CLI does.
+ * Prints both rates.
  */
 #include <math.h>
 #include <stdio.h>
@@ -29,11 +27,19 @@
 static const char *fnames[MAXF];
 static size_t nf;
 
-typedef struct pool {
+#define RUNS 4
+#define MAXR 64
+
+typedef struct run {
     size_t *leaf; /* function index of each counted sample */
     size_t n, cap;
+} run;
+
+typedef struct pool {
+    run runs[MAXR];
+    int nruns;
+    size_t n;
     double value[MAXF], count[MAXF];
-    int runs;
 } pool;
 
 static size_t fidx(const char *name)
@@ -53,8 +59,8 @@ static void add(pool *pl, const char *path)
 {
     cp_profile *p;
     cp_diag d = {{0}};
-    if (cp_profile_read_file(path, &p, &d)) {
-        fprintf(stderr, "gate_trials: %s\n", d.msg);
+    if (pl->nruns == MAXR || cp_profile_read_file(path, &p, &d)) {
+        fprintf(stderr, "gate_trials: %s: %s\n", path, d.msg[0] ? d.msg : "too many runs");
         exit(2);
     }
     int ci = cp_profile_sample_index(p, "samples"), vi = (int)p->nsample_types - 1;
@@ -62,7 +68,7 @@ static void add(pool *pl, const char *path)
         fprintf(stderr, "gate_trials: %s: not a CPU profile\n", path);
         exit(2);
     }
-    pl->runs++;
+    run *r = &pl->runs[pl->nruns++];
     for (size_t s = 0; s < p->nsamples; s++) {
         const cp_sample *sm = &p->samples[s];
         if (!sm->nlocs || sm->values[ci] <= 0)
@@ -78,15 +84,16 @@ static void add(pool *pl, const char *path)
         pl->value[f] += (double)sm->values[vi];
         pl->count[f] += (double)sm->values[ci];
         for (int64_t k = 0; k < sm->values[ci]; k++) {
-            if (pl->n == pl->cap) {
-                pl->cap = pl->cap ? 2 * pl->cap : 4096;
-                pl->leaf = realloc(pl->leaf, pl->cap * sizeof *pl->leaf);
-                if (!pl->leaf)
+            if (r->n == r->cap) {
+                r->cap = r->cap ? 2 * r->cap : 4096;
+                r->leaf = realloc(r->leaf, r->cap * sizeof *r->leaf);
+                if (!r->leaf)
                     exit(2);
             }
-            pl->leaf[pl->n++] = f;
+            r->leaf[r->n++] = f;
         }
     }
+    pl->n += r->n;
     cp_profile_free(p);
 }
 
@@ -99,27 +106,37 @@ static uint64_t next(void)
     return rng;
 }
 
-/* M draws from the pool into counts and values of the rows */
-static void draw(const pool *pl, size_t m, double *cnt, double *val)
+/* RUNS pseudo-runs of m_run draws, each from one random real run: per-run
+ * counts into per[f * RUNS + i], pooled counts and values into cnt, val */
+static void draw(const pool *pl, size_t m_run, double *per, double *cnt, double *val)
 {
+    memset(per, 0, MAXF * RUNS * sizeof *per);
     memset(cnt, 0, MAXF * sizeof *cnt);
-    memset(val, 0, MAXF * sizeof *val);
-    for (size_t i = 0; i < m; i++)
-        cnt[pl->leaf[next() % pl->n]]++;
+    for (int i = 0; i < RUNS; i++) {
+        const run *r = &pl->runs[next() % (uint64_t)pl->nruns];
+        for (size_t k = 0; k < m_run; k++) {
+            size_t f = r->leaf[next() % r->n];
+            per[f * RUNS + i]++;
+            cnt[f]++;
+        }
+    }
     for (size_t f = 0; f < nf; f++)
         val[f] = pl->count[f] > 0 ? cnt[f] * pl->value[f] / pl->count[f] : 0;
 }
 
 static int trial(const pool *b, size_t mb, const pool *n, size_t mn, double thr, double alpha)
 {
-    static double bc[MAXF], bv[MAXF], nc[MAXF], nv[MAXF];
-    draw(b, mb, bc, bv);
-    draw(n, mn, nc, nv);
+    static double bc[MAXF], bv[MAXF], nc[MAXF], nv[MAXF], bp[MAXF * RUNS], np[MAXF * RUNS];
+    draw(b, mb / RUNS, bp, bc, bv);
+    draw(n, mn / RUNS, np, nc, nv);
     cp_gate_row rows[MAXF];
     for (size_t f = 0; f < nf; f++)
         rows[f] = (cp_gate_row){.name = fnames[f], .base_count = bc[f], .new_count = nc[f],
                                 .base_value = bv[f], .new_value = nv[f]};
-    cp_gate_params gp = {.count_ratio = 1, .value_ratio = 1, .threshold = thr, .alpha = alpha};
+    const double *per[2] = {bp, np};
+    size_t nprof[2] = {RUNS, RUNS};
+    cp_gate_params gp = {.count_ratio = 1, .value_ratio = 1, .threshold = thr, .alpha = alpha,
+                         .dispersion = cp_gate_dispersion(per, nprof, nf)};
     double cut;
     cp_gate_test(rows, nf, &gp, &cut);
     int flagged = 0;
@@ -137,7 +154,7 @@ int main(int argc, char **argv)
     size_t m = strtoul(argv[1], NULL, 10);
     int trials = atoi(argv[2]);
     double thr = atof(argv[3]) / 100, alpha = atof(argv[4]);
-    pool pools[2] = {{0}};
+    static pool pools[2];
     int which = 0;
     for (int i = 5; i < argc; i++) {
         if (!strcmp(argv[i], "--")) {
@@ -154,16 +171,17 @@ int main(int argc, char **argv)
             return 2;
         }
     /* samples per run: the slow runs' extra time gives them more samples */
-    double per_a = (double)pools[0].n / pools[0].runs, per_s = (double)pools[1].n / pools[1].runs;
+    double per_a = (double)pools[0].n / pools[0].nruns, per_s = (double)pools[1].n / pools[1].nruns;
     size_t ms = (size_t)llround((double)m * per_s / per_a);
     int fa = 0, det = 0;
     for (int t = 0; t < trials; t++) {
         fa += trial(&pools[0], m, &pools[0], m, thr, alpha);
         det += trial(&pools[0], m, &pools[1], ms, thr, alpha);
     }
-    printf("gate: %zu samples a side (slow side %zu) drawn from %zu normal and %zu slow real "
-           "samples, threshold %g%%, alpha %g\n",
-           m, ms, pools[0].n, pools[1].n, 100 * thr, alpha);
+    printf("gate: %zu samples a side (slow side %zu) in %d pseudo-runs drawn from %d normal "
+           "and %d slow real runs (%zu and %zu samples), threshold %g%%, alpha %g\n",
+           m, ms, RUNS, pools[0].nruns, pools[1].nruns, pools[0].n, pools[1].n, 100 * thr,
+           alpha);
     printf("gate: detection of a 15%% slowdown in one function: %d/%d trials (goal >= 95)\n", det,
            trials);
     printf("gate: false alarms on same-work profiles: %d/%d trials (goal <= 2)\n", fa, trials);

@@ -59,6 +59,7 @@ size_t cp_gate_test(cp_gate_row *rows, size_t n, const cp_gate_params *p, double
             k++;
     double cut = k ? p->alpha / (double)k : p->alpha;
     double q = p->count_ratio / (1.0 + p->count_ratio);
+    double phi = p->dispersion > 1 ? p->dispersion : 1;
     for (size_t i = 0; i < n; i++) {
         cp_gate_row *r = &rows[i];
         r->regressed = r->improved = false;
@@ -68,14 +69,39 @@ size_t cp_gate_test(cp_gate_row *rows, size_t n, const cp_gate_params *p, double
                                 : (r->new_value > 0 ? INFINITY : 0);
         if (r->base_count <= 0 && r->new_count <= 0)
             continue;
-        double m = round(r->base_count) + round(r->new_count);
-        r->p_up = cp_gate_binom_upper(round(r->new_count), m, q);
+        /* quasi-Poisson: counts in units of the dispersion */
+        double b = round(r->base_count / phi), nw = round(r->new_count / phi), m = b + nw;
+        r->p_up = cp_gate_binom_upper(nw, m, q);
         /* shrank: P(new <= observed) = P(base >= observed base) under the
          * mirrored law */
-        r->p_down = cp_gate_binom_upper(round(r->base_count), m, 1 - q);
+        r->p_down = cp_gate_binom_upper(b, m, 1 - q);
         r->regressed = r->growth > p->threshold && r->p_up < cut;
         r->improved = r->growth < -p->threshold / (1 + p->threshold) && r->p_down < cut;
     }
     *cutoff = cut;
     return k;
+}
+
+double cp_gate_dispersion(const double *const counts[2], const size_t nprof[2], size_t nfunc)
+{
+    double chi2 = 0, df = 0;
+    for (int s = 0; s < 2; s++) {
+        size_t r = nprof[s];
+        if (r < 2 || !counts[s])
+            continue;
+        for (size_t f = 0; f < nfunc; f++) {
+            const double *c = counts[s] + f * r;
+            double mean = 0;
+            for (size_t i = 0; i < r; i++)
+                mean += c[i];
+            mean /= (double)r;
+            if (mean < 5)
+                continue;
+            for (size_t i = 0; i < r; i++)
+                chi2 += (c[i] - mean) * (c[i] - mean) / mean;
+            df += (double)(r - 1);
+        }
+    }
+    double phi = df > 0 ? chi2 / df : 1;
+    return phi > 1 ? phi : 1;
 }

@@ -13,6 +13,8 @@
  * one-sided binomial p-value is below alpha / K, K the number of functions
  * tested (Bonferroni: alpha is the chance of any false alarm in one run of
  * the gate).  Improvements are found the same way on the other tail.
+ * With several profiles a side, the counts' run-to-run spread beyond
+ * Poisson (dispersion) widens the test.
  * Pure functions, no allocation.  [thread-safe]
  */
 #ifndef CP_ANALYSIS_GATE_H
@@ -37,7 +39,20 @@ typedef struct cp_gate_params {
     double value_ratio; /* the same for the values (> 0) */
     double threshold;   /* fraction: 0.05 = 5% */
     double alpha;       /* family-wise false-alarm rate, e.g. 0.01 */
+    /* Run-to-run overdispersion: the variance of a function's count over
+     * its mean, measured across the profiles of a side (1 = Poisson; 0 is
+     * taken as 1).  Counts are divided by it before the binomial test
+     * (quasi-Poisson), so noisy runs need a larger effect to be flagged. */
+    double dispersion;
 } cp_gate_params;
+
+/* Pearson's estimate of the dispersion from per-profile counts: for each
+ * side s with R_s >= 2 profiles and each function f whose mean count per
+ * profile is >= 5, sum (c - mean)^2 / mean over the profiles, divided by
+ * the degrees of freedom sum (R_s - 1).  counts[s][f * R_s + i] is function
+ * f's count in profile i of side s.  Returns at least 1, or 1 when no side
+ * has two profiles. */
+double cp_gate_dispersion(const double *const counts[2], const size_t nprof[2], size_t nfunc);
 
 /* Test every row; returns K, the number of rows tested (rows whose counts
  * are both 0 are skipped).  *cutoff receives alpha / K. */

@@ -412,6 +412,11 @@ int cp_cmd_gate(int argc, char **argv)
     }
     table t = {0};
     double totals[2][2] = {{0, 0}, {0, 0}};
+    /* each side's cumulative counts per row after each of its profiles,
+     * for the run-to-run dispersion */
+    double *snaps[2][MAXP] = {{0}};
+    size_t snap_len[2][MAXP] = {{0}};
+    double *per[2] = {NULL, NULL};
     char type[128] = "", unit[64] = "";
     for (int side = 0; side < 2 && !rc; side++)
         for (size_t i = 0; i < o.nsrcs[side] && !rc; i++) {
@@ -439,6 +444,15 @@ int cp_cmd_gate(int argc, char **argv)
             if (!rc)
                 rc = add_profile(&t, p, side, &o, focus, totals[side], path);
             cp_profile_free(p);
+            if (!rc && !(snaps[side][i] = malloc((t.n + 1) * sizeof(double)))) {
+                fputs("cprof gate: out of memory\n", stderr);
+                rc = 2;
+            }
+            if (!rc) {
+                for (size_t f = 0; f < t.n; f++)
+                    snaps[side][i][f] = side ? t.rows[f].new_count : t.rows[f].base_count;
+                snap_len[side][i] = t.n;
+            }
         }
     if (rc)
         goto out;
@@ -455,6 +469,24 @@ int cp_cmd_gate(int argc, char **argv)
     } else { /* same work per profile: exposure is the number of profiles */
         gp.count_ratio = gp.value_ratio = (double)o.nsrcs[1] / (double)o.nsrcs[0];
     }
+    for (int side = 0; side < 2; side++) {
+        size_t r = o.nsrcs[side];
+        if (r < 2)
+            continue;
+        if (!(per[side] = calloc(t.n * r + 1, sizeof(double)))) {
+            fputs("cprof gate: out of memory\n", stderr);
+            rc = 2;
+            goto out;
+        }
+        for (size_t f = 0; f < t.n; f++)
+            for (size_t i = 0; i < r; i++) {
+                double now = f < snap_len[side][i] ? snaps[side][i][f] : 0;
+                double before = i && f < snap_len[side][i - 1] ? snaps[side][i - 1][f] : 0;
+                per[side][f * r + i] = now - before;
+            }
+    }
+    const double *pc[2] = {per[0], per[1]};
+    gp.dispersion = cp_gate_dispersion(pc, o.nsrcs, t.n);
     double cut;
     size_t k = cp_gate_test(t.rows, t.n, &gp, &cut);
     g_vratio = gp.value_ratio;
@@ -486,11 +518,12 @@ int cp_cmd_gate(int argc, char **argv)
     fprintf(f,
             "%s%s, %s; base: %zu profile%s (%.0f samples), new: %zu profile%s (%.0f samples)%s\n"
             "%sflagged when growth > %g%% and p < %.3g (false-alarm rate %g over %zu functions, "
-            "Bonferroni); %s%s\n",
+            "Bonferroni); run-to-run dispersion %.2f%s; %s%s\n",
             md ? "" : "cprof gate: ", type, o.cum ? "cum" : "flat", o.nsrcs[0],
             o.nsrcs[0] == 1 ? "" : "s", totals[0][0], o.nsrcs[1], o.nsrcs[1] == 1 ? "" : "s",
             totals[1][0], md ? "  " : "", md ? "" : "cprof gate: ", 100 * o.threshold, cut,
-            o.alpha, k,
+            o.alpha, k, gp.dispersion,
+            o.nsrcs[0] < 2 && o.nsrcs[1] < 2 ? " (one profile a side: not measured)" : "",
             o.normalize ? "-normalize: new scaled to the base's total"
                         : "same work per profile assumed (else -normalize)",
             focus ? ", -focus applied" : "");
@@ -515,6 +548,11 @@ int cp_cmd_gate(int argc, char **argv)
         rc = 2;
     }
 out:
+    for (int side = 0; side < 2; side++) {
+        free(per[side]);
+        for (size_t i = 0; i < MAXP; i++)
+            free(snaps[side][i]);
+    }
     for (size_t i = 0; i < t.n; i++)
         free((char *)t.rows[i].name);
     free(t.rows);
