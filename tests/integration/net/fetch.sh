@@ -1,11 +1,16 @@
 #!/bin/sh
-# fetch.sh CPROF NETSRV PROFILE — profile URLs through libcurl against a
+# fetch.sh CPROF NETSRV PROFILE [LIBCPROF] — profile URLs through libcurl against a
 # loopback server: 200, the default path and -seconds, 404, 401 with and
 # without CPROF_HTTP_TOKEN, redirects (and a loop), the total timeout, a
 # truncated body, a body that is no profile, a gzip bomb and an oversized
 # body; every error names the URL and what went wrong.
 set -u
 cprof=$1 netsrv=$2 prof=$3
+# the profiled process never links libcurl (nor TLS): only the command does
+if [ -n "${4:-}" ]; then
+  readelf -d "$4" | grep -Eq "NEEDED.*(curl|ssl)" && { echo "FAIL: $4 links libcurl or TLS"; exit 1; }
+  readelf -d "$cprof" | grep -q "NEEDED.*libcurl" || { echo "FAIL: cprof does not link libcurl"; exit 1; }
+fi
 dir=$(mktemp -d)
 pid=
 trap '[ -n "$pid" ] && kill $pid; rm -rf "$dir"' EXIT
