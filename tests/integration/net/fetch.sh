@@ -16,7 +16,7 @@ pid=
 trap '[ -n "$pid" ] && kill $pid; rm -rf "$dir"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 python3 "$netsrv" "$dir/port" "$prof" "$dir" & pid=$!
-n=0; while [ ! -f "$dir/port" ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+n=0; while [ ! -f "$dir/port" ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
 [ -f "$dir/port" ] || fail "server did not start"
 base=http://127.0.0.1:$(cat "$dir/port")
 unset CPROF_HTTP_TOKEN
@@ -64,7 +64,7 @@ if command -v openssl >/dev/null; then
   openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -days 1 \
     -keyout "$dir/key.pem" -out "$dir/cert.pem" >/dev/null 2>&1 || fail "openssl req"
   NETSRV_TLS="$dir/cert.pem:$dir/key.pem" python3 "$netsrv" "$dir/tport" "$prof" "$dir" & tpid=$!
-  n=0; while [ ! -f "$dir/tport" ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+  n=0; while [ ! -f "$dir/tport" ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
   turl=https://127.0.0.1:$(cat "$dir/tport")/ok
   "$cprof" top "$turl" >/dev/null 2>"$dir/err"; rc=$?
   kill $tpid

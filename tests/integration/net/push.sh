@@ -13,7 +13,7 @@ trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$dir"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 mkdir "$dir/spool"
 python3 "$netsrv" "$dir/port" "$1" "$dir/spool" & pid=$!
-n=0; while [ ! -f "$dir/port" ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+n=0; while [ ! -f "$dir/port" ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
 [ -f "$dir/port" ] || fail "receiver did not start"
 srv=http://127.0.0.1:$(cat "$dir/port")
 log=$dir/spool/log.jsonl
@@ -91,7 +91,7 @@ cp "$1" "$dir/w/cpu.pb.gz.tmp.4242"
 sleep 0.5
 cp "$1" "$dir/w/.partial" && mv "$dir/w/.partial" "$dir/w/cpu.1.pb.gz"
 cp "$1" "$dir/w/.partial" && mv "$dir/w/.partial" "$dir/w/cpu.2.pb.gz"
-n=0; while [ -f "$dir/w/cpu.1.pb.gz" -o -f "$dir/w/cpu.2.pb.gz" ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+n=0; while [ -f "$dir/w/cpu.1.pb.gz" -o -f "$dir/w/cpu.2.pb.gz" ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
 kill -TERM $wp; wait $wp; rc=$?
 [ $rc = 0 ] || fail "-watch exit $rc: $(cat "$dir/werr")"
 [ ! -f "$dir/w/cpu.1.pb.gz" ] && [ ! -f "$dir/w/cpu.2.pb.gz" ] || fail "-delete kept files"
