@@ -17,6 +17,8 @@ int cp_cmd_web(int argc, char **argv);       /* web_cmd.c */
 /* top, peek, tree, traces, tags, raw, list, folded, merge; also called with
  * argv[0] == "cprof" when the report is given as a flag (-top). */
 int cp_cmd_report(int argc, char **argv);    /* report_cmd.c */
+int cp_cmd_gate(int argc, char **argv);      /* gate_cmd.c: exit 0 pass, 1 regression, 2 usage/input */
+int cp_cmd_push(int argc, char **argv);      /* push_cmd.c */
 void cp_cmd_report_usage(FILE *f);           /* the report flags, for help */
 
 #endif

@@ -37,6 +37,8 @@ static const command commands[] = {
     {"web", cp_cmd_web, "web UI: web [-http=HOST:PORT] [-no_browser] PROFILE..."},
     {"record", cp_cmd_record, "run a program under the profiler"},
     {"symbolize", cp_cmd_symbolize, "fill in function names and lines of a profile"},
+    {"gate", cp_cmd_gate, "CI regression gate: gate [-threshold=PCT] BASE NEW... (exit 0/1/2)"},
+    {"push", cp_cmd_push, "send profiles to a Pyroscope server: push -server URL FILE|DIR..."},
 };
 
 static void usage(FILE *f)

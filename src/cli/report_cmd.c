@@ -93,7 +93,7 @@ void cp_cmd_report_usage(FILE *f)
           "  -base=PROFILE -diff_base=PROFILE -normalize -add_comment=TEXT\n"
           "  -source_path=DIRS -trim_path=PREFIXES (list)   -symbolize=none\n"
           "  -call_tree (accepted; like go, only dot would use it: not supported there yet)\n"
-          "  -o FILE   -seconds=N -timeout=N (http:// sources)\n"
+          "  -o FILE   -seconds=N -timeout=N (http(s):// sources)\n"
           "Several PROFILEs are merged; a PROFILE may be an http:// URL.\n"
           "Patterns are POSIX extended regexps; \\d, \\s and (?i) work as in Go.\n",
           f);
@@ -415,14 +415,14 @@ static cp_profile *load(const char *path, int seconds, int timeout_s)
         char err[512];
         if (seconds > 0 || strstr(path, "/profile"))
             fprintf(stderr, "Fetching profile over HTTP from %s\n", path);
-        int timeout = timeout_s > 0 ? timeout_s : (seconds > 0 ? seconds : 30) + 60;
-        rc = cp_fetch_http(path, seconds, timeout, CP_MAX_DECOMPRESSED, &b, err, sizeof err);
+        rc = cp_fetch_http(path, seconds, timeout_s, CP_FETCH_MAX_BODY, &b, err, sizeof err);
         if (rc) {
-            fprintf(stderr, "cprof: %s: %s\n", path, err);
+            fprintf(stderr, "cprof: %s\n", err);
             cp_buf_free(&b);
             return NULL;
         }
-        rc = cp_profile_decode(b.data, b.len, NULL, &p, &d);
+        cp_decode_opts dopt = {.max_decompressed = CP_FETCH_MAX_DECOMPRESSED};
+        rc = cp_profile_decode(b.data, b.len, &dopt, &p, &d);
         cp_buf_free(&b);
         if (rc) {
             fprintf(stderr, "cprof: %s: %s\n", path, d.msg[0] ? d.msg : cprof_strerror(rc));

@@ -1,0 +1,563 @@
+/* gate_cmd.c — `cprof gate`: a CI regression gate on profiles.
+ *
+ * What: `cprof gate [flags] BASE… -- NEW…` (or `BASE NEW…`) pools the base
+ * profiles and the new ones, sums each function's sample counts and values
+ * (flat by default, -cum for every function on the stack), and flags the
+ * functions that grew beyond -threshold and beyond sampling noise at
+ * -alpha (analysis/gate.h has the test).  Exit 0: no regression, 1: a
+ * regression (each named), 2: usage or unreadable input.  Output: a table
+ * of the top regressions and improvements, text or Markdown.
+ * Data structure: one open-addressing table from function name to row.
+ * Alternatives rejected: going through the report pipeline's graph (it
+ * trims and merges nodes for display; the gate needs every function's raw
+ * counts), one profile a side only (CI runs the benchmark several times).
+ */
+#include <math.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/gate.h"
+#include "analysis/prep.h"
+#include "analysis/rx.h"
+#include "analysis/units.h"
+#include "cli/commands.h"
+#include "cli/fetch.h"
+#include "cprof.h"
+#include "profile/profile.h"
+
+#define MAXP 256
+
+typedef struct gopts {
+    double threshold, alpha;
+    const char *focus, *sample_index, *format;
+    bool normalize, cum;
+    long rows;
+    const char *srcs[2][MAXP];
+    size_t nsrcs[2];
+} gopts;
+
+typedef struct table {
+    cp_gate_row *rows;
+    size_t n, cap; /* cap a power of two; slots index rows + 1 */
+    size_t *slots;
+} table;
+
+static int usage(const char *fmt, const char *a)
+{
+    fputs("cprof gate: ", stderr);
+    fprintf(stderr, fmt, a);
+    fputs("\nusage: cprof gate [-threshold=PCT] [-alpha=A] [-focus=RX] [-sample_index=NAME|N]\n"
+          "                  [-normalize] [-cum] [-rows=N] [-format=text|markdown]\n"
+          "                  BASE NEW...  |  BASE... -- NEW...\n",
+          stderr);
+    return 2;
+}
+
+static size_t hash(const char *s)
+{
+    size_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static cp_gate_row *row_for(table *t, const char *name)
+{
+    if (2 * (t->n + 1) > t->cap) {
+        size_t ncap = t->cap ? 2 * t->cap : 1024;
+        size_t *ns = calloc(ncap, sizeof *ns);
+        cp_gate_row *nr = realloc(t->rows, ncap / 2 * sizeof *nr);
+        if (!ns || !nr) {
+            free(ns);
+            if (nr)
+                t->rows = nr;
+            return NULL;
+        }
+        t->rows = nr;
+        for (size_t i = 0; i < t->n; i++) {
+            size_t h = hash(t->rows[i].name) & (ncap - 1);
+            while (ns[h])
+                h = (h + 1) & (ncap - 1);
+            ns[h] = i + 1;
+        }
+        free(t->slots);
+        t->slots = ns;
+        t->cap = ncap;
+    }
+    size_t h = hash(name) & (t->cap - 1);
+    while (t->slots[h]) {
+        cp_gate_row *r = &t->rows[t->slots[h] - 1];
+        if (!strcmp(r->name, name))
+            return r;
+        h = (h + 1) & (t->cap - 1);
+    }
+    char *copy = strdup(name);
+    if (!copy)
+        return NULL;
+    cp_gate_row *r = &t->rows[t->n];
+    memset(r, 0, sizeof *r);
+    r->name = copy;
+    t->slots[h] = ++t->n;
+    return r;
+}
+
+static cp_profile *load(const char *path)
+{
+    cp_profile *p = NULL;
+    cp_diag d = {{0}};
+    int rc;
+    if (cp_fetch_is_url(path)) {
+        cp_buf b = {0};
+        char err[512];
+        rc = cp_fetch_http(path, 0, 0, CP_FETCH_MAX_BODY, &b, err, sizeof err);
+        if (rc) {
+            fprintf(stderr, "cprof gate: %s\n", err);
+            cp_buf_free(&b);
+            return NULL;
+        }
+        cp_decode_opts o = {.max_decompressed = CP_FETCH_MAX_DECOMPRESSED};
+        rc = cp_profile_decode(b.data, b.len, &o, &p, &d);
+        cp_buf_free(&b);
+    } else {
+        rc = cp_profile_read_file(path, &p, &d);
+    }
+    if (rc) {
+        fprintf(stderr, "cprof gate: %s: %s\n", path, d.msg[0] ? d.msg : cprof_strerror(rc));
+        return NULL;
+    }
+    return p;
+}
+
+/* The value column: -sample_index by name or number, else the profile's
+ * default type, else the last (go's choice). */
+static int value_index(const cp_profile *p, const char *want)
+{
+    if (p->nsample_types == 0)
+        return -1;
+    if (want && *want) {
+        char *end;
+        long v = strtol(want, &end, 10);
+        if (!*end)
+            return v >= 0 && (size_t)v < p->nsample_types ? (int)v : -1;
+        return cp_profile_sample_index(p, want);
+    }
+    if (p->default_sample_type) {
+        int i = cp_profile_sample_index(p, cp_str(p, p->default_sample_type));
+        if (i >= 0)
+            return i;
+    }
+    return (int)p->nsample_types - 1;
+}
+
+/* The column that counts events: the value column itself when its unit is
+ * "count", else a "samples"-named count column (CPU), else -1 (the value
+ * divided by the period, or the value itself, stands in). */
+static int count_index(const cp_profile *p, int vi)
+{
+    if (!strcmp(cp_str(p, p->sample_types[vi].unit), "count"))
+        return vi;
+    for (size_t i = 0; i < p->nsample_types; i++)
+        if (!strcmp(cp_str(p, p->sample_types[i].unit), "count") &&
+            !strcmp(cp_str(p, p->sample_types[i].type), "samples"))
+            return (int)i;
+    return -1;
+}
+
+static const char *frame_name(const cp_profile *p, const cp_location *l, size_t li, char *buf,
+                              size_t n)
+{
+    if (li < l->nlines && l->lines[li].func != CP_NO_FUNCTION &&
+        *cp_str(p, p->functions[l->lines[li].func].name))
+        return cp_str(p, p->functions[l->lines[li].func].name);
+    snprintf(buf, n, "0x%llx", (unsigned long long)l->address);
+    return buf;
+}
+
+/* The sample's frames, leaf first, as names into out (at most max). */
+static size_t frames(const cp_profile *p, const cp_sample *sm, const char **out, size_t max,
+                     char (*bufs)[40])
+{
+    size_t n = 0;
+    for (size_t k = 0; k < sm->nlocs && n < max; k++) {
+        const cp_location *l = &p->locations[sm->locs[k]];
+        size_t nl = l->nlines ? l->nlines : 1;
+        for (size_t li = 0; li < nl && n < max; li++, n++)
+            out[n] = frame_name(p, l, li, bufs[n], sizeof bufs[n]);
+    }
+    return n;
+}
+
+#define MAXF 1024 /* frames looked at per sample (cum: deeper ones are not counted) */
+
+/* Add one profile's samples to the table, side 0 (base) or 1 (new).
+ * totals[0] += counts, totals[1] += values (before -focus, as pprof's
+ * -normalize). */
+static int add_profile(table *t, const cp_profile *p, int side, const gopts *o, regex_t *focus,
+                       double totals[2], const char *path)
+{
+    int vi = value_index(p, o->sample_index);
+    if (vi < 0) {
+        fprintf(stderr, "cprof gate: %s: no sample type %s\n", path,
+                o->sample_index ? o->sample_index : "(the profile has none)");
+        return 2;
+    }
+    int ci = count_index(p, vi);
+    double per_count = 1;
+    if (ci < 0 && p->period > 0 &&
+        !strcmp(cp_str(p, p->period_type.unit), cp_str(p, p->sample_types[vi].unit)))
+        per_count = (double)p->period;
+    static const char *names[MAXF];
+    static char bufs[MAXF][40];
+    for (size_t s = 0; s < p->nsamples; s++) {
+        const cp_sample *sm = &p->samples[s];
+        double v = (double)sm->values[vi];
+        double c = ci >= 0 ? (double)sm->values[ci] : v / per_count;
+        totals[0] += c;
+        totals[1] += v;
+        if (sm->nlocs == 0 || (v == 0 && c == 0))
+            continue;
+        size_t nf = frames(p, sm, names, o->cum ? MAXF : 1, bufs);
+        if (focus) {
+            size_t all = o->cum ? nf : frames(p, sm, names, MAXF, bufs);
+            bool hit = false;
+            for (size_t k = 0; k < all && !hit; k++)
+                hit = !regexec(focus, names[k], 0, NULL, 0);
+            if (!hit)
+                continue;
+        }
+        for (size_t k = 0; k < nf; k++) {
+            bool seen = false; /* recursion: each function once a sample */
+            for (size_t j = 0; j < k && !seen; j++)
+                seen = !strcmp(names[j], names[k]);
+            if (seen)
+                continue;
+            cp_gate_row *r = row_for(t, names[k]);
+            if (!r) {
+                fputs("cprof gate: out of memory\n", stderr);
+                return 1;
+            }
+            if (side) {
+                r->new_count += c;
+                r->new_value += v;
+            } else {
+                r->base_count += c;
+                r->base_value += v;
+            }
+        }
+    }
+    return 0;
+}
+
+static double value_moved(const cp_gate_row *r, double vratio)
+{
+    return r->new_value - r->base_value * vratio;
+}
+
+static double g_vratio;
+static int by_moved_desc(const void *a, const void *b)
+{
+    double x = value_moved(a, g_vratio), y = value_moved(b, g_vratio);
+    return x < y ? 1 : x > y ? -1 : strcmp(((const cp_gate_row *)a)->name,
+                                           ((const cp_gate_row *)b)->name);
+}
+
+static void fmt_growth(char *b, size_t n, double g)
+{
+    if (isinf(g))
+        snprintf(b, n, "new");
+    else
+        snprintf(b, n, "%+.1f%%", 100 * g);
+}
+
+static void put_name(FILE *f, const char *s, bool md)
+{
+    for (; *s; s++) {
+        if (md && (*s == '|' || *s == '\\' || *s == '*' || *s == '_' || *s == '`' || *s == '<'))
+            fputc('\\', f);
+        fputc(*s, f);
+    }
+}
+
+/* One table: rows[from..to) in order, the first `max` of them. */
+static void print_table(FILE *f, const char *title, cp_gate_row **rows, size_t n, long max,
+                        bool md, const char *unit, double cut, bool up)
+{
+    if (n == 0)
+        return;
+    if (md)
+        fprintf(f, "\n#### %s\n\n| function | base | new | growth | p-value | verdict |\n"
+                   "|---|---:|---:|---:|---:|---|\n",
+                title);
+    else
+        fprintf(f, "\n%s:\n%10s %10s %9s %9s  %-15s %s\n", title, "base", "new", "growth",
+                "p-value", "verdict", "function");
+    for (size_t i = 0; i < n && (long)i < max; i++) {
+        const cp_gate_row *r = rows[i];
+        char b[64], nw[64], g[32];
+        cp_units_label(b, sizeof b, (int64_t)llround(r->base_value), unit, "auto");
+        cp_units_label(nw, sizeof nw, (int64_t)llround(r->new_value), unit, "auto");
+        fmt_growth(g, sizeof g, r->growth);
+        double pv = up ? r->p_up : r->p_down;
+        const char *verdict = up ? (r->regressed ? "REGRESSION" : pv < cut ? "below threshold" : "noise")
+                                 : (r->improved ? "improved" : pv < cut ? "below threshold" : "noise");
+        if (md) {
+            fputs("| ", f);
+            put_name(f, r->name, true);
+            fprintf(f, " | %s | %s | %s | %.2g | %s%s%s |\n", b, nw, g, pv,
+                    r->regressed ? "**" : "", verdict, r->regressed ? "**" : "");
+        } else {
+            fprintf(f, "%10s %10s %9s %9.2g  %-15s ", b, nw, g, pv, verdict);
+            put_name(f, r->name, false);
+            fputc('\n', f);
+        }
+    }
+}
+
+static int parse_args(int argc, char **argv, gopts *o)
+{
+    int side = 0;
+    bool dashdash = false;
+    for (int i = 1; i < argc; i++) {
+        char *a = argv[i];
+        if (!strcmp(a, "--")) {
+            if (dashdash)
+                return usage("%s given twice", "--");
+            dashdash = true;
+            side = 1;
+            continue;
+        }
+        if (a[0] != '-' || !a[1]) {
+            if (o->nsrcs[side] == MAXP)
+                return usage("more than %s profiles on one side", "256");
+            o->srcs[side][o->nsrcs[side]++] = a;
+            continue;
+        }
+        const char *name = a + (a[1] == '-' ? 2 : 1);
+        char key[64];
+        const char *eq = strchr(name, '=');
+        size_t kl = eq ? (size_t)(eq - name) : strlen(name);
+        if (kl >= sizeof key)
+            return usage("unknown flag %s", a);
+        memcpy(key, name, kl);
+        key[kl] = 0;
+        const char *val = eq ? eq + 1 : NULL;
+        bool takes = !strcmp(key, "threshold") || !strcmp(key, "alpha") ||
+                     !strcmp(key, "focus") || !strcmp(key, "sample_index") ||
+                     !strcmp(key, "format") || !strcmp(key, "rows");
+        if (takes && !val) {
+            if (i + 1 >= argc)
+                return usage("flag needs a value: %s", a);
+            val = argv[++i];
+        }
+        char *end;
+        if (!strcmp(key, "threshold")) {
+            o->threshold = strtod(val, &end) / 100;
+            if (end == val || (*end && strcmp(end, "%")) || !(o->threshold >= 0) ||
+                o->threshold > 100)
+                return usage("invalid -threshold (a percentage, e.g. 5): %s", val);
+        } else if (!strcmp(key, "alpha")) {
+            o->alpha = strtod(val, &end);
+            if (end == val || *end || !(o->alpha > 0 && o->alpha < 1))
+                return usage("invalid -alpha (between 0 and 1, e.g. 0.01): %s", val);
+        } else if (!strcmp(key, "rows")) {
+            o->rows = strtol(val, &end, 10);
+            if (end == val || *end || o->rows < 0)
+                return usage("invalid -rows: %s", val);
+        } else if (!strcmp(key, "focus")) {
+            o->focus = val;
+        } else if (!strcmp(key, "sample_index")) {
+            o->sample_index = val;
+        } else if (!strcmp(key, "format")) {
+            if (strcmp(val, "text") && strcmp(val, "markdown"))
+                return usage("invalid -format (text or markdown): %s", val);
+            o->format = val;
+        } else if (!strcmp(key, "normalize") && (!val || !strcmp(val, "true"))) {
+            o->normalize = true;
+        } else if (!strcmp(key, "cum") && (!val || !strcmp(val, "true"))) {
+            o->cum = true;
+        } else if (!strcmp(key, "flat") && (!val || !strcmp(val, "true"))) {
+            o->cum = false;
+        } else if (!strcmp(key, "h") || !strcmp(key, "help")) {
+            return usage("%s", "help");
+        } else {
+            return usage("unknown flag %s", a);
+        }
+    }
+    if (!dashdash && o->nsrcs[0] >= 2) { /* BASE NEW... */
+        memcpy(o->srcs[1], o->srcs[0] + 1, (o->nsrcs[0] - 1) * sizeof *o->srcs[0]);
+        o->nsrcs[1] = o->nsrcs[0] - 1;
+        o->nsrcs[0] = 1;
+    }
+    if (o->nsrcs[0] == 0 || o->nsrcs[1] == 0)
+        return usage("%s", "need at least one BASE and one NEW profile");
+    return 0;
+}
+
+int cp_cmd_gate(int argc, char **argv)
+{
+    gopts o = {.threshold = 0.05, .alpha = 0.01, .format = "text", .rows = 10};
+    int rc = parse_args(argc, argv, &o);
+    if (rc)
+        return rc;
+    regex_t focus_rx, *focus = NULL;
+    if (o.focus && *o.focus) {
+        char m[256];
+        if (cp_rx_compile(&focus_rx, o.focus, m, sizeof m)) {
+            fprintf(stderr, "cprof gate: parsing -focus regexp %s: %s\n", o.focus, m);
+            return 2;
+        }
+        focus = &focus_rx;
+    }
+    table t = {0};
+    double totals[2][2] = {{0, 0}, {0, 0}};
+    /* each side's cumulative counts per row after each of its profiles,
+     * for the run-to-run dispersion */
+    double *snaps[2][MAXP] = {{0}};
+    size_t snap_len[2][MAXP] = {{0}};
+    double *per[2] = {NULL, NULL};
+    char type[128] = "", unit[64] = "";
+    for (int side = 0; side < 2 && !rc; side++)
+        for (size_t i = 0; i < o.nsrcs[side] && !rc; i++) {
+            const char *path = o.srcs[side][i];
+            cp_profile *p = load(path);
+            if (!p) {
+                rc = 2;
+                break;
+            }
+            cp_prep_demangle(p);
+            int vi = value_index(p, o.sample_index);
+            if (vi >= 0) {
+                char ty[128];
+                snprintf(ty, sizeof ty, "%s/%s", cp_str(p, p->sample_types[vi].type),
+                         cp_str(p, p->sample_types[vi].unit));
+                if (!type[0]) {
+                    snprintf(type, sizeof type, "%s", ty);
+                    snprintf(unit, sizeof unit, "%s", cp_str(p, p->sample_types[vi].unit));
+                } else if (strcmp(type, ty)) {
+                    fprintf(stderr, "cprof gate: %s: sample type %s, the first profile's is %s\n",
+                            path, ty, type);
+                    rc = 2;
+                }
+            }
+            if (!rc)
+                rc = add_profile(&t, p, side, &o, focus, totals[side], path);
+            cp_profile_free(p);
+            if (!rc && !(snaps[side][i] = malloc((t.n + 1) * sizeof(double)))) {
+                fputs("cprof gate: out of memory\n", stderr);
+                rc = 2;
+            }
+            if (!rc) {
+                for (size_t f = 0; f < t.n; f++)
+                    snaps[side][i][f] = side ? t.rows[f].new_count : t.rows[f].base_count;
+                snap_len[side][i] = t.n;
+            }
+        }
+    if (rc)
+        goto out;
+    if (totals[0][0] <= 0 || totals[1][0] <= 0) {
+        fprintf(stderr, "cprof gate: the %s profiles hold no samples of %s\n",
+                totals[0][0] <= 0 ? "base" : "new", type);
+        rc = 2;
+        goto out;
+    }
+    cp_gate_params gp = {.threshold = o.threshold, .alpha = o.alpha};
+    if (o.normalize) { /* as pprof's -normalize: compare shares of the totals */
+        gp.count_ratio = totals[1][0] / totals[0][0];
+        gp.value_ratio = totals[1][1] / totals[0][1];
+    } else { /* same work per profile: exposure is the number of profiles */
+        gp.count_ratio = gp.value_ratio = (double)o.nsrcs[1] / (double)o.nsrcs[0];
+    }
+    for (int side = 0; side < 2; side++) {
+        size_t r = o.nsrcs[side];
+        if (r < 2)
+            continue;
+        if (!(per[side] = calloc(t.n * r + 1, sizeof(double)))) {
+            fputs("cprof gate: out of memory\n", stderr);
+            rc = 2;
+            goto out;
+        }
+        for (size_t f = 0; f < t.n; f++)
+            for (size_t i = 0; i < r; i++) {
+                double now = f < snap_len[side][i] ? snaps[side][i][f] : 0;
+                double before = i && f < snap_len[side][i - 1] ? snaps[side][i - 1][f] : 0;
+                per[side][f * r + i] = now - before;
+            }
+    }
+    const double *pc[2] = {per[0], per[1]};
+    gp.dispersion = cp_gate_dispersion(pc, o.nsrcs, t.n);
+    double cut;
+    size_t k = cp_gate_test(t.rows, t.n, &gp, &cut);
+    g_vratio = gp.value_ratio;
+    qsort(t.rows, t.n, sizeof *t.rows, by_moved_desc);
+    cp_gate_row **up = malloc((t.n + 1) * sizeof *up), **down = malloc((t.n + 1) * sizeof *down);
+    if (!up || !down) {
+        free(up);
+        free(down);
+        fputs("cprof gate: out of memory\n", stderr);
+        rc = 2;
+        goto out;
+    }
+    size_t nup = 0, ndown = 0, nreg = 0;
+    for (size_t i = 0; i < t.n; i++) {
+        if (t.rows[i].growth > 0)
+            up[nup++] = &t.rows[i];
+        nreg += t.rows[i].regressed;
+    }
+    for (size_t i = t.n; i-- > 0;)
+        if (t.rows[i].growth < 0)
+            down[ndown++] = &t.rows[i];
+    bool md = !strcmp(o.format, "markdown");
+    FILE *f = stdout;
+    char head[64];
+    snprintf(head, sizeof head, nreg ? "%zu regression%s" : "no regression", nreg,
+             nreg == 1 ? "" : "s");
+    if (md)
+        fprintf(f, "### cprof gate: %s\n\n", head);
+    fprintf(f,
+            "%s%s, %s; base: %zu profile%s (%.0f samples), new: %zu profile%s (%.0f samples)%s\n"
+            "%sflagged when growth > %g%% and p < %.3g (false-alarm rate %g over %zu functions, "
+            "Bonferroni); run-to-run dispersion %.2f%s; %s%s\n",
+            md ? "" : "cprof gate: ", type, o.cum ? "cum" : "flat", o.nsrcs[0],
+            o.nsrcs[0] == 1 ? "" : "s", totals[0][0], o.nsrcs[1], o.nsrcs[1] == 1 ? "" : "s",
+            totals[1][0], md ? "  " : "", md ? "" : "cprof gate: ", 100 * o.threshold, cut,
+            o.alpha, k, gp.dispersion,
+            o.nsrcs[0] < 2 && o.nsrcs[1] < 2 ? " (one profile a side: not measured)" : "",
+            o.normalize ? "-normalize: new scaled to the base's total"
+                        : "same work per profile assumed (else -normalize)",
+            focus ? ", -focus applied" : "");
+    print_table(f, "Top regressions", up, nup, o.rows, md, unit, cut, true);
+    print_table(f, "Top improvements", down, ndown, o.rows, md, unit, cut, false);
+    fputc('\n', f);
+    if (!nreg)
+        fprintf(f, "%sno regression\n", md ? "" : "cprof gate: ");
+    for (size_t i = 0; i < nup; i++)
+        if (up[i]->regressed) {
+            char g[32];
+            fmt_growth(g, sizeof g, up[i]->growth);
+            fprintf(f, "%s%s", md ? "" : "cprof gate: ", md ? "**REGRESSION** " : "REGRESSION ");
+            put_name(f, up[i]->name, md);
+            fprintf(f, " %s (p=%.2g)%s\n", g, up[i]->p_up, md ? "  " : "");
+        }
+    free(up);
+    free(down);
+    rc = nreg ? 1 : 0;
+    if (fflush(f)) {
+        fputs("cprof gate: writing the report failed\n", stderr);
+        rc = 2;
+    }
+out:
+    for (int side = 0; side < 2; side++) {
+        free(per[side]);
+        for (size_t i = 0; i < MAXP; i++)
+            free(snaps[side][i]);
+    }
+    for (size_t i = 0; i < t.n; i++)
+        free((char *)t.rows[i].name);
+    free(t.rows);
+    free(t.slots);
+    if (focus)
+        regfree(focus);
+    return rc;
+}
