@@ -448,13 +448,34 @@ static cp_profile *fetch(const opts *o, int *rc)
     cp_profile *p = NULL;
     cp_diag d = {{0}};
     *rc = 1;
-    for (size_t i = 0; i < o->nsrcs + o->nbases; i++) {
+    /* local files (no URL) are read two at a time; the first failure in
+     * command-line order is the one reported, as when read one by one */
+    size_t nall = o->nsrcs + o->nbases, bad = nall;
+    const char *paths[2 * MAXP];
+    cp_profile *pre[2 * MAXP];
+    static cp_diag pdiag[2 * MAXP];
+    bool local = nall > 1;
+    for (size_t i = 0; i < nall; i++) {
+        paths[i] = i >= o->nsrcs ? o->bases[i - o->nsrcs] : o->srcs[i];
+        local = local && !cp_fetch_is_url(paths[i]);
+    }
+    if (local)
+        bad = cp_cli_read_files(paths, nall, pre, pdiag);
+    for (size_t i = 0; i < nall; i++) {
         bool base = i >= o->nsrcs;
-        if (!(ps[np] = load(base ? o->bases[i - o->nsrcs] : o->srcs[i], o->seconds, o->timeout)))
+        if (local && i == bad) {
+            fprintf(stderr, "cprof: %s\n", pdiag[i].msg[0] ? pdiag[i].msg : paths[i]);
+            for (size_t k = i + 1; k < nall; k++)
+                cp_profile_free(pre[k]);
+            goto out;
+        }
+        if (!(ps[np] = local ? pre[i] : load(paths[i], o->seconds, o->timeout)))
             goto out;
         if (cp_cli_override_main(ps[np], o->exec_name, o->build_id)) {
             fprintf(stderr, "cprof: out of memory\n");
             np++;
+            for (size_t k = i + 1; local && k < nall; k++)
+                cp_profile_free(pre[k]);
             goto out;
         }
         scales[np] = base ? -1.0 : 1.0;
