@@ -289,9 +289,61 @@ typedef struct part {
     int64_t *flat, *flat_div;
     cp_gedge *e;
     size_t ne, ecap;
-    cp_map map; /* (src<<32|dst) → index into e */
+    uint32_t *slots; /* edge table: index into e + 1, hashed by (src, dst) */
+    size_t nslots;   /* a power of two, at least twice ne */
     int rc;
 } part;
+
+/* The edge table: 4 bytes a slot instead of a general map's 17 (keys and
+ * values 8 bytes each) — the edges of a big graph are most of its memory —
+ * and a probe compares (src, dst) in the edge itself. */
+static size_t edge_hash(uint32_t src, uint32_t dst)
+{
+    return (size_t)cp_hash_u64(((uint64_t)src << 32) | dst);
+}
+
+static int etab_grow(part *pt)
+{
+    size_t n = pt->nslots ? pt->nslots * 2 : 1024;
+    uint32_t *s = calloc(n, sizeof *s);
+    if (!s)
+        return CPROF_ENOMEM;
+    for (size_t i = 0; i < pt->ne; i++) {
+        size_t j = edge_hash(pt->e[i].src, pt->e[i].dst) & (n - 1);
+        while (s[j])
+            j = (j + 1) & (n - 1);
+        s[j] = (uint32_t)i + 1;
+    }
+    free(pt->slots);
+    pt->slots = s;
+    pt->nslots = n;
+    return 0;
+}
+
+/* The index of edge (src, dst) in pt->e, appended (zeroed but for src and
+ * dst) when new: *inserted says which.  UINT32_MAX on ENOMEM. */
+static uint32_t etab_find(part *pt, uint32_t src, uint32_t dst, bool *inserted)
+{
+    *inserted = false;
+    if ((pt->ne + 1) * 2 > pt->nslots && etab_grow(pt))
+        return NONE;
+    size_t mask = pt->nslots - 1;
+    for (size_t j = edge_hash(src, dst) & mask;; j = (j + 1) & mask) {
+        uint32_t v = pt->slots[j];
+        if (!v) {
+            if (pt->ne >= NONE - 1 || cp_grow(&pt->e, &pt->ecap, pt->ne + 1, sizeof *pt->e))
+                return NONE;
+            memset(&pt->e[pt->ne], 0, sizeof *pt->e);
+            pt->e[pt->ne].src = src;
+            pt->e[pt->ne].dst = dst;
+            pt->slots[j] = (uint32_t)++pt->ne;
+            *inserted = true;
+            return (uint32_t)(pt->ne - 1);
+        }
+        if (pt->e[v - 1].src == src && pt->e[v - 1].dst == dst)
+            return v - 1;
+    }
+}
 
 /* One more occurrence of an edge: weights add, it is residual if any
  * occurrence was and inline only if every occurrence was (go's rules). */
@@ -306,25 +358,18 @@ static void edge_fold(cp_gedge *e, int64_t w, int64_t dw, bool residual, bool in
 static int add_edge(part *pt, hot *d, uint32_t src, uint32_t dst, int64_t w, int64_t dw,
                     bool residual, bool inl, uint32_t gen)
 {
-    uint64_t at;
+    uint32_t at;
     bool inserted = false;
     if (d->last_edge != NONE && d->last_src == src) {
         at = d->last_edge; /* stacks repeat their prefixes: most lookups hit */
     } else {
-        uint64_t *slot = cp_map_slot(&pt->map, ((uint64_t)src << 32) | dst, pt->ne, &inserted);
-        if (!slot)
+        if ((at = etab_find(pt, src, dst, &inserted)) == NONE)
             return CPROF_ENOMEM;
-        at = *slot;
         d->last_src = src;
-        d->last_edge = (uint32_t)at;
+        d->last_edge = at;
     }
     if (inserted) {
-        if (cp_grow(&pt->e, &pt->ecap, pt->ne + 1, sizeof *pt->e))
-            return CPROF_ENOMEM;
-        cp_gedge *e = &pt->e[pt->ne++];
-        memset(e, 0, sizeof *e);
-        e->src = src;
-        e->dst = dst;
+        cp_gedge *e = &pt->e[at];
         e->weight = w;
         e->weight_div = dw;
         e->residual = residual;
@@ -418,7 +463,7 @@ static void part_free(part *pt)
     free(pt->flat);
     free(pt->flat_div);
     free(pt->e);
-    cp_map_free(&pt->map);
+    free(pt->slots);
 }
 
 /* Fold b's sums and edges into a. */
@@ -433,18 +478,21 @@ static int part_merge(part *a, part *b, size_t nnodes)
     for (size_t k = 0; k < b->ne; k++) {
         const cp_gedge *be = &b->e[k];
         bool inserted;
-        uint64_t *slot =
-            cp_map_slot(&a->map, ((uint64_t)be->src << 32) | be->dst, a->ne, &inserted);
-        if (!slot)
+        uint32_t at = etab_find(a, be->src, be->dst, &inserted);
+        if (at == NONE)
             return CPROF_ENOMEM;
         if (inserted) {
-            if (cp_grow(&a->e, &a->ecap, a->ne + 1, sizeof *a->e))
-                return CPROF_ENOMEM;
-            a->e[a->ne++] = *be;
+            a->e[at] = *be;
             continue;
         }
-        edge_fold(&a->e[*slot], be->weight, be->weight_div, be->residual, be->inl);
+        edge_fold(&a->e[at], be->weight, be->weight_div, be->residual, be->inl);
     }
+    /* b is spent: its memory goes before the caller moves on */
+    free(b->e);
+    free(b->slots);
+    b->e = NULL;
+    b->slots = NULL;
+    b->ne = b->ecap = b->nslots = 0;
     return 0;
 }
 
@@ -488,10 +536,8 @@ int cp_graph_build(cp_graph *g, bool all_kept, bool edges)
     g->edges = pa.e;
     g->nedges = pa.ne;
     g->edges_cap = pa.ecap;
-    g->edge_map = pa.map;
     pa.e = NULL;
     pa.ne = pa.ecap = 0;
-    memset(&pa.map, 0, sizeof pa.map);
     g->norder = 0;
     for (size_t i = 0; i < g->nnodes; i++) {
         cp_gnode *n = &nodes[i];

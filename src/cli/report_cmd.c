@@ -498,19 +498,19 @@ static cp_profile *fetch(const opts *o, int *rc)
          * each base sample instead gives the same sums unless negating
          * loses precision (values beyond 2^53), so that cheaper way is
          * taken below when it cannot tell. */
-        cp_profile *two[2] = {cp_prep_merge(ps, NULL, NULL, o->nsrcs, &d), NULL};
+        cp_profile *two[2] = {cp_prep_merge_owned(ps, NULL, NULL, o->nsrcs, &d), NULL};
         if (two[0])
-            two[1] = cp_prep_merge(ps + o->nsrcs, NULL, NULL, o->nbases, &d);
+            two[1] = cp_prep_merge_owned(ps + o->nsrcs, NULL, NULL, o->nbases, &d);
         if (two[1] && (!o->normalize || cp_prep_normalize(two[0], two[1], &d) == 0)) {
             double sc[2] = {1, -1};
             bool df[2] = {false, o->diff_base};
-            p = cp_prep_merge(two, sc, df, 2, &d);
+            p = cp_prep_merge_owned(two, sc, df, 2, &d);
         }
         for (int i = 0; i < 2; i++)
             if (two[i])
                 cp_profile_free(two[i]);
     } else if (want_merge) {
-        p = cp_prep_merge(ps, scales, diffs, np, &d);
+        p = cp_prep_merge_owned(ps, scales, diffs, np, &d);
     } else {
         p = ps[0];
         ps[0] = NULL;
