@@ -11,6 +11,7 @@
  * `=`, no go-style bools).
  */
 #include <errno.h>
+#include <malloc.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -764,6 +765,9 @@ int cp_cmd_report(int argc, char **argv)
     cp_profile *p = fetch(&o, &rc);
     if (!p)
         goto out;
+    /* reading and merging freed far more than the profile keeps: give it
+     * back now, or the report's own peak stacks on top of it */
+    malloc_trim(0);
     if (!strcmp(o.cmd, "merge")) {
         cp_buf gz = {0};
         int w = cp_cli_encode_fast_gz(p, &gz);
