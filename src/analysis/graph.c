@@ -32,19 +32,34 @@
 
 #define NONE UINT32_MAX
 
-static uint64_t node_hash(const cp_gnode *n)
+/* names of one profile are mostly the same pointers: compare those first */
+static bool str_same(const char *a, const char *b)
 {
-    uint64_t h = cp_hash_bytes(n->name, strlen(n->name), 1);
-    h ^= cp_hash_bytes(n->file, strlen(n->file), 2) * 31;
-    h ^= cp_hash_bytes(n->objfile, strlen(n->objfile), 3) * 131;
-    h ^= cp_hash_u64(n->address ^ cp_hash_u64((uint64_t)n->lineno * 7 + (uint64_t)n->start_line));
-    return h;
+    return a == b || !strcmp(a, b);
 }
 
 static bool node_eq(const cp_gnode *a, const cp_gnode *b)
 {
     return a->address == b->address && a->lineno == b->lineno && a->start_line == b->start_line &&
-           !strcmp(a->name, b->name) && !strcmp(a->file, b->file) && !strcmp(a->objfile, b->objfile);
+           str_same(a->name, b->name) && str_same(a->file, b->file) &&
+           str_same(a->objfile, b->objfile);
+}
+
+/* node_hash from the string hashes, each string hashed once per function or
+ * mapping instead of once per location line (a tenth of `peek` of one
+ * function was rehashing the same names) */
+static uint64_t node_hash_parts(uint64_t hname, uint64_t hfile, uint64_t hobj, const cp_gnode *n)
+{
+    uint64_t h = hname;
+    h ^= hfile * 31;
+    h ^= hobj * 131;
+    h ^= cp_hash_u64(n->address ^ cp_hash_u64((uint64_t)n->lineno * 7 + (uint64_t)n->start_line));
+    return h;
+}
+
+static uint64_t str_hash(const char *s, uint64_t seed)
+{
+    return cp_hash_bytes(s, strlen(s), seed);
 }
 
 static bool prefix_dir(const char *s, const char *dir, size_t dlen, size_t *skip)
@@ -151,9 +166,9 @@ typedef struct node_table {
     size_t cap;
 } node_table;
 
-static int add_node(cp_graph *g, node_table *t, const cp_gnode *want, uint32_t *idx, size_t *cap)
+static int add_node(cp_graph *g, node_table *t, const cp_gnode *want, uint64_t h, uint32_t *idx,
+                    size_t *cap)
 {
-    uint64_t h = node_hash(want);
     size_t mask = t->cap - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
         uint32_t s = t->slots[i];
@@ -189,10 +204,15 @@ int cp_graph_new(cp_graph *g, const cp_profile *p, const cp_graph_opts *o)
         t.cap *= 2;
     t.slots = calloc(t.cap, sizeof *t.slots);
     const char **ffile = calloc(p->nfunctions + 1, sizeof *ffile);
+    uint64_t *fname_h = malloc((p->nfunctions + 1) * sizeof *fname_h);
+    uint64_t *ffile_h = malloc((p->nfunctions + 1) * sizeof *ffile_h);
+    uint64_t *obj_h = malloc((p->nmappings + 1) * sizeof *obj_h);
+    uint64_t empty_name_h = str_hash("", 1), empty_file_h = str_hash("", 2),
+             empty_obj_h = str_hash("", 3);
     g->locnodes = malloc((nlines + 1) * sizeof *g->locnodes);
     g->locoff = malloc((p->nlocations + 1) * sizeof *g->locoff);
     size_t cap = 0;
-    if (!t.slots || !ffile || !g->locnodes || !g->locoff) {
+    if (!t.slots || !ffile || !g->locnodes || !g->locoff || !fname_h || !ffile_h || !obj_h) {
         rc = CPROF_ENOMEM;
         goto out;
     }
@@ -205,7 +225,11 @@ int cp_graph_new(cp_graph *g, const cp_profile *p, const cp_graph_opts *o)
             rc = CPROF_ENOMEM;
             goto out;
         }
+        fname_h[i] = str_hash(cp_str(p, p->functions[i].name), 1);
+        ffile_h[i] = str_hash(ffile[i], 2);
     }
+    for (size_t i = 0; i < p->nmappings; i++)
+        obj_h[i] = str_hash(cp_str(p, p->mappings[i].filename), 3);
     size_t k = 0;
     for (size_t i = 0; i < p->nlocations; i++) {
         const cp_location *l = &p->locations[i];
@@ -219,21 +243,27 @@ int cp_graph_new(cp_graph *g, const cp_profile *p, const cp_graph_opts *o)
             memset(&want, 0, sizeof want);
             want.address = l->address;
             want.name = want.file = want.objfile = "";
+            uint64_t hn = empty_name_h, hf = empty_file_h, ho = empty_obj_h;
+            uint64_t hobj = l->mapping == CP_NO_MAPPING ? empty_obj_h : obj_h[l->mapping];
             const cp_line *ln = l->nlines ? &l->lines[li] : NULL;
             if (!ln || ln->func == CP_NO_FUNCTION) {
                 want.objfile = obj;
+                ho = hobj;
             } else {
                 const cp_function *f = &p->functions[ln->func];
                 want.lineno = ln->line;
                 want.name = cp_str(p, f->name);
                 want.file = ffile[ln->func];
+                hn = fname_h[ln->func];
+                hf = ffile_h[ln->func];
                 if (o->obj_names || !want.name[0]) {
                     want.objfile = obj;
                     want.start_line = f->start_line;
+                    ho = hobj;
                 }
             }
             uint32_t idx;
-            if ((rc = add_node(g, &t, &want, &idx, &cap)))
+            if ((rc = add_node(g, &t, &want, node_hash_parts(hn, hf, ho, &want), &idx, &cap)))
                 goto out;
             g->locnodes[k++] = idx;
         }
@@ -245,6 +275,9 @@ int cp_graph_new(cp_graph *g, const cp_profile *p, const cp_graph_opts *o)
 out:
     free(t.slots);
     free(ffile);
+    free(fname_h);
+    free(ffile_h);
+    free(obj_h);
     if (rc)
         cp_graph_free(g);
     return rc;
