@@ -32,19 +32,34 @@
 
 #define NONE UINT32_MAX
 
-static uint64_t node_hash(const cp_gnode *n)
+/* names of one profile are mostly the same pointers: compare those first */
+static bool str_same(const char *a, const char *b)
 {
-    uint64_t h = cp_hash_bytes(n->name, strlen(n->name), 1);
-    h ^= cp_hash_bytes(n->file, strlen(n->file), 2) * 31;
-    h ^= cp_hash_bytes(n->objfile, strlen(n->objfile), 3) * 131;
-    h ^= cp_hash_u64(n->address ^ cp_hash_u64((uint64_t)n->lineno * 7 + (uint64_t)n->start_line));
-    return h;
+    return a == b || !strcmp(a, b);
 }
 
 static bool node_eq(const cp_gnode *a, const cp_gnode *b)
 {
     return a->address == b->address && a->lineno == b->lineno && a->start_line == b->start_line &&
-           !strcmp(a->name, b->name) && !strcmp(a->file, b->file) && !strcmp(a->objfile, b->objfile);
+           str_same(a->name, b->name) && str_same(a->file, b->file) &&
+           str_same(a->objfile, b->objfile);
+}
+
+/* node_hash from the string hashes, each string hashed once per function or
+ * mapping instead of once per location line (a tenth of `peek` of one
+ * function was rehashing the same names) */
+static uint64_t node_hash_parts(uint64_t hname, uint64_t hfile, uint64_t hobj, const cp_gnode *n)
+{
+    uint64_t h = hname;
+    h ^= hfile * 31;
+    h ^= hobj * 131;
+    h ^= cp_hash_u64(n->address ^ cp_hash_u64((uint64_t)n->lineno * 7 + (uint64_t)n->start_line));
+    return h;
+}
+
+static uint64_t str_hash(const char *s, uint64_t seed)
+{
+    return cp_hash_bytes(s, strlen(s), seed);
 }
 
 static bool prefix_dir(const char *s, const char *dir, size_t dlen, size_t *skip)
@@ -151,9 +166,9 @@ typedef struct node_table {
     size_t cap;
 } node_table;
 
-static int add_node(cp_graph *g, node_table *t, const cp_gnode *want, uint32_t *idx, size_t *cap)
+static int add_node(cp_graph *g, node_table *t, const cp_gnode *want, uint64_t h, uint32_t *idx,
+                    size_t *cap)
 {
-    uint64_t h = node_hash(want);
     size_t mask = t->cap - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
         uint32_t s = t->slots[i];
@@ -189,10 +204,15 @@ int cp_graph_new(cp_graph *g, const cp_profile *p, const cp_graph_opts *o)
         t.cap *= 2;
     t.slots = calloc(t.cap, sizeof *t.slots);
     const char **ffile = calloc(p->nfunctions + 1, sizeof *ffile);
+    uint64_t *fname_h = malloc((p->nfunctions + 1) * sizeof *fname_h);
+    uint64_t *ffile_h = malloc((p->nfunctions + 1) * sizeof *ffile_h);
+    uint64_t *obj_h = malloc((p->nmappings + 1) * sizeof *obj_h);
+    uint64_t empty_name_h = str_hash("", 1), empty_file_h = str_hash("", 2),
+             empty_obj_h = str_hash("", 3);
     g->locnodes = malloc((nlines + 1) * sizeof *g->locnodes);
     g->locoff = malloc((p->nlocations + 1) * sizeof *g->locoff);
     size_t cap = 0;
-    if (!t.slots || !ffile || !g->locnodes || !g->locoff) {
+    if (!t.slots || !ffile || !g->locnodes || !g->locoff || !fname_h || !ffile_h || !obj_h) {
         rc = CPROF_ENOMEM;
         goto out;
     }
@@ -205,7 +225,11 @@ int cp_graph_new(cp_graph *g, const cp_profile *p, const cp_graph_opts *o)
             rc = CPROF_ENOMEM;
             goto out;
         }
+        fname_h[i] = str_hash(cp_str(p, p->functions[i].name), 1);
+        ffile_h[i] = str_hash(ffile[i], 2);
     }
+    for (size_t i = 0; i < p->nmappings; i++)
+        obj_h[i] = str_hash(cp_str(p, p->mappings[i].filename), 3);
     size_t k = 0;
     for (size_t i = 0; i < p->nlocations; i++) {
         const cp_location *l = &p->locations[i];
@@ -219,21 +243,27 @@ int cp_graph_new(cp_graph *g, const cp_profile *p, const cp_graph_opts *o)
             memset(&want, 0, sizeof want);
             want.address = l->address;
             want.name = want.file = want.objfile = "";
+            uint64_t hn = empty_name_h, hf = empty_file_h, ho = empty_obj_h;
+            uint64_t hobj = l->mapping == CP_NO_MAPPING ? empty_obj_h : obj_h[l->mapping];
             const cp_line *ln = l->nlines ? &l->lines[li] : NULL;
             if (!ln || ln->func == CP_NO_FUNCTION) {
                 want.objfile = obj;
+                ho = hobj;
             } else {
                 const cp_function *f = &p->functions[ln->func];
                 want.lineno = ln->line;
                 want.name = cp_str(p, f->name);
                 want.file = ffile[ln->func];
+                hn = fname_h[ln->func];
+                hf = ffile_h[ln->func];
                 if (o->obj_names || !want.name[0]) {
                     want.objfile = obj;
                     want.start_line = f->start_line;
+                    ho = hobj;
                 }
             }
             uint32_t idx;
-            if ((rc = add_node(g, &t, &want, &idx, &cap)))
+            if ((rc = add_node(g, &t, &want, node_hash_parts(hn, hf, ho, &want), &idx, &cap)))
                 goto out;
             g->locnodes[k++] = idx;
         }
@@ -245,6 +275,9 @@ int cp_graph_new(cp_graph *g, const cp_profile *p, const cp_graph_opts *o)
 out:
     free(t.slots);
     free(ffile);
+    free(fname_h);
+    free(ffile_h);
+    free(obj_h);
     if (rc)
         cp_graph_free(g);
     return rc;
@@ -289,9 +322,61 @@ typedef struct part {
     int64_t *flat, *flat_div;
     cp_gedge *e;
     size_t ne, ecap;
-    cp_map map; /* (src<<32|dst) → index into e */
+    uint32_t *slots; /* edge table: index into e + 1, hashed by (src, dst) */
+    size_t nslots;   /* a power of two, at least twice ne */
     int rc;
 } part;
+
+/* The edge table: 4 bytes a slot instead of a general map's 17 (keys and
+ * values 8 bytes each) — the edges of a big graph are most of its memory —
+ * and a probe compares (src, dst) in the edge itself. */
+static size_t edge_hash(uint32_t src, uint32_t dst)
+{
+    return (size_t)cp_hash_u64(((uint64_t)src << 32) | dst);
+}
+
+static int etab_grow(part *pt)
+{
+    size_t n = pt->nslots ? pt->nslots * 2 : 1024;
+    uint32_t *s = calloc(n, sizeof *s);
+    if (!s)
+        return CPROF_ENOMEM;
+    for (size_t i = 0; i < pt->ne; i++) {
+        size_t j = edge_hash(pt->e[i].src, pt->e[i].dst) & (n - 1);
+        while (s[j])
+            j = (j + 1) & (n - 1);
+        s[j] = (uint32_t)i + 1;
+    }
+    free(pt->slots);
+    pt->slots = s;
+    pt->nslots = n;
+    return 0;
+}
+
+/* The index of edge (src, dst) in pt->e, appended (zeroed but for src and
+ * dst) when new: *inserted says which.  UINT32_MAX on ENOMEM. */
+static uint32_t etab_find(part *pt, uint32_t src, uint32_t dst, bool *inserted)
+{
+    *inserted = false;
+    if ((pt->ne + 1) * 2 > pt->nslots && etab_grow(pt))
+        return NONE;
+    size_t mask = pt->nslots - 1;
+    for (size_t j = edge_hash(src, dst) & mask;; j = (j + 1) & mask) {
+        uint32_t v = pt->slots[j];
+        if (!v) {
+            if (pt->ne >= NONE - 1 || cp_grow(&pt->e, &pt->ecap, pt->ne + 1, sizeof *pt->e))
+                return NONE;
+            memset(&pt->e[pt->ne], 0, sizeof *pt->e);
+            pt->e[pt->ne].src = src;
+            pt->e[pt->ne].dst = dst;
+            pt->slots[j] = (uint32_t)++pt->ne;
+            *inserted = true;
+            return (uint32_t)(pt->ne - 1);
+        }
+        if (pt->e[v - 1].src == src && pt->e[v - 1].dst == dst)
+            return v - 1;
+    }
+}
 
 /* One more occurrence of an edge: weights add, it is residual if any
  * occurrence was and inline only if every occurrence was (go's rules). */
@@ -306,25 +391,18 @@ static void edge_fold(cp_gedge *e, int64_t w, int64_t dw, bool residual, bool in
 static int add_edge(part *pt, hot *d, uint32_t src, uint32_t dst, int64_t w, int64_t dw,
                     bool residual, bool inl, uint32_t gen)
 {
-    uint64_t at;
+    uint32_t at;
     bool inserted = false;
     if (d->last_edge != NONE && d->last_src == src) {
         at = d->last_edge; /* stacks repeat their prefixes: most lookups hit */
     } else {
-        uint64_t *slot = cp_map_slot(&pt->map, ((uint64_t)src << 32) | dst, pt->ne, &inserted);
-        if (!slot)
+        if ((at = etab_find(pt, src, dst, &inserted)) == NONE)
             return CPROF_ENOMEM;
-        at = *slot;
         d->last_src = src;
-        d->last_edge = (uint32_t)at;
+        d->last_edge = at;
     }
     if (inserted) {
-        if (cp_grow(&pt->e, &pt->ecap, pt->ne + 1, sizeof *pt->e))
-            return CPROF_ENOMEM;
-        cp_gedge *e = &pt->e[pt->ne++];
-        memset(e, 0, sizeof *e);
-        e->src = src;
-        e->dst = dst;
+        cp_gedge *e = &pt->e[at];
         e->weight = w;
         e->weight_div = dw;
         e->residual = residual;
@@ -418,7 +496,7 @@ static void part_free(part *pt)
     free(pt->flat);
     free(pt->flat_div);
     free(pt->e);
-    cp_map_free(&pt->map);
+    free(pt->slots);
 }
 
 /* Fold b's sums and edges into a. */
@@ -433,18 +511,21 @@ static int part_merge(part *a, part *b, size_t nnodes)
     for (size_t k = 0; k < b->ne; k++) {
         const cp_gedge *be = &b->e[k];
         bool inserted;
-        uint64_t *slot =
-            cp_map_slot(&a->map, ((uint64_t)be->src << 32) | be->dst, a->ne, &inserted);
-        if (!slot)
+        uint32_t at = etab_find(a, be->src, be->dst, &inserted);
+        if (at == NONE)
             return CPROF_ENOMEM;
         if (inserted) {
-            if (cp_grow(&a->e, &a->ecap, a->ne + 1, sizeof *a->e))
-                return CPROF_ENOMEM;
-            a->e[a->ne++] = *be;
+            a->e[at] = *be;
             continue;
         }
-        edge_fold(&a->e[*slot], be->weight, be->weight_div, be->residual, be->inl);
+        edge_fold(&a->e[at], be->weight, be->weight_div, be->residual, be->inl);
     }
+    /* b is spent: its memory goes before the caller moves on */
+    free(b->e);
+    free(b->slots);
+    b->e = NULL;
+    b->slots = NULL;
+    b->ne = b->ecap = b->nslots = 0;
     return 0;
 }
 
@@ -488,10 +569,8 @@ int cp_graph_build(cp_graph *g, bool all_kept, bool edges)
     g->edges = pa.e;
     g->nedges = pa.ne;
     g->edges_cap = pa.ecap;
-    g->edge_map = pa.map;
     pa.e = NULL;
     pa.ne = pa.ecap = 0;
-    memset(&pa.map, 0, sizeof pa.map);
     g->norder = 0;
     for (size_t i = 0; i < g->nnodes; i++) {
         cp_gnode *n = &nodes[i];

@@ -21,6 +21,11 @@
  * pprof::base=true.  Returns a new profile or NULL with diag. */
 cp_profile *cp_prep_merge(cp_profile *const *ps, const double *scales, const bool *diff_base,
                           size_t n, cp_diag *diag);
+/* The same, taking ownership of ps[0..n): each input is freed (and its slot
+ * set to NULL) as soon as the merge no longer needs it, so the inputs and
+ * the result never all live at once (merge's and -base's peak memory). */
+cp_profile *cp_prep_merge_owned(cp_profile **ps, const double *scales, const bool *diff_base,
+                                size_t n, cp_diag *diag);
 
 /* -tagroot and -tagleaf (comma-separated label keys): pseudo frames named by
  * each sample's label values, added above the root or below the leaf, as

@@ -192,8 +192,29 @@ out:
     return rc;
 }
 
+static cp_profile *merge(cp_profile *const *ps, const double *scales, const bool *diff_base,
+                         size_t n, cp_diag *diag, cp_profile **owned);
+
 cp_profile *cp_prep_merge(cp_profile *const *ps, const double *scales, const bool *diff_base,
                           size_t n, cp_diag *diag)
+{
+    return merge(ps, scales, diff_base, n, diag, NULL);
+}
+
+cp_profile *cp_prep_merge_owned(cp_profile **ps, const double *scales, const bool *diff_base,
+                                size_t n, cp_diag *diag)
+{
+    cp_profile *p = merge(ps, scales, diff_base, n, diag, ps);
+    for (size_t i = 0; i < n; i++) { /* those an early error left */
+        cp_profile_free(ps[i]);
+        ps[i] = NULL;
+    }
+    return p;
+}
+
+/* owned: NULL, or ps itself, whose profiles are freed once merged in */
+static cp_profile *merge(cp_profile *const *ps, const double *scales, const bool *diff_base,
+                         size_t n, cp_diag *diag, cp_profile **owned)
 {
     cp_pbuilder *b = cp_pbuilder_new(true);
     if (!b)
@@ -245,8 +266,13 @@ cp_profile *cp_prep_merge(cp_profile *const *ps, const double *scales, const boo
         cp_pbuilder_set_nul_escaped(b, ps[i]->nul_escaped);
     merge_maps mm = {0};
     int mrc = 0;
-    for (size_t i = 0; i < n && !mrc; i++)
+    for (size_t i = 0; i < n && !mrc; i++) {
         mrc = merge_into(b, ps[i], scales ? scales[i] : 1.0, diff_base && diff_base[i], &mm, diag);
+        if (owned && !mrc) { /* the builder holds copies of what it needs */
+            cp_profile_free(owned[i]);
+            owned[i] = NULL;
+        }
+    }
     for (size_t k = 0; k < mm.n; k++)
         free(mm.v[k].key);
     free(mm.v);
@@ -255,8 +281,7 @@ cp_profile *cp_prep_merge(cp_profile *const *ps, const double *scales, const boo
         return NULL;
     }
     cp_pbuilder_times(b, tmin, dur);
-    cp_profile *p = cp_pbuilder_finish(b);
-    cp_pbuilder_free(b);
+    cp_profile *p = cp_pbuilder_finish_free(b);
     if (!p) {
         cp_diag_set(diag, CPROF_ENOMEM, "merging profiles: out of memory");
         return NULL;
@@ -265,9 +290,7 @@ cp_profile *cp_prep_merge(cp_profile *const *ps, const double *scales, const boo
     for (size_t i = 0; i < p->nsamples; i++)
         if (zero_sample(p, &p->samples[i])) {
             /* values cancelled out: merge again to drop them, as Go does */
-            cp_profile *q = cp_prep_merge(&p, NULL, NULL, 1, diag);
-            cp_profile_free(p);
-            return q;
+            return cp_prep_merge_owned(&p, NULL, NULL, 1, diag);
         }
     return p;
 }

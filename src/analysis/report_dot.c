@@ -177,8 +177,8 @@ static void collect_tags(cp_graph *g, tags *t, const char *out_unit)
         const cp_sample *s = &p->samples[si];
         int64_t w = s->values[g->sample_index];
         int64_t dw = g->div_index >= 0 ? s->values[g->div_index] : 0;
-        if (w == 0 && dw == 0)
-            continue;
+        if ((w == 0 && dw == 0) || s->nlabels == 0)
+            continue; /* no labels: no tags (the walk below was a quarter of dot) */
         gen++;
         join_labels(p, s, &lb);
         const char *labels = lb.data ? (const char *)lb.data : "";

@@ -103,6 +103,20 @@ static void print_label_groups(cp_report *r, const cp_sample *s, bool num, FILE 
     free(lines);
 }
 
+/* traces' output block: frames are copied in and written 64 KiB at a time */
+typedef struct outbuf {
+    char buf[1 << 16];
+    size_t n;
+    FILE *out;
+} outbuf;
+
+static void ob_flush(outbuf *o)
+{
+    if (o->n)
+        fwrite(o->buf, 1, o->n, o->out);
+    o->n = 0;
+}
+
 int cp_report_traces(cp_report *r, FILE *out)
 {
     static const char sep[] = "-----------+-------------------------------------------------------";
@@ -113,6 +127,17 @@ int cp_report_traces(cp_report *r, FILE *out)
     int rc = cp_graph_new(&g, p, &go);
     if (rc)
         return rc;
+    size_t *plen = calloc(g.nnodes + 1, sizeof *plen); /* strlen(pname) + 1, 0 = unknown */
+    outbuf *obp = malloc(sizeof *obp); /* a report may run on any thread: no static */
+    if (!plen || !obp) {
+        free(plen);
+        free(obp);
+        cp_graph_free(&g);
+        return CPROF_ENOMEM;
+    }
+#define ob (*obp)
+    ob.n = 0;
+    ob.out = out;
     for (size_t i = 0; i < p->nsamples; i++) {
         const cp_sample *s = &p->samples[i];
         size_t depth = 0;
@@ -133,24 +158,51 @@ int cp_report_traces(cp_report *r, FILE *out)
         for (uint32_t k = 0; k < s->nlocs; k++) {
             uint32_t off = g.locoff[s->locs[k]], cnt = g.locoff[s->locs[k] + 1] - off;
             for (uint32_t li = 0; li < cnt; li++) {
-                /* fprintf(out, "%10s   %s%s\n", …) by hand: one line per frame */
+                /* fprintf(out, "%10s   %s%s\n", …) by hand into a block
+                 * written whole: one line per frame is most of the output */
+                uint32_t node = g.locnodes[off + li];
+                if (!plen[node])
+                    plen[node] = strlen(cp_graph_pname(&g, node)) + 1;
+                size_t need = 13 + 64 + plen[node] + 10;
+                if (ob.n + need > sizeof ob.buf)
+                    ob_flush(&ob);
+                if (need > sizeof ob.buf) { /* a giant name: straight to the stream */
+                    fprintf(out, "%10s   %s%s\n", first ? v : "", cp_graph_pname(&g, node),
+                            li != cnt - 1 ? " (inline)" : "");
+                    first = false;
+                    continue;
+                }
+                char *w = ob.buf + ob.n;
                 if (first) {
                     size_t vl = strlen(v);
-                    if (vl < 10)
-                        fwrite("          ", 1, 10 - vl, out);
-                    fputs(v, out);
-                    fputs("   ", out);
+                    if (vl < 10) {
+                        memset(w, ' ', 10 - vl);
+                        w += 10 - vl;
+                    }
+                    memcpy(w, v, vl);
+                    w += vl;
+                    memcpy(w, "   ", 3);
+                    w += 3;
                 } else {
-                    fwrite("             ", 1, 13, out);
+                    memset(w, ' ', 13);
+                    w += 13;
                 }
-                fputs(cp_graph_pname(&g, g.locnodes[off + li]), out);
-                if (li != cnt - 1)
-                    fputs(" (inline)", out);
-                putc('\n', out);
+                memcpy(w, g.nodes[node].pname, plen[node] - 1);
+                w += plen[node] - 1;
+                if (li != cnt - 1) {
+                    memcpy(w, " (inline)", 9);
+                    w += 9;
+                }
+                *w++ = '\n';
+                ob.n = (size_t)(w - ob.buf);
                 first = false;
             }
         }
+        ob_flush(&ob);
     }
+#undef ob
+    free(plen);
+    free(obp);
     fprintf(out, "%s\n", sep);
     cp_graph_free(&g);
     return 0;

@@ -166,6 +166,56 @@ double cp_units_scale(int64_t value, const char *from, const char *to, const cha
     return (double)value;
 }
 
+/* buf = a + b, cut to n bytes as snprintf would (without its cost) */
+static void put2(char *buf, size_t n, const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (!n)
+        return;
+    if (la >= n)
+        la = n - 1;
+    memcpy(buf, a, la);
+    if (lb > n - 1 - la)
+        lb = n - 1 - la;
+    memcpy(buf + la, b, lb);
+    buf[la + lb] = 0;
+}
+
+/* "%.2f" of v with the ".00" already trimmed, by hand (printf's float path
+ * was a tenth of peek's time): hundredths rounded as printf rounds the exact
+ * value.  Only where that is certain: |v| < 1e7 (so v*100 is off by less
+ * than 1e-6) and not within 1e-6 of a half; otherwise false, and the caller
+ * asks printf.  A result of 0 or -0 is left to the caller too. */
+static bool fixed2(char *out, size_t n, double v)
+{
+    double a = fabs(v);
+    if (!(a < 1e7) || n < 24)
+        return false;
+    double t = a * 100, k = floor(t);
+    if (fabs(t - k - 0.5) < 1e-6)
+        return false;
+    uint64_t h = (uint64_t)k + (t - k > 0.5);
+    if (h == 0)
+        return false;
+    char tmp[24];
+    size_t w = sizeof tmp;
+    tmp[--w] = 0;
+    if (h % 100) {
+        tmp[--w] = (char)('0' + h % 10);
+        tmp[--w] = (char)('0' + h / 10 % 10);
+        tmp[--w] = '.';
+    }
+    h /= 100;
+    do {
+        tmp[--w] = (char)('0' + h % 10);
+        h /= 10;
+    } while (h);
+    if (v < 0)
+        tmp[--w] = '-';
+    memcpy(out, tmp + w, sizeof tmp - w);
+    return true;
+}
+
 void cp_units_label(char *buf, size_t n, int64_t value, const char *from, const char *to)
 {
     const char *u = "";
@@ -187,7 +237,11 @@ void cp_units_label(char *buf, size_t n, int64_t value, const char *from, const 
         } while (x);
         if (v < 0)
             tmp[--w] = '-';
-        snprintf(buf, n, "%s%s", tmp + w, u);
+        put2(buf, n, tmp + w, u);
+        return;
+    }
+    if (fixed2(num, sizeof num, v)) {
+        put2(buf, n, num, u);
         return;
     }
     snprintf(num, sizeof num, "%.2f", v);
@@ -199,6 +253,53 @@ void cp_units_label(char *buf, size_t n, int64_t value, const char *from, const 
         return;
     }
     snprintf(buf, n, "%s%s", num, u);
+}
+
+/* "%5.2g%%" of 0 <= r < 1 by hand where the answer is certain (r >= 1e-4,
+ * so never an exponent; the two significant digits not within 1e-9 of a
+ * half or of a change of exponent); false: ask printf.  Small percentages
+ * are most of the edges tree and peek print. */
+static bool small_pct(char *buf, size_t n, double r)
+{
+    static const double scale[] = {100, 1e3, 1e4, 1e5};
+    char tmp[16];
+    size_t w = 0;
+    if (n < sizeof tmp)
+        return false;
+    if (r == 0) {
+        memcpy(buf, "    0%", 7);
+        return true;
+    }
+    int z; /* zeros after the point */
+    if (r >= 0.1)
+        z = 0;
+    else if (r >= 0.01)
+        z = 1;
+    else if (r >= 0.001)
+        z = 2;
+    else if (r >= 0.0001)
+        z = 3;
+    else
+        return false;
+    double m = r * scale[z], k = floor(m);
+    if (fabs(m - k - 0.5) < 1e-9)
+        return false;
+    unsigned d = (unsigned)k + (m - k > 0.5);
+    if (d < 10 || d > 99)
+        return false;
+    tmp[w++] = '0';
+    tmp[w++] = '.';
+    for (int i = 0; i < z; i++)
+        tmp[w++] = '0';
+    tmp[w++] = (char)('0' + d / 10);
+    if (d % 10)
+        tmp[w++] = (char)('0' + d % 10);
+    size_t pad = w < 5 ? 5 - w : 0;
+    memset(buf, ' ', pad);
+    memcpy(buf + pad, tmp, w);
+    buf[pad + w] = '%';
+    buf[pad + w + 1] = 0;
+    return true;
 }
 
 void cp_units_percentage(char *buf, size_t n, int64_t value, int64_t total)
@@ -234,7 +335,7 @@ void cp_units_percentage(char *buf, size_t n, int64_t value, int64_t total)
         memcpy(buf, tmp + w, sizeof tmp - w);
     } else if (ratio >= 1.0)
         snprintf(buf, n, "%5.2f%%", ratio);
-    else
+    else if (!small_pct(buf, n, ratio))
         snprintf(buf, n, "%5.2g%%", ratio);
 }
 

@@ -11,6 +11,7 @@
  * `=`, no go-style bools).
  */
 #include <errno.h>
+#include <malloc.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -450,13 +451,34 @@ static cp_profile *fetch(const opts *o, int *rc)
     cp_profile *p = NULL;
     cp_diag d = {{0}};
     *rc = 1;
-    for (size_t i = 0; i < o->nsrcs + o->nbases; i++) {
+    /* local files (no URL) are read two at a time; the first failure in
+     * command-line order is the one reported, as when read one by one */
+    size_t nall = o->nsrcs + o->nbases, bad = nall;
+    const char *paths[2 * MAXP];
+    cp_profile *pre[2 * MAXP];
+    static cp_diag pdiag[2 * MAXP];
+    bool local = nall > 1;
+    for (size_t i = 0; i < nall; i++) {
+        paths[i] = i >= o->nsrcs ? o->bases[i - o->nsrcs] : o->srcs[i];
+        local = local && !cp_fetch_is_url(paths[i]);
+    }
+    if (local)
+        bad = cp_cli_read_files(paths, nall, pre, pdiag);
+    for (size_t i = 0; i < nall; i++) {
         bool base = i >= o->nsrcs;
-        if (!(ps[np] = load(base ? o->bases[i - o->nsrcs] : o->srcs[i], o->seconds, o->timeout)))
+        if (local && i == bad) {
+            fprintf(stderr, "cprof: %s\n", pdiag[i].msg[0] ? pdiag[i].msg : paths[i]);
+            for (size_t k = i + 1; k < nall; k++)
+                cp_profile_free(pre[k]);
+            goto out;
+        }
+        if (!(ps[np] = local ? pre[i] : load(paths[i], o->seconds, o->timeout)))
             goto out;
         if (cp_cli_override_main(ps[np], o->exec_name, o->build_id)) {
             fprintf(stderr, "cprof: out of memory\n");
             np++;
+            for (size_t k = i + 1; local && k < nall; k++)
+                cp_profile_free(pre[k]);
             goto out;
         }
         scales[np] = base ? -1.0 : 1.0;
@@ -479,19 +501,19 @@ static cp_profile *fetch(const opts *o, int *rc)
          * each base sample instead gives the same sums unless negating
          * loses precision (values beyond 2^53), so that cheaper way is
          * taken below when it cannot tell. */
-        cp_profile *two[2] = {cp_prep_merge(ps, NULL, NULL, o->nsrcs, &d), NULL};
+        cp_profile *two[2] = {cp_prep_merge_owned(ps, NULL, NULL, o->nsrcs, &d), NULL};
         if (two[0])
-            two[1] = cp_prep_merge(ps + o->nsrcs, NULL, NULL, o->nbases, &d);
+            two[1] = cp_prep_merge_owned(ps + o->nsrcs, NULL, NULL, o->nbases, &d);
         if (two[1] && (!o->normalize || cp_prep_normalize(two[0], two[1], &d) == 0)) {
             double sc[2] = {1, -1};
             bool df[2] = {false, o->diff_base};
-            p = cp_prep_merge(two, sc, df, 2, &d);
+            p = cp_prep_merge_owned(two, sc, df, 2, &d);
         }
         for (int i = 0; i < 2; i++)
             if (two[i])
                 cp_profile_free(two[i]);
     } else if (want_merge) {
-        p = cp_prep_merge(ps, scales, diffs, np, &d);
+        p = cp_prep_merge_owned(ps, scales, diffs, np, &d);
     } else {
         p = ps[0];
         ps[0] = NULL;
@@ -756,6 +778,9 @@ int cp_cmd_report(int argc, char **argv)
     cp_profile *p = fetch(&o, &rc);
     if (!p)
         goto out;
+    /* reading and merging freed far more than the profile keeps: give it
+     * back now, or the report's own peak stacks on top of it */
+    malloc_trim(0);
     if (!strcmp(o.cmd, "merge")) {
         cp_buf gz = {0};
         int w = cp_cli_encode_fast_gz(p, &gz);

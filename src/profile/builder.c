@@ -50,7 +50,7 @@ struct cp_pbuilder {
     VEC(bloc) locs;
     VEC(cp_line) linepool;
     VEC(bsample) samples;
-    VEC(uint64_t) locpool;
+    VEC(uint32_t) locpool;     /* location ids (1-based), 4 bytes each */
     VEC(int64_t) valpool;
     VEC(cp_label) labpool;
     VEC(cp_label) scratch;     /* the labels of the sample being added */
@@ -314,12 +314,20 @@ typedef struct sample_want {
     size_t nlabels;
 } sample_want;
 
+static bool locs_eq(const uint64_t *a, const uint32_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
 static bool sample_eq(const cp_pbuilder *b, const void *want, size_t i)
 {
     const sample_want *x = want;
     const bsample *y = &b->samples.v[i];
     return x->nlocs == y->nlocs && x->nlabels == y->nlabels &&
-           (!x->nlocs || !memcmp(x->locs, &b->locpool.v[y->loc_off], x->nlocs * sizeof *x->locs)) &&
+           locs_eq(x->locs, &b->locpool.v[y->loc_off], x->nlocs) &&
            (!x->nlabels ||
             !memcmp(x->labels, &b->labpool.v[y->lab_off], x->nlabels * sizeof *x->labels));
 }
@@ -398,7 +406,7 @@ int cp_pbuilder_sample(cp_pbuilder *b, const uint64_t *loc_ids, size_t nlocs,
         return b->err = CPROF_ENOMEM;
     labs = b->scratch.v;
     for (size_t k = 0; k < nlocs; k++)
-        if (loc_ids[k] == 0 || loc_ids[k] > b->locs.n)
+        if (loc_ids[k] == 0 || loc_ids[k] > b->locs.n || loc_ids[k] > UINT32_MAX)
             return CPROF_EINVAL;
     size_t nst = b->st.n;
     uint64_t h = 0;
@@ -417,13 +425,13 @@ int cp_pbuilder_sample(cp_pbuilder *b, const uint64_t *loc_ids, size_t nlocs,
         }
     }
     bsample s = {b->locpool.n, nlocs, b->valpool.n, b->labpool.n, nlabels};
-    if (cp_grow(&b->locpool.v, &b->locpool.cap, b->locpool.n + nlocs, sizeof(uint64_t)) ||
+    if (cp_grow(&b->locpool.v, &b->locpool.cap, b->locpool.n + nlocs, sizeof(uint32_t)) ||
         cp_grow(&b->valpool.v, &b->valpool.cap, b->valpool.n + nst, sizeof(int64_t)) ||
         cp_grow(&b->labpool.v, &b->labpool.cap, b->labpool.n + nlabels, sizeof(cp_label)) ||
         PUSH(b->samples, s))
         return b->err = CPROF_ENOMEM;
-    if (nlocs)
-        memcpy(&b->locpool.v[b->locpool.n], loc_ids, nlocs * sizeof *loc_ids);
+    for (size_t k = 0; k < nlocs; k++)
+        b->locpool.v[b->locpool.n + k] = (uint32_t)loc_ids[k];
     if (nst)
         memcpy(&b->valpool.v[b->valpool.n], values, nst * sizeof *values);
     if (nlabels)
@@ -450,10 +458,27 @@ void cp_pbuilder_set_nul_escaped(cp_pbuilder *b, bool escaped)
     b->nul_escaped = b->nul_escaped || escaped;
 }
 
-cp_profile *cp_pbuilder_finish(cp_pbuilder *b)
+/* release: free each table of b once copied (cp_pbuilder_finish_free) */
+#define RELEASE(vec)                                                                          \
+    do {                                                                                      \
+        if (release) {                                                                        \
+            free((vec).v);                                                                    \
+            (vec).v = NULL;                                                                   \
+            (vec).n = (vec).cap = 0;                                                          \
+        }                                                                                     \
+    } while (0)
+
+static cp_profile *finish(cp_pbuilder *b, bool release)
 {
     if (b->err)
         return NULL;
+    if (release) { /* the dedup chains are of no use any more */
+        chain *cs[] = {&b->cmaps, &b->cfuncs, &b->clocs, &b->csamples};
+        for (size_t i = 0; i < sizeof cs / sizeof *cs; i++) {
+            chain_free(cs[i]);
+            memset(cs[i], 0, sizeof *cs[i]);
+        }
+    }
     cp_profile *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
@@ -473,6 +498,8 @@ cp_profile *cp_pbuilder_finish(cp_pbuilder *b)
         if (!p->strings[i])
             goto fail;
     }
+    if (release)
+        cp_strtab_free(&b->strs);
     p->nlocations = b->locs.n;
     p->locations = cp_arena_alloc(&p->arena, (b->locs.n ? b->locs.n : 1) * sizeof *p->locations);
     if (!p->locations)
@@ -485,6 +512,8 @@ cp_profile *cp_pbuilder_finish(cp_pbuilder *b)
         else
             p->locations[i].lines = NULL;
     }
+    RELEASE(b->locs);
+    RELEASE(b->linepool);
     p->nsamples = b->samples.n;
     p->samples = cp_arena_alloc(&p->arena, (b->samples.n ? b->samples.n : 1) * sizeof *p->samples);
     if (!p->samples)
@@ -502,6 +531,10 @@ cp_profile *cp_pbuilder_finish(cp_pbuilder *b)
         COPY(s->values, &b->valpool.v[bs->val_off], nst);
         COPY(s->labels, &b->labpool.v[bs->lab_off], bs->nlabels);
     }
+    RELEASE(b->samples);
+    RELEASE(b->locpool);
+    RELEASE(b->valpool);
+    RELEASE(b->labpool);
     p->drop_frames = b->drop;
     p->keep_frames = b->keep;
     p->time_nanos = b->time_nanos;
@@ -514,6 +547,18 @@ cp_profile *cp_pbuilder_finish(cp_pbuilder *b)
 fail:
     cp_profile_free(p);
     return NULL;
+}
+
+cp_profile *cp_pbuilder_finish(cp_pbuilder *b)
+{
+    return finish(b, false);
+}
+
+cp_profile *cp_pbuilder_finish_free(cp_pbuilder *b)
+{
+    cp_profile *p = finish(b, true);
+    cp_pbuilder_free(b);
+    return p;
 }
 
 int64_t cp_go_scale_round(int64_t v, double r)

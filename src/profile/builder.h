@@ -69,6 +69,10 @@ int cp_pbuilder_sample(cp_pbuilder *b, const uint64_t *loc_ids, size_t nlocs,
  * Its nul_escaped is set when a profile added with cp_pbuilder_add_profile
  * had it; cp_pbuilder_set_nul_escaped sets it for other copies. */
 cp_profile *cp_pbuilder_finish(cp_pbuilder *b);
+/* The same, consuming the builder: each of its tables is freed once copied
+ * (so the builder and the profile are never both whole: the peak of big
+ * merges), then the builder itself, whatever the result. */
+cp_profile *cp_pbuilder_finish_free(cp_pbuilder *b);
 void cp_pbuilder_set_nul_escaped(cp_pbuilder *b, bool escaped);
 
 /* Copy everything of src into b (re-interning), scaling values by `scale`

@@ -1,6 +1,7 @@
 /* test_analysis.c — units, graph, filters, merge and reports on hand-built
  * profiles whose figures are known exactly. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -678,4 +679,44 @@ Test(merge, labels_in_any_key_order_fold_and_nothing_is_capped)
     cr_assert_str_eq(cp_str(p, p->samples[3].labels[69].key), "k69");
     cp_profile_free(p);
     cp_pbuilder_free(b);
+}
+
+/* The hand-written number paths of units.c against printf itself: "%.2f"
+ * (trimmed of ".00") for labels, "%5.2f%%" / "%5.2g%%" for percentages, on
+ * random values of every magnitude and on exact halves. */
+Test(units, fast_formatting_equals_printf)
+{
+    uint64_t s = 0x9e3779b97f4a7c15ULL;
+    char want[64], num[64];
+    for (int i = 0; i < 400000; i++) {
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        int64_t v = (int64_t)(s >> (s % 50 + 1)) * (s & 1 ? -1 : 1);
+        int64_t total = (int64_t)((s >> 7) % 1000000000ULL) + 1;
+        if (i % 4 == 1)
+            total = (int64_t)(s >> 40) + 1;
+        if (i % 8 == 3)
+            v = (int64_t)(s % 2000) * 5, total = 1000000; /* near halves */
+        double r = fabs((double)v / (double)total) * 100;
+        if (r >= 99.95 && r <= 100.05)
+            snprintf(want, sizeof want, "  100%%");
+        else if (r >= 1.0)
+            snprintf(want, sizeof want, "%5.2f%%", r);
+        else
+            snprintf(want, sizeof want, "%5.2g%%", r);
+        cr_assert_str_eq(pct(v, total), want, "%lld / %lld", (long long)v, (long long)total);
+        /* a label in ms from nanoseconds: v / 1e6, "%.2f" */
+        double ms = (double)(v % 100000000000LL) / 1e6;
+        if (ms == 0)
+            continue;
+        snprintf(num, sizeof num, "%.2f", ms);
+        size_t len = strlen(num);
+        if (len >= 3 && !strcmp(num + len - 3, ".00"))
+            num[len - 3] = 0;
+        if (!strcmp(num, "0") || !strcmp(num, "-0"))
+            snprintf(want, sizeof want, "0");
+        else
+            snprintf(want, sizeof want, "%sms", num);
+        cr_assert_str_eq(label(v % 100000000000LL, "nanoseconds", "ms"), want, "%lld",
+                         (long long)(v % 100000000000LL));
+    }
 }
