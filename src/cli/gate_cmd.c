@@ -14,6 +14,7 @@
  */
 #include <math.h>
 #include <regex.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,10 +45,13 @@ typedef struct table {
     size_t *slots;
 } table;
 
-static int usage(const char *fmt, const char *a)
+__attribute__((format(printf, 1, 2))) static int usage(const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
     fputs("cprof gate: ", stderr);
-    fprintf(stderr, fmt, a);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
     fputs("\nusage: cprof gate [-threshold=PCT] [-alpha=A] [-focus=RX] [-sample_index=NAME|N]\n"
           "                  [-normalize] [-cum] [-rows=N] [-format=text|markdown]\n"
           "                  BASE NEW...  |  BASE... -- NEW...\n",

@@ -25,6 +25,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,10 +53,13 @@ typedef struct popts {
 static volatile sig_atomic_t stop;
 static void on_stop(int sig) { stop = sig; }
 
-static int usage(const char *fmt, const char *a)
+__attribute__((format(printf, 1, 2))) static int usage(const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
     fputs("cprof push: ", stderr);
-    fprintf(stderr, fmt, a);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
     fputs("\nusage: cprof push -server URL [-app NAME] [-labels k=v,...] [-tenant ID]\n"
           "                  [-token T | -user USER:PASSWORD] [-retries N] [-timeout S]\n"
           "                  [-watch [-interval S]] [-delete] FILE|DIR...\n",

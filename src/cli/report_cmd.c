@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <regex.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,10 +101,13 @@ void cp_cmd_report_usage(FILE *f)
           f);
 }
 
-static int usage_err(const char *fmt, const char *a)
+__attribute__((format(printf, 1, 2))) static int usage_err(const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
     fputs("cprof: ", stderr);
-    fprintf(stderr, fmt, a);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
     fputs("\n", stderr);
     return 2;
 }

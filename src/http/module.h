@@ -84,5 +84,10 @@ typedef int (*cp_http_module_start_fn)(const cp_http_host *host, const cp_http_c
                                        int *bound_port, char *err, size_t errlen);
 /* Stop and join the threads (requests in flight are cut). */
 typedef void (*cp_http_module_stop_fn)(void);
+/* The module's two exports, of those types (declared here so the
+ * definitions in mhd.c are checked against them). */
+int cprof_http_module_start(const cp_http_host *host, const cp_http_config *cfg, int *bound_port,
+                            char *err, size_t errlen);
+void cprof_http_module_stop(void);
 
 #endif

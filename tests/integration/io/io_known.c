@@ -74,6 +74,29 @@ static void die(const char *what)
 
 static char buf[1 << 16];
 
+/* The named call sites, global so the profile keeps their names. */
+void site_file_write(int fd, site *s);
+void site_file_pwrite(int fd, site *s);
+void site_file_pread(int fd, site *s);
+void site_file_writev(int fd, site *s);
+void site_file_preadv(int fd, site *s);
+void site_fsync(int fd, site *s);
+void site_file_read(int fd, site *s);
+void site_sendfile(int out, int in, site *s);
+void site_sock_write(int fd, int i, site *s);
+void site_sock_read(int fd, long long want, site *s);
+void site_sock_send(int fd, int i, site *s);
+void site_sock_recv(int fd, long long want, site *s);
+struct feed;
+void site_pipe_feed(struct feed *f);
+void site_warmup_read(int fd, site *s);
+void site_pipe_read(int fd, int n, site *s);
+void site_errors(site *s);
+void site_labelled(int fd, site *s);
+void site_null_write(site *s, long long total);
+void site_thread_write(int fd, site *s);
+void site_child_write(site *s);
+
 NOINLINE void site_file_write(int fd, site *s)
 {
     for (int i = 0; i < 2000; i++) {
@@ -215,7 +238,7 @@ typedef struct feed {
     site *s;
 } feed;
 
-NOINLINE void site_pipe_feed(feed *f)
+NOINLINE void site_pipe_feed(struct feed *f)
 {
     for (int i = 0; i < f->n; i++) {
         struct timespec ts = {0, f->gap_us * 1000L};
@@ -312,10 +335,10 @@ NOINLINE void site_errors(site *s)
         t0 = now();
         errno = 0;
         r = write(p[1], buf, 10000);
-        int e = errno;
+        int err = errno;
         note(s, r, t0);
         if (r < 0) {
-            if (e != EAGAIN)
+            if (err != EAGAIN)
                 die("full pipe: want EAGAIN");
             break;
         }
