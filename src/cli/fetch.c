@@ -150,3 +150,36 @@ int cp_fetch_http(const char *url, int seconds, int timeout_s, size_t max_bytes,
     free(u);
     return rc;
 }
+
+cp_profile *cp_fetch_profile(const char *who, const char *path, int seconds, int timeout_s)
+{
+    cp_profile *p = NULL;
+    cp_diag d = {{0}};
+    int rc;
+    if (cp_fetch_is_url(path)) {
+        cp_buf b = {0};
+        char err[512];
+        if (seconds > 0 || strstr(path, "/profile"))
+            fprintf(stderr, "Fetching profile over HTTP from %s\n", path);
+        rc = cp_fetch_http(path, seconds, timeout_s, CP_FETCH_MAX_BODY, &b, err, sizeof err);
+        if (rc) {
+            fprintf(stderr, "%s: %s\n", who, err);
+            cp_buf_free(&b);
+            return NULL;
+        }
+        cp_decode_opts dopt = {.max_decompressed = CP_FETCH_MAX_DECOMPRESSED};
+        rc = cp_profile_decode(b.data, b.len, &dopt, &p, &d);
+        cp_buf_free(&b);
+        if (rc) {
+            fprintf(stderr, "%s: %s: %s\n", who, path, d.msg[0] ? d.msg : cprof_strerror(rc));
+            return NULL;
+        }
+        return p;
+    }
+    rc = cp_profile_read_file(path, &p, &d);
+    if (rc) {
+        fprintf(stderr, "%s: %s\n", who, d.msg[0] ? d.msg : path);
+        return NULL;
+    }
+    return p;
+}

@@ -21,6 +21,7 @@
 #include <stddef.h>
 
 #include "base/buf.h"
+#include "profile/profile.h"
 
 /* The decompressed size accepted for a profile fetched over the network
  * (a gzip bomb is refused at this size, within a fraction of a second). */
@@ -35,5 +36,11 @@ int cp_fetch_http(const char *url, int seconds, int timeout_s, size_t max_bytes,
  * profile duration (seconds, or the URL's seconds=N) times 1.5 and at
  * least 60 s. */
 int cp_fetch_timeout(const char *url, int seconds, int timeout_s);
+
+/* The profile at source: a file, or an http(s) URL fetched as above (with
+ * its decompressed size capped at CP_FETCH_MAX_DECOMPRESSED).  NULL after
+ * a message on stderr that starts with `who` ("cprof", "cprof gate") and
+ * names the source and what is wrong. */
+cp_profile *cp_fetch_profile(const char *who, const char *source, int seconds, int timeout_s);
 
 #endif

@@ -107,33 +107,6 @@ static cp_gate_row *row_for(table *t, const char *name)
     return r;
 }
 
-static cp_profile *load(const char *path)
-{
-    cp_profile *p = NULL;
-    cp_diag d = {{0}};
-    int rc;
-    if (cp_fetch_is_url(path)) {
-        cp_buf b = {0};
-        char err[512];
-        rc = cp_fetch_http(path, 0, 0, CP_FETCH_MAX_BODY, &b, err, sizeof err);
-        if (rc) {
-            fprintf(stderr, "cprof gate: %s\n", err);
-            cp_buf_free(&b);
-            return NULL;
-        }
-        cp_decode_opts o = {.max_decompressed = CP_FETCH_MAX_DECOMPRESSED};
-        rc = cp_profile_decode(b.data, b.len, &o, &p, &d);
-        cp_buf_free(&b);
-    } else {
-        rc = cp_profile_read_file(path, &p, &d);
-    }
-    if (rc) {
-        fprintf(stderr, "cprof gate: %s: %s\n", path, d.msg[0] ? d.msg : cprof_strerror(rc));
-        return NULL;
-    }
-    return p;
-}
-
 /* The value column: -sample_index by name or number, else the profile's
  * default type, else the last (go's choice). */
 static int value_index(const cp_profile *p, const char *want)
@@ -425,7 +398,7 @@ int cp_cmd_gate(int argc, char **argv)
     for (int side = 0; side < 2 && !rc; side++)
         for (size_t i = 0; i < o.nsrcs[side] && !rc; i++) {
             const char *path = o.srcs[side][i];
-            cp_profile *p = load(path);
+            cp_profile *p = cp_fetch_profile("cprof gate", path, 0, 0);
             if (!p) {
                 rc = 2;
                 break;

@@ -410,39 +410,6 @@ static regex_t *compile(const char *what, const char *rx, regex_t *store, int *r
     return store;
 }
 
-static cp_profile *load(const char *path, int seconds, int timeout_s)
-{
-    cp_profile *p = NULL;
-    cp_diag d = {{0}};
-    int rc;
-    if (cp_fetch_is_url(path)) {
-        cp_buf b = {0};
-        char err[512];
-        if (seconds > 0 || strstr(path, "/profile"))
-            fprintf(stderr, "Fetching profile over HTTP from %s\n", path);
-        rc = cp_fetch_http(path, seconds, timeout_s, CP_FETCH_MAX_BODY, &b, err, sizeof err);
-        if (rc) {
-            fprintf(stderr, "cprof: %s\n", err);
-            cp_buf_free(&b);
-            return NULL;
-        }
-        cp_decode_opts dopt = {.max_decompressed = CP_FETCH_MAX_DECOMPRESSED};
-        rc = cp_profile_decode(b.data, b.len, &dopt, &p, &d);
-        cp_buf_free(&b);
-        if (rc) {
-            fprintf(stderr, "cprof: %s: %s\n", path, d.msg[0] ? d.msg : cprof_strerror(rc));
-            return NULL;
-        }
-        return p;
-    }
-    rc = cp_profile_read_file(path, &p, &d);
-    if (rc) {
-        fprintf(stderr, "cprof: %s\n", d.msg[0] ? d.msg : path);
-        return NULL;
-    }
-    return p;
-}
-
 /* Read every source and base and combine them as go tool pprof's fetch
  * does: merge (unless nothing could tell), -normalize, simplified names,
  * drop_frames, -add_comment.  Returns the profile or NULL (*rc set). */
@@ -476,7 +443,7 @@ static cp_profile *fetch(const opts *o, int *rc)
                 cp_profile_free(pre[k]);
             goto out;
         }
-        if (!(ps[np] = local ? pre[i] : load(paths[i], o->seconds, o->timeout)))
+        if (!(ps[np] = local ? pre[i] : cp_fetch_profile("cprof", paths[i], o->seconds, o->timeout)))
             goto out;
         if (cp_cli_override_main(ps[np], o->exec_name, o->build_id)) {
             fprintf(stderr, "cprof: out of memory\n");
