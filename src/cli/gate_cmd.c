@@ -461,6 +461,21 @@ int cp_cmd_gate(int argc, char **argv)
                 double before = i && f < snap_len[side][i - 1] ? snaps[side][i - 1][f] : 0;
                 per[side][f * r + i] = now - before;
             }
+        if (o.normalize) {
+            /* Shares: each profile scaled to the side's mean total, so a
+             * run that used more CPU for the same work (a busier machine)
+             * adds no dispersion of its own. */
+            double tot[256] = {0}, mean = 0;
+            for (size_t i = 0; i < r && i < 256; i++) {
+                for (size_t f = 0; f < t.n; f++)
+                    tot[i] += per[side][f * r + i];
+                mean += tot[i] / (double)r;
+            }
+            for (size_t i = 0; i < r && i < 256; i++)
+                if (tot[i] > 0)
+                    for (size_t f = 0; f < t.n; f++)
+                        per[side][f * r + i] *= mean / tot[i];
+        }
     }
     const double *pc[2] = {per[0], per[1]};
     gp.dispersion = cp_gate_dispersion(pc, o.nsrcs, t.n);
