@@ -25,6 +25,7 @@
 #include "analysis/units.h"
 #include "cli/commands.h"
 #include "cli/fetch.h"
+#include "cli/report_io.h"
 #include "cprof.h"
 #include "profile/profile.h"
 
@@ -311,15 +312,10 @@ static int parse_args(int argc, char **argv, gopts *o)
             o->srcs[side][o->nsrcs[side]++] = a;
             continue;
         }
-        const char *name = a + (a[1] == '-' ? 2 : 1);
         char key[64];
-        const char *eq = strchr(name, '=');
-        size_t kl = eq ? (size_t)(eq - name) : strlen(name);
-        if (kl >= sizeof key)
+        const char *val;
+        if (cp_cli_split_flag(a, key, sizeof key, &val))
             return usage("unknown flag %s", a);
-        memcpy(key, name, kl);
-        key[kl] = 0;
-        const char *val = eq ? eq + 1 : NULL;
         bool takes = !strcmp(key, "threshold") || !strcmp(key, "alpha") ||
                      !strcmp(key, "focus") || !strcmp(key, "sample_index") ||
                      !strcmp(key, "format") || !strcmp(key, "rows");

@@ -35,6 +35,7 @@
 
 #include "cli/commands.h"
 #include "cli/fetch.h"
+#include "cli/report_io.h"
 #include "cprof.h"
 #include "profile/profile.h"
 
@@ -371,15 +372,10 @@ static int parse_args(int argc, char **argv, popts *o)
             o->paths[o->npaths++] = a;
             continue;
         }
-        const char *name = a + (a[1] == '-' ? 2 : 1);
         char key[32];
-        const char *eq = strchr(name, '=');
-        size_t kl = eq ? (size_t)(eq - name) : strlen(name);
-        if (kl >= sizeof key)
+        const char *val;
+        if (cp_cli_split_flag(a, key, sizeof key, &val))
             return usage("unknown flag %s", a);
-        memcpy(key, name, kl);
-        key[kl] = 0;
-        const char *val = eq ? eq + 1 : NULL;
         if (!strcmp(key, "watch") || !strcmp(key, "delete")) {
             bool on = !val || !strcmp(val, "true");
             if (val && !on && strcmp(val, "false"))

@@ -285,3 +285,16 @@ int cp_cli_gzip2(const void *data, size_t len, int level, cp_buf *out)
     cp_buf_free(&h[1].out);
     return rc;
 }
+
+int cp_cli_split_flag(const char *arg, char *key, size_t keysz, const char **val)
+{
+    const char *name = arg + (arg[1] == '-' ? 2 : 1);
+    const char *eq = strchr(name, '=');
+    size_t kl = eq ? (size_t)(eq - name) : strlen(name);
+    if (kl >= keysz)
+        return CPROF_EINVAL;
+    memcpy(key, name, kl);
+    key[kl] = 0;
+    *val = eq ? eq + 1 : NULL;
+    return 0;
+}

@@ -34,4 +34,9 @@ int cp_cli_gzip2(const void *data, size_t len, int level, cp_buf *out);
  * strings (profile.h); fclose it before `to`.  NULL on ENOMEM. */
 FILE *cp_cli_unescape_stream(FILE *to);
 
+/* A "-name=value", "--name=value" or "-name" argument split into its name
+ * (into key, NUL-terminated) and its value (*val, NULL when there is no
+ * '='); CPROF_EINVAL when the name does not fit in keysz. */
+int cp_cli_split_flag(const char *arg, char *key, size_t keysz, const char **val);
+
 #endif
