@@ -37,6 +37,7 @@
 #include "base/hashmap.h"
 #include "collect/cpuwrite.h"
 #include "collect/heap.h"
+#include "collect/labelsout.h"
 #include "collect/output.h"
 #include "collect/procmaps.h"
 #include "collect/unwind.h"
@@ -239,20 +240,6 @@ static int64_t col_value(const cp_events_col *c, int64_t count, int64_t v0, int6
     return (int64_t)y;
 }
 
-typedef struct lab_acc {
-    cp_label_in l[33];
-    size_t n;
-} lab_acc;
-
-static int add_label(void *ctx, const char *key, const char *value)
-{
-    lab_acc *a = ctx;
-    if (a->n >= 32)
-        return 1;
-    a->l[a->n++] = (cp_label_in){.key = key, .str = value};
-    return 0;
-}
-
 static int build(cp_events *t, const cp_events_spec *s, cp_profile **out)
 {
     int rc = CPROF_ENOMEM;
@@ -324,22 +311,19 @@ static int build(cp_events *t, const cp_events_spec *s, cp_profile **out)
             }
             ids[lead + k] = *slot;
         }
-        lab_acc la;
-        la.n = 0;
-        if (r->labels)
-            cp_labels_each(r->labels, add_label, &la);
+        cp_label_in labs[CP_LABELSOUT_MAX + 1];
+        size_t nl = cp_labelsout_fill(r->labels, labs, CP_LABELSOUT_MAX);
         if (named && !s->tag_frame && s->tag_key)
-            la.l[la.n++] = (cp_label_in){.key = s->tag_key, .str = s->tag_names[r->tag]};
+            labs[nl++] = (cp_label_in){.key = s->tag_key, .str = s->tag_names[r->tag]};
         int64_t v[4];
         for (size_t i = 0; i < s->ncols; i++)
             v[i] = col_value(&s->cols[i], cnt, v0, v1);
-        if (cp_pbuilder_sample(b, ids, lead + n, v, la.l, la.n))
+        if (cp_pbuilder_sample(b, ids, lead + n, v, labs, nl))
             goto out;
     }
     int64_t lost = t && t->map ? atomic_load(&t->hdr->lost) : 0;
     if (lost > 0) {
-        uint64_t lid = cp_pbuilder_named_location(b, s->lost_frame ? s->lost_frame
-                                                                    : "cprof.lostEvents");
+        uint64_t lid = cp_pbuilder_named_location(b, CP_LOST_FRAME);
         int64_t v[4] = {0};
         for (size_t i = 0; i < s->ncols; i++)
             v[i] = s->cols[i].src == CP_EV_COUNT ? col_value(&s->cols[i], lost, 0, 0) : 0;

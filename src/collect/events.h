@@ -95,8 +95,6 @@ typedef struct cp_events_spec {
     /* Instead of a label, tag_names[tag] becomes the sample's leaf frame
      * (a named location above the stack), e.g. the lock call waited in. */
     bool tag_frame;
-    /* The named frame lost events are shown on, e.g. "cprof.lostMutexEvents". */
-    const char *lost_frame;
     int64_t time_ns, duration_ns;          /* profile times; 0 time = now */
 } cp_events_spec;
 

@@ -353,7 +353,6 @@ static int build(cp_profile **out)
         .tag_key = "kind",
         .tag_names = kind_names,
         .ntags = CP_IO_NKINDS,
-        .lost_frame = "cprof.lostIOSamples",
     };
     bool on = started;
     int rc = cp_events_build(on ? &bytes_tab : NULL, &s, &pb);

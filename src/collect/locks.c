@@ -209,21 +209,17 @@ static int build(cp_events *t, int which, cp_profile **out)
         {"delay", "nanoseconds", CP_EV_V1, scale, 1},
     };
     char note[128];
-    const char *lost;
     int64_t period;
     if (which == CP_LOCKS_MUTEX) {
         snprintf(note, sizeof note, "cprof: mutex profile (waiters' stacks), fraction %lld",
                  (long long)mutex_fraction);
-        lost = "cprof.lostMutexEvents";
         period = mutex_fraction;
     } else if (which == CP_LOCKS_HOLDERS) {
         snprintf(note, sizeof note, "cprof: mutex profile (releasers' stacks)");
-        lost = "cprof.lostMutexEvents";
         period = 1;
     } else {
         snprintf(note, sizeof note, "cprof: block profile, rate %lld ns",
                  (long long)block_rate);
-        lost = "cprof.lostBlockEvents";
         period = block_rate;
     }
     int idx = which == CP_LOCKS_MUTEX ? 0 : which == CP_LOCKS_BLOCK ? 1 : 2;
@@ -231,7 +227,7 @@ static int build(cp_events *t, int which, cp_profile **out)
     cp_events_spec s = {
         .cols = cols, .ncols = 2,
         .period_type = "contentions", .period_unit = "count", .period = period,
-        .comment = note, .lost_frame = lost,
+        .comment = note,
         .tag_names = call_names, .ntags = CP_LC_COUNT, .tag_frame = true,
         .time_ns = start_ns[idx] ? start_ns[idx] : now,
         .duration_ns = start_ns[idx] ? now - start_ns[idx] : 0,

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "collect/events.h"
+#include "profile/builder.h"
 #include "cprof.h"
 
 static cp_events tab;
@@ -115,13 +116,13 @@ Test(events, full_table_counts_lost)
     cp_events_stats st;
     cp_events_get_stats(&tab, &st);
     cr_assert_eq(st.lost, lost);
-    cp_events_spec s = {.cols = cols, .ncols = 2, .lost_frame = "cprof.lostTestEvents"};
+    cp_events_spec s = {.cols = cols, .ncols = 2};
     cp_profile *p = NULL;
     cr_assert_eq(cp_events_build(&tab, &s, &p), 0);
     cr_assert_eq(total(p, 0), 100);
     bool found = false;
     for (size_t i = 0; i < p->nfunctions; i++)
-        found |= !strcmp(cp_str(p, p->functions[i].name), "cprof.lostTestEvents");
+        found |= !strcmp(cp_str(p, p->functions[i].name), CP_LOST_FRAME);
     cr_assert(found);
     cp_profile_free(p);
     cp_events_destroy(&tab);
