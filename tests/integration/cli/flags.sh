@@ -88,5 +88,13 @@ done <"$WORK/spell"
 # and a name outside the table is refused, naming it
 "$CPROF" top -no_such_flag "$P" >/dev/null 2>"$WORK/e" && bad "an unknown flag was accepted"
 grep -q "unknown flag -no_such_flag" "$WORK/e" || bad "unknown flag message: $(cat "$WORK/e")"
+# record's flags are its own; a negative --duration is refused (it read
+# an unset pointer once)
+for d in -1 x 0 ''; do
+    "$CPROF" record "--duration=$d" true >/dev/null 2>"$WORK/e"
+    rc=$?
+    [ $rc -eq 2 ] && grep -q "duration wants seconds > 0" "$WORK/e" ||
+        bad "record --duration=$d: exit $rc: $(head -1 "$WORK/e")"
+done
 echo "flags: $n names tried in two forms each, $fail failures"
 [ "$fail" -eq 0 ]
