@@ -4,7 +4,8 @@
  * cum, font size and colour by weight), "nodelets" for the labels seen at a
  * node, and edges (dotted when residual, "(inline)", width and weight by
  * share).  Node choice follows go's visual mode: entropy order, top nodes
- * counted together with their nodelets, redundant residual edges removed.
+ * counted together with their nodelets, redundant residual edges removed
+ * (the ordering and the edge removal are in dot_order.c).
  * Data structure: the cp_graph with edges, plus a tag table (node, group,
  * name) → flat/cum filled by a second walk over the samples that mirrors
  * the graph build (cum once per sample per node, flat on the leaf-most kept
@@ -21,20 +22,13 @@
 #include "base/buf.h"
 #include "base/hashmap.h"
 #include "analysis/dot_names.h"
+#include "analysis/dot_order.h"
 
 #define NONE UINT32_MAX
 #define MAX_NODELETS 4
 
 /* go's int64 arithmetic wraps; so does this (no undefined overflow) */
 static int64_t abs64(int64_t v) { return v < 0 ? (int64_t)(0 - (uint64_t)v) : v; }
-
-/* go's int64(f) on amd64: NaN and out-of-range values become MinInt64 */
-static int64_t go_int64(double d)
-{
-    if (isnan(d) || d >= 9223372036854775808.0 || d < -9223372036854775808.0)
-        return INT64_MIN;
-    return (int64_t)d;
-}
 
 /* ---- tags ------------------------------------------------------------------ */
 
@@ -224,154 +218,6 @@ static int count_tags(const tags *t, uint32_t node)
     return c;
 }
 
-/* ---- entropy order ----------------------------------------------------------- */
-
-static double edge_entropy(cp_graph *g, uint32_t *v, size_t cnt, int64_t self)
-{
-    double score = 0;
-    int64_t total = self;
-    for (size_t i = 0; i < cnt; i++)
-        if (g->edges[v[i]].weight > 0)
-            total = cp_wadd(total, abs64(g->edges[v[i]].weight));
-    if (total != 0) {
-        for (size_t i = 0; i < cnt; i++) {
-            double frac = (double)abs64(g->edges[v[i]].weight) / (double)total;
-            score += -frac * log2(frac);
-        }
-        if (self > 0) {
-            double frac = (double)abs64(self) / (double)total;
-            score += -frac * log2(frac);
-        }
-    }
-    return score;
-}
-
-typedef struct sort_ctx {
-    cp_graph *g;
-    int64_t *score;
-} sort_ctx;
-
-static int info_cmp(const cp_gnode *a, const cp_gnode *b)
-{
-    char x[1024], y[1024];
-    snprintf(x, sizeof x, "{%s  %llu %s %lld %lld %s}", a->name, (unsigned long long)a->address,
-             a->file, (long long)a->start_line, (long long)a->lineno, a->objfile);
-    snprintf(y, sizeof y, "{%s  %llu %s %lld %lld %s}", b->name, (unsigned long long)b->address,
-             b->file, (long long)b->start_line, (long long)b->lineno, b->objfile);
-    return strcmp(x, y);
-}
-
-static int cmp_score(const void *pa, const void *pb, void *c)
-{
-    sort_ctx *s = c;
-    uint32_t ia = *(const uint32_t *)pa, ib = *(const uint32_t *)pb;
-    int64_t x = abs64(s->score[ia]), y = abs64(s->score[ib]);
-    if (x != y)
-        return x > y ? -1 : 1;
-    const cp_gnode *a = &s->g->nodes[ia], *b = &s->g->nodes[ib];
-    int r = strcmp(a->pname, b->pname);
-    if (r)
-        return r;
-    x = abs64(a->flat), y = abs64(b->flat);
-    if (x != y)
-        return x > y ? -1 : 1;
-    return info_cmp(a, b);
-}
-
-static int entropy_sort(cp_graph *g)
-{
-    int rc = cp_graph_link(g);
-    if (rc)
-        return rc;
-    int64_t *score = calloc(g->nnodes + 1, sizeof *score);
-    if (!score)
-        return CPROF_ENOMEM;
-    for (size_t i = 0; i < g->norder; i++) {
-        uint32_t ni = g->order[i];
-        cp_gnode *n = &g->nodes[ni];
-        cp_graph_pname(g, ni);
-        double sc = 0;
-        if (n->nin == 0)
-            sc += 1;
-        else
-            sc += edge_entropy(g, g->adj + n->in_off, n->nin, 0);
-        if (n->nout == 0)
-            sc += 1;
-        else
-            sc += edge_entropy(g, g->adj + n->out_off, n->nout, n->flat);
-        /* a negative edge weight makes the entropy NaN, as in go */
-        score[ni] = (int64_t)((uint64_t)go_int64(sc * (double)n->cum) + (uint64_t)n->flat);
-    }
-    sort_ctx c = {g, score};
-    qsort_r(g->order, g->norder, sizeof *g->order, cmp_score, &c);
-    free(score);
-    return 0;
-}
-
-/* ---- redundant edges ---------------------------------------------------------- */
-
-static bool redundant(cp_graph *g, uint32_t ei, uint32_t *queue, uint8_t *seen)
-{
-    const cp_gedge *e = &g->edges[ei];
-    memset(seen, 0, g->nnodes);
-    size_t qh = 0, qt = 0;
-    queue[qt++] = e->dst;
-    seen[e->dst] = 1;
-    bool found = false;
-    while (qh < qt && !found) {
-        const cp_gnode *n = &g->nodes[queue[qh++]];
-        for (uint32_t k = 0; k < n->nin; k++) {
-            uint32_t ie = g->adj[n->in_off + k];
-            const cp_gedge *x = &g->edges[ie];
-            if (ie == ei || x->dropped || seen[x->src])
-                continue;
-            if (x->src == e->src) {
-                found = true;
-                break;
-            }
-            seen[x->src] = 1;
-            queue[qt++] = x->src;
-        }
-    }
-    return found;
-}
-
-static int remove_redundant_edges(cp_graph *g)
-{
-    int rc = cp_graph_link(g);
-    if (rc)
-        return rc;
-    uint32_t *queue = malloc((g->nnodes + 1) * sizeof *queue);
-    uint8_t *seen = malloc(g->nnodes + 1);
-    uint32_t *in = malloc((g->nedges + 1) * sizeof *in);
-    if (!queue || !seen || !in) {
-        free(queue);
-        free(seen);
-        free(in);
-        return CPROF_ENOMEM;
-    }
-    for (size_t i = g->norder; i > 0; i--) {
-        uint32_t ni = g->order[i - 1];
-        uint32_t *v;
-        size_t cnt = cp_graph_edges_sorted(g, ni, true, &v);
-        size_t live = 0;
-        for (size_t k = 0; k < cnt; k++)
-            if (!g->edges[v[k]].dropped)
-                in[live++] = v[k];
-        for (size_t j = live; j > 0; j--) {
-            uint32_t ei = in[j - 1];
-            if (!g->edges[ei].residual)
-                break;
-            if (redundant(g, ei, queue, seen))
-                g->edges[ei].dropped = true;
-        }
-    }
-    free(queue);
-    free(seen);
-    free(in);
-    return cp_graph_link(g);
-}
-
 /* ---- trimming in visual mode ------------------------------------------------- */
 
 typedef struct dot_graph {
@@ -416,7 +262,7 @@ static int dot_trim(cp_report *r, dot_graph *d)
     if (!have_edges && (rc = cp_graph_build(g, true, true)))
         return rc;
     d->orig_count = (int)g->norder;
-    if ((rc = entropy_sort(g)))
+    if ((rc = cp_dot_entropy_sort(g)))
         return rc;
     bool rebuilt = false;
     if (r->node_count > 0) {
@@ -446,7 +292,7 @@ static int dot_trim(cp_report *r, dot_graph *d)
                 g->nodes[i].kept = false;
             for (size_t i = 0; i < max; i++)
                 g->nodes[g->order[i]].kept = g->nodes[g->order[i]].cum != INT64_MIN;
-            if ((rc = cp_graph_build(g, false, true)) || (rc = entropy_sort(g)))
+            if ((rc = cp_graph_build(g, false, true)) || (rc = cp_dot_entropy_sort(g)))
                 return rc;
             rebuilt = true;
         }
@@ -457,7 +303,7 @@ static int dot_trim(cp_report *r, dot_graph *d)
     d->dropped_edges = cp_graph_trim_edges(g, edge_cut);
     if (r->node_count > 0 && !rebuilt)
         d->dropped_edges = 0;
-    return remove_redundant_edges(g);
+    return cp_dot_remove_redundant_edges(g);
 }
 
 /* ---- output --------------------------------------------------------------------- */
