@@ -14,7 +14,6 @@
  */
 #include <math.h>
 #include <regex.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,19 +45,11 @@ typedef struct table {
     size_t *slots;
 } table;
 
-__attribute__((format(printf, 1, 2))) static int usage(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("cprof gate: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs("\nusage: cprof gate [-threshold=PCT] [-alpha=A] [-focus=RX] [-sample_index=NAME|N]\n"
-          "                  [-normalize] [-cum] [-rows=N] [-format=text|markdown]\n"
-          "                  BASE NEW...  |  BASE... -- NEW...\n",
-          stderr);
-    return 2;
-}
+static const char usage_text[] =
+    "usage: cprof gate [-threshold=PCT] [-alpha=A] [-focus=RX] [-sample_index=NAME|N]\n"
+    "                  [-normalize] [-cum] [-rows=N] [-format=text|markdown]\n"
+    "                  BASE NEW...  |  BASE... -- NEW...\n";
+#define usage(...) cp_cli_usage_err("cprof gate", usage_text, __VA_ARGS__)
 
 static size_t hash(const char *s)
 {

@@ -25,7 +25,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,19 +53,11 @@ typedef struct popts {
 static volatile sig_atomic_t stop;
 static void on_stop(int sig) { stop = sig; }
 
-__attribute__((format(printf, 1, 2))) static int usage(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("cprof push: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs("\nusage: cprof push -server URL [-app NAME] [-labels k=v,...] [-tenant ID]\n"
-          "                  [-token T | -user USER:PASSWORD] [-retries N] [-timeout S]\n"
-          "                  [-watch [-interval S]] [-delete] FILE|DIR...\n",
-          stderr);
-    return 2;
-}
+static const char usage_text[] =
+    "usage: cprof push -server URL [-app NAME] [-labels k=v,...] [-tenant ID]\n"
+    "                  [-token T | -user USER:PASSWORD] [-retries N] [-timeout S]\n"
+    "                  [-watch [-interval S]] [-delete] FILE|DIR...\n";
+#define usage(...) cp_cli_usage_err("cprof push", usage_text, __VA_ARGS__)
 
 static bool is_profile_name(const char *n)
 {

@@ -15,7 +15,6 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -224,16 +223,7 @@ void cp_report_opts_list(FILE *f)
     }
 }
 
-__attribute__((format(printf, 1, 2))) static int usage_err(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("cprof: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs("\n", stderr);
-    return 2;
-}
+#define usage_err(...) cp_cli_usage_err("cprof", NULL, __VA_ARGS__)
 
 /* Go's strconv.ParseBool spellings; NULL (a bare -flag) is true. */
 static bool parse_bool(const char *v, bool *out)
