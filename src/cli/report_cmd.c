@@ -5,10 +5,10 @@
  * which cp_cmd_report reads as: parse → fetch (read, merge, -normalize,
  * simplify names, drop_frames) → configure (sample value, go's per-report
  * overrides) → label frames → total → filters (applyFocus) → aggregate →
- * emit.  Data structure: one options struct filled by a table-driven
- * parser; the profile is owned and rewritten in place by the steps.
- * Alternatives rejected: getopt_long (no single-dash long options with
- * `=`, no go-style bools).
+ * emit.  Data structure: one options struct (report_opts.h) filled by
+ * the flag table of report_flags.c; the profile is owned and rewritten in
+ * place by the steps.  Alternatives rejected: getopt_long (no single-dash
+ * long options with `=`, no go-style bools).
  */
 #include <errno.h>
 #include <malloc.h>
