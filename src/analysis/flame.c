@@ -123,26 +123,17 @@ static int cmp_child(const void *a, const void *b)
 
 static int64_t abs64(int64_t v) { return v < 0 ? -v : v; }
 
-int cp_flame_json(cp_report *r, const cp_flame_opts *o, FILE *out, cp_flame_stats *st)
+/* The call tree of the samples through the graph's nodes (inlined frames
+ * apart), base samples (-diff) summed apart.  0 or CPROF_ENOMEM. */
+static int build_tree(const cp_report *r, const cp_flame_opts *o, const cp_graph *g, tree *t)
 {
-    cp_profile *p = r->p;
-    cp_graph g;
-    cp_graph_opts go = cp_report_graph_opts(r);
-    go.div_index = -1;
-    int rc = cp_graph_new(&g, p, &go);
-    if (rc)
-        return rc;
-    tree t = {0};
-    uint32_t *order = NULL, *stack = NULL, *kids = NULL, *fmap = NULL, *funcs = NULL;
-    size_t nfuncs = 0;
-    memset(st, 0, sizeof *st);
-    rc = CPROF_ENOMEM;
-    if (tree_grow(&t))
-        goto out;
-    t.n = 1; /* the root */
-    t.gnode[0] = NONE;
-    t.first[0] = t.next[0] = NONE;
-    t.val[0] = t.base[0] = 0;
+    const cp_profile *p = r->p;
+    if (tree_grow(t))
+        return CPROF_ENOMEM;
+    t->n = 1; /* the root */
+    t->gnode[0] = NONE;
+    t->first[0] = t->next[0] = NONE;
+    t->val[0] = t->base[0] = 0;
     for (size_t i = 0; i < p->nsamples; i++) {
         const cp_sample *s = &p->samples[i];
         int64_t w = s->values[r->sample_index];
@@ -152,24 +143,88 @@ int cp_flame_json(cp_report *r, const cp_flame_opts *o, FILE *out, cp_flame_stat
         if (base)
             w = -w; /* -base subtracted it: the base's own value */
         uint32_t at = 0;
-        (base ? t.base : t.val)[0] += w;
+        (base ? t->base : t->val)[0] += w;
         for (uint32_t k = s->nlocs; k-- > 0;) {
-            uint32_t off = g.locoff[s->locs[k]], cnt = g.locoff[s->locs[k] + 1] - off;
+            uint32_t off = g->locoff[s->locs[k]], cnt = g->locoff[s->locs[k] + 1] - off;
             for (uint32_t li = cnt; li-- > 0;) {
-                uint32_t gn = g.locnodes[off + li];
+                uint32_t gn = g->locnodes[off + li];
                 if (gn == NONE)
                     continue;
-                if ((at = tree_child(&t, at, gn)) == NONE)
-                    goto out;
-                (base ? t.base : t.val)[at] += w;
+                if ((at = tree_child(t, at, gn)) == NONE)
+                    return CPROF_ENOMEM;
+                (base ? t->base : t->val)[at] += w;
             }
         }
     }
-    cp_map_free(&t.kids); /* built: the rest walks the links */
-    int64_t total = abs64(t.val[0]) > abs64(t.base[0]) ? abs64(t.val[0]) : abs64(t.base[0]);
-    int64_t cut = (int64_t)((double)total * o->min_fraction);
+    cp_map_free(&t->kids); /* built: the rest walks the links */
+    return 0;
+}
 
-    /* preorder of kept nodes, children sorted by name */
+/* The preorder of the nodes kept (|value| >= cut on either side), the
+ * kept children relinked in name order.  The count in order. */
+static size_t preorder(cp_graph *g, tree *t, int64_t cut, uint32_t *order, uint32_t *stack,
+                       uint32_t *kids)
+{
+    size_t norder = 0, sp = 0;
+    stack[sp++] = 0;
+    sort_graph = g;
+    sort_tree = t;
+    while (sp) {
+        uint32_t id = stack[--sp];
+        order[norder++] = id;
+        size_t nk = 0;
+        for (uint32_t c = t->first[id]; c != NONE; c = t->next[c]) {
+            if (abs64(t->val[c]) >= cut || abs64(t->base[c]) >= cut)
+                kids[nk++] = c;
+        }
+        qsort(kids, nk, sizeof *kids, cmp_child);
+        t->first[id] = nk ? kids[0] : NONE;
+        for (size_t k = 0; k < nk; k++) {
+            t->next[kids[k]] = k + 1 < nk ? kids[k + 1] : NONE;
+            stack[sp++] = kids[nk - 1 - k];
+        }
+    }
+    return norder;
+}
+
+/* The "names" and "files" arrays: the functions in order of first use. */
+static void write_functions(FILE *out, cp_graph *g, const uint32_t *funcs, size_t nfuncs)
+{
+    fputs(",\"names\":[", out);
+    for (size_t i = 0; i < nfuncs; i++) {
+        if (i)
+            fputc(',', out);
+        /* by function (and file): the bare name, the file goes apart */
+        const cp_gnode *n = &g->nodes[funcs[i]];
+        bool bare = n->name && *n->name && !n->lineno && !n->address;
+        cp_flame_json_string(out, bare ? n->name : cp_graph_pname(g, funcs[i]));
+    }
+    fputs("],\"files\":[", out);
+    for (size_t i = 0; i < nfuncs; i++) {
+        if (i)
+            fputc(',', out);
+        const cp_gnode *n = &g->nodes[funcs[i]];
+        cp_flame_json_string(out, n->file ? n->file : "");
+    }
+    fputc(']', out);
+}
+
+int cp_flame_json(cp_report *r, const cp_flame_opts *o, FILE *out, cp_flame_stats *st)
+{
+    cp_graph g;
+    cp_graph_opts go = cp_report_graph_opts(r);
+    go.div_index = -1;
+    int rc = cp_graph_new(&g, r->p, &go);
+    if (rc)
+        return rc;
+    tree t = {0};
+    uint32_t *order = NULL, *stack = NULL, *kids = NULL, *fmap = NULL, *funcs = NULL;
+    size_t nfuncs = 0;
+    memset(st, 0, sizeof *st);
+    rc = CPROF_ENOMEM;
+    if (build_tree(r, o, &g, &t))
+        goto out;
+    int64_t total = abs64(t.val[0]) > abs64(t.base[0]) ? abs64(t.val[0]) : abs64(t.base[0]);
     order = malloc(t.n * sizeof *order);
     stack = malloc(t.n * sizeof *stack);
     kids = malloc(t.n * sizeof *kids);
@@ -177,32 +232,13 @@ int cp_flame_json(cp_report *r, const cp_flame_opts *o, FILE *out, cp_flame_stat
     funcs = malloc((g.nnodes + 1) * sizeof *funcs);
     if (!order || !stack || !kids || !fmap || !funcs)
         goto out;
-    for (size_t i = 0; i < g.nnodes + 1; i++)
-        fmap[i] = NONE;
-    size_t norder = 0, sp = 0;
-    stack[sp++] = 0;
-    sort_graph = &g;
-    sort_tree = &t;
-    while (sp) {
-        uint32_t id = stack[--sp];
-        order[norder++] = id;
-        size_t nk = 0;
-        for (uint32_t c = t.first[id]; c != NONE; c = t.next[c]) {
-            if (abs64(t.val[c]) >= cut || abs64(t.base[c]) >= cut)
-                kids[nk++] = c;
-        }
-        qsort(kids, nk, sizeof *kids, cmp_child);
-        /* relink the kept children in sorted order for the count below */
-        t.first[id] = nk ? kids[0] : NONE;
-        for (size_t k = 0; k < nk; k++) {
-            t.next[kids[k]] = k + 1 < nk ? kids[k + 1] : NONE;
-            stack[sp++] = kids[nk - 1 - k];
-        }
-    }
+    size_t norder = preorder(&g, &t, (int64_t)((double)total * o->min_fraction), order, stack,
+                             kids);
     st->nodes = norder;
     st->hidden = t.n - norder;
-
     /* the function table: graph nodes in order of first use */
+    for (size_t i = 0; i < g.nnodes + 1; i++)
+        fmap[i] = NONE;
     for (size_t i = 1; i < norder; i++) {
         uint32_t gn = t.gnode[order[i]];
         if (fmap[gn] == NONE) {
@@ -218,23 +254,8 @@ int cp_flame_json(cp_report *r, const cp_flame_opts *o, FILE *out, cp_flame_stat
     cp_flame_json_string(out, r->sample_unit ? r->sample_unit : "");
     fprintf(out, ",\"diff\":%s,\"total\":%" PRId64 ",\"btotal\":%" PRId64 ",\"hidden\":%zu",
             o->diff ? "true" : "false", t.val[0], t.base[0], st->hidden);
-    fputs(",\"names\":[", out);
-    for (size_t i = 0; i < nfuncs; i++) {
-        if (i)
-            fputc(',', out);
-        /* by function (and file): the bare name, the file goes apart */
-        const cp_gnode *n = &g.nodes[funcs[i]];
-        bool bare = n->name && *n->name && !n->lineno && !n->address;
-        cp_flame_json_string(out, bare ? n->name : cp_graph_pname(&g, funcs[i]));
-    }
-    fputs("],\"files\":[", out);
-    for (size_t i = 0; i < nfuncs; i++) {
-        if (i)
-            fputc(',', out);
-        const cp_gnode *n = &g.nodes[funcs[i]];
-        cp_flame_json_string(out, n->file ? n->file : "");
-    }
-    fputs("],\"nodes\":[", out);
+    write_functions(out, &g, funcs, nfuncs);
+    fputs(",\"nodes\":[", out);
     for (size_t i = 0; i < norder; i++) {
         uint32_t id = order[i], nk = 0;
         for (uint32_t c = t.first[id]; c != NONE; c = t.next[c])

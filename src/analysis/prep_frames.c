@@ -296,6 +296,134 @@ static void label_values(const cp_profile *p, const cp_sample *s, const char *ke
     }
 }
 
+/* The profile's function, location and string tables, copied to grow as
+ * pseudo frames are added, and the pseudo frames made so far. */
+typedef struct frame_tables {
+    cp_function *funcs;
+    cp_location *locs;
+    const char **strs;
+    size_t nf, nlo, ns, fcap, lcap, scap;
+    uint64_t max_func, max_loc; /* ids taken so far */
+    label_locs ll;
+} frame_tables;
+
+static int tables_open(const cp_profile *p, frame_tables *t)
+{
+    for (size_t i = 0; i < p->nlocations; i++)
+        if (p->locations[i].id > t->max_loc)
+            t->max_loc = p->locations[i].id;
+    for (size_t i = 0; i < p->nfunctions; i++)
+        if (p->functions[i].id > t->max_func)
+            t->max_func = p->functions[i].id;
+    /* every sample may add nr + nl locations at most, but distinct ones
+     * are few: reserve as they come */
+    t->nf = p->nfunctions;
+    t->nlo = p->nlocations;
+    t->ns = p->nstrings;
+    t->fcap = t->nf + 16;
+    t->lcap = t->nlo + 16;
+    t->scap = t->ns + 32;
+    t->funcs = malloc(t->fcap * sizeof *t->funcs);
+    t->locs = malloc(t->lcap * sizeof *t->locs);
+    t->strs = malloc(t->scap * sizeof *t->strs);
+    if (!t->funcs || !t->locs || !t->strs)
+        return CPROF_ENOMEM;
+    memcpy(t->funcs, p->functions, t->nf * sizeof *t->funcs);
+    memcpy(t->locs, p->locations, t->nlo * sizeof *t->locs);
+    memcpy(t->strs, p->strings, t->ns * sizeof *t->strs);
+    return 0;
+}
+
+static void tables_free(frame_tables *t)
+{
+    free(t->funcs);
+    free(t->locs);
+    free(t->strs);
+    free(t->ll.v);
+}
+
+/* The grown tables into the profile (arena copies; the old arrays stay
+ * unused). */
+static int tables_publish(cp_profile *p, const frame_tables *t)
+{
+    cp_function *af = cp_arena_memdup(&p->arena, t->funcs, t->nf * sizeof *t->funcs);
+    cp_location *al = cp_arena_memdup(&p->arena, t->locs, t->nlo * sizeof *t->locs);
+    const char **as = cp_arena_memdup(&p->arena, t->strs, t->ns * sizeof *t->strs);
+    if (!af || !al || !as)
+        return CPROF_ENOMEM;
+    p->functions = af;
+    p->nfunctions = t->nf;
+    p->locations = al;
+    p->nlocations = t->nlo;
+    p->strings = as;
+    p->nstrings = t->ns;
+    return 0;
+}
+
+/* The location of the pseudo frame `name` (function) in file `key`, made
+ * the first time it is asked for.  0 or CPROF_ENOMEM. */
+static int pseudo_loc(cp_profile *p, frame_tables *t, const char *name, const char *key,
+                      uint32_t *loc)
+{
+    label_locs *ll = &t->ll;
+    for (size_t j = 0; j < ll->n; j++)
+        if (!strcmp(ll->v[j].name, name) && !strcmp(ll->v[j].file, key)) {
+            *loc = ll->v[j].loc;
+            return 0;
+        }
+    if (cp_grow(&ll->v, &ll->cap, ll->n + 1, sizeof *ll->v) ||
+        cp_grow(&t->funcs, &t->fcap, t->nf + 1, sizeof *t->funcs) ||
+        cp_grow(&t->locs, &t->lcap, t->nlo + 1, sizeof *t->locs) ||
+        cp_grow(&t->strs, &t->scap, t->ns + 2, sizeof *t->strs))
+        return CPROF_ENOMEM;
+    char *n = cp_arena_strndup(&p->arena, name, strlen(name));
+    char *f = cp_arena_strndup(&p->arena, key, strlen(key));
+    cp_line *line = cp_arena_alloc(&p->arena, sizeof *line);
+    if (!n || !f || !line)
+        return CPROF_ENOMEM;
+    t->strs[t->ns] = n;
+    t->strs[t->ns + 1] = f;
+    cp_function *fn = &t->funcs[t->nf];
+    memset(fn, 0, sizeof *fn);
+    fn->id = ++t->max_func;
+    fn->name = (int64_t)t->ns;
+    fn->filename = (int64_t)t->ns + 1;
+    t->ns += 2;
+    line->func = (uint32_t)t->nf++;
+    cp_location *l = &t->locs[t->nlo];
+    memset(l, 0, sizeof *l);
+    l->id = ++t->max_loc;
+    l->mapping = CP_NO_MAPPING;
+    l->lines = line;
+    l->nlines = 1;
+    ll->v[ll->n] = (label_loc){.name = n, .file = f, .loc = (uint32_t)t->nlo++};
+    *loc = ll->v[ll->n++].loc;
+    return 0;
+}
+
+/* The pseudo frames of one sample for nk keys (given root first), in
+ * stack order (leaf first) into dst; *matched set when a key has a value. */
+static int sample_frames(cp_profile *p, frame_tables *t, const cp_sample *s,
+                         char (*keys)[128], size_t nk, const char *out_unit, cp_buf *val,
+                         uint32_t *dst, bool *matched)
+{
+    for (size_t i = 0; i < nk; i++) {
+        const char *k = keys[nk - 1 - i];
+        val->len = 0;
+        cp_buf_putc(val, 0);
+        val->len = 0;
+        label_values(p, s, k, out_unit, val);
+        cp_buf_putc(val, 0);
+        const char *name = (const char *)val->data;
+        if (*name)
+            *matched = true;
+        int rc = pseudo_loc(p, t, name, k, &dst[i]);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 int cp_prep_label_frames(cp_profile *p, const char *root_csv, const char *leaf_csv,
                          const char *out_unit, bool *rootm, bool *leafm)
 {
@@ -303,101 +431,19 @@ int cp_prep_label_frames(cp_profile *p, const char *root_csv, const char *leaf_c
     size_t nr = split_keys(root_csv, roots, 16), nl = split_keys(leaf_csv, leaves, 16);
     if (!nr && !nl)
         return 0;
-    label_locs ll = {0};
-    int rc = 0;
-    /* grow the tables: every sample may add nr + nl locations at most, but
-     * distinct ones are few; reserve as they come */
-    size_t fcap = p->nfunctions, lcap = p->nlocations, scap = p->nstrings;
-    cp_function *funcs = NULL;
-    cp_location *locs = NULL;
-    const char **strs = NULL;
-    uint64_t max_loc = 0, max_func = 0;
-    for (size_t i = 0; i < p->nlocations; i++)
-        if (p->locations[i].id > max_loc)
-            max_loc = p->locations[i].id;
-    for (size_t i = 0; i < p->nfunctions; i++)
-        if (p->functions[i].id > max_func)
-            max_func = p->functions[i].id;
-    size_t nf = p->nfunctions, nlo = p->nlocations, ns = p->nstrings;
-    funcs = malloc((fcap + 16) * sizeof *funcs);
-    locs = malloc((lcap + 16) * sizeof *locs);
-    strs = malloc((scap + 32) * sizeof *strs);
-    fcap += 16;
-    lcap += 16;
-    scap += 32;
-    if (!funcs || !locs || !strs) {
-        rc = CPROF_ENOMEM;
-        goto out;
-    }
-    memcpy(funcs, p->functions, nf * sizeof *funcs);
-    memcpy(locs, p->locations, nlo * sizeof *locs);
-    memcpy(strs, p->strings, ns * sizeof *strs);
+    frame_tables t = {0};
     cp_buf val = {0};
-    for (size_t si = 0; si < p->nsamples; si++) {
+    int rc = tables_open(p, &t);
+    for (size_t si = 0; si < p->nsamples && !rc; si++) {
         cp_sample *s = &p->samples[si];
         uint32_t add_root[16], add_leaf[16];
-        for (int pass = 0; pass < 2; pass++) {
-            size_t nk = pass ? nl : nr;
-            char(*keys)[128] = pass ? leaves : roots;
-            uint32_t *dst = pass ? add_leaf : add_root;
-            for (size_t i = 0; i < nk; i++) {
-                const char *k = keys[nk - 1 - i];
-                val.len = 0;
-                cp_buf_putc(&val, 0);
-                val.len = 0;
-                label_values(p, s, k, out_unit, &val);
-                cp_buf_putc(&val, 0);
-                const char *name = (const char *)val.data;
-                if (*name) {
-                    if (pass)
-                        *leafm = true;
-                    else
-                        *rootm = true;
-                }
-                size_t j;
-                for (j = 0; j < ll.n; j++)
-                    if (!strcmp(ll.v[j].name, name) && !strcmp(ll.v[j].file, k))
-                        break;
-                if (j == ll.n) {
-                    if (cp_grow(&ll.v, &ll.cap, ll.n + 1, sizeof *ll.v) ||
-                        cp_grow(&funcs, &fcap, nf + 1, sizeof *funcs) ||
-                        cp_grow(&locs, &lcap, nlo + 1, sizeof *locs) ||
-                        cp_grow(&strs, &scap, ns + 2, sizeof *strs)) {
-                        rc = CPROF_ENOMEM;
-                        goto out_val;
-                    }
-                    char *n = cp_arena_strndup(&p->arena, name, strlen(name));
-                    char *f = cp_arena_strndup(&p->arena, k, strlen(k));
-                    cp_line *line = cp_arena_alloc(&p->arena, sizeof *line);
-                    if (!n || !f || !line) {
-                        rc = CPROF_ENOMEM;
-                        goto out_val;
-                    }
-                    strs[ns] = n;
-                    strs[ns + 1] = f;
-                    memset(&funcs[nf], 0, sizeof funcs[nf]);
-                    funcs[nf].id = ++max_func;
-                    funcs[nf].name = (int64_t)ns;
-                    funcs[nf].filename = (int64_t)ns + 1;
-                    ns += 2;
-                    line->func = (uint32_t)nf++;
-                    memset(&locs[nlo], 0, sizeof locs[nlo]);
-                    locs[nlo].id = ++max_loc;
-                    locs[nlo].mapping = CP_NO_MAPPING;
-                    locs[nlo].lines = line;
-                    locs[nlo].nlines = 1;
-                    ll.v[ll.n].name = n;
-                    ll.v[ll.n].file = f;
-                    ll.v[ll.n].loc = (uint32_t)nlo++;
-                    ll.n++;
-                }
-                dst[i] = ll.v[j].loc;
-            }
-        }
+        if ((rc = sample_frames(p, &t, s, roots, nr, out_unit, &val, add_root, rootm)) ||
+            (rc = sample_frames(p, &t, s, leaves, nl, out_unit, &val, add_leaf, leafm)))
+            break;
         uint32_t *nv = cp_arena_alloc(&p->arena, (s->nlocs + nr + nl + 1) * sizeof *nv);
         if (!nv) {
             rc = CPROF_ENOMEM;
-            goto out_val;
+            break;
         }
         size_t w = 0;
         for (size_t i = 0; i < nl; i++)
@@ -409,28 +455,9 @@ int cp_prep_label_frames(cp_profile *p, const char *root_csv, const char *leaf_c
         s->locs = nv;
         s->nlocs = (uint32_t)w;
     }
-    /* publish the grown tables (arena copies; the old arrays stay unused) */
-    {
-        cp_function *af = cp_arena_memdup(&p->arena, funcs, nf * sizeof *funcs);
-        cp_location *al = cp_arena_memdup(&p->arena, locs, nlo * sizeof *locs);
-        const char **as = cp_arena_memdup(&p->arena, strs, ns * sizeof *strs);
-        if (!af || !al || !as) {
-            rc = CPROF_ENOMEM;
-            goto out_val;
-        }
-        p->functions = af;
-        p->nfunctions = nf;
-        p->locations = al;
-        p->nlocations = nlo;
-        p->strings = as;
-        p->nstrings = ns;
-    }
-out_val:
+    if (!rc)
+        rc = tables_publish(p, &t);
     cp_buf_free(&val);
-out:
-    free(funcs);
-    free(locs);
-    free(strs);
-    free(ll.v);
+    tables_free(&t);
     return rc;
 }

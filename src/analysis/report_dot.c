@@ -4,7 +4,8 @@
  * cum, font size and colour by weight), "nodelets" for the labels seen at a
  * node, and edges (dotted when residual, "(inline)", width and weight by
  * share).  Node choice follows go's visual mode: entropy order, top nodes
- * counted together with their nodelets, redundant residual edges removed.
+ * counted together with their nodelets, redundant residual edges removed
+ * (the ordering and the edge removal are in dot_order.c).
  * Data structure: the cp_graph with edges, plus a tag table (node, group,
  * name) → flat/cum filled by a second walk over the samples that mirrors
  * the graph build (cum once per sample per node, flat on the leaf-most kept
@@ -21,20 +22,13 @@
 #include "base/buf.h"
 #include "base/hashmap.h"
 #include "analysis/dot_names.h"
+#include "analysis/dot_order.h"
 
 #define NONE UINT32_MAX
 #define MAX_NODELETS 4
 
 /* go's int64 arithmetic wraps; so does this (no undefined overflow) */
 static int64_t abs64(int64_t v) { return v < 0 ? (int64_t)(0 - (uint64_t)v) : v; }
-
-/* go's int64(f) on amd64: NaN and out-of-range values become MinInt64 */
-static int64_t go_int64(double d)
-{
-    if (isnan(d) || d >= 9223372036854775808.0 || d < -9223372036854775808.0)
-        return INT64_MIN;
-    return (int64_t)d;
-}
 
 /* ---- tags ------------------------------------------------------------------ */
 
@@ -224,154 +218,6 @@ static int count_tags(const tags *t, uint32_t node)
     return c;
 }
 
-/* ---- entropy order ----------------------------------------------------------- */
-
-static double edge_entropy(cp_graph *g, uint32_t *v, size_t cnt, int64_t self)
-{
-    double score = 0;
-    int64_t total = self;
-    for (size_t i = 0; i < cnt; i++)
-        if (g->edges[v[i]].weight > 0)
-            total = cp_wadd(total, abs64(g->edges[v[i]].weight));
-    if (total != 0) {
-        for (size_t i = 0; i < cnt; i++) {
-            double frac = (double)abs64(g->edges[v[i]].weight) / (double)total;
-            score += -frac * log2(frac);
-        }
-        if (self > 0) {
-            double frac = (double)abs64(self) / (double)total;
-            score += -frac * log2(frac);
-        }
-    }
-    return score;
-}
-
-typedef struct sort_ctx {
-    cp_graph *g;
-    int64_t *score;
-} sort_ctx;
-
-static int info_cmp(const cp_gnode *a, const cp_gnode *b)
-{
-    char x[1024], y[1024];
-    snprintf(x, sizeof x, "{%s  %llu %s %lld %lld %s}", a->name, (unsigned long long)a->address,
-             a->file, (long long)a->start_line, (long long)a->lineno, a->objfile);
-    snprintf(y, sizeof y, "{%s  %llu %s %lld %lld %s}", b->name, (unsigned long long)b->address,
-             b->file, (long long)b->start_line, (long long)b->lineno, b->objfile);
-    return strcmp(x, y);
-}
-
-static int cmp_score(const void *pa, const void *pb, void *c)
-{
-    sort_ctx *s = c;
-    uint32_t ia = *(const uint32_t *)pa, ib = *(const uint32_t *)pb;
-    int64_t x = abs64(s->score[ia]), y = abs64(s->score[ib]);
-    if (x != y)
-        return x > y ? -1 : 1;
-    const cp_gnode *a = &s->g->nodes[ia], *b = &s->g->nodes[ib];
-    int r = strcmp(a->pname, b->pname);
-    if (r)
-        return r;
-    x = abs64(a->flat), y = abs64(b->flat);
-    if (x != y)
-        return x > y ? -1 : 1;
-    return info_cmp(a, b);
-}
-
-static int entropy_sort(cp_graph *g)
-{
-    int rc = cp_graph_link(g);
-    if (rc)
-        return rc;
-    int64_t *score = calloc(g->nnodes + 1, sizeof *score);
-    if (!score)
-        return CPROF_ENOMEM;
-    for (size_t i = 0; i < g->norder; i++) {
-        uint32_t ni = g->order[i];
-        cp_gnode *n = &g->nodes[ni];
-        cp_graph_pname(g, ni);
-        double sc = 0;
-        if (n->nin == 0)
-            sc += 1;
-        else
-            sc += edge_entropy(g, g->adj + n->in_off, n->nin, 0);
-        if (n->nout == 0)
-            sc += 1;
-        else
-            sc += edge_entropy(g, g->adj + n->out_off, n->nout, n->flat);
-        /* a negative edge weight makes the entropy NaN, as in go */
-        score[ni] = (int64_t)((uint64_t)go_int64(sc * (double)n->cum) + (uint64_t)n->flat);
-    }
-    sort_ctx c = {g, score};
-    qsort_r(g->order, g->norder, sizeof *g->order, cmp_score, &c);
-    free(score);
-    return 0;
-}
-
-/* ---- redundant edges ---------------------------------------------------------- */
-
-static bool redundant(cp_graph *g, uint32_t ei, uint32_t *queue, uint8_t *seen)
-{
-    const cp_gedge *e = &g->edges[ei];
-    memset(seen, 0, g->nnodes);
-    size_t qh = 0, qt = 0;
-    queue[qt++] = e->dst;
-    seen[e->dst] = 1;
-    bool found = false;
-    while (qh < qt && !found) {
-        const cp_gnode *n = &g->nodes[queue[qh++]];
-        for (uint32_t k = 0; k < n->nin; k++) {
-            uint32_t ie = g->adj[n->in_off + k];
-            const cp_gedge *x = &g->edges[ie];
-            if (ie == ei || x->dropped || seen[x->src])
-                continue;
-            if (x->src == e->src) {
-                found = true;
-                break;
-            }
-            seen[x->src] = 1;
-            queue[qt++] = x->src;
-        }
-    }
-    return found;
-}
-
-static int remove_redundant_edges(cp_graph *g)
-{
-    int rc = cp_graph_link(g);
-    if (rc)
-        return rc;
-    uint32_t *queue = malloc((g->nnodes + 1) * sizeof *queue);
-    uint8_t *seen = malloc(g->nnodes + 1);
-    uint32_t *in = malloc((g->nedges + 1) * sizeof *in);
-    if (!queue || !seen || !in) {
-        free(queue);
-        free(seen);
-        free(in);
-        return CPROF_ENOMEM;
-    }
-    for (size_t i = g->norder; i > 0; i--) {
-        uint32_t ni = g->order[i - 1];
-        uint32_t *v;
-        size_t cnt = cp_graph_edges_sorted(g, ni, true, &v);
-        size_t live = 0;
-        for (size_t k = 0; k < cnt; k++)
-            if (!g->edges[v[k]].dropped)
-                in[live++] = v[k];
-        for (size_t j = live; j > 0; j--) {
-            uint32_t ei = in[j - 1];
-            if (!g->edges[ei].residual)
-                break;
-            if (redundant(g, ei, queue, seen))
-                g->edges[ei].dropped = true;
-        }
-    }
-    free(queue);
-    free(seen);
-    free(in);
-    return cp_graph_link(g);
-}
-
 /* ---- trimming in visual mode ------------------------------------------------- */
 
 typedef struct dot_graph {
@@ -416,7 +262,7 @@ static int dot_trim(cp_report *r, dot_graph *d)
     if (!have_edges && (rc = cp_graph_build(g, true, true)))
         return rc;
     d->orig_count = (int)g->norder;
-    if ((rc = entropy_sort(g)))
+    if ((rc = cp_dot_entropy_sort(g)))
         return rc;
     bool rebuilt = false;
     if (r->node_count > 0) {
@@ -446,7 +292,7 @@ static int dot_trim(cp_report *r, dot_graph *d)
                 g->nodes[i].kept = false;
             for (size_t i = 0; i < max; i++)
                 g->nodes[g->order[i]].kept = g->nodes[g->order[i]].cum != INT64_MIN;
-            if ((rc = cp_graph_build(g, false, true)) || (rc = entropy_sort(g)))
+            if ((rc = cp_graph_build(g, false, true)) || (rc = cp_dot_entropy_sort(g)))
                 return rc;
             rebuilt = true;
         }
@@ -457,7 +303,7 @@ static int dot_trim(cp_report *r, dot_graph *d)
     d->dropped_edges = cp_graph_trim_edges(g, edge_cut);
     if (r->node_count > 0 && !rebuilt)
         d->dropped_edges = 0;
-    return remove_redundant_edges(g);
+    return cp_dot_remove_redundant_edges(g);
 }
 
 /* ---- output --------------------------------------------------------------------- */
@@ -664,6 +510,160 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* The graph's name: the main mapping's base name, or NULL. */
+static const char *dot_title(const cp_report *r, char *buf, size_t n)
+{
+    if (!r->p->nmappings || !*cp_str(r->p, r->p->mappings[0].filename))
+        return NULL;
+    const char *f = cp_str(r->p, r->p->mappings[0].filename);
+    const char *b = strrchr(f, '/');
+    snprintf(buf, n, "%s", b && b[1] ? b + 1 : f);
+    return buf;
+}
+
+/* The graph's opening and its legend box: the profile's labels and the
+ * "Showing…" lines, full headers; the first line names the box. */
+static int dot_legend(cp_report *r, dot_graph *d, FILE *out)
+{
+    char *labels = NULL;
+    size_t len = 0;
+    FILE *lf = open_memstream(&labels, &len);
+    if (!lf)
+        return CPROF_ENOMEM;
+    cp_trim_result tr = {d->orig_count, d->dropped_nodes, d->dropped_edges};
+    cp_report_labels(r, &d->g, &tr, true, lf);
+    fclose(lf);
+    char tbuf[512] = "";
+    const char *title = dot_title(r, tbuf, sizeof tbuf);
+    fprintf(out, "digraph \"%s\" {\n", title ? title : "unnamed");
+    fprintf(out, "node [style=filled fillcolor=\"#f8f8f8\"]\n");
+    cp_buf first = {0}, all_l = {0};
+    if (len && labels[len - 1] == '\n')
+        labels[--len] = 0;
+    char *nl = strchr(labels, '\n');
+    char *fl = strndup(labels, nl ? (size_t)(nl - labels) : len);
+    cp_dot_escape(&first, fl ? fl : "");
+    free(fl);
+    /* lines are joined by \l; a line break inside one (the "See…" line
+     * starts with one) escapes to \l as well */
+    cp_dot_escape(&all_l, labels);
+    cp_buf_putc(&first, 0);
+    cp_buf_putc(&all_l, 0);
+    fprintf(out, "subgraph cluster_L { \"%s\" [shape=box fontsize=16 label=\"%s\\l\"",
+            (char *)first.data, (char *)all_l.data);
+    if (title)
+        fprintf(out, " tooltip=\"%s\"", title);
+    fprintf(out, "] }\n");
+    cp_buf_free(&first);
+    cp_buf_free(&all_l);
+    free(labels);
+    return 0;
+}
+
+/* " (P%)" after a value in a node's label: the share without padding. */
+static void dot_share(cp_report *r, cp_buf *lb, const char *value, int64_t v)
+{
+    char pc[32];
+    cp_units_percentage(pc, sizeof pc, v, r->total);
+    const char *p = pc;
+    while (*p == ' ')
+        p++;
+    cp_buf_printf(lb, "%s (%s)", value, p);
+}
+
+/* One node: its label (name, flat and cum), font size by flat against
+ * the largest flat, colours by cum. */
+static void dot_node(cp_report *r, FILE *out, cp_graph *g, uint32_t ni, uint32_t id,
+                     double max_flat)
+{
+    const cp_gnode *n = &g->nodes[ni];
+    int64_t flat = cp_gnode_flat(n), cum = cp_gnode_cum(n);
+    cp_buf lb = {0};
+    cp_dot_node_label(n, &lb);
+    char fv[64], cv[64];
+    cp_report_value(r, fv, sizeof fv, flat);
+    if (flat != 0)
+        dot_share(r, &lb, fv, flat);
+    else
+        cp_buf_printf(&lb, "0");
+    snprintf(cv, sizeof cv, "%s", fv);
+    if (cum != flat) {
+        cp_buf_printf(&lb, flat != 0 ? "\\n" : " ");
+        cp_report_value(r, cv, sizeof cv, cum);
+        cp_buf_printf(&lb, "of ");
+        dot_share(r, &lb, cv, cum);
+    }
+    cp_buf_putc(&lb, 0);
+    int font = 8;
+    if (max_flat != 0 && flat != 0 && (double)abs64(flat) <= max_flat)
+        font += (int)ceil(16.0 * sqrt((double)abs64(flat) / max_flat));
+    cp_buf tt = {0};
+    cp_dot_escape(&tt, cp_graph_pname(g, ni));
+    cp_buf_putc(&tt, 0);
+    char c1[16], c2[16];
+    double sc = (double)cum / (double)abs64(r->total);
+    cp_dot_color(c1, sizeof c1, sc, false);
+    cp_dot_color(c2, sizeof c2, sc, true);
+    fprintf(out,
+            "N%u [label=\"%s\" id=\"node%u\" fontsize=%d shape=box tooltip=\"%s (%s)\" "
+            "color=\"%s\" fillcolor=\"%s\"]\n",
+            id, (char *)lb.data, id, font, (char *)tt.data, cv, c1, c2);
+    cp_buf_free(&lb);
+    cp_buf_free(&tt);
+}
+
+/* One edge: weight and pen width by its share of the total.  An edge into
+ * a node left out (-drop_negative) shows as N0, as in go. */
+static void dot_edge(cp_report *r, FILE *out, cp_graph *g, const cp_gedge *e,
+                     const uint32_t *ids, const bool *has_nodelets)
+{
+    int64_t ew = cp_gedge_weight(e);
+    char wv[64], attr[1024], col[16];
+    cp_report_value(r, wv, sizeof wv, ew);
+    int off = snprintf(attr, sizeof attr, "label=\" %s%s\"", wv, e->inl ? "\\n (inline)" : "");
+    if (r->total != 0) {
+        int64_t x = abs64(cp_go_div(cp_wmul(ew, 100), r->total));
+        int weight = 1 + (int)(x < 100 ? x : 100);
+        if (weight > 1)
+            off += snprintf(attr + off, sizeof attr - (size_t)off, " weight=%d", weight);
+        x = abs64(cp_go_div(cp_wmul(ew, 5), r->total));
+        int width = 1 + (int)(x < 5 ? x : 5);
+        if (width > 1)
+            off += snprintf(attr + off, sizeof attr - (size_t)off, " penwidth=%d", width);
+        cp_dot_color(col, sizeof col, (double)ew / (double)abs64(r->total), false);
+        off += snprintf(attr + off, sizeof attr - (size_t)off, " color=\"%s\"", col);
+    }
+    cp_buf tt = {0};
+    cp_buf_putc(&tt, '"');
+    cp_dot_escape(&tt, cp_graph_pname(g, e->src));
+    cp_buf_printf(&tt, " %s ", e->residual ? "..." : "->");
+    cp_dot_escape(&tt, cp_graph_pname(g, e->dst));
+    cp_buf_printf(&tt, " (%s)\"", wv);
+    cp_buf_putc(&tt, 0);
+    fprintf(out, "N%u -> N%u [%s tooltip=%s labeltooltip=%s%s%s]\n", ids[e->src], ids[e->dst],
+            attr, (char *)tt.data, (char *)tt.data, e->residual ? " style=\"dotted\"" : "",
+            has_nodelets[e->src] ? " minlen=2" : "");
+    cp_buf_free(&tt);
+}
+
+/* Every edge of the kept nodes once, in go's edge order; the count. */
+static size_t dot_edge_order(cp_graph *g, uint32_t *all)
+{
+    size_t nall = 0;
+    for (size_t i = 0; i < g->norder; i++) {
+        const cp_gnode *n = &g->nodes[g->order[i]];
+        for (uint32_t k = 0; k < n->nout; k++)
+            all[nall++] = g->adj[n->out_off + k];
+    }
+    qsort(all, nall, sizeof *all, cmp_u32);
+    size_t w = 0;
+    for (size_t i = 0; i < nall; i++)
+        if (!w || all[w - 1] != all[i])
+            all[w++] = all[i];
+    cp_graph_sort_edges(g, all, w);
+    return w;
+}
+
 int cp_report_dot(cp_report *r, FILE *out)
 {
     dot_graph d;
@@ -675,56 +675,11 @@ int cp_report_dot(cp_report *r, FILE *out)
     cp_graph *g = &d.g;
     uint32_t *ids = NULL, *all = NULL;
     bool *has_nodelets = NULL;
-    char *labels = NULL;
-    size_t labels_len = 0;
-    FILE *lf = NULL;
     if ((rc = dot_trim(r, &d)))
         goto out;
     cp_report_select_unit(r, g);
-    /* the legend: profile labels and the "Showing…" lines, full headers */
-    lf = open_memstream(&labels, &labels_len);
-    if (!lf) {
-        rc = CPROF_ENOMEM;
+    if ((rc = dot_legend(r, &d, out)))
         goto out;
-    }
-    cp_trim_result tr = {d.orig_count, d.dropped_nodes, d.dropped_edges};
-    cp_report_labels(r, g, &tr, true, lf);
-    fclose(lf);
-    lf = NULL;
-    const char *title = NULL;
-    char tbuf[512] = "";
-    if (r->p->nmappings && *cp_str(r->p, r->p->mappings[0].filename)) {
-        const char *f = cp_str(r->p, r->p->mappings[0].filename);
-        const char *b = strrchr(f, '/');
-        snprintf(tbuf, sizeof tbuf, "%s", b && b[1] ? b + 1 : f);
-        title = tbuf;
-    }
-    fprintf(out, "digraph \"%s\" {\n", title ? title : "unnamed");
-    fprintf(out, "node [style=filled fillcolor=\"#f8f8f8\"]\n");
-    {
-        /* labels[] are lines; the first is the box's name */
-        cp_buf first = {0}, all_l = {0};
-        size_t len = labels_len;
-        if (len && labels[len - 1] == '\n')
-            labels[--len] = 0;
-        char *nl = strchr(labels, '\n');
-        size_t flen = nl ? (size_t)(nl - labels) : len;
-        char *fl = strndup(labels, flen);
-        cp_dot_escape(&first, fl ? fl : "");
-        free(fl);
-        /* lines are joined by \l; a line break inside one (the "See…"
-         * line starts with one) escapes to \l as well */
-        cp_dot_escape(&all_l, labels);
-        cp_buf_putc(&first, 0);
-        cp_buf_putc(&all_l, 0);
-        fprintf(out, "subgraph cluster_L { \"%s\" [shape=box fontsize=16 label=\"%s\\l\"",
-                (char *)first.data, (char *)all_l.data);
-        if (title)
-            fprintf(out, " tooltip=\"%s\"", title);
-        fprintf(out, "] }\n");
-        cp_buf_free(&first);
-        cp_buf_free(&all_l);
-    }
     if (g->norder == 0) {
         fprintf(out, "}\n");
         goto out;
@@ -742,98 +697,16 @@ int cp_report_dot(cp_report *r, FILE *out)
         if ((double)abs64(cp_gnode_flat(&g->nodes[g->order[i]])) > max_flat)
             max_flat = (double)abs64(cp_gnode_flat(&g->nodes[g->order[i]]));
     }
-    size_t nall = 0;
     for (size_t i = 0; i < g->norder; i++) {
         uint32_t ni = g->order[i];
-        const cp_gnode *n = &g->nodes[ni];
-        int64_t flat = cp_gnode_flat(n), cum = cp_gnode_cum(n);
-        cp_buf lb = {0};
-        cp_dot_node_label(n, &lb);
-        char fv[64], cv[64], pc[32];
-        cp_report_value(r, fv, sizeof fv, flat);
-        if (flat != 0) {
-            cp_units_percentage(pc, sizeof pc, flat, r->total);
-            const char *p = pc;
-            while (*p == ' ')
-                p++;
-            cp_buf_printf(&lb, "%s (%s)", fv, p);
-        } else
-            cp_buf_printf(&lb, "0");
-        snprintf(cv, sizeof cv, "%s", fv);
-        if (cum != flat) {
-            cp_buf_printf(&lb, flat != 0 ? "\\n" : " ");
-            cp_report_value(r, cv, sizeof cv, cum);
-            cp_units_percentage(pc, sizeof pc, cum, r->total);
-            const char *p = pc;
-            while (*p == ' ')
-                p++;
-            cp_buf_printf(&lb, "of %s (%s)", cv, p);
-        }
-        cp_buf_putc(&lb, 0);
-        int font = 8;
-        if (max_flat != 0 && flat != 0 && (double)abs64(flat) <= max_flat)
-            font += (int)ceil(16.0 * sqrt((double)abs64(flat) / max_flat));
-        cp_buf tt = {0};
-        cp_dot_escape(&tt, cp_graph_pname(g, ni));
-        cp_buf_putc(&tt, 0);
-        char c1[16], c2[16];
-        double sc = (double)cum / (double)abs64(r->total);
-        cp_dot_color(c1, sizeof c1, sc, false);
-        cp_dot_color(c2, sizeof c2, sc, true);
-        fprintf(out,
-                "N%u [label=\"%s\" id=\"node%u\" fontsize=%d shape=box tooltip=\"%s (%s)\" "
-                "color=\"%s\" fillcolor=\"%s\"]\n",
-                ids[ni], (char *)lb.data, ids[ni], font, (char *)tt.data, cv, c1, c2);
-        cp_buf_free(&lb);
-        cp_buf_free(&tt);
+        dot_node(r, out, g, ni, ids[ni], max_flat);
         has_nodelets[ni] = nodelets(r, out, &d, ni, ids[ni]);
-        for (uint32_t k = 0; k < n->nout; k++)
-            all[nall++] = g->adj[n->out_off + k];
     }
-    /* every edge once, in go's edge order */
-    qsort(all, nall, sizeof *all, cmp_u32);
-    size_t w = 0;
+    size_t nall = dot_edge_order(g, all);
     for (size_t i = 0; i < nall; i++)
-        if (!w || all[w - 1] != all[i])
-            all[w++] = all[i];
-    nall = w;
-    cp_graph_sort_edges(g, all, nall);
-    for (size_t i = 0; i < nall; i++) {
-        const cp_gedge *e = &g->edges[all[i]];
-        /* an edge into a node left out (-drop_negative) shows as N0, as in go */
-        int64_t ew = cp_gedge_weight(e);
-        char wv[64], attr[1024], col[16];
-        cp_report_value(r, wv, sizeof wv, ew);
-        int off = snprintf(attr, sizeof attr, "label=\" %s%s\"", wv, e->inl ? "\\n (inline)" : "");
-        if (r->total != 0) {
-            int64_t x = abs64(cp_go_div(cp_wmul(ew, 100), r->total));
-            int weight = 1 + (int)(x < 100 ? x : 100);
-            if (weight > 1)
-                off += snprintf(attr + off, sizeof attr - (size_t)off, " weight=%d", weight);
-            x = abs64(cp_go_div(cp_wmul(ew, 5), r->total));
-            int width = 1 + (int)(x < 5 ? x : 5);
-            if (width > 1)
-                off += snprintf(attr + off, sizeof attr - (size_t)off, " penwidth=%d", width);
-            cp_dot_color(col, sizeof col, (double)ew / (double)abs64(r->total), false);
-            off += snprintf(attr + off, sizeof attr - (size_t)off, " color=\"%s\"", col);
-        }
-        cp_buf tt = {0};
-        cp_buf_putc(&tt, '"');
-        cp_dot_escape(&tt, cp_graph_pname(g, e->src));
-        cp_buf_printf(&tt, " %s ", e->residual ? "..." : "->");
-        cp_dot_escape(&tt, cp_graph_pname(g, e->dst));
-        cp_buf_printf(&tt, " (%s)\"", wv);
-        cp_buf_putc(&tt, 0);
-        fprintf(out, "N%u -> N%u [%s tooltip=%s labeltooltip=%s%s%s]\n", ids[e->src], ids[e->dst],
-                attr, (char *)tt.data, (char *)tt.data, e->residual ? " style=\"dotted\"" : "",
-                has_nodelets[e->src] ? " minlen=2" : "");
-        cp_buf_free(&tt);
-    }
+        dot_edge(r, out, g, &g->edges[all[i]], ids, has_nodelets);
     fprintf(out, "}\n");
 out:
-    if (lf)
-        fclose(lf);
-    free(labels);
     free(ids);
     free(all);
     free(has_nodelets);

@@ -14,7 +14,6 @@
  */
 #include <math.h>
 #include <regex.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,19 +45,11 @@ typedef struct table {
     size_t *slots;
 } table;
 
-__attribute__((format(printf, 1, 2))) static int usage(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("cprof gate: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs("\nusage: cprof gate [-threshold=PCT] [-alpha=A] [-focus=RX] [-sample_index=NAME|N]\n"
-          "                  [-normalize] [-cum] [-rows=N] [-format=text|markdown]\n"
-          "                  BASE NEW...  |  BASE... -- NEW...\n",
-          stderr);
-    return 2;
-}
+static const char usage_text[] =
+    "usage: cprof gate [-threshold=PCT] [-alpha=A] [-focus=RX] [-sample_index=NAME|N]\n"
+    "                  [-normalize] [-cum] [-rows=N] [-format=text|markdown]\n"
+    "                  BASE NEW...  |  BASE... -- NEW...\n";
+#define usage(...) cp_cli_usage_err("cprof gate", usage_text, __VA_ARGS__)
 
 static size_t hash(const char *s)
 {
@@ -368,135 +359,131 @@ static int parse_args(int argc, char **argv, gopts *o)
     return 0;
 }
 
-int cp_cmd_gate(int argc, char **argv)
+/* One gate run's state: the rows, each side's totals (count, value) and
+ * cumulative counts per row after each of its profiles (for the
+ * run-to-run dispersion), the sample type. */
+typedef struct gate_run {
+    table t;
+    regex_t focus_rx, *focus;
+    double totals[2][2];
+    double *snaps[2][MAXP];
+    size_t snap_len[2][MAXP];
+    double *per[2]; /* per row and profile: the profile's own count */
+    char type[128], unit[64];
+} gate_run;
+
+static void gate_run_free(gate_run *g)
 {
-    gopts o = {.threshold = 0.05, .alpha = 0.01, .format = "text", .rows = 10};
-    int rc = parse_args(argc, argv, &o);
-    if (rc)
-        return rc;
-    regex_t focus_rx, *focus = NULL;
-    if (o.focus && *o.focus) {
-        char m[256];
-        if (cp_rx_compile(&focus_rx, o.focus, m, sizeof m)) {
-            fprintf(stderr, "cprof gate: parsing -focus regexp %s: %s\n", o.focus, m);
-            return 2;
-        }
-        focus = &focus_rx;
-    }
-    table t = {0};
-    double totals[2][2] = {{0, 0}, {0, 0}};
-    /* each side's cumulative counts per row after each of its profiles,
-     * for the run-to-run dispersion */
-    double *snaps[2][MAXP] = {{0}};
-    size_t snap_len[2][MAXP] = {{0}};
-    double *per[2] = {NULL, NULL};
-    char type[128] = "", unit[64] = "";
-    for (int side = 0; side < 2 && !rc; side++)
-        for (size_t i = 0; i < o.nsrcs[side] && !rc; i++) {
-            const char *path = o.srcs[side][i];
-            cp_profile *p = cp_fetch_profile("cprof gate", path, 0, 0);
-            if (!p) {
-                rc = 2;
-                break;
-            }
-            cp_prep_demangle(p);
-            int vi = value_index(p, o.sample_index);
-            if (vi >= 0) {
-                char ty[128];
-                snprintf(ty, sizeof ty, "%s/%s", cp_str(p, p->sample_types[vi].type),
-                         cp_str(p, p->sample_types[vi].unit));
-                if (!type[0]) {
-                    snprintf(type, sizeof type, "%s", ty);
-                    snprintf(unit, sizeof unit, "%s", cp_str(p, p->sample_types[vi].unit));
-                } else if (strcmp(type, ty)) {
-                    fprintf(stderr, "cprof gate: %s: sample type %s, the first profile's is %s\n",
-                            path, ty, type);
-                    rc = 2;
-                }
-            }
-            if (!rc)
-                rc = add_profile(&t, p, side, &o, focus, totals[side], path);
-            cp_profile_free(p);
-            if (!rc && !(snaps[side][i] = malloc((t.n + 1) * sizeof(double)))) {
-                fputs("cprof gate: out of memory\n", stderr);
-                rc = 2;
-            }
-            if (!rc) {
-                for (size_t f = 0; f < t.n; f++)
-                    snaps[side][i][f] = side ? t.rows[f].new_count : t.rows[f].base_count;
-                snap_len[side][i] = t.n;
-            }
-        }
-    if (rc)
-        goto out;
-    if (totals[0][0] <= 0 || totals[1][0] <= 0) {
-        fprintf(stderr, "cprof gate: the %s profiles hold no samples of %s\n",
-                totals[0][0] <= 0 ? "base" : "new", type);
-        rc = 2;
-        goto out;
-    }
-    cp_gate_params gp = {.threshold = o.threshold, .alpha = o.alpha};
-    if (o.normalize) { /* as pprof's -normalize: compare shares of the totals */
-        gp.count_ratio = totals[1][0] / totals[0][0];
-        gp.value_ratio = totals[1][1] / totals[0][1];
-    } else { /* same work per profile: exposure is the number of profiles */
-        gp.count_ratio = gp.value_ratio = (double)o.nsrcs[1] / (double)o.nsrcs[0];
-    }
     for (int side = 0; side < 2; side++) {
-        size_t r = o.nsrcs[side];
-        if (r < 2)
-            continue;
-        if (!(per[side] = calloc(t.n * r + 1, sizeof(double)))) {
-            fputs("cprof gate: out of memory\n", stderr);
+        free(g->per[side]);
+        for (size_t i = 0; i < MAXP; i++)
+            free(g->snaps[side][i]);
+    }
+    for (size_t i = 0; i < g->t.n; i++)
+        free((char *)g->t.rows[i].name);
+    free(g->t.rows);
+    free(g->t.slots);
+    if (g->focus)
+        regfree(g->focus);
+}
+
+/* Profile i of a side into the rows, its sample type checked against the
+ * first profile's.  0 or 2 after a message. */
+static int read_profile(gate_run *g, const gopts *o, int side, size_t i)
+{
+    const char *path = o->srcs[side][i];
+    cp_profile *p = cp_fetch_profile("cprof gate", path, 0, 0);
+    if (!p)
+        return 2;
+    int rc = 0;
+    cp_prep_demangle(p);
+    int vi = value_index(p, o->sample_index);
+    if (vi >= 0) {
+        char ty[128];
+        snprintf(ty, sizeof ty, "%s/%s", cp_str(p, p->sample_types[vi].type),
+                 cp_str(p, p->sample_types[vi].unit));
+        if (!g->type[0]) {
+            snprintf(g->type, sizeof g->type, "%s", ty);
+            snprintf(g->unit, sizeof g->unit, "%s", cp_str(p, p->sample_types[vi].unit));
+        } else if (strcmp(g->type, ty)) {
+            fprintf(stderr, "cprof gate: %s: sample type %s, the first profile's is %s\n", path,
+                    ty, g->type);
             rc = 2;
-            goto out;
-        }
-        for (size_t f = 0; f < t.n; f++)
-            for (size_t i = 0; i < r; i++) {
-                double now = f < snap_len[side][i] ? snaps[side][i][f] : 0;
-                double before = i && f < snap_len[side][i - 1] ? snaps[side][i - 1][f] : 0;
-                per[side][f * r + i] = now - before;
-            }
-        if (o.normalize) {
-            /* Shares: each profile scaled to the side's mean total, so a
-             * run that used more CPU for the same work (a busier machine)
-             * adds no dispersion of its own. */
-            double tot[256] = {0}, mean = 0;
-            for (size_t i = 0; i < r && i < 256; i++) {
-                for (size_t f = 0; f < t.n; f++)
-                    tot[i] += per[side][f * r + i];
-                mean += tot[i] / (double)r;
-            }
-            for (size_t i = 0; i < r && i < 256; i++)
-                if (tot[i] > 0)
-                    for (size_t f = 0; f < t.n; f++)
-                        per[side][f * r + i] *= mean / tot[i];
         }
     }
-    const double *pc[2] = {per[0], per[1]};
-    gp.dispersion = cp_gate_dispersion(pc, o.nsrcs, t.n);
-    double cut;
-    size_t k = cp_gate_test(t.rows, t.n, &gp, &cut);
-    g_vratio = gp.value_ratio;
-    qsort(t.rows, t.n, sizeof *t.rows, by_moved_desc);
-    cp_gate_row **up = malloc((t.n + 1) * sizeof *up), **down = malloc((t.n + 1) * sizeof *down);
+    if (!rc)
+        rc = add_profile(&g->t, p, side, o, g->focus, g->totals[side], path);
+    cp_profile_free(p);
+    if (!rc && !(g->snaps[side][i] = malloc((g->t.n + 1) * sizeof(double)))) {
+        fputs("cprof gate: out of memory\n", stderr);
+        rc = 2;
+    }
+    if (!rc) {
+        for (size_t f = 0; f < g->t.n; f++)
+            g->snaps[side][i][f] = side ? g->t.rows[f].new_count : g->t.rows[f].base_count;
+        g->snap_len[side][i] = g->t.n;
+    }
+    return rc;
+}
+
+/* Each profile's own count per row (the differences of the snapshots),
+ * for a side of two profiles or more.  0 or 2 after a message. */
+static int per_profile(gate_run *g, const gopts *o, int side)
+{
+    size_t r = o->nsrcs[side], n = g->t.n;
+    if (r < 2)
+        return 0;
+    double *per = g->per[side] = calloc(n * r + 1, sizeof(double));
+    if (!per) {
+        fputs("cprof gate: out of memory\n", stderr);
+        return 2;
+    }
+    for (size_t f = 0; f < n; f++)
+        for (size_t i = 0; i < r; i++) {
+            double now = f < g->snap_len[side][i] ? g->snaps[side][i][f] : 0;
+            double before = i && f < g->snap_len[side][i - 1] ? g->snaps[side][i - 1][f] : 0;
+            per[f * r + i] = now - before;
+        }
+    if (o->normalize) {
+        /* Shares: each profile scaled to the side's mean total, so a run
+         * that used more CPU for the same work (a busier machine) adds no
+         * dispersion of its own. */
+        double tot[256] = {0}, mean = 0;
+        for (size_t i = 0; i < r && i < 256; i++) {
+            for (size_t f = 0; f < n; f++)
+                tot[i] += per[f * r + i];
+            mean += tot[i] / (double)r;
+        }
+        for (size_t i = 0; i < r && i < 256; i++)
+            if (tot[i] > 0)
+                for (size_t f = 0; f < n; f++)
+                    per[f * r + i] *= mean / tot[i];
+    }
+    return 0;
+}
+
+/* The report: header, the two tables, the verdict.  The exit status. */
+static int print_report(gate_run *g, const gopts *o, const cp_gate_params *gp, double cut,
+                        size_t k)
+{
+    table *t = &g->t;
+    cp_gate_row **up = malloc((t->n + 1) * sizeof *up), **down = malloc((t->n + 1) * sizeof *down);
     if (!up || !down) {
         free(up);
         free(down);
         fputs("cprof gate: out of memory\n", stderr);
-        rc = 2;
-        goto out;
+        return 2;
     }
     size_t nup = 0, ndown = 0, nreg = 0;
-    for (size_t i = 0; i < t.n; i++) {
-        if (t.rows[i].growth > 0)
-            up[nup++] = &t.rows[i];
-        nreg += t.rows[i].regressed;
+    for (size_t i = 0; i < t->n; i++) {
+        if (t->rows[i].growth > 0)
+            up[nup++] = &t->rows[i];
+        nreg += t->rows[i].regressed;
     }
-    for (size_t i = t.n; i-- > 0;)
-        if (t.rows[i].growth < 0)
-            down[ndown++] = &t.rows[i];
-    bool md = !strcmp(o.format, "markdown");
+    for (size_t i = t->n; i-- > 0;)
+        if (t->rows[i].growth < 0)
+            down[ndown++] = &t->rows[i];
+    bool md = !strcmp(o->format, "markdown");
     FILE *f = stdout;
     char head[64];
     snprintf(head, sizeof head, nreg ? "%zu regression%s" : "no regression", nreg,
@@ -507,45 +494,83 @@ int cp_cmd_gate(int argc, char **argv)
             "%s%s, %s; base: %zu profile%s (%.0f samples), new: %zu profile%s (%.0f samples)%s\n"
             "%sflagged when growth > %g%% and p < %.3g (false-alarm rate %g over %zu functions, "
             "Bonferroni); run-to-run dispersion %.2f%s; %s%s\n",
-            md ? "" : "cprof gate: ", type, o.cum ? "cum" : "flat", o.nsrcs[0],
-            o.nsrcs[0] == 1 ? "" : "s", totals[0][0], o.nsrcs[1], o.nsrcs[1] == 1 ? "" : "s",
-            totals[1][0], md ? "  " : "", md ? "" : "cprof gate: ", 100 * o.threshold, cut,
-            o.alpha, k, gp.dispersion,
-            o.nsrcs[0] < 2 && o.nsrcs[1] < 2 ? " (one profile a side: not measured)" : "",
-            o.normalize ? "-normalize: new scaled to the base's total"
-                        : "same work per profile assumed (else -normalize)",
-            focus ? ", -focus applied" : "");
-    print_table(f, "Top regressions", up, nup, o.rows, md, unit, cut, true);
-    print_table(f, "Top improvements", down, ndown, o.rows, md, unit, cut, false);
+            md ? "" : "cprof gate: ", g->type, o->cum ? "cum" : "flat", o->nsrcs[0],
+            o->nsrcs[0] == 1 ? "" : "s", g->totals[0][0], o->nsrcs[1],
+            o->nsrcs[1] == 1 ? "" : "s", g->totals[1][0], md ? "  " : "",
+            md ? "" : "cprof gate: ", 100 * o->threshold, cut, o->alpha, k, gp->dispersion,
+            o->nsrcs[0] < 2 && o->nsrcs[1] < 2 ? " (one profile a side: not measured)" : "",
+            o->normalize ? "-normalize: new scaled to the base's total"
+                         : "same work per profile assumed (else -normalize)",
+            g->focus ? ", -focus applied" : "");
+    print_table(f, "Top regressions", up, nup, o->rows, md, g->unit, cut, true);
+    print_table(f, "Top improvements", down, ndown, o->rows, md, g->unit, cut, false);
     fputc('\n', f);
     if (!nreg)
         fprintf(f, "%sno regression\n", md ? "" : "cprof gate: ");
     for (size_t i = 0; i < nup; i++)
         if (up[i]->regressed) {
-            char g[32];
-            fmt_growth(g, sizeof g, up[i]->growth);
+            char gr[32];
+            fmt_growth(gr, sizeof gr, up[i]->growth);
             fprintf(f, "%s%s", md ? "" : "cprof gate: ", md ? "**REGRESSION** " : "REGRESSION ");
             put_name(f, up[i]->name, md);
-            fprintf(f, " %s (p=%.2g)%s\n", g, up[i]->p_up, md ? "  " : "");
+            fprintf(f, " %s (p=%.2g)%s\n", gr, up[i]->p_up, md ? "  " : "");
         }
     free(up);
     free(down);
-    rc = nreg ? 1 : 0;
+    int rc = nreg ? 1 : 0;
     if (fflush(f)) {
         fputs("cprof gate: writing the report failed\n", stderr);
         rc = 2;
     }
-out:
-    for (int side = 0; side < 2; side++) {
-        free(per[side]);
-        for (size_t i = 0; i < MAXP; i++)
-            free(snaps[side][i]);
+    return rc;
+}
+
+int cp_cmd_gate(int argc, char **argv)
+{
+    gopts o = {.threshold = 0.05, .alpha = 0.01, .format = "text", .rows = 10};
+    int rc = parse_args(argc, argv, &o);
+    if (rc)
+        return rc;
+    gate_run g;
+    memset(&g, 0, sizeof g);
+    if (o.focus && *o.focus) {
+        char m[256];
+        if (cp_rx_compile(&g.focus_rx, o.focus, m, sizeof m)) {
+            fprintf(stderr, "cprof gate: parsing -focus regexp %s: %s\n", o.focus, m);
+            return 2;
+        }
+        g.focus = &g.focus_rx;
     }
-    for (size_t i = 0; i < t.n; i++)
-        free((char *)t.rows[i].name);
-    free(t.rows);
-    free(t.slots);
-    if (focus)
-        regfree(focus);
+    for (int side = 0; side < 2 && !rc; side++)
+        for (size_t i = 0; i < o.nsrcs[side] && !rc; i++)
+            rc = read_profile(&g, &o, side, i);
+    if (rc)
+        goto out;
+    if (g.totals[0][0] <= 0 || g.totals[1][0] <= 0) {
+        fprintf(stderr, "cprof gate: the %s profiles hold no samples of %s\n",
+                g.totals[0][0] <= 0 ? "base" : "new", g.type);
+        rc = 2;
+        goto out;
+    }
+    cp_gate_params gp = {.threshold = o.threshold, .alpha = o.alpha};
+    if (o.normalize) { /* as pprof's -normalize: compare shares of the totals */
+        gp.count_ratio = g.totals[1][0] / g.totals[0][0];
+        gp.value_ratio = g.totals[1][1] / g.totals[0][1];
+    } else { /* same work per profile: exposure is the number of profiles */
+        gp.count_ratio = gp.value_ratio = (double)o.nsrcs[1] / (double)o.nsrcs[0];
+    }
+    for (int side = 0; side < 2 && !rc; side++)
+        rc = per_profile(&g, &o, side);
+    if (rc)
+        goto out;
+    const double *pc[2] = {g.per[0], g.per[1]};
+    gp.dispersion = cp_gate_dispersion(pc, o.nsrcs, g.t.n);
+    double cut;
+    size_t k = cp_gate_test(g.t.rows, g.t.n, &gp, &cut);
+    g_vratio = gp.value_ratio;
+    qsort(g.t.rows, g.t.n, sizeof *g.t.rows, by_moved_desc);
+    rc = print_report(&g, &o, &gp, cut, k);
+out:
+    gate_run_free(&g);
     return rc;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/report_opts.h"
 
 typedef struct command {
     const char *name;
@@ -61,6 +62,10 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (!strcmp(cmd, "help") || !strcmp(cmd, "-h") || !strcmp(cmd, "--help") ||
         !strcmp(cmd, "-help")) {
+        if (argc > 2 && !strcmp(argv[2], "flags")) { /* the report flags' table */
+            cp_report_opts_list(stdout);
+            return 0;
+        }
         usage(stdout);
         return 0;
     }

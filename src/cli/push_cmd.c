@@ -25,7 +25,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,19 +53,11 @@ typedef struct popts {
 static volatile sig_atomic_t stop;
 static void on_stop(int sig) { stop = sig; }
 
-__attribute__((format(printf, 1, 2))) static int usage(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("cprof push: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs("\nusage: cprof push -server URL [-app NAME] [-labels k=v,...] [-tenant ID]\n"
-          "                  [-token T | -user USER:PASSWORD] [-retries N] [-timeout S]\n"
-          "                  [-watch [-interval S]] [-delete] FILE|DIR...\n",
-          stderr);
-    return 2;
-}
+static const char usage_text[] =
+    "usage: cprof push -server URL [-app NAME] [-labels k=v,...] [-tenant ID]\n"
+    "                  [-token T | -user USER:PASSWORD] [-retries N] [-timeout S]\n"
+    "                  [-watch [-interval S]] [-delete] FILE|DIR...\n";
+#define usage(...) cp_cli_usage_err("cprof push", usage_text, __VA_ARGS__)
 
 static bool is_profile_name(const char *n)
 {
@@ -174,6 +165,145 @@ static void sleep_s(double s)
         ;
 }
 
+/* The seconds the profile covers: its own time and duration, else the
+ * file's modification time as the end. */
+static void time_range(const cp_profile *p, const char *path, int64_t *from, int64_t *until)
+{
+    *from = p->time_nanos / 1000000000;
+    if (p->time_nanos <= 0) {
+        struct stat st;
+        *from = stat(path, &st) ? (int64_t)time(NULL) : (int64_t)st.st_mtime;
+        *from -= p->duration_nanos / 1000000000;
+    }
+    *until = (p->time_nanos > 0 ? p->time_nanos + p->duration_nanos
+                                : *from * 1000000000 + p->duration_nanos) / 1000000000;
+    if (*until < *from)
+        *until = *from;
+}
+
+/* -app, else the main binary's name as the profile says, in the
+ * characters an application name may hold. */
+static const char *app_name(const popts *o, const cp_profile *p, char *buf, size_t n)
+{
+    if (o->app)
+        return o->app;
+    const char *f = p->nmappings ? cp_str(p, p->mappings[0].filename) : "";
+    const char *b = strrchr(f, '/');
+    snprintf(buf, n, "%s", *f ? (b ? b + 1 : f) : "cprof");
+    for (char *q = buf; *q; q++)
+        if (!(*q == '_' || *q == '-' || *q == '.' || (*q >= 'a' && *q <= 'z') ||
+              (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9')))
+            *q = '_';
+    return buf;
+}
+
+/* The ingest URL for one profile into url (NUL-terminated).  0, or 1
+ * after a message. */
+static int ingest_url(CURL *c, const popts *o, const cp_profile *p, const char *path,
+                      cp_buf *url)
+{
+    int64_t from, until;
+    time_range(p, path, &from, &until);
+    char appbuf[256], name[1024];
+    snprintf(name, sizeof name, "%s.%s%s%s%s", app_name(o, p, appbuf, sizeof appbuf),
+             profile_kind(p, path), o->labels && *o->labels ? "{" : "",
+             o->labels ? o->labels : "", o->labels && *o->labels ? "}" : "");
+    char *ename = curl_easy_escape(c, name, 0);
+    size_t sl = strlen(o->server);
+    bool slash = sl && o->server[sl - 1] == '/';
+    char rate[48] = "";
+    if (!strcmp(profile_kind(p, path), "cpu") && p->period > 0)
+        snprintf(rate, sizeof rate, "&sampleRate=%lld", (long long)(1000000000 / p->period));
+    int rc = !ename ||
+             cp_buf_printf(url, "%s%singest?name=%s&from=%lld&until=%lld&format=pprof&spyName=cprof%s",
+                           o->server, slash ? "" : "/", ename, (long long)from, (long long)until,
+                           rate) ||
+             cp_buf_putc(url, 0);
+    curl_free(ename);
+    if (rc)
+        fputs("cprof push: out of memory\n", stderr);
+    return rc;
+}
+
+/* The multipart body: the profile as read, and its sample type config. */
+static curl_mime *ingest_body(CURL *c, const cp_buf *raw, const cp_buf *stc)
+{
+    curl_mime *mime = curl_mime_init(c);
+    curl_mimepart *part = curl_mime_addpart(mime);
+    curl_mime_name(part, "profile");
+    curl_mime_filename(part, "profile.pprof");
+    curl_mime_type(part, "application/octet-stream");
+    curl_mime_data(part, (const char *)raw->data, raw->len);
+    part = curl_mime_addpart(mime);
+    curl_mime_name(part, "sample_type_config");
+    curl_mime_filename(part, "sample_type_config.json");
+    curl_mime_type(part, "application/json");
+    curl_mime_data(part, (const char *)stc->data, stc->len);
+    return mime;
+}
+
+/* The request's options: URL, body, headers, timeouts, credentials. */
+static void set_request(CURL *c, const popts *o, const char *url, curl_mime *mime,
+                        struct curl_slist *hdr)
+{
+    curl_easy_reset(c);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_MIMEPOST, mime);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "cprof-push");
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)o->timeout);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    if (o->token) {
+        curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
+        curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, o->token);
+    } else if (o->user) {
+        curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+        curl_easy_setopt(c, CURLOPT_USERPWD, o->user);
+    }
+}
+
+/* Perform the prepared request; 5xx and transport errors retried with a
+ * doubling backoff (to 30 s), 4xx not.  0 sent, 1 failed (message). */
+static int send_retrying(CURL *c, const popts *o, const char *path)
+{
+    sink s;
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+    char cerr[CURL_ERROR_SIZE];
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+    double backoff = 0.5;
+    for (int attempt = 0;; attempt++) {
+        memset(&s, 0, sizeof s);
+        cerr[0] = 0;
+        CURLcode cr = curl_easy_perform(c);
+        long status = 0;
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        if (cr == CURLE_OK && status >= 200 && status < 300)
+            return 0;
+        if (cr == CURLE_OK && status >= 400 && status < 500) {
+            fprintf(stderr, "cprof push: %s: %s: HTTP %ld%s%s (not retried)\n", path, o->server,
+                    status, s.first[0] ? ": " : "", s.first);
+            return 1;
+        }
+        char why[400];
+        if (cr != CURLE_OK)
+            snprintf(why, sizeof why, "%s", cerr[0] ? cerr : curl_easy_strerror(cr));
+        else
+            snprintf(why, sizeof why, "HTTP %ld%s%s", status, s.first[0] ? ": " : "", s.first);
+        if (attempt >= o->retries || stop) {
+            fprintf(stderr, "cprof push: %s: %s: %s (gave up after %d attempts)\n", path,
+                    o->server, why, attempt + 1);
+            return 1;
+        }
+        fprintf(stderr, "cprof push: %s: %s: %s; retrying in %.1f s\n", path, o->server, why,
+                backoff);
+        sleep_s(backoff);
+        backoff = backoff * 2 > 30 ? 30 : backoff * 2;
+    }
+}
+
 /* Send one file; 0 sent, 1 failed (message printed). */
 static int push_file(CURL *c, const popts *o, const char *path)
 {
@@ -192,119 +322,20 @@ static int push_file(CURL *c, const popts *o, const char *path)
         fprintf(stderr, "cprof push: %s: not a profile: %s\n", path, d.msg[0] ? d.msg : cprof_strerror(e));
         goto out;
     }
-    int64_t from = p->time_nanos / 1000000000;
-    if (p->time_nanos <= 0) {
-        struct stat st;
-        from = stat(path, &st) ? (int64_t)time(NULL) : (int64_t)st.st_mtime;
-        from -= p->duration_nanos / 1000000000;
-    }
-    int64_t until = (p->time_nanos > 0 ? p->time_nanos + p->duration_nanos
-                                       : from * 1000000000 + p->duration_nanos) / 1000000000;
-    if (until < from)
-        until = from;
     if (sample_type_config(p, &stc)) {
         fprintf(stderr, "cprof push: %s: a sample type name cannot be sent\n", path);
         goto out;
     }
-    const char *app = o->app;
-    char appbuf[256];
-    if (!app) { /* the main binary's name, as the profile says */
-        const char *f = p->nmappings ? cp_str(p, p->mappings[0].filename) : "";
-        const char *b = strrchr(f, '/');
-        snprintf(appbuf, sizeof appbuf, "%s", *f ? (b ? b + 1 : f) : "cprof");
-        for (char *q = appbuf; *q; q++)
-            if (!(*q == '_' || *q == '-' || *q == '.' || (*q >= 'a' && *q <= 'z') ||
-                  (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9')))
-                *q = '_';
-        app = appbuf;
-    }
-    char name[1024];
-    snprintf(name, sizeof name, "%s.%s%s%s%s", app, profile_kind(p, path),
-             o->labels && *o->labels ? "{" : "", o->labels ? o->labels : "",
-             o->labels && *o->labels ? "}" : "");
-    char *ename = curl_easy_escape(c, name, 0);
-    size_t sl = strlen(o->server);
-    bool slash = sl && o->server[sl - 1] == '/';
-    char rate[48] = "";
-    if (!strcmp(profile_kind(p, path), "cpu") && p->period > 0)
-        snprintf(rate, sizeof rate, "&sampleRate=%lld", (long long)(1000000000 / p->period));
-    if (!ename || cp_buf_printf(&url, "%s%singest?name=%s&from=%lld&until=%lld&format=pprof&spyName=cprof%s",
-                                o->server, slash ? "" : "/", ename, (long long)from,
-                                (long long)until, rate) ||
-        cp_buf_putc(&url, 0)) {
-        curl_free(ename);
-        fputs("cprof push: out of memory\n", stderr);
+    if (ingest_url(c, o, p, path, &url))
         goto out;
-    }
-    curl_free(ename);
-    mime = curl_mime_init(c);
-    curl_mimepart *part = curl_mime_addpart(mime);
-    curl_mime_name(part, "profile");
-    curl_mime_filename(part, "profile.pprof");
-    curl_mime_type(part, "application/octet-stream");
-    curl_mime_data(part, (const char *)raw.data, raw.len);
-    part = curl_mime_addpart(mime);
-    curl_mime_name(part, "sample_type_config");
-    curl_mime_filename(part, "sample_type_config.json");
-    curl_mime_type(part, "application/json");
-    curl_mime_data(part, (const char *)stc.data, stc.len);
-    char h[512];
+    mime = ingest_body(c, &raw, &stc);
     if (o->tenant) {
+        char h[512];
         snprintf(h, sizeof h, "X-Scope-OrgID: %s", o->tenant);
         hdr = curl_slist_append(hdr, h);
     }
-    curl_easy_reset(c);
-    curl_easy_setopt(c, CURLOPT_URL, (const char *)url.data);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_MIMEPOST, mime);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "cprof-push");
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)o->timeout);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    if (o->token) {
-        curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
-        curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, o->token);
-    } else if (o->user) {
-        curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-        curl_easy_setopt(c, CURLOPT_USERPWD, o->user);
-    }
-    sink s;
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
-    char cerr[CURL_ERROR_SIZE];
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
-    double backoff = 0.5;
-    for (int attempt = 0;; attempt++) {
-        memset(&s, 0, sizeof s);
-        cerr[0] = 0;
-        CURLcode cr = curl_easy_perform(c);
-        long status = 0;
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        if (cr == CURLE_OK && status >= 200 && status < 300) {
-            rc = 0;
-            break;
-        }
-        if (cr == CURLE_OK && status >= 400 && status < 500) {
-            fprintf(stderr, "cprof push: %s: %s: HTTP %ld%s%s (not retried)\n", path, o->server,
-                    status, s.first[0] ? ": " : "", s.first);
-            break;
-        }
-        char why[400];
-        if (cr != CURLE_OK)
-            snprintf(why, sizeof why, "%s", cerr[0] ? cerr : curl_easy_strerror(cr));
-        else
-            snprintf(why, sizeof why, "HTTP %ld%s%s", status, s.first[0] ? ": " : "", s.first);
-        if (attempt >= o->retries || stop) {
-            fprintf(stderr, "cprof push: %s: %s: %s (gave up after %d attempts)\n", path,
-                    o->server, why, attempt + 1);
-            break;
-        }
-        fprintf(stderr, "cprof push: %s: %s: %s; retrying in %.1f s\n", path, o->server, why,
-                backoff);
-        sleep_s(backoff);
-        backoff = backoff * 2 > 30 ? 30 : backoff * 2;
-    }
+    set_request(c, o, (const char *)url.data, mime, hdr);
+    rc = send_retrying(c, o, path);
     if (!rc && o->del && unlink(path))
         fprintf(stderr, "cprof push: %s: sent, but not deleted: %s\n", path, strerror(errno));
 out:

@@ -433,15 +433,59 @@ out:
     return rc;
 }
 
-int cp_cmd_record(int argc, char **argv)
+/* What the command line asked for. */
+typedef struct rec_args {
+    const char *want[REC_NTYPES]; /* output path per type; NULL: not recorded */
+    bool any, leaks, per_process;
+    const char *hz;
+    int cmd; /* argv index of the command */
+} rec_args;
+
+/* --duration S: CPROF_DURATION for every process of the tree
+ * (continuous.c).  0, or -1 after a message. */
+static int parse_duration(int argc, char **argv, int *i)
 {
-    char *paths[REC_NTYPES] = {0};
-    const char *want[REC_NTYPES] = {0};
-    int any = 0, leaks = 0, rc = 2, i;
-    bool per_process = false;
-    const char *hz = NULL;
-    char *dir = NULL;
-    rec_procs procs = {0};
+    const char *a = argv[*i];
+    const char *v = a[strlen(a) - 1] == 'n' ? (++*i < argc ? argv[*i] : NULL) : strchr(a, '=') + 1;
+    char *end = NULL; /* stays NULL for no value or a negative one */
+    double d = v && *v && *v != '-' ? strtod(v, &end) : 0;
+    if (!end || *end || !(d > 0 && d <= 1e9)) {
+        fprintf(stderr, "cprof: record: --duration wants seconds > 0, not %s\n", v ? v : "nothing");
+        return -1;
+    }
+    setenv("CPROF_DURATION", v, 1);
+    return 0;
+}
+
+/* --TYPE[=FILE] for one of the profile types.  0, or -1 (after a
+ * message when the type is known). */
+static int parse_type(const char *a, rec_args *ra)
+{
+    const char *name = a + (a[1] == '-' ? 2 : 1);
+    for (int t = 0; t < REC_NTYPES; t++) {
+        size_t n = strlen(cp_record_types[t].flag);
+        if (strncmp(name, cp_record_types[t].flag, n) || (name[n] != 0 && name[n] != '='))
+            continue;
+        ra->want[t] = name[n] == '=' ? name + n + 1 : cp_record_types[t].dflt;
+        if (!*ra->want[t])
+            return -1;
+        if (!cp_record_types[t].ready) {
+            fprintf(stderr, "cprof: record: %s profiles are not collected by this version yet\n",
+                    cp_record_types[t].what);
+            return -1;
+        }
+        ra->any = true;
+        return 0;
+    }
+    fprintf(stderr, "cprof: record: unknown flag %s\n", a);
+    return -1;
+}
+
+/* The flags up to the command.  0; 1 after the help; 2 for a usage error
+ * (message printed, not the usage). */
+static int parse_args(int argc, char **argv, rec_args *ra)
+{
+    int i;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--") == 0) {
@@ -450,103 +494,69 @@ int cp_cmd_record(int argc, char **argv)
         }
         if (a[0] != '-')
             break;
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0 || strcmp(a, "-help") == 0) {
-            usage();
-            return 0;
-        }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0 || strcmp(a, "-help") == 0)
+            return 1;
         if (strcmp(a, "-o") == 0 || strcmp(a, "--o") == 0) {
             if (++i >= argc)
-                goto bad;
-            want[REC_CPU] = argv[i];
-            any = 1;
-            continue;
-        }
-        if (strcmp(a, "--hz") == 0 || strcmp(a, "-hz") == 0) {
+                return 2;
+            ra->want[REC_CPU] = argv[i];
+            ra->any = true;
+        } else if (strcmp(a, "--hz") == 0 || strcmp(a, "-hz") == 0) {
             if (++i >= argc)
-                goto bad;
-            hz = argv[i];
-            continue;
-        }
-        if (strncmp(a, "--hz=", 5) == 0) {
-            hz = a + 5;
-            continue;
-        }
-        if (strcmp(a, "--leaks") == 0) {
-            leaks = 1;
-            continue;
-        }
-        if (strcmp(a, "--duration") == 0 || strcmp(a, "-duration") == 0 ||
-            strncmp(a, "--duration=", 11) == 0) {
-            /* CPROF_DURATION for every process of the tree (continuous.c) */
-            const char *v = a[strlen(a) - 1] == 'n' ? (++i < argc ? argv[i] : NULL)
-                                                    : strchr(a, '=') + 1;
-            char *end;
-            double d = v && *v && *v != '-' ? strtod(v, &end) : 0;
-            if (!v || !*v || *end || !(d > 0 && d <= 1e9)) {
-                fprintf(stderr, "cprof: record: --duration wants seconds > 0, not %s\n",
-                        v ? v : "nothing");
-                goto bad;
-            }
-            setenv("CPROF_DURATION", v, 1);
-            continue;
-        }
-        if (strcmp(a, "--per-process") == 0 || strcmp(a, "-per-process") == 0) {
-            per_process = true;
-            continue;
-        }
-        const char *name = a + (a[1] == '-' ? 2 : 1);
-        int t;
-        for (t = 0; t < REC_NTYPES; t++) {
-            size_t n = strlen(cp_record_types[t].flag);
-            if (strncmp(name, cp_record_types[t].flag, n) == 0 &&
-                (name[n] == 0 || name[n] == '=')) {
-                want[t] = name[n] == '=' ? name + n + 1 : cp_record_types[t].dflt;
-                if (!*want[t])
-                    goto bad;
-                if (!cp_record_types[t].ready) {
-                    fprintf(stderr, "cprof: record: %s profiles are not collected by this "
-                                    "version yet\n", cp_record_types[t].what);
-                    goto bad;
-                }
-                any = 1;
-                break;
-            }
-        }
-        if (t == REC_NTYPES) {
-            fprintf(stderr, "cprof: record: unknown flag %s\n", a);
-            goto bad;
+                return 2;
+            ra->hz = argv[i];
+        } else if (strncmp(a, "--hz=", 5) == 0) {
+            ra->hz = a + 5;
+        } else if (strcmp(a, "--leaks") == 0) {
+            ra->leaks = true;
+        } else if (strcmp(a, "--duration") == 0 || strcmp(a, "-duration") == 0 ||
+                   strncmp(a, "--duration=", 11) == 0) {
+            if (parse_duration(argc, argv, &i))
+                return 2;
+        } else if (strcmp(a, "--per-process") == 0 || strcmp(a, "-per-process") == 0) {
+            ra->per_process = true;
+        } else if (parse_type(a, ra)) {
+            return 2;
         }
     }
     if (i >= argc) {
         fputs("cprof: record: no command to run\n", stderr);
-        goto bad;
+        return 2;
     }
+    ra->cmd = i;
+    return 0;
+}
+
+/* The environment every process of the tree inherits: rate, leaks, names
+ * and what record does not support.  The sampling rate, or 0 after a
+ * message for a bad one. */
+static int set_env(rec_args *ra)
+{
     int hz_n = 100;
-    if (!hz)
-        hz = getenv("CPROF_CPU_HZ");
+    const char *hz = ra->hz ? ra->hz : getenv("CPROF_CPU_HZ");
     if (hz) {
         char *end;
         long v = strtol(hz, &end, 10);
         if (*end || v <= 0 || v > 100000) {
             fprintf(stderr, "cprof: record: --hz wants 1..100000, not %s\n", hz);
-            goto bad;
+            return 0;
         }
         hz_n = (int)v;
         setenv("CPROF_CPU_HZ", hz, 1);
     }
-    if (leaks) {
+    if (ra->leaks) {
         setenv("CPROF_LEAKS", "1", 1);
-        if (!want[REC_HEAP])
-            want[REC_HEAP] = cp_record_types[REC_HEAP].dflt;
-        any = 1;
+        if (!ra->want[REC_HEAP])
+            ra->want[REC_HEAP] = cp_record_types[REC_HEAP].dflt;
+        ra->any = true;
     }
-    if (!any)
-        want[REC_CPU] = cp_record_types[REC_CPU].dflt;
+    if (!ra->any)
+        ra->want[REC_CPU] = cp_record_types[REC_CPU].dflt;
     /* The processes write addresses only and we name the merged profile
      * (record_merge.c): a process's exit then costs next to nothing.  Not
      * with --leaks: the leak summary is printed by each process and needs
      * the names there. */
-    if (!leaks)
+    if (!ra->leaks)
         setenv("CPROF_NAMES", "0", 1);
     /* Periods would make each process's one file hold only its last
      * period (the merge reads one file per process): record profiles
@@ -554,16 +564,20 @@ int cp_cmd_record(int argc, char **argv)
     unsetenv("CPROF_PERIOD");
     unsetenv("CPROF_SIGNAL");
     unsetenv("CPROF_KEEP");
-    rc = 1;
-    if (!(dir = make_dir()))
-        goto out;
+    return hz_n;
+}
+
+/* Absolute output paths, and CPROF_<TYPE> naming each process's file in
+ * dir.  0, or 1 when a path cannot be made absolute. */
+static int set_outputs(rec_args *ra, const char *dir, char **paths)
+{
     for (int t = 0; t < REC_NTYPES; t++) {
-        if (!want[t])
+        if (!ra->want[t])
             continue;
-        if (!(paths[t] = absolute(want[t])))
-            goto out;
+        if (!(paths[t] = absolute(ra->want[t])))
+            return 1;
         if (strstr(paths[t], "%p") || strstr(paths[t], "%c"))
-            per_process = true;
+            ra->per_process = true;
     }
     for (int t = 0; t < REC_NTYPES; t++) {
         if (!paths[t])
@@ -571,9 +585,50 @@ int cp_cmd_record(int argc, char **argv)
         char env[PATH_MAX + 64];
         snprintf(env, sizeof env, "%s/%%p.%%c.%s.pb.gz", dir, cp_record_types[t].flag);
         setenv(cp_record_types[t].env, env, 1);
-        if (!per_process)
+        if (!ra->per_process)
             unlink(paths[t]); /* so a stale file is never reported as new */
     }
+    return 0;
+}
+
+/* After the run: one merged profile (or one per process) per type, then
+ * the top of the CPU profile. */
+static void write_outputs(rec_output base, char **paths, rec_procs *procs)
+{
+    bool top = false;
+    for (int t = 0; t < REC_NTYPES; t++) {
+        if (!paths[t])
+            continue;
+        rec_output o = base;
+        o.type = t;
+        o.path = paths[t];
+        if (cp_record_output(&o, procs) == 0 && t == REC_CPU && !o.per_process)
+            top = true;
+        if (t == REC_THREADS) /* and its sibling, as CPROF_THREADS writes it */
+            record_threadcreate(&o, procs);
+    }
+    if (top)
+        show_top(paths[REC_CPU]);
+}
+
+int cp_cmd_record(int argc, char **argv)
+{
+    char *paths[REC_NTYPES] = {0};
+    char *dir = NULL;
+    rec_procs procs = {0};
+    rec_args ra = {0};
+    int rc = parse_args(argc, argv, &ra), hz_n;
+    if (rc == 1) {
+        usage();
+        return 0;
+    }
+    if (rc || !(hz_n = set_env(&ra))) {
+        usage();
+        return 2;
+    }
+    rc = 1;
+    if (!(dir = make_dir()) || set_outputs(&ra, dir, paths))
+        goto out;
     if (set_preload() != 0) {
         fputs("cprof: record: cannot set LD_PRELOAD\n", stderr);
         goto out;
@@ -584,7 +639,7 @@ int cp_cmd_record(int argc, char **argv)
     clock_gettime(CLOCK_REALTIME, &t0);
     clock_gettime(CLOCK_MONOTONIC, &m0);
     char done[PATH_MAX + 8];
-    if (run(argv + i, dir, &procs, &st, &used_s) != 0)
+    if (run(argv + ra.cmd, dir, &procs, &st, &used_s) != 0)
         goto out;
     clock_gettime(CLOCK_MONOTONIC, &m1);
     rc = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : 1;
@@ -592,23 +647,13 @@ int cp_cmd_record(int argc, char **argv)
     bool ran = !(WIFEXITED(st) && WEXITSTATUS(st) >= 126 && dir_empty(done));
     if (ran && WIFSIGNALED(st))
         fprintf(stderr, "cprof: %s killed by signal %d; profiles are written at exit, so "
-                        "there may be none\n", argv[i], WTERMSIG(st));
-    bool top = false;
-    for (int t = 0; t < REC_NTYPES; t++) {
-        if (!paths[t])
-            continue;
-        rec_output o = {.type = t, .dir = done, .path = paths[t], .per_process = per_process,
-                        .hz = hz_n, .used_cpu_s = used_s, .cmd_ran = ran,
-                        .start_ns = (int64_t)t0.tv_sec * 1000000000 + t0.tv_nsec,
-                        .wall_ns = (int64_t)(m1.tv_sec - m0.tv_sec) * 1000000000 +
-                                   (m1.tv_nsec - m0.tv_nsec)};
-        if (cp_record_output(&o, &procs) == 0 && t == REC_CPU && !per_process)
-            top = true;
-        if (t == REC_THREADS) /* and its sibling, as CPROF_THREADS writes it */
-            record_threadcreate(&o, &procs);
-    }
-    if (top)
-        show_top(paths[REC_CPU]);
+                        "there may be none\n", argv[ra.cmd], WTERMSIG(st));
+    rec_output o = {.dir = done, .per_process = ra.per_process, .hz = hz_n,
+                    .used_cpu_s = used_s, .cmd_ran = ran,
+                    .start_ns = (int64_t)t0.tv_sec * 1000000000 + t0.tv_nsec,
+                    .wall_ns = (int64_t)(m1.tv_sec - m0.tv_sec) * 1000000000 +
+                               (m1.tv_nsec - m0.tv_nsec)};
+    write_outputs(o, paths, &procs);
 out:
     if (dir) {
         remove_dir(dir);
@@ -618,7 +663,4 @@ out:
     for (int t = 0; t < REC_NTYPES; t++)
         free(paths[t]);
     return rc;
-bad:
-    usage();
-    return 2;
 }

@@ -5,15 +5,14 @@
  * which cp_cmd_report reads as: parse → fetch (read, merge, -normalize,
  * simplify names, drop_frames) → configure (sample value, go's per-report
  * overrides) → label frames → total → filters (applyFocus) → aggregate →
- * emit.  Data structure: one options struct filled by a table-driven
- * parser; the profile is owned and rewritten in place by the steps.
- * Alternatives rejected: getopt_long (no single-dash long options with
- * `=`, no go-style bools).
+ * emit.  Data structure: one options struct (report_opts.h) filled by
+ * the flag table of report_flags.c; the profile is owned and rewritten in
+ * place by the steps.  Alternatives rejected: getopt_long (no single-dash
+ * long options with `=`, no go-style bools).
  */
 #include <errno.h>
 #include <malloc.h>
 #include <regex.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,377 +24,11 @@
 #include "cli/fetch.h"
 #include "cli/picture.h"
 #include "cli/report_io.h"
+#include "cli/report_opts.h"
 #include "profile/profile.h"
 
-#define MAXP 256
-
-typedef struct opts {
-    const char *cmd;     /* report name */
-    const char *cmd_arg; /* peek/list regexp */
-    const char *sample_index;
-    int sample_flag_count;
-    long node_count;
-    double node_fraction, edge_fraction;
-    bool cum;
-    const char *focus, *ignore, *hide, *show, *tagfocus, *tagignore;
-    const char *show_from, *tagshow, *taghide, *prune_from;
-    double divide_by;
-    bool compact_labels, relative, drop_negative, no_trim;
-    const char *add_comment;
-    int timeout;
-    bool symbolize_none;
-    bool mean;
-    const char *trim_path, *source_path;
-    bool normalize;
-    const char *tagroot, *tagleaf;
-    const char *unit;
-    const char *gran;
-    int ngran;
-    bool noinlines;
-    const char *output;
-    const char *srcs[MAXP];
-    size_t nsrcs;
-    const char *bases[MAXP];
-    size_t nbases;
-    bool diff_base;
-    int seconds; /* -seconds for URL sources */
-    bool flat_set, cum_set; /* -flat and -cum both true: go refuses */
-    bool call_tree;         /* -call_tree: changes only dot in go */
-    const char *exec_name, *build_id; /* `[binary] profile`: the first argument */
-} opts;
-
-static const char *report_names[] = {"top",   "peek", "tree",  "traces", "tags",    "raw",
-                                     "list",  "folded", "merge", "dot",   "proto", "comments",
-                                     "flame", "svg",    "png",   "sample_types"};
-
-/* The table's own spelling of a report name, or NULL ("text" is go's
- * other name of top). */
-static const char *report_name(const char *s)
-{
-    if (!strcmp(s, "text"))
-        return "top";
-    for (size_t i = 0; i < sizeof report_names / sizeof *report_names; i++)
-        if (!strcmp(s, report_names[i]))
-            return report_names[i];
-    return NULL;
-}
-
-static bool is_report(const char *s) { return report_name(s) != NULL; }
-
-void cp_cmd_report_usage(FILE *f)
-{
-    fputs("report flags (as go tool pprof; -flag, --flag, -flag=value and -flag value):\n"
-          "  -sample_index=NAME|N  -inuse_space -inuse_objects -alloc_space -alloc_objects\n"
-          "  -total_delay -contentions -mean_delay -mean\n"
-          "  -nodecount=N -nodefraction=F -edgefraction=F -trim=false -cum -flat\n"
-          "  -focus=RX -ignore=RX -hide=RX -show=RX -show_from=RX -prune_from=RX\n"
-          "  -tagfocus=V -tagignore=V -tagshow=RX -taghide=RX -tagroot=KEYS -tagleaf=KEYS\n"
-          "  -functions -filefunctions -lines -files -addresses -noinlines\n"
-          "  -unit=U -divide_by=F -relative_percentages -drop_negative -compact_labels\n"
-          "  -base=PROFILE -diff_base=PROFILE -normalize -add_comment=TEXT\n"
-          "  -source_path=DIRS -trim_path=PREFIXES (list)   -symbolize=none\n"
-          "  -call_tree (accepted; like go, only dot would use it: not supported there yet)\n"
-          "  -o FILE   -seconds=N -timeout=N (http(s):// sources)\n"
-          "Several PROFILEs are merged; a PROFILE may be an http:// URL.\n"
-          "Patterns are POSIX extended regexps; \\d, \\s and (?i) work as in Go.\n",
-          f);
-}
-
-__attribute__((format(printf, 1, 2))) static int usage_err(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("cprof: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs("\n", stderr);
-    return 2;
-}
-
-static bool parse_bool(const char *v, bool *out)
-{
-    if (!v || !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "t") || !strcmp(v, "T") ||
-        !strcmp(v, "TRUE") || !strcmp(v, "True")) {
-        *out = true;
-        return true;
-    }
-    if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "f") || !strcmp(v, "F") ||
-        !strcmp(v, "FALSE") || !strcmp(v, "False")) {
-        *out = false;
-        return true;
-    }
-    return false;
-}
-
-/* Returns 0, or 2 after printing a usage error. */
-static int parse(int argc, char **argv, opts *o)
-{
-    int i = 1;
-    if (is_report(argv[0])) {
-        o->cmd = report_name(argv[0]);
-        if (!strcmp(o->cmd, "peek") || !strcmp(o->cmd, "list")) {
-            if (argc < 2)
-                return usage_err("%s needs a regexp", o->cmd);
-            o->cmd_arg = argv[1];
-            i = 2;
-        }
-    }
-    static const char *sample_flags[][2] = {
-        {"inuse_space", "inuse_space"}, {"inuse_objects", "inuse_objects"},
-        {"alloc_space", "alloc_space"}, {"alloc_objects", "alloc_objects"},
-        {"total_delay", "delay"},       {"contentions", "contentions"},
-        {"mean_delay", "delay"},
-    };
-    static const char *grans[] = {"functions", "filefunctions", "files", "lines", "addresses"};
-    for (; i < argc; i++) {
-        char *a = argv[i];
-        if (a[0] != '-' || !a[1]) {
-            if (o->nsrcs >= MAXP)
-                return usage_err("too many profiles%s", "");
-            o->srcs[o->nsrcs++] = a;
-            continue;
-        }
-        if (!strcmp(a, "--")) {
-            for (i++; i < argc && o->nsrcs < MAXP; i++)
-                o->srcs[o->nsrcs++] = argv[i];
-            break;
-        }
-        char name[64];
-        const char *n = a + 1 + (a[1] == '-');
-        const char *eq = strchr(n, '=');
-        const char *val = eq ? eq + 1 : NULL;
-        size_t nl = eq ? (size_t)(eq - n) : strlen(n);
-        if (nl >= sizeof name)
-            return usage_err("unknown flag %s", a);
-        memcpy(name, n, nl);
-        name[nl] = 0;
-#define NEED_VAL()                                                                            \
-    do {                                                                                      \
-        if (!val) {                                                                           \
-            if (i + 1 >= argc)                                                                \
-                return usage_err("flag needs an argument: -%s", name);                        \
-            val = argv[++i];                                                                  \
-        }                                                                                     \
-    } while (0)
-        bool b;
-        bool handled = false;
-        for (size_t k = 0; k < sizeof sample_flags / sizeof *sample_flags; k++)
-            if (!strcmp(name, sample_flags[k][0])) {
-                if (val && !parse_bool(val, &b))
-                    return usage_err("invalid boolean value for -%s", name);
-                if (!val || b) {
-                    if (!strcmp(name, "mean_delay"))
-                        o->mean = true;
-                    if (!o->sample_index)
-                        o->sample_index = sample_flags[k][1];
-                    else
-                        fprintf(stderr, "Multiple value selections, ignoring -%s\n", name);
-                }
-                handled = true;
-            }
-        for (size_t k = 0; k < sizeof grans / sizeof *grans; k++)
-            if (!strcmp(name, grans[k])) {
-                if (val && !parse_bool(val, &b))
-                    return usage_err("invalid boolean value for -%s", name);
-                if (!val || b) {
-                    if (o->gran && strcmp(o->gran, grans[k]))
-                        o->ngran++;
-                    o->gran = grans[k];
-                }
-                handled = true;
-            }
-        if (handled)
-            continue;
-        if (!strcmp(name, "h") || !strcmp(name, "help")) {
-            printf("usage: cprof %s [flags] PROFILE...\n\n", o->cmd ? o->cmd : "COMMAND");
-            cp_cmd_report_usage(stdout);
-            return -1; /* help printed: exit 0 */
-        } else if (is_report(name) && strcmp(name, "merge")) {
-            const char *c = report_name(name);
-            if (!strcmp(name, "peek") || !strcmp(name, "list")) {
-                NEED_VAL();
-                o->cmd_arg = val;
-            } else if (val && (!parse_bool(val, &b) || !b))
-                continue;
-            if (o->cmd && strcmp(o->cmd, c))
-                return usage_err("must set at most one output format%s", "");
-            o->cmd = c;
-        } else if (!strcmp(name, "sample_index")) {
-            NEED_VAL();
-            o->sample_index = val;
-        } else if (!strcmp(name, "nodecount")) {
-            NEED_VAL();
-            char *end;
-            errno = 0;
-            o->node_count = strtol(val, &end, 0);
-            if (*end || end == val || errno)
-                return usage_err("invalid value for -nodecount: %s", val);
-        } else if (!strcmp(name, "nodefraction") || !strcmp(name, "edgefraction")) {
-            NEED_VAL();
-            char *end;
-            double d = strtod(val, &end);
-            if (*end || end == val)
-                return usage_err("invalid value for a fraction: %s", val);
-            if (name[0] == 'n')
-                o->node_fraction = d;
-            else
-                o->edge_fraction = d;
-        } else if (!strcmp(name, "cum") || !strcmp(name, "flat")) {
-            if (val && !parse_bool(val, &b))
-                return usage_err("invalid boolean value for -%s", name);
-            if (!val || b) {
-                o->cum = name[0] == 'c';
-                *(name[0] == 'c' ? &o->cum_set : &o->flat_set) = true;
-            } else {
-                *(name[0] == 'c' ? &o->cum_set : &o->flat_set) = false;
-            }
-        } else if (!strcmp(name, "noinlines")) {
-            if (val && !parse_bool(val, &b))
-                return usage_err("invalid boolean value for -%s", name);
-            o->noinlines = !val || b;
-        } else if (!strcmp(name, "focus")) {
-            NEED_VAL();
-            o->focus = val;
-        } else if (!strcmp(name, "ignore")) {
-            NEED_VAL();
-            o->ignore = val;
-        } else if (!strcmp(name, "hide")) {
-            NEED_VAL();
-            o->hide = val;
-        } else if (!strcmp(name, "show")) {
-            NEED_VAL();
-            o->show = val;
-        } else if (!strcmp(name, "show_from")) {
-            NEED_VAL();
-            o->show_from = val;
-        } else if (!strcmp(name, "tagshow")) {
-            NEED_VAL();
-            o->tagshow = val;
-        } else if (!strcmp(name, "taghide")) {
-            NEED_VAL();
-            o->taghide = val;
-        } else if (!strcmp(name, "prune_from")) {
-            NEED_VAL();
-            o->prune_from = val;
-        } else if (!strcmp(name, "divide_by")) {
-            NEED_VAL();
-            char *end;
-            o->divide_by = strtod(val, &end);
-            if (*end || end == val)
-                return usage_err("invalid value for -divide_by: %s", val);
-            if (o->divide_by == 0)
-                return usage_err("zero divisor specified%s", "");
-        } else if (!strcmp(name, "trim_path")) {
-            NEED_VAL();
-            o->trim_path = val;
-        } else if (!strcmp(name, "source_path")) {
-            NEED_VAL();
-            o->source_path = val;
-        } else if (!strcmp(name, "tagroot") || !strcmp(name, "tagleaf")) {
-            NEED_VAL();
-            if (name[3] == 'r')
-                o->tagroot = val;
-            else
-                o->tagleaf = val;
-        } else if (!strcmp(name, "call_tree")) {
-            /* go honours it only for dot (and callgrind), ignores it elsewhere */
-            if (val && !parse_bool(val, &b))
-                return usage_err("invalid boolean value for -%s", name);
-            o->call_tree = !val || b;
-        } else if (!strcmp(name, "normalize")) {
-            if (val && !parse_bool(val, &b))
-                return usage_err("invalid boolean value for -%s", name);
-            o->normalize = !val || b;
-        } else if (!strcmp(name, "mean")) {
-            if (val && !parse_bool(val, &b))
-                return usage_err("invalid boolean value for -%s", name);
-            o->mean = !val || b;
-        } else if (!strcmp(name, "relative_percentages") || !strcmp(name, "drop_negative") ||
-                   !strcmp(name, "trim")) {
-            if (val && !parse_bool(val, &b))
-                return usage_err("invalid boolean value for -%s", name);
-            bool v = !val || b;
-            if (name[0] == 'r')
-                o->relative = v;
-            else if (name[0] == 'd')
-                o->drop_negative = v;
-            else
-                o->no_trim = !v;
-        } else if (!strcmp(name, "symbolize")) {
-            /* profiles are symbolized when written (cprof symbolize); "none"
-             * also leaves names exactly as written */
-            NEED_VAL();
-            o->symbolize_none = !strcmp(val, "none") || !strcmp(val, "no") ||
-                                !strncmp(val, "none:", 5) || !strncmp(val, "no:", 3);
-        } else if (!strcmp(name, "add_comment")) {
-            NEED_VAL();
-            o->add_comment = val;
-        } else if (!strcmp(name, "timeout")) {
-            NEED_VAL();
-            char *end;
-            long v = strtol(val, &end, 10);
-            if (*end || end == val || v > 86400)
-                return usage_err("invalid value for -timeout: %s", val);
-            o->timeout = (int)v;
-        } else if (!strcmp(name, "compact_labels")) {
-            if (val && !parse_bool(val, &b))
-                return usage_err("invalid boolean value for -%s", name);
-            o->compact_labels = !val || b;
-        } else if (!strcmp(name, "tagfocus")) {
-            NEED_VAL();
-            o->tagfocus = val;
-        } else if (!strcmp(name, "tagignore")) {
-            NEED_VAL();
-            o->tagignore = val;
-        } else if (!strcmp(name, "seconds")) {
-            NEED_VAL();
-            char *end;
-            long v = strtol(val, &end, 10);
-            if (*end || end == val || v < 0 || v > 86400)
-                return usage_err("invalid value for -seconds: %s", val);
-            o->seconds = (int)v;
-        } else if (!strcmp(name, "unit")) {
-            NEED_VAL();
-            o->unit = val;
-        } else if (!strcmp(name, "o") || !strcmp(name, "output")) {
-            NEED_VAL();
-            o->output = val;
-        } else if (!strcmp(name, "base") || !strcmp(name, "diff_base")) {
-            NEED_VAL();
-            if (o->nbases && o->diff_base != (name[0] == 'd'))
-                return usage_err("-base and -diff_base flags cannot both be specified%s", "");
-            if (*val && o->nbases < MAXP)
-                o->bases[o->nbases++] = val;
-            o->diff_base = name[0] == 'd';
-        } else {
-            return usage_err("unknown flag %s (see cprof help)", a);
-        }
-    }
-    if (o->ngran)
-        return usage_err("conflicting granularity options set%s", "");
-    if (o->flat_set && o->cum_set)
-        return usage_err("conflicting options set: [flat cum]%s", "");
-    if (o->call_tree && o->cmd && !strcmp(o->cmd, "dot"))
-        return usage_err("-call_tree is not supported for dot yet (other reports ignore it, "
-                         "as go tool pprof does)%s", "");
-    if (!o->cmd)
-        return usage_err("no report given: use a command such as top (see cprof help)%s", "");
-    if (o->nsrcs == 0)
-        return usage_err("no profile source specified%s", "");
-    /* go's `[binary] profile...`: a first argument that is an executable
-     * (or a build id) names the main binary rather than a profile */
-    if (o->nsrcs > 1) {
-        if (cp_cli_is_object_file(o->srcs[0]))
-            o->exec_name = o->srcs[0];
-        else if (strspn(o->srcs[0], "0123456789abcdefABCDEF") == strlen(o->srcs[0]))
-            o->build_id = o->srcs[0];
-        if (o->exec_name || o->build_id) {
-            memmove(o->srcs, o->srcs + 1, (o->nsrcs - 1) * sizeof *o->srcs);
-            o->nsrcs--;
-        }
-    }
-    return 0;
-}
+#define MAXP CP_REPORT_MAXP
+typedef cp_report_opts opts;
 
 static regex_t *compile(const char *what, const char *rx, regex_t *store, int *rc)
 {
@@ -443,7 +76,7 @@ static cp_profile *fetch(const opts *o, int *rc)
                 cp_profile_free(pre[k]);
             goto out;
         }
-        if (!(ps[np] = local ? pre[i] : cp_fetch_profile("cprof", paths[i], o->seconds, o->timeout)))
+        if (!(ps[np] = local ? pre[i] : cp_fetch_profile("cprof", paths[i], (int)o->seconds, (int)o->timeout)))
             goto out;
         if (cp_cli_override_main(ps[np], o->exec_name, o->build_id)) {
             fprintf(stderr, "cprof: out of memory\n");
@@ -725,16 +358,13 @@ static int emit_text(const char *cmd, cp_report *r, FILE *out)
 int cp_cmd_report(int argc, char **argv)
 {
     opts o;
-    memset(&o, 0, sizeof o);
-    o.node_count = -1;
-    o.divide_by = 1.0;
-    o.node_fraction = 0.005;
-    o.edge_fraction = 0.001;
-    int rc = parse(argc, argv, &o);
+    int rc = cp_report_opts_parse(argc, argv, &o);
     if (rc)
         return rc < 0 ? 0 : rc;
-    if (!strcmp(o.cmd, "merge") && !o.output)
-        return usage_err("merge needs -o OUT%s", "");
+    if (!strcmp(o.cmd, "merge") && !o.output) {
+        fputs("cprof: merge needs -o OUT\n", stderr);
+        return 2;
+    }
     /* the flame graph keeps base samples apart (labelled) to colour growth */
     if (!strcmp(o.cmd, "flame") && o.nbases)
         o.diff_base = true;

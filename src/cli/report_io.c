@@ -9,6 +9,7 @@
  * hundreds of MB).
  */
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -297,4 +298,17 @@ int cp_cli_split_flag(const char *arg, char *key, size_t keysz, const char **val
     key[kl] = 0;
     *val = eq ? eq + 1 : NULL;
     return 0;
+}
+
+int cp_cli_usage_err(const char *who, const char *usage, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", who);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    if (usage)
+        fputs(usage, stderr);
+    return 2;
 }

@@ -39,4 +39,9 @@ FILE *cp_cli_unescape_stream(FILE *to);
  * '='); CPROF_EINVAL when the name does not fit in keysz. */
 int cp_cli_split_flag(const char *arg, char *key, size_t keysz, const char **val);
 
+/* A usage error on stderr: "WHO: message", then the usage text when not
+ * NULL.  Returns 2, the usage-error exit status. */
+__attribute__((format(printf, 3, 4))) int cp_cli_usage_err(const char *who, const char *usage,
+                                                           const char *fmt, ...);
+
 #endif
