@@ -63,6 +63,7 @@
 #include <ucontext.h>
 #include <unwind.h>
 
+#include "collect/sigfork.h"
 #include "cprof.h"
 
 /* initial-exec: TLS access must not allocate or take locks in a handler. */
@@ -70,11 +71,9 @@ static __thread sigjmp_buf *guard_env __attribute__((tls_model("initial-exec")))
 
 static struct sigaction old_segv, old_bus;
 static int fault_handlers_installed;
-/* glibc's sigaction, past the interposer (preload.c), which hands the
- * program's SIGSEGV/SIGBUS handlers to cp_unwind_fault_sigaction. */
-typedef int (*sigaction_fn)(int, const struct sigaction *, struct sigaction *);
-static sigaction_fn real_sigaction = sigaction;
-static int have_real_sigaction;
+/* The real sigaction (sigfork.h), past the interposer (preload.c), which
+ * hands the program's SIGSEGV/SIGBUS handlers to cp_unwind_fault_sigaction. */
+#define real_sigaction cp_sigfork_sigaction
 
 /* The three libgcc entry points, taken from libgcc_s itself: a program
  * that links the other libunwind (libunwind.so also exports _Unwind_*)
@@ -215,11 +214,6 @@ static void install_fault_handlers(void)
     sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK | SA_RESTART;
     sigemptyset(&sa.sa_mask);
     struct sigaction cur;
-    sigaction_fn f = (sigaction_fn)dlsym(RTLD_NEXT, "sigaction");
-    if (f) {
-        real_sigaction = f;
-        have_real_sigaction = 1;
-    }
     if (real_sigaction(SIGSEGV, NULL, &cur) == 0 && !((cur.sa_flags & SA_SIGINFO) &&
                                                  cur.sa_sigaction == on_fault))
         real_sigaction(SIGSEGV, &sa, &old_segv);
@@ -348,8 +342,8 @@ int cp_unwind_fault_sigaction(int sig, const struct sigaction *act, struct sigac
 {
     if (sig != SIGSEGV && sig != SIGBUS)
         return 0;
-    if (!__atomic_load_n(&fault_handlers_installed, __ATOMIC_ACQUIRE) || !have_real_sigaction)
-        return 0; /* (without glibc's own sigaction, the caller's is the only one) */
+    if (!__atomic_load_n(&fault_handlers_installed, __ATOMIC_ACQUIRE))
+        return 0;
     struct sigaction cur;
     if (real_sigaction(sig, NULL, &cur) != 0 ||
         !((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_fault))
