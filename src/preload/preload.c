@@ -422,49 +422,37 @@ static size_t count_args(va_list ap)
     return n;
 }
 
-/* argv[0..n) from arg and ap, the NULL after them consumed, argv[n] = NULL */
-#define COLLECT_ARGS(argv, arg, ap, n)                    \
-    do {                                                  \
-        argv[0] = (char *)arg;                            \
-        for (size_t i_ = 1; i_ <= n; i_++)                \
-            argv[i_] = va_arg(ap, char *);                \
-    } while (0)
+/* In a variadic exec: declares argv (on the stack, NULL-terminated) from
+ * `arg` and the arguments after it, and leaves `ap` open just past their
+ * NULL (execle's envp follows it); the caller calls va_end. */
+#define ARGV_FROM_LIST(arg)                              \
+    va_list ap;                                          \
+    va_start(ap, arg);                                   \
+    size_t n = count_args(ap);                           \
+    va_end(ap);                                          \
+    char *argv[n + 1];                                   \
+    va_start(ap, arg);                                   \
+    argv[0] = (char *)arg;                               \
+    for (size_t i_ = 1; i_ <= n; i_++)                   \
+        argv[i_] = va_arg(ap, char *)
 
 CPROF_API int execl(const char *path, const char *arg, ...)
 {
-    va_list ap;
-    va_start(ap, arg);
-    size_t n = count_args(ap);
-    va_end(ap);
-    char *argv[n + 1];
-    va_start(ap, arg);
-    COLLECT_ARGS(argv, arg, ap, n);
+    ARGV_FROM_LIST(arg);
     va_end(ap);
     return execv(path, argv);
 }
 
 CPROF_API int execlp(const char *file, const char *arg, ...)
 {
-    va_list ap;
-    va_start(ap, arg);
-    size_t n = count_args(ap);
-    va_end(ap);
-    char *argv[n + 1];
-    va_start(ap, arg);
-    COLLECT_ARGS(argv, arg, ap, n);
+    ARGV_FROM_LIST(arg);
     va_end(ap);
     return execvp(file, argv);
 }
 
 CPROF_API int execle(const char *path, const char *arg, ...)
 {
-    va_list ap;
-    va_start(ap, arg);
-    size_t n = count_args(ap);
-    va_end(ap);
-    char *argv[n + 1];
-    va_start(ap, arg);
-    COLLECT_ARGS(argv, arg, ap, n);
+    ARGV_FROM_LIST(arg);
     char *const *envp = va_arg(ap, char *const *);
     va_end(ap);
     return execve(path, argv, envp);
