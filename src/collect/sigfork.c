@@ -81,6 +81,8 @@ sighandler_t cp_sigfork_signal(int sig, sighandler_t handler)
 
 /* ---- the kept signal ---- */
 
+static int fault_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+
 enum { POOL = 64 };
 static struct sigaction pool[POOL];
 static atomic_uint pool_next;
@@ -128,7 +130,7 @@ int cp_sigfork_kept(void)
 int cp_sigfork_intercept(int sig, const struct sigaction *act, struct sigaction *old)
 {
     if (sig == SIGSEGV || sig == SIGBUS)
-        return cp_unwind_fault_sigaction(sig, act, old);
+        return fault_sigaction(sig, act, old);
     if (sig <= 0 || sig != atomic_load(&kept))
         return 0;
     if (act && (act->sa_flags & SA_SIGINFO) && act->sa_sigaction == kept_handler)
@@ -226,6 +228,100 @@ void cp_sigfork_discard_pending(int sig)
     sigemptyset(&ign.sa_mask);
     if (cp_sigfork_sigaction(sig, &ign, &cur) == 0)
         cp_sigfork_sigaction(sig, &cur, NULL);
+}
+
+/* ---- the unwinder's SIGSEGV/SIGBUS guard ----
+ *
+ * A walk over a corrupt stack faults inside libgcc; the guard's handler
+ * jumps back into the walk (cp_unwind_fault_escape) when the fault is a
+ * walk's, and otherwise passes it to the program's handler (the one found
+ * at install or set later through the interposers, which keep the guard
+ * in front) or takes the default action (docs/signal-safety.md). */
+static struct sigaction old_segv, old_bus;
+static atomic_int guard_on;
+
+static void on_fault(int sig, siginfo_t *si, void *uc)
+{
+    /* si_code <= 0: sent by kill, tgkill or sigqueue, not a fault of ours. */
+    bool sent = si && si->si_code <= 0;
+    if (!sent)
+        cp_unwind_fault_escape(); /* does not return during a walk */
+    struct sigaction *old = sig == SIGSEGV ? &old_segv : &old_bus;
+    if (old->sa_flags & SA_RESETHAND) {
+        /* A one-shot handler: the kernel would reset the disposition to
+         * the default before running it; so do we, or a handler that
+         * returns to re-execute the fault would be called for ever. */
+        struct sigaction h = *old;
+        memset(old, 0, sizeof *old);
+        old->sa_handler = SIG_DFL;
+        cp_sigfork_sigaction(sig, old, NULL);
+        /* sa_handler and sa_sigaction share storage: test it once. */
+        if (h.sa_handler == SIG_DFL || h.sa_handler == SIG_IGN) {
+            if (sent && h.sa_handler == SIG_DFL)
+                raise(sig);
+        } else if (h.sa_flags & SA_SIGINFO) {
+            h.sa_sigaction(sig, si, uc);
+        } else {
+            h.sa_handler(sig);
+        }
+        return;
+    }
+    if ((old->sa_flags & SA_SIGINFO) && old->sa_sigaction) {
+        old->sa_sigaction(sig, si, uc);
+        return;
+    }
+    if (!(old->sa_flags & SA_SIGINFO) && old->sa_handler != SIG_DFL &&
+        old->sa_handler != SIG_IGN) {
+        old->sa_handler(sig);
+        return;
+    }
+    if (!(old->sa_flags & SA_SIGINFO) && old->sa_handler == SIG_IGN && sent)
+        return; /* the program ignores it */
+    /* Default action: restore it.  Returning from a fault re-executes the
+     * faulting instruction, which now takes the default path (core dump);
+     * a sent signal is not repeated that way, so send it again (it is not
+     * blocked here: SA_NODEFER), or the process would survive it. */
+    cp_sigfork_sigaction(sig, old, NULL);
+    if (sent)
+        raise(sig);
+}
+
+static bool is_guard(const struct sigaction *a)
+{
+    return (a->sa_flags & SA_SIGINFO) && a->sa_sigaction == on_fault;
+}
+
+void cp_sigfork_guard_faults(void)
+{
+    if (atomic_exchange(&guard_on, 1))
+        return;
+    struct sigaction sa, cur;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_fault;
+    /* SA_NODEFER: the jump out leaves the signal mask as it was before the
+     * fault, so sigsetjmp need not save the mask (a syscall per sample). */
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (cp_sigfork_sigaction(SIGSEGV, NULL, &cur) == 0 && !is_guard(&cur))
+        cp_sigfork_sigaction(SIGSEGV, &sa, &old_segv);
+    if (cp_sigfork_sigaction(SIGBUS, NULL, &cur) == 0 && !is_guard(&cur))
+        cp_sigfork_sigaction(SIGBUS, &sa, &old_bus);
+}
+
+/* The program installs (act) or asks for (old) its SIGSEGV/SIGBUS
+ * disposition: the guard stays, the program's handler is chained to. */
+static int fault_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+    struct sigaction cur;
+    if (!atomic_load(&guard_on) || cp_sigfork_sigaction(sig, NULL, &cur) != 0 || !is_guard(&cur))
+        return 0; /* not (or no longer) ours */
+    struct sigaction *chain = sig == SIGSEGV ? &old_segv : &old_bus;
+    struct sigaction prev = *chain;
+    if (act && !is_guard(act))
+        *chain = *act;
+    if (old)
+        *old = prev;
+    return 1;
 }
 
 /* ---- fork ---- */

@@ -16,8 +16,9 @@
  *    (cp_sigfork_hand_over).  So the interposers never take a mutex,
  *    create or delete a timer, allocate or log: they are async-signal-safe,
  *    as POSIX says sigaction and signal are.
- *  - SIGSEGV/SIGBUS: the unwinder's fault guard (unwind.c) stays in front
- *    in the same way (cp_unwind_fault_sigaction).
+ *  - SIGSEGV/SIGBUS: the unwinder's fault guard is installed here
+ *    (cp_sigfork_guard_faults) and stays in front in the same way: the
+ *    program's handlers are chained to.
  *  - fork: one pthread_atfork registration.  Its prepare handler takes
  *    every lock of cprof in the order of the table in sigfork.c; parent
  *    and child release them in reverse; the child then re-initialises each
@@ -62,6 +63,12 @@ bool cp_sigfork_hand_over(void);
 /* Before an exec: drop instances of sig already queued on every thread
  * (SIG_IGN), then put back what was installed.  [thread-safe] */
 void cp_sigfork_discard_pending(int sig);
+
+/* Install the unwinder's SIGSEGV/SIGBUS guard, once: a fault during a
+ * walk of this thread leaves the walk (cp_unwind_fault_escape); any other
+ * goes to the program's handler, or takes the default action (a sent one
+ * is raised again).  Called by cp_unwind_init.  [thread-safe] */
+void cp_sigfork_guard_faults(void);
 
 /* The sigaction interposer's step: if sig is kept (the profiling signal,
  * or SIGSEGV/SIGBUS under the fault guard), record act as the program's,
