@@ -29,8 +29,9 @@
  * Fork: the prepare handler takes the locks in `locks[]` order, outermost
  * first; the parent releases them in reverse; the child re-initialises
  * each module in `children[]` order (the allocator's state first, the
- * CPU profiler's restart last).  Modules above collect/ (the preload
- * layer's per-type flags) are reached through weak hidden references, so
+ * CPU profiler's restart last).  Modules above collect/ (the HTTP
+ * server's locks, the preload layer's per-type flags) are reached through
+ * weak hidden references, so
  * collect/ includes none of their headers and test programs that link
  * collect/ alone still fork cleanly.
  *
@@ -326,9 +327,17 @@ static int fault_sigaction(int sig, const struct sigaction *act, struct sigactio
 
 /* ---- fork ---- */
 
-/* The preload layer's per-type fork state (src/preload), absent from
- * programs that link collect/ without it. */
+/* The layers above collect/: the /debug/pprof server's locks (src/http)
+ * and the preload layer's per-type fork state (src/preload), absent from
+ * programs that link collect/ without them.  A step whose functions are
+ * absent is skipped. */
 #define WEAK __attribute__((weak, visibility("hidden")))
+WEAK void cp_http_atfork_prepare(void);
+WEAK void cp_http_atfork_parent(void);
+WEAK void cp_http_atfork_child(void);
+WEAK void cp_route_atfork_prepare(void);
+WEAK void cp_route_atfork_parent(void);
+WEAK void cp_route_atfork_child(void);
 WEAK void cp_preload_heap_atfork_child(void);
 WEAK void cp_preload_locks_atfork_child(void);
 WEAK void cp_preload_io_atfork_child(void);
@@ -340,6 +349,8 @@ typedef struct fork_lock {
 
 /* Every lock of cprof, outermost first: a lock is listed before any lock
  * its holder may take.
+ *  0. the /debug/pprof server's start/stop (http/start.c): a stop joins
+ *     server threads that may be inside any producer below;
  *  1. the periodic writer's cut: a cut calls every profile type's
  *     producer, which take the locks below;
  *  2. the CPU profiler's period, start/stop and mapping-note mutexes
@@ -349,18 +360,22 @@ typedef struct fork_lock {
  *  4. the threads profile's snapshot mutex, then
  *  5. the created-threads registry's spin lock (a snapshot walks it);
  *  6. the label sets' spin lock (interning, taken from anywhere);
+ *  6b. the server's delta and rate locks (http/route.c), leaves that
+ *     free profiles;
  *  7. the heap profiler's lock, last: every holder above may free a
  *     sampled block, which takes it (cpu stop frees big blocks), and its
  *     prepare marks the thread busy so that nothing after it samples.
  * The allocator's own locks are glibc's: its fork takes them after these
  * handlers, so the handlers above may allocate. */
 static const fork_lock locks[] = {
+    {cp_http_atfork_prepare, cp_http_atfork_parent},
     {cp_continuous_atfork_prepare, cp_continuous_atfork_parent},
     {cp_cpu_atfork_prepare, cp_cpu_atfork_parent},
     {cp_timers_atfork_prepare, cp_timers_atfork_parent},
     {cp_threads_atfork_prepare, cp_threads_atfork_parent},
     {cp_threadreg_atfork_prepare, cp_threadreg_atfork_parent},
     {cp_labels_atfork_prepare, cp_labels_atfork_parent},
+    {cp_route_atfork_prepare, cp_route_atfork_parent},
     {cp_heap_atfork_prepare, cp_heap_atfork_parent},
 };
 enum { NLOCKS = sizeof locks / sizeof locks[0] };
@@ -377,24 +392,29 @@ static void (*const children[])(void) = {
     cp_timers_atfork_child,
     cp_cpu_atfork_child,
     cp_continuous_atfork_child,
+    cp_route_atfork_child,
+    cp_http_atfork_child,
 };
 
 static void fork_prepare(void)
 {
     for (size_t i = 0; i < NLOCKS; i++)
-        locks[i].lock();
+        if (locks[i].lock)
+            locks[i].lock();
 }
 
 static void fork_parent(void)
 {
     for (size_t i = NLOCKS; i-- > 0;)
-        locks[i].unlock();
+        if (locks[i].unlock)
+            locks[i].unlock();
 }
 
 static void fork_child(void)
 {
     for (size_t i = 0; i < sizeof children / sizeof children[0]; i++)
-        children[i]();
+        if (children[i])
+            children[i]();
     if (cp_preload_heap_atfork_child)
         cp_preload_heap_atfork_child();
     if (cp_preload_locks_atfork_child)
