@@ -221,7 +221,7 @@ CPROF_API sighandler_t signal(int sig, sighandler_t handler)
     act.sa_handler = handler;
     if (handler != SIG_ERR)
         let_go(sig, &act);
-    if (handler != SIG_ERR && sig > 0 && sig < NSIG && sig == cp_cpu_signal()) {
+    if (handler != SIG_ERR && sig > 0 && sig == cp_sigfork_kept()) {
         /* glibc's signal(): BSD semantics, SA_RESTART, the signal blocked
          * while its handler runs, the handler not reset. */
         act.sa_flags = SA_RESTART;
