@@ -192,14 +192,12 @@ static void wake(atomic_int *flag)
         sem_post(&wake_sem);
 }
 
+/* From the sigaction interposer, maybe inside a signal handler: two
+ * atomics and a sem_post, nothing else; the writer says it on stderr. */
 void cp_continuous_release_signal(void)
 {
     if (!atomic_exchange(&sig_owned, 0))
         return;
-    if (getpid() == owner)
-        cp_log("CPROF_SIGNAL: the program installs its own handler for signal %d; "
-               "profiles are no longer written on it",
-               signo);
     wake(&want_release); /* the writer blocks the signal: the program's now */
 }
 
@@ -372,8 +370,12 @@ static void *writer_main(void *arg)
         if (r == 0 || (r < 0 && errno == EINTR)) {
             while (sem_trywait(&wake_sem) == 0)
                 ; /* one pass serves every post so far */
-            if (atomic_exchange(&want_release, 0))
+            if (atomic_exchange(&want_release, 0)) {
                 block_all_but(0);
+                cp_log("CPROF_SIGNAL: the program installs its own handler for signal %d; "
+                       "profiles are no longer written on it",
+                       signo);
+            }
             if (atomic_load(&want_stop))
                 break;
             if (atomic_exchange(&want_cut, 0))
@@ -505,8 +507,20 @@ bool cp_continuous_exit_owned(void)
     return active && getpid() == owner;
 }
 
+/* fork (sigfork.c): a cut in progress finishes before the fork. */
+void cp_continuous_atfork_prepare(void)
+{
+    pthread_mutex_lock(&cut_mu);
+}
+
+void cp_continuous_atfork_parent(void)
+{
+    pthread_mutex_unlock(&cut_mu);
+}
+
 void cp_continuous_atfork_child(void)
 {
+    pthread_mutex_init(&cut_mu, NULL); /* held by the forking thread's prepare */
     if (!active)
         return;
     /* no writer here: the child's files are written at its exit, named
@@ -515,7 +529,6 @@ void cp_continuous_atfork_child(void)
     writer_started = 0;
     atomic_store(&armed, 0); /* the inherited handler posts nothing */
     sem_init(&wake_sem, 0, 0);
-    pthread_mutex_init(&cut_mu, NULL);
 }
 
 void cp_continuous_get_stats(cp_continuous_stats *out)

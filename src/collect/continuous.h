@@ -28,11 +28,16 @@ void cp_continuous_fini(void);
  * exit writes are then skipped (the final cut wrote, or will write, the
  * last period; a cumulative write would break the partition). */
 bool cp_continuous_exit_owned(void);
+/* fork (sigfork.c): prepare holds the cut lock, parent releases it, the
+ * child re-initialises it and keeps no writer. */
+void cp_continuous_atfork_prepare(void);
+void cp_continuous_atfork_parent(void);
 void cp_continuous_atfork_child(void);
 
 /* CPROF_SIGNAL's signal while cprof owns it, else 0; is act our handler;
- * the program takes the signal: let go (one line on stderr).  For the
- * sigaction/signal interposers.  [thread-safe] */
+ * the program takes the signal: let go (the writer thread then says so,
+ * in one line on stderr).  For the sigaction/signal interposers.
+ * [async-signal-safe] */
 int cp_continuous_signal(void);
 bool cp_continuous_is_handler(const struct sigaction *act);
 void cp_continuous_release_signal(void);

@@ -39,7 +39,6 @@
  */
 #include "collect/cpu.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -51,12 +50,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/buf.h"
 #include "base/env.h"
 #include "base/log.h"
 #include "collect/cpuwrite.h"
 #include "collect/heap.h"
 #include "collect/labels.h"
+#include "collect/sigfork.h"
 #include "collect/stacktab.h"
 #include "collect/timers.h"
 #include "collect/unwind.h"
@@ -89,7 +88,6 @@ static int out_fd = -1;
 static pthread_mutex_t maps_mu = PTHREAD_MUTEX_INITIALIZER;
 static cp_cpuwrite_maps maps;
 static atomic_int maps_wanted; /* a profile is running or has unwritten samples */
-static int quiet;              /* say nothing on stderr when sampling has to stop */
 static pid_t owner_pid;        /* the process the running profile belongs to */
 static int exec_paused;        /* stopped for an exec that may still fail */
 /* A forked child (its profile restarted under "%p") that samples nothing
@@ -101,7 +99,7 @@ static int exec_paused;        /* stopped for an exec that may still fail */
 static int forked_child;
 static int64_t start_wall_ns, start_mono_ns;
 static int installed_signo;
-static int suspended; /* the program took the signal: sampling stopped, data kept */
+static int suspended; /* a failed exec could not re-arm: sampling stopped, data kept */
 
 static __thread unsigned tls_gen __attribute__((tls_model("initial-exec")));
 static __thread int64_t tls_last_ns __attribute__((tls_model("initial-exec")));
@@ -214,9 +212,15 @@ static void add_tail(bool unsampled_too)
 
 static void on_signal(int sig, siginfo_t *si, void *uc)
 {
+    if (si->si_code != SI_TIMER || si->si_value.sival_ptr != CP_TIMERS_COOKIE) {
+        /* the program's (its own timer, kill, ITIMER_PROF): its
+         * disposition runs, or nothing if it set none (sigfork.h) */
+        cp_sigfork_forward(sig, si, uc);
+        return;
+    }
     int saved_errno = errno;
     atomic_fetch_add(&in_handler, 1);
-    if (!atomic_load(&running) || si->si_code != SI_TIMER)
+    if (!atomic_load(&running))
         goto out;
     unsigned g = atomic_load_explicit(&gen, memory_order_relaxed);
     int64_t w = (1 + (int64_t)si->si_overrun) * period_ns;
@@ -260,7 +264,7 @@ static void unlock_mu(int cs)
 static int check_signal(int sig)
 {
     struct sigaction cur;
-    if (sigaction(sig, NULL, &cur) != 0)
+    if (cp_sigfork_sigaction(sig, NULL, &cur) != 0)
         return CPROF_EINVAL;
     bool ours = (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_signal;
     bool free_ = !(cur.sa_flags & SA_SIGINFO) &&
@@ -287,14 +291,8 @@ static int install_handler(int sig)
 {
     if (installed_signo == sig)
         return 0;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_signal;
-    /* SA_RESTART: interrupted read/write/wait calls resume for the program.
-     * Empty sa_mask: SIGSEGV must stay deliverable for the unwind guard. */
-    sa.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(sig, &sa, NULL) != 0)
+    /* SA_RESTART, empty mask; kept in front of the program (sigfork.h) */
+    if (cp_sigfork_keep(sig, on_signal) != 0)
         return CPROF_EINVAL;
     /* The handler stays installed after stop: a signal already queued must
      * not hit the default action (which would kill the process). */
@@ -338,6 +336,7 @@ static int start_locked(const char *path, int fd, const cprof_cpu_options *opts)
     char *p = NULL;
     if (path && !(p = strdup(path)))
         return CPROF_ENOMEM;
+    cp_sigfork_init(); /* (done by the constructor unless linked statically) */
     warm_up();
     if ((rc = install_handler(sig)) != 0) {
         free(p);
@@ -465,6 +464,8 @@ static int stop(cp_profile **built)
     if (!atomic_load(&running) && !suspended)
         goto out;
     halt_locked();
+    if (installed_signo && cp_sigfork_hand_over())
+        installed_signo = 0; /* the program's disposition is installed now */
     bool idle_child = forked_child && !atomic_load(cur_sampled()) && out_path && !built;
     if (!idle_child)
         add_tail(true);
@@ -492,24 +493,8 @@ int cp_cpu_stop_profile(cp_profile **out)
 }
 
 /* A timer signal already queued when the timers were deleted would reach
- * the new image, whose disposition is the default one (terminate): setting
- * SIG_IGN discards it on every thread; then our handler again. */
-static void discard_pending(void)
-{
-    /* glibc's sigaction, past our interposer (which would take it for
-     * the program taking the signal) */
-    typedef int (*sigaction_fn)(int, const struct sigaction *, struct sigaction *);
-    sigaction_fn real = (sigaction_fn)dlsym(RTLD_NEXT, "sigaction");
-    if (!installed_signo || !real)
-        return;
-    struct sigaction ign, ours;
-    memset(&ign, 0, sizeof ign);
-    ign.sa_handler = SIG_IGN;
-    sigemptyset(&ign.sa_mask);
-    if (real(installed_signo, &ign, &ours) == 0)
-        real(installed_signo, &ours, NULL);
-}
-
+ * the new image, whose disposition is the default one (terminate):
+ * cp_sigfork_discard_pending drops it on every thread. */
 int64_t cp_cpu_before_exec(void)
 {
     int64_t accounted = -1;
@@ -523,7 +508,7 @@ int64_t cp_cpu_before_exec(void)
         exec_paused = atomic_load(&running) ? 1 : 0;
         halt_locked();
         add_tail(false); /* unsampled, it writes nothing before the exec */
-        discard_pending();
+        cp_sigfork_discard_pending(installed_signo);
         /* Written now (a file, not a descriptor the program may share)
          * when there is something to write; kept for the write at exit
          * should the exec fail. */
@@ -573,88 +558,6 @@ void cp_cpu_exec_failed(void)
 int cp_cpu_signal(void)
 {
     return installed_signo;
-}
-
-bool cp_cpu_is_handler(const struct sigaction *act)
-{
-    return act && (act->sa_flags & SA_SIGINFO) && act->sa_sigaction == on_signal;
-}
-
-/* Was the parent process started with CPU profiling (CPROF_CPU and an
- * LD_PRELOAD naming libcprof in the environment it was exec'd with)?
- * Then it, or an ancestor, speaks for the process tree, and this process
- * keeps quiet: a tree prints the "sampling stops" notice at most once,
- * from its root.  The parent's initial environment is read from /proc
- * only when there is something to say; the program's own environment is
- * never touched (marking it would change what the program sees). */
-static bool parent_profiled(void)
-{
-    char path[48];
-    snprintf(path, sizeof path, "/proc/%d/environ", (int)getppid());
-    int busy = cp_heap_busy_enter(); /* the buffer is ours */
-    cp_buf env = {0};
-    bool cpu = false, preload = false;
-    if (cp_buf_read_file(&env, path, 1u << 20) == 0) {
-        const char *p = (const char *)env.data, *end = p + env.len;
-        while (p < end) {
-            size_t n = strnlen(p, (size_t)(end - p));
-            if (n > 10 && !strncmp(p, "CPROF_CPU=", 10))
-                cpu = true;
-            if (!strncmp(p, "LD_PRELOAD=", 11) && memmem(p, n, "cprof", 5))
-                preload = true;
-            p += n + 1;
-        }
-    }
-    cp_buf_free(&env);
-    cp_heap_busy_leave(busy);
-    return cpu && preload;
-}
-
-/* A real-time signal with the default disposition, or 0.  glibc keeps
- * the lowest ones for itself, and programs that use real-time signals
- * usually count up from SIGRTMIN, so leave a margin at both ends. */
-static int free_signal(void)
-{
-    for (int s = SIGRTMIN + 4; s <= SIGRTMAX - 4; s++) {
-        struct sigaction cur;
-        if (sigaction(s, NULL, &cur) == 0 && !(cur.sa_flags & SA_SIGINFO) &&
-            cur.sa_handler == SIG_DFL)
-            return s;
-    }
-    return 0;
-}
-
-void cp_cpu_release_signal(void)
-{
-    int cs = lock_mu();
-    int from = installed_signo;
-    installed_signo = 0; /* the handler is the program's now */
-    if (atomic_load(&running)) {
-        cp_timers_stop();
-        atomic_store(&running, 0);
-        while (atomic_load(&in_handler) > 0) {
-            struct timespec ts = {0, 100000};
-            nanosleep(&ts, NULL);
-        }
-        /* Carry on with a signal the program does not use: programs that
-         * merely install a clean-up handler on SIGPROF (coreutils sort)
-         * or run their own ITIMER_PROF sampler keep working either way. */
-        int to = free_signal();
-        if (to && install_handler(to) == 0) {
-            signo = to;
-            atomic_store(&running, 1);
-            if (cp_timers_start(to, period_ns, false) == 0)
-                goto out; /* silently: nothing the user must act on */
-            atomic_store(&running, 0);
-        }
-        suspended = 1;
-        if (!quiet && !parent_profiled())
-            cp_log("the program installs its own handler for signal %d and no other signal is "
-                   "free: CPU profiling stops here (the profile so far is written at exit)", from);
-        quiet = 1; /* once per process; see parent_profiled for the tree */
-    }
-out:
-    unlock_mu(cs);
 }
 
 CPROF_API int cprof_cpu_running(void)
@@ -734,27 +637,30 @@ void cp_cpu_note_maps(void)
     cp_heap_busy_leave(busy);
 }
 
+/* fork (sigfork.c): the period, start/stop and mapping-note mutexes, in
+ * the order the code takes them. */
 void cp_cpu_atfork_prepare(void)
 {
+    pthread_mutex_lock(&period_mu);
     pthread_mutex_lock(&mu);
     pthread_mutex_lock(&maps_mu);
-    cp_timers_atfork_prepare();
 }
 
 void cp_cpu_atfork_parent(void)
 {
-    cp_timers_atfork_parent();
     pthread_mutex_unlock(&maps_mu);
     pthread_mutex_unlock(&mu);
+    pthread_mutex_unlock(&period_mu);
 }
+
+static int restart_in_child;
 
 void cp_cpu_atfork_child(void)
 {
-    cp_timers_atfork_child();
-    int was_running = atomic_exchange(&running, 0) || suspended;
+    restart_in_child = (atomic_exchange(&running, 0) || suspended) && out_path &&
+                       strstr(out_path, "%p");
     suspended = 0;
     exec_paused = 0;
-    quiet = 1; /* the parent speaks for the tree */
     atomic_store(&in_handler, 0);
     /* The parent's samples are not ours to write: the kernel gave us the
      * table zeroed (or we map fresh pages over it); the parent's mapping
@@ -772,15 +678,21 @@ void cp_cpu_atfork_child(void)
     memset(&maps, 0, sizeof maps);
     pthread_mutex_unlock(&maps_mu);
     pthread_mutex_unlock(&mu);
-    if (was_running && out_path && strstr(out_path, "%p")) {
-        cprof_cpu_options o = {.hz = hz, .signal = signo};
-        char *tmpl = out_path;
-        out_path = NULL;
-        int rc = start(tmpl, -1, &o, true);
-        if (rc)
-            cp_log("CPU profile of child %d not started: %s", (int)getpid(), cprof_strerror(rc));
-        free(tmpl);
-    }
+    pthread_mutex_unlock(&period_mu);
+}
+
+void cp_cpu_atfork_restart(void)
+{
+    if (!restart_in_child)
+        return;
+    restart_in_child = 0;
+    cprof_cpu_options o = {.hz = hz, .signal = signo};
+    char *tmpl = out_path;
+    out_path = NULL;
+    int rc = start(tmpl, -1, &o, true);
+    if (rc)
+        cp_log("CPU profile of child %d not started: %s", (int)getpid(), cprof_strerror(rc));
+    free(tmpl);
 }
 
 /* ---- periods (CPROF_PERIOD, CPROF_SIGNAL, CPROF_DURATION) ----

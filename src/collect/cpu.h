@@ -15,13 +15,15 @@
 void cp_cpu_thread_begin(void);
 void cp_cpu_thread_end(void);
 
-/* pthread_atfork handlers.  The child stops profiling (it has no timers)
- * and, when the output path contains "%p", starts a fresh profile of its
- * own; otherwise it writes nothing.  It never touches the parent's
- * samples' pages. */
+/* fork steps, called by sigfork.c only.  The child stops profiling (it
+ * has no timers) and never touches the parent's samples' pages;
+ * cp_cpu_atfork_restart, the child's last step, starts a fresh profile of
+ * its own when the output path contains "%p" (otherwise it writes
+ * nothing). */
 void cp_cpu_atfork_prepare(void);
 void cp_cpu_atfork_parent(void);
 void cp_cpu_atfork_child(void);
+void cp_cpu_atfork_restart(void);
 
 /* Around an exec: before it, disarm every timer, discard a timer signal
  * already queued (the new image would die of it) and write what was
@@ -35,18 +37,11 @@ void cp_cpu_atfork_child(void);
 int64_t cp_cpu_before_exec(void);
 void cp_cpu_exec_failed(void);
 
-/* The signal the profiler's handler is installed on, or 0. */
+/* The signal the profiler's handler is installed on, or 0.  A program
+ * that installs its own disposition for it meanwhile gets it recorded
+ * and run behind the profiler's handler (sigfork.h), installed for real
+ * when the profile stops. */
 int cp_cpu_signal(void);
-/* Is act the profiler's own handler? */
-bool cp_cpu_is_handler(const struct sigaction *act);
-/* The program is about to install its own disposition for cp_cpu_signal():
- * delete every timer, forget the handler, and carry on with a free
- * real-time signal (new handler, timers re-armed on every thread); if none
- * is free, stop sampling (what was collected is still written by
- * cprof_cpu_stop or at exit) and say so on stderr: once per process, and
- * not at all in a forked child or in a process whose parent was started
- * with CPU profiling (its tree's root speaks). */
-void cp_cpu_release_signal(void);
 
 /* Before a dlclose: note the code mappings while they are still mapped,
  * when a profile is running or has samples to write (a snapshot of

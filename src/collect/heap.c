@@ -49,6 +49,7 @@
 #include "base/log.h"
 #include "base/rng.h"
 #include "collect/labels.h"
+#include "collect/sigfork.h"
 #include "collect/unwind.h"
 #include "cprof.h"
 
@@ -99,7 +100,6 @@ static uint64_t seed_base;
 static uint64_t thread_seq;
 static uint64_t dropped;
 static uint64_t samples_taken; /* sampling decisions that reached the lock */
-static int atfork_done;
 
 /* The profiler's own code (libcprof.so's mapping): an allocation called
  * straight from it (pthread_create's trampoline record, anything else not
@@ -395,12 +395,6 @@ void cp_heap_atfork_child(void)
     cp_heap_tls_state.busy = busy_before_fork;
 }
 
-void cp_heap_atfork_register(void)
-{
-    if (!__atomic_exchange_n(&atfork_done, 1, __ATOMIC_ACQ_REL))
-        pthread_atfork(cp_heap_atfork_prepare, cp_heap_atfork_parent, cp_heap_atfork_child);
-}
-
 /* ---- public API ---- */
 
 /* The address range of the object this code is in, unless that is the
@@ -459,7 +453,7 @@ void cp_heap_start_finish(void)
     int prev_busy = cp_heap_busy_enter();
     find_own_range();
     cp_unwind_init();
-    cp_heap_atfork_register();
+    cp_sigfork_init(); /* the fork handlers (a program without the preload) */
     cp_heap_busy_leave(prev_busy);
 }
 

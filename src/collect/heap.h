@@ -195,15 +195,10 @@ int cp_heap_leak_report(int fd, int top);
 /* Write to path with "%p" expanded, atomically.  */
 int cp_heap_write_path(const char *path);
 
-/* Fork support: lock before fork, unlock in the parent, reset in the child. */
+/* Fork support (called by sigfork.c, whose lock order puts the heap lock
+ * last: code holding any other lock of cprof may free a sampled block):
+ * lock before fork, unlock in the parent, reset in the child. */
 void cp_heap_atfork_prepare(void);
-/* Register the three with pthread_atfork, once.  The heap lock must be the
- * last lock the forking thread takes (code holding the CPU profiler's or the
- * timers' mutex frees memory, and free() may need the heap lock), and
- * prepare handlers run in reverse order of registration: so this runs
- * before every other profiler's pthread_atfork (preload's constructor).
- * [thread-safe] */
-void cp_heap_atfork_register(void);
 void cp_heap_atfork_parent(void);
 void cp_heap_atfork_child(void);
 

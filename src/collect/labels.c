@@ -157,6 +157,16 @@ int cp_labels_each(const cp_labelset *s,
     return 0;
 }
 
+void cp_labels_atfork_prepare(void)
+{
+    lock_take();
+}
+
+void cp_labels_atfork_parent(void)
+{
+    lock_give();
+}
+
 void cp_labels_atfork_child(void)
 {
     atomic_flag_clear_explicit(&lock, memory_order_release);

@@ -61,6 +61,9 @@ int cp_labels_each(const cp_labelset *s,
 /* In a forked child: the lock may have been held by a thread that does not
  * exist there; make it free again.  Nodes stay valid. */
 void cp_labels_atfork_child(void);
+/* fork (sigfork.c): the lock is held across fork. */
+void cp_labels_atfork_prepare(void);
+void cp_labels_atfork_parent(void);
 
 /* Pushes refused because the cap was reached.  [thread-safe] */
 uint64_t cp_labels_dropped(void);

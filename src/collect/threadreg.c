@@ -166,6 +166,16 @@ void cp_threadreg_each(void (*fn)(void *ctx, pid_t tid, const uint64_t *pcs, uin
     lock_give();
 }
 
+void cp_threadreg_atfork_prepare(void)
+{
+    lock_take();
+}
+
+void cp_threadreg_atfork_parent(void)
+{
+    lock_give();
+}
+
 void cp_threadreg_atfork_child(void)
 {
     /* The other threads' records stay allocated (their owners are gone in

@@ -352,6 +352,16 @@ OWN int cp_threads_take(cp_threads_snapshot *s)
     return rc;
 }
 
+void cp_threads_atfork_prepare(void)
+{
+    pthread_mutex_lock(&take_mu);
+}
+
+void cp_threads_atfork_parent(void)
+{
+    pthread_mutex_unlock(&take_mu);
+}
+
 void cp_threads_atfork_child(void)
 {
     pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;

@@ -107,11 +107,17 @@ uint32_t cp_threadreg_creation_of(pid_t tid, uint64_t **pcs);
  * or end threads).  */
 void cp_threadreg_each(void (*fn)(void *ctx, pid_t tid, const uint64_t *pcs, uint32_t n),
                              void *ctx);
-/* In a forked child: only the forking thread survives. */
+/* fork (sigfork.c): prepare takes the registry's lock, parent frees it;
+ * in the child only the forking thread survives. */
+void cp_threadreg_atfork_prepare(void);
+void cp_threadreg_atfork_parent(void);
 void cp_threadreg_atfork_child(void);
 
 /* In a forked child: the snapshot lock may have been held by a thread
  * that does not exist there; free it, and the registry (above).  */
 void cp_threads_atfork_child(void);
+/* fork (sigfork.c): the snapshot lock is held across fork. */
+void cp_threads_atfork_prepare(void);
+void cp_threads_atfork_parent(void);
 
 #endif

@@ -77,6 +77,7 @@ static int arm(pid_t tid)
     memset(&sev, 0, sizeof sev);
     sev.sigev_notify = SIGEV_THREAD_ID;
     sev.sigev_signo = g_signo;
+    sev.sigev_value.sival_ptr = CP_TIMERS_COOKIE;
     sev._sigev_un._tid = tid;
     timer_t t;
     if (timer_create(thread_clock(tid), &sev, &t) != 0)

@@ -17,6 +17,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* Every timer's sigev_value: the CPU handler tells the signals of its own
+ * timers from the program's instances of the same signal by SI_TIMER and
+ * this value (sigfork.h). */
+#define CP_TIMERS_COOKIE ((void *)(uintptr_t)0x6370726f66ull)
+
 /* 0, or a negative CPROF_E* code (nothing stays armed on failure).
  * only_caller: arm the calling thread alone, without listing
  * /proc/self/task (a forked child has no other thread; listing costs it a

@@ -18,14 +18,12 @@
  *
  * Corrupt stacks: libgcc reads memory at addresses computed from the CFI
  * and registers and does not validate them.  A walk therefore runs under a
- * per-thread recovery point: a SIGSEGV/SIGBUS handler installed by
- * cp_unwind_init() jumps back (siglongjmp) when the fault happened inside a
- * walk of this thread, and we keep the frames found so far.  Faults that are
- * not ours are handed to the program's handler — the one installed before
- * us, or one the program installs later through the sigaction/signal
- * interposers (cp_unwind_fault_sigaction), which keep the guard in front —
- * or the default action is restored and the instruction re-executed (a
- * signal sent with kill/raise is raised again).  A walk also
+ * per-thread recovery point: the SIGSEGV/SIGBUS guard (installed by
+ * cp_unwind_init() through sigfork.c, which owns every disposition) calls
+ * cp_unwind_fault_escape(), which jumps back (siglongjmp) when the fault
+ * happened inside a walk of this thread, and we keep the frames found so
+ * far.  Faults that are not ours go to the program's handler or the
+ * default action (sigfork.c).  A walk also
  * stops if the canonical frame address fails to grow (a loop).
  *
  * Alternatives rejected (measured numbers in docs/cpu.md):
@@ -63,18 +61,13 @@
 #include <ucontext.h>
 #include <unwind.h>
 
+#include "collect/sigfork.h"
 #include "cprof.h"
 
 /* initial-exec: TLS access must not allocate or take locks in a handler. */
 static __thread sigjmp_buf *guard_env __attribute__((tls_model("initial-exec")));
 
-static struct sigaction old_segv, old_bus;
-static int fault_handlers_installed;
-/* glibc's sigaction, past the interposer (preload.c), which hands the
- * program's SIGSEGV/SIGBUS handlers to cp_unwind_fault_sigaction. */
-typedef int (*sigaction_fn)(int, const struct sigaction *, struct sigaction *);
-static sigaction_fn real_sigaction = sigaction;
-static int have_real_sigaction;
+static int init_done;
 
 /* The three libgcc entry points, taken from libgcc_s itself: a program
  * that links the other libunwind (libunwind.so also exports _Unwind_*)
@@ -156,76 +149,13 @@ struct walk {
     uintptr_t last_cfa;
 };
 
-static void on_fault(int sig, siginfo_t *si, void *uc)
+void cp_unwind_fault_escape(void)
 {
-    /* si_code <= 0: sent by kill, tgkill or sigqueue, not a fault of ours. */
-    bool sent = si && si->si_code <= 0;
     sigjmp_buf *env = guard_env;
-    if (env && !sent) {
+    if (env) {
         guard_env = NULL;
         siglongjmp(*env, 1);
     }
-    struct sigaction *old = sig == SIGSEGV ? &old_segv : &old_bus;
-    if (old->sa_flags & SA_RESETHAND) {
-        /* A one-shot handler: the kernel would reset the disposition to
-         * the default before running it; so do we, or a handler that
-         * returns to re-execute the fault would be called for ever. */
-        struct sigaction h = *old;
-        memset(old, 0, sizeof *old);
-        old->sa_handler = SIG_DFL;
-        real_sigaction(sig, old, NULL);
-        /* sa_handler and sa_sigaction share storage: test it once. */
-        if (h.sa_handler == SIG_DFL || h.sa_handler == SIG_IGN) {
-            if (sent && h.sa_handler == SIG_DFL)
-                raise(sig);
-        } else if (h.sa_flags & SA_SIGINFO) {
-            h.sa_sigaction(sig, si, uc);
-        } else {
-            h.sa_handler(sig);
-        }
-        return;
-    }
-    if ((old->sa_flags & SA_SIGINFO) && old->sa_sigaction) {
-        old->sa_sigaction(sig, si, uc);
-        return;
-    }
-    if (!(old->sa_flags & SA_SIGINFO) && old->sa_handler != SIG_DFL &&
-        old->sa_handler != SIG_IGN) {
-        old->sa_handler(sig);
-        return;
-    }
-    if (!(old->sa_flags & SA_SIGINFO) && old->sa_handler == SIG_IGN && sent)
-        return; /* the program ignores it */
-    /* Default action: restore it.  Returning from a fault re-executes the
-     * faulting instruction, which now takes the default path (core dump);
-     * a sent signal is not repeated that way, so send it again (it is not
-     * blocked here: SA_NODEFER), or the process would survive it. */
-    real_sigaction(sig, old, NULL);
-    if (sent)
-        raise(sig);
-}
-
-static void install_fault_handlers(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_fault;
-    /* SA_NODEFER: the jump out leaves the signal mask as it was before the
-     * fault, so sigsetjmp need not save the mask (a syscall per sample). */
-    sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK | SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    struct sigaction cur;
-    sigaction_fn f = (sigaction_fn)dlsym(RTLD_NEXT, "sigaction");
-    if (f) {
-        real_sigaction = f;
-        have_real_sigaction = 1;
-    }
-    if (real_sigaction(SIGSEGV, NULL, &cur) == 0 && !((cur.sa_flags & SA_SIGINFO) &&
-                                                 cur.sa_sigaction == on_fault))
-        real_sigaction(SIGSEGV, &sa, &old_segv);
-    if (real_sigaction(SIGBUS, NULL, &cur) == 0 && !((cur.sa_flags & SA_SIGINFO) &&
-                                                cur.sa_sigaction == on_fault))
-        real_sigaction(SIGBUS, &sa, &old_bus);
 }
 
 /* Record one frame: the first `max` in place; past that, the frames after
@@ -344,25 +274,6 @@ int cp_unwind_signal(void *ucontext, uint64_t *pcs, int max)
     return n;
 }
 
-int cp_unwind_fault_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
-{
-    if (sig != SIGSEGV && sig != SIGBUS)
-        return 0;
-    if (!__atomic_load_n(&fault_handlers_installed, __ATOMIC_ACQUIRE) || !have_real_sigaction)
-        return 0; /* (without glibc's own sigaction, the caller's is the only one) */
-    struct sigaction cur;
-    if (real_sigaction(sig, NULL, &cur) != 0 ||
-        !((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_fault))
-        return 0; /* not (or no longer) ours */
-    struct sigaction *chain = sig == SIGSEGV ? &old_segv : &old_bus;
-    struct sigaction prev = *chain;
-    if (act && !((act->sa_flags & SA_SIGINFO) && act->sa_sigaction == on_fault))
-        *chain = *act;
-    if (old)
-        *old = prev;
-    return 1;
-}
-
 /* Called with a fake ucontext so the signal path's code is bound too, and
  * one siglongjmp so the fault path binds it before it is ever needed. */
 static void warm_up(void)
@@ -380,9 +291,9 @@ static void warm_up(void)
 void cp_unwind_init(void)
 {
     /* Benign race: both callers would install the same handler. */
-    if (!__atomic_exchange_n(&fault_handlers_installed, 1, __ATOMIC_ACQ_REL)) {
+    if (!__atomic_exchange_n(&init_done, 1, __ATOMIC_ACQ_REL)) {
         bind_libgcc();
-        install_fault_handlers();
+        cp_sigfork_guard_faults(); /* SIGSEGV/SIGBUS: cp_unwind_fault_escape */
         /* Resolve _Unwind_Backtrace, _dl_find_object and libgcc's one-time
          * register-size table now, outside any handler or hook.  Once per
          * process: a forked child inherits the warm state (and a walk in

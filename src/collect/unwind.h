@@ -71,13 +71,9 @@ int cp_unwind_here(uint64_t *pcs, int max, int skip);
  * pcs[0] is the interrupted PC.  [async-signal-safe] */
 int cp_unwind_signal(void *ucontext, uint64_t *pcs, int max);
 
-/* The program installs (act) or asks for (old) its own SIGSEGV or SIGBUS
- * disposition while the walk's fault guard holds the signal: the guard
- * stays installed and passes the faults that are not a walk's to the
- * program's handler, which is what `old` reports.  Returns 1 when done so,
- * 0 when the caller should call the real sigaction.  The program's sa_mask
- * is not applied when its handler runs through the guard.  [thread-safe] */
-struct sigaction;
-int cp_unwind_fault_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+/* From the SIGSEGV/SIGBUS guard (sigfork.c): if this thread is inside a
+ * walk, leave it (siglongjmp back into the walk, which keeps the frames
+ * found so far); otherwise return.  [async-signal-safe] */
+void cp_unwind_fault_escape(void);
 
 #endif

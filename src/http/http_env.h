@@ -10,4 +10,10 @@
 
 void cp_http_env_start(void);
 
+/* fork steps, called by collect/sigfork.c only: the start/stop lock held
+ * across fork, released in the parent, re-initialised in the child. */
+void cp_http_atfork_prepare(void);
+void cp_http_atfork_parent(void);
+void cp_http_atfork_child(void);
+
 #endif

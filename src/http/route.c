@@ -516,16 +516,17 @@ static bool host_ok(const cp_http_req *q)
     return cfg.token[0] && !cfg.loopback;
 }
 
+static pthread_mutex_t rate_mu = PTHREAD_MUTEX_INITIALIZER; /* the token bucket */
+
 /* Token bucket shared by every connection: rate_per_s, burst 2x. */
 static bool rate_ok(void)
 {
-    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
     static double tokens = -1;
     static int64_t last_ns;
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     int64_t now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-    pthread_mutex_lock(&mu);
+    pthread_mutex_lock(&rate_mu);
     double cap = 2.0 * cfg.rate_per_s;
     if (tokens < 0)
         tokens = cap;
@@ -536,7 +537,7 @@ static bool rate_ok(void)
     bool ok = tokens >= 1.0;
     if (ok)
         tokens -= 1.0;
-    pthread_mutex_unlock(&mu);
+    pthread_mutex_unlock(&rate_mu);
     return ok;
 }
 
@@ -611,4 +612,23 @@ void cp_route_serve(const cp_http_req *q, cp_http_resp *r)
     text(r, 404, "Unknown profile\n");
 out:
     cp_heap_busy_leave(busy);
+}
+
+/* fork (collect/sigfork.c): both leaves, held across fork. */
+void cp_route_atfork_prepare(void)
+{
+    pthread_mutex_lock(&last_mu);
+    pthread_mutex_lock(&rate_mu);
+}
+
+void cp_route_atfork_parent(void)
+{
+    pthread_mutex_unlock(&rate_mu);
+    pthread_mutex_unlock(&last_mu);
+}
+
+void cp_route_atfork_child(void)
+{
+    pthread_mutex_init(&rate_mu, NULL);
+    pthread_mutex_init(&last_mu, NULL);
 }

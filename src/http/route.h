@@ -30,6 +30,12 @@ typedef struct cp_route_config {
 void cp_route_configure(const cp_route_config *c);
 void cp_route_serve(const cp_http_req *req, cp_http_resp *resp);
 
+/* fork steps, called by collect/sigfork.c only: the delta and rate locks
+ * held across fork, released in the parent, re-initialised in the child. */
+void cp_route_atfork_prepare(void);
+void cp_route_atfork_parent(void);
+void cp_route_atfork_child(void);
+
 /* The debug=1 text form of p (route_text.c), Go's layouts where they
  * exist (heap, count profiles, contention profiles). */
 int cp_route_text(const char *name, const cp_profile *p, cp_buf *out);

@@ -334,3 +334,21 @@ void cp_http_env_start(void)
     start_rates_from_env();
     cprof_http_start(NULL);
 }
+
+/* fork (collect/sigfork.c): start/stop is the outermost lock of cprof (a
+ * stop joins server threads that may be inside any producer); a child has
+ * no server and may start its own. */
+void cp_http_atfork_prepare(void)
+{
+    pthread_mutex_lock(&mu);
+}
+
+void cp_http_atfork_parent(void)
+{
+    pthread_mutex_unlock(&mu);
+}
+
+void cp_http_atfork_child(void)
+{
+    pthread_mutex_init(&mu, NULL);
+}

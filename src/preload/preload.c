@@ -6,14 +6,14 @@
  * any thread).  pthread_create is interposed so every new thread passes
  * through a trampoline that arms its CPU timer before the start routine
  * and disarms it at exit (a pthread key destructor, which also runs on
- * pthread_exit).  pthread_atfork keeps the profiler consistent across
- * fork: the child stops, and starts its own profile only when the path
- * holds "%p", so it never overwrites its parent's file.  exec keeps the
+ * pthread_exit).  Fork is handled in one place (collect/sigfork.c): the
+ * child stops, and starts its own profile only when the path holds "%p",
+ * so it never overwrites its parent's file.  exec keeps the
  * environment, so an exec'd program profiles itself under its own %p; the
  * exec family is interposed so a process writes its CPU samples and
  * disarms its timers before its image is replaced.
  * sigaction and signal are interposed so a program that installs its own
- * handler for the profiling signal gets it cleanly (see below).  dlclose
+ * handler for a signal cprof uses gets it (see below).  dlclose
  * is interposed so the CPU profiler notes the code mappings before a
  * library goes away (its samples keep their names).  CPROF_STACK_DEPTH
  * sets the depth every profiler's stacks keep (strictly parsed).
@@ -53,6 +53,7 @@
 #include "collect/cpu.h"
 #include "collect/heap.h"
 #include "collect/labels.h"
+#include "collect/sigfork.h"
 #include "collect/threads.h"
 #include "collect/unwind.h"
 #include "cprof.h"
@@ -188,82 +189,52 @@ CPROF_API int dlclose(void *handle)
     return f(handle);
 }
 
-/* A program that installs its own disposition for the profiling signal
- * keeps it: the profiler lets go first (deleting its timers, so the
- * program's handler never sees our signals and SIG_DFL never kills it).
+/* sigaction and signal are async-signal-safe (crash handlers call them),
+ * so these take no lock, create no timer, allocate nothing and print
+ * nothing: each step below is an atomic store or a sem_post.  The CPU
+ * profiler's signal and SIGSEGV/SIGBUS stay ours, the program's
+ * disposition recorded and run behind ours (collect/sigfork.h);
+ * CPROF_SIGNAL's and the threads profile's signals are given up.
  * signal() is interposed too because glibc's signal() calls its internal
  * sigaction directly. */
-typedef int (*sigaction_fn)(int, const struct sigaction *, struct sigaction *);
-typedef sighandler_t (*signal_fn)(int, sighandler_t);
+static void let_go(int sig, const struct sigaction *act)
+{
+    if (sig > 0 && sig == cp_continuous_signal() && !cp_continuous_is_handler(act))
+        cp_continuous_release_signal(); /* CPROF_SIGNAL yields to the program */
+    if (sig > 0 && sig == cp_threads_signal() && !cp_threads_is_handler(act))
+        cp_threads_release_signal();
+}
 
 CPROF_API int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
-    static sigaction_fn real;
-    if (!real)
-        real = (sigaction_fn)dlsym(RTLD_NEXT, "sigaction");
-    if (!real) {
-        errno = ENOSYS;
-        return -1;
-    }
-    if (act && sig > 0 && sig == cp_cpu_signal() && !cp_cpu_is_handler(act))
-        cp_cpu_release_signal();
-    if (act && sig > 0 && sig == cp_continuous_signal() && !cp_continuous_is_handler(act))
-        cp_continuous_release_signal(); /* CPROF_SIGNAL yields to the program */
-    if (act && sig > 0 && sig == cp_threads_signal() && !cp_threads_is_handler(act))
-        cp_threads_release_signal();
-    /* A crash handler (or a runtime's fault handler) installed after ours
-     * would take the unwinder's own faults: keep the guard, chain to it. */
-    if (cp_unwind_fault_sigaction(sig, act, old))
+    if (act)
+        let_go(sig, act);
+    if (cp_sigfork_intercept(sig, act, old))
         return 0;
-    return real(sig, act, old);
+    return cp_sigfork_sigaction(sig, act, old);
 }
 
 CPROF_API sighandler_t signal(int sig, sighandler_t handler)
 {
-    static signal_fn real;
-    if (!real)
-        real = (signal_fn)dlsym(RTLD_NEXT, "signal");
-    if (!real) {
-        errno = ENOSYS;
-        return SIG_ERR;
-    }
-    if (sig > 0 && sig == cp_cpu_signal())
-        cp_cpu_release_signal();
-    if (sig > 0 && sig == cp_continuous_signal())
-        cp_continuous_release_signal();
-    if (sig > 0 && sig == cp_threads_signal())
-        cp_threads_release_signal();
-    if ((sig == SIGSEGV || sig == SIGBUS) && handler != SIG_ERR) {
-        /* glibc's signal(): BSD semantics, SA_RESTART, handler not reset. */
-        struct sigaction act, old;
-        memset(&act, 0, sizeof act);
-        act.sa_handler = handler;
+    struct sigaction act, old;
+    memset(&act, 0, sizeof act);
+    act.sa_handler = handler;
+    if (handler != SIG_ERR)
+        let_go(sig, &act);
+    if (handler != SIG_ERR && sig > 0 && sig == cp_sigfork_kept()) {
+        /* glibc's signal(): BSD semantics, SA_RESTART, the signal blocked
+         * while its handler runs, the handler not reset. */
         act.sa_flags = SA_RESTART;
-        if (cp_unwind_fault_sigaction(sig, &act, &old))
-            return old.sa_handler;
+        sigemptyset(&act.sa_mask);
+        sigaddset(&act.sa_mask, sig);
+    } else if (handler != SIG_ERR && (sig == SIGSEGV || sig == SIGBUS)) {
+        act.sa_flags = SA_RESTART; /* (the guard applies no mask) */
+    } else {
+        return cp_sigfork_signal(sig, handler);
     }
-    return real(sig, handler);
-}
-
-static void fork_prepare(void)
-{
-    cp_cpu_atfork_prepare();
-}
-
-static void fork_parent(void)
-{
-    cp_cpu_atfork_parent();
-}
-
-static void fork_child(void)
-{
-    cp_preload_heap_atfork_child();
-    cp_cpu_atfork_child();
-    cp_labels_atfork_child();
-    cp_continuous_atfork_child();
-    cp_preload_locks_atfork_child();
-    cp_preload_io_atfork_child();
-    cp_threads_atfork_child();
+    if (cp_sigfork_intercept(sig, &act, &old))
+        return old.sa_handler;
+    return cp_sigfork_signal(sig, handler);
 }
 
 CP_THREADS_OWN static void at_exit(void)
@@ -451,49 +422,37 @@ static size_t count_args(va_list ap)
     return n;
 }
 
-/* argv[0..n) from arg and ap, the NULL after them consumed, argv[n] = NULL */
-#define COLLECT_ARGS(argv, arg, ap, n)                    \
-    do {                                                  \
-        argv[0] = (char *)arg;                            \
-        for (size_t i_ = 1; i_ <= n; i_++)                \
-            argv[i_] = va_arg(ap, char *);                \
-    } while (0)
+/* In a variadic exec: declares argv (on the stack, NULL-terminated) from
+ * `arg` and the arguments after it, and leaves `ap` open just past their
+ * NULL (execle's envp follows it); the caller calls va_end. */
+#define ARGV_FROM_LIST(arg)                              \
+    va_list ap;                                          \
+    va_start(ap, arg);                                   \
+    size_t n = count_args(ap);                           \
+    va_end(ap);                                          \
+    char *argv[n + 1];                                   \
+    va_start(ap, arg);                                   \
+    argv[0] = (char *)arg;                               \
+    for (size_t i_ = 1; i_ <= n; i_++)                   \
+        argv[i_] = va_arg(ap, char *)
 
 CPROF_API int execl(const char *path, const char *arg, ...)
 {
-    va_list ap;
-    va_start(ap, arg);
-    size_t n = count_args(ap);
-    va_end(ap);
-    char *argv[n + 1];
-    va_start(ap, arg);
-    COLLECT_ARGS(argv, arg, ap, n);
+    ARGV_FROM_LIST(arg);
     va_end(ap);
     return execv(path, argv);
 }
 
 CPROF_API int execlp(const char *file, const char *arg, ...)
 {
-    va_list ap;
-    va_start(ap, arg);
-    size_t n = count_args(ap);
-    va_end(ap);
-    char *argv[n + 1];
-    va_start(ap, arg);
-    COLLECT_ARGS(argv, arg, ap, n);
+    ARGV_FROM_LIST(arg);
     va_end(ap);
     return execvp(file, argv);
 }
 
 CPROF_API int execle(const char *path, const char *arg, ...)
 {
-    va_list ap;
-    va_start(ap, arg);
-    size_t n = count_args(ap);
-    va_end(ap);
-    char *argv[n + 1];
-    va_start(ap, arg);
-    COLLECT_ARGS(argv, arg, ap, n);
+    ARGV_FROM_LIST(arg);
     char *const *envp = va_arg(ap, char *const *);
     va_end(ap);
     return execve(path, argv, envp);
@@ -517,11 +476,7 @@ __attribute__((constructor)) static void preload_init(void)
     cp_preload_io_init();
     get_real_create();
     have_key = pthread_key_create(&exit_key, on_thread_exit) == 0;
-    /* The heap's handlers first, so its prepare runs last: a thread inside
-     * cprof_cpu_stop holds the CPU mutex and frees big blocks, which takes
-     * the heap lock; taking them in the other order deadlocked fork(). */
-    cp_heap_atfork_register();
-    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    cp_sigfork_init(); /* the real sigaction; fork's one handler set */
     atexit(at_exit);
     cp_preload_locks_init();
     start_cpu_from_env(startup_ns);

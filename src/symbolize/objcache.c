@@ -36,11 +36,9 @@ typedef struct centry {
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static centry table[CP_OBJCACHE_MAX];
 static uint64_t clock_ticks;
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 static void lock(void) { pthread_mutex_lock(&mu); }
 static void unlock(void) { pthread_mutex_unlock(&mu); }
-static void register_atfork(void) { pthread_atfork(lock, unlock, unlock); }
 
 static bool same_file(const centry *e, const struct stat *st)
 {
@@ -50,7 +48,6 @@ static bool same_file(const centry *e, const struct stat *st)
 
 int cp_objcache_get(const char *path, const char *debug_dirs, cp_objfile **out)
 {
-    pthread_once(&atfork_once, register_atfork);
     const char *dirs = debug_dirs ? debug_dirs : "";
     struct stat st;
     bool have_stat = stat(path, &st) == 0;

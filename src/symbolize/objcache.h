@@ -8,7 +8,12 @@
  * that writes a profile every few seconds (HTTP endpoint, periodic
  * profiles) parses libc's symbols and DWARF once, not on every write.
  * Used only when cp_symbolize_opts.cache asks for it.
- * [thread-safe]; fork-safe (the lock is taken around fork).
+ * [thread-safe].  Not fork-safe by itself: it lives in the cprof command
+ * (and tests), never in a profiled process (libcprof has no libdw), and
+ * the command forks only to exec.  A collector that ever uses it must add
+ * its lock to the fork order in collect/sigfork.c; registering a
+ * pthread_atfork of its own (as it once did, lazily) would put its lock
+ * first and invert the order against the CPU profiler's mutex.
  */
 #ifndef CP_SYMBOLIZE_OBJCACHE_H
 #define CP_SYMBOLIZE_OBJCACHE_H

@@ -51,20 +51,19 @@ forkfaults)
   has "$dir/t.txt" burn
   ;;
 quiet)
-  # The program takes SIGPROF among every classic signal: cprof moves to a
-  # free real-time signal without a word and keeps sampling.
+  # The program takes SIGPROF among every classic signal: its handler is
+  # recorded behind cprof's (collect/sigfork.h), which keeps sampling on
+  # SIGPROF without a word.
   profiled "$prog" allsig >"$dir/out" 2>"$dir/err"
   [ ! -s "$dir/err" ] || { cat "$dir/err"; fail "allsig: stderr not empty"; }
   top "$dir/cpu.pb.gz" >"$dir/t.txt"
   has "$dir/t.txt" after_allsig
-  # Every signal taken, real-time ones too: sampling stops, said once.
+  # Every signal taken, real-time ones too: the same, silently.
   profiled "$prog" allsig-rt >"$dir/out" 2>"$dir/err"
-  cat "$dir/err"
-  [ "$(wc -l <"$dir/err")" = 1 ] || fail "allsig-rt: want exactly one line on stderr"
-  grep -q "CPU profiling stops here" "$dir/err" || fail "allsig-rt: not the stop notice"
-  top "$dir/cpu.pb.gz" >/dev/null
-  # ... and once per process tree: three such programs under a profiled
-  # shell (their parent) stay silent.
+  [ ! -s "$dir/err" ] || { cat "$dir/err"; fail "allsig-rt: stderr not empty"; }
+  top "$dir/cpu.pb.gz" >"$dir/t.txt"
+  has "$dir/t.txt" after_allsig
+  # ... and under a profiled shell, three such programs stay silent.
   env CPROF_CPU="$dir/cpu.%p.pb.gz" LD_PRELOAD="$lib" \
     sh -c "\"$prog\" allsig-rt; \"$prog\" allsig-rt & \"$prog\" allsig-rt; wait" >"$dir/out" 2>"$dir/err"
   cat "$dir/err"

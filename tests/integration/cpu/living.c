@@ -91,9 +91,17 @@ static int mode_eintr(void)
 {
     if (pipe(pipefd) != 0)
         return fail("pipe");
-    struct sigaction cur;
-    sigaction(SIGPROF, NULL, &cur);
-    if (!(cur.sa_flags & SA_RESTART))
+    /* The kernel's disposition: sigaction() answers with the program's
+     * own (SIG_DFL here), the profiler's handler being kept in front. */
+    struct {
+        void *handler;
+        unsigned long flags;
+        void *restorer;
+        uint64_t mask;
+    } cur;
+    if (syscall(SYS_rt_sigaction, SIGPROF, NULL, &cur, sizeof cur.mask) != 0)
+        return fail("rt_sigaction");
+    if (!(cur.flags & SA_RESTART))
         return fail("SIGPROF handler lacks SA_RESTART");
     atomic_store(&reader_tid, (int)gettid());
     pthread_t w;
