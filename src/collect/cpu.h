@@ -48,11 +48,6 @@ bool cp_cpu_is_handler(const struct sigaction *act);
  * with CPU profiling (its tree's root speaks). */
 void cp_cpu_release_signal(void);
 
-/* Before a dlclose: note the code mappings while they are still mapped,
- * when a profile is running or has samples to write (a snapshot of
- * /proc/self/maps, kept only if it changed since the previous one). */
-void cp_cpu_note_maps(void);
-
 /* Counters of the running (or last) profile, for tests and benchmarks. */
 typedef struct cp_cpu_stats {
     int64_t samples;   /* samples taken */
