@@ -26,7 +26,7 @@ int main(int argc, char **argv)
         return 1;
     }
     alloc_fn alloc = (alloc_fn)dlsym(h, "dlplug_alloc_here");
-    burn_fn burn = (burn_fn)dlsym(h, "dlplug_burn_here");
+    burn_fn burn = (burn_fn)dlsym(h, "dl_burn");
     if (!alloc || !burn) {
         fprintf(stderr, "dlsym: %s\n", dlerror());
         return 1;

@@ -4,8 +4,8 @@
 # dlmain dlopens dlplug, allocates 1000 blocks of 96 bytes there (frees
 # 400), burns 300 ms of CPU there, dlcloses it and exits; CPROF_HEAP at
 # rate 1 and CPROF_CPU write at exit.  The heap profile's figures for
-# dlplug_alloc_here are exact and named, the CPU profile names
-# dlplug_burn_here, and go tool pprof opens both.
+# dlplug_alloc_here are exact and named, the CPU profile names dl_burn
+# (the library's CPU burner), and go tool pprof opens both.
 set -u
 LC_ALL=C
 export LC_ALL
@@ -38,7 +38,7 @@ grep -Eq '^ +1000 .* dlplug_alloc_here$' "$tmp/heap.top" ||
     { cat "$tmp/heap.top"; fail "go tool pprof: dlplug_alloc_here is not 1000 objects flat"; }
 HOME="$tmp" go tool pprof -symbolize=none -top "$tmp/cpu.pb.gz" >"$tmp/cpu.top" 2>&1 ||
     fail "go tool pprof -top on the CPU profile"
-grep -q ' dlplug_burn_here$' "$tmp/cpu.top" ||
-    { cat "$tmp/cpu.top"; fail "CPU profile: dlplug_burn_here is not named"; }
+grep -q ' dl_burn$' "$tmp/cpu.top" ||
+    { cat "$tmp/cpu.top"; fail "CPU profile: dl_burn is not named"; }
 sed -n 1,8p "$tmp/cpu.top"
 echo "ok: heap and CPU samples in a dlclose'd library keep their mapping and names"
