@@ -68,9 +68,10 @@ int cp_heap_on;
 extern const char __start_cprof_hooks[] __attribute__((visibility("hidden")));
 extern const char __stop_cprof_hooks[] __attribute__((visibility("hidden")));
 
-/* Buckets: 1 Mi index slots (4 MiB) and a 256 MiB arena, reserved, not
- * committed (about 1.5 million buckets of 20 frames). */
-enum { TAB_INDEX = 1 << 20, TAB_ARENA_WORDS = 1 << 25 };
+/* Buckets: 512 Ki index slots (2 MiB) and a 256 MiB arena, reserved, not
+ * committed (about 1 million buckets of 20 frames; the index is good for
+ * some 400 000 before probes run out). */
+enum { TAB_INDEX = 1 << 19, TAB_ARENA_WORDS = 1 << 25 };
 
 /* glibc's allocator, for big sampled blocks (see heap.h; only while
  * cp_heap_glibc says glibc is the program's allocator). */
