@@ -36,7 +36,6 @@ int cp_cpuwrite_build(cp_stacktab *t, const cp_cpuwrite_meta *m, cp_profile **ou
 {
     int rc = CPROF_ENOMEM;
     uint64_t *ids = NULL;
-    cp_profile *raw = NULL;
     cp_locate loc;
     cp_pbuilder *b = cp_pbuilder_new(true);
     cp_locate_init(&loc, b);
@@ -68,20 +67,10 @@ int cp_cpuwrite_build(cp_stacktab *t, const cp_cpuwrite_meta *m, cp_profile **ou
         if (cp_pbuilder_sample(b, ids, n, v, labs, nl))
             goto out;
     }
-    if (m->lost > 0) {
-        uint64_t lid = cp_pbuilder_named_location(b, CP_LOST_FRAME);
-        int64_t v[2] = {m->lost, m->lost_ns};
-        if (!lid || cp_pbuilder_sample(b, &lid, 1, v, NULL, 0))
-            goto out;
-    }
-    raw = cp_pbuilder_finish(b);
-    if (!raw)
+    if (m->lost > 0 && cp_locate_lost(&loc, (int64_t[2]){m->lost, m->lost_ns}))
         goto out;
-    *out = cp_output_symbolize(raw);
-    raw = NULL;
-    rc = 0;
+    rc = cp_locate_finish(&loc, true, out);
 out:
-    cp_profile_free(raw);
     cp_locate_free(&loc);
     cp_pbuilder_free(b);
     free(ids);

@@ -91,7 +91,6 @@ static int build(cp_events *t, const cp_events_spec *s, cp_profile **out)
 {
     int rc = CPROF_ENOMEM;
     uint64_t *ids = NULL;
-    cp_profile *raw = NULL;
     cp_locate loc;
     cp_pbuilder *b = cp_pbuilder_new(true);
     cp_locate_init(&loc, b);
@@ -119,7 +118,6 @@ static int build(cp_events *t, const cp_events_spec *s, cp_profile **out)
     cp_pbuilder_times(b, now, s->duration_ns);
     if (!(ids = malloc(CP_MAX_FRAMES * sizeof *ids)))
         goto out;
-    bool any = false;
     for (const cp_stackrec *r = t ? cp_stacktab_next(t, NULL) : NULL; r;
          r = cp_stacktab_next(t, r)) {
         int64_t cnt = atomic_load_explicit(&r->val[0], memory_order_relaxed);
@@ -133,7 +131,6 @@ static int build(cp_events *t, const cp_events_spec *s, cp_profile **out)
         uint32_t lead = named && s->tag_frame ? 1 : 0;
         if (lead && !(ids[0] = cp_pbuilder_named_location(b, s->tag_names[tag])))
             goto out;
-        any = true;
         if (cp_locate_stack(&loc, r->pcs, n, ids + lead))
             goto out;
         cp_label_in labs[CP_LABELSOUT_MAX + 1];
@@ -151,21 +148,14 @@ static int build(cp_events *t, const cp_events_spec *s, cp_profile **out)
     cp_events_get_stats(t, &st);
     int64_t lost = st.lost;
     if (lost > 0) {
-        uint64_t lid = cp_pbuilder_named_location(b, CP_LOST_FRAME);
         int64_t v[4] = {0};
         for (size_t i = 0; i < s->ncols; i++)
             v[i] = s->cols[i].src == CP_EV_COUNT ? col_value(&s->cols[i], lost, 0, 0) : 0;
-        if (!lid || cp_pbuilder_sample(b, &lid, 1, v, NULL, 0))
+        if (cp_locate_lost(&loc, v))
             goto out;
     }
-    raw = cp_pbuilder_finish(b);
-    if (!raw)
-        goto out;
-    *out = any ? cp_output_symbolize(raw) : raw;
-    raw = NULL;
-    rc = 0;
+    rc = cp_locate_finish(&loc, true, out);
 out:
-    cp_profile_free(raw);
     cp_locate_free(&loc);
     cp_pbuilder_free(b);
     free(ids);

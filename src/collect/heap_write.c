@@ -65,7 +65,6 @@ void cp_heap_scale(int64_t count, int64_t bytes, int64_t rate,
 static int build(bool raw, bool with_size_label, cp_profile **out)
 {
     int rc = CPROF_ENOMEM;
-    cp_profile *p = NULL;
     uint64_t *ids = NULL;
     cp_locate loc;
     cp_pbuilder *b = cp_pbuilder_new(true);
@@ -122,27 +121,12 @@ static int build(bool raw, bool with_size_label, cp_profile **out)
         if (rc)
             goto out;
     }
+    /* Samples the region could not hold: on the lost-samples frame. */
     uint64_t lost = cp_heap_dropped();
-    if (lost) {
-        /* Samples the region could not hold: shown as one named frame, as
-         * Go shows lost profiling events. */
-        uint64_t lid = cp_pbuilder_named_location(b, CP_LOST_FRAME);
-        int64_t v[4] = {(int64_t)lost, 0, 0, 0};
-        rc = lid ? cp_pbuilder_sample(b, &lid, 1, v, NULL, 0) : CPROF_ENOMEM;
-        if (rc)
-            goto out;
-    }
-    rc = CPROF_ENOMEM;
-    p = cp_pbuilder_finish(b);
-    if (!p)
+    if (lost && (rc = cp_locate_lost(&loc, (int64_t[4]){(int64_t)lost, 0, 0, 0})) != 0)
         goto out;
-    rc = 0;
-    if (!raw && cp_locate_mapped(&loc))
-        p = cp_output_symbolize(p);
-    *out = p;
-    p = NULL;
+    rc = cp_locate_finish(&loc, !raw, out);
 out:
-    cp_profile_free(p);
     free(ids);
     cp_locate_free(&loc);
     cp_pbuilder_free(b);

@@ -20,6 +20,7 @@
 
 #include "collect/cpu.h"
 #include "collect/dlmaps.h"
+#include "collect/output.h"
 #include "collect/unwind.h"
 #include "cprof.h"
 
@@ -93,6 +94,21 @@ int cp_locate_stack(cp_locate *l, const uint64_t *pcs, uint32_t n, uint64_t *ids
 bool cp_locate_mapped(const cp_locate *l)
 {
     return l->main_added;
+}
+
+int cp_locate_lost(cp_locate *l, const int64_t *v)
+{
+    uint64_t id = cp_pbuilder_named_location(l->b, CP_LOST_FRAME);
+    return id ? cp_pbuilder_sample(l->b, &id, 1, v, NULL, 0) : CPROF_ENOMEM;
+}
+
+int cp_locate_finish(cp_locate *l, bool symbolize, cp_profile **out)
+{
+    cp_profile *p = cp_pbuilder_finish(l->b);
+    if (!p)
+        return CPROF_ENOMEM;
+    *out = symbolize && l->main_added ? cp_output_symbolize(p) : p;
+    return 0;
 }
 
 void cp_locate_free(cp_locate *l)

@@ -45,6 +45,13 @@ void cp_locate_prepare(cp_locate *l);
 int cp_locate_stack(cp_locate *l, const uint64_t *pcs, uint32_t n, uint64_t *ids);
 /* Whether any PC got a mapping (the profile is then worth symbolizing). */
 bool cp_locate_mapped(const cp_locate *l);
+/* The writers' common end.  cp_locate_lost adds one sample of values v on
+ * the lost-samples frame (CP_LOST_FRAME), as Go shows lost profiling
+ * events; cp_locate_finish hands out the builder's profile, symbolized
+ * (ELF names, output.h) when symbolize is set and any PC got a mapping.
+ * 0 or CPROF_ENOMEM. */
+int cp_locate_lost(cp_locate *l, const int64_t *v);
+int cp_locate_finish(cp_locate *l, bool symbolize, cp_profile **out);
 void cp_locate_free(cp_locate *l);
 
 #endif

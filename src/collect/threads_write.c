@@ -64,15 +64,6 @@ static cp_pbuilder *new_builder(const char *type, int64_t time_ns, bool merge)
     return b;
 }
 
-static int finish(cp_pbuilder *b, cp_profile **out)
-{
-    cp_profile *raw = cp_pbuilder_finish(b);
-    if (!raw)
-        return CPROF_ENOMEM;
-    *out = cp_output_symbolize(raw);
-    return 0;
-}
-
 int cp_threads_build(const cp_threads_snapshot *s, cp_profile **out)
 {
     int busy = cp_heap_busy_enter();
@@ -101,7 +92,7 @@ int cp_threads_build(const cp_threads_snapshot *s, cp_profile **out)
         if ((rc = cp_pbuilder_sample(b, ids, n, &one, labs, nl)) != 0)
             goto out;
     }
-    rc = finish(b, out);
+    rc = cp_locate_finish(&loc, true, out);
 out:
     cp_locate_free(&loc);
     cp_pbuilder_free(b);
@@ -148,7 +139,7 @@ int cp_threadcreate_profile(cp_profile **out)
         if (!c.rc)
             cp_threadreg_each(add_created, &c);
         if (!c.rc)
-            c.rc = finish(c.b, out);
+            c.rc = cp_locate_finish(&c.loc, true, out);
     }
     int rc = c.rc;
     cp_locate_free(&c.loc);
@@ -233,7 +224,7 @@ int cp_threads_render_text(const cp_threads_snapshot *s, cp_buf *out)
                 goto out;
         }
     }
-    if ((rc = finish(b, &p)) != 0)
+    if ((rc = cp_locate_finish(&loc, true, &p)) != 0)
         goto out;
     rc = CPROF_ENOMEM;
     if (cp_buf_printf(out, "threads: %zu (not sampled: %d; exited while asked: %d)\n\n", s->n,
