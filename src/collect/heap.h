@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "collect/stacktab.h"
 #include "profile/profile.h"
 
 /* Per-thread sampler state (initial-exec TLS: no __tls_get_addr inside
@@ -161,7 +162,6 @@ size_t cp_heap_region_used(void);
 /* Buckets are records of the collectors' one stack table (stacktab.h):
  * identity (stack, label set pointer as key, object size as key2), values
  * the raw sampled counts. */
-#include "collect/stacktab.h"
 typedef cp_stackrec cp_heap_bucket;
 enum { CP_HEAP_ALLOC_OBJECTS, CP_HEAP_ALLOC_BYTES, CP_HEAP_FREE_OBJECTS, CP_HEAP_FREE_BYTES };
 
