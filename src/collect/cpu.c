@@ -9,8 +9,8 @@
  * unshare(CLONE_NEWUSER) keeps working).  Stop disarms the timers, waits
  * for handlers in flight and hands the table to the writer (cpuwrite.c),
  * which symbolizes and writes on the calling thread.  Code mappings are
- * noted before every dlclose (cp_cpu_note_maps, from the interposer) and
- * at write time.
+ * noted before every dlclose (dlmaps.c, shared by every writer) and at
+ * write time.
  *
  * Weighting: the kernel fires CPU timers at most once per tick (250 Hz
  * here), so a sample at a requested 1000 Hz stands for ~4 ms, not 1 ms.
@@ -53,6 +53,7 @@
 #include "base/env.h"
 #include "base/log.h"
 #include "collect/cpuwrite.h"
+#include "collect/dlmaps.h"
 #include "collect/heap.h"
 #include "collect/labels.h"
 #include "collect/sigfork.h"
@@ -84,10 +85,6 @@ static int signo;
 static int hz;
 static char *out_path; /* template, "%p" expanded when written */
 static int out_fd = -1;
-/* Mappings noted before each dlclose, under maps_mu (taken after mu). */
-static pthread_mutex_t maps_mu = PTHREAD_MUTEX_INITIALIZER;
-static cp_cpuwrite_maps maps;
-static atomic_int maps_wanted; /* a profile is running or has unwritten samples */
 static pid_t owner_pid;        /* the process the running profile belongs to */
 static int exec_paused;        /* stopped for an exec that may still fail */
 /* A forked child (its profile restarted under "%p") that samples nothing
@@ -344,10 +341,7 @@ static int start_locked(const char *path, int fd, const cprof_cpu_options *opts)
     }
     if (atomic_exchange(cur_sampled(), 0))
         cp_stacktab_reset(cur_tab());
-    pthread_mutex_lock(&maps_mu);
-    cp_cpuwrite_maps_free(&maps);
-    pthread_mutex_unlock(&maps_mu);
-    atomic_store(&maps_wanted, 1);
+    cp_dlmaps_enable();
     atomic_store(&n_samples, 0);
     atomic_store(&total_ns, 0);
     atomic_fetch_add(&gen, 1);
@@ -365,7 +359,6 @@ static int start_locked(const char *path, int fd, const cprof_cpu_options *opts)
     atomic_store(&running, 1);
     if ((rc = cp_timers_start(sig, period_ns, forked_child)) != 0) {
         atomic_store(&running, 0);
-        atomic_store(&maps_wanted, 0);
         return rc;
     }
     return 0;
@@ -412,10 +405,9 @@ static void halt_locked(void)
     }
 }
 
-/* Write what the table holds to the profile's destination; the table and
- * the mapping notes stay (keep_maps) or the notes are freed.  mu held,
- * no handler in flight. */
-static int write_locked(bool keep_maps, cp_profile **built)
+/* Write what the table holds to the profile's destination (or build it
+ * into *built); the table stays.  mu held, no handler in flight. */
+static int write_locked(cp_profile **built)
 {
     /* Nothing sampled: the table's pages are never touched. */
     int any = atomic_load(cur_sampled());
@@ -430,23 +422,8 @@ static int write_locked(bool keep_maps, cp_profile **built)
         .lost = ts.lost,
         .lost_ns = ts.lost_ns,
     };
-    /* The writer's own dlopen/dlclose (if any) must not wait for maps_mu:
-     * no note is taken from here on, and the notes are ours. */
-    atomic_store(&maps_wanted, 0);
-    pthread_mutex_lock(&maps_mu);
-    cp_cpuwrite_maps held = maps;
-    memset(&maps, 0, sizeof maps);
-    pthread_mutex_unlock(&maps_mu);
-    int rc = built ? cp_cpuwrite_build(any ? cur_tab() : NULL, &meta, &held, built)
-                   : cp_cpuwrite_profile(any ? cur_tab() : NULL, &meta, &held, out_path, out_fd);
-    if (keep_maps) {
-        pthread_mutex_lock(&maps_mu);
-        maps = held;
-        pthread_mutex_unlock(&maps_mu);
-        atomic_store(&maps_wanted, 1);
-    } else {
-        cp_cpuwrite_maps_free(&held);
-    }
+    int rc = built ? cp_cpuwrite_build(any ? cur_tab() : NULL, &meta, built)
+                   : cp_cpuwrite_profile(any ? cur_tab() : NULL, &meta, out_path, out_fd);
     if (rc && out_path && !built)
         cp_log("cannot write CPU profile %s: %s", out_path, cprof_strerror(rc));
     return rc;
@@ -471,7 +448,7 @@ static int stop(cp_profile **built)
         add_tail(true);
     suspended = 0;
     exec_paused = 0;
-    rc = idle_child ? 0 : write_locked(false, built);
+    rc = idle_child ? 0 : write_locked(built);
 out:
     unlock_mu(cs);
     cp_heap_busy_leave(busy);
@@ -515,7 +492,7 @@ int64_t cp_cpu_before_exec(void)
         /* Only when a signal was taken: a start-up marker alone is the
          * next image's start-up (cp_cpu_add_startup). */
         if (atomic_load(cur_sampled()) && atomic_load(&n_samples) > 0 && out_path &&
-            write_locked(true, NULL) == 0)
+            write_locked(NULL) == 0)
             accounted = atomic_load(&total_ns);
     }
     unlock_mu(cs);
@@ -608,47 +585,16 @@ void cp_cpu_get_stats(cp_cpu_stats *out)
     out->stacks = ts.records;
 }
 
-void cp_cpu_note_maps(void)
-{
-    if (!atomic_load(&maps_wanted))
-        return;
-    int busy = cp_heap_busy_enter(); /* the profiler's own allocations */
-    int cs;
-    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cs); /* reads a file */
-    /* The snapshot is read without maps_mu: dl_iterate_phdr takes the
-     * loader's lock, which a thread inside dlopen holds while a library
-     * constructor may be calling dlclose (and so waiting for maps_mu). */
-    pthread_mutex_lock(&maps_mu);
-    uint64_t stamp = cp_cpuwrite_maps_stamp(&maps);
-    pthread_mutex_unlock(&maps_mu);
-    bool same;
-    cp_procmaps *pm = cp_procmaps_load_if_changed(stamp, &same);
-    if (pm) {
-        pthread_mutex_lock(&maps_mu);
-        if (atomic_load(&maps_wanted)) {
-            cp_cpuwrite_maps_add(&maps, pm);
-            pm = NULL;
-        }
-        pthread_mutex_unlock(&maps_mu);
-        if (pm)
-            cp_procmaps_free(pm);
-    }
-    pthread_setcancelstate(cs, NULL);
-    cp_heap_busy_leave(busy);
-}
-
-/* fork (sigfork.c): the period, start/stop and mapping-note mutexes, in
- * the order the code takes them. */
+/* fork (sigfork.c): the period and start/stop mutexes, in the order the
+ * code takes them. */
 void cp_cpu_atfork_prepare(void)
 {
     pthread_mutex_lock(&period_mu);
     pthread_mutex_lock(&mu);
-    pthread_mutex_lock(&maps_mu);
 }
 
 void cp_cpu_atfork_parent(void)
 {
-    pthread_mutex_unlock(&maps_mu);
     pthread_mutex_unlock(&mu);
     pthread_mutex_unlock(&period_mu);
 }
@@ -663,9 +609,8 @@ void cp_cpu_atfork_child(void)
     exec_paused = 0;
     atomic_store(&in_handler, 0);
     /* The parent's samples are not ours to write: the kernel gave us the
-     * table zeroed (or we map fresh pages over it); the parent's mapping
-     * notes may be mid-update in a thread that does not exist here, so
-     * they are dropped unfreed. */
+     * table zeroed (or we map fresh pages over it).  The dlclose notes
+     * (dlmaps.c) describe our memory too and stay. */
     for (int i = 0; i < 2; i++) {
         if (tabs[i].map)
             cp_stacktab_atfork_child(&tabs[i]);
@@ -674,9 +619,6 @@ void cp_cpu_atfork_child(void)
     }
     atomic_store(&n_samples, 0);
     atomic_store(&total_ns, 0);
-    atomic_store(&maps_wanted, 0);
-    memset(&maps, 0, sizeof maps);
-    pthread_mutex_unlock(&maps_mu);
     pthread_mutex_unlock(&mu);
     pthread_mutex_unlock(&period_mu);
 }
@@ -742,20 +684,7 @@ int cp_cpu_period_profile(cp_profile **out)
         cp_stacktab_get_stats(t, &ts);
     meta.lost = ts.lost;
     meta.lost_ns = ts.lost_ns;
-    /* The mapping notes are borrowed while building; notes taken
-     * meanwhile (a dlclose) are appended to them afterwards. */
-    pthread_mutex_lock(&maps_mu);
-    cp_cpuwrite_maps held = maps;
-    memset(&maps, 0, sizeof maps);
-    pthread_mutex_unlock(&maps_mu);
-    rc = cp_cpuwrite_build(any ? t : NULL, &meta, &held, out);
-    pthread_mutex_lock(&maps_mu);
-    cp_cpuwrite_maps fresh = maps;
-    maps = held;
-    for (size_t i = 0; i < fresh.n; i++)
-        cp_cpuwrite_maps_add(&maps, fresh.snaps[i]);
-    free(fresh.snaps);
-    pthread_mutex_unlock(&maps_mu);
+    rc = cp_cpuwrite_build(any ? t : NULL, &meta, out);
 
     cs = lock_mu();
     if (atomic_exchange(&sampled[old & 1], 0))

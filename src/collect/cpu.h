@@ -43,11 +43,6 @@ void cp_cpu_exec_failed(void);
  * when the profile stops. */
 int cp_cpu_signal(void);
 
-/* Before a dlclose: note the code mappings while they are still mapped,
- * when a profile is running or has samples to write (a snapshot of
- * /proc/self/maps, kept only if it changed since the previous one). */
-void cp_cpu_note_maps(void);
-
 /* Counters of the running (or last) profile, for tests and benchmarks. */
 typedef struct cp_cpu_stats {
     int64_t samples;   /* samples taken */

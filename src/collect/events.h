@@ -1,7 +1,8 @@
 /* events.h — a table of sampled events by (stack, label set, tag), filled
  * from interposed libc calls on any thread, written as a pprof profile.
  *
- * The mutex, block and I/O profiles keep their samples here.  Each
+ * The mutex, block and I/O profiles keep their samples here, in the
+ * collectors' one stack table (stacktab.h).  Each
  * distinct key — the PCs of a stack (cp_unwind_here), the thread's label
  * set pointer (cp_labels_current) and a small tag (0 = none; the I/O
  * profile's file kind) — holds an event count and two int64 sums (v0, v1:
@@ -39,20 +40,12 @@
 #include <stdint.h>
 
 #include "collect/labels.h"
+#include "collect/stacktab.h"
 #include "profile/profile.h"
 
-typedef struct cp_events_hdr cp_events_hdr;
-
-typedef struct cp_events {
-    cp_events_hdr *hdr;      /* counters, inside the mapping */
-    _Atomic uint32_t *index; /* arena offset + 1 of a record, 0 = empty */
-    uint64_t *arena;
-    size_t nindex;           /* power of two */
-    size_t arena_words;
-    void *map;
-    size_t map_len;
-    int wiped_on_fork;
-} cp_events;
+/* The table is the collectors' one stack table (stacktab.h): key the
+ * label set pointer, key2 the tag, values count, v0, v1. */
+typedef cp_stacktab cp_events;
 
 /* Defaults when 0 is passed: 16384 index slots, 2 Mi arena words (16 MiB
  * reserved, touched only as records arrive). */

@@ -11,13 +11,17 @@
  * the program's allocator) and are found
  * through an address-keyed table instead of the region.
  *
- * Data structures: buckets live in an mmap-backed arena and are never freed;
- * a fixed hash table of 64 Ki chains finds them by (stack, size); a list of
- * all buckets lets the writer walk them without the lock (they are published
- * with a release store, counters are atomics).  One pthread mutex guards
- * the region, the arena and bucket insertion; it is only taken on sampled
+ * Data structures: buckets are records of the collectors' one stack table
+ * (stacktab.c: identity (stack, label set, size), four atomic counters),
+ * never freed, kept across fork; the writer walks them without the lock.
+ * The table's add is lock-free, but it runs under the heap lock anyway,
+ * which the region needs: no two threads ever race to make the same
+ * bucket, so a bucket is one sample of the profile.  One pthread mutex
+ * guards the region and the big-block table; it is only taken on sampled
  * allocations and frees, and it is never held across a call that can
- * allocate.  Header of a sampled block, right below the user pointer:
+ * allocate.  The live-allocation bookkeeping (address → bucket: the block
+ * header, the big-block table) is a different concept from folding
+ * stacks and stays here.  Header of a sampled block, right below the user pointer:
  * { bucket pointer, requested size }; the bucket is cleared on free, so a
  * double free of a sampled block is caught.
  *
@@ -28,8 +32,10 @@
  *
  * Alternatives rejected: sampling every N bytes (periodic: biased for
  * programs whose allocation pattern has the same period), a global
- * countdown (an atomic on every malloc), recording buckets in a lock-free
- * table (insertions are rare; a mutex is simpler and as fast here).
+ * countdown (an atomic on every malloc), a bucket table of the heap's own
+ * (hash chains under the lock: a second copy of stacktab's job, and one
+ * that read /proc/self/maps only at write time, so stacks in dlclose'd
+ * code lost their names: the writers now share locate.c).
  */
 #include "collect/heap.h"
 
@@ -37,6 +43,7 @@
 #include <errno.h>
 #include <link.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -44,10 +51,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/arena.h"
 #include "base/hashmap.h"
 #include "base/log.h"
 #include "base/rng.h"
+#include "collect/dlmaps.h"
 #include "collect/labels.h"
 #include "collect/sigfork.h"
 #include "collect/unwind.h"
@@ -62,7 +69,10 @@ int cp_heap_on;
 extern const char __start_cprof_hooks[] __attribute__((visibility("hidden")));
 extern const char __stop_cprof_hooks[] __attribute__((visibility("hidden")));
 
-enum { HASH_BITS = 16 };
+/* Buckets: 512 Ki index slots (2 MiB) and a 256 MiB arena, reserved, not
+ * committed (about 1 million buckets of 20 frames; the index is good for
+ * some 400 000 before probes run out). */
+enum { TAB_INDEX = 1 << 19, TAB_ARENA_WORDS = 1 << 25 };
 
 /* glibc's allocator, for big sampled blocks (see heap.h; only while
  * cp_heap_glibc says glibc is the program's allocator). */
@@ -92,9 +102,7 @@ typedef struct block_hdr {
 } block_hdr;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static cp_arena arena;                       /* buckets (guarded by lock) */
-static cp_heap_bucket *hash_heads[1u << HASH_BITS];
-static cp_heap_bucket *all_buckets;          /* published with release */
+static cp_stacktab table;                     /* buckets */
 static int64_t rate_bytes = CPROF_HEAP_RATE_DEFAULT;
 static uint64_t seed_base;
 static uint64_t thread_seq;
@@ -147,37 +155,24 @@ HOOK bool cp_heap_should_sample(size_t n)
 
 /* ---- buckets ---- */
 
-static uint64_t stack_hash(const uint64_t *pcs, int n, uint64_t size, const cp_labelset *labels)
-{
-    uint64_t h = cp_hash_u64(size + 0x51ed27) ^ cp_hash_u64((uint64_t)(uintptr_t)labels);
-    for (int i = 0; i < n; i++)
-        h = (h ^ pcs[i]) * 0x100000001b3ULL + (h >> 29);
-    return h;
-}
-
-/* With the lock held. */
+/* The bucket of (stack, size, labels), made with zero counts if new; NULL
+ * when the table is full.  With the lock held. */
 static cp_heap_bucket *bucket_for(const uint64_t *pcs, int n, uint64_t size,
                                   const cp_labelset *labels)
 {
-    uint64_t h = stack_hash(pcs, n, size, labels);
-    cp_heap_bucket **head = &hash_heads[h & ((1u << HASH_BITS) - 1)];
-    for (cp_heap_bucket *b = *head; b; b = b->next_hash)
-        if (b->hash == h && b->size == size && b->labels == labels && b->nframes == (uint32_t)n &&
-            memcmp(b->pcs, pcs, (size_t)n * sizeof *pcs) == 0)
-            return b;
-    cp_heap_bucket *b = cp_arena_alloc(&arena, sizeof *b + (size_t)n * sizeof *pcs);
-    if (!b)
-        return NULL;
-    b->hash = h;
-    b->size = size;
-    b->labels = labels;
-    b->nframes = (uint32_t)n;
-    memcpy(b->pcs, pcs, (size_t)n * sizeof *pcs);
-    b->next_hash = *head;
-    *head = b;
-    b->next_all = all_buckets;
-    __atomic_store_n(&all_buckets, b, __ATOMIC_RELEASE);
-    return b;
+    static const int64_t none[CP_STACKREC_VALS];
+    cp_stackrec *r;
+    cp_stacktab_add_vals(&table, pcs, (uint32_t)n, (uint64_t)(uintptr_t)labels, size, none, &r);
+    return r;
+}
+
+/* Count an allocation or a free of `bytes` on b (which: CP_HEAP_ALLOC_* or
+ * CP_HEAP_FREE_*; the objects counter is published last, with release, so
+ * the writer that reads it first sees the bytes).  [hook-safe] */
+static void count(cp_heap_bucket *b, int objects, uint64_t bytes)
+{
+    atomic_fetch_add_explicit(&b->val[objects + 1], (int64_t)bytes, memory_order_relaxed);
+    atomic_fetch_add_explicit(&b->val[objects], 1, memory_order_release);
 }
 
 /* The caller's stack without cprof's own frames: everything up to and
@@ -226,9 +221,7 @@ HOOK bool cp_heap_big_forget(void *p)
         i = (i + 1) & (BIG_SLOTS - 1);
     if (big_table[i].ptr == p) {
         found = true;
-        cp_heap_bucket *b = big_table[i].bucket;
-        __atomic_fetch_add(&b->free_bytes, big_table[i].size, __ATOMIC_RELAXED);
-        __atomic_fetch_add(&b->free_objects, 1, __ATOMIC_RELEASE);
+        count(big_table[i].bucket, CP_HEAP_FREE_OBJECTS, big_table[i].size);
         /* Backward-shift deletion keeps every probe chain unbroken. */
         size_t hole = i, j = i;
         for (;;) {
@@ -278,8 +271,7 @@ HOOK void *cp_heap_alloc_sampled(size_t n, size_t align, bool zero)
     cp_heap_bucket *b = own ? &own_bucket : bucket_for(pcs, nf, n, cp_labels_current());
     if (big) {
         if (b && big_insert(big, b, n)) {
-            __atomic_fetch_add(&b->alloc_objects, 1, __ATOMIC_RELAXED);
-            __atomic_fetch_add(&b->alloc_bytes, n, __ATOMIC_RELAXED);
+            count(b, CP_HEAP_ALLOC_OBJECTS, n);
         } else {
             dropped++;
         }
@@ -294,8 +286,7 @@ HOOK void *cp_heap_alloc_sampled(size_t n, size_t align, bool zero)
         block_hdr *h = (block_hdr *)user - 1;
         h->bucket = b;
         h->size = n;
-        __atomic_fetch_add(&b->alloc_objects, 1, __ATOMIC_RELAXED);
-        __atomic_fetch_add(&b->alloc_bytes, n, __ATOMIC_RELAXED);
+        count(b, CP_HEAP_ALLOC_OBJECTS, n);
     }
     pthread_mutex_unlock(&lock);
     if (block && zero && !zeroed)
@@ -325,8 +316,7 @@ HOOK void cp_heap_free_sampled(void *p)
     h->bucket = NULL;
     void *block = cp_heap_region_block(p, NULL);
     pthread_mutex_lock(&lock);
-    __atomic_fetch_add(&b->free_bytes, size, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&b->free_objects, 1, __ATOMIC_RELEASE);
+    count(b, CP_HEAP_FREE_OBJECTS, size);
     cp_heap_region_free(block);
     pthread_mutex_unlock(&lock);
     errno = saved_errno;
@@ -344,9 +334,9 @@ size_t cp_heap_sampled_usable(const void *p)
     return (size_t)(block + bytes - (const char *)p);
 }
 
-cp_heap_bucket *cp_heap_buckets(void)
+const cp_stacktab *cp_heap_table(void)
 {
-    return __atomic_load_n(&all_buckets, __ATOMIC_ACQUIRE);
+    return &table;
 }
 
 int64_t cp_heap_rate(void)
@@ -420,6 +410,8 @@ int cp_heap_start_early(int64_t rate, uint64_t seed)
         goto out;
     }
     rc = cp_heap_region_init();
+    if (!rc && !table.map)
+        rc = cp_stacktab_init_flags(&table, TAB_INDEX, TAB_ARENA_WORDS, CP_STACKTAB_FORK_KEEP);
     if (rc)
         goto out;
     if (!big_table) {
@@ -442,6 +434,7 @@ out:
     pthread_mutex_unlock(&lock);
     if (rc == 0) {
         find_own_range();
+        cp_dlmaps_enable();
         __atomic_store_n(&cp_heap_on, 1, __ATOMIC_RELEASE);
     }
     cp_heap_busy_leave(prev_busy);

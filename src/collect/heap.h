@@ -17,8 +17,9 @@
  *    blocks come from the program's allocator (src/preload/malloc.c).
  *  - A thread-local `busy` flag marks code running inside the profiler: its
  *    allocations are never sampled and never recurse into it.
- *  - Per (stack, size, label set) bucket the raw sampled counts are kept; the four
- *    sample types are unbiased at write time with Go's formula.
+ *  - Per (stack, size, label set) bucket the raw sampled counts are kept, in
+ *    the collectors' one stack table (stacktab.h); the four sample types
+ *    are unbiased at write time with Go's formula.
  *
  * Safety: everything marked [hook-safe] may run inside malloc/free: it never
  * calls malloc, holds at most the heap lock (a pthread mutex, never held
@@ -31,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "collect/stacktab.h"
 #include "profile/profile.h"
 
 /* Per-thread sampler state (initial-exec TLS: no __tls_get_addr inside
@@ -157,20 +159,16 @@ size_t cp_heap_region_used(void);
 
 /* ---- buckets and profiles (heap.c, heap_write.c) ---- */
 
-typedef struct cp_heap_bucket {
-    struct cp_heap_bucket *next_all;  /* every bucket, newest first */
-    struct cp_heap_bucket *next_hash; /* hash chain */
-    uint64_t hash;
-    uint64_t size;                    /* bytes per object */
-    const struct cp_labelset *labels; /* the allocating thread's (labels.h) */
-    uint64_t alloc_objects, alloc_bytes, free_objects, free_bytes; /* raw sampled */
-    uint32_t nframes;
-    uint64_t pcs[];                   /* leaf first */
-} cp_heap_bucket;
+/* Buckets are records of the collectors' one stack table (stacktab.h):
+ * identity (stack, label set pointer as key, object size as key2), values
+ * the raw sampled counts. */
+typedef cp_stackrec cp_heap_bucket;
+enum { CP_HEAP_ALLOC_OBJECTS, CP_HEAP_ALLOC_BYTES, CP_HEAP_FREE_OBJECTS, CP_HEAP_FREE_BYTES };
 
-/* The newest bucket (walk next_all); buckets are never freed while the
- * process lives.  Counters are read with __atomic loads.  [thread-safe] */
-cp_heap_bucket *cp_heap_buckets(void);
+/* The buckets (walk with cp_stacktab_next; NULL before the first start);
+ * they are never freed while the process lives and are kept across fork
+ * (a child's live sampled blocks point at them).  [thread-safe] */
+const cp_stacktab *cp_heap_table(void);
 int64_t cp_heap_rate(void);
 /* Samples that could not be recorded (region full, bucket memory full). */
 uint64_t cp_heap_dropped(void);

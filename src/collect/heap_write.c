@@ -5,8 +5,10 @@
  * Go's formula, and builds Go's heap profile: sample types alloc_objects,
  * alloc_space, inuse_objects, inuse_space; period type space/bytes with the
  * sampling rate as period; one sample per (stack, size) with a numeric
- * `bytes` label, as runtime/pprof writes it.  Mappings come from
- * /proc/self/maps and names from the symbolizer, so the file opens anywhere.
+ * `bytes` label, as runtime/pprof writes it.  Mappings come from the step
+ * every writer shares (locate.c: /proc/self/maps now, and the notes taken
+ * before each dlclose, so allocations from code unloaded since keep their
+ * names) and names from the symbolizer, so the file opens anywhere.
  *
  * The writer runs on the caller's thread with its `busy` flag set, so the
  * builder's and the symbolizer's own allocations are never sampled.
@@ -20,6 +22,7 @@
 #include "collect/heap.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,10 +31,9 @@
 
 #include "base/buf.h"
 #include "base/log.h"
-#include "collect/cpuwrite.h"
 #include "collect/labelsout.h"
 #include "collect/output.h"
-#include "collect/procmaps.h"
+#include "collect/locate.h"
 #include "collect/unwind.h"
 #include "cprof.h"
 #include "profile/builder.h"
@@ -60,29 +62,13 @@ void cp_heap_scale(int64_t count, int64_t bytes, int64_t rate,
     *out_bytes = (int64_t)((double)bytes * scale);
 }
 
-static int add_stack(cp_pbuilder *b, cp_procmaps *maps, const uint64_t *pcs, uint32_t n,
-                     uint64_t *ids)
-{
-    for (uint32_t i = 0; i < n; i++) {
-        if (cp_unwind_elided(pcs[i], NULL, NULL)) { /* "[N frames elided]" */
-            ids[i] = cp_cpuwrite_elided_location(b, pcs[i]);
-        } else {
-            uint64_t mid = maps ? cp_procmaps_mapping_id(maps, b, pcs[i]) : 0;
-            ids[i] = cp_pbuilder_location(b, mid, pcs[i], NULL, 0, false);
-        }
-        if (!ids[i])
-            return CPROF_ENOMEM;
-    }
-    return 0;
-}
-
 static int build(bool raw, bool with_size_label, cp_profile **out)
 {
     int rc = CPROF_ENOMEM;
-    cp_profile *p = NULL;
     uint64_t *ids = NULL;
-    cp_procmaps *maps = cp_procmaps_load(); /* NULL: addresses without mappings */
+    cp_locate loc;
     cp_pbuilder *b = cp_pbuilder_new(true);
+    cp_locate_init(&loc, b);
     if (!b)
         goto out;
     int64_t rate = cp_heap_rate();
@@ -100,12 +86,13 @@ static int build(bool raw, bool with_size_label, cp_profile **out)
     size_t idcap = 64;
     if (!ids)
         goto out;
-    for (cp_heap_bucket *k = cp_heap_buckets(); k; k = k->next_all) {
+    const cp_stacktab *tab = cp_heap_table();
+    for (const cp_heap_bucket *k = cp_stacktab_next(tab, NULL); k; k = cp_stacktab_next(tab, k)) {
         /* Frees first: a free is always counted after its allocation. */
-        int64_t fo = (int64_t)__atomic_load_n(&k->free_objects, __ATOMIC_ACQUIRE);
-        int64_t fb = (int64_t)__atomic_load_n(&k->free_bytes, __ATOMIC_RELAXED);
-        int64_t ao = (int64_t)__atomic_load_n(&k->alloc_objects, __ATOMIC_ACQUIRE);
-        int64_t ab = (int64_t)__atomic_load_n(&k->alloc_bytes, __ATOMIC_RELAXED);
+        int64_t fo = atomic_load_explicit(&k->val[CP_HEAP_FREE_OBJECTS], memory_order_acquire);
+        int64_t fb = atomic_load_explicit(&k->val[CP_HEAP_FREE_BYTES], memory_order_relaxed);
+        int64_t ao = atomic_load_explicit(&k->val[CP_HEAP_ALLOC_OBJECTS], memory_order_acquire);
+        int64_t ab = atomic_load_explicit(&k->val[CP_HEAP_ALLOC_BYTES], memory_order_relaxed);
         if (ao == 0)
             continue;
         if (fo > ao || fb > ab) { /* a racing free seen before its alloc */
@@ -115,49 +102,34 @@ static int build(bool raw, bool with_size_label, cp_profile **out)
         int64_t v[4];
         cp_heap_scale(ao, ab, rate, &v[0], &v[1]);
         cp_heap_scale(ao - fo, ab - fb, rate, &v[2], &v[3]);
-        if (k->nframes > idcap) {
-            uint64_t *n2 = realloc(ids, sizeof *ids * k->nframes);
+        if (k->n > idcap) {
+            uint64_t *n2 = realloc(ids, sizeof *ids * k->n);
             if (!n2)
                 goto out;
             ids = n2;
-            idcap = k->nframes;
+            idcap = k->n;
         }
-        if ((rc = add_stack(b, maps, k->pcs, k->nframes, ids)) != 0)
+        if ((rc = cp_locate_stack(&loc, k->pcs, k->n, ids)) != 0)
             goto out;
         /* the thread's labels (string), then Go's numeric `bytes` label */
         cp_label_in lab[CP_LABELSOUT_MAX + 1];
-        size_t nl = cp_labelsout_fill(k->labels, lab, CP_LABELSOUT_MAX);
+        size_t nl = cp_labelsout_fill((const cp_labelset *)(uintptr_t)k->key, lab,
+                                      CP_LABELSOUT_MAX);
         if (with_size_label)
-            lab[nl++] = (cp_label_in){.key = "bytes", .num = (int64_t)k->size};
-        rc = cp_pbuilder_sample(b, ids, k->nframes, v, lab, nl);
+            lab[nl++] = (cp_label_in){.key = "bytes", .num = (int64_t)k->key2};
+        rc = cp_pbuilder_sample(b, ids, k->n, v, lab, nl);
         if (rc)
             goto out;
     }
+    /* Samples the region could not hold: on the lost-samples frame. */
     uint64_t lost = cp_heap_dropped();
-    if (lost) {
-        /* Samples the region could not hold: shown as one named frame, as
-         * Go shows lost profiling events. */
-        uint64_t lid = cp_pbuilder_named_location(b, CP_LOST_FRAME);
-        int64_t v[4] = {(int64_t)lost, 0, 0, 0};
-        rc = lid ? cp_pbuilder_sample(b, &lid, 1, v, NULL, 0) : CPROF_ENOMEM;
-        if (rc)
-            goto out;
-    }
-    rc = CPROF_ENOMEM;
-    p = cp_pbuilder_finish(b);
-    if (!p)
+    if (lost && (rc = cp_locate_lost(&loc, (int64_t[4]){(int64_t)lost, 0, 0, 0})) != 0)
         goto out;
-    rc = 0;
-    if (!raw && maps)
-        p = cp_output_symbolize(p);
-    *out = p;
-    p = NULL;
+    rc = cp_locate_finish(&loc, !raw, out);
 out:
-    cp_profile_free(p);
     free(ids);
+    cp_locate_free(&loc);
     cp_pbuilder_free(b);
-    if (maps)
-        cp_procmaps_free(maps);
     return rc;
 }
 

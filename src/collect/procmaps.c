@@ -301,6 +301,25 @@ uint64_t cp_procmaps_mapping_id(cp_procmaps *m, cp_pbuilder *b, uint64_t addr)
     return add(b, &m->e[i]);
 }
 
+static bool info(const cp_procmaps *m, size_t i, cp_procmap_info *out)
+{
+    if (!m || i >= m->n)
+        return false;
+    const pm_entry *e = &m->e[i];
+    *out = (cp_procmap_info){e->start, e->limit, e->offset, e->path, e->build_id};
+    return true;
+}
+
+bool cp_procmaps_lookup(const cp_procmaps *m, uint64_t addr, cp_procmap_info *out)
+{
+    return m && info(m, find(m, addr), out);
+}
+
+bool cp_procmaps_main(const cp_procmaps *m, cp_procmap_info *out)
+{
+    return m && info(m, m->main, out);
+}
+
 void cp_procmaps_reset(cp_procmaps *m)
 {
     for (size_t i = 0; m && i < m->n; i++)

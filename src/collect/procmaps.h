@@ -52,6 +52,19 @@ cp_procmaps *cp_procmaps_parse(const char *text, size_t len);
  * builder: use a fresh snapshot (or cp_procmaps_reset) for another one. */
 uint64_t cp_procmaps_mapping_id(cp_procmaps *m, cp_pbuilder *b, uint64_t addr);
 
+/* One mapping of a snapshot, read-only: what cp_procmaps_lookup finds.
+ * The strings live as long as the snapshot. */
+typedef struct cp_procmap_info {
+    uint64_t start, limit, offset;
+    const char *path, *build_id;
+} cp_procmap_info;
+/* The mapping holding addr (false if none), and the main executable's
+ * (false if not found).  They never change the snapshot, so one snapshot
+ * may serve several builders on several threads at once (locate.h).
+ * [thread-safe] */
+bool cp_procmaps_lookup(const cp_procmaps *m, uint64_t addr, cp_procmap_info *out);
+bool cp_procmaps_main(const cp_procmaps *m, cp_procmap_info *out);
+
 /* Forget builder ids so the snapshot can serve a new builder. */
 void cp_procmaps_reset(cp_procmaps *m);
 

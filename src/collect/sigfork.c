@@ -353,8 +353,8 @@ typedef struct fork_lock {
  *     server threads that may be inside any producer below;
  *  1. the periodic writer's cut: a cut calls every profile type's
  *     producer, which take the locks below;
- *  2. the CPU profiler's period, start/stop and mapping-note mutexes
- *     (taken in that order by cpu.c itself): start and stop arm and
+ *  2. the CPU profiler's period and start/stop mutexes (taken in that
+ *     order by cpu.c itself): start and stop arm and
  *     delete timers and read thread state;
  *  3. the timer registry;
  *  4. the threads profile's snapshot mutex, then

@@ -25,11 +25,10 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/path.h"
-#include "collect/cpuwrite.h"
 #include "collect/heap.h"
 #include "collect/labelsout.h"
 #include "collect/output.h"
-#include "collect/procmaps.h"
+#include "collect/locate.h"
 #include "collect/threads.h"
 #include "collect/unwind.h"
 #include "cprof.h"
@@ -39,26 +38,8 @@
 
 #define OWN CP_THREADS_OWN
 
-static int add_stack(cp_pbuilder *b, cp_procmaps **maps, const uint64_t *pcs, uint32_t n,
-                     uint64_t *ids)
-{
-    if (!*maps)
-        *maps = cp_procmaps_load();
-    for (uint32_t i = 0; i < n; i++) {
-        if (cp_unwind_elided(pcs[i], NULL, NULL)) {
-            ids[i] = cp_cpuwrite_elided_location(b, pcs[i]);
-        } else {
-            uint64_t mid = *maps ? cp_procmaps_mapping_id(*maps, b, pcs[i]) : 0;
-            ids[i] = cp_pbuilder_location(b, mid, pcs[i], NULL, 0, false);
-        }
-        if (!ids[i])
-            return CPROF_ENOMEM;
-    }
-    return 0;
-}
-
 /* The stack of t as location ids (the marker frame when it has none). */
-static int thread_stack(cp_pbuilder *b, cp_procmaps **maps, const cp_thread_snap *t,
+static int thread_stack(cp_pbuilder *b, cp_locate *loc, const cp_thread_snap *t,
                         uint64_t *ids, uint32_t *n)
 {
     if (t->n == 0) {
@@ -67,7 +48,7 @@ static int thread_stack(cp_pbuilder *b, cp_procmaps **maps, const cp_thread_snap
         return ids[0] ? 0 : CPROF_ENOMEM;
     }
     *n = t->n;
-    return add_stack(b, maps, t->pcs, t->n, ids);
+    return cp_locate_stack(loc, t->pcs, t->n, ids);
 }
 
 static cp_pbuilder *new_builder(const char *type, int64_t time_ns, bool merge)
@@ -83,22 +64,14 @@ static cp_pbuilder *new_builder(const char *type, int64_t time_ns, bool merge)
     return b;
 }
 
-static int finish(cp_pbuilder *b, cp_profile **out)
-{
-    cp_profile *raw = cp_pbuilder_finish(b);
-    if (!raw)
-        return CPROF_ENOMEM;
-    *out = cp_output_symbolize(raw);
-    return 0;
-}
-
 int cp_threads_build(const cp_threads_snapshot *s, cp_profile **out)
 {
     int busy = cp_heap_busy_enter();
     int rc = CPROF_ENOMEM;
-    cp_procmaps *maps = NULL;
+    cp_locate loc;
     uint64_t *ids = malloc((CP_MAX_FRAMES + 1) * sizeof *ids);
     cp_pbuilder *b = new_builder("threads", s->time_ns, true);
+    cp_locate_init(&loc, b);
     if (!b || !ids)
         goto out;
     char note[160];
@@ -111,7 +84,7 @@ int cp_threads_build(const cp_threads_snapshot *s, cp_profile **out)
     for (size_t i = 0; i < s->n; i++) {
         const cp_thread_snap *t = &s->threads[i];
         uint32_t n;
-        if ((rc = thread_stack(b, &maps, t, ids, &n)) != 0)
+        if ((rc = thread_stack(b, &loc, t, ids, &n)) != 0)
             goto out;
         cp_label_in labs[CP_LABELSOUT_MAX];
         size_t nl = cp_labelsout_fill(t->labels, labs, CP_LABELSOUT_MAX);
@@ -119,10 +92,9 @@ int cp_threads_build(const cp_threads_snapshot *s, cp_profile **out)
         if ((rc = cp_pbuilder_sample(b, ids, n, &one, labs, nl)) != 0)
             goto out;
     }
-    rc = finish(b, out);
+    rc = cp_locate_finish(&loc, true, out);
 out:
-    if (maps)
-        cp_procmaps_free(maps);
+    cp_locate_free(&loc);
     cp_pbuilder_free(b);
     free(ids);
     cp_heap_busy_leave(busy);
@@ -131,7 +103,7 @@ out:
 
 typedef struct create_ctx {
     cp_pbuilder *b;
-    cp_procmaps *maps;
+    cp_locate loc;
     uint64_t *ids;
     int rc;
 } create_ctx;
@@ -145,7 +117,7 @@ static void add_created(void *ctx, pid_t tid, const uint64_t *pcs, uint32_t n)
     if (n > CP_MAX_FRAMES)
         n = CP_MAX_FRAMES;
     int64_t one = 1;
-    if ((c->rc = add_stack(c->b, &c->maps, pcs, n, c->ids)) == 0)
+    if ((c->rc = cp_locate_stack(&c->loc, pcs, n, c->ids)) == 0)
         c->rc = cp_pbuilder_sample(c->b, c->ids, n, &one, NULL, 0);
 }
 
@@ -158,19 +130,19 @@ int cp_threadcreate_profile(cp_profile **out)
     clock_gettime(CLOCK_REALTIME, &ts);
     c.b = new_builder("threadcreate", (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, true);
     c.ids = malloc(CP_MAX_FRAMES * sizeof *c.ids);
+    cp_locate_init(&c.loc, c.b);
     if (c.b && c.ids) {
         /* mappings read before the registry lock is taken */
-        c.maps = cp_procmaps_load();
+        cp_locate_prepare(&c.loc);
         c.rc = cp_pbuilder_comment(c.b, "cprof: live threads created through pthread_create "
                                         "since the profiler loaded, by creating stack");
         if (!c.rc)
             cp_threadreg_each(add_created, &c);
         if (!c.rc)
-            c.rc = finish(c.b, out);
+            c.rc = cp_locate_finish(&c.loc, true, out);
     }
     int rc = c.rc;
-    if (c.maps)
-        cp_procmaps_free(c.maps);
+    cp_locate_free(&c.loc);
     cp_pbuilder_free(c.b);
     free(c.ids);
     cp_heap_busy_leave(busy);
@@ -230,10 +202,11 @@ int cp_threads_render_text(const cp_threads_snapshot *s, cp_buf *out)
 {
     int busy = cp_heap_busy_enter();
     int rc = CPROF_ENOMEM;
-    cp_procmaps *maps = NULL;
+    cp_locate loc;
     cp_profile *p = NULL;
     uint64_t *ids = malloc((CP_MAX_FRAMES + 1) * sizeof *ids);
     cp_pbuilder *b = new_builder("threads", s->time_ns, false);
+    cp_locate_init(&loc, b);
     if (!b || !ids)
         goto out;
     /* samples in order: each thread's stack, then its creation stack */
@@ -241,17 +214,17 @@ int cp_threads_render_text(const cp_threads_snapshot *s, cp_buf *out)
         const cp_thread_snap *t = &s->threads[i];
         uint32_t n;
         int64_t one = 1;
-        if ((rc = thread_stack(b, &maps, t, ids, &n)) != 0 ||
+        if ((rc = thread_stack(b, &loc, t, ids, &n)) != 0 ||
             (rc = cp_pbuilder_sample(b, ids, n, &one, NULL, 0)) != 0)
             goto out;
         if (t->ncreate) {
             n = t->ncreate < CP_MAX_FRAMES ? t->ncreate : CP_MAX_FRAMES;
-            if ((rc = add_stack(b, &maps, t->create_pcs, n, ids)) != 0 ||
+            if ((rc = cp_locate_stack(&loc, t->create_pcs, n, ids)) != 0 ||
                 (rc = cp_pbuilder_sample(b, ids, n, &one, NULL, 0)) != 0)
                 goto out;
         }
     }
-    if ((rc = finish(b, &p)) != 0)
+    if ((rc = cp_locate_finish(&loc, true, &p)) != 0)
         goto out;
     rc = CPROF_ENOMEM;
     if (cp_buf_printf(out, "threads: %zu (not sampled: %d; exited while asked: %d)\n\n", s->n,
@@ -292,8 +265,7 @@ int cp_threads_render_text(const cp_threads_snapshot *s, cp_buf *out)
     rc = 0;
 out:
     cp_profile_free(p);
-    if (maps)
-        cp_procmaps_free(maps);
+    cp_locate_free(&loc);
     cp_pbuilder_free(b);
     free(ids);
     cp_heap_busy_leave(busy);

@@ -14,8 +14,8 @@
  * disarms its timers before its image is replaced.
  * sigaction and signal are interposed so a program that installs its own
  * handler for a signal cprof uses gets it (see below).  dlclose
- * is interposed so the CPU profiler notes the code mappings before a
- * library goes away (its samples keep their names).  CPROF_STACK_DEPTH
+ * is interposed so the code mappings are noted before a library goes
+ * away (every profile's samples in it keep their names).  CPROF_STACK_DEPTH
  * sets the depth every profiler's stacks keep (strictly parsed).
  *
  * The environment is only read, never written through setenv/unsetenv:
@@ -51,6 +51,7 @@
 #include "base/log.h"
 #include "collect/continuous.h"
 #include "collect/cpu.h"
+#include "collect/dlmaps.h"
 #include "collect/heap.h"
 #include "collect/labels.h"
 #include "collect/sigfork.h"
@@ -175,8 +176,8 @@ CPROF_API int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
     return rc;
 }
 
-/* Before a library is unloaded, the CPU profiler notes where its code was
- * (only while a profile is running or has samples to write). */
+/* Before a library is unloaded, note where its code was (dlmaps.h: once
+ * any collector started), so every profile keeps its samples' names. */
 typedef int (*dlclose_fn)(void *);
 
 CPROF_API int dlclose(void *handle)
@@ -185,7 +186,7 @@ CPROF_API int dlclose(void *handle)
     dlclose_fn f = (dlclose_fn)next_fn(&real, "dlclose");
     if (!f)
         return -1; /* dlerror() then says why dlsym failed */
-    cp_cpu_note_maps();
+    cp_dlmaps_note();
     return f(handle);
 }
 
