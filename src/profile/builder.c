@@ -573,7 +573,8 @@ typedef struct copy {
     cp_pbuilder *b;
     const cp_profile *src;
     const cp_copy_opts *o;
-    uint64_t *mid, *fid, *lid;
+    uint64_t *mid, *fid;
+    uint32_t *lid;           /* location ids fit 32 bits (bsample's pool) */
     int64_t *moff;           /* address shift of each mapping (map_mapping) */
     cp_line_in *lines;
     size_t lines_cap;
@@ -624,8 +625,13 @@ static uint64_t copy_location(copy *c, uint32_t i)
         c->lines[k].line = l->lines[k].line;
         c->lines[k].column = l->lines[k].column;
     }
-    return c->lid[i] = cp_pbuilder_location(c->b, m, (uint64_t)cp_wadd((int64_t)l->address, off),
-                                            c->lines, l->nlines, l->is_folded);
+    uint64_t id = cp_pbuilder_location(c->b, m, (uint64_t)cp_wadd((int64_t)l->address, off),
+                                       c->lines, l->nlines, l->is_folded);
+    if (id > UINT32_MAX) {
+        c->b->err = CPROF_ETOOBIG;
+        return 0;
+    }
+    return c->lid[i] = (uint32_t)id;
 }
 
 static bool all_zero(const cp_profile *p, const cp_sample *s)
@@ -678,11 +684,14 @@ int cp_pbuilder_copy(cp_pbuilder *b, const cp_profile *src, const cp_copy_opts *
             rc = CPROF_ENOMEM;
             goto out;
         }
-        for (uint32_t k = 0; k < s->nlocs; k++)
-            if (!(stack[k] = copy_location(&c, s->locs[k]))) {
+        for (uint32_t k = 0; k < s->nlocs; k++) {
+            uint32_t li = s->locs[k];
+            /* the common case inline: a location seen before */
+            if (!(stack[k] = c.lid[li]) && !(stack[k] = copy_location(&c, li))) {
                 rc = b->err ? b->err : CPROF_ENOMEM;
                 goto out;
             }
+        }
         for (size_t k = 0; k < src->nsample_types; k++)
             vals[k] = o->scale == 1.0 ? s->values[k] : cp_go_scale_round(s->values[k], o->scale);
         size_t nl = 0;
