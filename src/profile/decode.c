@@ -623,45 +623,46 @@ static int decode_raw(dec *d)
     return 0;
 }
 
-int cp_profile_decode(const void *data, size_t len, const cp_decode_opts *opts, cp_profile **out,
-                      cp_diag *diag)
+/* Decode raw protobuf (never gzip: a gzip inside gzip is not a profile). */
+static int decode_plain(const void *data, size_t len, size_t max_raw, cp_profile **out,
+                        cp_diag *diag)
 {
-    size_t max_raw = opts && opts->max_decompressed ? opts->max_decompressed : CP_MAX_DECOMPRESSED;
-    cp_buf raw = {0};
-    int rc = 0;
+    int rc;
     dec d = {0};
-    if (cp_is_gzip(data, len)) {
-        if ((rc = cp_gunzip(data, len, max_raw, &raw, diag)))
-            goto out;
-        data = raw.data;
-        len = raw.len;
-    } else if (len > max_raw) {
-        rc = cp_diag_set(diag, CPROF_ETOOBIG, "profile of %zu bytes exceeds the limit of %zu", len,
-                         max_raw);
-        goto out;
-    }
+    if (len > max_raw)
+        return cp_diag_set(diag, CPROF_ETOOBIG, "profile of %zu bytes exceeds the limit of %zu",
+                           len, max_raw);
     d.p = calloc(1, sizeof *d.p);
-    if (!d.p) {
-        rc = cp_diag_set(diag, CPROF_ENOMEM, "out of memory");
-        goto out;
-    }
+    if (!d.p)
+        return cp_diag_set(diag, CPROF_ENOMEM, "out of memory");
     d.p->arena.cap_bytes = CP_MAX_MODEL_BYTES;
     d.diag = diag;
     d.data = data;
     d.len = len;
     rc = decode_raw(&d);
-out:
     idx_free(&d.funcs);
     idx_free(&d.maps);
     idx_free(&d.locs);
-    cp_buf_free(&raw);
     if (rc) {
-        if (d.p)
-            cp_profile_free(d.p);
+        cp_profile_free(d.p);
         return rc;
     }
     *out = d.p;
     return 0;
+}
+
+int cp_profile_decode(const void *data, size_t len, const cp_decode_opts *opts, cp_profile **out,
+                      cp_diag *diag)
+{
+    size_t max_raw = opts && opts->max_decompressed ? opts->max_decompressed : CP_MAX_DECOMPRESSED;
+    if (!cp_is_gzip(data, len))
+        return decode_plain(data, len, max_raw, out, diag);
+    cp_buf raw = {0};
+    int rc = cp_gunzip(data, len, max_raw, &raw, diag);
+    if (!rc)
+        rc = decode_plain(raw.data, raw.len, max_raw, out, diag);
+    cp_buf_free(&raw);
+    return rc;
 }
 
 int cp_profile_read_file(const char *path, cp_profile **out, cp_diag *diag)
@@ -679,7 +680,19 @@ int cp_profile_read_file(const char *path, cp_profile **out, cp_diag *diag)
         rc = cp_diag_set(diag, CPROF_EFORMAT, "%s: empty file", path);
     } else {
         cp_diag inner;
-        rc = cp_profile_decode(b.data, b.len, NULL, out, &inner);
+        if (!cp_is_gzip(b.data, b.len)) {
+            rc = decode_plain(b.data, b.len, CP_MAX_DECOMPRESSED, out, &inner);
+        } else {
+            /* inflate, then drop the compressed bytes before decoding: the
+             * decoder's peak holds the raw bytes and the model, not both
+             * forms of the file (two files read at once at a merge) */
+            cp_buf raw = {0};
+            rc = cp_gunzip(b.data, b.len, CP_MAX_DECOMPRESSED, &raw, &inner);
+            cp_buf_free(&b);
+            b = raw;
+            if (!rc)
+                rc = decode_plain(b.data, b.len, CP_MAX_DECOMPRESSED, out, &inner);
+        }
         if (rc)
             cp_diag_set(diag, rc, "%s: %s", path, inner.msg);
     }
