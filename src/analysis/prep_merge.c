@@ -4,10 +4,12 @@
  * header rules and its order of ids (mapping, function and location ids by
  * first use while walking samples), identical samples folded and zero ones
  * dropped, so traces and raw list samples and ids as the oracle does.  Data
- * structure: the builder (profile/builder.h) interns everything; per source
- * profile, index → new-id arrays so each record is mapped once.
- * Alternatives rejected: cp_pbuilder_add_profile (interns every record of
- * the source, used or not, which changes the ids go prints).
+ * structure: the builder (profile/builder.h) interns everything; each
+ * source is copied by cp_pbuilder_copy (the one copy path, shared with
+ * cp_pbuilder_add_profile) in its used-only mode: records interned on first
+ * use, which gives go's ids.  Rejected: copying every record of the source,
+ * used or not (cp_pbuilder_add_profile's mode), which changes the ids go
+ * prints.
  */
 #include <math.h>
 #include <stdio.h>
@@ -43,9 +45,13 @@ typedef struct merge_maps {
     size_t n, cap;
 } merge_maps;
 
-static uint64_t map_mapping(cp_pbuilder *b, merge_maps *mm, const cp_profile *src, uint32_t i,
+/* cp_copy_opts.map_mapping: go's mapping key decides whether source
+ * mapping i is one the result has already (its locations' addresses are
+ * shifted by the difference of the starts) or a new one. */
+static uint64_t map_mapping(void *ctx, cp_pbuilder *b, const cp_profile *src, uint32_t i,
                             int64_t *addr_off)
 {
+    merge_maps *mm = ctx;
     const cp_mapping *m = &src->mappings[i];
     uint64_t size = m->limit - m->start;
     size = size + 0xfff;
@@ -75,118 +81,20 @@ static uint64_t map_mapping(cp_pbuilder *b, merge_maps *mm, const cp_profile *sr
     return x->id;
 }
 
+/* One source into the result: records by first use, zero samples dropped,
+ * and for -diff_base every sample labelled pprof::base=true. */
 static int merge_into(cp_pbuilder *b, const cp_profile *src, double scale, bool diff,
                       merge_maps *mm, cp_diag *diag)
 {
-    int rc = 0;
-    int64_t *moff = calloc(src->nmappings + 1, sizeof *moff);
-    uint64_t *mid = calloc(src->nmappings + 1, sizeof *mid);
-    uint64_t *fid = calloc(src->nfunctions + 1, sizeof *fid);
-    uint64_t *lid = calloc(src->nlocations + 1, sizeof *lid);
-    int64_t *vals = calloc(src->nsample_types + 1, sizeof *vals);
-    uint64_t *stack = NULL;
-    size_t stack_cap = 0;
-    cp_line_in *lines = NULL;
-    size_t lines_cap = 0;
-    cp_label_in *labs = NULL;
-    size_t labs_cap = 0;
-    if (!mid || !fid || !lid || !vals || !moff) {
-        rc = CPROF_ENOMEM;
-        goto out;
-    }
-    /* go's Merge maps a profile's first mapping before anything while the
-     * result has none */
-    if (mm->n == 0 && src->nmappings && !(mid[0] = map_mapping(b, mm, src, 0, &moff[0]))) {
-        rc = CPROF_ENOMEM;
-        goto out;
-    }
-    for (size_t si = 0; si < src->nsamples; si++) {
-        const cp_sample *s = &src->samples[si];
-        if (zero_sample(src, s))
-            continue;
-        if (cp_grow(&stack, &stack_cap, s->nlocs + 1, sizeof *stack)) {
-            rc = CPROF_ENOMEM;
-            goto out;
-        }
-        for (uint32_t k = 0; k < s->nlocs; k++) {
-            uint32_t li = s->locs[k];
-            if (!lid[li]) {
-                const cp_location *l = &src->locations[li];
-                uint64_t m = 0;
-                int64_t off = 0;
-                if (l->mapping != CP_NO_MAPPING) {
-                    if (!mid[l->mapping] &&
-                        !(mid[l->mapping] = map_mapping(b, mm, src, l->mapping, &moff[l->mapping]))) {
-                        rc = CPROF_ENOMEM;
-                        goto out;
-                    }
-                    m = mid[l->mapping];
-                    off = moff[l->mapping];
-                }
-                if (cp_grow(&lines, &lines_cap, l->nlines + 1, sizeof *lines)) {
-                    rc = CPROF_ENOMEM;
-                    goto out;
-                }
-                for (uint32_t j = 0; j < l->nlines; j++) {
-                    uint32_t f = l->lines[j].func;
-                    lines[j].function_id = 0;
-                    if (f != CP_NO_FUNCTION) {
-                        if (!fid[f]) {
-                            const cp_function *fn = &src->functions[f];
-                            fid[f] = cp_pbuilder_function(b, S(src, fn->name),
-                                                          S(src, fn->system_name),
-                                                          S(src, fn->filename), fn->start_line);
-                        }
-                        lines[j].function_id = fid[f];
-                    }
-                    lines[j].line = l->lines[j].line;
-                    lines[j].column = l->lines[j].column;
-                }
-                lid[li] = cp_pbuilder_location(b, m, (uint64_t)((int64_t)l->address + off), lines,
-                                               l->nlines, l->is_folded);
-                if (!lid[li]) {
-                    rc = CPROF_ENOMEM;
-                    goto out;
-                }
-            }
-            stack[k] = lid[li];
-        }
-        for (size_t k = 0; k < src->nsample_types; k++)
-            vals[k] = scale == 1.0 ? s->values[k] : cp_go_scale_round(s->values[k], scale);
-        if (cp_grow(&labs, &labs_cap, (size_t)s->nlabels + 1, sizeof *labs)) {
-            rc = CPROF_ENOMEM;
-            goto out;
-        }
-        size_t nl = 0;
-        for (uint32_t k = 0; k < s->nlabels; k++) {
-            const cp_label *l = &s->labels[k];
-            if (diff && !strcmp(S(src, l->key), "pprof::base"))
-                continue;
-            labs[nl].key = S(src, l->key);
-            labs[nl].str = l->str ? S(src, l->str) : NULL;
-            labs[nl].num = l->num;
-            labs[nl].unit = l->num_unit ? S(src, l->num_unit) : NULL;
-            nl++;
-        }
-        if (diff) {
-            labs[nl].key = "pprof::base";
-            labs[nl].str = "true";
-            labs[nl].num = 0;
-            labs[nl].unit = NULL;
-            nl++;
-        }
-        if ((rc = cp_pbuilder_sample(b, stack, s->nlocs, vals, labs, nl)))
-            goto out;
-    }
-out:
-    free(moff);
-    free(mid);
-    free(fid);
-    free(lid);
-    free(vals);
-    free(stack);
-    free(lines);
-    free(labs);
+    cp_copy_opts o = {.scale = scale,
+                      .used_only = true,
+                      .first_mapping = mm->n == 0, /* as go's Merge, while the result has none */
+                      .drop_zero = true,
+                      .label_key = diff ? "pprof::base" : NULL,
+                      .label_str = "true",
+                      .map_mapping = map_mapping,
+                      .ctx = mm};
+    int rc = cp_pbuilder_copy(b, src, &o);
     if (rc)
         cp_diag_set(diag, rc, "merging profiles: %s", cprof_strerror(rc));
     return rc;

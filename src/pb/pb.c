@@ -51,7 +51,9 @@ int cp_pbr_next(cp_pbr *r, cp_pbfield *f)
         return 0;
     f->offset = (size_t)(r->p - r->start);
     uint64_t tag;
-    if (cp_pb_varint(&r->p, r->end, &tag))
+    if (*r->p < 0x80) /* one-byte tags and lengths, the common case, inline */
+        tag = *r->p++;
+    else if (cp_pb_varint(&r->p, r->end, &tag))
         return fail(r, "truncated or overlong field tag");
     f->num = (uint32_t)(tag >> 3);
     f->wire = (int)(tag & 7);
@@ -59,7 +61,9 @@ int cp_pbr_next(cp_pbr *r, cp_pbfield *f)
         return fail(r, "invalid field number");
     switch (f->wire) {
     case PB_VARINT:
-        if (cp_pb_varint(&r->p, r->end, &f->u))
+        if (r->p < r->end && *r->p < 0x80)
+            f->u = *r->p++;
+        else if (cp_pb_varint(&r->p, r->end, &f->u))
             return fail(r, "truncated varint");
         return 1;
     case PB_I64:
@@ -79,7 +83,9 @@ int cp_pbr_next(cp_pbr *r, cp_pbfield *f)
     }
     case PB_LEN: {
         uint64_t n;
-        if (cp_pb_varint(&r->p, r->end, &n))
+        if (r->p < r->end && *r->p < 0x80)
+            n = *r->p++;
+        else if (cp_pb_varint(&r->p, r->end, &n))
             return fail(r, "truncated length");
         if (n > (uint64_t)(r->end - r->p))
             return fail(r, "length runs past the end of the message");

@@ -566,14 +566,170 @@ int64_t cp_go_scale_round(int64_t v, double r)
     return cp_go_f2i(round((double)v * r));
 }
 
-int cp_pbuilder_add_profile(cp_pbuilder *b, const cp_profile *src, double scale, cp_diag *diag)
+/* ---- copying a profile in: the one path for add_profile and merges ---- */
+
+/* A source profile's records as ids of b: 0 until interned. */
+typedef struct copy {
+    cp_pbuilder *b;
+    const cp_profile *src;
+    const cp_copy_opts *o;
+    uint64_t *mid, *fid;
+    uint32_t *lid;           /* location ids fit 32 bits (bsample's pool) */
+    int64_t *moff;           /* address shift of each mapping (map_mapping) */
+    cp_line_in *lines;
+    size_t lines_cap;
+} copy;
+
+static uint64_t copy_mapping(copy *c, uint32_t i)
+{
+    if (c->mid[i])
+        return c->mid[i];
+    const cp_mapping *m = &c->src->mappings[i];
+    if (c->o->map_mapping)
+        return c->mid[i] = c->o->map_mapping(c->o->ctx, c->b, c->src, i, &c->moff[i]);
+    return c->mid[i] = cp_pbuilder_mapping(c->b, m->start, m->limit, m->offset,
+                                           cp_str(c->src, m->filename), cp_str(c->src, m->build_id),
+                                           m->has_functions, m->has_filenames,
+                                           m->has_line_numbers, m->has_inline_frames);
+}
+
+static uint64_t copy_function(copy *c, uint32_t i)
+{
+    if (c->fid[i])
+        return c->fid[i];
+    const cp_function *f = &c->src->functions[i];
+    return c->fid[i] = cp_pbuilder_function(c->b, cp_str(c->src, f->name),
+                                            cp_str(c->src, f->system_name),
+                                            cp_str(c->src, f->filename), f->start_line);
+}
+
+static uint64_t copy_location(copy *c, uint32_t i)
+{
+    if (c->lid[i])
+        return c->lid[i];
+    const cp_location *l = &c->src->locations[i];
+    uint64_t m = 0;
+    int64_t off = 0;
+    if (l->mapping != CP_NO_MAPPING) {
+        if (!(m = copy_mapping(c, l->mapping)))
+            return 0;
+        off = c->moff[l->mapping];
+    }
+    if (cp_grow(&c->lines, &c->lines_cap, (size_t)l->nlines + 1, sizeof *c->lines))
+        return 0;
+    for (uint32_t k = 0; k < l->nlines; k++) {
+        uint32_t f = l->lines[k].func;
+        c->lines[k].function_id = 0;
+        if (f != CP_NO_FUNCTION && !(c->lines[k].function_id = copy_function(c, f)))
+            return 0;
+        c->lines[k].line = l->lines[k].line;
+        c->lines[k].column = l->lines[k].column;
+    }
+    uint64_t id = cp_pbuilder_location(c->b, m, (uint64_t)cp_wadd((int64_t)l->address, off),
+                                       c->lines, l->nlines, l->is_folded);
+    if (id > UINT32_MAX) {
+        c->b->err = CPROF_ETOOBIG;
+        return 0;
+    }
+    return c->lid[i] = (uint32_t)id;
+}
+
+static bool all_zero(const cp_profile *p, const cp_sample *s)
+{
+    for (size_t k = 0; k < p->nsample_types; k++)
+        if (s->values[k])
+            return false;
+    return true;
+}
+
+int cp_pbuilder_copy(cp_pbuilder *b, const cp_profile *src, const cp_copy_opts *o)
 {
     int rc = 0;
-    uint64_t *mid = NULL, *fid = NULL, *lid = NULL, *stack = NULL;
-    int64_t *vals = NULL;
-    cp_line_in *lines = NULL;
+    copy c = {.b = b, .src = src, .o = o};
+    uint64_t *stack = NULL;
+    int64_t *vals = calloc(src->nsample_types + 1, sizeof *vals);
     cp_label_in *labs = NULL;
-    size_t lines_cap = 0, stack_cap = 0, labs_cap = 0;
+    size_t stack_cap = 0, labs_cap = 0;
+    c.mid = calloc(src->nmappings + 1, sizeof *c.mid);
+    c.moff = calloc(src->nmappings + 1, sizeof *c.moff);
+    c.fid = calloc(src->nfunctions + 1, sizeof *c.fid);
+    c.lid = calloc(src->nlocations + 1, sizeof *c.lid);
+    b->nul_escaped = b->nul_escaped || src->nul_escaped;
+    if (!c.mid || !c.moff || !c.fid || !c.lid || !vals) {
+        rc = CPROF_ENOMEM;
+        goto out;
+    }
+    if (!o->used_only) { /* every record, in the source's order */
+        for (uint32_t i = 0; i < src->nmappings; i++)
+            copy_mapping(&c, i);
+        for (uint32_t i = 0; i < src->nfunctions; i++)
+            copy_function(&c, i);
+        for (uint32_t i = 0; i < src->nlocations && !b->err; i++)
+            if (!copy_location(&c, i) && !b->err)
+                b->err = CPROF_ENOMEM;
+    } else if (o->first_mapping && src->nmappings && !copy_mapping(&c, 0)) {
+        rc = CPROF_ENOMEM;
+        goto out;
+    }
+    if (b->err) {
+        rc = b->err;
+        goto out;
+    }
+    for (size_t si = 0; si < src->nsamples; si++) {
+        const cp_sample *s = &src->samples[si];
+        if (o->drop_zero && all_zero(src, s))
+            continue;
+        if (cp_grow(&stack, &stack_cap, (size_t)s->nlocs + 1, sizeof *stack) ||
+            cp_grow(&labs, &labs_cap, (size_t)s->nlabels + 1, sizeof *labs)) {
+            rc = CPROF_ENOMEM;
+            goto out;
+        }
+        for (uint32_t k = 0; k < s->nlocs; k++) {
+            uint32_t li = s->locs[k];
+            /* the common case inline: a location seen before */
+            if (!(stack[k] = c.lid[li]) && !(stack[k] = copy_location(&c, li))) {
+                rc = b->err ? b->err : CPROF_ENOMEM;
+                goto out;
+            }
+        }
+        for (size_t k = 0; k < src->nsample_types; k++)
+            vals[k] = o->scale == 1.0 ? s->values[k] : cp_go_scale_round(s->values[k], o->scale);
+        size_t nl = 0;
+        for (uint32_t k = 0; k < s->nlabels; k++) {
+            const cp_label *l = &s->labels[k];
+            if (o->label_key && !strcmp(cp_str(src, l->key), o->label_key))
+                continue;
+            labs[nl].key = cp_str(src, l->key);
+            labs[nl].str = l->str ? cp_str(src, l->str) : NULL;
+            labs[nl].num = l->num;
+            labs[nl].unit = l->num_unit ? cp_str(src, l->num_unit) : NULL;
+            nl++;
+        }
+        if (o->label_key) {
+            labs[nl].key = o->label_key;
+            labs[nl].str = o->label_str;
+            labs[nl].num = 0;
+            labs[nl].unit = NULL;
+            nl++;
+        }
+        if ((rc = cp_pbuilder_sample(b, stack, s->nlocs, vals, labs, nl)))
+            goto out;
+    }
+out:
+    free(c.mid);
+    free(c.moff);
+    free(c.fid);
+    free(c.lid);
+    free(c.lines);
+    free(vals);
+    free(stack);
+    free(labs);
+    return rc;
+}
+
+int cp_pbuilder_add_profile(cp_pbuilder *b, const cp_profile *src, double scale, cp_diag *diag)
+{
+    int rc;
     const char *(*S)(const cp_profile *, int64_t) = cp_str;
     b->nul_escaped = b->nul_escaped || src->nul_escaped;
 
@@ -612,73 +768,8 @@ int cp_pbuilder_add_profile(cp_pbuilder *b, const cp_profile *src, double scale,
         if (src->period > b->period)
             b->period = src->period;
     }
-    mid = calloc(src->nmappings + 1, sizeof *mid);
-    fid = calloc(src->nfunctions + 1, sizeof *fid);
-    lid = calloc(src->nlocations + 1, sizeof *lid);
-    vals = calloc(src->nsample_types + 1, sizeof *vals);
-    if (!mid || !fid || !lid || !vals) {
-        rc = CPROF_ENOMEM;
-        goto out;
-    }
-    for (size_t i = 0; i < src->nmappings; i++) {
-        const cp_mapping *m = &src->mappings[i];
-        mid[i] = cp_pbuilder_mapping(b, m->start, m->limit, m->offset, S(src, m->filename),
-                                     S(src, m->build_id), m->has_functions, m->has_filenames,
-                                     m->has_line_numbers, m->has_inline_frames);
-    }
-    for (size_t i = 0; i < src->nfunctions; i++) {
-        const cp_function *f = &src->functions[i];
-        fid[i] = cp_pbuilder_function(b, S(src, f->name), S(src, f->system_name),
-                                      S(src, f->filename), f->start_line);
-    }
-    for (size_t i = 0; i < src->nlocations; i++) {
-        const cp_location *l = &src->locations[i];
-        if (cp_grow(&lines, &lines_cap, l->nlines, sizeof *lines)) {
-            rc = CPROF_ENOMEM;
-            goto out;
-        }
-        for (uint32_t k = 0; k < l->nlines; k++) {
-            lines[k].function_id = l->lines[k].func == CP_NO_FUNCTION ? 0 : fid[l->lines[k].func];
-            lines[k].line = l->lines[k].line;
-            lines[k].column = l->lines[k].column;
-        }
-        lid[i] = cp_pbuilder_location(b, l->mapping == CP_NO_MAPPING ? 0 : mid[l->mapping],
-                                      l->address, lines, l->nlines, l->is_folded);
-    }
-    if (b->err) {
-        rc = b->err;
-        goto out;
-    }
-    for (size_t i = 0; i < src->nsamples; i++) {
-        const cp_sample *s = &src->samples[i];
-        size_t nl = s->nlabels;
-        if (cp_grow(&stack, &stack_cap, s->nlocs, sizeof *stack) ||
-            cp_grow(&labs, &labs_cap, nl, sizeof *labs)) {
-            rc = CPROF_ENOMEM;
-            goto out;
-        }
-        for (uint32_t k = 0; k < s->nlocs; k++)
-            stack[k] = lid[s->locs[k]];
-        for (size_t k = 0; k < src->nsample_types; k++)
-            vals[k] = scale == 1.0 ? s->values[k] : cp_go_scale_round(s->values[k], scale);
-        for (size_t k = 0; k < nl; k++) {
-            const cp_label *l = &s->labels[k];
-            labs[k].key = S(src, l->key);
-            labs[k].str = l->str ? S(src, l->str) : NULL;
-            labs[k].num = l->num;
-            labs[k].unit = l->num_unit ? S(src, l->num_unit) : NULL;
-        }
-        if ((rc = cp_pbuilder_sample(b, stack, s->nlocs, vals, labs, nl)))
-            goto out;
-    }
-out:
-    free(mid);
-    free(fid);
-    free(lid);
-    free(vals);
-    free(lines);
-    free(stack);
-    free(labs);
+    cp_copy_opts o = {.scale = scale};
+    rc = cp_pbuilder_copy(b, src, &o);
     if (rc && diag && !diag->msg[0])
         cp_diag_set(diag, rc, "%s", cprof_strerror(rc));
     return rc;

@@ -75,6 +75,31 @@ cp_profile *cp_pbuilder_finish(cp_pbuilder *b);
 cp_profile *cp_pbuilder_finish_free(cp_pbuilder *b);
 void cp_pbuilder_set_nul_escaped(cp_pbuilder *b, bool escaped);
 
+/* How cp_pbuilder_copy copies a profile's records and samples into b. */
+typedef struct cp_copy_opts {
+    double scale;        /* values scaled as go's profile.Scale; 1.0 = unchanged */
+    bool used_only;      /* intern only records samples use, in the order of
+                          * first use (go's profile.Merge order); else every
+                          * record in the source's order */
+    bool first_mapping;  /* with used_only: the source's first mapping first */
+    bool drop_zero;      /* skip samples whose values are all zero */
+    /* when set: the label label_key=label_str replaces any label of that
+     * key on every sample (-diff_base's pprof::base=true) */
+    const char *label_key, *label_str;
+    /* when set: the id of source mapping i in b, 0 on ENOMEM, and the shift
+     * added to its locations' addresses; else mappings are interned as they
+     * are */
+    uint64_t (*map_mapping)(void *ctx, cp_pbuilder *b, const cp_profile *src, uint32_t i,
+                            int64_t *addr_shift);
+    void *ctx;
+} cp_copy_opts;
+
+/* Copy src's samples (and the records they use, re-interned) into b; the
+ * header (sample types, period, times, comments) is the caller's.  The one
+ * copy path of add_profile, merge, -base, symbolize and the collectors.
+ * 0 or a negative code. */
+int cp_pbuilder_copy(cp_pbuilder *b, const cp_profile *src, const cp_copy_opts *o);
+
 /* Copy everything of src into b (re-interning), scaling values by `scale`
  * (1.0 = unchanged; -1.0 to subtract for -base).  Sample types must match by
  * name and order, else CPROF_EINVAL with diag. */

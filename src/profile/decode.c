@@ -133,17 +133,31 @@ static int value_type(dec *d, const uint8_t *b, size_t n, cp_value_type *vt, con
     return 0;
 }
 
-/* Pass 1: counts and the string table. */
+/* Pass 1: counts, largest ids and the string table. */
 typedef struct counts {
     size_t st, sample, mapping, location, function, string, comment;
     uint64_t max_fid, max_mid, max_lid;
 } counts;
+
+static int peek_id(const cp_pbfield *f, uint64_t *id)
+{
+    cp_pbr r;
+    cp_pbfield g;
+    int rc;
+    *id = 0;
+    cp_pbr_init(&r, f->data, f->len);
+    while ((rc = cp_pbr_next(&r, &g)) == 1)
+        if (g.num == 1 && g.wire == PB_VARINT)
+            *id = g.u;
+    return rc;
+}
 
 static int pass_counts(dec *d, counts *c)
 {
     cp_pbr r;
     cp_pbfield f;
     int rc;
+    bool escape = false;
     cp_pbr_init(&r, d->data, d->len);
     while ((rc = cp_pbr_next(&r, &f)) == 1) {
         rc = 0;
@@ -153,8 +167,21 @@ static int pass_counts(dec *d, counts *c)
         case 3: c->mapping++; break;
         case 4: c->location++; break;
         case 5: c->function++; break;
-        case 6: c->string++; break;
+        case 6:
+            c->string++;
+            escape = escape || (f.wire == PB_LEN && f.len && memchr(f.data, 0, f.len));
+            break;
         case 13: c->comment += cp_pb_count_packed(&f); break;
+        }
+        /* the largest ids (pass_ids' index sizes), in the same pass */
+        uint64_t id, *mx = f.num == 3 ? &c->max_mid : f.num == 4 ? &c->max_lid
+                                   : f.num == 5 ? &c->max_fid : NULL;
+        if (mx && f.wire == PB_LEN) {
+            if (peek_id(&f, &id) < 0)
+                return cp_diag_set(d->diag, CPROF_EFORMAT, "offset %zu: malformed %s", f.offset,
+                                   f.num == 3 ? "mapping" : f.num == 4 ? "location" : "function");
+            if (id > *mx)
+                *mx = id;
         }
         if (f.num >= 2 && f.num <= 6 && f.wire != PB_LEN)
             return cp_diag_set(d->diag, CPROF_EFORMAT,
@@ -172,10 +199,6 @@ static int pass_counts(dec *d, counts *c)
         return nomem(d);
     /* a NUL byte in some string: every string is stored escaped (see
      * profile.h), so names stay distinct C strings */
-    bool escape = false;
-    cp_pbr_init(&r, d->data, d->len);
-    while (!escape && (rc = cp_pbr_next(&r, &f)) == 1)
-        escape = f.num == 6 && f.len && memchr(f.data, 0, f.len);
     p->nul_escaped = escape;
     cp_pbr_init(&r, d->data, d->len);
     while ((rc = cp_pbr_next(&r, &f)) == 1) {
@@ -216,36 +239,9 @@ static int pass_counts(dec *d, counts *c)
     return 0;
 }
 
-static int peek_id(const cp_pbfield *f, uint64_t *id)
-{
-    cp_pbr r;
-    cp_pbfield g;
-    int rc;
-    *id = 0;
-    cp_pbr_init(&r, f->data, f->len);
-    while ((rc = cp_pbr_next(&r, &g)) == 1)
-        if (g.num == 1 && g.wire == PB_VARINT)
-            *id = g.u;
-    return rc;
-}
-
+/* the id → index maps, sized by pass 1's largest ids */
 static int pass_ids(dec *d, counts *c)
 {
-    cp_pbr r;
-    cp_pbfield f;
-    int rc;
-    cp_pbr_init(&r, d->data, d->len);
-    while ((rc = cp_pbr_next(&r, &f)) == 1) {
-        uint64_t id;
-        uint64_t *mx = f.num == 3 ? &c->max_mid : f.num == 4 ? &c->max_lid : f.num == 5 ? &c->max_fid : NULL;
-        if (!mx)
-            continue;
-        if (peek_id(&f, &id) < 0)
-            return cp_diag_set(d->diag, CPROF_EFORMAT, "offset %zu: malformed %s", f.offset,
-                               f.num == 3 ? "mapping" : f.num == 4 ? "location" : "function");
-        if (id > *mx)
-            *mx = id;
-    }
     if (idx_init(&d->funcs, c->function, c->max_fid) || idx_init(&d->maps, c->mapping, c->max_mid) ||
         idx_init(&d->locs, c->location, c->max_lid))
         return nomem(d);
@@ -420,6 +416,37 @@ static int fill_loc(void *ctx, uint64_t id)
     return 0;
 }
 
+/* The packed location ids of a sample, resolved to indices: the decoder's
+ * innermost loop (40 ids a sample, millions a profile), so ids of up to
+ * three bytes and the dense index are read inline. */
+static int read_locs(const idx *x, const cp_pbfield *f, loc_fill *fl)
+{
+    if (f->wire != PB_LEN)
+        return cp_pb_repeated_u64(f, fill_loc, fl);
+    const uint8_t *p = f->data, *end = f->data + f->len;
+    while (p < end) {
+        uint64_t v;
+        if (end - p >= 3 && (p[0] < 0x80 || p[1] < 0x80 || p[2] < 0x80)) {
+            v = p[0] & 0x7f;
+            if (*p++ & 0x80) {
+                v |= (uint64_t)(p[0] & 0x7f) << 7;
+                if (*p++ & 0x80)
+                    v |= (uint64_t)*p++ << 14;
+            }
+        } else if (cp_pb_varint(&p, end, &v)) {
+            return CPROF_EFORMAT;
+        }
+        if (x->dense && v < x->ndense && x->dense[v]) {
+            fl->out[fl->n++] = x->dense[v] - 1;
+            continue;
+        }
+        int rc = fill_loc(fl, v);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 static int decode_sample(dec *d, const cp_pbfield *in, cp_sample *s, uint32_t i)
 {
     cp_pbr r;
@@ -451,7 +478,7 @@ static int decode_sample(dec *d, const cp_pbfield *in, cp_sample *s, uint32_t i)
     cp_pbr_init(&r, in->data, in->len);
     while ((rc = cp_pbr_next(&r, &f)) == 1) {
         if (f.num == 1) {
-            rc = cp_pb_repeated_u64(&f, fill_loc, &fl_loc);
+            rc = read_locs(&d->locs, &f, &fl_loc);
             if (rc == CPROF_ENOTFOUND)
                 return cp_diag_set(d->diag, CPROF_EFORMAT,
                                    "sample %u: location id %" PRIu64 " not defined", i,
@@ -596,45 +623,46 @@ static int decode_raw(dec *d)
     return 0;
 }
 
-int cp_profile_decode(const void *data, size_t len, const cp_decode_opts *opts, cp_profile **out,
-                      cp_diag *diag)
+/* Decode raw protobuf (never gzip: a gzip inside gzip is not a profile). */
+static int decode_plain(const void *data, size_t len, size_t max_raw, cp_profile **out,
+                        cp_diag *diag)
 {
-    size_t max_raw = opts && opts->max_decompressed ? opts->max_decompressed : CP_MAX_DECOMPRESSED;
-    cp_buf raw = {0};
-    int rc = 0;
+    int rc;
     dec d = {0};
-    if (cp_is_gzip(data, len)) {
-        if ((rc = cp_gunzip(data, len, max_raw, &raw, diag)))
-            goto out;
-        data = raw.data;
-        len = raw.len;
-    } else if (len > max_raw) {
-        rc = cp_diag_set(diag, CPROF_ETOOBIG, "profile of %zu bytes exceeds the limit of %zu", len,
-                         max_raw);
-        goto out;
-    }
+    if (len > max_raw)
+        return cp_diag_set(diag, CPROF_ETOOBIG, "profile of %zu bytes exceeds the limit of %zu",
+                           len, max_raw);
     d.p = calloc(1, sizeof *d.p);
-    if (!d.p) {
-        rc = cp_diag_set(diag, CPROF_ENOMEM, "out of memory");
-        goto out;
-    }
+    if (!d.p)
+        return cp_diag_set(diag, CPROF_ENOMEM, "out of memory");
     d.p->arena.cap_bytes = CP_MAX_MODEL_BYTES;
     d.diag = diag;
     d.data = data;
     d.len = len;
     rc = decode_raw(&d);
-out:
     idx_free(&d.funcs);
     idx_free(&d.maps);
     idx_free(&d.locs);
-    cp_buf_free(&raw);
     if (rc) {
-        if (d.p)
-            cp_profile_free(d.p);
+        cp_profile_free(d.p);
         return rc;
     }
     *out = d.p;
     return 0;
+}
+
+int cp_profile_decode(const void *data, size_t len, const cp_decode_opts *opts, cp_profile **out,
+                      cp_diag *diag)
+{
+    size_t max_raw = opts && opts->max_decompressed ? opts->max_decompressed : CP_MAX_DECOMPRESSED;
+    if (!cp_is_gzip(data, len))
+        return decode_plain(data, len, max_raw, out, diag);
+    cp_buf raw = {0};
+    int rc = cp_gunzip(data, len, max_raw, &raw, diag);
+    if (!rc)
+        rc = decode_plain(raw.data, raw.len, max_raw, out, diag);
+    cp_buf_free(&raw);
+    return rc;
 }
 
 int cp_profile_read_file(const char *path, cp_profile **out, cp_diag *diag)
@@ -652,7 +680,19 @@ int cp_profile_read_file(const char *path, cp_profile **out, cp_diag *diag)
         rc = cp_diag_set(diag, CPROF_EFORMAT, "%s: empty file", path);
     } else {
         cp_diag inner;
-        rc = cp_profile_decode(b.data, b.len, NULL, out, &inner);
+        if (!cp_is_gzip(b.data, b.len)) {
+            rc = decode_plain(b.data, b.len, CP_MAX_DECOMPRESSED, out, &inner);
+        } else {
+            /* inflate, then drop the compressed bytes before decoding: the
+             * decoder's peak holds the raw bytes and the model, not both
+             * forms of the file (two files read at once at a merge) */
+            cp_buf raw = {0};
+            rc = cp_gunzip(b.data, b.len, CP_MAX_DECOMPRESSED, &raw, &inner);
+            cp_buf_free(&b);
+            b = raw;
+            if (!rc)
+                rc = decode_plain(b.data, b.len, CP_MAX_DECOMPRESSED, out, &inner);
+        }
         if (rc)
             cp_diag_set(diag, rc, "%s: %s", path, inner.msg);
     }

@@ -20,14 +20,32 @@ static int value_type(cp_buf *b, uint32_t num, const cp_value_type *vt)
     return cp_pbw_end(b, mark);
 }
 
-static int sample(cp_buf *b, const cp_profile *p, const cp_sample *s, uint64_t **ids, size_t *cap)
+/* A sample's location ids as one packed field, each varint written in
+ * place: the encoder's innermost loop (the bulk of a large profile's bytes). */
+static int packed_loc_ids(cp_buf *b, const cp_profile *p, const cp_sample *s)
 {
     size_t mark;
-    if (cp_grow(ids, cap, s->nlocs, sizeof **ids))
+    if (!s->nlocs)
+        return 0;
+    if (cp_pbw_begin(b, 1, &mark) || cp_buf_reserve(b, 10 * (size_t)s->nlocs))
         return CPROF_ENOMEM;
-    for (uint32_t i = 0; i < s->nlocs; i++)
-        (*ids)[i] = p->locations[s->locs[i]].id;
-    if (cp_pbw_begin(b, 2, &mark) || cp_pbw_packed_u64(b, 1, *ids, s->nlocs) ||
+    uint8_t *w = b->data + b->len;
+    for (uint32_t i = 0; i < s->nlocs; i++) {
+        uint64_t v = p->locations[s->locs[i]].id;
+        while (v >= 0x80) {
+            *w++ = (uint8_t)(v | 0x80);
+            v >>= 7;
+        }
+        *w++ = (uint8_t)v;
+    }
+    b->len = (size_t)(w - b->data);
+    return cp_pbw_end(b, mark);
+}
+
+static int sample(cp_buf *b, const cp_profile *p, const cp_sample *s)
+{
+    size_t mark;
+    if (cp_pbw_begin(b, 2, &mark) || packed_loc_ids(b, p, s) ||
         cp_pbw_packed_i64(b, 2, s->values, p->nsample_types))
         return CPROF_ENOMEM;
     for (uint32_t i = 0; i < s->nlabels; i++) {
@@ -85,12 +103,10 @@ static int function(cp_buf *b, const cp_function *f)
 int cp_profile_encode(const cp_profile *p, cp_buf *b)
 {
     int rc = 0;
-    uint64_t *ids = NULL;
-    size_t cap = 0;
     for (size_t i = 0; i < p->nsample_types && !rc; i++)
         rc = value_type(b, 1, &p->sample_types[i]);
     for (size_t i = 0; i < p->nsamples && !rc; i++)
-        rc = sample(b, p, &p->samples[i], &ids, &cap);
+        rc = sample(b, p, &p->samples[i]);
     for (size_t i = 0; i < p->nmappings && !rc; i++)
         rc = mapping(b, &p->mappings[i]);
     for (size_t i = 0; i < p->nlocations && !rc; i++)
@@ -112,7 +128,6 @@ int cp_profile_encode(const cp_profile *p, cp_buf *b)
         }
     }
     free(tmp);
-    free(ids);
     if (rc || cp_pbw_i64(b, 7, p->drop_frames) || cp_pbw_i64(b, 8, p->keep_frames) ||
         cp_pbw_i64(b, 9, p->time_nanos) || cp_pbw_i64(b, 10, p->duration_nanos))
         return CPROF_ENOMEM;

@@ -1,7 +1,19 @@
 /* gzip.c — gzip in and out through zlib.
  *
  * Inflate loops over concatenated members (a `cat a.gz b.gz` profile is
- * valid) and stops at max_out bytes so a gzip bomb costs at most the cap.
+ * valid) and stops at max_out bytes.  A gzip bomb (gigabytes of zeros in a
+ * few MB, or a valid profile prefix followed by a string field of
+ * gigabytes) is refused long before that cap: each window of
+ * CP_GZ_WINDOW output bytes must have cost at least 1/CP_GZ_MAX_RATIO of
+ * its size in input.  pprof data (varint ids, addresses, distinct names)
+ * compresses 2-10x (40x would take samples that differ in one byte every
+ * hundred); a run of one byte compresses ~230x at level 1 and ~1000x at
+ * level 9 (deflate's limit is 1032:1), so the rule tells the two apart after one window and
+ * a bomb costs at most what came before it plus a window.  Rejected:
+ * decoding from the stream (the decoder's passes need the whole message,
+ * and a bomb whose bytes parse — a string of zeros — gets past it), a cap
+ * on the whole file's ratio (a large valid prefix hides the bomb behind
+ * it), and trusting the gzip trailer's size (the attacker writes it).
  */
 #include <string.h>
 #include <zlib.h>
@@ -25,7 +37,23 @@ int cp_gunzip(const void *data, size_t len, size_t max_out, cp_buf *out, cp_diag
     size_t in_left = len;
     int rc = 0;
     size_t start = out->len;
+    size_t win_out = 0;               /* output bytes at the window's start */
+    const unsigned char *win_in = in; /* input at the window's start */
     for (;;) {
+        size_t got = out->len - start;
+        if (got - win_out >= CP_GZ_WINDOW) {
+            size_t used = (size_t)(in - win_in);
+            if (used < (got - win_out) / CP_GZ_MAX_RATIO) {
+                rc = cp_diag_set(diag, CPROF_ETOOBIG,
+                                 "gzip: refused as a gzip bomb: %zu KiB of input at offset %zu "
+                                 "inflate to %zu MiB, over the limit of %u times their size",
+                                 (used + 1023) / 1024, (size_t)(win_in - (const unsigned char *)data),
+                                 (got - win_out) >> 20, (unsigned)CP_GZ_MAX_RATIO);
+                goto out;
+            }
+            win_out = got;
+            win_in = in;
+        }
         if (out->len - start >= max_out) {
             rc = cp_diag_set(diag, CPROF_ETOOBIG,
                              "gzip: decompressed size exceeds the limit of %zu bytes", max_out);

@@ -135,6 +135,10 @@ int64_t cp_go_scale_round(int64_t v, double r);
 /* Limits that keep hostile input from exhausting memory. */
 #define CP_MAX_DECOMPRESSED (1ull << 30) /* 1 GiB of raw protobuf */
 #define CP_MAX_MODEL_BYTES (4ull << 30)  /* 4 GiB of decoded model */
+/* gzip bombs: every CP_GZ_WINDOW bytes of inflated output must come from
+ * at least 1/CP_GZ_MAX_RATIO as many compressed bytes (gzip.c). */
+#define CP_GZ_WINDOW (8u << 20)
+#define CP_GZ_MAX_RATIO 100u
 
 typedef struct cp_decode_opts {
     size_t max_decompressed; /* 0 = CP_MAX_DECOMPRESSED */
@@ -158,7 +162,8 @@ int cp_profile_write_file(const cp_profile *p, const char *path);
 void cp_profile_free(cp_profile *p);
 
 /* gzip helpers (zlib).  cp_gunzip handles concatenated members and stops
- * with CPROF_ETOOBIG at max_out bytes.  Returns 0 or a negative code. */
+ * with CPROF_ETOOBIG at max_out bytes or at a window inflating more than
+ * CP_GZ_MAX_RATIO times its input (a gzip bomb).  Returns 0 or a negative code. */
 bool cp_is_gzip(const void *data, size_t len);
 int cp_gunzip(const void *data, size_t len, size_t max_out, cp_buf *out, cp_diag *diag);
 int cp_gzip(const void *data, size_t len, int level, cp_buf *out);

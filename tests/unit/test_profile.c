@@ -171,3 +171,63 @@ Test(profile, multi_member_gzip)
     cp_buf_free(&raw);
     cp_buf_free(&gz);
 }
+
+/* cp_pbuilder_copy, the one copy path: every record in source order, or
+ * only the records samples use in order of first use; zero samples
+ * dropped; a label replaced on every sample; values scaled. */
+Test(profile, copy_modes)
+{
+    cp_pbuilder *b = cp_pbuilder_new(true);
+    cp_pbuilder_sample_type(b, "samples", "count");
+    uint64_t funused = cp_pbuilder_function(b, "unused", "unused", "", 0);
+    uint64_t fa = cp_pbuilder_function(b, "a", "a", "", 0);
+    uint64_t fb = cp_pbuilder_function(b, "b", "b", "", 0);
+    cp_line_in lu[] = {{funused, 1, 0}}, la[] = {{fa, 2, 0}}, lb[] = {{fb, 3, 0}};
+    cp_pbuilder_location(b, 0, 0x10, lu, 1, false);
+    uint64_t locb = cp_pbuilder_location(b, 0, 0x30, lb, 1, false);
+    uint64_t loca = cp_pbuilder_location(b, 0, 0x20, la, 1, false);
+    uint64_t st1[] = {locb, loca}, st2[] = {loca};
+    int64_t v1[] = {3}, v0[] = {0};
+    cp_label_in lab[] = {{"pprof::base", "false", 0, NULL}, {"k", "v", 0, NULL}};
+    cr_assert_eq(cp_pbuilder_sample(b, st1, 2, v1, lab, 2), 0);
+    cr_assert_eq(cp_pbuilder_sample(b, st2, 1, v0, NULL, 0), 0);
+    cp_profile *src = cp_pbuilder_finish_free(b);
+    cr_assert_not_null(src);
+
+    /* add_profile: all three functions and locations, both samples */
+    cp_diag d = {{0}};
+    b = cp_pbuilder_new(true);
+    cr_assert_eq(cp_pbuilder_add_profile(b, src, 1.0, &d), 0, "%s", d.msg);
+    cp_profile *all = cp_pbuilder_finish_free(b);
+    cr_assert_eq(all->nfunctions, 3);
+    cr_assert_eq(all->nlocations, 3);
+    cr_assert_eq(all->nsamples, 2);
+    cr_assert_str_eq(cp_str(all, all->functions[0].name), "unused");
+
+    /* used only: b's location and function first (the first sample's
+     * leaf), the unused ones gone, the zero sample dropped, values x2,
+     * pprof::base replaced by one pprof::base=true */
+    b = cp_pbuilder_new(true);
+    cp_pbuilder_sample_type(b, "samples", "count");
+    cp_copy_opts o = {.scale = 2.0, .used_only = true, .drop_zero = true,
+                      .label_key = "pprof::base", .label_str = "true"};
+    cr_assert_eq(cp_pbuilder_copy(b, src, &o), 0);
+    cp_profile *used = cp_pbuilder_finish_free(b);
+    cr_assert_eq(used->nfunctions, 2);
+    cr_assert_eq(used->nlocations, 2);
+    cr_assert_str_eq(cp_str(used, used->functions[0].name), "b");
+    cr_assert_eq(used->locations[0].address, 0x30);
+    cr_assert_eq(used->nsamples, 1);
+    cr_assert_eq(used->samples[0].values[0], 6);
+    cr_assert_eq(used->samples[0].nlabels, 2);
+    for (uint32_t k = 0; k < 2; k++) {
+        const cp_label *l = &used->samples[0].labels[k];
+        if (!strcmp(cp_str(used, l->key), "pprof::base"))
+            cr_assert_str_eq(cp_str(used, l->str), "true");
+        else
+            cr_assert_str_eq(cp_str(used, l->key), "k");
+    }
+    cp_profile_free(all);
+    cp_profile_free(used);
+    cp_profile_free(src);
+}

@@ -3,6 +3,8 @@
  *   codec_tool reencode IN OUT   decode with cprof, write back with cprof
  *   codec_tool small OUT         write the small cprof-built test profile
  *   codec_tool same A B          exit 0 when A and B hold the same profile
+ *   codec_tool bomb zeros|profile OUT   write a 4 GiB gzip bomb: zeros, or
+ *                                a valid profile then a 3 GiB string
  *
  * "Same" is semantic, not byte or id equality: go tool pprof renumbers ids
  * and drops unreferenced records when it rewrites a profile (-proto), so
@@ -142,6 +144,22 @@ static int same(const char *pa, const char *pb)
     return rc;
 }
 
+static int bomb(const char *kind, const char *out)
+{
+    cp_buf pre = {0}, gz = {0};
+    bool profile = strcmp(kind, "profile") == 0;
+    int rc = profile ? cu_bomb_profile_prefix(&pre, 3ull << 30, 0) : 0;
+    if (!rc)
+        rc = cu_gzip_bomb(&gz, pre.data, pre.len, profile ? 3072 : 4096);
+    if (!rc)
+        rc = cp_write_file_atomic(out, gz.data, gz.len);
+    cp_buf_free(&pre);
+    cp_buf_free(&gz);
+    if (rc)
+        fprintf(stderr, "codec_tool: %s: cannot write the bomb (%d)\n", out, rc);
+    return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     cp_profile *p = NULL;
@@ -155,8 +173,10 @@ int main(int argc, char **argv)
         p = cu_small_profile();
     } else if (argc == 4 && strcmp(argv[1], "same") == 0) {
         return same(argv[2], argv[3]);
+    } else if (argc == 4 && strcmp(argv[1], "bomb") == 0) {
+        return bomb(argv[2], argv[3]);
     } else {
-        fprintf(stderr, "usage: codec_tool reencode IN OUT | small OUT | same A B\n");
+        fprintf(stderr, "usage: codec_tool reencode IN OUT | small OUT | same A B | bomb zeros|profile OUT\n");
         return 2;
     }
     const char *out = argv[argc - 1];

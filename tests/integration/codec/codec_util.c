@@ -16,6 +16,8 @@
 #include "pb/pb.h"
 #include "profile/builder.h"
 
+#include <zlib.h>
+
 cp_profile *cu_small_profile(void)
 {
     cp_pbuilder *b = cp_pbuilder_new(true);
@@ -196,4 +198,71 @@ int cu_try_decode(const void *data, size_t len, size_t cap, char *msg, size_t ms
         snprintf(msg, msgsz, "%s", rc ? d.msg : "");
     cp_profile_free(p);
     return rc;
+}
+
+/* deflate `len` bytes with `flush`, appending what comes out */
+static int bomb_deflate(z_stream *zs, const void *in, size_t len, int flush, cp_buf *out)
+{
+    zs->next_in = (unsigned char *)in;
+    zs->avail_in = (uInt)len;
+    do {
+        if (cp_buf_reserve(out, 1 << 16))
+            return CPROF_ENOMEM;
+        zs->next_out = out->data + out->len;
+        zs->avail_out = 1 << 16;
+        int zr = deflate(zs, flush);
+        out->len += (1 << 16) - zs->avail_out;
+        if (zr == Z_STREAM_ERROR)
+            return CPROF_EINVAL;
+    } while (zs->avail_out == 0 || zs->avail_in);
+    return 0;
+}
+
+int cu_gzip_bomb(cp_buf *out, const void *prefix, size_t plen, size_t mib)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (deflateInit2(&zs, 1, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return CPROF_ENOMEM;
+    unsigned char *zeros = calloc(1, 1u << 20);
+    int rc = zeros ? 0 : CPROF_ENOMEM;
+    if (!rc) /* the gzip header and the prefix, ending on a byte boundary */
+        rc = bomb_deflate(&zs, prefix, plen, Z_FULL_FLUSH, out);
+    size_t start = out->len;
+    if (!rc && mib)
+        rc = bomb_deflate(&zs, zeros, 1u << 20, Z_FULL_FLUSH, out);
+    size_t one = out->len - start;
+    if (!rc && mib > 1 && cp_buf_reserve(out, one * (mib - 1))) /* no move while copying */
+        rc = CPROF_ENOMEM;
+    for (size_t i = 1; !rc && i < mib; i++)
+        rc = cp_buf_append(out, out->data + start, one);
+    if (!rc)
+        rc = bomb_deflate(&zs, NULL, 0, Z_FINISH, out);
+    deflateEnd(&zs);
+    free(zeros);
+    return rc;
+}
+
+int cu_bomb_profile_prefix(cp_buf *out, uint64_t claim, size_t pad)
+{
+    cp_profile *p = cu_small_profile();
+    int rc = p ? cp_profile_encode(p, out) : CPROF_ENOMEM;
+    cp_profile_free(p);
+    uint64_t st = 11;
+    char s[1 << 16];
+    for (size_t done = 0; !rc && done < pad; done += sizeof s) {
+        for (size_t i = 0; i < sizeof s; i++)
+            s[i] = "acgt"[cu_rand(&st) >> 62];
+        rc = cp_pbw_bytes(out, 6, s, sizeof s);
+    }
+    uint8_t tag = (6 << 3) | 2; /* string_table, length-delimited */
+    if (!rc)
+        rc = cp_buf_append(out, &tag, 1);
+    while (!rc && claim >= 0x80) {
+        uint8_t c = (uint8_t)(claim | 0x80);
+        rc = cp_buf_append(out, &c, 1);
+        claim >>= 7;
+    }
+    uint8_t last = (uint8_t)claim;
+    return rc ? rc : cp_buf_append(out, &last, 1);
 }

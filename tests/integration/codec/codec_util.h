@@ -41,4 +41,18 @@ uint64_t cu_rand(uint64_t *state);
 /* Decode with a small cap; returns rc and fills msg.  Frees any result. */
 int cu_try_decode(const void *data, size_t len, size_t cap, char *msg, size_t msgsz);
 
+/* A gzip bomb as one gzip member: prefix (may be empty), then mib MiB of
+ * zeros, deflated at level 1 (as `gzip -1`: ~230 times smaller, the
+ * bomb closest to real data; level 9 gives ~1000).  Built in a few ms from one deflated MiB: after a full flush the
+ * compressor has no history, so every flushed MiB of zeros deflates to the
+ * same bytes, repeated here.  The trailer's CRC is not that of the data (a
+ * decoder that inflated it all would say so); 0 or a negative code. */
+int cu_gzip_bomb(cp_buf *out, const void *prefix, size_t plen, size_t mib);
+
+/* A valid raw profile (one sample) with pad more bytes of distinct
+ * strings (compressing ~4x, as profiles do), followed by the start of a
+ * string table entry claiming `claim` bytes: a profile-shaped bomb's
+ * prefix. */
+int cu_bomb_profile_prefix(cp_buf *out, uint64_t claim, size_t pad);
+
 #endif

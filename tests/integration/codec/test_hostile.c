@@ -416,32 +416,68 @@ static long peak_rss_mib(void)
     return ru.ru_maxrss / 1024;
 }
 
-Test(hostile, gzip_bomb_stops_at_cap)
+/* The decoder's answer to a bomb: refused after one window, whatever the
+ * cap, with the bomb message; the peak RSS grows by a few windows at most. */
+static void expect_bomb(const cp_buf *b, size_t cap, const char *what)
+{
+    long before = peak_rss_mib();
+    cp_profile *p = NULL;
+    cp_diag d;
+    cp_decode_opts o = {.max_decompressed = cap};
+    int rc = cp_profile_decode(b->data, b->len, &o, &p, &d);
+    long grew = peak_rss_mib() - before;
+    cr_assert_eq(rc, CPROF_ETOOBIG, "%s: rc %d (%s)", what, rc, rc ? d.msg : "");
+    cr_assert(strstr(d.msg, "gzip: refused as a gzip bomb: ") == d.msg, "%s: %s", what, d.msg);
+    cr_assert(strstr(d.msg, "over the limit of 100 times their size"), "%s: %s", what, d.msg);
+    cr_log_info("%s (%zu bytes): %s; peak RSS grew %ld MiB", what, b->len, d.msg, grew);
+    cr_assert_lt(grew, 96, "%s cost %ld MiB", what, grew);
+}
+
+/* 4 GiB of zeros in ~4 MB, as 4096 members and as one member */
+Test(hostile, gzip_bomb_zeros)
 {
     cp_buf b = {0};
-    bomb(&b, 64);
-    long before = peak_rss_mib();
-    expect(&b, CPROF_ETOOBIG, "gzip: decompressed size exceeds the limit of 16777216 bytes");
-    long grew = peak_rss_mib() - before;
-    cr_log_info("64 MiB bomb (%zu bytes) with a 16 MiB cap: peak RSS grew %ld MiB", b.len, grew);
-    cr_assert_lt(grew, 48, "a 16 MiB cap cost %ld MiB", grew);
+    bomb(&b, 4096);
+    expect_bomb(&b, 0, "4 GiB of zeros in 4096 members");
+    cp_buf_free(&b);
+    cr_assert_eq(cu_gzip_bomb(&b, NULL, 0, 4096), 0);
+    expect_bomb(&b, 0, "4 GiB of zeros in one member");
     cp_buf_free(&b);
 }
 
-Test(hostile, gzip_bomb_default_cap, .timeout = 60)
+/* a valid profile, then a string table entry claiming 3 GiB (and 1000
+ * MiB, within the cap) whose bytes are zeros; the second behind 24 MiB of
+ * valid strings (three windows that are no bomb) */
+Test(hostile, gzip_bomb_profile_shaped)
 {
-    /* 1088 members x 1 MiB = 1088 MiB > the 1 GiB default cap, from 1 MiB */
-    cp_buf b = {0};
-    bomb(&b, 1088);
-    cp_profile *p = NULL;
-    cp_diag d;
-    int rc = cp_profile_decode(b.data, b.len, NULL, &p, &d);
-    cr_assert_eq(rc, CPROF_ETOOBIG);
-    cr_assert_str_eq(d.msg, "gzip: decompressed size exceeds the limit of 1073741824 bytes");
-    cr_log_info("1088 MiB bomb in %zu bytes: stopped at the default cap, peak RSS %ld MiB", b.len,
-                peak_rss_mib());
-    cr_assert_lt(peak_rss_mib(), 2048);
-    cp_buf_free(&b);
+    uint64_t claims[] = {3ull << 30, 1000ull << 20};
+    for (size_t i = 0; i < 2; i++) {
+        cp_buf pre = {0}, b = {0};
+        cr_assert_eq(cu_bomb_profile_prefix(&pre, claims[i], i ? 24u << 20 : 0), 0);
+        cr_assert_eq(cu_gzip_bomb(&b, pre.data, pre.len, (size_t)(claims[i] >> 20)), 0);
+        expect_bomb(&b, 0, i ? "profile of 24 MiB with a 1000 MiB string"
+                             : "profile with a 3 GiB string");
+        cp_buf_free(&pre);
+        cp_buf_free(&b);
+    }
+}
+
+/* Data that compresses like a profile (~4x) is not a bomb: it decodes up
+ * to the cap, and past the cap is refused with the cap's message. */
+Test(hostile, gzip_cap_without_bomb)
+{
+    uint64_t st = 7;
+    size_t n = CAP + (1u << 20);
+    uint8_t *raw = malloc(n);
+    cr_assert_not_null(raw);
+    for (size_t i = 0; i < n; i++)
+        raw[i] = (uint8_t)"abcd"[cu_rand(&st) >> 62];
+    cp_buf gz = {0};
+    cr_assert_eq(cp_gzip(raw, n, 1, &gz), 0);
+    free(raw);
+    cr_assert_gt(gz.len, n / CP_GZ_MAX_RATIO);
+    expect(&gz, CPROF_ETOOBIG, "gzip: decompressed size exceeds the limit of 16777216 bytes");
+    cp_buf_free(&gz);
 }
 
 /* The file-level wrapper prefixes messages with the path. */
