@@ -294,6 +294,8 @@ void cp_graph_free(cp_graph *g)
     free(g->order);
     free(g->edges);
     free(g->adj);
+    free(g->rank);
+    free(g->sortbuf);
     cp_map_free(&g->edge_map);
     cp_arena_free(&g->arena);
     memset(g, 0, sizeof *g);
@@ -457,7 +459,8 @@ static void *build_part(void *arg)
                     hn->cum_div = cp_wadd(hn->cum_div, dw);
                 }
                 if (pt->edges && parent != NONE && n != parent &&
-                    (!g->edge_nodes || g->edge_nodes[n] || g->edge_nodes[parent]) &&
+                    (!g->edge_nodes || g->edge_nodes[n] ||
+                     (!g->edge_dst_only && g->edge_nodes[parent])) &&
                     (pt->rc = add_edge(pt, hn, parent, n, w, dw, residual, ni != cnt - 1, gen)))
                     return NULL;
                 parent = n;
@@ -617,8 +620,11 @@ const char *cp_graph_pname(cp_graph *g, uint32_t idx)
         cp_buf_printf(&b, "%s[%s]", sep, base);
     } else
         cp_buf_printf(&b, "%s<unknown>", sep);
+    n->plen = (uint32_t)b.len;
     cp_buf_putc(&b, 0);
     n->pname = (char *)b.data;
+    if (!n->pname)
+        n->plen = 0;
     return n->pname ? n->pname : "";
 }
 
@@ -751,19 +757,108 @@ static int cmp_edge(const void *pa, const void *pb, void *ctx)
         if (x != y)
             return x > y ? -1 : 1;
     }
+    if (g->rank) {
+        uint32_t x = g->rank[a->src], y = g->rank[b->src];
+        if (x != y)
+            return x < y ? -1 : 1;
+        x = g->rank[a->dst], y = g->rank[b->dst];
+        return x < y ? -1 : x > y;
+    }
     int c = strcmp(cp_graph_pname(g, a->src), cp_graph_pname(g, b->src));
     if (c)
         return c;
     return strcmp(cp_graph_pname(g, a->dst), cp_graph_pname(g, b->dst));
 }
 
+static const char *pname_of(const cp_graph *g, uint32_t i)
+{
+    return g->nodes[i].pname ? g->nodes[i].pname : "";
+}
+
+static int cmp_pname(const void *pa, const void *pb, void *ctx)
+{
+    const cp_graph *g = ctx;
+    return strcmp(pname_of(g, *(const uint32_t *)pa), pname_of(g, *(const uint32_t *)pb));
+}
+
+/* Rank every node by printable name once: the sorts of a graph with many
+ * edges (tree, peek .) then compare two integers instead of two names
+ * (strcmp was a fifth of `peek .`).  Equal names share a rank, so the
+ * order is strcmp's.  Without memory the sorts fall back to strcmp. */
+static void make_ranks(cp_graph *g)
+{
+    if (g->rank || g->nnodes == 0)
+        return;
+    uint32_t *idx = malloc(g->nnodes * sizeof *idx);
+    uint32_t *rank = malloc(g->nnodes * sizeof *rank);
+    if (!idx || !rank) {
+        free(idx);
+        free(rank);
+        return;
+    }
+    for (size_t i = 0; i < g->nnodes; i++) {
+        idx[i] = (uint32_t)i;
+        cp_graph_pname(g, (uint32_t)i);
+    }
+    qsort_r(idx, g->nnodes, sizeof *idx, cmp_pname, g);
+    uint32_t r = 0;
+    for (size_t i = 0; i < g->nnodes; i++) {
+        if (i && strcmp(pname_of(g, idx[i - 1]), pname_of(g, idx[i])))
+            r++;
+        rank[idx[i]] = r;
+    }
+    free(idx);
+    g->rank = rank;
+}
+
+/* An edge's sort key, copied out so the sort touches neither the edges nor
+ * the names: |weight| descending, then the ranks of the names. */
+typedef struct edge_key {
+    int64_t absw; /* abs64: INT64_MIN stays the smallest, as in cmp_edge */
+    uint32_t rs, rd, idx;
+} edge_key;
+
+static int cmp_key(const void *pa, const void *pb)
+{
+    const edge_key *a = pa, *b = pb;
+    if (a->absw != b->absw)
+        return a->absw > b->absw ? -1 : 1;
+    if (a->rs != b->rs)
+        return a->rs < b->rs ? -1 : 1;
+    if (a->rd != b->rd)
+        return a->rd < b->rd ? -1 : 1;
+    /* equal weights and names print equal lines: any order; the position
+     * makes it the same everywhere */
+    return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+/* Ranks pay off once the edges to sort outnumber the nodes to rank. */
+static void edge_sort(cp_graph *g, uint32_t *v, size_t n)
+{
+    if (!g->rank && g->nedges > 4 * g->nnodes + 10000)
+        make_ranks(g);
+    if (g->rank && n > 1 && !cp_grow(&g->sortbuf, &g->sortcap, n, sizeof(edge_key))) {
+        edge_key *k = g->sortbuf;
+        for (size_t i = 0; i < n; i++) {
+            const cp_gedge *e = &g->edges[v[i]];
+            k[i] = (edge_key){abs64(e->weight), g->rank[e->src], g->rank[e->dst], v[i]};
+        }
+        qsort(k, n, sizeof *k, cmp_key);
+        for (size_t i = 0; i < n; i++)
+            v[i] = k[i].idx;
+        return;
+    }
+    if (!g->rank)
+        for (size_t i = 0; i < n; i++) {
+            cp_graph_pname(g, g->edges[v[i]].src);
+            cp_graph_pname(g, g->edges[v[i]].dst);
+        }
+    qsort_r(v, n, sizeof *v, cmp_edge, g);
+}
+
 void cp_graph_sort_edges(cp_graph *g, uint32_t *v, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        cp_graph_pname(g, g->edges[v[i]].src);
-        cp_graph_pname(g, g->edges[v[i]].dst);
-    }
-    qsort_r(v, n, sizeof *v, cmp_edge, g);
+    edge_sort(g, v, n);
 }
 
 size_t cp_graph_edges_sorted(cp_graph *g, uint32_t node, bool in, uint32_t **out)
@@ -771,11 +866,7 @@ size_t cp_graph_edges_sorted(cp_graph *g, uint32_t node, bool in, uint32_t **out
     cp_gnode *n = &g->nodes[node];
     uint32_t *v = g->adj + (in ? n->in_off : n->out_off);
     size_t cnt = in ? n->nin : n->nout;
-    for (size_t i = 0; i < cnt; i++) {
-        cp_graph_pname(g, g->edges[v[i]].src);
-        cp_graph_pname(g, g->edges[v[i]].dst);
-    }
-    qsort_r(v, cnt, sizeof *v, cmp_edge, g);
+    edge_sort(g, v, cnt);
     *out = v;
     return cnt;
 }

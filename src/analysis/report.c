@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "analysis/graph.h"
+#include "analysis/outbuf.h"
 #include "analysis/report.h"
 #include "analysis/units.h"
 
@@ -164,10 +165,28 @@ int cp_report_top(cp_report *r, FILE *out)
     if (rc)
         return rc;
     cp_trim_result t;
-    /* top needs edges only for "(inline)" marks: none without inlined frames */
-    if ((rc = cp_graph_trim(&g, r->node_fraction, r->edge_fraction, r->node_count, r->cum_sort,
-                            g.has_inline, &t)) ||
-        (rc = cp_graph_link(&g)))
+    /* top needs edges only for "(inline)" marks: none without inlined
+     * frames, and only into nodes that are some location's inlined line
+     * (any other node's in-edges are all non-inline: no mark) */
+    uint8_t *inl_dst = NULL;
+    if (g.has_inline) {
+        if (!(inl_dst = calloc(g.nnodes + 1, 1))) {
+            rc = CPROF_ENOMEM;
+            goto out;
+        }
+        for (size_t l = 0; l < r->p->nlocations; l++)
+            for (uint32_t k = g.locoff[l]; k + 1 < g.locoff[l + 1]; k++)
+                inl_dst[g.locnodes[k]] = 1;
+        g.edge_nodes = inl_dst;
+        g.edge_dst_only = true;
+    }
+    rc = cp_graph_trim(&g, r->node_fraction, r->edge_fraction, r->node_count, r->cum_sort,
+                       g.has_inline, &t);
+    if (!rc)
+        rc = cp_graph_link(&g);
+    g.edge_nodes = NULL;
+    free(inl_dst);
+    if (rc)
         goto out;
     cp_report_select_unit(r, &g);
     t.dropped_edges = 0; /* text reports never mention dropped edges */
@@ -200,26 +219,25 @@ out:
     return rc;
 }
 
-static void print_edge(cp_report *r, cp_graph *g, uint32_t ei, int64_t cum, bool in, FILE *out)
+/* "%50s %s |   %s%s\n" by hand: this line is most of tree's and peek's
+ * output */
+static void print_edge(cp_report *r, cp_graph *g, uint32_t ei, int64_t cum, bool in, cp_obuf *o)
 {
     const cp_gedge *e = &g->edges[ei];
     char v[64], pc[32];
     cp_report_value(r, v, sizeof v, e->weight);
     cp_units_percentage(pc, sizeof pc, e->weight, cum);
-    /* fprintf(out, "%50s %s |   %s%s\n", …) without printf's cost: this
-     * line is most of tree's and peek's output */
-    static const char spaces[] = "                                                  ";
-    size_t vl = strlen(v);
-    if (vl < 50)
-        fwrite(spaces, 1, 50 - vl, out);
-    fputs(v, out);
-    putc(' ', out);
-    fputs(pc, out);
-    fputs(" |   ", out);
-    fputs(cp_graph_pname(g, in ? e->src : e->dst), out);
+    cp_obuf_pad(o, v, 50);
+    cp_obuf_put(o, " ", 1);
+    cp_obuf_puts(o, pc);
+    cp_obuf_put(o, " |   ", 5);
+    uint32_t other = in ? e->src : e->dst;
+    const char *name = cp_graph_pname(g, other);
+    cp_obuf_put(o, name, g->nodes[other].plen);
     if (e->inl)
-        fputs(" (inline)", out);
-    putc('\n', out);
+        cp_obuf_put(o, " (inline)\n", 10);
+    else
+        cp_obuf_put(o, "\n", 1);
 }
 
 int cp_report_tree(cp_report *r, FILE *out)
@@ -231,6 +249,7 @@ int cp_report_tree(cp_report *r, FILE *out)
     if (rc)
         return rc;
     uint8_t *marks = NULL;
+    cp_obuf *ob = NULL;
     if (r->symbol) {
         /* peek prints only matching nodes and their edges: the other edges
          * (most of a big graph) are never built */
@@ -264,6 +283,12 @@ int cp_report_tree(cp_report *r, FILE *out)
     fprintf(out, "      flat  flat%%   sum%%        cum   cum%%   calls calls%% + context \t \t \n");
     int64_t flat_sum = 0;
     int matched = 0;
+    if (!(ob = malloc(sizeof *ob))) {
+        rc = CPROF_ENOMEM;
+        goto out;
+    }
+    ob->out = out;
+    ob->n = 0;
     for (size_t i = 0; i < g.norder; i++) {
         uint32_t ni = g.order[i];
         const cp_gnode *n = &g.nodes[ni];
@@ -271,11 +296,12 @@ int cp_report_tree(cp_report *r, FILE *out)
         if (r->symbol && regexec(r->symbol, name, 0, NULL, 0) != 0)
             continue;
         matched++;
-        fprintf(out, "%s\n", sep);
+        cp_obuf_put(ob, sep, sizeof sep - 1);
+        cp_obuf_put(ob, "\n", 1);
         uint32_t *v;
         size_t cnt = cp_graph_edges_sorted(&g, ni, true, &v);
         for (size_t k = 0; k < cnt; k++)
-            print_edge(r, &g, v[k], cp_gnode_cum(n), true, out);
+            print_edge(r, &g, v[k], cp_gnode_cum(n), true, ob);
         int64_t flat = cp_gnode_flat(n), cum = cp_gnode_cum(n);
         flat_sum = cp_wadd(flat_sum, flat);
         char fv[64], cv[64], fp[32], sp[32], cp[32];
@@ -284,11 +310,24 @@ int cp_report_tree(cp_report *r, FILE *out)
         cp_units_percentage(fp, sizeof fp, flat, r->total);
         cp_units_percentage(sp, sizeof sp, flat_sum, r->total);
         cp_units_percentage(cp, sizeof cp, cum, r->total);
-        fprintf(out, "%10s %s %s %10s %s                | %s\n", fv, fp, sp, cv, cp, name);
+        /* "%10s %s %s %10s %s                | %s\n" */
+        cp_obuf_pad(ob, fv, 10);
+        cp_obuf_put(ob, " ", 1);
+        cp_obuf_puts(ob, fp);
+        cp_obuf_put(ob, " ", 1);
+        cp_obuf_puts(ob, sp);
+        cp_obuf_put(ob, " ", 1);
+        cp_obuf_pad(ob, cv, 10);
+        cp_obuf_put(ob, " ", 1);
+        cp_obuf_puts(ob, cp);
+        cp_obuf_put(ob, "                | ", 18);
+        cp_obuf_put(ob, name, n->plen);
+        cp_obuf_put(ob, "\n", 1);
         cnt = cp_graph_edges_sorted(&g, ni, false, &v);
         for (size_t k = 0; k < cnt; k++)
-            print_edge(r, &g, v[k], cp_gnode_cum(n), false, out);
+            print_edge(r, &g, v[k], cp_gnode_cum(n), false, ob);
     }
+    cp_obuf_flush(ob);
     if (g.norder > 0)
         fprintf(out, "%s\n", sep);
     if (r->symbol && matched == 0) {
@@ -298,5 +337,6 @@ int cp_report_tree(cp_report *r, FILE *out)
 out:
     cp_graph_free(&g);
     free(marks);
+    free(ob);
     return rc;
 }
