@@ -318,7 +318,9 @@ typedef struct hot {
  * are appended in the order it met them, which is the serial order. */
 typedef struct part {
     cp_graph *g;
-    size_t s0, s1;
+    size_t s0, s1; /* the samples whose values this part sums */
+    size_t w0, w1; /* the samples it walks for edges (s0, s1 unless split by dst) */
+    int parity;    /* -1: every edge; 0 or 1: only edges into nodes of that parity */
     bool edges;
     hot *h;
     int64_t *flat, *flat_div;
@@ -429,8 +431,10 @@ static void *build_part(void *arg)
     uint32_t gen = 0;
     const uint32_t *locnodes = g->locnodes, *locoff = g->locoff;
     int si = g->sample_index, di = g->div_index;
-    for (size_t s = pt->s0; s < pt->s1; s++) {
+    int par = pt->parity;
+    for (size_t s = pt->w0; s < pt->w1; s++) {
         const cp_sample *sm = &p->samples[s];
+        bool sums = s >= pt->s0 && s < pt->s1;
         int64_t w = sm->values[si], dw = di >= 0 ? sm->values[di] : 0;
         if (w == 0 && dw == 0)
             continue;
@@ -453,7 +457,7 @@ static void *build_part(void *arg)
                     residual = true;
                     continue;
                 }
-                if (hn->gen != gen) {
+                if (sums && hn->gen != gen) {
                     hn->gen = gen;
                     hn->cum = cp_wadd(hn->cum, w);
                     hn->cum_div = cp_wadd(hn->cum_div, dw);
@@ -461,15 +465,26 @@ static void *build_part(void *arg)
                 if (pt->edges && parent != NONE && n != parent &&
                     (!g->edge_nodes || g->edge_nodes[n] ||
                      (!g->edge_dst_only && g->edge_nodes[parent])) &&
+                    (par < 0 || (int)(n & 1) == par) &&
                     (pt->rc = add_edge(pt, hn, parent, n, w, dw, residual, ni != cnt - 1, gen)))
                     return NULL;
                 parent = n;
                 residual = false;
             }
         }
-        if (parent != NONE && !residual) {
+        if (sums && parent != NONE && !residual) {
             pt->flat[parent] = cp_wadd(pt->flat[parent], w);
             pt->flat_div[parent] = cp_wadd(pt->flat_div[parent], dw);
+        }
+    }
+    if (par >= 0) { /* split by dst: no lookups follow; shrink before the join */
+        free(pt->slots);
+        pt->slots = NULL;
+        pt->nslots = 0;
+        cp_gedge *e = pt->ne ? realloc(pt->e, pt->ne * sizeof *e) : NULL;
+        if (e) {
+            pt->e = e;
+            pt->ecap = pt->ne;
         }
     }
     return NULL;
@@ -479,8 +494,9 @@ static int part_init(part *pt, cp_graph *g, size_t s0, size_t s1, bool edges)
 {
     memset(pt, 0, sizeof *pt);
     pt->g = g;
-    pt->s0 = s0;
-    pt->s1 = s1;
+    pt->s0 = pt->w0 = s0;
+    pt->s1 = pt->w1 = s1;
+    pt->parity = -1;
     pt->edges = edges;
     size_t n = g->nnodes ? g->nnodes : 1;
     pt->h = malloc(n * sizeof *pt->h);
@@ -502,7 +518,8 @@ static void part_free(part *pt)
     free(pt->slots);
 }
 
-/* Fold b's sums and edges into a. */
+/* Fold b's sums and edges into a.  Parts split by dst (disjoint edges):
+ * b's edges are appended. */
 static int part_merge(part *a, part *b, size_t nnodes)
 {
     for (size_t i = 0; i < nnodes; i++) {
@@ -510,6 +527,19 @@ static int part_merge(part *a, part *b, size_t nnodes)
         a->h[i].cum_div = cp_wadd(a->h[i].cum_div, b->h[i].cum_div);
         a->flat[i] = cp_wadd(a->flat[i], b->flat[i]);
         a->flat_div[i] = cp_wadd(a->flat_div[i], b->flat_div[i]);
+    }
+    if (b->parity >= 0) {
+        if (b->ne && a->ne + b->ne > a->ecap) { /* exactly: no doubling here */
+            cp_gedge *e = realloc(a->e, (a->ne + b->ne) * sizeof *e);
+            if (!e)
+                return CPROF_ENOMEM;
+            a->e = e;
+            a->ecap = a->ne + b->ne;
+        }
+        if (b->ne)
+            memcpy(a->e + a->ne, b->e, b->ne * sizeof *b->e);
+        a->ne += b->ne;
+        b->ne = 0;
     }
     for (size_t k = 0; k < b->ne; k++) {
         const cp_gedge *be = &b->e[k];
@@ -557,6 +587,16 @@ int cp_graph_build(cp_graph *g, bool all_kept, bool edges)
         rc = part_init(&pb, g, half, p->nsamples, edges);
     if (rc)
         goto out;
+    if (edges && g->edge_dst_only && half < p->nsamples) {
+        /* edges whose order does not matter (top's inline marks): each
+         * thread walks every sample for the edges into its half of the
+         * nodes, so the two tables are disjoint and half the size, and
+         * none is merged into the other (-base's peak memory) */
+        pa.w1 = pb.w1 = p->nsamples;
+        pb.w0 = 0;
+        pa.parity = 0;
+        pb.parity = 1;
+    }
     pthread_t t;
     bool two = half < p->nsamples && pthread_create(&t, NULL, build_part, &pb) == 0;
     build_part(&pa);

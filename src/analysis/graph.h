@@ -64,7 +64,7 @@ typedef struct cp_graph {
      * here (peek shows only the edges of the nodes it matches) */
     const uint8_t *edge_nodes;
     /* with edge_nodes: only edges INTO a marked node (top's inline marks
-     * read in-edges only) */
+     * read in-edges only), in no particular order (not first-seen) */
     bool edge_dst_only;
 } cp_graph;
 

@@ -219,17 +219,65 @@ out:
     return rc;
 }
 
+/* tree's and peek's formatted figures, remembered: the edges of a big
+ * graph repeat a few thousand weights, and formatting one (unit scaling,
+ * rounding) costs more than copying it.  Direct-mapped, keyed by the value
+ * (labels) or the value and its node's cum (percentages). */
+#define FIG_SLOTS 4096
+typedef struct fig {
+    int64_t v, of;
+    uint8_t len, ok;
+    char s[46];
+} fig;
+typedef struct fig_cache {
+    fig label[FIG_SLOTS], pct[FIG_SLOTS];
+} fig_cache;
+
+static size_t fig_slot(int64_t v, int64_t of)
+{
+    uint64_t h = ((uint64_t)v ^ ((uint64_t)of * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
+    return (size_t)(h >> 52) & (FIG_SLOTS - 1);
+}
+
+static const fig *fig_label(cp_report *r, fig_cache *c, int64_t v)
+{
+    fig *f = &c->label[fig_slot(v, 0)];
+    if (!f->ok || f->v != v) {
+        cp_report_value(r, f->s, sizeof f->s, v);
+        f->v = v;
+        f->len = (uint8_t)strlen(f->s);
+        f->ok = 1;
+    }
+    return f;
+}
+
+static const fig *fig_pct(fig_cache *c, int64_t v, int64_t of)
+{
+    fig *f = &c->pct[fig_slot(v, of)];
+    if (!f->ok || f->v != v || f->of != of) {
+        cp_units_percentage(f->s, sizeof f->s, v, of);
+        f->v = v;
+        f->of = of;
+        f->len = (uint8_t)strlen(f->s);
+        f->ok = 1;
+    }
+    return f;
+}
+
 /* "%50s %s |   %s%s\n" by hand: this line is most of tree's and peek's
  * output */
-static void print_edge(cp_report *r, cp_graph *g, uint32_t ei, int64_t cum, bool in, cp_obuf *o)
+static void print_edge(cp_report *r, cp_graph *g, fig_cache *c, uint32_t ei, int64_t cum,
+                       bool in, cp_obuf *o)
 {
+    static const char spaces[] = "                                                  ";
     const cp_gedge *e = &g->edges[ei];
-    char v[64], pc[32];
-    cp_report_value(r, v, sizeof v, e->weight);
-    cp_units_percentage(pc, sizeof pc, e->weight, cum);
-    cp_obuf_pad(o, v, 50);
+    const fig *v = fig_label(r, c, e->weight);
+    if (v->len < 50)
+        cp_obuf_put(o, spaces, 50u - v->len);
+    cp_obuf_put(o, v->s, v->len);
     cp_obuf_put(o, " ", 1);
-    cp_obuf_puts(o, pc);
+    const fig *pc = fig_pct(c, e->weight, cum);
+    cp_obuf_put(o, pc->s, pc->len);
     cp_obuf_put(o, " |   ", 5);
     uint32_t other = in ? e->src : e->dst;
     const char *name = cp_graph_pname(g, other);
@@ -250,6 +298,7 @@ int cp_report_tree(cp_report *r, FILE *out)
         return rc;
     uint8_t *marks = NULL;
     cp_obuf *ob = NULL;
+    fig_cache *figs = NULL;
     if (r->symbol) {
         /* peek prints only matching nodes and their edges: the other edges
          * (most of a big graph) are never built */
@@ -283,7 +332,7 @@ int cp_report_tree(cp_report *r, FILE *out)
     fprintf(out, "      flat  flat%%   sum%%        cum   cum%%   calls calls%% + context \t \t \n");
     int64_t flat_sum = 0;
     int matched = 0;
-    if (!(ob = malloc(sizeof *ob))) {
+    if (!(ob = malloc(sizeof *ob)) || !(figs = calloc(1, sizeof *figs))) {
         rc = CPROF_ENOMEM;
         goto out;
     }
@@ -301,7 +350,7 @@ int cp_report_tree(cp_report *r, FILE *out)
         uint32_t *v;
         size_t cnt = cp_graph_edges_sorted(&g, ni, true, &v);
         for (size_t k = 0; k < cnt; k++)
-            print_edge(r, &g, v[k], cp_gnode_cum(n), true, ob);
+            print_edge(r, &g, figs, v[k], cp_gnode_cum(n), true, ob);
         int64_t flat = cp_gnode_flat(n), cum = cp_gnode_cum(n);
         flat_sum = cp_wadd(flat_sum, flat);
         char fv[64], cv[64], fp[32], sp[32], cp[32];
@@ -325,7 +374,7 @@ int cp_report_tree(cp_report *r, FILE *out)
         cp_obuf_put(ob, "\n", 1);
         cnt = cp_graph_edges_sorted(&g, ni, false, &v);
         for (size_t k = 0; k < cnt; k++)
-            print_edge(r, &g, v[k], cp_gnode_cum(n), false, ob);
+            print_edge(r, &g, figs, v[k], cp_gnode_cum(n), false, ob);
     }
     cp_obuf_flush(ob);
     if (g.norder > 0)
@@ -338,5 +387,6 @@ out:
     cp_graph_free(&g);
     free(marks);
     free(ob);
+    free(figs);
     return rc;
 }
