@@ -466,6 +466,7 @@ static void *build_part(void *arg)
                     (!g->edge_nodes || g->edge_nodes[n] ||
                      (!g->edge_dst_only && g->edge_nodes[parent])) &&
                     (par < 0 || (int)(n & 1) == par) &&
+                    (!g->edge_mod || (n >> 1) % g->edge_mod == g->edge_rem) &&
                     (pt->rc = add_edge(pt, hn, parent, n, w, dw, residual, ni != cnt - 1, gen)))
                     return NULL;
                 parent = n;
@@ -1021,6 +1022,7 @@ int cp_graph_trim(cp_graph *g, double node_fraction, double edge_fraction, int n
             return rc;
         cp_graph_sort(g, cum_sort);
     }
+    r->edge_cut = edge_cut;
     r->dropped_edges = cp_graph_trim_edges(g, edge_cut);
     /* go trims edges once before choosing the top nodes too; without a
      * rebuild the second trim finds nothing left to count */

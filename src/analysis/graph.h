@@ -66,6 +66,9 @@ typedef struct cp_graph {
     /* with edge_nodes: only edges INTO a marked node (top's inline marks
      * read in-edges only), in no particular order (not first-seen) */
     bool edge_dst_only;
+    /* edge_mod > 0: only edges into nodes d with (d >> 1) % edge_mod ==
+     * edge_rem (top builds a big graph's edges in rounds) */
+    uint32_t edge_mod, edge_rem;
 } cp_graph;
 
 typedef struct cp_graph_opts {
@@ -120,6 +123,7 @@ void cp_graph_sort_edges(cp_graph *g, uint32_t *v, size_t n);
  * tree): fills *orig_count and *dropped_nodes, leaves g->order sorted. */
 typedef struct cp_trim_result {
     int orig_count, dropped_nodes, dropped_edges;
+    int64_t edge_cut; /* edges under this |weight| into listed nodes are dropped */
 } cp_trim_result;
 int cp_graph_trim(cp_graph *g, double node_fraction, double edge_fraction, int node_count,
                   bool cum_sort, bool edges, cp_trim_result *r);

@@ -157,6 +157,75 @@ void cp_report_labels(cp_report *r, cp_graph *g, const cp_trim_result *t, bool f
         fprintf(out, "\nSee https://git.io/JfYMW for how to read the graph\n");
 }
 
+/* top shows edges only as a node's "(inline)" (every kept in-edge is an
+ * inlined call) or "(partial-inline)" (some are) mark, and needs for that
+ * one kept inline and one kept other in-edge per listed node at most.  A
+ * big graph has millions of edges (3M into the listed nodes for -base of
+ * two 150k-stack profiles): they are built in rounds, each for a share of
+ * the callees (both threads walking every sample, each for half of the
+ * share), and only the representatives are kept.  Edges into nodes
+ * without inlined lines are all non-inline: those nodes print no mark and
+ * are skipped.  The kept set, values and order stay cp_graph_trim's. */
+static int inline_edges(cp_report *r, cp_graph *g, const cp_trim_result *t)
+{
+    const cp_profile *p = r->p;
+    size_t nn = g->nnodes, frames = 0, nkeep = 0, cap = 0;
+    for (size_t i = 0; i < p->nsamples; i++)
+        frames += p->samples[i].nlocs;
+    uint8_t *inl_dst = calloc(nn + 1, 1), *have = calloc(nn + 1, 1);
+    cp_gedge *keep = NULL;
+    int rc = CPROF_ENOMEM;
+    if (!inl_dst || !have)
+        goto out;
+    for (size_t l = 0; l < p->nlocations; l++)
+        for (uint32_t k = g->locoff[l]; k + 1 < g->locoff[l + 1]; k++)
+            inl_dst[g->locnodes[k]] = 1;
+    for (size_t i = 0; i < g->norder; i++) /* listed (cp_graph_trim_edges) */
+        have[g->order[i]] |= 4;
+    uint32_t rounds = (uint32_t)(1 + frames / (8u << 20));
+    g->edge_nodes = inl_dst;
+    g->edge_dst_only = true;
+    g->edge_mod = rounds;
+    rc = 0;
+    for (uint32_t rd = 0; rd < rounds && !rc; rd++) {
+        g->edge_rem = rd;
+        free(g->edges); /* the last round's: not alongside the next one's */
+        g->edges = NULL;
+        g->nedges = g->edges_cap = 0;
+        if ((rc = cp_graph_build(g, false, true)))
+            break;
+        for (size_t i = 0; i < g->nedges; i++) {
+            const cp_gedge *e = &g->edges[i];
+            uint8_t bit = e->inl ? 1 : 2;
+            int64_t w = e->weight < 0 ? (int64_t)(0 - (uint64_t)e->weight) : e->weight;
+            if (!(have[e->dst] & 4) || (have[e->dst] & bit) || w < t->edge_cut)
+                continue; /* not printed, already represented, or dropped */
+            if (cp_grow(&keep, &cap, nkeep + 1, sizeof *keep)) {
+                rc = CPROF_ENOMEM;
+                break;
+            }
+            keep[nkeep++] = *e;
+            have[e->dst] |= bit;
+        }
+    }
+    g->edge_nodes = NULL;
+    g->edge_dst_only = false;
+    g->edge_mod = g->edge_rem = 0;
+    if (rc)
+        goto out;
+    free(g->edges);
+    g->edges = keep;
+    g->nedges = nkeep;
+    g->edges_cap = cap;
+    keep = NULL;
+    cp_graph_sort(g, r->cum_sort); /* each build left the order unsorted */
+out:
+    free(inl_dst);
+    free(have);
+    free(keep);
+    return rc;
+}
+
 int cp_report_top(cp_report *r, FILE *out)
 {
     cp_graph g;
@@ -165,28 +234,9 @@ int cp_report_top(cp_report *r, FILE *out)
     if (rc)
         return rc;
     cp_trim_result t;
-    /* top needs edges only for "(inline)" marks: none without inlined
-     * frames, and only into nodes that are some location's inlined line
-     * (any other node's in-edges are all non-inline: no mark) */
-    uint8_t *inl_dst = NULL;
-    if (g.has_inline) {
-        if (!(inl_dst = calloc(g.nnodes + 1, 1))) {
-            rc = CPROF_ENOMEM;
-            goto out;
-        }
-        for (size_t l = 0; l < r->p->nlocations; l++)
-            for (uint32_t k = g.locoff[l]; k + 1 < g.locoff[l + 1]; k++)
-                inl_dst[g.locnodes[k]] = 1;
-        g.edge_nodes = inl_dst;
-        g.edge_dst_only = true;
-    }
-    rc = cp_graph_trim(&g, r->node_fraction, r->edge_fraction, r->node_count, r->cum_sort,
-                       g.has_inline, &t);
-    if (!rc)
-        rc = cp_graph_link(&g);
-    g.edge_nodes = NULL;
-    free(inl_dst);
-    if (rc)
+    if ((rc = cp_graph_trim(&g, r->node_fraction, r->edge_fraction, r->node_count, r->cum_sort,
+                            false, &t)) ||
+        (g.has_inline && (rc = inline_edges(r, &g, &t))) || (rc = cp_graph_link(&g)))
         goto out;
     cp_report_select_unit(r, &g);
     t.dropped_edges = 0; /* text reports never mention dropped edges */
