@@ -166,6 +166,8 @@ void cp_report_labels(cp_report *r, cp_graph *g, const cp_trim_result *t, bool f
  * share), and only the representatives are kept.  Edges into nodes
  * without inlined lines are all non-inline: those nodes print no mark and
  * are skipped.  The kept set, values and order stay cp_graph_trim's. */
+size_t cp_report_round_frames = 8u << 20;
+
 static int inline_edges(cp_report *r, cp_graph *g, const cp_trim_result *t)
 {
     const cp_profile *p = r->p;
@@ -182,7 +184,7 @@ static int inline_edges(cp_report *r, cp_graph *g, const cp_trim_result *t)
             inl_dst[g->locnodes[k]] = 1;
     for (size_t i = 0; i < g->norder; i++) /* listed (cp_graph_trim_edges) */
         have[g->order[i]] |= 4;
-    uint32_t rounds = (uint32_t)(1 + frames / (8u << 20));
+    uint32_t rounds = (uint32_t)(1 + frames / (cp_report_round_frames ? cp_report_round_frames : 1));
     g->edge_nodes = inl_dst;
     g->edge_dst_only = true;
     g->edge_mod = rounds;
