@@ -9,6 +9,9 @@
 # of `peek .` (every function) from 20k to the largest size, for both tools
 # (its output grows with the graph: ~0.5 GB of text at 150k stacks).  A go
 # run over BENCH_GO_LIMIT seconds (default 600) is cut and marked.
+# BENCH_REPEAT (default 3): cprof runs a command, the fastest counts;
+# BENCH_SCALE (default "20000 50000"): sizes measured for peek's scaling
+# besides SIZES.
 # Goals (issue 13): every command >= 20x faster and <= 1/5 of go's memory;
 # top, tree, peek of one function and dot under 1 s at 150k stacks.
 # Never fails on time: a missed goal is printed, not returned.  The machine
@@ -27,6 +30,8 @@ trap 'rm -rf "$tmp"' EXIT
 go_on=${BENCH_GO:-1}
 command -v go >/dev/null 2>&1 || go_on=0
 go_limit=${BENCH_GO_LIMIT:-600}
+repeat=${BENCH_REPEAT:-3}
+scale=${BENCH_SCALE-"20000 50000"}
 export HOME="${HOME:-$tmp}" TZ=UTC
 
 if [ ! -x "$gen" ] || [ ! -x "$cprof" ]; then
@@ -68,10 +73,10 @@ row() {
     shift
     cmd=$1
     shift
-    # cprof: the fastest of three runs (the machine is shared; go's one
+    # cprof: the fastest of $repeat runs (the machine is shared; go's one
     # run takes 10-100 times longer, so its noise weighs less)
     cs=- ck=0
-    for _ in 1 2 3; do
+    for _ in $(seq "$repeat"); do
         case $cmd in
             merge) measure c "$cprof" merge -o "$tmp/m.pb.gz" "$@" ;;
             *) measure c "$cprof" "$cmd" "$@" ;;
@@ -141,7 +146,7 @@ done
 echo
 echo "peek . (every function) scaling with the number of stacks:"
 last=""
-for n in 20000 50000 $sizes; do
+for n in $scale $sizes; do
     case " $last " in *" $n "*) continue ;; esac
     last="$last $n"
     p=$(profile "$n" 1) || exit 0
