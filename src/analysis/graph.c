@@ -466,7 +466,6 @@ static void *build_part(void *arg)
                     (!g->edge_nodes || g->edge_nodes[n] ||
                      (!g->edge_dst_only && g->edge_nodes[parent])) &&
                     (par < 0 || (int)(n & 1) == par) &&
-                    (!g->edge_mod || (n >> 1) % g->edge_mod == g->edge_rem) &&
                     (pt->rc = add_edge(pt, hn, parent, n, w, dw, residual, ni != cnt - 1, gen)))
                     return NULL;
                 parent = n;

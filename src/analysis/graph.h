@@ -66,9 +66,6 @@ typedef struct cp_graph {
     /* with edge_nodes: only edges INTO a marked node (top's inline marks
      * read in-edges only), in no particular order (not first-seen) */
     bool edge_dst_only;
-    /* edge_mod > 0: only edges into nodes d with (d >> 1) % edge_mod ==
-     * edge_rem (top builds a big graph's edges in rounds) */
-    uint32_t edge_mod, edge_rem;
 } cp_graph;
 
 typedef struct cp_graph_opts {

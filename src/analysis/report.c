@@ -163,7 +163,8 @@ void cp_report_labels(cp_report *r, cp_graph *g, const cp_trim_result *t, bool f
  * big graph has millions of edges (3M into the listed nodes for -base of
  * two 150k-stack profiles): they are built in rounds, each for a share of
  * the callees (both threads walking every sample, each for half of the
- * share), and only the representatives are kept.  Edges into nodes
+ * share; as many rounds as the frames that can add one need), and only
+ * the representatives are kept.  Edges into nodes
  * without inlined lines are all non-inline: those nodes print no mark and
  * are skipped.  The kept set, values and order stay cp_graph_trim's. */
 size_t cp_report_round_frames = 8u << 20;
@@ -172,25 +173,35 @@ static int inline_edges(cp_report *r, cp_graph *g, const cp_trim_result *t)
 {
     const cp_profile *p = r->p;
     size_t nn = g->nnodes, frames = 0, nkeep = 0, cap = 0;
-    for (size_t i = 0; i < p->nsamples; i++)
-        frames += p->samples[i].nlocs;
-    uint8_t *inl_dst = calloc(nn + 1, 1), *have = calloc(nn + 1, 1);
+    uint8_t *inl_dst = calloc(nn + 1, 1), *have = calloc(nn + 1, 1), *share = calloc(nn + 1, 1);
     cp_gedge *keep = NULL;
     int rc = CPROF_ENOMEM;
-    if (!inl_dst || !have)
+    if (!inl_dst || !have || !share)
         goto out;
     for (size_t l = 0; l < p->nlocations; l++)
         for (uint32_t k = g->locoff[l]; k + 1 < g->locoff[l + 1]; k++)
             inl_dst[g->locnodes[k]] = 1;
     for (size_t i = 0; i < g->norder; i++) /* listed (cp_graph_trim_edges) */
         have[g->order[i]] |= 4;
+    for (size_t i = 0; i < nn; i++)
+        inl_dst[i] = inl_dst[i] && g->nodes[i].kept;
+    /* the frames that can add such an edge bound the edges: the rounds
+     * (each a walk over every sample) are for big edge sets only — a
+     * trimmed top of a big profile has few */
+    for (size_t i = 0; i < p->nsamples; i++)
+        for (uint32_t k = 0; k < p->samples[i].nlocs; k++) {
+            uint32_t l = p->samples[i].locs[k];
+            for (uint32_t j = g->locoff[l]; j < g->locoff[l + 1]; j++)
+                frames += inl_dst[g->locnodes[j]];
+        }
     uint32_t rounds = (uint32_t)(1 + frames / (cp_report_round_frames ? cp_report_round_frames : 1));
-    g->edge_nodes = inl_dst;
+    g->edge_nodes = share;
     g->edge_dst_only = true;
-    g->edge_mod = rounds;
     rc = 0;
     for (uint32_t rd = 0; rd < rounds && !rc; rd++) {
-        g->edge_rem = rd;
+        /* this round's callees: a mark per node, no division per frame */
+        for (size_t i = 0; i < nn; i++)
+            share[i] = inl_dst[i] && (i >> 1) % rounds == rd;
         free(g->edges); /* the last round's: not alongside the next one's */
         g->edges = NULL;
         g->nedges = g->edges_cap = 0;
@@ -212,7 +223,6 @@ static int inline_edges(cp_report *r, cp_graph *g, const cp_trim_result *t)
     }
     g->edge_nodes = NULL;
     g->edge_dst_only = false;
-    g->edge_mod = g->edge_rem = 0;
     if (rc)
         goto out;
     free(g->edges);
@@ -223,6 +233,7 @@ static int inline_edges(cp_report *r, cp_graph *g, const cp_trim_result *t)
     cp_graph_sort(g, r->cum_sort); /* each build left the order unsorted */
 out:
     free(inl_dst);
+    free(share);
     free(have);
     free(keep);
     return rc;
