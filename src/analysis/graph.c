@@ -294,6 +294,8 @@ void cp_graph_free(cp_graph *g)
     free(g->order);
     free(g->edges);
     free(g->adj);
+    free(g->rank);
+    free(g->sortbuf);
     cp_map_free(&g->edge_map);
     cp_arena_free(&g->arena);
     memset(g, 0, sizeof *g);
@@ -316,7 +318,9 @@ typedef struct hot {
  * are appended in the order it met them, which is the serial order. */
 typedef struct part {
     cp_graph *g;
-    size_t s0, s1;
+    size_t s0, s1; /* the samples whose values this part sums */
+    size_t w0, w1; /* the samples it walks for edges (s0, s1 unless split by dst) */
+    int parity;    /* -1: every edge; 0 or 1: only edges into nodes of that parity */
     bool edges;
     hot *h;
     int64_t *flat, *flat_div;
@@ -427,8 +431,10 @@ static void *build_part(void *arg)
     uint32_t gen = 0;
     const uint32_t *locnodes = g->locnodes, *locoff = g->locoff;
     int si = g->sample_index, di = g->div_index;
-    for (size_t s = pt->s0; s < pt->s1; s++) {
+    int par = pt->parity;
+    for (size_t s = pt->w0; s < pt->w1; s++) {
         const cp_sample *sm = &p->samples[s];
+        bool sums = s >= pt->s0 && s < pt->s1;
         int64_t w = sm->values[si], dw = di >= 0 ? sm->values[di] : 0;
         if (w == 0 && dw == 0)
             continue;
@@ -451,22 +457,34 @@ static void *build_part(void *arg)
                     residual = true;
                     continue;
                 }
-                if (hn->gen != gen) {
+                if (sums && hn->gen != gen) {
                     hn->gen = gen;
                     hn->cum = cp_wadd(hn->cum, w);
                     hn->cum_div = cp_wadd(hn->cum_div, dw);
                 }
                 if (pt->edges && parent != NONE && n != parent &&
-                    (!g->edge_nodes || g->edge_nodes[n] || g->edge_nodes[parent]) &&
+                    (!g->edge_nodes || g->edge_nodes[n] ||
+                     (!g->edge_dst_only && g->edge_nodes[parent])) &&
+                    (par < 0 || (int)(n & 1) == par) &&
                     (pt->rc = add_edge(pt, hn, parent, n, w, dw, residual, ni != cnt - 1, gen)))
                     return NULL;
                 parent = n;
                 residual = false;
             }
         }
-        if (parent != NONE && !residual) {
+        if (sums && parent != NONE && !residual) {
             pt->flat[parent] = cp_wadd(pt->flat[parent], w);
             pt->flat_div[parent] = cp_wadd(pt->flat_div[parent], dw);
+        }
+    }
+    if (par >= 0) { /* split by dst: no lookups follow; shrink before the join */
+        free(pt->slots);
+        pt->slots = NULL;
+        pt->nslots = 0;
+        cp_gedge *e = pt->ne ? realloc(pt->e, pt->ne * sizeof *e) : NULL;
+        if (e) {
+            pt->e = e;
+            pt->ecap = pt->ne;
         }
     }
     return NULL;
@@ -476,8 +494,9 @@ static int part_init(part *pt, cp_graph *g, size_t s0, size_t s1, bool edges)
 {
     memset(pt, 0, sizeof *pt);
     pt->g = g;
-    pt->s0 = s0;
-    pt->s1 = s1;
+    pt->s0 = pt->w0 = s0;
+    pt->s1 = pt->w1 = s1;
+    pt->parity = -1;
     pt->edges = edges;
     size_t n = g->nnodes ? g->nnodes : 1;
     pt->h = malloc(n * sizeof *pt->h);
@@ -499,7 +518,8 @@ static void part_free(part *pt)
     free(pt->slots);
 }
 
-/* Fold b's sums and edges into a. */
+/* Fold b's sums and edges into a.  Parts split by dst (disjoint edges):
+ * b's edges are appended. */
 static int part_merge(part *a, part *b, size_t nnodes)
 {
     for (size_t i = 0; i < nnodes; i++) {
@@ -507,6 +527,19 @@ static int part_merge(part *a, part *b, size_t nnodes)
         a->h[i].cum_div = cp_wadd(a->h[i].cum_div, b->h[i].cum_div);
         a->flat[i] = cp_wadd(a->flat[i], b->flat[i]);
         a->flat_div[i] = cp_wadd(a->flat_div[i], b->flat_div[i]);
+    }
+    if (b->parity >= 0) {
+        if (b->ne && a->ne + b->ne > a->ecap) { /* exactly: no doubling here */
+            cp_gedge *e = realloc(a->e, (a->ne + b->ne) * sizeof *e);
+            if (!e)
+                return CPROF_ENOMEM;
+            a->e = e;
+            a->ecap = a->ne + b->ne;
+        }
+        if (b->ne)
+            memcpy(a->e + a->ne, b->e, b->ne * sizeof *b->e);
+        a->ne += b->ne;
+        b->ne = 0;
     }
     for (size_t k = 0; k < b->ne; k++) {
         const cp_gedge *be = &b->e[k];
@@ -554,6 +587,16 @@ int cp_graph_build(cp_graph *g, bool all_kept, bool edges)
         rc = part_init(&pb, g, half, p->nsamples, edges);
     if (rc)
         goto out;
+    if (edges && g->edge_dst_only && half < p->nsamples) {
+        /* edges whose order does not matter (top's inline marks): each
+         * thread walks every sample for the edges into its half of the
+         * nodes, so the two tables are disjoint and half the size, and
+         * none is merged into the other (-base's peak memory) */
+        pa.w1 = pb.w1 = p->nsamples;
+        pb.w0 = 0;
+        pa.parity = 0;
+        pb.parity = 1;
+    }
     pthread_t t;
     bool two = half < p->nsamples && pthread_create(&t, NULL, build_part, &pb) == 0;
     build_part(&pa);
@@ -617,8 +660,11 @@ const char *cp_graph_pname(cp_graph *g, uint32_t idx)
         cp_buf_printf(&b, "%s[%s]", sep, base);
     } else
         cp_buf_printf(&b, "%s<unknown>", sep);
+    n->plen = (uint32_t)b.len;
     cp_buf_putc(&b, 0);
     n->pname = (char *)b.data;
+    if (!n->pname)
+        n->plen = 0;
     return n->pname ? n->pname : "";
 }
 
@@ -751,19 +797,133 @@ static int cmp_edge(const void *pa, const void *pb, void *ctx)
         if (x != y)
             return x > y ? -1 : 1;
     }
+    if (g->rank) {
+        uint32_t x = g->rank[a->src], y = g->rank[b->src];
+        if (x != y)
+            return x < y ? -1 : 1;
+        x = g->rank[a->dst], y = g->rank[b->dst];
+        return x < y ? -1 : x > y;
+    }
     int c = strcmp(cp_graph_pname(g, a->src), cp_graph_pname(g, b->src));
     if (c)
         return c;
     return strcmp(cp_graph_pname(g, a->dst), cp_graph_pname(g, b->dst));
 }
 
+static const char *pname_of(const cp_graph *g, uint32_t i)
+{
+    return g->nodes[i].pname ? g->nodes[i].pname : "";
+}
+
+static int cmp_pname(const void *pa, const void *pb, void *ctx)
+{
+    const cp_graph *g = ctx;
+    return strcmp(pname_of(g, *(const uint32_t *)pa), pname_of(g, *(const uint32_t *)pb));
+}
+
+/* Rank every node by printable name once: the sorts of a graph with many
+ * edges (tree, peek .) then compare two integers instead of two names
+ * (strcmp was a fifth of `peek .`).  Equal names share a rank, so the
+ * order is strcmp's.  Without memory the sorts fall back to strcmp. */
+static void make_ranks(cp_graph *g)
+{
+    if (g->rank || g->nnodes == 0)
+        return;
+    uint32_t *idx = malloc(g->nnodes * sizeof *idx);
+    uint32_t *rank = malloc(g->nnodes * sizeof *rank);
+    if (!idx || !rank) {
+        free(idx);
+        free(rank);
+        return;
+    }
+    for (size_t i = 0; i < g->nnodes; i++) {
+        idx[i] = (uint32_t)i;
+        cp_graph_pname(g, (uint32_t)i);
+    }
+    qsort_r(idx, g->nnodes, sizeof *idx, cmp_pname, g);
+    uint32_t r = 0;
+    for (size_t i = 0; i < g->nnodes; i++) {
+        if (i && strcmp(pname_of(g, idx[i - 1]), pname_of(g, idx[i])))
+            r++;
+        rank[idx[i]] = r;
+    }
+    free(idx);
+    g->rank = rank;
+}
+
+/* An edge's sort key, copied out so the sort touches neither the edges nor
+ * the names: |weight| descending, then the ranks of the names. */
+typedef struct edge_key {
+    int64_t absw; /* abs64: INT64_MIN stays the smallest, as in cmp_edge */
+    uint32_t rs, rd, idx;
+} edge_key;
+
+static inline bool key_less(const edge_key *a, const edge_key *b)
+{
+    if (a->absw != b->absw)
+        return a->absw > b->absw;
+    if (a->rs != b->rs)
+        return a->rs < b->rs;
+    if (a->rd != b->rd)
+        return a->rd < b->rd;
+    return a->idx < b->idx;
+}
+
+/* Merge sort of k[0..n) with tmp[0..n), the comparison inlined (qsort's
+ * calls through a pointer were a tenth of `peek .`); runs of up to 16 by
+ * insertion.  The keys are a total order: the result is unique. */
+static void key_sort(edge_key *k, edge_key *tmp, size_t n)
+{
+    if (n <= 16) {
+        for (size_t i = 1; i < n; i++) {
+            edge_key x = k[i];
+            size_t j = i;
+            for (; j > 0 && key_less(&x, &k[j - 1]); j--)
+                k[j] = k[j - 1];
+            k[j] = x;
+        }
+        return;
+    }
+    size_t h = n / 2;
+    key_sort(k, tmp, h);
+    key_sort(k + h, tmp, n - h);
+    if (!key_less(&k[h], &k[h - 1]))
+        return; /* already in order */
+    memcpy(tmp, k, h * sizeof *k);
+    size_t i = 0, j = h, w = 0;
+    while (i < h && j < n)
+        k[w++] = key_less(&k[j], &tmp[i]) ? k[j++] : tmp[i++];
+    while (i < h)
+        k[w++] = tmp[i++];
+}
+
+/* Ranks pay off once the edges to sort outnumber the nodes to rank. */
+static void edge_sort(cp_graph *g, uint32_t *v, size_t n)
+{
+    if (!g->rank && g->nedges > 4 * g->nnodes + 10000)
+        make_ranks(g);
+    if (g->rank && n > 1 && !cp_grow(&g->sortbuf, &g->sortcap, 2 * n, sizeof(edge_key))) {
+        edge_key *k = g->sortbuf;
+        for (size_t i = 0; i < n; i++) {
+            const cp_gedge *e = &g->edges[v[i]];
+            k[i] = (edge_key){abs64(e->weight), g->rank[e->src], g->rank[e->dst], v[i]};
+        }
+        key_sort(k, k + n, n);
+        for (size_t i = 0; i < n; i++)
+            v[i] = k[i].idx;
+        return;
+    }
+    if (!g->rank)
+        for (size_t i = 0; i < n; i++) {
+            cp_graph_pname(g, g->edges[v[i]].src);
+            cp_graph_pname(g, g->edges[v[i]].dst);
+        }
+    qsort_r(v, n, sizeof *v, cmp_edge, g);
+}
+
 void cp_graph_sort_edges(cp_graph *g, uint32_t *v, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        cp_graph_pname(g, g->edges[v[i]].src);
-        cp_graph_pname(g, g->edges[v[i]].dst);
-    }
-    qsort_r(v, n, sizeof *v, cmp_edge, g);
+    edge_sort(g, v, n);
 }
 
 size_t cp_graph_edges_sorted(cp_graph *g, uint32_t node, bool in, uint32_t **out)
@@ -771,11 +931,7 @@ size_t cp_graph_edges_sorted(cp_graph *g, uint32_t node, bool in, uint32_t **out
     cp_gnode *n = &g->nodes[node];
     uint32_t *v = g->adj + (in ? n->in_off : n->out_off);
     size_t cnt = in ? n->nin : n->nout;
-    for (size_t i = 0; i < cnt; i++) {
-        cp_graph_pname(g, g->edges[v[i]].src);
-        cp_graph_pname(g, g->edges[v[i]].dst);
-    }
-    qsort_r(v, cnt, sizeof *v, cmp_edge, g);
+    edge_sort(g, v, cnt);
     *out = v;
     return cnt;
 }
@@ -865,6 +1021,7 @@ int cp_graph_trim(cp_graph *g, double node_fraction, double edge_fraction, int n
             return rc;
         cp_graph_sort(g, cum_sort);
     }
+    r->edge_cut = edge_cut;
     r->dropped_edges = cp_graph_trim_edges(g, edge_cut);
     /* go trims edges once before choosing the top nodes too; without a
      * rebuild the second trim finds nothing left to count */

@@ -28,6 +28,7 @@ typedef struct cp_gnode {
     int64_t flat_div, cum_div; /* -mean: sums of the divisor value */
     bool kept;        /* part of the kept set of the last build */
     char *pname;      /* printable name, computed once */
+    uint32_t plen;    /* strlen(pname), set with it */
     uint32_t in_off, nin, out_off, nout; /* into cp_graph.adj, after cp_graph_link */
 } cp_gnode;
 
@@ -52,11 +53,19 @@ typedef struct cp_graph {
     cp_map edge_map;     /* (src<<32|dst) → edge index */
     uint32_t *adj;       /* edge indices grouped by node: ins then outs */
     cp_arena arena;      /* names and cleaned file names */
+    uint32_t *rank;      /* per node: order of its printable name (equal names,
+                          * equal ranks), so edge sorts compare integers;
+                          * made by the first big edge sort */
+    void *sortbuf;       /* scratch keys of the edge sorts */
+    size_t sortcap;
     bool has_inline;     /* some location has several lines (inlined calls) */
     bool drop_negative;
     /* NULL: builds make every edge; else only edges with an end marked
      * here (peek shows only the edges of the nodes it matches) */
     const uint8_t *edge_nodes;
+    /* with edge_nodes: only edges INTO a marked node (top's inline marks
+     * read in-edges only), in no particular order (not first-seen) */
+    bool edge_dst_only;
 } cp_graph;
 
 typedef struct cp_graph_opts {
@@ -111,6 +120,7 @@ void cp_graph_sort_edges(cp_graph *g, uint32_t *v, size_t n);
  * tree): fills *orig_count and *dropped_nodes, leaves g->order sorted. */
 typedef struct cp_trim_result {
     int orig_count, dropped_nodes, dropped_edges;
+    int64_t edge_cut; /* edges under this |weight| into listed nodes are dropped */
 } cp_trim_result;
 int cp_graph_trim(cp_graph *g, double node_fraction, double edge_fraction, int node_count,
                   bool cum_sort, bool edges, cp_trim_result *r);

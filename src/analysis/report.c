@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "analysis/graph.h"
+#include "analysis/outbuf.h"
 #include "analysis/report.h"
 #include "analysis/units.h"
 
@@ -156,6 +157,88 @@ void cp_report_labels(cp_report *r, cp_graph *g, const cp_trim_result *t, bool f
         fprintf(out, "\nSee https://git.io/JfYMW for how to read the graph\n");
 }
 
+/* top shows edges only as a node's "(inline)" (every kept in-edge is an
+ * inlined call) or "(partial-inline)" (some are) mark, and needs for that
+ * one kept inline and one kept other in-edge per listed node at most.  A
+ * big graph has millions of edges (3M into the listed nodes for -base of
+ * two 150k-stack profiles): they are built in rounds, each for a share of
+ * the callees (both threads walking every sample, each for half of the
+ * share; as many rounds as the frames that can add one need), and only
+ * the representatives are kept.  Edges into nodes
+ * without inlined lines are all non-inline: those nodes print no mark and
+ * are skipped.  The kept set, values and order stay cp_graph_trim's. */
+size_t cp_report_round_frames = 8u << 20;
+
+static int inline_edges(cp_report *r, cp_graph *g, const cp_trim_result *t)
+{
+    const cp_profile *p = r->p;
+    size_t nn = g->nnodes, frames = 0, nkeep = 0, cap = 0;
+    uint8_t *inl_dst = calloc(nn + 1, 1), *have = calloc(nn + 1, 1), *share = calloc(nn + 1, 1);
+    cp_gedge *keep = NULL;
+    int rc = CPROF_ENOMEM;
+    if (!inl_dst || !have || !share)
+        goto out;
+    for (size_t l = 0; l < p->nlocations; l++)
+        for (uint32_t k = g->locoff[l]; k + 1 < g->locoff[l + 1]; k++)
+            inl_dst[g->locnodes[k]] = 1;
+    for (size_t i = 0; i < g->norder; i++) /* listed (cp_graph_trim_edges) */
+        have[g->order[i]] |= 4;
+    for (size_t i = 0; i < nn; i++)
+        inl_dst[i] = inl_dst[i] && g->nodes[i].kept;
+    /* the frames that can add such an edge bound the edges: the rounds
+     * (each a walk over every sample) are for big edge sets only — a
+     * trimmed top of a big profile has few */
+    for (size_t i = 0; i < p->nsamples; i++)
+        for (uint32_t k = 0; k < p->samples[i].nlocs; k++) {
+            uint32_t l = p->samples[i].locs[k];
+            for (uint32_t j = g->locoff[l]; j < g->locoff[l + 1]; j++)
+                frames += inl_dst[g->locnodes[j]];
+        }
+    uint32_t rounds = (uint32_t)(1 + frames / (cp_report_round_frames ? cp_report_round_frames : 1));
+    g->edge_nodes = share;
+    g->edge_dst_only = true;
+    rc = 0;
+    for (uint32_t rd = 0; rd < rounds && !rc; rd++) {
+        /* this round's callees: a mark per node, no division per frame */
+        for (size_t i = 0; i < nn; i++)
+            share[i] = inl_dst[i] && (i >> 1) % rounds == rd;
+        free(g->edges); /* the last round's: not alongside the next one's */
+        g->edges = NULL;
+        g->nedges = g->edges_cap = 0;
+        if ((rc = cp_graph_build(g, false, true)))
+            break;
+        for (size_t i = 0; i < g->nedges; i++) {
+            const cp_gedge *e = &g->edges[i];
+            uint8_t bit = e->inl ? 1 : 2;
+            int64_t w = e->weight < 0 ? (int64_t)(0 - (uint64_t)e->weight) : e->weight;
+            if (!(have[e->dst] & 4) || (have[e->dst] & bit) || w < t->edge_cut)
+                continue; /* not printed, already represented, or dropped */
+            if (cp_grow(&keep, &cap, nkeep + 1, sizeof *keep)) {
+                rc = CPROF_ENOMEM;
+                break;
+            }
+            keep[nkeep++] = *e;
+            have[e->dst] |= bit;
+        }
+    }
+    g->edge_nodes = NULL;
+    g->edge_dst_only = false;
+    if (rc)
+        goto out;
+    free(g->edges);
+    g->edges = keep;
+    g->nedges = nkeep;
+    g->edges_cap = cap;
+    keep = NULL;
+    cp_graph_sort(g, r->cum_sort); /* each build left the order unsorted */
+out:
+    free(inl_dst);
+    free(share);
+    free(have);
+    free(keep);
+    return rc;
+}
+
 int cp_report_top(cp_report *r, FILE *out)
 {
     cp_graph g;
@@ -164,10 +247,9 @@ int cp_report_top(cp_report *r, FILE *out)
     if (rc)
         return rc;
     cp_trim_result t;
-    /* top needs edges only for "(inline)" marks: none without inlined frames */
     if ((rc = cp_graph_trim(&g, r->node_fraction, r->edge_fraction, r->node_count, r->cum_sort,
-                            g.has_inline, &t)) ||
-        (rc = cp_graph_link(&g)))
+                            false, &t)) ||
+        (g.has_inline && (rc = inline_edges(r, &g, &t))) || (rc = cp_graph_link(&g)))
         goto out;
     cp_report_select_unit(r, &g);
     t.dropped_edges = 0; /* text reports never mention dropped edges */
@@ -200,26 +282,73 @@ out:
     return rc;
 }
 
-static void print_edge(cp_report *r, cp_graph *g, uint32_t ei, int64_t cum, bool in, FILE *out)
+/* tree's and peek's formatted figures, remembered: the edges of a big
+ * graph repeat a few thousand weights, and formatting one (unit scaling,
+ * rounding) costs more than copying it.  Direct-mapped, keyed by the value
+ * (labels) or the value and its node's cum (percentages). */
+#define FIG_SLOTS 4096
+typedef struct fig {
+    int64_t v, of;
+    uint8_t len, ok;
+    char s[46];
+} fig;
+typedef struct fig_cache {
+    fig label[FIG_SLOTS], pct[FIG_SLOTS];
+} fig_cache;
+
+static size_t fig_slot(int64_t v, int64_t of)
 {
-    const cp_gedge *e = &g->edges[ei];
-    char v[64], pc[32];
-    cp_report_value(r, v, sizeof v, e->weight);
-    cp_units_percentage(pc, sizeof pc, e->weight, cum);
-    /* fprintf(out, "%50s %s |   %s%s\n", …) without printf's cost: this
-     * line is most of tree's and peek's output */
+    uint64_t h = ((uint64_t)v ^ ((uint64_t)of * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
+    return (size_t)(h >> 52) & (FIG_SLOTS - 1);
+}
+
+static const fig *fig_label(cp_report *r, fig_cache *c, int64_t v)
+{
+    fig *f = &c->label[fig_slot(v, 0)];
+    if (!f->ok || f->v != v) {
+        cp_report_value(r, f->s, sizeof f->s, v);
+        f->v = v;
+        f->len = (uint8_t)strlen(f->s);
+        f->ok = 1;
+    }
+    return f;
+}
+
+static const fig *fig_pct(fig_cache *c, int64_t v, int64_t of)
+{
+    fig *f = &c->pct[fig_slot(v, of)];
+    if (!f->ok || f->v != v || f->of != of) {
+        cp_units_percentage(f->s, sizeof f->s, v, of);
+        f->v = v;
+        f->of = of;
+        f->len = (uint8_t)strlen(f->s);
+        f->ok = 1;
+    }
+    return f;
+}
+
+/* "%50s %s |   %s%s\n" by hand: this line is most of tree's and peek's
+ * output */
+static void print_edge(cp_report *r, cp_graph *g, fig_cache *c, uint32_t ei, int64_t cum,
+                       bool in, cp_obuf *o)
+{
     static const char spaces[] = "                                                  ";
-    size_t vl = strlen(v);
-    if (vl < 50)
-        fwrite(spaces, 1, 50 - vl, out);
-    fputs(v, out);
-    putc(' ', out);
-    fputs(pc, out);
-    fputs(" |   ", out);
-    fputs(cp_graph_pname(g, in ? e->src : e->dst), out);
+    const cp_gedge *e = &g->edges[ei];
+    const fig *v = fig_label(r, c, e->weight);
+    if (v->len < 50)
+        cp_obuf_put(o, spaces, 50u - v->len);
+    cp_obuf_put(o, v->s, v->len);
+    cp_obuf_put(o, " ", 1);
+    const fig *pc = fig_pct(c, e->weight, cum);
+    cp_obuf_put(o, pc->s, pc->len);
+    cp_obuf_put(o, " |   ", 5);
+    uint32_t other = in ? e->src : e->dst;
+    const char *name = cp_graph_pname(g, other);
+    cp_obuf_put(o, name, g->nodes[other].plen);
     if (e->inl)
-        fputs(" (inline)", out);
-    putc('\n', out);
+        cp_obuf_put(o, " (inline)\n", 10);
+    else
+        cp_obuf_put(o, "\n", 1);
 }
 
 int cp_report_tree(cp_report *r, FILE *out)
@@ -231,6 +360,8 @@ int cp_report_tree(cp_report *r, FILE *out)
     if (rc)
         return rc;
     uint8_t *marks = NULL;
+    cp_obuf *ob = NULL;
+    fig_cache *figs = NULL;
     if (r->symbol) {
         /* peek prints only matching nodes and their edges: the other edges
          * (most of a big graph) are never built */
@@ -264,6 +395,12 @@ int cp_report_tree(cp_report *r, FILE *out)
     fprintf(out, "      flat  flat%%   sum%%        cum   cum%%   calls calls%% + context \t \t \n");
     int64_t flat_sum = 0;
     int matched = 0;
+    if (!(ob = malloc(sizeof *ob)) || !(figs = calloc(1, sizeof *figs))) {
+        rc = CPROF_ENOMEM;
+        goto out;
+    }
+    ob->out = out;
+    ob->n = 0;
     for (size_t i = 0; i < g.norder; i++) {
         uint32_t ni = g.order[i];
         const cp_gnode *n = &g.nodes[ni];
@@ -271,11 +408,12 @@ int cp_report_tree(cp_report *r, FILE *out)
         if (r->symbol && regexec(r->symbol, name, 0, NULL, 0) != 0)
             continue;
         matched++;
-        fprintf(out, "%s\n", sep);
+        cp_obuf_put(ob, sep, sizeof sep - 1);
+        cp_obuf_put(ob, "\n", 1);
         uint32_t *v;
         size_t cnt = cp_graph_edges_sorted(&g, ni, true, &v);
         for (size_t k = 0; k < cnt; k++)
-            print_edge(r, &g, v[k], cp_gnode_cum(n), true, out);
+            print_edge(r, &g, figs, v[k], cp_gnode_cum(n), true, ob);
         int64_t flat = cp_gnode_flat(n), cum = cp_gnode_cum(n);
         flat_sum = cp_wadd(flat_sum, flat);
         char fv[64], cv[64], fp[32], sp[32], cp[32];
@@ -284,11 +422,24 @@ int cp_report_tree(cp_report *r, FILE *out)
         cp_units_percentage(fp, sizeof fp, flat, r->total);
         cp_units_percentage(sp, sizeof sp, flat_sum, r->total);
         cp_units_percentage(cp, sizeof cp, cum, r->total);
-        fprintf(out, "%10s %s %s %10s %s                | %s\n", fv, fp, sp, cv, cp, name);
+        /* "%10s %s %s %10s %s                | %s\n" */
+        cp_obuf_pad(ob, fv, 10);
+        cp_obuf_put(ob, " ", 1);
+        cp_obuf_puts(ob, fp);
+        cp_obuf_put(ob, " ", 1);
+        cp_obuf_puts(ob, sp);
+        cp_obuf_put(ob, " ", 1);
+        cp_obuf_pad(ob, cv, 10);
+        cp_obuf_put(ob, " ", 1);
+        cp_obuf_puts(ob, cp);
+        cp_obuf_put(ob, "                | ", 18);
+        cp_obuf_put(ob, name, n->plen);
+        cp_obuf_put(ob, "\n", 1);
         cnt = cp_graph_edges_sorted(&g, ni, false, &v);
         for (size_t k = 0; k < cnt; k++)
-            print_edge(r, &g, v[k], cp_gnode_cum(n), false, out);
+            print_edge(r, &g, figs, v[k], cp_gnode_cum(n), false, ob);
     }
+    cp_obuf_flush(ob);
     if (g.norder > 0)
         fprintf(out, "%s\n", sep);
     if (r->symbol && matched == 0) {
@@ -298,5 +449,7 @@ int cp_report_tree(cp_report *r, FILE *out)
 out:
     cp_graph_free(&g);
     free(marks);
+    free(ob);
+    free(figs);
     return rc;
 }

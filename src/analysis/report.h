@@ -41,6 +41,9 @@ typedef struct cp_report {
 } cp_report;
 
 int cp_report_top(cp_report *r, FILE *out);
+/* top builds the edges of a profile with this many frames per round
+ * (its inline marks; memory); tests lower it. */
+extern size_t cp_report_round_frames;
 int cp_report_tree(cp_report *r, FILE *out); /* tree; peek when r->symbol is set */
 int cp_report_traces(cp_report *r, FILE *out);
 int cp_report_tags(cp_report *r, FILE *out);

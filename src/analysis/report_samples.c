@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "analysis/graph.h"
+#include "analysis/outbuf.h"
 #include "analysis/report.h"
 #include "analysis/units.h"
 #include "base/buf.h"
@@ -63,9 +64,11 @@ static void pad_key(cp_buf *b, const cp_profile *p, const char *key)
 }
 
 /* Lines "%10s:  v1 v2\n" per label key, sorted; numeric when num is set. */
-static void print_label_groups(cp_report *r, const cp_sample *s, bool num, FILE *out)
+static void print_label_groups(cp_report *r, const cp_sample *s, bool num, cp_obuf *out)
 {
     cp_profile *p = r->p;
+    if (!s->nlabels)
+        return;
     char **lines = malloc(((size_t)s->nlabels + 1) * sizeof *lines);
     if (!lines)
         return;
@@ -97,29 +100,17 @@ static void print_label_groups(cp_report *r, const cp_sample *s, bool num, FILE 
     }
     qsort(lines, nl, sizeof *lines, cmp_str);
     for (size_t i = 0; i < nl; i++) {
-        fprintf(out, "%s\n", lines[i] ? lines[i] : "");
+        if (lines[i])
+            cp_obuf_puts(out, lines[i]);
+        cp_obuf_put(out, "\n", 1);
         free(lines[i]);
     }
     free(lines);
 }
 
-/* traces' output block: frames are copied in and written 64 KiB at a time */
-typedef struct outbuf {
-    char buf[1 << 16];
-    size_t n;
-    FILE *out;
-} outbuf;
-
-static void ob_flush(outbuf *o)
-{
-    if (o->n)
-        fwrite(o->buf, 1, o->n, o->out);
-    o->n = 0;
-}
-
 int cp_report_traces(cp_report *r, FILE *out)
 {
-    static const char sep[] = "-----------+-------------------------------------------------------";
+    static const char sep[] = "-----------+-------------------------------------------------------\n";
     cp_profile *p = r->p;
     cp_report_profile_labels(r, out);
     cp_graph g;
@@ -127,17 +118,27 @@ int cp_report_traces(cp_report *r, FILE *out)
     int rc = cp_graph_new(&g, p, &go);
     if (rc)
         return rc;
-    size_t *plen = calloc(g.nnodes + 1, sizeof *plen); /* strlen(pname) + 1, 0 = unknown */
-    outbuf *obp = malloc(sizeof *obp); /* a report may run on any thread: no static */
-    if (!plen || !obp) {
-        free(plen);
-        free(obp);
+    /* the whole report goes through one block, written when full: a
+     * sample is ~40 lines, so flushing per sample cost a write(2) each */
+    cp_obuf *ob = malloc(sizeof *ob); /* a report may run on any thread: no static */
+    if (!ob) {
         cp_graph_free(&g);
         return CPROF_ENOMEM;
     }
-#define ob (*obp)
-    ob.n = 0;
-    ob.out = out;
+    ob->n = 0;
+    ob->out = out;
+    /* every frame line but a sample's first is the same text for a node:
+     * 13 spaces, the name, " (inline)" or not, made once per node and
+     * copied whole (fline[2 * node + inline], one arena string) */
+    const char **fline = calloc(2 * g.nnodes + 2, sizeof *fline);
+    uint32_t *flen = calloc(2 * g.nnodes + 2, sizeof *flen);
+    if (!fline || !flen) {
+        free(fline);
+        free(flen);
+        free(ob);
+        cp_graph_free(&g);
+        return CPROF_ENOMEM;
+    }
     for (size_t i = 0; i < p->nsamples; i++) {
         const cp_sample *s = &p->samples[i];
         size_t depth = 0;
@@ -145,9 +146,9 @@ int cp_report_traces(cp_report *r, FILE *out)
             depth += g.locoff[s->locs[k] + 1] - g.locoff[s->locs[k]];
         if (!depth)
             continue;
-        fprintf(out, "%s\n", sep);
-        print_label_groups(r, s, false, out);
-        print_label_groups(r, s, true, out);
+        cp_obuf_put(ob, sep, sizeof sep - 1);
+        print_label_groups(r, s, false, ob);
+        print_label_groups(r, s, true, ob);
         char v[64];
         int64_t val = s->values[r->sample_index];
         int64_t d = r->div_index >= 0 ? s->values[r->div_index] : 0;
@@ -158,52 +159,46 @@ int cp_report_traces(cp_report *r, FILE *out)
         for (uint32_t k = 0; k < s->nlocs; k++) {
             uint32_t off = g.locoff[s->locs[k]], cnt = g.locoff[s->locs[k] + 1] - off;
             for (uint32_t li = 0; li < cnt; li++) {
-                /* fprintf(out, "%10s   %s%s\n", …) by hand into a block
-                 * written whole: one line per frame is most of the output */
+                /* fprintf(out, "%10s   %s%s\n", …) by hand: one line per
+                 * frame is most of the output */
                 uint32_t node = g.locnodes[off + li];
-                if (!plen[node])
-                    plen[node] = strlen(cp_graph_pname(&g, node)) + 1;
-                size_t need = 13 + 64 + plen[node] + 10;
-                if (ob.n + need > sizeof ob.buf)
-                    ob_flush(&ob);
-                if (need > sizeof ob.buf) { /* a giant name: straight to the stream */
-                    fprintf(out, "%10s   %s%s\n", first ? v : "", cp_graph_pname(&g, node),
-                            li != cnt - 1 ? " (inline)" : "");
-                    first = false;
+                bool inl = li != cnt - 1;
+                size_t fi = 2 * (size_t)node + inl;
+                if (!fline[fi]) {
+                    const char *nm = cp_graph_pname(&g, node);
+                    size_t nl = g.nodes[node].plen, len = 13 + nl + (inl ? 10 : 1);
+                    char *t = cp_arena_alloc(&g.arena, len);
+                    if (!t) {
+                        rc = CPROF_ENOMEM;
+                        goto out;
+                    }
+                    memset(t, ' ', 13);
+                    memcpy(t + 13, nm, nl);
+                    memcpy(t + 13 + nl, inl ? " (inline)\n" : "\n", inl ? 10 : 1);
+                    fline[fi] = t;
+                    flen[fi] = (uint32_t)len;
+                }
+                if (!first) {
+                    cp_obuf_put(ob, fline[fi], flen[fi]);
                     continue;
                 }
-                char *w = ob.buf + ob.n;
-                if (first) {
-                    size_t vl = strlen(v);
-                    if (vl < 10) {
-                        memset(w, ' ', 10 - vl);
-                        w += 10 - vl;
-                    }
-                    memcpy(w, v, vl);
-                    w += vl;
-                    memcpy(w, "   ", 3);
-                    w += 3;
-                } else {
-                    memset(w, ' ', 13);
-                    w += 13;
-                }
-                memcpy(w, g.nodes[node].pname, plen[node] - 1);
-                w += plen[node] - 1;
-                if (li != cnt - 1) {
-                    memcpy(w, " (inline)", 9);
-                    w += 9;
-                }
-                *w++ = '\n';
-                ob.n = (size_t)(w - ob.buf);
                 first = false;
+                cp_obuf_pad(ob, v, 10);
+                cp_obuf_put(ob, fline[fi] + 10, flen[fi] - 10);
             }
         }
-        ob_flush(&ob);
     }
-#undef ob
-    free(plen);
-    free(obp);
-    fprintf(out, "%s\n", sep);
+out:
+    free(fline);
+    free(flen);
+    if (rc) {
+        free(ob);
+        cp_graph_free(&g);
+        return rc;
+    }
+    cp_obuf_put(ob, sep, sizeof sep - 1);
+    cp_obuf_flush(ob);
+    free(ob);
     cp_graph_free(&g);
     return 0;
 }

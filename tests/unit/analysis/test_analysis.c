@@ -720,3 +720,59 @@ Test(units, fast_formatting_equals_printf)
                          (long long)(v % 100000000000LL));
     }
 }
+
+/* top's inline marks, built in rounds over shares of the callees and on
+ * two threads split by callee, keeping one representative edge of each
+ * kind: the same marks as from every edge of the trimmed graph. */
+static void expect_marks(cp_profile *p, const char *text, double nf, int nc)
+{
+    cp_graph g;
+    cp_graph_opts o = {.sample_index = 0, .div_index = -1, .trim_paths = true};
+    cp_trim_result t;
+    cr_assert_eq(cp_graph_new(&g, p, &o), 0);
+    cr_assert_eq(cp_graph_trim(&g, nf, 0.001, nc, false, true, &t), 0);
+    cr_assert_eq(cp_graph_link(&g), 0);
+    size_t lines = 0;
+    for (size_t i = 0; i < g.norder; i++) {
+        const cp_gnode *n = &g.nodes[g.order[i]];
+        bool inl = false, noinl = false;
+        for (uint32_t k = 0; k < n->nin; k++)
+            *(g.edges[g.adj[n->in_off + k]].inl ? &inl : &noinl) = true;
+        char want[64];
+        snprintf(want, sizeof want, " %s%s\n", cp_graph_pname(&g, g.order[i]),
+                 inl ? (noinl ? " (partial-inline)" : " (inline)") : "");
+        cr_assert_not_null(strstr(text, want), "line ending \"%s\" in\n%s", want, text);
+        lines++;
+    }
+    cr_assert_gt(lines, 5);
+    cp_graph_free(&g);
+}
+
+Test(report, top_inline_marks_in_rounds_and_threads)
+{
+    size_t saved_frames = cp_graph_parallel_frames, saved_round = cp_report_round_frames;
+    int marked = 0;
+    for (unsigned seed = 1; seed <= 3; seed++) {
+        cp_profile *p = random_profile(seed);
+        cp_prep_aggregate(p, CP_GRAN_FUNCTIONS, true);
+        char *ref = NULL;
+        for (int mode = 0; mode < 4; mode++) {
+            cp_graph_parallel_frames = mode & 1 ? 0 : SIZE_MAX;
+            cp_report_round_frames = mode & 2 ? 5000 : SIZE_MAX;
+            char *s = run_report(cp_report_top, p, 0);
+            if (!ref) {
+                ref = s;
+                expect_marks(p, ref, 0.005, 0);
+                marked += strstr(ref, "inline)\n") != NULL;
+                continue;
+            }
+            cr_assert_str_eq(s, ref, "mode %d", mode);
+            free(s);
+        }
+        free(ref);
+        cp_profile_free(p);
+    }
+    cp_graph_parallel_frames = saved_frames;
+    cp_report_round_frames = saved_round;
+    cr_assert_gt(marked, 0);
+}
