@@ -48,16 +48,6 @@ typedef struct sort_ctx {
     int64_t *score;
 } sort_ctx;
 
-static int info_cmp(const cp_gnode *a, const cp_gnode *b)
-{
-    char x[1024], y[1024];
-    snprintf(x, sizeof x, "{%s  %llu %s %lld %lld %s}", a->name, (unsigned long long)a->address,
-             a->file, (long long)a->start_line, (long long)a->lineno, a->objfile);
-    snprintf(y, sizeof y, "{%s  %llu %s %lld %lld %s}", b->name, (unsigned long long)b->address,
-             b->file, (long long)b->start_line, (long long)b->lineno, b->objfile);
-    return strcmp(x, y);
-}
-
 static int cmp_score(const void *pa, const void *pb, void *c)
 {
     sort_ctx *s = c;
@@ -72,7 +62,7 @@ static int cmp_score(const void *pa, const void *pb, void *c)
     x = abs64(a->flat), y = abs64(b->flat);
     if (x != y)
         return x > y ? -1 : 1;
-    return info_cmp(a, b);
+    return cp_graph_info_cmp(a, b);
 }
 
 int cp_dot_entropy_sort(cp_graph *g)

@@ -677,7 +677,7 @@ static void info_string(const cp_gnode *n, char *buf, size_t len)
              n->file, (long long)n->start_line, (long long)n->lineno, n->objfile);
 }
 
-static int compare_info(const cp_gnode *a, const cp_gnode *b)
+int cp_graph_info_cmp(const cp_gnode *a, const cp_gnode *b)
 {
     char x[1024], y[1024];
     info_string(a, x, sizeof x);
@@ -699,7 +699,7 @@ static int cmp_flat(const void *pa, const void *pb, void *ctx)
     x = abs64(a->cum), y = abs64(b->cum);
     if (x != y)
         return x > y ? -1 : 1;
-    return compare_info(a, b);
+    return cp_graph_info_cmp(a, b);
 }
 
 static int cmp_cum(const void *pa, const void *pb, void *ctx)
@@ -716,7 +716,7 @@ static int cmp_cum(const void *pa, const void *pb, void *ctx)
     x = abs64(a->flat), y = abs64(b->flat);
     if (x != y)
         return x > y ? -1 : 1;
-    return compare_info(a, b);
+    return cp_graph_info_cmp(a, b);
 }
 
 void cp_graph_sort(cp_graph *g, bool cum)

@@ -109,6 +109,10 @@ int64_t cp_graph_flat_sum(const cp_graph *g);
 int cp_graph_trim_edges(cp_graph *g, int64_t cutoff);
 /* Group non-dropped edges per node (in/out lists) for printing. */
 int cp_graph_link(cp_graph *g);
+
+/* go's last tie-break between two nodes: their whole info strings
+ * (name, address, file, start line, line, object) compared as text. */
+int cp_graph_info_cmp(const cp_gnode *a, const cp_gnode *b);
 /* Sorted in/out edge lists of a node: weight desc, then names.  Returns count;
  * *out points into an internal buffer valid until the next call. */
 size_t cp_graph_edges_sorted(cp_graph *g, uint32_t node, bool in, uint32_t **out);
