@@ -19,8 +19,6 @@
 #include "profile/profile.h"
 
 /* go's int64 arithmetic wraps; so does this (no undefined overflow) */
-static int64_t abs64(int64_t v) { return v < 0 ? (int64_t)(0 - (uint64_t)v) : v; }
-
 /* ---- entropy order ----------------------------------------------------------- */
 
 static double edge_entropy(cp_graph *g, uint32_t *v, size_t cnt, int64_t self)
@@ -29,14 +27,14 @@ static double edge_entropy(cp_graph *g, uint32_t *v, size_t cnt, int64_t self)
     int64_t total = self;
     for (size_t i = 0; i < cnt; i++)
         if (g->edges[v[i]].weight > 0)
-            total = cp_wadd(total, abs64(g->edges[v[i]].weight));
+            total = cp_wadd(total, cp_wabs(g->edges[v[i]].weight));
     if (total != 0) {
         for (size_t i = 0; i < cnt; i++) {
-            double frac = (double)abs64(g->edges[v[i]].weight) / (double)total;
+            double frac = (double)cp_wabs(g->edges[v[i]].weight) / (double)total;
             score += -frac * log2(frac);
         }
         if (self > 0) {
-            double frac = (double)abs64(self) / (double)total;
+            double frac = (double)cp_wabs(self) / (double)total;
             score += -frac * log2(frac);
         }
     }
@@ -52,14 +50,14 @@ static int cmp_score(const void *pa, const void *pb, void *c)
 {
     sort_ctx *s = c;
     uint32_t ia = *(const uint32_t *)pa, ib = *(const uint32_t *)pb;
-    int64_t x = abs64(s->score[ia]), y = abs64(s->score[ib]);
+    int64_t x = cp_wabs(s->score[ia]), y = cp_wabs(s->score[ib]);
     if (x != y)
         return x > y ? -1 : 1;
     const cp_gnode *a = &s->g->nodes[ia], *b = &s->g->nodes[ib];
     int r = strcmp(a->pname, b->pname);
     if (r)
         return r;
-    x = abs64(a->flat), y = abs64(b->flat);
+    x = cp_wabs(a->flat), y = cp_wabs(b->flat);
     if (x != y)
         return x > y ? -1 : 1;
     return cp_graph_info_cmp(a, b);

@@ -121,8 +121,6 @@ static int cmp_child(const void *a, const void *b)
     return c ? c : (x > y) - (x < y);
 }
 
-static int64_t abs64(int64_t v) { return v < 0 ? -v : v; }
-
 /* The call tree of the samples through the graph's nodes (inlined frames
  * apart), base samples (-diff) summed apart.  0 or CPROF_ENOMEM. */
 static int build_tree(const cp_report *r, const cp_flame_opts *o, const cp_graph *g, tree *t)
@@ -174,7 +172,7 @@ static size_t preorder(cp_graph *g, tree *t, int64_t cut, uint32_t *order, uint3
         order[norder++] = id;
         size_t nk = 0;
         for (uint32_t c = t->first[id]; c != NONE; c = t->next[c]) {
-            if (abs64(t->val[c]) >= cut || abs64(t->base[c]) >= cut)
+            if (cp_wabs(t->val[c]) >= cut || cp_wabs(t->base[c]) >= cut)
                 kids[nk++] = c;
         }
         qsort(kids, nk, sizeof *kids, cmp_child);
@@ -224,7 +222,7 @@ int cp_flame_json(cp_report *r, const cp_flame_opts *o, FILE *out, cp_flame_stat
     rc = CPROF_ENOMEM;
     if (build_tree(r, o, &g, &t))
         goto out;
-    int64_t total = abs64(t.val[0]) > abs64(t.base[0]) ? abs64(t.val[0]) : abs64(t.base[0]);
+    int64_t total = cp_wabs(t.val[0]) > cp_wabs(t.base[0]) ? cp_wabs(t.val[0]) : cp_wabs(t.base[0]);
     order = malloc(t.n * sizeof *order);
     stack = malloc(t.n * sizeof *stack);
     kids = malloc(t.n * sizeof *kids);

@@ -16,8 +16,6 @@
 #include "analysis/report.h"
 #include "analysis/units.h"
 
-static int64_t abs64(int64_t v) { return v < 0 ? (int64_t)(0 - (uint64_t)v) : v; }
-
 void cp_report_value(cp_report *r, char *buf, size_t n, int64_t v)
 {
     if (r->ratio > 0 && r->ratio != 1)
@@ -89,9 +87,9 @@ void cp_report_select_unit(cp_report *r, cp_graph *g)
     int64_t minv = 0;
     for (size_t i = 0; i < g->norder; i++) {
         const cp_gnode *n = &g->nodes[g->order[i]];
-        int64_t m = abs64(cp_gnode_flat(n));
+        int64_t m = cp_wabs(cp_gnode_flat(n));
         if (m == 0)
-            m = abs64(cp_gnode_cum(n));
+            m = cp_wabs(cp_gnode_cum(n));
         if (m > 0 && (minv == 0 || m < minv))
             minv = m;
     }
@@ -140,13 +138,13 @@ void cp_report_labels(cp_report *r, cp_graph *g, const cp_trim_result *t, bool f
     if (r->total != 0) {
         if (t->dropped_nodes > 0) {
             cp_report_value(r, a, sizeof a,
-                            abs64(cp_go_f2i((double)r->total * r->node_fraction)));
+                            cp_wabs(cp_go_f2i((double)r->total * r->node_fraction)));
             fprintf(out, "Dropped %d node%s (cum <= %s)\n", t->dropped_nodes,
                     t->dropped_nodes > 1 ? "s" : "", a);
         }
         if (t->dropped_edges > 0) {
             cp_report_value(r, a, sizeof a,
-                            abs64(cp_go_f2i((double)r->total * r->edge_fraction)));
+                            cp_wabs(cp_go_f2i((double)r->total * r->edge_fraction)));
             fprintf(out, "Dropped %d edge%s (freq <= %s)\n", t->dropped_edges,
                     t->dropped_edges > 1 ? "s" : "", a);
         }

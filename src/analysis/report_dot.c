@@ -28,8 +28,6 @@
 #define MAX_NODELETS 4
 
 /* go's int64 arithmetic wraps; so does this (no undefined overflow) */
-static int64_t abs64(int64_t v) { return v < 0 ? (int64_t)(0 - (uint64_t)v) : v; }
-
 /* ---- tags ------------------------------------------------------------------ */
 
 typedef struct tag {
@@ -205,7 +203,7 @@ static void collect_tags(cp_graph *g, tags *t, const char *out_unit)
 static void trim_tags(tags *t, int64_t cutoff)
 {
     for (size_t i = 0; i < t->n; i++)
-        if (abs64(t->v[i].flat) < cutoff && abs64(t->v[i].cum) < cutoff)
+        if (cp_wabs(t->v[i].flat) < cutoff && cp_wabs(t->v[i].cum) < cutoff)
             t->v[i].dropped = true;
 }
 
@@ -238,15 +236,15 @@ static int dot_trim(cp_report *r, dot_graph *d)
     if ((rc = cp_graph_build(g, true, !cut_possible)))
         return rc;
     int64_t total = cp_graph_flat_sum(g);
-    int64_t node_cut = abs64(cp_go_f2i((double)total * r->node_fraction));
-    int64_t edge_cut = abs64(cp_go_f2i((double)total * r->edge_fraction));
+    int64_t node_cut = cp_wabs(cp_go_f2i((double)total * r->node_fraction));
+    int64_t edge_cut = cp_wabs(cp_go_f2i((double)total * r->edge_fraction));
     bool have_edges = !cut_possible;
     if (node_cut > 0) {
         size_t kept = 0;
         for (size_t i = 0; i < g->nnodes; i++)
             g->nodes[i].kept = false;
         for (size_t i = 0; i < g->norder; i++)
-            if (abs64(g->nodes[g->order[i]].cum) >= node_cut) {
+            if (cp_wabs(g->nodes[g->order[i]].cum) >= node_cut) {
                 g->nodes[g->order[i]].kept = true;
                 kept++;
             }
@@ -283,7 +281,7 @@ static int dot_trim(cp_report *r, dot_graph *d)
         if (max > g->norder)
             max = g->norder;
         /* go's makeNodeSet(top, 0) also drops a node whose cum is
-         * INT64_MIN (its abs64 stays negative) */
+         * INT64_MIN (its cp_wabs stays negative) */
         bool min_cum = false;
         for (size_t i = 0; i < max; i++)
             min_cum = min_cum || g->nodes[g->order[i]].cum == INT64_MIN;
@@ -310,10 +308,10 @@ static int dot_trim(cp_report *r, dot_graph *d)
 
 static int cmp_tag_sort(const tag *a, const tag *b, bool flat, const tags *t)
 {
-    if (!flat && a->cum != b->cum && abs64(a->cum) != abs64(b->cum))
-        return abs64(a->cum) > abs64(b->cum) ? -1 : 1;
-    if (a->flat != b->flat && abs64(a->flat) != abs64(b->flat))
-        return abs64(a->flat) > abs64(b->flat) ? -1 : 1;
+    if (!flat && a->cum != b->cum && cp_wabs(a->cum) != cp_wabs(b->cum))
+        return cp_wabs(a->cum) > cp_wabs(b->cum) ? -1 : 1;
+    if (a->flat != b->flat && cp_wabs(a->flat) != cp_wabs(b->flat))
+        return cp_wabs(a->flat) > cp_wabs(b->flat) ? -1 : 1;
     return strcmp(t->strs.strs[a->name], t->strs.strs[b->name]);
 }
 
@@ -595,13 +593,13 @@ static void dot_node(cp_report *r, FILE *out, cp_graph *g, uint32_t ni, uint32_t
     }
     cp_buf_putc(&lb, 0);
     int font = 8;
-    if (max_flat != 0 && flat != 0 && (double)abs64(flat) <= max_flat)
-        font += (int)ceil(16.0 * sqrt((double)abs64(flat) / max_flat));
+    if (max_flat != 0 && flat != 0 && (double)cp_wabs(flat) <= max_flat)
+        font += (int)ceil(16.0 * sqrt((double)cp_wabs(flat) / max_flat));
     cp_buf tt = {0};
     cp_dot_escape(&tt, cp_graph_pname(g, ni));
     cp_buf_putc(&tt, 0);
     char c1[16], c2[16];
-    double sc = (double)cum / (double)abs64(r->total);
+    double sc = (double)cum / (double)cp_wabs(r->total);
     cp_dot_color(c1, sizeof c1, sc, false);
     cp_dot_color(c2, sizeof c2, sc, true);
     fprintf(out,
@@ -622,15 +620,15 @@ static void dot_edge(cp_report *r, FILE *out, cp_graph *g, const cp_gedge *e,
     cp_report_value(r, wv, sizeof wv, ew);
     int off = snprintf(attr, sizeof attr, "label=\" %s%s\"", wv, e->inl ? "\\n (inline)" : "");
     if (r->total != 0) {
-        int64_t x = abs64(cp_go_div(cp_wmul(ew, 100), r->total));
+        int64_t x = cp_wabs(cp_go_div(cp_wmul(ew, 100), r->total));
         int weight = 1 + (int)(x < 100 ? x : 100);
         if (weight > 1)
             off += snprintf(attr + off, sizeof attr - (size_t)off, " weight=%d", weight);
-        x = abs64(cp_go_div(cp_wmul(ew, 5), r->total));
+        x = cp_wabs(cp_go_div(cp_wmul(ew, 5), r->total));
         int width = 1 + (int)(x < 5 ? x : 5);
         if (width > 1)
             off += snprintf(attr + off, sizeof attr - (size_t)off, " penwidth=%d", width);
-        cp_dot_color(col, sizeof col, (double)ew / (double)abs64(r->total), false);
+        cp_dot_color(col, sizeof col, (double)ew / (double)cp_wabs(r->total), false);
         off += snprintf(attr + off, sizeof attr - (size_t)off, " color=\"%s\"", col);
     }
     cp_buf tt = {0};
@@ -691,11 +689,11 @@ int cp_report_dot(cp_report *r, FILE *out)
         rc = CPROF_ENOMEM;
         goto out;
     }
-    double max_flat = (double)abs64(cp_gnode_flat(&g->nodes[g->order[0]]));
+    double max_flat = (double)cp_wabs(cp_gnode_flat(&g->nodes[g->order[0]]));
     for (size_t i = 0; i < g->norder; i++) {
         ids[g->order[i]] = (uint32_t)i + 1;
-        if ((double)abs64(cp_gnode_flat(&g->nodes[g->order[i]])) > max_flat)
-            max_flat = (double)abs64(cp_gnode_flat(&g->nodes[g->order[i]]));
+        if ((double)cp_wabs(cp_gnode_flat(&g->nodes[g->order[i]])) > max_flat)
+            max_flat = (double)cp_wabs(cp_gnode_flat(&g->nodes[g->order[i]]));
     }
     for (size_t i = 0; i < g->norder; i++) {
         uint32_t ni = g->order[i];

@@ -120,6 +120,11 @@ static inline int64_t cp_wadd(int64_t a, int64_t b)
 {
     return (int64_t)((uint64_t)a + (uint64_t)b);
 }
+/* |v| as Go computes it: |INT64_MIN| stays INT64_MIN (the smallest) */
+static inline int64_t cp_wabs(int64_t v)
+{
+    return v < 0 ? (int64_t)(0 - (uint64_t)v) : v;
+}
 static inline int64_t cp_wmul(int64_t a, int64_t b)
 {
     return (int64_t)((uint64_t)a * (uint64_t)b);
