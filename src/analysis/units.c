@@ -181,6 +181,34 @@ static void put2(char *buf, size_t n, const char *a, const char *b)
     buf[la + lb] = 0;
 }
 
+/* a >= 0 in hundredths, rounded as printf rounds the exact value; false
+ * when a*100 is within 1e-6 of a half (too close to tell: printf decides). */
+static bool hundredths(double a, uint64_t *h)
+{
+    double t = a * 100, k = floor(t);
+    if (fabs(t - k - 0.5) < 1e-6)
+        return false;
+    *h = (uint64_t)k + (t - k > 0.5);
+    return true;
+}
+
+/* h hundredths as "I.FF", written backwards to end just before tmp[w]; the
+ * ".FF" left out when trim and h is whole.  Returns the new start. */
+static size_t put_hundredths(char *tmp, size_t w, uint64_t h, bool trim)
+{
+    if (!trim || h % 100) {
+        tmp[--w] = (char)('0' + h % 10);
+        tmp[--w] = (char)('0' + h / 10 % 10);
+        tmp[--w] = '.';
+    }
+    h /= 100;
+    do {
+        tmp[--w] = (char)('0' + h % 10);
+        h /= 10;
+    } while (h);
+    return w;
+}
+
 /* "%.2f" of v with the ".00" already trimmed, by hand (printf's float path
  * was a tenth of peek's time): hundredths rounded as printf rounds the exact
  * value.  Only where that is certain: |v| < 1e7 (so v*100 is off by less
@@ -191,25 +219,13 @@ static bool fixed2(char *out, size_t n, double v)
     double a = fabs(v);
     if (!(a < 1e7) || n < 24)
         return false;
-    double t = a * 100, k = floor(t);
-    if (fabs(t - k - 0.5) < 1e-6)
-        return false;
-    uint64_t h = (uint64_t)k + (t - k > 0.5);
-    if (h == 0)
+    uint64_t h;
+    if (!hundredths(a, &h) || h == 0)
         return false;
     char tmp[24];
     size_t w = sizeof tmp;
     tmp[--w] = 0;
-    if (h % 100) {
-        tmp[--w] = (char)('0' + h % 10);
-        tmp[--w] = (char)('0' + h / 10 % 10);
-        tmp[--w] = '.';
-    }
-    h /= 100;
-    do {
-        tmp[--w] = (char)('0' + h % 10);
-        h /= 10;
-    } while (h);
+    w = put_hundredths(tmp, w, h, true);
     if (v < 0)
         tmp[--w] = '-';
     memcpy(out, tmp + w, sizeof tmp - w);
@@ -312,24 +328,16 @@ void cp_units_percentage(char *buf, size_t n, int64_t value, int64_t total)
     } else if (ratio >= 1.0 && ratio < 1e12 && n >= 24) {
         /* "%5.2f%%" by hand: hundredths rounded as printf rounds the
          * exact value; too close to a half to tell, printf decides */
-        double t = ratio * 100, k = floor(t);
-        if (fabs(t - k - 0.5) < 1e-6) {
+        uint64_t h;
+        if (!hundredths(ratio, &h)) {
             snprintf(buf, n, "%5.2f%%", ratio);
             return;
         }
-        uint64_t h = (uint64_t)k + (t - k > 0.5);
         char tmp[24];
         size_t w = sizeof tmp;
         tmp[--w] = 0;
         tmp[--w] = '%';
-        tmp[--w] = (char)('0' + h % 10);
-        tmp[--w] = (char)('0' + h / 10 % 10);
-        tmp[--w] = '.';
-        h /= 100;
-        do {
-            tmp[--w] = (char)('0' + h % 10);
-            h /= 10;
-        } while (h);
+        w = put_hundredths(tmp, w, h, false);
         while (sizeof tmp - w < 7) /* width 5 plus '%' and NUL */
             tmp[--w] = ' ';
         memcpy(buf, tmp + w, sizeof tmp - w);
