@@ -8,7 +8,9 @@
 #include "base/env.h"
 
 #include <signal.h>
+#include <stdbool.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/log.h"
 #include "cprof.h"
@@ -53,11 +55,15 @@ static const struct {
     {"CHLD", SIGCHLD}, {"CONT", SIGCONT},     {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN},
     {"TTOU", SIGTTOU}, {"URG", SIGURG},       {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},
     {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO},
-    {"PWR", SIGPWR},   {"SYS", SIGSYS},
+    {"PWR", SIGPWR},   {"SYS", SIGSYS},       {"TRAP", SIGTRAP}, {"ABRT", SIGABRT},
+    {"KILL", SIGKILL}, {"STOP", SIGSTOP},     {"SEGV", SIGSEGV}, {"BUS", SIGBUS},
+    {"ILL", SIGILL},   {"FPE", SIGFPE},
 };
 
-int cp_env_parse_signal(const char *s, int *out)
+/* Names compared exactly, or in any case (CPROF_SIGNAL's rule). */
+static int parse_signal(const char *s, bool any_case, int *out)
 {
+    int (*cmp)(const char *, const char *, size_t) = any_case ? strncasecmp : strncmp;
     int64_t v;
     if (!s || !*s)
         return CPROF_EINVAL;
@@ -67,17 +73,17 @@ int cp_env_parse_signal(const char *s, int *out)
         *out = (int)v;
         return 0;
     }
-    if (strncmp(s, "SIG", 3) == 0)
+    if (cmp(s, "SIG", 3) == 0)
         s += 3;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(s, names[i].name) == 0) {
+        if ((any_case ? strcasecmp(s, names[i].name) : strcmp(s, names[i].name)) == 0) {
             *out = names[i].sig;
             return 0;
         }
     int base = 0, sign = 0;
-    if (strncmp(s, "RTMIN", 5) == 0)
+    if (cmp(s, "RTMIN", 5) == 0)
         base = SIGRTMIN, sign = 1;
-    else if (strncmp(s, "RTMAX", 5) == 0)
+    else if (cmp(s, "RTMAX", 5) == 0)
         base = SIGRTMAX, sign = -1;
     else
         return CPROF_EINVAL;
@@ -91,6 +97,16 @@ int cp_env_parse_signal(const char *s, int *out)
     }
     *out = base + sign * (int)v;
     return 0;
+}
+
+int cp_env_parse_signal(const char *s, int *out)
+{
+    return parse_signal(s, false, out);
+}
+
+int cp_env_parse_signal_any_case(const char *s, int *out)
+{
+    return parse_signal(s, true, out);
 }
 
 int cp_env_signal(const char *name, const char *value, int *out)

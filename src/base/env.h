@@ -23,8 +23,11 @@ int cp_env_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
  * when refused (message logged, *out untouched).  [hook-safe] */
 int cp_env_int(const char *name, const char *value, int64_t min, int64_t max, int64_t *out);
 
-/* A signal number from a number or a name, as above.  [hook-safe] */
+/* A signal number from a number or a name, as above.  [hook-safe]
+ * _any_case: names in any case too (usr2, sigrtmin+1), CPROF_SIGNAL's
+ * rule; numbers are as strict either way. */
 int cp_env_parse_signal(const char *s, int *out);
+int cp_env_parse_signal_any_case(const char *s, int *out);
 int cp_env_signal(const char *name, const char *value, int *out);
 
 #endif

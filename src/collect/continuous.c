@@ -53,10 +53,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "base/env.h"
 #include "base/log.h"
 #include "collect/cpu.h"
 #include "collect/heap.h"
@@ -97,54 +97,15 @@ static int64_t clock_ns(clockid_t c)
 
 /* ---- parsing ---- */
 
-static const struct {
-    const char *name;
-    int num;
-} names[] = {
-    {"HUP", SIGHUP},   {"INT", SIGINT},       {"QUIT", SIGQUIT}, {"TRAP", SIGTRAP},
-    {"ABRT", SIGABRT}, {"USR1", SIGUSR1},     {"USR2", SIGUSR2}, {"PIPE", SIGPIPE},
-    {"ALRM", SIGALRM}, {"TERM", SIGTERM},     {"CHLD", SIGCHLD}, {"CONT", SIGCONT},
-    {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN},     {"TTOU", SIGTTOU}, {"URG", SIGURG},
-    {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},     {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF},
-    {"WINCH", SIGWINCH}, {"IO", SIGIO},       {"PWR", SIGPWR},   {"SYS", SIGSYS},
-    {"KILL", SIGKILL}, {"STOP", SIGSTOP},     {"SEGV", SIGSEGV}, {"BUS", SIGBUS},
-    {"ILL", SIGILL},   {"FPE", SIGFPE},
-};
-
-/* digits only, no sign; -1 otherwise */
-static int small_number(const char *s)
-{
-    if (!*s)
-        return -1;
-    int v = 0;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9' || v > 1000)
-            return -1;
-        v = v * 10 + (*s - '0');
-    }
-    return v;
-}
-
+/* CPROF_SIGNAL: env.c's parser (names in any case), less the signals that
+ * cannot be caught or that a crash raises. */
 int cp_continuous_parse_signal(const char *name)
 {
-    int sig = -1;
-    if (!name)
+    int sig;
+    if (!name || cp_env_parse_signal_any_case(name, &sig) != 0)
         return 0;
-    if (!strncasecmp(name, "SIG", 3))
-        name += 3;
-    if (!strncasecmp(name, "RTMIN", 5)) {
-        int off = name[5] == 0 ? 0 : name[5] == '+' ? small_number(name + 6) : -1;
-        sig = off < 0 || SIGRTMIN + off > SIGRTMAX ? -1 : SIGRTMIN + off;
-    } else if (!strncasecmp(name, "RTMAX", 5)) {
-        int off = name[5] == 0 ? 0 : name[5] == '-' ? small_number(name + 6) : -1;
-        sig = off < 0 || SIGRTMAX - off < SIGRTMIN ? -1 : SIGRTMAX - off;
-    } else if ((sig = small_number(name)) < 0) {
-        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-            if (!strcasecmp(name, names[i].name))
-                sig = names[i].num;
-    }
-    if (sig <= 0 || sig >= NSIG || sig == SIGKILL || sig == SIGSTOP || sig == SIGSEGV ||
-        sig == SIGBUS || sig == SIGILL || sig == SIGFPE)
+    if (sig == SIGKILL || sig == SIGSTOP || sig == SIGSEGV || sig == SIGBUS || sig == SIGILL ||
+        sig == SIGFPE)
         return 0;
     return sig;
 }
@@ -447,11 +408,9 @@ void cp_continuous_init(void)
             cp_log("ignoring CPROF_DURATION=%s (want seconds > 0)", ds);
     }
     if (ks && *ks) {
-        int k = small_number(ks);
-        if (k > 0 && k <= 1000000)
-            keep = k;
-        else
-            cp_log("ignoring CPROF_KEEP=%s (want a number of files, 1 or more)", ks);
+        int64_t k;
+        if (cp_env_int("CPROF_KEEP", ks, 1, 1000000, &k) == 1)
+            keep = (int)k;
     }
     int sig = 0;
     if (ss && *ss && !(sig = cp_continuous_parse_signal(ss)))
