@@ -23,6 +23,7 @@
 
 #include "analysis/flame.h"
 #include "analysis/graph.h"
+#include "analysis/prep.h"
 #include "base/hashmap.h"
 
 #define NONE UINT32_MAX
@@ -77,15 +78,6 @@ static uint32_t tree_child(tree *t, uint32_t parent, uint32_t g)
     return id;
 }
 
-static bool is_base_sample(const cp_profile *p, const cp_sample *s)
-{
-    for (uint32_t i = 0; i < s->nlabels; i++)
-        if (s->labels[i].str && !strcmp(cp_str(p, s->labels[i].key), "pprof::base") &&
-            !strcmp(cp_str(p, s->labels[i].str), "true"))
-            return true;
-    return false;
-}
-
 void cp_flame_json_string(FILE *out, const char *s)
 {
     fputc('"', out);
@@ -137,7 +129,7 @@ static int build_tree(const cp_report *r, const cp_flame_opts *o, const cp_graph
         int64_t w = s->values[r->sample_index];
         if (!w)
             continue;
-        bool base = o->diff && is_base_sample(p, s);
+        bool base = o->diff && cp_prep_is_diff_base(p, s);
         if (base)
             w = -w; /* -base subtracted it: the base's own value */
         uint32_t at = 0;

@@ -445,7 +445,7 @@ void cp_prep_aggregate(cp_profile *p, cp_granularity g, bool inlines)
         }
 }
 
-static bool is_diff_base(const cp_profile *p, const cp_sample *s)
+bool cp_prep_is_diff_base(const cp_profile *p, const cp_sample *s)
 {
     for (uint32_t k = 0; k < s->nlabels; k++)
         if (s->labels[k].str && !strcmp(S(p, s->labels[k].key), "pprof::base") &&
@@ -463,7 +463,7 @@ int64_t cp_prep_total(const cp_profile *p, int si, int di)
             v = cp_wmul(v, -1); /* go's abs64: INT64_MIN stays */
         total = cp_wadd(total, v);
         div = cp_wadd(div, d);
-        if (p->samples[i].nlabels && is_diff_base(p, &p->samples[i])) {
+        if (p->samples[i].nlabels && cp_prep_is_diff_base(p, &p->samples[i])) {
             diff = cp_wadd(diff, v);
             diff_div = cp_wadd(diff_div, d);
         }

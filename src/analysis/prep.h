@@ -34,6 +34,9 @@ cp_profile *cp_prep_merge_owned(cp_profile **ps, const double *scales, const boo
 int cp_prep_label_frames(cp_profile *p, const char *root_keys, const char *leaf_keys,
                          const char *out_unit, bool *rootm, bool *leafm);
 
+/* Whether s carries pprof::base=true: a -diff_base sample, subtracted. */
+bool cp_prep_is_diff_base(const cp_profile *p, const cp_sample *s);
+
 /* -normalize: scale p so each sample type sums to what it sums to in base
  * (profile.Normalize). */
 int cp_prep_normalize(cp_profile *p, const cp_profile *base, cp_diag *diag);
