@@ -7,7 +7,8 @@
  * -alpha (analysis/gate.h has the test).  Exit 0: no regression, 1: a
  * regression (each named), 2: usage or unreadable input.  Output: a table
  * of the top regressions and improvements, text or Markdown.
- * Data structure: one open-addressing table from function name to row.
+ * Data structure: function names interned (base/hashmap.h cp_strtab), each
+ * name index pointing at its row.
  * Alternatives rejected: going through the report pipeline's graph (it
  * trims and merges nodes for display; the gate needs every function's raw
  * counts), one profile a side only (CI runs the benchmark several times).
@@ -22,6 +23,8 @@
 #include "analysis/prep.h"
 #include "analysis/rx.h"
 #include "analysis/units.h"
+#include "base/buf.h"
+#include "base/hashmap.h"
 #include "cli/commands.h"
 #include "cli/fetch.h"
 #include "cli/report_io.h"
@@ -41,8 +44,10 @@ typedef struct gopts {
 
 typedef struct table {
     cp_gate_row *rows;
-    size_t n, cap; /* cap a power of two; slots index rows + 1 */
-    size_t *slots;
+    size_t n, cap;
+    cp_strtab names;  /* the functions' names, interned (rows point at them) */
+    uint32_t *row_of; /* name index -> row + 1, 0 while the name has no row */
+    size_t row_of_cap;
 } table;
 
 static const char usage_text[] =
@@ -51,51 +56,23 @@ static const char usage_text[] =
     "                  BASE NEW...  |  BASE... -- NEW...\n";
 #define usage(...) cp_cli_usage_err("cprof gate", usage_text, __VA_ARGS__)
 
-static size_t hash(const char *s)
-{
-    size_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
 static cp_gate_row *row_for(table *t, const char *name)
 {
-    if (2 * (t->n + 1) > t->cap) {
-        size_t ncap = t->cap ? 2 * t->cap : 1024;
-        size_t *ns = calloc(ncap, sizeof *ns);
-        cp_gate_row *nr = realloc(t->rows, ncap / 2 * sizeof *nr);
-        if (!ns || !nr) {
-            free(ns);
-            if (nr)
-                t->rows = nr;
-            return NULL;
-        }
-        t->rows = nr;
-        for (size_t i = 0; i < t->n; i++) {
-            size_t h = hash(t->rows[i].name) & (ncap - 1);
-            while (ns[h])
-                h = (h + 1) & (ncap - 1);
-            ns[h] = i + 1;
-        }
-        free(t->slots);
-        t->slots = ns;
-        t->cap = ncap;
-    }
-    size_t h = hash(name) & (t->cap - 1);
-    while (t->slots[h]) {
-        cp_gate_row *r = &t->rows[t->slots[h] - 1];
-        if (!strcmp(r->name, name))
-            return r;
-        h = (h + 1) & (t->cap - 1);
-    }
-    char *copy = strdup(name);
-    if (!copy)
+    int64_t id = cp_strtab_add(&t->names, name);
+    if (id < 0)
+        return NULL;
+    size_t had = t->row_of_cap;
+    if (cp_grow(&t->row_of, &t->row_of_cap, (size_t)id + 1, sizeof *t->row_of))
+        return NULL;
+    memset(t->row_of + had, 0, (t->row_of_cap - had) * sizeof *t->row_of);
+    if (t->row_of[id])
+        return &t->rows[t->row_of[id] - 1];
+    if (cp_grow(&t->rows, &t->cap, t->n + 1, sizeof *t->rows))
         return NULL;
     cp_gate_row *r = &t->rows[t->n];
     memset(r, 0, sizeof *r);
-    r->name = copy;
-    t->slots[h] = ++t->n;
+    r->name = t->names.strs[id];
+    t->row_of[id] = (uint32_t)++t->n;
     return r;
 }
 
@@ -379,10 +356,9 @@ static void gate_run_free(gate_run *g)
         for (size_t i = 0; i < MAXP; i++)
             free(g->snaps[side][i]);
     }
-    for (size_t i = 0; i < g->t.n; i++)
-        free((char *)g->t.rows[i].name);
     free(g->t.rows);
-    free(g->t.slots);
+    free(g->t.row_of);
+    cp_strtab_free(&g->t.names);
     if (g->focus)
         regfree(g->focus);
 }
