@@ -27,6 +27,13 @@ cp_profile *cp_prep_merge(cp_profile *const *ps, const double *scales, const boo
 cp_profile *cp_prep_merge_owned(cp_profile **ps, const double *scales, const bool *diff_base,
                                 size_t n, cp_diag *diag);
 
+/* What cp_prep_merge of p alone does to everything but ids, done in place
+ * (prep_fold.c): equal mappings, locations and samples folded as go's
+ * merge folds them, samples in the same order with the same values, zero
+ * samples dropped.  For every report whose text does not show ids (all but
+ * raw, proto and merge).  0 or CPROF_ENOMEM (p is then half-folded). */
+int cp_prep_fold(cp_profile *p);
+
 /* -tagroot and -tagleaf (comma-separated label keys): pseudo frames named by
  * each sample's label values, added above the root or below the leaf, as
  * go tool pprof's addLabelNodes.  rootm and leafm tell whether any sample had

@@ -116,6 +116,17 @@ static cp_profile *fetch(const opts *o, int *rc)
         for (int i = 0; i < 2; i++)
             if (two[i])
                 cp_profile_free(two[i]);
+    } else if (want_merge && np == 1 && scales[0] == 1.0 && !diffs[0] &&
+               strcmp(o->cmd, "raw") && strcmp(o->cmd, "merge") && strcmp(o->cmd, "proto")) {
+        /* one profile whose ids the report does not show: go's merge
+         * done in place (prep_fold.c), no copy */
+        p = ps[0];
+        ps[0] = NULL;
+        if (cp_prep_fold(p)) {
+            cp_diag_set(&d, CPROF_ENOMEM, "out of memory");
+            cp_profile_free(p);
+            p = NULL;
+        }
     } else if (want_merge) {
         p = cp_prep_merge_owned(ps, scales, diffs, np, &d);
     } else {

@@ -1,0 +1,351 @@
+/* prep_fold.c — go's profile.Merge of a single profile, done in place.
+ *
+ * What: go tool pprof merges even one profile before a report.  For one
+ * profile that merge changes what a report sees in three ways only:
+ * records with equal keys become one (mappings by go's mapping key, their
+ * locations' addresses moved by the difference of the starts; functions by
+ * (name, system name, file, start line); locations by (mapping, address,
+ * (function, line)...; folded)), samples with equal keys (locations and
+ * labels, label keys in any order) are folded into the first by summing
+ * values, and samples whose values are all zero, before or after folding,
+ * go.  The ids it renumbers show only in raw and proto output, which keep
+ * the full merge (prep_merge.c).  This file does those three things on the
+ * profile's own arrays: samples keep their order of first occurrence, a
+ * sample's location indices are rewritten to the first equal location,
+ * label string indices to the first equal string, and labels are put in
+ * go's write order (string labels, then numeric; keys in byte order; the
+ * values of one key as given), as the merging builder stores them.
+ *
+ * Data structure: one open-addressing table of record indices per kind
+ * (strings, mappings, locations, samples), sized once from the record
+ * counts (no growth), with each record's 64-bit hash kept beside it so a
+ * probe compares hashes before fields.  Mappings and locations are
+ * canonicalised lazily in the order samples first use them, the order in
+ * which go's merge assigns them, so the mapping that wins a key is go's.
+ *
+ * Alternatives rejected: the builder copy (cp_prep_merge on one profile),
+ * which re-interns every string, function, location and sample into new
+ * tables and copies the result into a new arena: a fifth of `cprof traces`'s
+ * instructions at 150k stacks and a second model in memory.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/prep.h"
+#include "base/hashmap.h"
+
+#define NONE UINT32_MAX
+
+/* Record indices by hash: slots hold index + 1, hashes live in h[]. */
+typedef struct otab {
+    uint32_t *slot;
+    uint64_t *h; /* hash of each record, by record index */
+    size_t mask;
+} otab;
+
+static int otab_init(otab *t, size_t nrec)
+{
+    size_t cap = 16;
+    while (cap < 2 * nrec)
+        cap <<= 1;
+    t->mask = cap - 1;
+    t->slot = calloc(cap, sizeof *t->slot);
+    t->h = malloc((nrec ? nrec : 1) * sizeof *t->h);
+    return t->slot && t->h ? 0 : CPROF_ENOMEM;
+}
+
+static void otab_free(otab *t)
+{
+    free(t->slot);
+    free(t->h);
+}
+
+typedef struct fold fold;
+typedef bool (*eq_fn)(const fold *f, uint32_t a, uint32_t b);
+
+/* The first record equal to record i (hash h), or i itself, inserted. */
+static uint32_t otab_find_or_add(otab *t, const fold *f, uint32_t i, uint64_t h, eq_fn eq)
+{
+    t->h[i] = h;
+    for (size_t s = (size_t)h & t->mask;; s = (s + 1) & t->mask) {
+        uint32_t j = t->slot[s];
+        if (!j) {
+            t->slot[s] = i + 1;
+            return i;
+        }
+        if (t->h[j - 1] == h && eq(f, j - 1, i))
+            return j - 1;
+    }
+}
+
+struct fold {
+    cp_profile *p;
+    uint32_t *sc;     /* string -> first string with the same bytes */
+    uint32_t *mc;     /* mapping -> its canonical mapping, NONE until used */
+    int64_t *mshift;  /* address shift of each mapping's locations */
+    uint32_t *lc;     /* location -> first equal location, NONE until used */
+    uint32_t *order;  /* scratch: a sample's labels in sort order */
+    size_t order_cap;
+    cp_label *lscratch;
+    otab st, mt, lt, smt;
+};
+
+static bool str_eq(const fold *f, uint32_t a, uint32_t b)
+{
+    return !strcmp(f->p->strings[a], f->p->strings[b]);
+}
+
+/* go's mapping key: size rounded up to 4 KiB, offset, build id or file. */
+static uint64_t map_size(const cp_mapping *m)
+{
+    uint64_t size = m->limit - m->start + 0xfff;
+    return size - size % 0x1000;
+}
+
+static uint32_t map_keystr(const fold *f, const cp_mapping *m)
+{
+    return f->p->strings[f->sc[m->build_id]][0] ? f->sc[m->build_id] : f->sc[m->filename];
+}
+
+static bool map_eq(const fold *f, uint32_t a, uint32_t b)
+{
+    const cp_mapping *x = &f->p->mappings[a], *y = &f->p->mappings[b];
+    return map_size(x) == map_size(y) && x->offset == y->offset &&
+           map_keystr(f, x) == map_keystr(f, y);
+}
+
+static void visit_mapping(fold *f, uint32_t i)
+{
+    if (f->mc[i] != NONE)
+        return;
+    const cp_mapping *m = &f->p->mappings[i];
+    uint64_t h = cp_hash_u64(map_size(m) ^ cp_hash_u64(m->offset + map_keystr(f, m)));
+    uint32_t c = otab_find_or_add(&f->mt, f, i, h, map_eq);
+    f->mc[i] = c;
+    f->mshift[i] = (int64_t)(f->p->mappings[c].start - m->start);
+}
+
+static bool func_eq(const fold *f, uint32_t a, uint32_t b)
+{
+    if (a == b || a == CP_NO_FUNCTION || b == CP_NO_FUNCTION)
+        return a == b;
+    const cp_function *x = &f->p->functions[a], *y = &f->p->functions[b];
+    return x->start_line == y->start_line && f->sc[x->name] == f->sc[y->name] &&
+           f->sc[x->system_name] == f->sc[y->system_name] &&
+           f->sc[x->filename] == f->sc[y->filename];
+}
+
+static uint64_t func_hash(const fold *f, uint32_t i)
+{
+    if (i == CP_NO_FUNCTION)
+        return 0x51;
+    const cp_function *fn = &f->p->functions[i];
+    return cp_hash_u64(((uint64_t)f->sc[fn->name] << 32 | f->sc[fn->system_name]) ^
+                       cp_hash_u64((uint64_t)f->sc[fn->filename] << 20 ^
+                                   (uint64_t)fn->start_line));
+}
+
+/* go's location key (column is not part of it: go's merge drops it) */
+static bool loc_eq(const fold *f, uint32_t a, uint32_t b)
+{
+    const cp_location *x = &f->p->locations[a], *y = &f->p->locations[b];
+    if (x->mapping != y->mapping || x->address != y->address || x->is_folded != y->is_folded ||
+        x->nlines != y->nlines)
+        return false;
+    for (uint32_t k = 0; k < x->nlines; k++)
+        if (x->lines[k].line != y->lines[k].line || !func_eq(f, x->lines[k].func, y->lines[k].func))
+            return false;
+    return true;
+}
+
+/* The location's mapping made canonical and its address shifted, as the
+ * merged location has them; then the first equal location. */
+static uint32_t visit_location(fold *f, uint32_t i)
+{
+    if (f->lc[i] != NONE)
+        return f->lc[i];
+    cp_location *l = &f->p->locations[i];
+    if (l->mapping != CP_NO_MAPPING) {
+        uint32_t m = l->mapping;
+        visit_mapping(f, m);
+        l->address = (uint64_t)cp_wadd((int64_t)l->address, f->mshift[m]);
+        l->mapping = f->mc[m];
+    }
+    uint64_t h = cp_hash_u64(l->address ^ ((uint64_t)l->mapping << 1 | l->is_folded));
+    for (uint32_t k = 0; k < l->nlines; k++)
+        h = cp_hash_u64(h ^ func_hash(f, l->lines[k].func) ^ (uint64_t)l->lines[k].line);
+    return f->lc[i] = otab_find_or_add(&f->lt, f, i, h, loc_eq);
+}
+
+static bool label_is_num(const cp_label *l) { return !l->str && (l->num || l->num_unit); }
+
+/* go's write order: string labels first, keys in byte order, stable */
+static int label_before(const fold *f, const cp_label *a, uint32_t ia, const cp_label *b,
+                        uint32_t ib)
+{
+    int ka = a->str == 0, kb = b->str == 0;
+    if (ka != kb)
+        return ka - kb;
+    if (a->key != b->key) {
+        int d = strcmp(f->p->strings[a->key], f->p->strings[b->key]);
+        if (d)
+            return d;
+    }
+    return ia < ib ? -1 : ia > ib;
+}
+
+typedef struct sort_ctx {
+    const fold *f;
+    const cp_label *labels;
+} sort_ctx;
+
+static int label_cmp(const void *x, const void *y, void *ctx)
+{
+    const sort_ctx *c = ctx;
+    uint32_t i = *(const uint32_t *)x, j = *(const uint32_t *)y;
+    return label_before(c->f, &c->labels[i], i, &c->labels[j], j);
+}
+
+/* A sample's labels as go keys them: labels with neither a string nor a
+ * number dropped (go's decoder drops them), string indices made canonical,
+ * the number of a string label cleared, go's write order. */
+static int canon_labels(fold *f, cp_sample *s)
+{
+    uint32_t w = 0;
+    for (uint32_t k = 0; k < s->nlabels; k++) {
+        cp_label l = s->labels[k];
+        if (!l.str && !label_is_num(&l))
+            continue;
+        l.key = f->sc[l.key];
+        if (l.str) {
+            l.str = f->sc[l.str];
+            l.num = 0;
+            l.num_unit = 0;
+        } else {
+            l.num_unit = f->sc[l.num_unit];
+        }
+        s->labels[w++] = l;
+    }
+    s->nlabels = w;
+    bool sorted = true;
+    for (uint32_t k = 1; k < w && sorted; k++)
+        sorted = label_before(f, &s->labels[k - 1], k - 1, &s->labels[k], k) < 0;
+    if (sorted)
+        return 0;
+    if (cp_grow(&f->order, &f->order_cap, w, sizeof *f->order) ||
+        !(f->lscratch = realloc(f->lscratch, w * sizeof *f->lscratch)))
+        return CPROF_ENOMEM;
+    for (uint32_t k = 0; k < w; k++)
+        f->order[k] = k;
+    sort_ctx c = {f, s->labels};
+    qsort_r(f->order, w, sizeof *f->order, label_cmp, &c);
+    for (uint32_t k = 0; k < w; k++)
+        f->lscratch[k] = s->labels[f->order[k]];
+    memcpy(s->labels, f->lscratch, w * sizeof *s->labels);
+    return 0;
+}
+
+static bool sample_eq(const fold *f, uint32_t a, uint32_t b)
+{
+    const cp_sample *x = &f->p->samples[a], *y = &f->p->samples[b];
+    return x->nlocs == y->nlocs && x->nlabels == y->nlabels &&
+           (!x->nlocs || !memcmp(x->locs, y->locs, x->nlocs * sizeof *x->locs)) &&
+           (!x->nlabels || !memcmp(x->labels, y->labels, x->nlabels * sizeof *x->labels));
+}
+
+static bool all_zero(const cp_profile *p, const cp_sample *s)
+{
+    for (size_t k = 0; k < p->nsample_types; k++)
+        if (s->values[k])
+            return false;
+    return true;
+}
+
+static int fold_run(fold *f)
+{
+    cp_profile *p = f->p;
+    int rc;
+    if ((rc = otab_init(&f->st, p->nstrings)) || (rc = otab_init(&f->mt, p->nmappings)) ||
+        (rc = otab_init(&f->lt, p->nlocations)) || (rc = otab_init(&f->smt, p->nsamples)))
+        return rc;
+    f->sc = malloc((p->nstrings + 1) * sizeof *f->sc);
+    f->mc = malloc((p->nmappings + 1) * sizeof *f->mc);
+    f->mshift = malloc((p->nmappings + 1) * sizeof *f->mshift);
+    f->lc = malloc((p->nlocations + 1) * sizeof *f->lc);
+    if (!f->sc || !f->mc || !f->mshift || !f->lc)
+        return CPROF_ENOMEM;
+    for (size_t i = 0; i < p->nstrings; i++) {
+        const char *s = p->strings[i];
+        f->sc[i] = otab_find_or_add(&f->st, f, (uint32_t)i, cp_hash_bytes(s, strlen(s), 3),
+                                    str_eq);
+    }
+    memset(f->mc, 0xff, (p->nmappings + 1) * sizeof *f->mc);
+    memset(f->lc, 0xff, (p->nlocations + 1) * sizeof *f->lc);
+    if (p->nmappings) /* go's merge takes the first mapping first */
+        visit_mapping(f, 0);
+    /* comments: the merge keeps the first of equal ones */
+    uint8_t *seen = calloc(p->nstrings + 1, 1);
+    if (!seen)
+        return CPROF_ENOMEM;
+    size_t nc = 0;
+    for (size_t i = 0; i < p->ncomments; i++) {
+        uint32_t c = f->sc[p->comments[i]];
+        if (!seen[c])
+            p->comments[nc++] = c;
+        seen[c] = 1;
+    }
+    p->ncomments = nc;
+    free(seen);
+    size_t w = 0;
+    for (size_t i = 0; i < p->nsamples; i++) {
+        cp_sample *s = &p->samples[i];
+        if (all_zero(p, s))
+            continue;
+        const uint32_t *lc = f->lc;
+        for (uint32_t k = 0; k < s->nlocs; k++) { /* the common case inline: seen before */
+            uint32_t c = lc[s->locs[k]];
+            s->locs[k] = c != NONE ? c : visit_location(f, s->locs[k]);
+        }
+        if (s->nlabels && (rc = canon_labels(f, s)))
+            return rc;
+        /* samples move down to w as they are kept: the table holds the
+         * kept positions */
+        p->samples[w] = *s;
+        s = &p->samples[w];
+        uint64_t h = cp_hash_bytes(s->locs, s->nlocs * sizeof *s->locs, s->nlabels) ^
+                     cp_hash_bytes(s->labels, s->nlabels * sizeof *s->labels, 7);
+        uint32_t j = otab_find_or_add(&f->smt, f, (uint32_t)w, h, sample_eq);
+        if (j == w) {
+            w++;
+            continue;
+        }
+        int64_t *v = p->samples[j].values;
+        for (size_t k = 0; k < p->nsample_types; k++)
+            v[k] = cp_wadd(v[k], s->values[k]);
+        /* slot w was never inserted (j != w): reused by the next sample */
+    }
+    /* values that cancelled out: go merges once more to drop them */
+    size_t n = 0;
+    for (size_t i = 0; i < w; i++)
+        if (!all_zero(p, &p->samples[i]))
+            p->samples[n++] = p->samples[i];
+    p->nsamples = n;
+    return 0;
+}
+
+int cp_prep_fold(cp_profile *p)
+{
+    fold f = {.p = p};
+    int rc = fold_run(&f);
+    otab_free(&f.st);
+    otab_free(&f.mt);
+    otab_free(&f.lt);
+    otab_free(&f.smt);
+    free(f.sc);
+    free(f.mc);
+    free(f.mshift);
+    free(f.lc);
+    free(f.order);
+    free(f.lscratch);
+    return rc;
+}
