@@ -56,6 +56,17 @@ enum { F_FOCUS = 1, F_IGNORE = 2, F_HIDDEN = 4 };
 
 void cp_prep_filter_names(cp_profile *p, cp_name_filter *f)
 {
+    if (!f->focus && !f->ignore && !f->hide && !f->show) {
+        /* every location is focused, none ignored or hidden: only samples
+         * without a location go (go's focusedAndNotIgnored) */
+        size_t w = 0;
+        f->fm = f->fm || p->nlocations > 0;
+        for (size_t i = 0; i < p->nsamples; i++)
+            if (p->samples[i].nlocs)
+                p->samples[w++] = p->samples[i];
+        p->nsamples = w;
+        return;
+    }
     uint8_t *st = calloc(p->nlocations + 1, 1);
     if (!st)
         return;

@@ -1,16 +1,23 @@
 /* decode.c — profile.proto bytes → cp_profile.
  *
- * Several passes over the top-level fields, each cheap because nested
- * messages are skipped by length: (1) count every repeated message and
- * collect the string table, (2) functions and mappings, (3) locations, whose
- * references are resolved to indices, (4) samples, likewise.  Resolving at
- * decode time means every later stage can index arrays without checks, and a
- * dangling reference is reported with the record that holds it.  All memory
- * comes from the profile's arena, capped, so hostile input costs at most
- * CP_MAX_MODEL_BYTES.  Rejected: a generated decoder (a dependency for ~400
- * lines) and decoding into per-record mallocs (slow on 10^6 records).
+ * One walk over the top-level fields checks their wire types, keeps the
+ * scalars and notes where each repeated message lies (offset and length,
+ * 8 bytes a record); then strings, mappings and functions, locations and
+ * samples are decoded from those notes in that order, each kind's ids
+ * indexed once all of its records are read (the index is sized by the
+ * largest id then), so references are resolved to indices as they are
+ * read.  Resolving at decode time means every later stage can index arrays
+ * without checks, and a dangling reference is reported with the record
+ * that holds it.  All memory of the model comes from the profile's arena,
+ * capped, so hostile input costs at most CP_MAX_MODEL_BYTES.  Rejected: a
+ * generated decoder (a dependency for ~400 lines), decoding into
+ * per-record mallocs (slow on 10^6 records), and walking the top level
+ * once per kind (five walks of ~500k fields at 150k stacks, a tenth of
+ * the decoder's instructions; so was reading each record's id in a walk of
+ * its own to size the indices).
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,6 +87,8 @@ typedef struct dec {
     const uint8_t *data;
     size_t len;
     idx funcs, maps, locs;
+    cp_line *lines; /* scratch: the lines of the location being read */
+    size_t lines_cap;
 } dec;
 
 static int bad(dec *d, const cp_pbr *r, const char *what)
@@ -133,56 +142,69 @@ static int value_type(dec *d, const uint8_t *b, size_t n, cp_value_type *vt, con
     return 0;
 }
 
-/* Pass 1: counts, largest ids and the string table. */
-typedef struct counts {
-    size_t st, sample, mapping, location, function, string, comment;
-    uint64_t max_fid, max_mid, max_lid;
-} counts;
+/* Where each repeated top-level message lies: offset of its bytes in the
+ * input (< 2^32: inputs are capped at CP_MAX_DECOMPRESSED) and length. */
+typedef struct span {
+    uint32_t off, len;
+} span;
 
-static int peek_id(const cp_pbfield *f, uint64_t *id)
+typedef struct spans {
+    span *v;
+    size_t n, cap;
+} spans;
+
+typedef struct scan {
+    spans sample, mapping, location, function, string;
+    cp_pbfield *st, *cm; /* sample_type and comment fields: few */
+    size_t nst, st_cap, ncm, cm_cap, ncomment;
+    cp_pbfield period;
+    bool has_period, escape;
+} scan;
+
+static void scan_free(scan *c)
 {
-    cp_pbr r;
-    cp_pbfield g;
-    int rc;
-    *id = 0;
-    cp_pbr_init(&r, f->data, f->len);
-    while ((rc = cp_pbr_next(&r, &g)) == 1)
-        if (g.num == 1 && g.wire == PB_VARINT)
-            *id = g.u;
-    return rc;
+    free(c->sample.v);
+    free(c->mapping.v);
+    free(c->location.v);
+    free(c->function.v);
+    free(c->string.v);
+    free(c->st);
+    free(c->cm);
 }
 
-static int pass_counts(dec *d, counts *c)
+static int push_span(dec *d, spans *v, const cp_pbfield *f)
 {
+    if (cp_grow(&v->v, &v->cap, v->n + 1, sizeof *v->v))
+        return nomem(d);
+    v->v[v->n++] = (span){(uint32_t)(f->data - d->data), (uint32_t)f->len};
+    return 0;
+}
+
+static int push_field(dec *d, cp_pbfield **v, size_t *n, size_t *cap, const cp_pbfield *f)
+{
+    if (cp_grow(v, cap, *n + 1, sizeof **v))
+        return nomem(d);
+    (*v)[(*n)++] = *f;
+    return 0;
+}
+
+static cp_pbfield span_field(const dec *d, const span *sp)
+{
+    cp_pbfield f = {.wire = PB_LEN, .data = d->data + sp->off, .len = sp->len};
+    return f;
+}
+
+/* The one walk over the top level. */
+static int pass_scan(dec *d, scan *c)
+{
+    cp_profile *p = d->p;
     cp_pbr r;
     cp_pbfield f;
     int rc;
-    bool escape = false;
+    if (d->len > UINT32_MAX)
+        return cp_diag_set(d->diag, CPROF_ETOOBIG, "profile of %zu bytes is too large", d->len);
     cp_pbr_init(&r, d->data, d->len);
     while ((rc = cp_pbr_next(&r, &f)) == 1) {
-        rc = 0;
-        switch (f.num) {
-        case 1: c->st++; break;
-        case 2: c->sample++; break;
-        case 3: c->mapping++; break;
-        case 4: c->location++; break;
-        case 5: c->function++; break;
-        case 6:
-            c->string++;
-            escape = escape || (f.wire == PB_LEN && f.len && memchr(f.data, 0, f.len));
-            break;
-        case 13: c->comment += cp_pb_count_packed(&f); break;
-        }
-        /* the largest ids (pass_ids' index sizes), in the same pass */
-        uint64_t id, *mx = f.num == 3 ? &c->max_mid : f.num == 4 ? &c->max_lid
-                                   : f.num == 5 ? &c->max_fid : NULL;
-        if (mx && f.wire == PB_LEN) {
-            if (peek_id(&f, &id) < 0)
-                return cp_diag_set(d->diag, CPROF_EFORMAT, "offset %zu: malformed %s", f.offset,
-                                   f.num == 3 ? "mapping" : f.num == 4 ? "location" : "function");
-            if (id > *mx)
-                *mx = id;
-        }
         if (f.num >= 2 && f.num <= 6 && f.wire != PB_LEN)
             return cp_diag_set(d->diag, CPROF_EFORMAT,
                                "offset %zu: field %u has wire type %d, want length-delimited",
@@ -190,36 +212,73 @@ static int pass_counts(dec *d, counts *c)
         if (f.num == 1 && f.wire != PB_LEN)
             return cp_diag_set(d->diag, CPROF_EFORMAT,
                                "offset %zu: sample_type has wire type %d", f.offset, f.wire);
+        /* the int64 scalars: any other wire type leaves f.u unset */
+        if (((f.num >= 7 && f.num <= 10) || f.num == 12 || f.num == 14) && f.wire != PB_VARINT)
+            return cp_diag_set(d->diag, CPROF_EFORMAT,
+                               "offset %zu: field %u has wire type %d, want varint", f.offset,
+                               f.num, f.wire);
+        rc = 0;
+        switch (f.num) {
+        case 1: rc = push_field(d, &c->st, &c->nst, &c->st_cap, &f); break;
+        case 2: rc = push_span(d, &c->sample, &f); break;
+        case 3: rc = push_span(d, &c->mapping, &f); break;
+        case 4: rc = push_span(d, &c->location, &f); break;
+        case 5: rc = push_span(d, &c->function, &f); break;
+        case 6:
+            c->escape = c->escape || (f.len && memchr(f.data, 0, f.len));
+            rc = push_span(d, &c->string, &f);
+            break;
+        case 7: p->drop_frames = (int64_t)f.u; break;
+        case 8: p->keep_frames = (int64_t)f.u; break;
+        case 9: p->time_nanos = (int64_t)f.u; break;
+        case 10: p->duration_nanos = (int64_t)f.u; break;
+        case 11:
+            if (f.wire != PB_LEN)
+                return cp_diag_set(d->diag, CPROF_EFORMAT, "period_type has wire type %d", f.wire);
+            c->period = f;
+            c->has_period = true;
+            break;
+        case 12: p->period = (int64_t)f.u; break;
+        case 13:
+            c->ncomment += cp_pb_count_packed(&f);
+            rc = push_field(d, &c->cm, &c->ncm, &c->cm_cap, &f);
+            break;
+        case 14: p->default_sample_type = (int64_t)f.u; break;
+        }
+        if (rc)
+            return rc;
     }
     if (rc < 0)
         return bad(d, &r, "profile");
+    return 0;
+}
+
+/* The string table, escaped when some string holds a NUL (profile.h). */
+static int pass_strings(dec *d, const scan *c)
+{
     cp_profile *p = d->p;
-    p->strings = alloc(d, c->string ? c->string : 1, sizeof *p->strings);
+    p->strings = alloc(d, c->string.n ? c->string.n : 1, sizeof *p->strings);
     if (!p->strings)
         return nomem(d);
-    /* a NUL byte in some string: every string is stored escaped (see
-     * profile.h), so names stay distinct C strings */
-    p->nul_escaped = escape;
-    cp_pbr_init(&r, d->data, d->len);
-    while ((rc = cp_pbr_next(&r, &f)) == 1) {
-        if (f.num != 6)
-            continue;
+    p->nul_escaped = c->escape;
+    for (size_t i = 0; i < c->string.n; i++) {
+        cp_pbfield f = span_field(d, &c->string.v[i]);
         char *s;
-        if (escape) {
+        if (c->escape) {
             const unsigned char *in = f.data;
             size_t extra = 0;
-            for (size_t i = 0; i < f.len; i++)
-                extra += in[i] == 0 || in[i] == 0xc0;
+            for (size_t k = 0; k < f.len; k++)
+                extra += in[k] == 0 || in[k] == 0xc0;
             s = cp_arena_alloc(&p->arena, f.len + extra + 1);
             if (!s)
                 return nomem(d);
             size_t w = 0;
-            for (size_t i = 0; i < f.len; i++) {
-                if (in[i] == 0 || in[i] == 0xc0) {
+            for (size_t k = 0; k < f.len; k++) {
+                if (in[k] == 0 || in[k] == 0xc0) {
                     s[w++] = (char)0xc0;
-                    s[w++] = in[i] ? (char)0xc0 : (char)0x80;
+                    s[w++] = in[k] ? (char)0xc0 : (char)0x80;
                 } else {
-                    s[w++] = (char)in[i];
+                    s[w++] = (char)in[k];
                 }
             }
             s[w] = 0;
@@ -236,15 +295,6 @@ static int pass_counts(dec *d, counts *c)
         return cp_diag_set(d->diag, CPROF_EFORMAT,
                            "string table: entry 0 must be the empty string, is \"%.40s\"",
                            p->strings[0]);
-    return 0;
-}
-
-/* the id → index maps, sized by pass 1's largest ids */
-static int pass_ids(dec *d, counts *c)
-{
-    if (idx_init(&d->funcs, c->function, c->max_fid) || idx_init(&d->maps, c->mapping, c->max_mid) ||
-        idx_init(&d->locs, c->location, c->max_lid))
-        return nomem(d);
     return 0;
 }
 
@@ -283,7 +333,7 @@ static int decode_function(dec *d, const cp_pbfield *in, cp_function *fn, uint32
         (rc = check_str(d, fn->system_name, "function", i)) ||
         (rc = check_str(d, fn->filename, "function", i)))
         return rc;
-    return put_id(d, &d->funcs, fn->id, i, "function");
+    return 0;
 }
 
 static int decode_mapping(dec *d, const cp_pbfield *in, cp_mapping *m, uint32_t i)
@@ -313,7 +363,7 @@ static int decode_mapping(dec *d, const cp_pbfield *in, cp_mapping *m, uint32_t 
     if ((rc = check_str(d, m->filename, "mapping", i)) ||
         (rc = check_str(d, m->build_id, "mapping", i)))
         return rc;
-    return put_id(d, &d->maps, m->id, i, "mapping");
+    return 0;
 }
 
 static int decode_location(dec *d, const cp_pbfield *in, cp_location *l, uint32_t i)
@@ -322,21 +372,16 @@ static int decode_location(dec *d, const cp_pbfield *in, cp_location *l, uint32_
     cp_pbfield f;
     int rc;
     uint64_t mid = 0;
-    size_t nlines = 0;
-    cp_pbr_init(&r, in->data, in->len);
-    while ((rc = cp_pbr_next(&r, &f)) == 1)
-        nlines += f.num == 4 && f.wire == PB_LEN;
-    if (rc < 0)
-        return cp_diag_set(d->diag, CPROF_EFORMAT, "location %u: %s", i, r.err);
-    if (nlines) {
-        l->lines = alloc(d, nlines, sizeof *l->lines);
-        if (!l->lines)
-            return nomem(d);
-    }
+    uint32_t nlines = 0;
+    /* one walk: lines gather in the decoder's scratch, then one copy */
     cp_pbr_init(&r, in->data, in->len);
     while ((rc = cp_pbr_next(&r, &f)) == 1) {
         if (f.num == 4 && f.wire == PB_LEN) {
-            cp_line *ln = &l->lines[l->nlines++];
+            if (nlines == UINT32_MAX ||
+                cp_grow(&d->lines, &d->lines_cap, (size_t)nlines + 1, sizeof *d->lines))
+                return nomem(d);
+            cp_line *ln = &d->lines[nlines++];
+            memset(ln, 0, sizeof *ln);
             uint64_t fid = 0;
             cp_pbr lr;
             cp_pbfield g;
@@ -354,12 +399,12 @@ static int decode_location(dec *d, const cp_pbfield *in, cp_location *l, uint32_
             }
             if (lrc < 0)
                 return cp_diag_set(d->diag, CPROF_EFORMAT, "location %u: line %u: %s", i,
-                                   l->nlines - 1, lr.err);
+                                   nlines - 1, lr.err);
             ln->func = CP_NO_FUNCTION;
             if (!fid) /* go tool pprof refuses these too: a line must name a function */
                 return cp_diag_set(d->diag, CPROF_EFORMAT,
                                    "location %u (id %" PRIu64 "): line %u has no function", i,
-                                   l->id, l->nlines - 1);
+                                   l->id, nlines - 1);
             if (!idx_get(&d->funcs, fid, &ln->func))
                 return cp_diag_set(d->diag, CPROF_EFORMAT,
                                    "location %u (id %" PRIu64 "): function id %" PRIu64
@@ -376,12 +421,20 @@ static int decode_location(dec *d, const cp_pbfield *in, cp_location *l, uint32_
         case 5: l->is_folded = f.u != 0; break;
         }
     }
+    if (rc < 0)
+        return cp_diag_set(d->diag, CPROF_EFORMAT, "location %u: %s", i, r.err);
+    if (nlines) {
+        if (!(l->lines = alloc(d, nlines, sizeof *l->lines)))
+            return nomem(d);
+        memcpy(l->lines, d->lines, nlines * sizeof *l->lines);
+        l->nlines = nlines;
+    }
     l->mapping = CP_NO_MAPPING;
     if (mid && !idx_get(&d->maps, mid, &l->mapping))
         return cp_diag_set(d->diag, CPROF_EFORMAT,
                            "location %u (id %" PRIu64 "): mapping id %" PRIu64 " not defined", i,
                            l->id, mid);
-    return put_id(d, &d->locs, l->id, i, "location");
+    return 0;
 }
 
 typedef struct fill {
@@ -418,26 +471,31 @@ static int fill_loc(void *ctx, uint64_t id)
 
 /* The packed location ids of a sample, resolved to indices: the decoder's
  * innermost loop (40 ids a sample, millions a profile), so ids of up to
- * three bytes and the dense index are read inline. */
+ * three bytes and the dense index are read inline; anything else (longer
+ * varints, ids in the hash map, errors) takes the general path. */
 static int read_locs(const idx *x, const cp_pbfield *f, loc_fill *fl)
 {
     if (f->wire != PB_LEN)
         return cp_pb_repeated_u64(f, fill_loc, fl);
     const uint8_t *p = f->data, *end = f->data + f->len;
+    const uint32_t *dense = x->dense;
+    uint64_t ndense = dense ? x->ndense : 0;
     while (p < end) {
-        uint64_t v;
-        if (end - p >= 3 && (p[0] < 0x80 || p[1] < 0x80 || p[2] < 0x80)) {
-            v = p[0] & 0x7f;
-            if (*p++ & 0x80) {
-                v |= (uint64_t)(p[0] & 0x7f) << 7;
-                if (*p++ & 0x80)
-                    v |= (uint64_t)*p++ << 14;
-            }
+        uint64_t v = p[0];
+        if (v < 0x80) {
+            p++;
+        } else if (end - p >= 2 && p[1] < 0x80) {
+            v = (v & 0x7f) | (uint64_t)p[1] << 7;
+            p += 2;
+        } else if (end - p >= 3 && p[1] >= 0x80 && p[2] < 0x80) {
+            v = (v & 0x7f) | (uint64_t)(p[1] & 0x7f) << 7 | (uint64_t)p[2] << 14;
+            p += 3;
         } else if (cp_pb_varint(&p, end, &v)) {
             return CPROF_EFORMAT;
         }
-        if (x->dense && v < x->ndense && x->dense[v]) {
-            fl->out[fl->n++] = x->dense[v] - 1;
+        uint32_t d;
+        if (v < ndense && (d = dense[v]) != 0) {
+            fl->out[fl->n++] = d - 1;
             continue;
         }
         int rc = fill_loc(fl, v);
@@ -468,11 +526,17 @@ static int decode_sample(dec *d, const cp_pbfield *in, cp_sample *s, uint32_t i)
         return cp_diag_set(d->diag, CPROF_EFORMAT,
                            "sample %u: has %zu values, profile has %zu sample types", i, nval,
                            d->p->nsample_types);
-    s->values = nval ? alloc(d, nval, sizeof *s->values) : NULL;
-    s->locs = nloc ? alloc(d, nloc, sizeof *s->locs) : NULL;
-    s->labels = nlab ? alloc(d, nlab, sizeof *s->labels) : NULL;
-    if ((nloc && !s->locs) || (nval && !s->values) || (nlab && !s->labels))
+    /* one block: values, labels (8-byte fields first), then locations */
+    if (nloc > SIZE_MAX / 64 || nlab > SIZE_MAX / 64)
         return nomem(d);
+    size_t vbytes = nval * sizeof *s->values, lbytes = nlab * sizeof *s->labels;
+    size_t total = vbytes + lbytes + nloc * sizeof *s->locs;
+    uint8_t *blk = total ? cp_arena_alloc(&d->p->arena, total) : NULL;
+    if (total && !blk)
+        return nomem(d);
+    s->values = nval ? (int64_t *)blk : NULL;
+    s->labels = nlab ? (cp_label *)(blk + vbytes) : NULL;
+    s->locs = nloc ? (uint32_t *)(blk + vbytes + lbytes) : NULL;
     loc_fill fl_loc = {.locs = &d->locs, .out = s->locs};
     fill fl_val = {.vals = s->values};
     cp_pbr_init(&r, in->data, in->len);
@@ -526,73 +590,60 @@ static int comment_cb(void *ctx, uint64_t v)
     return 0;
 }
 
-static int decode_raw(dec *d)
-{
-    cp_profile *p = d->p;
-    counts c = {0};
-    int rc;
-    if ((rc = pass_counts(d, &c)) || (rc = pass_ids(d, &c)))
-        return rc;
-    if (c.sample > UINT32_MAX || c.location > UINT32_MAX - 1 || c.function > UINT32_MAX - 1 ||
-        c.mapping > UINT32_MAX - 1)
-        return nomem(d);
-    p->sample_types = alloc(d, c.st ? c.st : 1, sizeof *p->sample_types);
-    p->samples = alloc(d, c.sample ? c.sample : 1, sizeof *p->samples);
-    p->mappings = alloc(d, c.mapping ? c.mapping : 1, sizeof *p->mappings);
-    p->locations = alloc(d, c.location ? c.location : 1, sizeof *p->locations);
-    p->functions = alloc(d, c.function ? c.function : 1, sizeof *p->functions);
-    p->comments = alloc(d, c.comment ? c.comment : 1, sizeof *p->comments);
-    if (!p->sample_types || !p->samples || !p->mappings || !p->locations || !p->functions ||
-        !p->comments)
-        return nomem(d);
+_Static_assert(offsetof(cp_mapping, id) == 0 && offsetof(cp_function, id) == 0 &&
+                   offsetof(cp_location, id) == 0,
+               "index_ids reads each record's id at its start");
 
-    cp_pbr r;
-    cp_pbfield f;
-    /* pass 2: scalars, sample types, functions, mappings */
-    cp_pbr_init(&r, d->data, d->len);
-    while ((rc = cp_pbr_next(&r, &f)) == 1) {
-        rc = 0;
-        /* the int64 scalars: any other wire type leaves f.u unset */
-        if (((f.num >= 7 && f.num <= 10) || f.num == 12 || f.num == 14) && f.wire != PB_VARINT)
-            return cp_diag_set(d->diag, CPROF_EFORMAT,
-                               "offset %zu: field %u has wire type %d, want varint", f.offset,
-                               f.num, f.wire);
-        switch (f.num) {
-        case 1:
-            rc = value_type(d, f.data, f.len, &p->sample_types[p->nsample_types],
-                            "sample_type", p->nsample_types);
-            p->nsample_types++;
-            break;
-        case 3:
-            rc = decode_mapping(d, &f, &p->mappings[p->nmappings], (uint32_t)p->nmappings);
-            p->nmappings++;
-            break;
-        case 5:
-            rc = decode_function(d, &f, &p->functions[p->nfunctions], (uint32_t)p->nfunctions);
-            p->nfunctions++;
-            break;
-        case 7: p->drop_frames = (int64_t)f.u; break;
-        case 8: p->keep_frames = (int64_t)f.u; break;
-        case 9: p->time_nanos = (int64_t)f.u; break;
-        case 10: p->duration_nanos = (int64_t)f.u; break;
-        case 11:
-            if (f.wire != PB_LEN)
-                return cp_diag_set(d->diag, CPROF_EFORMAT, "period_type has wire type %d", f.wire);
-            rc = value_type(d, f.data, f.len, &p->period_type, "period_type", 0);
-            break;
-        case 12: p->period = (int64_t)f.u; break;
-        case 13:
-            if (cp_pb_repeated_u64(&f, comment_cb, p))
-                return cp_diag_set(d->diag, CPROF_EFORMAT, "offset %zu: malformed comment",
-                                   f.offset);
-            break;
-        case 14: p->default_sample_type = (int64_t)f.u; break;
-        }
+/* Index the ids of n decoded records (stride bytes apart, the id first),
+ * sized by the largest; "what i: duplicate id" or "id 0 is reserved". */
+static int index_ids(dec *d, idx *x, const void *recs, size_t n, size_t stride, const char *what)
+{
+    uint64_t max = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t id = *(const uint64_t *)((const char *)recs + i * stride);
+        max = id > max ? id : max;
+    }
+    if (idx_init(x, n, max))
+        return nomem(d);
+    for (size_t i = 0; i < n; i++) {
+        int rc = put_id(d, x, *(const uint64_t *)((const char *)recs + i * stride), (uint32_t)i,
+                        what);
         if (rc)
             return rc;
     }
-    if (rc < 0)
-        return bad(d, &r, "profile");
+    return 0;
+}
+
+/* Everything the scan noted, in dependency order. */
+static int decode_records(dec *d, const scan *c)
+{
+    cp_profile *p = d->p;
+    int rc;
+    if (c->sample.n > UINT32_MAX || c->location.n > UINT32_MAX - 1 ||
+        c->function.n > UINT32_MAX - 1 || c->mapping.n > UINT32_MAX - 1)
+        return nomem(d);
+    p->sample_types = alloc(d, c->nst ? c->nst : 1, sizeof *p->sample_types);
+    p->samples = alloc(d, c->sample.n ? c->sample.n : 1, sizeof *p->samples);
+    p->mappings = alloc(d, c->mapping.n ? c->mapping.n : 1, sizeof *p->mappings);
+    p->locations = alloc(d, c->location.n ? c->location.n : 1, sizeof *p->locations);
+    p->functions = alloc(d, c->function.n ? c->function.n : 1, sizeof *p->functions);
+    p->comments = alloc(d, c->ncomment ? c->ncomment : 1, sizeof *p->comments);
+    if (!p->sample_types || !p->samples || !p->mappings || !p->locations || !p->functions ||
+        !p->comments)
+        return nomem(d);
+    for (size_t i = 0; i < c->nst; i++) {
+        if ((rc = value_type(d, c->st[i].data, c->st[i].len, &p->sample_types[i], "sample_type",
+                             i)))
+            return rc;
+        p->nsample_types++;
+    }
+    if (c->has_period &&
+        (rc = value_type(d, c->period.data, c->period.len, &p->period_type, "period_type", 0)))
+        return rc;
+    for (size_t i = 0; i < c->ncm; i++)
+        if (cp_pb_repeated_u64(&c->cm[i], comment_cb, p))
+            return cp_diag_set(d->diag, CPROF_EFORMAT, "offset %zu: malformed comment",
+                               c->cm[i].offset);
     if ((rc = check_str(d, p->drop_frames, "drop_frames", 0)) ||
         (rc = check_str(d, p->keep_frames, "keep_frames", 0)) ||
         (rc = check_str(d, p->default_sample_type, "default_sample_type", 0)))
@@ -600,27 +651,50 @@ static int decode_raw(dec *d)
     for (size_t i = 0; i < p->ncomments; i++)
         if ((rc = check_str(d, p->comments[i], "comment", i)))
             return rc;
-    /* pass 3: locations */
-    cp_pbr_init(&r, d->data, d->len);
-    while ((rc = cp_pbr_next(&r, &f)) == 1) {
-        if (f.num != 4)
-            continue;
-        rc = decode_location(d, &f, &p->locations[p->nlocations], (uint32_t)p->nlocations);
-        p->nlocations++;
-        if (rc)
+    for (size_t i = 0; i < c->mapping.n; i++) {
+        cp_pbfield f = span_field(d, &c->mapping.v[i]);
+        if ((rc = decode_mapping(d, &f, &p->mappings[i], (uint32_t)i)))
             return rc;
+        p->nmappings++;
     }
-    /* pass 4: samples */
-    cp_pbr_init(&r, d->data, d->len);
-    while ((rc = cp_pbr_next(&r, &f)) == 1) {
-        if (f.num != 2)
-            continue;
-        rc = decode_sample(d, &f, &p->samples[p->nsamples], (uint32_t)p->nsamples);
-        p->nsamples++;
-        if (rc)
+    for (size_t i = 0; i < c->function.n; i++) {
+        cp_pbfield f = span_field(d, &c->function.v[i]);
+        if ((rc = decode_function(d, &f, &p->functions[i], (uint32_t)i)))
             return rc;
+        p->nfunctions++;
+    }
+    if ((rc = index_ids(d, &d->maps, p->mappings, p->nmappings, sizeof *p->mappings, "mapping")) ||
+        (rc = index_ids(d, &d->funcs, p->functions, p->nfunctions, sizeof *p->functions,
+                        "function")))
+        return rc;
+    for (size_t i = 0; i < c->location.n; i++) {
+        cp_pbfield f = span_field(d, &c->location.v[i]);
+        if ((rc = decode_location(d, &f, &p->locations[i], (uint32_t)i)))
+            return rc;
+        p->nlocations++;
+    }
+    if ((rc = index_ids(d, &d->locs, p->locations, p->nlocations, sizeof *p->locations,
+                        "location")))
+        return rc;
+    for (size_t i = 0; i < c->sample.n; i++) {
+        cp_pbfield f = span_field(d, &c->sample.v[i]);
+        if ((rc = decode_sample(d, &f, &p->samples[i], (uint32_t)i)))
+            return rc;
+        p->nsamples++;
     }
     return 0;
+}
+
+static int decode_raw(dec *d)
+{
+    scan c = {0};
+    int rc = pass_scan(d, &c);
+    if (!rc)
+        rc = pass_strings(d, &c);
+    if (!rc)
+        rc = decode_records(d, &c);
+    scan_free(&c);
+    return rc;
 }
 
 /* Decode raw protobuf (never gzip: a gzip inside gzip is not a profile). */
@@ -643,6 +717,7 @@ static int decode_plain(const void *data, size_t len, size_t max_raw, cp_profile
     idx_free(&d.funcs);
     idx_free(&d.maps);
     idx_free(&d.locs);
+    free(d.lines);
     if (rc) {
         cp_profile_free(d.p);
         return rc;
