@@ -301,10 +301,17 @@ static int fold_run(fold *f)
         cp_sample *s = &p->samples[i];
         if (all_zero(p, s))
             continue;
+        /* locations made canonical and hashed in one loop; the common
+         * case inline: a location seen before */
         const uint32_t *lc = f->lc;
-        for (uint32_t k = 0; k < s->nlocs; k++) { /* the common case inline: seen before */
-            uint32_t c = lc[s->locs[k]];
-            s->locs[k] = c != NONE ? c : visit_location(f, s->locs[k]);
+        uint32_t *locs = s->locs, nlocs = s->nlocs;
+        uint64_t h = 0;
+        for (uint32_t k = 0; k < nlocs; k++) {
+            uint32_t c = lc[locs[k]];
+            if (c == NONE)
+                c = visit_location(f, locs[k]);
+            locs[k] = c;
+            h = (h ^ c) * 0x9e3779b97f4a7c15ull;
         }
         if (s->nlabels && (rc = canon_labels(f, s)))
             return rc;
@@ -312,8 +319,8 @@ static int fold_run(fold *f)
          * kept positions */
         p->samples[w] = *s;
         s = &p->samples[w];
-        uint64_t h = cp_hash_bytes(s->locs, s->nlocs * sizeof *s->locs, s->nlabels) ^
-                     cp_hash_bytes(s->labels, s->nlabels * sizeof *s->labels, 7);
+        /* the labels as canon_labels left them */
+        h = cp_hash_u64(h ^ s->nlocs) ^ cp_hash_bytes(s->labels, s->nlabels * sizeof *s->labels, 7);
         uint32_t j = otab_find_or_add(&f->smt, f, (uint32_t)w, h, sample_eq);
         if (j == w) {
             w++;
