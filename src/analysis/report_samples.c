@@ -446,15 +446,17 @@ static void raw_num_labels(cp_profile *p, const cp_sample *s, cp_buf *b)
         const cp_label *l = &s->labels[k];
         if (!label_is_num(l))
             continue;
-        bool seen = false, all_units = true;
+        bool seen = false, any_unit;
         for (uint32_t j = 0; j < k; j++)
             if (label_is_num(&s->labels[j]) && s->labels[j].key == l->key)
                 seen = true;
         if (seen)
             continue;
+        /* go pads a key's units to its values once any has one */
+        any_unit = false;
         for (uint32_t j = k; j < s->nlabels; j++)
-            if (label_is_num(&s->labels[j]) && s->labels[j].key == l->key && !s->labels[j].num_unit)
-                all_units = false;
+            if (label_is_num(&s->labels[j]) && s->labels[j].key == l->key && s->labels[j].num_unit)
+                any_unit = true;
         cp_buf x = {0};
         cp_buf_printf(&x, "%s:[", S(p, l->key));
         const char *sep = "";
@@ -462,7 +464,7 @@ static void raw_num_labels(cp_profile *p, const cp_sample *s, cp_buf *b)
             const cp_label *m = &s->labels[j];
             if (!label_is_num(m) || m->key != l->key)
                 continue;
-            if (all_units)
+            if (any_unit)
                 cp_buf_printf(&x, "%s%" PRId64 " %s", sep, m->num, S(p, m->num_unit));
             else
                 cp_buf_printf(&x, "%s%" PRId64, sep, m->num);

@@ -623,7 +623,9 @@ static uint64_t copy_location(copy *c, uint32_t i)
         if (f != CP_NO_FUNCTION && !(c->lines[k].function_id = copy_function(c, f)))
             return 0;
         c->lines[k].line = l->lines[k].line;
-        c->lines[k].column = l->lines[k].column;
+        /* go's merge (used_only) keeps no column: lines that differ only
+         * there are one line, their locations one location */
+        c->lines[k].column = c->o->used_only ? 0 : l->lines[k].column;
     }
     uint64_t id = cp_pbuilder_location(c->b, m, (uint64_t)cp_wadd((int64_t)l->address, off),
                                        c->lines, l->nlines, l->is_folded);
@@ -699,6 +701,8 @@ int cp_pbuilder_copy(cp_pbuilder *b, const cp_profile *src, const cp_copy_opts *
             const cp_label *l = &s->labels[k];
             if (o->label_key && !strcmp(cp_str(src, l->key), o->label_key))
                 continue;
+            if (o->used_only && !l->str && !l->num && !l->num_unit)
+                continue; /* neither string nor number: go's decoder drops it */
             labs[nl].key = cp_str(src, l->key);
             labs[nl].str = l->str ? cp_str(src, l->str) : NULL;
             labs[nl].num = l->num;
