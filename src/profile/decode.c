@@ -480,6 +480,8 @@ static int read_locs(const idx *x, const cp_pbfield *f, loc_fill *fl)
     const uint8_t *p = f->data, *end = f->data + f->len;
     const uint32_t *dense = x->dense;
     uint64_t ndense = dense ? x->ndense : 0;
+    uint32_t *out = fl->out; /* locals: the stores below cannot alias them */
+    size_t n = fl->n;
     while (p < end) {
         uint64_t v = p[0];
         if (v < 0x80) {
@@ -495,13 +497,16 @@ static int read_locs(const idx *x, const cp_pbfield *f, loc_fill *fl)
         }
         uint32_t d;
         if (v < ndense && (d = dense[v]) != 0) {
-            fl->out[fl->n++] = d - 1;
+            out[n++] = d - 1;
             continue;
         }
+        fl->n = n;
         int rc = fill_loc(fl, v);
         if (rc)
             return rc;
+        n = fl->n;
     }
+    fl->n = n;
     return 0;
 }
 
@@ -550,6 +555,18 @@ static int decode_sample(dec *d, const cp_pbfield *in, cp_sample *s, uint32_t i)
             if (rc)
                 return cp_diag_set(d->diag, CPROF_EFORMAT,
                                    "sample %u: malformed packed location_id", i);
+        } else if (f.num == 2 && f.wire == PB_LEN) {
+            /* packed values, the usual form, read inline */
+            const uint8_t *q = f.data, *qend = f.data + f.len;
+            while (q < qend) {
+                uint64_t v;
+                if (*q < 0x80)
+                    v = *q++;
+                else if (cp_pb_varint(&q, qend, &v))
+                    return cp_diag_set(d->diag, CPROF_EFORMAT,
+                                       "sample %u: malformed packed value", i);
+                fl_val.vals[fl_val.n++] = (int64_t)v;
+            }
         } else if (f.num == 2) {
             if (cp_pb_repeated_u64(&f, fill_u64, &fl_val))
                 return cp_diag_set(d->diag, CPROF_EFORMAT, "sample %u: malformed packed value",

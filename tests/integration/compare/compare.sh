@@ -1,7 +1,7 @@
 #!/bin/sh
 # compare.sh — cprof's text reports against go tool pprof's, byte for byte.
 #
-# Usage: compare.sh CPROF_BINARY SOURCE_ROOT WORKDIR [MKPROFILE [RANDPROF [EDGEPROF]]]
+# Usage: compare.sh CPROF_BINARY SOURCE_ROOT WORKDIR [MKPROFILE [RANDPROF [EDGEPROF [DUPPROF]]]]
 # Builds the Go oracle (tests/go/oracle), which writes real cpu, heap,
 # allocs, mutex, block, goroutine and threadcreate profiles with labels,
 # then for every profile, report and flag combination below runs both tools
@@ -21,6 +21,10 @@ fi
 EDGEPROF=${6:-}
 if [ -n "$EDGEPROF" ]; then
     EDGEPROF=$(cd "$(dirname "$EDGEPROF")" && pwd)/$(basename "$EDGEPROF")
+fi
+DUPPROF=${7:-}
+if [ -n "$DUPPROF" ]; then
+    DUPPROF=$(cd "$(dirname "$DUPPROF")" && pwd)/$(basename "$DUPPROF")
 fi
 export TZ=UTC
 mkdir -p "$WORK"
@@ -360,6 +364,28 @@ if [ -x "$EDGEPROF" ] || { echo "FAIL: edgeprof generator missing: '$EDGEPROF'";
     run tree -call_tree -base=cpu_x2.pb.gz cpu.pb.gz
     runrx peek main -call_tree cpu.pb.gz
     GO_RETRIES=0
+fi
+
+# repeated records (dupprof.c): strings, functions, mappings equal under
+# go's key, locations equal once moved, samples equal with labels in
+# another order, sums cancelling to zero, lines differing by column only,
+# empty labels.  A single profile is folded in place (prep_fold.c); raw
+# shows the builder's merge of the same input.
+if [ -x "$DUPPROF" ] || { echo "FAIL: dupprof generator missing: '$DUPPROF'"; fail=$((fail + 1)); false; }; then
+    for seed in 1 2 3 4 5 6; do
+        "$DUPPROF" dup$seed.pb.gz $seed || { echo "FAIL: dupprof $seed"; fail=$((fail + 1)); continue; }
+        for rep in traces top tags; do
+            run $rep dup$seed.pb.gz
+        done
+        run traces -addresses dup$seed.pb.gz
+        run traces -lines -sample_index=0 dup$seed.pb.gz
+        run top -addresses -sample_index=0 dup$seed.pb.gz
+    done
+    "$DUPPROF" dupplain.pb.gz 7 plain
+    for rep in raw tree dot; do
+        run $rep dupplain.pb.gz
+    done
+    runrx peek . dupplain.pb.gz
 fi
 
 # profiles fetched over HTTP (python's static file server as the endpoint)

@@ -1,0 +1,142 @@
+/* test_fold.c — cp_prep_fold (go's merge of one profile, in place) against
+ * cp_prep_merge (the builder's copy, which go tool pprof's output confirms
+ * in the comparison suite) on profiles full of repeated records, and exact
+ * figures on a hand-built one. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/prep.h"
+
+cp_profile *dupprof_make(uint64_t seed, bool quirks); /* compare/dupprof.c */
+
+static cp_profile *reread(const cp_profile *p)
+{
+    cp_buf b = {0};
+    cr_assert_eq(cp_profile_encode(p, &b), 0);
+    cp_profile *q;
+    cp_diag d;
+    cr_assert_eq(cp_profile_decode(b.data, b.len, NULL, &q, &d), 0, "%s", d.msg);
+    cp_buf_free(&b);
+    return q;
+}
+
+#define S(p, i) cp_str((p), (i))
+
+/* Two locations alike as a report sees them (columns aside: go drops them). */
+static bool loc_same(const cp_profile *a, uint32_t i, const cp_profile *b, uint32_t j)
+{
+    const cp_location *x = &a->locations[i], *y = &b->locations[j];
+    if (x->address != y->address || x->nlines != y->nlines || x->is_folded != y->is_folded ||
+        (x->mapping == CP_NO_MAPPING) != (y->mapping == CP_NO_MAPPING))
+        return false;
+    if (x->mapping != CP_NO_MAPPING) {
+        const cp_mapping *m = &a->mappings[x->mapping], *n = &b->mappings[y->mapping];
+        if (m->start != n->start || m->limit != n->limit || strcmp(S(a, m->filename), S(b, n->filename)) ||
+            strcmp(S(a, m->build_id), S(b, n->build_id)))
+            return false;
+    }
+    for (uint32_t k = 0; k < x->nlines; k++) {
+        const cp_function *f = &a->functions[x->lines[k].func], *g = &b->functions[y->lines[k].func];
+        if (x->lines[k].line != y->lines[k].line || f->start_line != g->start_line ||
+            strcmp(S(a, f->name), S(b, g->name)) || strcmp(S(a, f->system_name), S(b, g->system_name)) ||
+            strcmp(S(a, f->filename), S(b, g->filename)))
+            return false;
+    }
+    return true;
+}
+
+static bool label_same(const cp_profile *a, const cp_label *x, const cp_profile *b, const cp_label *y)
+{
+    if (strcmp(S(a, x->key), S(b, y->key)) || !x->str != !y->str)
+        return false;
+    if (x->str)
+        return !strcmp(S(a, x->str), S(b, y->str));
+    return x->num == y->num && !strcmp(S(a, x->num_unit), S(b, y->num_unit));
+}
+
+static void check_seed(uint64_t seed, bool quirks)
+{
+    cp_profile *src = dupprof_make(seed, quirks);
+    cp_profile *a = reread(src), *b = reread(src);
+    cp_profile_free(src);
+    cr_assert_eq(cp_prep_fold(a), 0);
+    cp_diag d;
+    cp_profile *m = cp_prep_merge(&b, NULL, NULL, 1, &d);
+    cr_assert_not_null(m, "%s", d.msg);
+    cr_assert_eq(a->nsamples, m->nsamples, "seed %lu: %zu samples folded, %zu merged",
+                 (unsigned long)seed, a->nsamples, m->nsamples);
+    for (size_t i = 0; i < a->nsamples; i++) {
+        const cp_sample *x = &a->samples[i], *y = &m->samples[i];
+        for (size_t k = 0; k < a->nsample_types; k++)
+            cr_assert_eq(x->values[k], y->values[k], "seed %lu sample %zu", (unsigned long)seed, i);
+        cr_assert_eq(x->nlocs, y->nlocs);
+        for (uint32_t k = 0; k < x->nlocs; k++)
+            cr_assert(loc_same(a, x->locs[k], m, y->locs[k]), "seed %lu sample %zu frame %u",
+                      (unsigned long)seed, i, k);
+        cr_assert_eq(x->nlabels, y->nlabels, "seed %lu sample %zu", (unsigned long)seed, i);
+        for (uint32_t k = 0; k < x->nlabels; k++)
+            cr_assert(label_same(a, &x->labels[k], m, &y->labels[k]), "seed %lu sample %zu label %u",
+                      (unsigned long)seed, i, k);
+        /* equal locations are one index after the fold, as after the merge */
+        for (uint32_t k = 0; k + 1 < x->nlocs; k++)
+            cr_assert_eq(x->locs[k] == x->locs[k + 1], y->locs[k] == y->locs[k + 1]);
+    }
+    cr_assert_eq(a->ncomments, m->ncomments);
+    for (size_t i = 0; i < a->ncomments; i++)
+        cr_assert_str_eq(S(a, a->comments[i]), S(m, m->comments[i]));
+    cp_profile_free(a);
+    cp_profile_free(m);
+}
+
+Test(fold, same_samples_as_the_merge)
+{
+    for (uint64_t seed = 1; seed <= 300; seed++) {
+        check_seed(seed, false);
+        check_seed(seed, true);
+    }
+}
+
+/* A profile written by hand: the figures the fold must give. */
+Test(fold, exact_figures)
+{
+    cp_profile *p = calloc(1, sizeof *p);
+    static const char *strs[] = {"", "samples", "count", "/bin/a", "f", "f", "k", "x", "y", "k"};
+    p->strings = strs;
+    p->nstrings = 10;
+    cp_value_type st = {1, 2};
+    p->sample_types = &st;
+    p->nsample_types = 1;
+    /* two mappings of one file, loaded 0x1000000 apart: one under go's key */
+    cp_mapping maps[2] = {{.id = 1, .start = 0x1000, .limit = 0x2000, .filename = 3},
+                          {.id = 2, .start = 0x1001000, .limit = 0x1002000, .filename = 3}};
+    p->mappings = maps;
+    p->nmappings = 2;
+    cp_function fns[2] = {{.id = 1, .name = 4, .system_name = 4}, {.id = 2, .name = 5, .system_name = 5}};
+    p->functions = fns;
+    p->nfunctions = 2;
+    cp_line l0 = {0, 7, 0}, l1 = {1, 7, 3}; /* same function by content, other column */
+    cp_location locs[2] = {{.id = 1, .address = 0x1100, .mapping = 0, .nlines = 1, .lines = &l0},
+                           {.id = 2, .address = 0x1001100, .mapping = 1, .nlines = 1, .lines = &l1}};
+    p->locations = locs;
+    p->nlocations = 2;
+    uint32_t s0[1] = {0}, s1[1] = {1}, s2[1] = {1}, s3[1] = {0};
+    int64_t v[4] = {5, 7, -7, 0};
+    cp_label la[2] = {{.key = 6, .str = 7}, {.key = 9, .str = 8}};   /* k=x, k=y */
+    cp_label lb[3] = {{.key = 6, .str = 7}, {.key = 2}, {.key = 6, .str = 8}}; /* k=x, empty, k=y */
+    cp_sample samples[4] = {{s0, &v[0], la, 1, 2}, {s1, &v[1], lb, 1, 3}, {s2, &v[2], NULL, 1, 0},
+                            {s3, &v[3], NULL, 1, 0}};
+    p->samples = samples;
+    p->nsamples = 4;
+    cr_assert_eq(cp_prep_fold(p), 0);
+    /* samples 0 and 1 are one (12); 2 stays (-7, another label set); 3 was zero */
+    cr_assert_eq(p->nsamples, 2);
+    cr_assert_eq(p->samples[0].values[0], 12);
+    cr_assert_eq(p->samples[0].nlabels, 2);
+    cr_assert_eq(p->samples[1].values[0], -7);
+    /* location 2 moved into mapping 1's place: the same location as 1 */
+    cr_assert_eq(p->samples[1].locs[0], 0);
+    cr_assert_eq(locs[1].mapping, 0);
+    cr_assert_eq(locs[1].address, 0x1100);
+    free(p);
+}
