@@ -632,7 +632,7 @@ static int index_ids(dec *d, idx *x, const void *recs, size_t n, size_t stride, 
 }
 
 /* Everything the scan noted, in dependency order. */
-static int decode_records(dec *d, const scan *c)
+static int decode_records(dec *d, scan *c)
 {
     cp_profile *p = d->p;
     int rc;
@@ -680,6 +680,11 @@ static int decode_records(dec *d, const scan *c)
             return rc;
         p->nfunctions++;
     }
+    /* spans are dropped once read: the samples' arena blocks take their
+     * place at the decoder's peak */
+    free(c->mapping.v);
+    free(c->function.v);
+    c->mapping = c->function = (spans){0};
     if ((rc = index_ids(d, &d->maps, p->mappings, p->nmappings, sizeof *p->mappings, "mapping")) ||
         (rc = index_ids(d, &d->funcs, p->functions, p->nfunctions, sizeof *p->functions,
                         "function")))
@@ -690,6 +695,8 @@ static int decode_records(dec *d, const scan *c)
             return rc;
         p->nlocations++;
     }
+    free(c->location.v);
+    c->location = (spans){0};
     if ((rc = index_ids(d, &d->locs, p->locations, p->nlocations, sizeof *p->locations,
                         "location")))
         return rc;
@@ -708,6 +715,8 @@ static int decode_raw(dec *d)
     int rc = pass_scan(d, &c);
     if (!rc)
         rc = pass_strings(d, &c);
+    free(c.string.v);
+    c.string = (spans){0};
     if (!rc)
         rc = decode_records(d, &c);
     scan_free(&c);
