@@ -310,7 +310,8 @@ static int fold_run(fold *f)
             uint32_t c = lc[locs[k]];
             if (c == NONE)
                 c = visit_location(f, locs[k]);
-            locs[k] = c;
+            if (c != locs[k]) /* rare: no store, no dirty cache line */
+                locs[k] = c;
             h = (h ^ c) * 0x9e3779b97f4a7c15ull;
         }
         if (s->nlabels && (rc = canon_labels(f, s)))
