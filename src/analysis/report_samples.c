@@ -116,6 +116,23 @@ typedef struct loc_text {
     size_t len;
 } loc_text;
 
+enum { TEXT_PAD = 32 };
+
+/* cp_obuf_put for a whole location text: copied in 32-byte chunks (its
+ * allocation is rounded up to them; the block has room for the overrun,
+ * which the next piece overwrites), no call for the ~80 bytes of a line. */
+static inline void put_text(cp_obuf *o, const char *s, size_t len)
+{
+    if (len > 256 || o->n + len + TEXT_PAD > sizeof o->buf) {
+        cp_obuf_put(o, s, len);
+        return;
+    }
+    char *d = o->buf + o->n;
+    for (size_t i = 0; i < len; i += TEXT_PAD)
+        memcpy(d + i, s + i, TEXT_PAD);
+    o->n += len;
+}
+
 static int make_loc_text(cp_graph *g, uint32_t loc, loc_text *t)
 {
     uint32_t off = g->locoff[loc], cnt = g->locoff[loc + 1] - off;
@@ -124,7 +141,13 @@ static int make_loc_text(cp_graph *g, uint32_t loc, loc_text *t)
         cp_graph_pname(g, g->locnodes[off + li]);
         len += 13 + (size_t)g->nodes[g->locnodes[off + li]].plen + (li != cnt - 1 ? 10 : 1);
     }
-    char *b = cp_arena_alloc(&g->arena, len + 1);
+    if (!len) { /* no lines: nothing to print */
+        t->text = "";
+        t->len = 0;
+        return 0;
+    }
+    /* put_text reads whole chunks: room for the last one */
+    char *b = cp_arena_alloc(&g->arena, (len + TEXT_PAD - 1) / TEXT_PAD * TEXT_PAD);
     if (!b)
         return CPROF_ENOMEM;
     t->text = b;
@@ -190,15 +213,17 @@ int cp_report_traces(cp_report *r, FILE *out)
     ob->out = out;
     for (size_t i = 0; i < p->nsamples; i++) {
         const cp_sample *s = &p->samples[i];
-        uint32_t first = s->nlocs;
-        for (uint32_t k = 0; k < s->nlocs; k++) {
-            loc_text *t = &lt[s->locs[k]];
-            if (!t->text && (rc = make_loc_text(&g, s->locs[k], t)))
+        const uint32_t *locs = s->locs, n = s->nlocs;
+        uint32_t k = 0;
+        loc_text *t = NULL;
+        for (; k < n; k++) { /* up to the first location with a line */
+            t = &lt[locs[k]];
+            if (!t->text && (rc = make_loc_text(&g, locs[k], t)))
                 goto out;
-            if (t->len && first == s->nlocs)
-                first = k;
+            if (t->len)
+                break;
         }
-        if (first == s->nlocs) /* no frame at all: go skips the sample */
+        if (k == n) /* no frame at all: go skips the sample */
             continue;
         cp_obuf_put(ob, sep, sizeof sep - 1);
         print_label_groups(r, s, false, ob);
@@ -209,12 +234,13 @@ int cp_report_traces(cp_report *r, FILE *out)
         if (d != 0)
             val = cp_go_div(val, d);
         /* the first frame line carries the value in its 10 columns */
-        const loc_text *t = &lt[s->locs[first]];
         cp_obuf_pad(ob, value_text(r, vc, val, v, sizeof v), 10);
         cp_obuf_put(ob, t->text + 10, t->len - 10);
-        for (uint32_t k = first + 1; k < s->nlocs; k++) {
-            t = &lt[s->locs[k]];
-            cp_obuf_put(ob, t->text, t->len);
+        for (k++; k < n; k++) {
+            t = &lt[locs[k]];
+            if (!t->text && (rc = make_loc_text(&g, locs[k], t)))
+                goto out;
+            put_text(ob, t->text, t->len);
         }
     }
     cp_obuf_put(ob, sep, sizeof sep - 1);
