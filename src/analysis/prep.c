@@ -347,6 +347,30 @@ const char *cp_prep_num_label_unit(const cp_profile *p, int64_t key)
     return k;
 }
 
+const char **cp_prep_num_label_units(const cp_profile *p)
+{
+    const char **u = calloc(p->nstrings + 1, sizeof *u);
+    if (!u)
+        return NULL;
+    /* the first unit given to a key, in sample order, as go's
+     * NumLabelUnits takes it; then the fallback of cp_prep_num_label_unit
+     * for keys that never have one */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < p->nsamples; i++) {
+            const cp_sample *s = &p->samples[i];
+            for (uint32_t k = 0; k < s->nlabels; k++) {
+                const cp_label *l = &s->labels[k];
+                if (l->str || (!l->num && !l->num_unit) || u[l->key])
+                    continue;
+                if (pass == 0 && l->num_unit && *S(p, l->num_unit))
+                    u[l->key] = S(p, l->num_unit);
+                else if (pass == 1)
+                    u[l->key] = cp_prep_num_label_unit(p, l->key); /* the fallback: O(1) here */
+            }
+        }
+    return u;
+}
+
 static bool num_match(const cp_tag_filter *t, int64_t v, const char *unit)
 {
     const char *su;
@@ -363,7 +387,8 @@ static bool num_match(const cp_tag_filter *t, int64_t v, const char *unit)
 
 static bool is_num(const cp_label *l) { return l->str == 0 && (l->num || l->num_unit); }
 
-static bool tag_match(const cp_profile *p, const cp_sample *s, const cp_tag_filter *t)
+static bool tag_match(const cp_profile *p, const cp_sample *s, const cp_tag_filter *t,
+                      const char **units)
 {
     if (t->numeric) {
         for (uint32_t k = 0; k < s->nlabels; k++) {
@@ -372,7 +397,7 @@ static bool tag_match(const cp_profile *p, const cp_sample *s, const cp_tag_filt
                 continue;
             if (t->key && strcmp(S(p, l->key), t->key))
                 continue;
-            if (num_match(t, l->num, cp_prep_num_label_unit(p, l->key)))
+            if (num_match(t, l->num, units ? units[l->key] : cp_prep_num_label_unit(p, l->key)))
                 return true;
         }
         return false;
@@ -406,16 +431,20 @@ void cp_prep_filter_tags(cp_profile *p, cp_tag_filter *focus, cp_tag_filter *ign
                          bool *im)
 {
     size_t w = 0;
+    /* units of the whole profile, before any sample goes */
+    const char **units = (focus && focus->numeric) || (ignore && ignore->numeric)
+                             ? cp_prep_num_label_units(p) : NULL;
     for (size_t i = 0; i < p->nsamples; i++) {
         cp_sample *s = &p->samples[i];
-        bool focused = focus ? tag_match(p, s, focus) : true;
-        bool ignored = ignore ? tag_match(p, s, ignore) : false;
+        bool focused = focus ? tag_match(p, s, focus, units) : true;
+        bool ignored = ignore ? tag_match(p, s, ignore, units) : false;
         *fm = *fm || focused;
         *im = *im || ignored;
         if (focused && !ignored)
             p->samples[w++] = *s;
     }
     p->nsamples = w;
+    free(units);
 }
 
 /* ---- aggregation, totals, sample index --------------------------------- */

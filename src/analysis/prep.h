@@ -83,6 +83,10 @@ void cp_prep_filter_tags(cp_profile *p, cp_tag_filter *focus, cp_tag_filter *ign
 
 /* The unit of each numeric label key (profile.NumLabelUnits). */
 const char *cp_prep_num_label_unit(const cp_profile *p, int64_t key);
+/* The same for every numeric key at once, indexed by the key's string
+ * index (other entries NULL), in one pass over the samples instead of one
+ * per call: for reports that ask per label.  NULL on ENOMEM; free() it. */
+const char **cp_prep_num_label_units(const cp_profile *p);
 
 /* What go tool pprof's symbolizer does to names before any report: a
  * function whose name equals its system name (or is empty) and looks like

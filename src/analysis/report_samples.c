@@ -64,7 +64,8 @@ static void pad_key(cp_buf *b, const cp_profile *p, const char *key)
 }
 
 /* Lines "%10s:  v1 v2\n" per label key, sorted; numeric when num is set. */
-static void print_label_groups(cp_report *r, const cp_sample *s, bool num, cp_obuf *out)
+static void print_label_groups(cp_report *r, const cp_sample *s, bool num, cp_obuf *out,
+                               const char **units)
 {
     cp_profile *p = r->p;
     if (!s->nlabels)
@@ -82,7 +83,7 @@ static void print_label_groups(cp_report *r, const cp_sample *s, bool num, cp_ob
         cp_buf b = {0};
         pad_key(&b, p, S(p, l->key));
         const char *sep = "";
-        const char *unit = num ? cp_prep_num_label_unit(p, l->key) : NULL;
+        const char *unit = !num ? NULL : units ? units[l->key] : cp_prep_num_label_unit(p, l->key);
         for (uint32_t j = k; j < s->nlabels; j++) {
             const cp_label *m = &s->labels[j];
             if (!(num ? label_is_num(m) : m->str != 0) || strcmp(S(p, m->key), S(p, l->key)))
@@ -205,7 +206,8 @@ int cp_report_traces(cp_report *r, FILE *out)
     cp_obuf *ob = malloc(sizeof *ob); /* a report may run on any thread: no static */
     loc_text *lt = calloc(p->nlocations + 1, sizeof *lt);
     vcache *vc = calloc(1, sizeof *vc);
-    if (!ob || !lt || !vc) {
+    const char **units = cp_prep_num_label_units(p); /* one pass, not one per label */
+    if (!ob || !lt || !vc || !units) {
         rc = CPROF_ENOMEM;
         goto out;
     }
@@ -226,8 +228,8 @@ int cp_report_traces(cp_report *r, FILE *out)
         if (k == n) /* no frame at all: go skips the sample */
             continue;
         cp_obuf_put(ob, sep, sizeof sep - 1);
-        print_label_groups(r, s, false, ob);
-        print_label_groups(r, s, true, ob);
+        print_label_groups(r, s, false, ob, units);
+        print_label_groups(r, s, true, ob, units);
         char v[64];
         int64_t val = s->values[r->sample_index];
         int64_t d = r->div_index >= 0 ? s->values[r->div_index] : 0;
@@ -249,6 +251,7 @@ out:
     free(ob);
     free(lt);
     free(vc);
+    free(units);
     cp_graph_free(&g);
     return rc;
 }
@@ -380,6 +383,7 @@ int cp_report_tags(cp_report *r, FILE *out)
     tag_val *v = NULL;
     size_t nv = 0, cap = 0;
     cp_map idx = {0};
+    const char **units = cp_prep_num_label_units(p); /* NULL: asked per label */
     for (size_t i = 0; i < p->nsamples; i++) {
         const cp_sample *s = &p->samples[i];
         int64_t w = s->values[r->sample_index];
@@ -390,7 +394,8 @@ int cp_report_tags(cp_report *r, FILE *out)
             if (l->str)
                 name = S(p, l->str);
             else if (label_is_num(l)) {
-                cp_units_label(buf, sizeof buf, l->num, cp_prep_num_label_unit(p, l->key),
+                cp_units_label(buf, sizeof buf, l->num,
+                               units ? units[l->key] : cp_prep_num_label_unit(p, l->key),
                                r->output_unit);
                 name = buf;
             } else
@@ -446,6 +451,7 @@ out:
         free(v[i].name);
     free(v);
     cp_map_free(&idx);
+    free(units);
     return 0;
 }
 

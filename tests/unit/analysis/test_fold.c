@@ -140,3 +140,27 @@ Test(fold, exact_figures)
     cr_assert_eq(locs[1].address, 0x1100);
     free(p);
 }
+
+/* The unit table of every numeric key gives what the per-key lookup gives. */
+Test(fold, label_units_table)
+{
+    size_t checked = 0;
+    for (uint64_t seed = 1; seed <= 100; seed++) {
+        cp_profile *src = dupprof_make(seed, seed & 1), *p = reread(src);
+        cp_profile_free(src);
+        const char **units = cp_prep_num_label_units(p);
+        cr_assert_not_null(units);
+        for (size_t i = 0; i < p->nsamples; i++)
+            for (uint32_t k = 0; k < p->samples[i].nlabels; k++) {
+                const cp_label *l = &p->samples[i].labels[k];
+                if (l->str || (!l->num && !l->num_unit))
+                    continue;
+                cr_assert_not_null(units[l->key]);
+                cr_assert_str_eq(units[l->key], cp_prep_num_label_unit(p, l->key));
+                checked++;
+            }
+        free(units);
+        cp_profile_free(p);
+    }
+    cr_assert_gt(checked, 1000, "only %zu numeric labels checked", checked);
+}
