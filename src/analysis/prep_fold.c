@@ -83,6 +83,7 @@ struct fold {
     uint32_t *sc;     /* string -> first string with the same bytes */
     uint32_t *mc;     /* mapping -> its canonical mapping, NONE until used */
     int64_t *mshift;  /* address shift of each mapping's locations */
+    uint64_t *fh;     /* hash of each function's key */
     uint32_t *lc;     /* location -> first equal location, NONE until used */
     uint32_t *order;  /* scratch: a sample's labels in sort order */
     size_t order_cap;
@@ -135,10 +136,10 @@ static bool func_eq(const fold *f, uint32_t a, uint32_t b)
            f->sc[x->filename] == f->sc[y->filename];
 }
 
+/* go's function key hashed: made for every function in one sequential
+ * pass (fh), so a location's lines need no random visit of its functions */
 static uint64_t func_hash(const fold *f, uint32_t i)
 {
-    if (i == CP_NO_FUNCTION)
-        return 0x51;
     const cp_function *fn = &f->p->functions[i];
     return cp_hash_u64(((uint64_t)f->sc[fn->name] << 32 | f->sc[fn->system_name]) ^
                        cp_hash_u64((uint64_t)f->sc[fn->filename] << 20 ^
@@ -173,7 +174,8 @@ static uint32_t visit_location(fold *f, uint32_t i)
     }
     uint64_t h = cp_hash_u64(l->address ^ ((uint64_t)l->mapping << 1 | l->is_folded));
     for (uint32_t k = 0; k < l->nlines; k++)
-        h = cp_hash_u64(h ^ func_hash(f, l->lines[k].func) ^ (uint64_t)l->lines[k].line);
+        h = cp_hash_u64(h ^ (l->lines[k].func == CP_NO_FUNCTION ? 0x51 : f->fh[l->lines[k].func]) ^
+                        (uint64_t)l->lines[k].line);
     return f->lc[i] = otab_find_or_add(&f->lt, f, i, h, loc_eq);
 }
 
@@ -272,13 +274,16 @@ static int fold_run(fold *f)
     f->mc = malloc((p->nmappings + 1) * sizeof *f->mc);
     f->mshift = malloc((p->nmappings + 1) * sizeof *f->mshift);
     f->lc = malloc((p->nlocations + 1) * sizeof *f->lc);
-    if (!f->sc || !f->mc || !f->mshift || !f->lc)
+    f->fh = malloc((p->nfunctions + 1) * sizeof *f->fh);
+    if (!f->sc || !f->mc || !f->mshift || !f->lc || !f->fh)
         return CPROF_ENOMEM;
     for (size_t i = 0; i < p->nstrings; i++) {
         const char *s = p->strings[i];
         f->sc[i] = otab_find_or_add(&f->st, f, (uint32_t)i, cp_hash_bytes(s, strlen(s), 3),
                                     str_eq);
     }
+    for (size_t i = 0; i < p->nfunctions; i++)
+        f->fh[i] = func_hash(f, (uint32_t)i);
     memset(f->mc, 0xff, (p->nmappings + 1) * sizeof *f->mc);
     memset(f->lc, 0xff, (p->nlocations + 1) * sizeof *f->lc);
     if (p->nmappings) /* go's merge takes the first mapping first */
@@ -353,6 +358,7 @@ int cp_prep_fold(cp_profile *p)
     free(f.mc);
     free(f.mshift);
     free(f.lc);
+    free(f.fh);
     free(f.order);
     free(f.lscratch);
     return rc;
