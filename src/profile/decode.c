@@ -310,8 +310,9 @@ static int put_id(dec *d, idx *x, uint64_t id, uint32_t i, const char *what)
     return 0;
 }
 
-static int decode_function(dec *d, const cp_pbfield *in, cp_function *fn, uint32_t i)
+static int decode_function(dec *d, const cp_pbfield *in, void *rec, uint32_t i)
 {
+    cp_function *fn = rec;
     cp_pbr r;
     cp_pbfield f;
     int rc;
@@ -336,8 +337,9 @@ static int decode_function(dec *d, const cp_pbfield *in, cp_function *fn, uint32
     return 0;
 }
 
-static int decode_mapping(dec *d, const cp_pbfield *in, cp_mapping *m, uint32_t i)
+static int decode_mapping(dec *d, const cp_pbfield *in, void *rec, uint32_t i)
 {
+    cp_mapping *m = rec;
     cp_pbr r;
     cp_pbfield f;
     int rc;
@@ -366,8 +368,9 @@ static int decode_mapping(dec *d, const cp_pbfield *in, cp_mapping *m, uint32_t 
     return 0;
 }
 
-static int decode_location(dec *d, const cp_pbfield *in, cp_location *l, uint32_t i)
+static int decode_location(dec *d, const cp_pbfield *in, void *rec, uint32_t i)
 {
+    cp_location *l = rec;
     cp_pbr r;
     cp_pbfield f;
     int rc;
@@ -510,8 +513,9 @@ static int read_locs(const idx *x, const cp_pbfield *f, loc_fill *fl)
     return 0;
 }
 
-static int decode_sample(dec *d, const cp_pbfield *in, cp_sample *s, uint32_t i)
+static int decode_sample(dec *d, const cp_pbfield *in, void *rec, uint32_t i)
 {
+    cp_sample *s = rec;
     cp_pbr r;
     cp_pbfield f;
     int rc;
@@ -631,6 +635,24 @@ static int index_ids(dec *d, idx *x, const void *recs, size_t n, size_t stride, 
     return 0;
 }
 
+/* Decode each record of a kind into recs[] (size bytes each), counting in
+ * *n; its spans are dropped once read (the samples' arena blocks take their
+ * place at the decoder's peak). */
+typedef int (*rec_fn)(dec *d, const cp_pbfield *in, void *rec, uint32_t i);
+static int decode_all(dec *d, spans *sp, rec_fn fn, void *recs, size_t size, size_t *n)
+{
+    for (size_t i = 0; i < sp->n; i++) {
+        cp_pbfield f = span_field(d, &sp->v[i]);
+        int rc = fn(d, &f, (char *)recs + i * size, (uint32_t)i);
+        if (rc)
+            return rc;
+        (*n)++;
+    }
+    free(sp->v);
+    *sp = (spans){0};
+    return 0;
+}
+
 /* Everything the scan noted, in dependency order. */
 static int decode_records(dec *d, scan *c)
 {
@@ -668,45 +690,19 @@ static int decode_records(dec *d, scan *c)
     for (size_t i = 0; i < p->ncomments; i++)
         if ((rc = check_str(d, p->comments[i], "comment", i)))
             return rc;
-    for (size_t i = 0; i < c->mapping.n; i++) {
-        cp_pbfield f = span_field(d, &c->mapping.v[i]);
-        if ((rc = decode_mapping(d, &f, &p->mappings[i], (uint32_t)i)))
-            return rc;
-        p->nmappings++;
-    }
-    for (size_t i = 0; i < c->function.n; i++) {
-        cp_pbfield f = span_field(d, &c->function.v[i]);
-        if ((rc = decode_function(d, &f, &p->functions[i], (uint32_t)i)))
-            return rc;
-        p->nfunctions++;
-    }
-    /* spans are dropped once read: the samples' arena blocks take their
-     * place at the decoder's peak */
-    free(c->mapping.v);
-    free(c->function.v);
-    c->mapping = c->function = (spans){0};
-    if ((rc = index_ids(d, &d->maps, p->mappings, p->nmappings, sizeof *p->mappings, "mapping")) ||
+    if ((rc = decode_all(d, &c->mapping, decode_mapping, p->mappings, sizeof *p->mappings,
+                         &p->nmappings)) ||
+        (rc = decode_all(d, &c->function, decode_function, p->functions, sizeof *p->functions,
+                         &p->nfunctions)) ||
+        (rc = index_ids(d, &d->maps, p->mappings, p->nmappings, sizeof *p->mappings, "mapping")) ||
         (rc = index_ids(d, &d->funcs, p->functions, p->nfunctions, sizeof *p->functions,
-                        "function")))
-        return rc;
-    for (size_t i = 0; i < c->location.n; i++) {
-        cp_pbfield f = span_field(d, &c->location.v[i]);
-        if ((rc = decode_location(d, &f, &p->locations[i], (uint32_t)i)))
-            return rc;
-        p->nlocations++;
-    }
-    free(c->location.v);
-    c->location = (spans){0};
-    if ((rc = index_ids(d, &d->locs, p->locations, p->nlocations, sizeof *p->locations,
+                        "function")) ||
+        (rc = decode_all(d, &c->location, decode_location, p->locations, sizeof *p->locations,
+                         &p->nlocations)) ||
+        (rc = index_ids(d, &d->locs, p->locations, p->nlocations, sizeof *p->locations,
                         "location")))
         return rc;
-    for (size_t i = 0; i < c->sample.n; i++) {
-        cp_pbfield f = span_field(d, &c->sample.v[i]);
-        if ((rc = decode_sample(d, &f, &p->samples[i], (uint32_t)i)))
-            return rc;
-        p->nsamples++;
-    }
-    return 0;
+    return decode_all(d, &c->sample, decode_sample, p->samples, sizeof *p->samples, &p->nsamples);
 }
 
 static int decode_raw(dec *d)

@@ -24,15 +24,7 @@
 
 cp_profile *dupprof_make(uint64_t seed, bool quirks);
 
-static uint64_t state;
-
-static uint32_t rnd(uint32_t n)
-{
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return (uint32_t)(state % n);
-}
+#include "rnd.h"
 
 static const char *const words[] = {
     "", "samples", "count", "cpu", "nanoseconds", "main", "serve", "handle", "parse",

@@ -20,15 +20,7 @@
 
 #include "profile/builder.h"
 
-static uint64_t state;
-
-static uint32_t rnd(uint32_t n)
-{
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return (uint32_t)(state % n);
-}
+#include "rnd.h"
 
 /* A small program: 8 functions, locations 1..8 in one mapping. */
 static void program(cp_pbuilder *b, uint64_t *locs, const char *const *names, size_t n)

@@ -14,15 +14,7 @@
 
 #include "profile/builder.h"
 
-static uint64_t state;
-
-static uint32_t rnd(uint32_t n)
-{
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return (uint32_t)(state % n);
-}
+#include "rnd.h"
 
 int main(int argc, char **argv)
 {
