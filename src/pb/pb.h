@@ -47,16 +47,21 @@ static inline int cp_pbr_next(cp_pbr *r, cp_pbfield *f)
     if (tag >= 0x80 || tag < 8 || (wire != PB_VARINT && wire != PB_LEN))
         return cp_pbr_next_slow(r, f);
     p++;
-    size_t max = (size_t)(end - p) < 9 ? (size_t)(end - p) : 9, i = 0;
-    uint64_t v = 0;
-    for (;; i++) {
-        if (i == max) /* truncated, or ten bytes long: checked there */
-            return cp_pbr_next_slow(r, f);
-        v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
-        if (p[i] < 0x80)
-            break;
+    uint64_t v;
+    if (p < end && p[0] < 0x80) { /* one byte: most lengths and small numbers */
+        v = *p++;
+    } else {
+        size_t max = (size_t)(end - p) < 9 ? (size_t)(end - p) : 9, i = 0;
+        v = 0;
+        for (;; i++) {
+            if (i == max) /* truncated, or ten bytes long: checked there */
+                return cp_pbr_next_slow(r, f);
+            v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+            if (p[i] < 0x80)
+                break;
+        }
+        p += i + 1;
     }
-    p += i + 1;
     if (wire == PB_VARINT) {
         f->u = v;
     } else {
