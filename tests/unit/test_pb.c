@@ -81,3 +81,86 @@ Test(pb, length_past_end_is_an_error)
     cp_pbr_init(&r, zero_field, 2);
     cr_assert_eq(cp_pbr_next(&r, &f), CPROF_EFORMAT);
 }
+
+/* The inline reader (cp_pbr_next) and the general one (cp_pbr_next_slow)
+ * read every input alike: fields, errors and where they stop.  Inputs are
+ * fields of every shape: one- and two-byte tags, varints of 1-11 bytes
+ * (the tenth byte 0-3: valid or overflowing), lengths written in 1-3
+ * bytes (padded encodings too) that fit or overrun, other wire types;
+ * each input cut at every length. */
+static uint64_t xs(uint64_t *st)
+{
+    *st ^= *st << 13, *st ^= *st >> 7, *st ^= *st << 17;
+    return *st;
+}
+
+static size_t put_varint(uint8_t *b, uint64_t v, unsigned pad)
+{
+    size_t n = 0;
+    while (v >= 0x80 || pad > 1) {
+        b[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+        pad -= pad > 1;
+    }
+    b[n++] = (uint8_t)v;
+    return n;
+}
+
+Test(pb, inline_reader_agrees_with_the_general_one)
+{
+    uint64_t st = 88172645463325252ull;
+    uint8_t buf[96];
+    size_t fields = 0, errors = 0;
+    for (int iter = 0; iter < 20000; iter++) {
+        size_t n = 0;
+        while (n < 64) {
+            uint64_t r = xs(&st);
+            unsigned w = r % 10 < 4 ? PB_VARINT : r % 10 < 8 ? PB_LEN : (unsigned[]){1, 3, 5, 6}[r % 4];
+            n += put_varint(buf + n, ((1 + (r >> 8) % 20) << 3) | w, 1);
+            if (w == PB_VARINT) {
+                unsigned vlen = 1 + (r >> 16) % 11;
+                for (unsigned k = 0; k + 1 < vlen; k++)
+                    buf[n++] = (uint8_t)(0x80 | (xs(&st) & 0x7f));
+                buf[n++] = (uint8_t)(vlen == 10 ? (r >> 24) % 4 : (r >> 24) & 0x7f);
+            } else if (w == PB_LEN) {
+                uint64_t len = (r >> 16) % 8;
+                n += put_varint(buf + n, len, 1 + (r >> 24) % 3);
+                for (uint64_t k = 0; k < len && n < sizeof buf; k++)
+                    buf[n++] = (uint8_t)xs(&st);
+            } else {
+                buf[n++] = (uint8_t)(r >> 32);
+            }
+        }
+        for (size_t cut = 0; cut <= n; cut++) {
+            cp_pbr a, b;
+            cp_pbfield fa, fb;
+            cp_pbr_init(&a, buf, cut);
+            cp_pbr_init(&b, buf, cut);
+            for (;;) {
+                memset(&fa, 0, sizeof fa);
+                memset(&fb, 0, sizeof fb);
+                int ra = cp_pbr_next(&a, &fa);
+                int rb = b.p >= b.end ? 0 : cp_pbr_next_slow(&b, &fb);
+                cr_assert_eq(ra, rb, "iter %d cut %zu", iter, cut);
+                cr_assert_eq(a.p, b.p);
+                if (ra != 1) {
+                    cr_assert_eq(a.err, b.err);
+                    errors += ra < 0;
+                    break;
+                }
+                fields++;
+                cr_assert_eq(fa.num, fb.num);
+                cr_assert_eq(fa.wire, fb.wire);
+                cr_assert_eq(fa.offset, fb.offset);
+                if (fa.wire == PB_LEN) {
+                    cr_assert_eq(fa.data, fb.data);
+                    cr_assert_eq(fa.len, fb.len);
+                } else {
+                    cr_assert_eq(fa.u, fb.u, "iter %d cut %zu", iter, cut);
+                }
+            }
+        }
+    }
+    cr_assert_gt(fields, 100000);
+    cr_assert_gt(errors, 10000);
+}
