@@ -4,7 +4,7 @@
  * scalars and notes where each repeated message lies (offset and length,
  * 8 bytes a record); then strings, mappings and functions, locations and
  * samples are decoded from those notes in that order, each kind's ids
- * indexed once all of its records are read (the index is sized by the
+ * indexed once all of its records are read (idindex.c: sized by the
  * largest id then), so references are resolved to indices as they are
  * read.  Resolving at decode time means every later stage can index arrays
  * without checks, and a dangling reference is reported with the record
@@ -22,71 +22,16 @@
 #include <string.h>
 
 #include "cprof.h"
-#include "base/hashmap.h"
 #include "pb/pb.h"
+#include "profile/idindex.h"
 #include "profile/profile.h"
-
-/* id → index: a dense array when ids are small, else a hash map. */
-typedef struct idx {
-    uint32_t *dense; /* index+1, 0 = absent */
-    uint64_t ndense;
-    cp_map map;
-} idx;
-
-static int idx_init(idx *x, size_t n, uint64_t max_id)
-{
-    memset(x, 0, sizeof *x);
-    if (max_id <= 4 * (uint64_t)n + 1024) {
-        x->ndense = max_id + 1;
-        x->dense = calloc(x->ndense, sizeof *x->dense);
-        return x->dense ? 0 : CPROF_ENOMEM;
-    }
-    return 0;
-}
-
-/* 0 ok, 1 duplicate, <0 error */
-static int idx_put(idx *x, uint64_t id, uint32_t i)
-{
-    if (x->dense) {
-        if (x->dense[id])
-            return 1;
-        x->dense[id] = i + 1;
-        return 0;
-    }
-    bool ins;
-    uint64_t *slot = cp_map_slot(&x->map, id, i, &ins);
-    if (!slot)
-        return CPROF_ENOMEM;
-    return ins ? 0 : 1;
-}
-
-static bool idx_get(const idx *x, uint64_t id, uint32_t *i)
-{
-    if (x->dense) {
-        if (id >= x->ndense || !x->dense[id])
-            return false;
-        *i = x->dense[id] - 1;
-        return true;
-    }
-    uint64_t v;
-    if (!cp_map_get(&x->map, id, &v))
-        return false;
-    *i = (uint32_t)v;
-    return true;
-}
-
-static void idx_free(idx *x)
-{
-    free(x->dense);
-    cp_map_free(&x->map);
-}
 
 typedef struct dec {
     cp_profile *p;
     cp_diag *diag;
     const uint8_t *data;
     size_t len;
-    idx funcs, maps, locs;
+    cp_idindex funcs, maps, locs;
     cp_line *lines; /* scratch: the lines of the location being read */
     size_t lines_cap;
 } dec;
@@ -298,18 +243,6 @@ static int pass_strings(dec *d, const scan *c)
     return 0;
 }
 
-static int put_id(dec *d, idx *x, uint64_t id, uint32_t i, const char *what)
-{
-    if (id == 0)
-        return cp_diag_set(d->diag, CPROF_EFORMAT, "%s %u: id 0 is reserved", what, i);
-    int rc = idx_put(x, id, i);
-    if (rc < 0)
-        return nomem(d);
-    if (rc)
-        return cp_diag_set(d->diag, CPROF_EFORMAT, "%s %u: duplicate id %" PRIu64, what, i, id);
-    return 0;
-}
-
 static int decode_function(dec *d, const cp_pbfield *in, void *rec, uint32_t i)
 {
     cp_function *fn = rec;
@@ -408,7 +341,7 @@ static int decode_location(dec *d, const cp_pbfield *in, void *rec, uint32_t i)
                 return cp_diag_set(d->diag, CPROF_EFORMAT,
                                    "location %u (id %" PRIu64 "): line %u has no function", i,
                                    l->id, nlines - 1);
-            if (!idx_get(&d->funcs, fid, &ln->func))
+            if (!cp_idindex_get(&d->funcs, fid, &ln->func))
                 return cp_diag_set(d->diag, CPROF_EFORMAT,
                                    "location %u (id %" PRIu64 "): function id %" PRIu64
                                    " not defined",
@@ -433,7 +366,7 @@ static int decode_location(dec *d, const cp_pbfield *in, void *rec, uint32_t i)
         l->nlines = nlines;
     }
     l->mapping = CP_NO_MAPPING;
-    if (mid && !idx_get(&d->maps, mid, &l->mapping))
+    if (mid && !cp_idindex_get(&d->maps, mid, &l->mapping))
         return cp_diag_set(d->diag, CPROF_EFORMAT,
                            "location %u (id %" PRIu64 "): mapping id %" PRIu64 " not defined", i,
                            l->id, mid);
@@ -455,7 +388,7 @@ static int fill_u64(void *ctx, uint64_t v)
 /* Location ids are resolved to indices as they are read: no temporary id
  * array (on a 150k-stack profile that array was half the model's size). */
 typedef struct loc_fill {
-    const idx *locs;
+    const cp_idindex *locs;
     uint32_t *out;
     size_t n;
     uint64_t undefined; /* the id that was not found */
@@ -464,7 +397,7 @@ typedef struct loc_fill {
 static int fill_loc(void *ctx, uint64_t id)
 {
     loc_fill *fl = ctx;
-    if (!idx_get(fl->locs, id, &fl->out[fl->n])) {
+    if (!cp_idindex_get(fl->locs, id, &fl->out[fl->n])) {
         fl->undefined = id;
         return CPROF_ENOTFOUND;
     }
@@ -476,7 +409,7 @@ static int fill_loc(void *ctx, uint64_t id)
  * innermost loop (40 ids a sample, millions a profile), so ids of up to
  * three bytes and the dense index are read inline; anything else (longer
  * varints, ids in the hash map, errors) takes the general path. */
-static int read_locs(const idx *x, const cp_pbfield *f, loc_fill *fl)
+static int read_locs(const cp_idindex *x, const cp_pbfield *f, loc_fill *fl)
 {
     if (f->wire != PB_LEN)
         return cp_pb_repeated_u64(f, fill_loc, fl);
@@ -613,24 +546,24 @@ static int comment_cb(void *ctx, uint64_t v)
 
 _Static_assert(offsetof(cp_mapping, id) == 0 && offsetof(cp_function, id) == 0 &&
                    offsetof(cp_location, id) == 0,
-               "index_ids reads each record's id at its start");
+               "cp_idindex_build reads each record's id at its start");
 
-/* Index the ids of n decoded records (stride bytes apart, the id first),
- * sized by the largest; "what i: duplicate id" or "id 0 is reserved". */
-static int index_ids(dec *d, idx *x, const void *recs, size_t n, size_t stride, const char *what)
+/* Index the ids of n decoded records: "what i: duplicate id" or "what i:
+ * id 0 is reserved" for the first bad one. */
+static int index_ids(dec *d, cp_idindex *x, const void *recs, size_t n, size_t stride,
+                     const char *what)
 {
-    uint64_t max = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t id = *(const uint64_t *)((const char *)recs + i * stride);
-        max = id > max ? id : max;
-    }
-    if (idx_init(x, n, max))
+    size_t bad = 0;
+    int rc = cp_idindex_build(x, recs, n, stride, &bad);
+    if (rc == CPROF_ENOMEM)
         return nomem(d);
-    for (size_t i = 0; i < n; i++) {
-        int rc = put_id(d, x, *(const uint64_t *)((const char *)recs + i * stride), (uint32_t)i,
-                        what);
-        if (rc)
-            return rc;
+    if (rc) {
+        uint64_t id;
+        memcpy(&id, (const char *)recs + bad * stride, sizeof id);
+        if (id == 0)
+            return cp_diag_set(d->diag, CPROF_EFORMAT, "%s %zu: id 0 is reserved", what, bad);
+        return cp_diag_set(d->diag, CPROF_EFORMAT, "%s %zu: duplicate id %" PRIu64, what, bad,
+                           id);
     }
     return 0;
 }
@@ -736,9 +669,9 @@ static int decode_plain(const void *data, size_t len, size_t max_raw, cp_profile
     d.data = data;
     d.len = len;
     rc = decode_raw(&d);
-    idx_free(&d.funcs);
-    idx_free(&d.maps);
-    idx_free(&d.locs);
+    cp_idindex_free(&d.funcs);
+    cp_idindex_free(&d.maps);
+    cp_idindex_free(&d.locs);
     free(d.lines);
     if (rc) {
         cp_profile_free(d.p);
