@@ -119,7 +119,7 @@ static void scan_free(scan *c)
 
 static int push_span(dec *d, spans *v, const cp_pbfield *f)
 {
-    if (cp_grow(&v->v, &v->cap, v->n + 1, sizeof *v->v))
+    if (v->n == v->cap && cp_grow(&v->v, &v->cap, v->n + 1, sizeof *v->v))
         return nomem(d);
     v->v[v->n++] = (span){(uint32_t)(f->data - d->data), (uint32_t)f->len};
     return 0;
@@ -314,7 +314,8 @@ static int decode_location(dec *d, const cp_pbfield *in, void *rec, uint32_t i)
     while ((rc = cp_pbr_next(&r, &f)) == 1) {
         if (f.num == 4 && f.wire == PB_LEN) {
             if (nlines == UINT32_MAX ||
-                cp_grow(&d->lines, &d->lines_cap, (size_t)nlines + 1, sizeof *d->lines))
+                (nlines == d->lines_cap &&
+                 cp_grow(&d->lines, &d->lines_cap, (size_t)nlines + 1, sizeof *d->lines)))
                 return nomem(d);
             cp_line *ln = &d->lines[nlines++];
             memset(ln, 0, sizeof *ln);
