@@ -27,6 +27,8 @@ typedef struct cp_gnode {
     int64_t flat, cum;
     int64_t flat_div, cum_div; /* -mean: sums of the divisor value */
     bool kept;        /* part of the kept set of the last build */
+    bool summed;      /* flat and cum above are this node's own (a build
+                       * kept it); builds keeping only summed nodes reuse them */
     char *pname;      /* printable name, computed once */
     uint32_t plen;    /* strlen(pname), set with it */
     uint32_t in_off, nin, out_off, nout; /* into cp_graph.adj, after cp_graph_link */
