@@ -44,6 +44,8 @@ int cp_report_top(cp_report *r, FILE *out);
 /* top builds the edges of a profile with this many frames per round
  * (its inline marks; memory); tests lower it. */
 extern size_t cp_report_round_frames;
+/* tree/peek: lines of text per chunk formatted on a thread; tests lower it. */
+extern size_t cp_report_tree_chunk_lines;
 int cp_report_tree(cp_report *r, FILE *out); /* tree; peek when r->symbol is set */
 int cp_report_traces(cp_report *r, FILE *out);
 int cp_report_tags(cp_report *r, FILE *out);

@@ -776,3 +776,27 @@ Test(report, top_inline_marks_in_rounds_and_threads)
     cp_report_round_frames = saved_round;
     cr_assert_gt(marked, 0);
 }
+
+/* tree and peek format big graphs in chunks on two threads: any chunk size
+ * gives the one-thread text, byte for byte */
+Test(report, tree_chunks_same_text)
+{
+    size_t saved = cp_report_tree_chunk_lines;
+    for (unsigned seed = 1; seed <= 3; seed++) {
+        cp_profile *p = random_profile(seed);
+        cp_prep_aggregate(p, CP_GRAN_FUNCTIONS, true);
+        cp_report_tree_chunk_lines = SIZE_MAX;
+        char *ref = run_report(cp_report_tree, p, 0);
+        cr_assert_gt(strlen(ref), 1000);
+        size_t sizes[] = {1, 2, 7, 100};
+        for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+            cp_report_tree_chunk_lines = sizes[k];
+            char *s = run_report(cp_report_tree, p, 0);
+            cr_assert_str_eq(s, ref, "chunks of %zu lines", sizes[k]);
+            free(s);
+        }
+        free(ref);
+        cp_profile_free(p);
+    }
+    cp_report_tree_chunk_lines = saved;
+}
