@@ -221,11 +221,58 @@ static size_t chunk_end(const tree_ctx *c, size_t i0, size_t n)
     return i;
 }
 
+/* Whose turn it is to write: chunk k is written only after chunk k-1, by
+ * the thread that formatted it, while the other thread formats its next
+ * one (writing 0.5-1.4 GB is a third of `peek .`: it overlaps). */
+typedef struct turns {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    size_t next; /* the chunk to be written next */
+    bool failed;
+    const size_t *starts; /* chunk k is list[starts[k], starts[k+1]) */
+    size_t nchunks;
+    FILE *out;
+} turns;
+
+typedef struct runner {
+    tree_job *j;
+    turns *t;
+    size_t first, step;
+} runner;
+
+static void *run_chunks(void *arg)
+{
+    runner *ru = arg;
+    tree_job *j = ru->j;
+    turns *t = ru->t;
+    for (size_t k = ru->first; k < t->nchunks; k += ru->step) {
+        j->i0 = t->starts[k];
+        j->i1 = t->starts[k + 1];
+        format_chunk(j);
+        pthread_mutex_lock(&t->mu);
+        while (t->next != k && !t->failed)
+            pthread_cond_wait(&t->cv, &t->mu);
+        bool ok = !t->failed && !j->rc;
+        t->failed = !ok;
+        pthread_mutex_unlock(&t->mu);
+        if (ok) /* alone: the other thread waits for its turn */
+            fwrite(j->text.data, 1, j->text.len, t->out);
+        pthread_mutex_lock(&t->mu);
+        t->next = k + 1;
+        pthread_cond_broadcast(&t->cv);
+        pthread_mutex_unlock(&t->mu);
+        if (!ok)
+            break;
+    }
+    return NULL;
+}
+
 /* The listed nodes' blocks to out: on two threads when there are at least
  * two chunks, in order either way. */
 static int print_nodes(const tree_ctx *c, size_t n, FILE *out)
 {
     tree_job a, b;
+    size_t *starts = NULL, nchunks = 0, cap = 0;
     int rc = job_init(&a, c);
     if (!rc)
         rc = job_init(&b, c);
@@ -239,26 +286,33 @@ static int print_nodes(const tree_ctx *c, size_t n, FILE *out)
         cp_obuf_flush(a.ob);
         goto out;
     }
-    for (size_t i = 0; i < n && !rc;) {
-        a.i0 = i;
-        a.i1 = chunk_end(c, a.i0, n);
-        b.i0 = a.i1;
-        b.i1 = chunk_end(c, b.i0, n);
-        i = b.i1;
-        pthread_t t;
-        bool two = b.i0 < b.i1 && pthread_create(&t, NULL, format_chunk, &b) == 0;
-        format_chunk(&a);
-        if (two)
-            pthread_join(t, NULL);
-        else if (b.i0 < b.i1)
-            format_chunk(&b);
-        if ((rc = a.rc) || (rc = b.rc))
+    for (size_t i = 0;; i = chunk_end(c, i, n)) {
+        if (cp_grow(&starts, &cap, nchunks + 1, sizeof *starts)) {
+            rc = CPROF_ENOMEM;
+            goto out;
+        }
+        starts[nchunks++] = i;
+        if (i >= n)
             break;
-        fwrite(a.text.data, 1, a.text.len, out);
-        if (b.i0 < b.i1)
-            fwrite(b.text.data, 1, b.text.len, out);
     }
+    turns t = {.starts = starts, .nchunks = nchunks - 1, .out = out};
+    pthread_mutex_init(&t.mu, NULL);
+    pthread_cond_init(&t.cv, NULL);
+    runner ra = {&a, &t, 0, 2}, rb = {&b, &t, 1, 2};
+    pthread_t th;
+    if (pthread_create(&th, NULL, run_chunks, &rb) == 0) {
+        run_chunks(&ra);
+        pthread_join(th, NULL);
+    } else { /* one thread does every chunk, in order */
+        ra.step = 1;
+        run_chunks(&ra);
+    }
+    pthread_cond_destroy(&t.cv);
+    pthread_mutex_destroy(&t.mu);
+    if (t.failed)
+        rc = a.rc ? a.rc : b.rc ? b.rc : CPROF_ENOMEM;
 out:
+    free(starts);
     job_free(&a);
     job_free(&b);
     return rc;
