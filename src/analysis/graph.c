@@ -324,6 +324,10 @@ typedef struct part {
     size_t s0, s1; /* the samples whose values this part sums */
     size_t w0, w1; /* the samples it walks for edges (s0, s1 unless split by dst) */
     int parity;    /* -1: every edge; 0 or 1: only edges into nodes of that parity */
+    uint64_t *first; /* per edge, the tick (kept frames walked before it, the
+                      * same count on both threads) it was first met at:
+                      * the parity split's parts merge by it */
+    size_t fcap;
     bool edges;
     hot *h;
     int64_t *flat, *flat_div;
@@ -401,7 +405,7 @@ static void edge_fold(cp_gedge *e, int64_t w, int64_t dw, bool residual, bool in
  * cached case below is the common one and should not pay for its frame. */
 static __attribute__((noinline)) int add_edge_slow(part *pt, hot *d, uint32_t src, uint32_t dst,
                                                    int64_t w, int64_t dw, bool residual,
-                                                   bool inl, uint32_t gen)
+                                                   bool inl, uint32_t gen, uint64_t tick)
 {
     bool inserted = false;
     uint32_t at = etab_find(pt, src, dst, &inserted);
@@ -409,6 +413,11 @@ static __attribute__((noinline)) int add_edge_slow(part *pt, hot *d, uint32_t sr
         return CPROF_ENOMEM;
     d->last_src = src;
     d->last_edge = at;
+    if (inserted && pt->fcap != SIZE_MAX) {
+        if (cp_grow(&pt->first, &pt->fcap, pt->ne, sizeof *pt->first))
+            return CPROF_ENOMEM;
+        pt->first[at] = tick;
+    }
     cp_gedge *e = &pt->e[at];
     if (inserted) {
         e->weight = w;
@@ -427,10 +436,11 @@ static __attribute__((noinline)) int add_edge_slow(part *pt, hot *d, uint32_t sr
 
 static inline __attribute__((always_inline)) int add_edge(part *pt, hot *d, uint32_t src,
                                                           uint32_t dst, int64_t w, int64_t dw,
-                                                          bool residual, bool inl, uint32_t gen)
+                                                          bool residual, bool inl, uint32_t gen,
+                                                          uint64_t tick)
 {
     if (d->last_edge == NONE || d->last_src != src) /* stacks repeat their prefixes: most hit */
-        return add_edge_slow(pt, d, src, dst, w, dw, residual, inl, gen);
+        return add_edge_slow(pt, d, src, dst, w, dw, residual, inl, gen, tick);
     cp_gedge *e = &pt->e[d->last_edge];
     if (e->gen == gen)
         return 0; /* once per sample */
@@ -445,7 +455,8 @@ static inline __attribute__((always_inline)) int add_edge(part *pt, hot *d, uint
 static inline __attribute__((always_inline)) int visit(part *pt, hot *h, uint32_t n, bool inl,
                                                        bool sums, bool EDGES, bool FILTER,
                                                        int64_t w, int64_t dw, uint32_t gen,
-                                                       uint32_t *parent, bool *residual)
+                                                       uint64_t tick, uint32_t *parent,
+                                                       bool *residual)
 {
     hot *hn = &h[n];
     if (sums && hn->gen != gen) {
@@ -465,7 +476,7 @@ static inline __attribute__((always_inline)) int visit(part *pt, hot *h, uint32_
             (pt->parity >= 0 && (int)(n & 1) != pt->parity))
             return 0;
     }
-    return (pt->rc = add_edge(pt, hn, pa, n, w, dw, res, inl, gen));
+    return (pt->rc = add_edge(pt, hn, pa, n, w, dw, res, inl, gen, tick));
 }
 
 /* The samples [w0, w1): sums for those in [s0, s1), edges if EDGES (only
@@ -476,6 +487,7 @@ static inline __attribute__((always_inline)) void walk(part *pt, bool EDGES, boo
     const cp_profile *p = g->p;
     hot *h = pt->h;
     uint32_t gen = 0;
+    uint64_t tick = 0;
     const uint32_t *locnodes = g->locnodes, *locoff = g->locoff, *lk = pt->lockept;
     int si = g->sample_index, di = g->div_index;
     for (size_t s = pt->w0; s < pt->w1; s++) {
@@ -500,7 +512,8 @@ static inline __attribute__((always_inline)) void walk(part *pt, bool EDGES, boo
                 continue;
             }
             if (k != LK_MULTI) { /* one line, kept: most frames */
-                if (visit(pt, h, k, false, sums, EDGES, FILTER, w, dw, gen, &parent, &residual))
+                if (visit(pt, h, k, false, sums, EDGES, FILTER, w, dw, gen, tick++, &parent,
+                          &residual))
                     return;
                 continue;
             }
@@ -511,8 +524,8 @@ static inline __attribute__((always_inline)) void walk(part *pt, bool EDGES, boo
                     residual = true;
                     continue;
                 }
-                if (visit(pt, h, n, ni != cnt - 1, sums, EDGES, FILTER, w, dw, gen, &parent,
-                          &residual))
+                if (visit(pt, h, n, ni != cnt - 1, sums, EDGES, FILTER, w, dw, gen, tick++,
+                          &parent, &residual))
                     return;
             }
         }
@@ -556,6 +569,7 @@ static int part_init(part *pt, cp_graph *g, size_t s0, size_t s1, bool edges)
     pt->s1 = pt->w1 = s1;
     pt->parity = -1;
     pt->edges = edges;
+    pt->fcap = SIZE_MAX; /* first-met ticks off */
     size_t n = g->nnodes ? g->nnodes : 1;
     pt->h = malloc(n * sizeof *pt->h);
     pt->flat = calloc(n, sizeof *pt->flat);
@@ -574,6 +588,7 @@ static void part_free(part *pt)
     free(pt->flat_div);
     free(pt->e);
     free(pt->slots);
+    free(pt->first);
 }
 
 /* Fold b's sums and edges into a.  Parts split by dst (disjoint edges):
@@ -594,7 +609,17 @@ static int part_merge(part *a, part *b, size_t nnodes)
             a->e = e;
             a->ecap = a->ne + b->ne;
         }
-        if (b->ne)
+        if (b->ne && a->fcap != SIZE_MAX) {
+            /* both lists are in first-met order and disjoint: merged from
+             * the back, in place, into the one-thread order */
+            size_t i = a->ne, j = b->ne, w = a->ne + b->ne;
+            while (j > 0) {
+                if (i > 0 && a->first[i - 1] > b->first[j - 1])
+                    a->e[--w] = a->e[--i];
+                else
+                    a->e[--w] = b->e[--j];
+            }
+        } else if (b->ne)
             memcpy(a->e + a->ne, b->e, b->ne * sizeof *b->e);
         a->ne += b->ne;
         b->ne = 0;
@@ -673,15 +698,25 @@ int cp_graph_build(cp_graph *g, bool all_kept, bool edges)
         if (!edges)
             pa.w1 = pb.w1 = 0; /* nothing to walk for */
     }
-    if (edges && g->edge_dst_only && half < p->nsamples) {
-        /* edges whose order does not matter (top's inline marks): each
-         * thread walks every sample for the edges into its half of the
-         * nodes, so the two tables are disjoint and half the size, and
-         * none is merged into the other (-base's peak memory) */
+    size_t nkept = 0;
+    for (size_t i = 0; i < g->nnodes; i++)
+        nkept += nodes[i].kept;
+    if (edges && half < p->nsamples && (g->edge_dst_only || nkept * 2 >= g->nnodes)) {
+        /* each thread walks every sample for the edges into its half of
+         * the nodes, so the two tables are disjoint and half the size, none
+         * is looked up in the other, and each callee's cached edge sees
+         * every sample.  Edges whose order matters carry the tick they
+         * were first met at (the same on both threads), to be merged into
+         * the one-thread order; top's inline marks need no order.  Worth
+         * walking every sample twice when most nodes are kept (peek ., a
+         * whole graph); a trimmed graph's few edges are cheaper built from
+         * halves of the samples. */
         pa.w1 = pb.w1 = p->nsamples;
         pb.w0 = 0;
         pa.parity = 0;
         pb.parity = 1;
+        if (!g->edge_dst_only)
+            pa.fcap = pb.fcap = 0;
     }
     pthread_t t;
     bool two = half < p->nsamples && pthread_create(&t, NULL, build_part, &pb) == 0;
