@@ -151,32 +151,36 @@ decline:
     return 0;
 }
 
-int cp_cli_gunzip(const void *data, size_t len, size_t max_out, cp_buf *out, cp_diag *diag)
+bool cp_cli_inflate_fast(const void *data, size_t len, size_t max_out, cp_buf *out)
 {
     member *m = NULL;
     size_t n = cp_is_gzip(data, len) ? find_members(data, len, max_out, &m) : 0;
+    if (!n)
+        return false;
     size_t start = out->len;
-    if (n) {
-        size_t total = m[n - 1].out_off + m[n - 1].out_len;
-        inflate_job j = {.in = data, .m = m, .n = n};
-        atomic_init(&j.next, 0);
-        atomic_init(&j.bad, cp_buf_reserve(out, total ? total : 1) != 0);
-        if (!atomic_load(&j.bad)) {
-            j.out = out->data + start;
-            pthread_t t;
-            bool two = n > 1 && total >= (1u << 20) &&
-                       pthread_create(&t, NULL, inflate_some, &j) == 0;
-            inflate_some(&j);
-            if (two)
-                pthread_join(t, NULL);
-        }
-        free(m);
-        if (!atomic_load(&j.bad)) {
-            out->len = start + total;
-            return 0;
-        }
+    size_t total = m[n - 1].out_off + m[n - 1].out_len;
+    inflate_job j = {.in = data, .m = m, .n = n};
+    atomic_init(&j.next, 0);
+    atomic_init(&j.bad, cp_buf_reserve(out, total ? total : 1) != 0);
+    if (!atomic_load(&j.bad)) {
+        j.out = out->data + start;
+        pthread_t t;
+        bool two = n > 1 && total >= (1u << 20) && pthread_create(&t, NULL, inflate_some, &j) == 0;
+        inflate_some(&j);
+        if (two)
+            pthread_join(t, NULL);
     }
-    out->len = start;
+    free(m);
+    if (atomic_load(&j.bad))
+        return false;
+    out->len = start + total;
+    return true;
+}
+
+int cp_cli_gunzip(const void *data, size_t len, size_t max_out, cp_buf *out, cp_diag *diag)
+{
+    if (cp_cli_inflate_fast(data, len, max_out, out))
+        return 0;
     return cp_gunzip(data, len, max_out, out, diag);
 }
 

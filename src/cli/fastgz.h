@@ -8,6 +8,7 @@
 #ifndef CPROF_CLI_FASTGZ_H
 #define CPROF_CLI_FASTGZ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "profile/profile.h"
@@ -19,6 +20,9 @@
  * without cprof's size field after the first, corrupt data) is redone by
  * cp_gunzip, so errors read as they always did. */
 int cp_cli_gunzip(const void *data, size_t len, size_t max_out, cp_buf *out, cp_diag *diag);
+/* Its fast path alone: true when it inflated everything (appended to out);
+ * false when it declines, out's length unchanged. */
+bool cp_cli_inflate_fast(const void *data, size_t len, size_t max_out, cp_buf *out);
 
 /* Gzip data at level into out (appended): members of at most
  * CP_CLI_GZ_MEMBER input bytes, compressed on two threads, each carrying
