@@ -33,6 +33,12 @@ static uint32_t le32(const unsigned char *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+static void put_le32(unsigned char *p, uint32_t v)
+{
+    for (int b = 0; b < 4; b++)
+        p[b] = (unsigned char)(v >> (8 * b));
+}
+
 /* cp_cli_gunzip must answer as cp_gunzip: same code, same message, same bytes */
 static void same_as_zlib(const cp_buf *z, size_t max_out, const char *what)
 {
@@ -134,9 +140,7 @@ Test(fastgz, lying_trailer_or_size_field_falls_back)
     for (size_t i = 0; i < 4; i++) {
         cp_buf bad = {0};
         cp_buf_append(&bad, z.data, z.len);
-        uint32_t isize = le32(bad.data + bad.len - 4) + (uint32_t)deltas[i];
-        for (int b = 0; b < 4; b++)
-            bad.data[bad.len - 4 + b] = (unsigned char)(isize >> (8 * b));
+        put_le32(bad.data + bad.len - 4, le32(bad.data + bad.len - 4) + (uint32_t)deltas[i]);
         declines(&bad, 1u << 30, "ISIZE off");
         same_as_zlib(&bad, 1u << 30, "ISIZE off"); /* zlib: incorrect length check */
         cp_buf_free(&bad);
@@ -146,8 +150,7 @@ Test(fastgz, lying_trailer_or_size_field_falls_back)
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
         cp_buf bad = {0}, out = {0};
         cp_buf_append(&bad, own.data, own.len);
-        for (int b = 0; b < 4; b++)
-            bad.data[16 + b] = (unsigned char)(sizes[i] >> (8 * b));
+        put_le32(bad.data + 16, sizes[i]);
         declines(&bad, 1u << 30, "size field off");
         cp_diag d;
         cr_assert_eq(cp_cli_gunzip(bad.data, bad.len, 1u << 30, &out, &d), 0, "%s", d.msg);
@@ -223,9 +226,7 @@ Test(fastgz, bombs_refused_as_zlib_refuses_them)
     }
     /* a trailer forged to look like pprof (ratio 3): the fast path fills
      * the small buffer, stops, and zlib refuses as before */
-    uint32_t fake = (uint32_t)(3 * z9.len);
-    for (int b = 0; b < 4; b++)
-        z9.data[z9.len - 4 + b] = (unsigned char)(fake >> (8 * b));
+    put_le32(z9.data + z9.len - 4, (uint32_t)(3 * z9.len));
     declines(&z9, 1u << 30, "forged bomb");
     same_as_zlib(&z9, 1u << 30, "forged bomb");
     cp_buf_free(&z9);
