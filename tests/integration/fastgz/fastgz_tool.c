@@ -31,6 +31,7 @@ int main(int argc, char **argv)
             n++;
         }
         printf("%zu\n", pos == in.len ? n : 0);
+        cp_buf_free(&in);
         return 0;
     }
     if (argc != 5 || strcmp(argv[1], "split")) {
@@ -38,25 +39,22 @@ int main(int argc, char **argv)
         return 2;
     }
     size_t parts = strtoul(argv[2], NULL, 10);
-    if (!parts || cp_buf_read_file(&in, argv[3], 1u << 30))
-        return 1;
-    if (cp_is_gzip(in.data, in.len)) {
-        if (cp_gunzip(in.data, in.len, 1u << 30, &raw, &d)) {
+    int rc = !parts || cp_buf_read_file(&in, argv[3], 1u << 30);
+    if (!rc && cp_is_gzip(in.data, in.len)) {
+        rc = cp_gunzip(in.data, in.len, 1u << 30, &raw, &d);
+        if (rc)
             fprintf(stderr, "fastgz_tool: %s: %s\n", argv[3], d.msg);
-            return 1;
-        }
-    } else {
-        cp_buf_append(&raw, in.data, in.len);
+    } else if (!rc) {
+        rc = cp_buf_append(&raw, in.data, in.len);
     }
-    for (size_t i = 0; i < parts; i++) {
+    for (size_t i = 0; !rc && i < parts; i++) {
         size_t a = raw.len * i / parts, b = raw.len * (i + 1) / parts;
-        if (cp_cli_gzip_fast(raw.data + a, b - a, 1, &out))
-            return 1;
+        rc = cp_cli_gzip_fast(raw.data + a, b - a, 1, &out);
     }
-    if (cp_write_file_atomic(argv[4], out.data, out.len))
-        return 1;
+    if (!rc)
+        rc = cp_write_file_atomic(argv[4], out.data, out.len);
     cp_buf_free(&in);
     cp_buf_free(&raw);
     cp_buf_free(&out);
-    return 0;
+    return rc ? 1 : 0;
 }
