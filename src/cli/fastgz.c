@@ -55,6 +55,7 @@
 
 /* A member larger than this ratio of its size goes to zlib's window rule. */
 #define CP_CLI_GZ_FAST_RATIO 32u
+_Static_assert(CP_CLI_GZ_MEMBER <= CP_GZ_WINDOW, "a member written is at most one bomb window");
 #define HEAD_LEN 20 /* 10 fixed bytes, XLEN, one 8-byte subfield */
 #define TAIL_LEN 8
 
