@@ -13,38 +13,8 @@
 #include "analysis/graph.h"
 #include "analysis/prep.h"
 #include "analysis/report.h"
-#include "profile/builder.h"
+#include "../unit/analysis/random_profile.h"
 
-static cp_profile *random_profile(unsigned seed)
-{
-    cp_pbuilder *b = cp_pbuilder_new(false);
-    cp_pbuilder_sample_type(b, "samples", "count");
-    uint64_t f[60], loc[200];
-    char name[16];
-    for (int i = 0; i < 60; i++) {
-        snprintf(name, sizeof name, "fn%d", i);
-        f[i] = cp_pbuilder_function(b, name, name, "x.c", 0);
-    }
-    srand(seed);
-    for (int i = 0; i < 200; i++) {
-        cp_line_in lines[3];
-        size_t n = 1 + (size_t)(rand() % 3);
-        for (size_t k = 0; k < n; k++)
-            lines[k] = (cp_line_in){f[rand() % 60], 1 + rand() % 50, 0};
-        loc[i] = cp_pbuilder_location(b, 0, 0x1000 + (uint64_t)i * 16, lines, n, false);
-    }
-    for (int s = 0; s < 4000; s++) {
-        uint64_t st[30];
-        size_t depth = 1 + (size_t)(rand() % 30);
-        for (size_t k = 0; k < depth; k++)
-            st[k] = loc[rand() % 200];
-        int64_t v = 1 + rand() % 100;
-        cp_pbuilder_sample(b, st, depth, &v, NULL, 0);
-    }
-    cp_profile *p = cp_pbuilder_finish(b);
-    cp_pbuilder_free(b);
-    return p;
-}
 
 static char *run(int (*fn)(cp_report *, FILE *), cp_profile *p, regex_t *rx)
 {
@@ -78,7 +48,7 @@ int main(void)
         return 1;
     int bad = 0;
     for (unsigned seed = 1; seed <= 2; seed++) {
-        cp_profile *p = random_profile(seed);
+        cp_profile *p = random_profile_of(seed, 60, 200, 4000);
         cp_prep_aggregate(p, CP_GRAN_FUNCTIONS, true);
         struct {
             const char *name;
