@@ -23,7 +23,8 @@ check: deps
 # ASan+UBSan build of the suites that apply: unit, decoder smoke, codec and
 # the comparison with go tool pprof (about 1.5 min more on 2 cores); a TSan
 # build of just the programs that race threads against the lock-free stack
-# table and the CPU profiler's start/stop (tests/tsan, ~40 s).
+# table and the CPU profiler's start/stop, and the analyzer's two-thread
+# paths (tests/tsan, ~50 s).
 sanitize:
 	@test -f build-asan/build.ninja || meson setup build-asan -Db_sanitize=address,undefined \
 		-Db_lundef=false >/dev/null
@@ -33,7 +34,7 @@ sanitize:
 		--num-processes 2
 	@test -f build-tsan/build.ninja || meson setup build-tsan -Db_sanitize=thread \
 		-Db_lundef=false >/dev/null
-	ninja -C build-tsan tests/tsan/stacktab_race tests/tsan/cpu_startstop
+	ninja -C build-tsan tests/tsan/stacktab_race tests/tsan/cpu_startstop tests/tsan/analysis_threads
 	meson test -C build-tsan --no-rebuild --suite tsan --print-errorlogs
 
 demo: deps

@@ -129,6 +129,8 @@ for n in $sizes; do
     one=$("$cprof" top -nodecount=1 "$p" 2>/dev/null | tail -1 | sed 's/^ *[^ ]* *[^ ]* *[^ ]* *[^ ]* *[^ ]* *//')
     echo
     echo "$n stacks: $(wc -c <"$p") bytes gzipped ($p)"
+    # go's time grows more than cprof's under load: say what the load was
+    echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
     echo "| command      | cprof              | go tool pprof      | ratio   | memory | output |"
     echo "|---|---|---|---|---|---|"
     row top top "$p"
@@ -141,6 +143,8 @@ for n in $sizes; do
     row "peek $one" peek "^$rx\$" "$p"
     row "peek ." peek . "$p"
 done
+
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
 
 # peek over every function: how each tool scales with the stack count
 echo

@@ -31,6 +31,9 @@
 #include "base/buf.h"
 
 #define NONE UINT32_MAX
+/* cp_graph_build's per-location summary (see lockept) */
+#define LK_SKIP UINT32_MAX        /* none of the location's nodes is kept */
+#define LK_MULTI (UINT32_MAX - 1) /* several lines: walk locnodes */
 
 /* names of one profile are mostly the same pointers: compare those first */
 static bool str_same(const char *a, const char *b)
@@ -321,11 +324,16 @@ typedef struct part {
     size_t s0, s1; /* the samples whose values this part sums */
     size_t w0, w1; /* the samples it walks for edges (s0, s1 unless split by dst) */
     int parity;    /* -1: every edge; 0 or 1: only edges into nodes of that parity */
+    uint64_t *first; /* per edge, the tick (kept frames walked before it, the
+                      * same count on both threads) it was first met at:
+                      * the parity split's parts merge by it */
+    size_t fcap;
     bool edges;
     hot *h;
     int64_t *flat, *flat_div;
     cp_gedge *e;
     size_t ne, ecap;
+    const uint32_t *lockept; /* per location: its one kept node, LK_SKIP or LK_MULTI */
     uint32_t *slots; /* edge table: index into e + 1, hashed by (src, dst) */
     size_t nslots;   /* a power of two, at least twice ne */
     int rc;
@@ -392,21 +400,26 @@ static void edge_fold(cp_gedge *e, int64_t w, int64_t dw, bool residual, bool in
     e->inl = e->inl && inl;
 }
 
-static int add_edge(part *pt, hot *d, uint32_t src, uint32_t dst, int64_t w, int64_t dw,
-                    bool residual, bool inl, uint32_t gen)
+/* An edge met for the first time through this callee's one-entry cache:
+ * found or inserted in the table, then remembered.  Out of line: the
+ * cached case below is the common one and should not pay for its frame. */
+static __attribute__((noinline)) int add_edge_slow(part *pt, hot *d, uint32_t src, uint32_t dst,
+                                                   int64_t w, int64_t dw, bool residual,
+                                                   bool inl, uint32_t gen, uint64_t tick)
 {
-    uint32_t at;
     bool inserted = false;
-    if (d->last_edge != NONE && d->last_src == src) {
-        at = d->last_edge; /* stacks repeat their prefixes: most lookups hit */
-    } else {
-        if ((at = etab_find(pt, src, dst, &inserted)) == NONE)
+    uint32_t at = etab_find(pt, src, dst, &inserted);
+    if (at == NONE)
+        return CPROF_ENOMEM;
+    d->last_src = src;
+    d->last_edge = at;
+    if (inserted && pt->fcap != SIZE_MAX) {
+        if (cp_grow(&pt->first, &pt->fcap, pt->ne, sizeof *pt->first))
             return CPROF_ENOMEM;
-        d->last_src = src;
-        d->last_edge = at;
+        pt->first[at] = tick;
     }
+    cp_gedge *e = &pt->e[at];
     if (inserted) {
-        cp_gedge *e = &pt->e[at];
         e->weight = w;
         e->weight_div = dw;
         e->residual = residual;
@@ -414,7 +427,6 @@ static int add_edge(part *pt, hot *d, uint32_t src, uint32_t dst, int64_t w, int
         e->gen = gen;
         return 0;
     }
-    cp_gedge *e = &pt->e[at];
     if (e->gen == gen)
         return 0; /* once per sample */
     e->gen = gen;
@@ -422,16 +434,62 @@ static int add_edge(part *pt, hot *d, uint32_t src, uint32_t dst, int64_t w, int
     return 0;
 }
 
-static void *build_part(void *arg)
+static inline __attribute__((always_inline)) int add_edge(part *pt, hot *d, uint32_t src,
+                                                          uint32_t dst, int64_t w, int64_t dw,
+                                                          bool residual, bool inl, uint32_t gen,
+                                                          uint64_t tick)
 {
-    part *pt = arg;
+    if (d->last_edge == NONE || d->last_src != src) /* stacks repeat their prefixes: most hit */
+        return add_edge_slow(pt, d, src, dst, w, dw, residual, inl, gen, tick);
+    cp_gedge *e = &pt->e[d->last_edge];
+    if (e->gen == gen)
+        return 0; /* once per sample */
+    e->gen = gen;
+    edge_fold(e, w, dw, residual, inl);
+    return 0;
+}
+
+/* One kept node of a sample, walked root to leaf: its cum (once per
+ * sample) and the edge from the last kept node.  Returns nonzero on ENOMEM
+ * (pt->rc set).  EDGES and FILTER are constants of each copy of walk(). */
+static inline __attribute__((always_inline)) int visit(part *pt, hot *h, uint32_t n, bool inl,
+                                                       bool sums, bool EDGES, bool FILTER,
+                                                       int64_t w, int64_t dw, uint32_t gen,
+                                                       uint64_t tick, uint32_t *parent,
+                                                       bool *residual)
+{
+    hot *hn = &h[n];
+    if (sums && hn->gen != gen) {
+        hn->gen = gen;
+        hn->cum = cp_wadd(hn->cum, w);
+        hn->cum_div = cp_wadd(hn->cum_div, dw);
+    }
+    uint32_t pa = *parent;
+    *parent = n;
+    bool res = *residual;
+    *residual = false;
+    if (!EDGES || pa == NONE || n == pa)
+        return 0;
+    if (FILTER) {
+        const cp_graph *g = pt->g;
+        if ((g->edge_nodes && !(g->edge_nodes[n] || (!g->edge_dst_only && g->edge_nodes[pa]))) ||
+            (pt->parity >= 0 && (int)(n & 1) != pt->parity))
+            return 0;
+    }
+    return (pt->rc = add_edge(pt, hn, pa, n, w, dw, res, inl, gen, tick));
+}
+
+/* The samples [w0, w1): sums for those in [s0, s1), edges if EDGES (only
+ * those g->edge_nodes and the parity allow if FILTER). */
+static inline __attribute__((always_inline)) void walk(part *pt, bool EDGES, bool FILTER)
+{
     const cp_graph *g = pt->g;
     const cp_profile *p = g->p;
     hot *h = pt->h;
     uint32_t gen = 0;
-    const uint32_t *locnodes = g->locnodes, *locoff = g->locoff;
+    uint64_t tick = 0;
+    const uint32_t *locnodes = g->locnodes, *locoff = g->locoff, *lk = pt->lockept;
     int si = g->sample_index, di = g->div_index;
-    int par = pt->parity;
     for (size_t s = pt->w0; s < pt->w1; s++) {
         const cp_sample *sm = &p->samples[s];
         bool sums = s >= pt->s0 && s < pt->s1;
@@ -448,28 +506,27 @@ static void *build_part(void *arg)
         uint32_t parent = NONE;
         bool residual = false;
         for (uint32_t i = sm->nlocs; i-- > 0;) {
-            uint32_t loc = sm->locs[i];
+            uint32_t loc = sm->locs[i], k = lk[loc];
+            if (k == LK_SKIP) { /* no kept node on this location's lines */
+                residual = true;
+                continue;
+            }
+            if (k != LK_MULTI) { /* one line, kept: most frames */
+                if (visit(pt, h, k, false, sums, EDGES, FILTER, w, dw, gen, tick++, &parent,
+                          &residual))
+                    return;
+                continue;
+            }
             uint32_t off = locoff[loc], cnt = locoff[loc + 1] - off;
             for (uint32_t ni = cnt; ni-- > 0;) {
                 uint32_t n = locnodes[off + ni];
-                hot *hn = &h[n];
-                if (!hn->kept) {
+                if (!h[n].kept) {
                     residual = true;
                     continue;
                 }
-                if (sums && hn->gen != gen) {
-                    hn->gen = gen;
-                    hn->cum = cp_wadd(hn->cum, w);
-                    hn->cum_div = cp_wadd(hn->cum_div, dw);
-                }
-                if (pt->edges && parent != NONE && n != parent &&
-                    (!g->edge_nodes || g->edge_nodes[n] ||
-                     (!g->edge_dst_only && g->edge_nodes[parent])) &&
-                    (par < 0 || (int)(n & 1) == par) &&
-                    (pt->rc = add_edge(pt, hn, parent, n, w, dw, residual, ni != cnt - 1, gen)))
-                    return NULL;
-                parent = n;
-                residual = false;
+                if (visit(pt, h, n, ni != cnt - 1, sums, EDGES, FILTER, w, dw, gen, tick++,
+                          &parent, &residual))
+                    return;
             }
         }
         if (sums && parent != NONE && !residual) {
@@ -477,6 +534,20 @@ static void *build_part(void *arg)
             pt->flat_div[parent] = cp_wadd(pt->flat_div[parent], dw);
         }
     }
+}
+
+static void *build_part(void *arg)
+{
+    part *pt = arg;
+    int par = pt->parity;
+    if (!pt->edges)
+        walk(pt, false, false);
+    else if (!pt->g->edge_nodes && par < 0)
+        walk(pt, true, false);
+    else
+        walk(pt, true, true);
+    if (pt->rc)
+        return NULL;
     if (par >= 0) { /* split by dst: no lookups follow; shrink before the join */
         free(pt->slots);
         pt->slots = NULL;
@@ -498,6 +569,7 @@ static int part_init(part *pt, cp_graph *g, size_t s0, size_t s1, bool edges)
     pt->s1 = pt->w1 = s1;
     pt->parity = -1;
     pt->edges = edges;
+    pt->fcap = SIZE_MAX; /* first-met ticks off */
     size_t n = g->nnodes ? g->nnodes : 1;
     pt->h = malloc(n * sizeof *pt->h);
     pt->flat = calloc(n, sizeof *pt->flat);
@@ -516,6 +588,7 @@ static void part_free(part *pt)
     free(pt->flat_div);
     free(pt->e);
     free(pt->slots);
+    free(pt->first);
 }
 
 /* Fold b's sums and edges into a.  Parts split by dst (disjoint edges):
@@ -536,7 +609,17 @@ static int part_merge(part *a, part *b, size_t nnodes)
             a->e = e;
             a->ecap = a->ne + b->ne;
         }
-        if (b->ne)
+        if (b->ne && a->fcap != SIZE_MAX) {
+            /* both lists are in first-met order and disjoint: merged from
+             * the back, in place, into the one-thread order */
+            size_t i = a->ne, j = b->ne, w = a->ne + b->ne;
+            while (j > 0) {
+                if (i > 0 && a->first[i - 1] > b->first[j - 1])
+                    a->e[--w] = a->e[--i];
+                else
+                    a->e[--w] = b->e[--j];
+            }
+        } else if (b->ne)
             memcpy(a->e + a->ne, b->e, b->ne * sizeof *b->e);
         a->ne += b->ne;
         b->ne = 0;
@@ -582,20 +665,58 @@ int cp_graph_build(cp_graph *g, bool all_kept, bool edges)
     }
     part pa, pb;
     memset(&pb, 0, sizeof pb);
+    /* One load per frame says what a location holds for this build: the
+     * walk otherwise chases locoff, locnodes and the node's kept flag, three
+     * dependent cache misses, for every frame (most of a trimmed build's
+     * frames are in locations with nothing kept). */
+    uint32_t *lk = g->nnodes < LK_MULTI ? malloc((p->nlocations + 1) * sizeof *lk) : NULL;
     int rc = part_init(&pa, g, 0, half, edges);
     if (!rc)
         rc = part_init(&pb, g, half, p->nsamples, edges);
+    if (!rc && !lk)
+        rc = CPROF_ENOMEM;
     if (rc)
         goto out;
-    if (edges && g->edge_dst_only && half < p->nsamples) {
-        /* edges whose order does not matter (top's inline marks): each
-         * thread walks every sample for the edges into its half of the
-         * nodes, so the two tables are disjoint and half the size, and
-         * none is merged into the other (-base's peak memory) */
+    for (size_t l = 0; l < p->nlocations; l++) {
+        uint32_t off = g->locoff[l], cnt = g->locoff[l + 1] - off;
+        bool any = false;
+        for (uint32_t k = 0; k < cnt; k++)
+            any = any || nodes[g->locnodes[off + k]].kept;
+        lk[l] = !any ? LK_SKIP : cnt == 1 ? g->locnodes[off] : LK_MULTI;
+    }
+    pa.lockept = pb.lockept = lk;
+    /* A kept node's flat and cum do not depend on which other nodes are
+     * kept (cum: every sample through it; flat: samples whose leaf it is),
+     * so once summed they hold for every later build that keeps it: the
+     * trims' rebuilds, which only shrink the kept set, walk for edges
+     * alone. */
+    bool sums = false;
+    for (size_t i = 0; i < g->nnodes && !sums; i++)
+        sums = nodes[i].kept && !nodes[i].summed;
+    if (!sums) {
+        pa.s0 = pa.s1 = pb.s0 = pb.s1 = 0;
+        if (!edges)
+            pa.w1 = pb.w1 = 0; /* nothing to walk for */
+    }
+    size_t nkept = 0;
+    for (size_t i = 0; i < g->nnodes; i++)
+        nkept += nodes[i].kept;
+    if (edges && half < p->nsamples && (g->edge_dst_only || nkept * 2 >= g->nnodes)) {
+        /* each thread walks every sample for the edges into its half of
+         * the nodes, so the two tables are disjoint and half the size, none
+         * is looked up in the other, and each callee's cached edge sees
+         * every sample.  Edges whose order matters carry the tick they
+         * were first met at (the same on both threads), to be merged into
+         * the one-thread order; top's inline marks need no order.  Worth
+         * walking every sample twice when most nodes are kept (peek ., a
+         * whole graph); a trimmed graph's few edges are cheaper built from
+         * halves of the samples. */
         pa.w1 = pb.w1 = p->nsamples;
         pb.w0 = 0;
         pa.parity = 0;
         pb.parity = 1;
+        if (!g->edge_dst_only)
+            pa.fcap = pb.fcap = 0;
     }
     pthread_t t;
     bool two = half < p->nsamples && pthread_create(&t, NULL, build_part, &pb) == 0;
@@ -617,10 +738,13 @@ int cp_graph_build(cp_graph *g, bool all_kept, bool edges)
     g->norder = 0;
     for (size_t i = 0; i < g->nnodes; i++) {
         cp_gnode *n = &nodes[i];
-        n->cum = pa.h[i].cum;
-        n->cum_div = pa.h[i].cum_div;
-        n->flat = pa.flat[i];
-        n->flat_div = pa.flat_div[i];
+        if (sums || !n->kept) {
+            n->cum = pa.h[i].cum;
+            n->cum_div = pa.h[i].cum_div;
+            n->flat = pa.flat[i];
+            n->flat_div = pa.flat_div[i];
+            n->summed = n->kept;
+        }
         if (!n->kept || (!n->flat && !n->cum))
             continue;
         if (g->drop_negative && (n->flat < 0 || (n->flat == 0 && n->cum < 0)))
@@ -628,6 +752,7 @@ int cp_graph_build(cp_graph *g, bool all_kept, bool edges)
         g->order[g->norder++] = (uint32_t)i;
     }
 out:
+    free(lk);
     part_free(&pa);
     part_free(&pb);
     return rc;

@@ -27,6 +27,8 @@ typedef struct cp_gnode {
     int64_t flat, cum;
     int64_t flat_div, cum_div; /* -mean: sums of the divisor value */
     bool kept;        /* part of the kept set of the last build */
+    bool summed;      /* flat and cum above are this node's own (a build
+                       * kept it); builds keeping only summed nodes reuse them */
     char *pname;      /* printable name, computed once */
     uint32_t plen;    /* strlen(pname), set with it */
     uint32_t in_off, nin, out_off, nout; /* into cp_graph.adj, after cp_graph_link */
@@ -116,6 +118,15 @@ int cp_graph_info_cmp(const cp_gnode *a, const cp_gnode *b);
 /* Sorted in/out edge lists of a node: weight desc, then names.  Returns count;
  * *out points into an internal buffer valid until the next call. */
 size_t cp_graph_edges_sorted(cp_graph *g, uint32_t node, bool in, uint32_t **out);
+/* For sorting on several threads: after cp_graph_sort_ready (every
+ * printable name made, and the name ranks if the sorts will use them;
+ * 0 or CPROF_ENOMEM), cp_graph_edges_sorted_r sorts a node's list with the
+ * caller's scratch (*buf with room for *cap keys, grown by cp_grow; the caller
+ * frees it) and only reads the graph otherwise, so threads may sort the
+ * lists of different nodes at once.  Same order as cp_graph_edges_sorted. */
+int cp_graph_sort_ready(cp_graph *g);
+size_t cp_graph_edges_sorted_r(cp_graph *g, uint32_t node, bool in, uint32_t **out, void **buf,
+                               size_t *cap);
 
 const char *cp_graph_pname(cp_graph *g, uint32_t node);
 /* Sort edge indices in go's edge order (weight, then names). */

@@ -216,12 +216,18 @@ static void key_sort(edge_key *k, edge_key *tmp, size_t n)
 }
 
 /* Ranks pay off once the edges to sort outnumber the nodes to rank. */
-static void edge_sort(cp_graph *g, uint32_t *v, size_t n)
+static bool want_ranks(const cp_graph *g)
 {
-    if (!g->rank && g->nedges > 4 * g->nnodes + 10000)
+    return g->nedges > 4 * g->nnodes + 10000;
+}
+
+/* Sorts v with keys in *buf (grown to *cap bytes' worth of keys). */
+static void edge_sort(cp_graph *g, uint32_t *v, size_t n, void **buf, size_t *cap)
+{
+    if (!g->rank && want_ranks(g))
         make_ranks(g);
-    if (g->rank && n > 1 && !cp_grow(&g->sortbuf, &g->sortcap, 2 * n, sizeof(edge_key))) {
-        edge_key *k = g->sortbuf;
+    if (g->rank && n > 1 && !cp_grow(buf, cap, 2 * n, sizeof(edge_key))) {
+        edge_key *k = *buf;
         for (size_t i = 0; i < n; i++) {
             const cp_gedge *e = &g->edges[v[i]];
             k[i] = (edge_key){cp_wabs(e->weight), g->rank[e->src], g->rank[e->dst], v[i]};
@@ -241,15 +247,34 @@ static void edge_sort(cp_graph *g, uint32_t *v, size_t n)
 
 void cp_graph_sort_edges(cp_graph *g, uint32_t *v, size_t n)
 {
-    edge_sort(g, v, n);
+    edge_sort(g, v, n, &g->sortbuf, &g->sortcap);
 }
 
 size_t cp_graph_edges_sorted(cp_graph *g, uint32_t node, bool in, uint32_t **out)
 {
+    return cp_graph_edges_sorted_r(g, node, in, out, &g->sortbuf, &g->sortcap);
+}
+
+int cp_graph_sort_ready(cp_graph *g)
+{
+    for (size_t i = 0; i < g->nnodes; i++)
+        if (!cp_graph_pname(g, (uint32_t)i) || !g->nodes[i].pname)
+            return CPROF_ENOMEM;
+    if (want_ranks(g)) {
+        make_ranks(g);
+        if (!g->rank)
+            return CPROF_ENOMEM;
+    }
+    return 0;
+}
+
+size_t cp_graph_edges_sorted_r(cp_graph *g, uint32_t node, bool in, uint32_t **out, void **buf,
+                               size_t *cap)
+{
     cp_gnode *n = &g->nodes[node];
     uint32_t *v = g->adj + (in ? n->in_off : n->out_off);
     size_t cnt = in ? n->nin : n->nout;
-    edge_sort(g, v, cnt);
+    edge_sort(g, v, cnt, buf, cap);
     *out = v;
     return cnt;
 }

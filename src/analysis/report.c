@@ -161,11 +161,16 @@ void cp_report_labels(cp_report *r, cp_graph *g, const cp_trim_result *t, bool f
  * big graph has millions of edges (3M into the listed nodes for -base of
  * two 150k-stack profiles): they are built in rounds, each for a share of
  * the callees (both threads walking every sample, each for half of the
- * share; as many rounds as the frames that can add one need), and only
- * the representatives are kept.  Edges into nodes
+ * share), and only the representatives are kept.  Two rounds once the
+ * frames that can add such an edge reach cp_report_round_frames: each
+ * round walks every frame, so more rounds cost time in proportion to the
+ * profile (five rounds made -base at 500k stacks 3x slower), while two
+ * keep the table at half of the edges, which grows with the profile as
+ * go's memory does.  Edges into nodes
  * without inlined lines are all non-inline: those nodes print no mark and
  * are skipped.  The kept set, values and order stay cp_graph_trim's. */
 size_t cp_report_round_frames = 8u << 20;
+uint32_t cp_report_max_rounds = 2;
 
 static int inline_edges(cp_report *r, cp_graph *g, const cp_trim_result *t)
 {
@@ -192,7 +197,10 @@ static int inline_edges(cp_report *r, cp_graph *g, const cp_trim_result *t)
             for (uint32_t j = g->locoff[l]; j < g->locoff[l + 1]; j++)
                 frames += inl_dst[g->locnodes[j]];
         }
-    uint32_t rounds = (uint32_t)(1 + frames / (cp_report_round_frames ? cp_report_round_frames : 1));
+    size_t want = 1 + frames / (cp_report_round_frames ? cp_report_round_frames : 1);
+    uint32_t rounds = want < cp_report_max_rounds ? (uint32_t)want : cp_report_max_rounds;
+    if (rounds == 0)
+        rounds = 1;
     g->edge_nodes = share;
     g->edge_dst_only = true;
     rc = 0;
@@ -277,177 +285,5 @@ int cp_report_top(cp_report *r, FILE *out)
     }
 out:
     cp_graph_free(&g);
-    return rc;
-}
-
-/* tree's and peek's formatted figures, remembered: the edges of a big
- * graph repeat a few thousand weights, and formatting one (unit scaling,
- * rounding) costs more than copying it.  Direct-mapped, keyed by the value
- * (labels) or the value and its node's cum (percentages). */
-#define FIG_SLOTS 4096
-typedef struct fig {
-    int64_t v, of;
-    uint8_t len, ok;
-    char s[46];
-} fig;
-typedef struct fig_cache {
-    fig label[FIG_SLOTS], pct[FIG_SLOTS];
-} fig_cache;
-
-static size_t fig_slot(int64_t v, int64_t of)
-{
-    uint64_t h = ((uint64_t)v ^ ((uint64_t)of * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
-    return (size_t)(h >> 52) & (FIG_SLOTS - 1);
-}
-
-static const fig *fig_label(cp_report *r, fig_cache *c, int64_t v)
-{
-    fig *f = &c->label[fig_slot(v, 0)];
-    if (!f->ok || f->v != v) {
-        cp_report_value(r, f->s, sizeof f->s, v);
-        f->v = v;
-        f->len = (uint8_t)strlen(f->s);
-        f->ok = 1;
-    }
-    return f;
-}
-
-static const fig *fig_pct(fig_cache *c, int64_t v, int64_t of)
-{
-    fig *f = &c->pct[fig_slot(v, of)];
-    if (!f->ok || f->v != v || f->of != of) {
-        cp_units_percentage(f->s, sizeof f->s, v, of);
-        f->v = v;
-        f->of = of;
-        f->len = (uint8_t)strlen(f->s);
-        f->ok = 1;
-    }
-    return f;
-}
-
-/* "%50s %s |   %s%s\n" by hand: this line is most of tree's and peek's
- * output */
-static void print_edge(cp_report *r, cp_graph *g, fig_cache *c, uint32_t ei, int64_t cum,
-                       bool in, cp_obuf *o)
-{
-    static const char spaces[] = "                                                  ";
-    const cp_gedge *e = &g->edges[ei];
-    const fig *v = fig_label(r, c, e->weight);
-    if (v->len < 50)
-        cp_obuf_put(o, spaces, 50u - v->len);
-    cp_obuf_put(o, v->s, v->len);
-    cp_obuf_put(o, " ", 1);
-    const fig *pc = fig_pct(c, e->weight, cum);
-    cp_obuf_put(o, pc->s, pc->len);
-    cp_obuf_put(o, " |   ", 5);
-    uint32_t other = in ? e->src : e->dst;
-    const char *name = cp_graph_pname(g, other);
-    cp_obuf_put(o, name, g->nodes[other].plen);
-    if (e->inl)
-        cp_obuf_put(o, " (inline)\n", 10);
-    else
-        cp_obuf_put(o, "\n", 1);
-}
-
-int cp_report_tree(cp_report *r, FILE *out)
-{
-    static const char sep[] = "----------------------------------------------------------+-------------";
-    cp_graph g;
-    cp_graph_opts go = cp_report_graph_opts(r);
-    int rc = cp_graph_new(&g, r->p, &go);
-    if (rc)
-        return rc;
-    uint8_t *marks = NULL;
-    cp_obuf *ob = NULL;
-    fig_cache *figs = NULL;
-    if (r->symbol) {
-        /* peek prints only matching nodes and their edges: the other edges
-         * (most of a big graph) are never built */
-        if (!(marks = calloc(g.nnodes + 1, 1))) {
-            rc = CPROF_ENOMEM;
-            goto out;
-        }
-        for (size_t i = 0; i < g.nnodes; i++)
-            marks[i] = regexec(r->symbol, cp_graph_pname(&g, (uint32_t)i), 0, NULL, 0) == 0;
-        g.edge_nodes = marks;
-    }
-    cp_trim_result t;
-    if ((rc = cp_graph_trim(&g, r->node_fraction, r->edge_fraction, r->node_count, r->cum_sort,
-                            true, &t)) ||
-        (rc = cp_graph_link(&g)))
-        goto out;
-    cp_report_select_unit(r, &g);
-    if (r->symbol) { /* go prints nothing at all when nothing matches */
-        size_t m = 0;
-        for (size_t i = 0; i < g.norder && !m; i++)
-            m = regexec(r->symbol, cp_graph_pname(&g, g.order[i]), 0, NULL, 0) == 0;
-        if (!m) {
-            snprintf(r->err, sizeof r->err, "no matches found for regexp: %s", r->symbol_src);
-            rc = CPROF_EINVAL;
-            goto out;
-        }
-    }
-    t.dropped_edges = 0; /* text reports never mention dropped edges */
-    cp_report_labels(r, &g, &t, false, out);
-    fprintf(out, "%s\n", sep);
-    fprintf(out, "      flat  flat%%   sum%%        cum   cum%%   calls calls%% + context \t \t \n");
-    int64_t flat_sum = 0;
-    int matched = 0;
-    if (!(ob = malloc(sizeof *ob)) || !(figs = calloc(1, sizeof *figs))) {
-        rc = CPROF_ENOMEM;
-        goto out;
-    }
-    ob->out = out;
-    ob->n = 0;
-    for (size_t i = 0; i < g.norder; i++) {
-        uint32_t ni = g.order[i];
-        const cp_gnode *n = &g.nodes[ni];
-        const char *name = cp_graph_pname(&g, ni);
-        if (r->symbol && regexec(r->symbol, name, 0, NULL, 0) != 0)
-            continue;
-        matched++;
-        cp_obuf_put(ob, sep, sizeof sep - 1);
-        cp_obuf_put(ob, "\n", 1);
-        uint32_t *v;
-        size_t cnt = cp_graph_edges_sorted(&g, ni, true, &v);
-        for (size_t k = 0; k < cnt; k++)
-            print_edge(r, &g, figs, v[k], cp_gnode_cum(n), true, ob);
-        int64_t flat = cp_gnode_flat(n), cum = cp_gnode_cum(n);
-        flat_sum = cp_wadd(flat_sum, flat);
-        char fv[64], cv[64], fp[32], sp[32], cp[32];
-        cp_report_value(r, fv, sizeof fv, flat);
-        cp_report_value(r, cv, sizeof cv, cum);
-        cp_units_percentage(fp, sizeof fp, flat, r->total);
-        cp_units_percentage(sp, sizeof sp, flat_sum, r->total);
-        cp_units_percentage(cp, sizeof cp, cum, r->total);
-        /* "%10s %s %s %10s %s                | %s\n" */
-        cp_obuf_pad(ob, fv, 10);
-        cp_obuf_put(ob, " ", 1);
-        cp_obuf_puts(ob, fp);
-        cp_obuf_put(ob, " ", 1);
-        cp_obuf_puts(ob, sp);
-        cp_obuf_put(ob, " ", 1);
-        cp_obuf_pad(ob, cv, 10);
-        cp_obuf_put(ob, " ", 1);
-        cp_obuf_puts(ob, cp);
-        cp_obuf_put(ob, "                | ", 18);
-        cp_obuf_put(ob, name, n->plen);
-        cp_obuf_put(ob, "\n", 1);
-        cnt = cp_graph_edges_sorted(&g, ni, false, &v);
-        for (size_t k = 0; k < cnt; k++)
-            print_edge(r, &g, figs, v[k], cp_gnode_cum(n), false, ob);
-    }
-    cp_obuf_flush(ob);
-    if (g.norder > 0)
-        fprintf(out, "%s\n", sep);
-    if (r->symbol && matched == 0) {
-        snprintf(r->err, sizeof r->err, "no matches found for regexp: %s", r->symbol_src);
-        rc = CPROF_EINVAL;
-    }
-out:
-    cp_graph_free(&g);
-    free(marks);
-    free(ob);
-    free(figs);
     return rc;
 }

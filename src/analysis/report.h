@@ -41,9 +41,13 @@ typedef struct cp_report {
 } cp_report;
 
 int cp_report_top(cp_report *r, FILE *out);
-/* top builds the edges of a profile with this many frames per round
- * (its inline marks; memory); tests lower it. */
+/* top builds the edges of its inline marks in rounds (memory): one more
+ * round per this many frames that can add one, at most max_rounds (2);
+ * tests change both. */
 extern size_t cp_report_round_frames;
+extern uint32_t cp_report_max_rounds;
+/* tree/peek: lines of text per chunk formatted on a thread; tests lower it. */
+extern size_t cp_report_tree_chunk_lines;
 int cp_report_tree(cp_report *r, FILE *out); /* tree; peek when r->symbol is set */
 int cp_report_traces(cp_report *r, FILE *out);
 int cp_report_tags(cp_report *r, FILE *out);

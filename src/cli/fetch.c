@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/fastgz.h"
 #include "cli/fetch.h"
 #include "cprof.h"
 
@@ -167,7 +168,7 @@ cp_profile *cp_fetch_profile(const char *who, const char *path, int seconds, int
             cp_buf_free(&b);
             return NULL;
         }
-        cp_decode_opts dopt = {.max_decompressed = CP_FETCH_MAX_DECOMPRESSED};
+        cp_decode_opts dopt = cp_cli_decode_opts(CP_FETCH_MAX_DECOMPRESSED);
         rc = cp_profile_decode(b.data, b.len, &dopt, &p, &d);
         cp_buf_free(&b);
         if (rc) {
@@ -176,7 +177,7 @@ cp_profile *cp_fetch_profile(const char *who, const char *path, int seconds, int
         }
         return p;
     }
-    rc = cp_profile_read_file(path, &p, &d);
+    rc = cp_cli_read_profile(path, &p, &d);
     if (rc) {
         fprintf(stderr, "%s: %s\n", who, d.msg[0] ? d.msg : path);
         return NULL;

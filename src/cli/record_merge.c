@@ -32,6 +32,7 @@
 
 #include "analysis/prep.h"
 #include "base/buf.h"
+#include "cli/fastgz.h"
 #include "cli/record.h"
 #include "profile/builder.h"
 #include "profile/profile.h"
@@ -239,7 +240,7 @@ static cp_profile *read_labelled(const rec_file *f, int type, rec_procs *procs)
 {
     cp_profile *p = NULL;
     cp_diag d = {{0}};
-    if (cp_profile_read_file(f->path, &p, &d) != 0) {
+    if (cp_cli_read_profile(f->path, &p, &d) != 0) {
         fprintf(stderr, "cprof: record: skipping the profile of process %d (%s): %s\n",
                 (int)f->pid, f->comm, d.msg);
         return NULL;

@@ -17,8 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
-#include <zlib.h>
-
+#include "cli/fastgz.h"
 #include "cli/report_io.h"
 
 /* An ELF, Mach-O or PE file (what go tool pprof's object tool opens). */
@@ -95,13 +94,14 @@ bool cp_cli_small_values(cp_profile *const *ps, size_t n)
 
 /* merge and proto output: gzip level 1, which on large profiles takes a
  * third of level 6's time for a file about 1.3x the size (go tool pprof
- * writes level 6; both read either). */
+ * writes level 6; both read either), through libdeflate in members
+ * compressed on two threads (fastgz.c). */
 int cp_cli_encode_fast_gz(const cp_profile *p, cp_buf *out)
 {
     cp_buf raw = {0};
     int rc = cp_profile_encode(p, &raw);
     if (!rc)
-        rc = cp_cli_gzip2(raw.data, raw.len, 1, out);
+        rc = cp_cli_gzip_fast(raw.data, raw.len, 1, out);
     cp_buf_free(&raw);
     return rc;
 }
@@ -171,7 +171,7 @@ static void *read_some(void *arg)
 {
     readers *r = arg;
     for (size_t i; (i = atomic_fetch_add(&r->next, 1)) < r->n;)
-        if (cp_profile_read_file(r->paths[i], &r->out[i], &r->diags[i]))
+        if (cp_cli_read_profile(r->paths[i], &r->out[i], &r->diags[i]))
             r->out[i] = NULL;
     return NULL;
 }
@@ -193,98 +193,6 @@ size_t cp_cli_read_files(const char *const *paths, size_t n, cp_profile **out, c
         if (!out[i])
             return i;
     return n;
-}
-
-/* One half of a two-thread gzip: raw deflate of [in, in+len), ending on a
- * byte boundary (sync flush) unless it is the last half. */
-typedef struct half {
-    const unsigned char *in;
-    size_t len;
-    int level;
-    bool last;
-    cp_buf out;
-    uLong crc;
-    int rc;
-} half;
-
-static void *deflate_half(void *arg)
-{
-    half *h = arg;
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    h->crc = crc32(0, Z_NULL, 0);
-    for (size_t o = 0; o < h->len; o += 1u << 30)
-        h->crc = crc32(h->crc, h->in + o, (uInt)(h->len - o > (1u << 30) ? (1u << 30) : h->len - o));
-    if (deflateInit2(&zs, h->level, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-        h->rc = CPROF_ENOMEM;
-        return NULL;
-    }
-    const unsigned char *in = h->in;
-    size_t left = h->len;
-    for (;;) {
-        if (cp_buf_reserve(&h->out, 1 << 16)) {
-            h->rc = CPROF_ENOMEM;
-            break;
-        }
-        size_t chunk = left > (1u << 30) ? (1u << 30) : left;
-        zs.next_in = (unsigned char *)in;
-        zs.avail_in = (uInt)chunk;
-        size_t room = h->out.cap - h->out.len;
-        zs.next_out = h->out.data + h->out.len;
-        zs.avail_out = (uInt)(room > (1u << 30) ? (1u << 30) : room);
-        size_t avail = zs.avail_out;
-        int flush = chunk < left ? Z_NO_FLUSH : h->last ? Z_FINISH : Z_SYNC_FLUSH;
-        int zr = deflate(&zs, flush);
-        size_t used = chunk - zs.avail_in;
-        in += used;
-        left -= used;
-        h->out.len += avail - zs.avail_out;
-        if (zr == Z_STREAM_END || (flush == Z_SYNC_FLUSH && zs.avail_out))
-            break;
-        if (zr != Z_OK && zr != Z_BUF_ERROR) {
-            h->rc = CPROF_ENOMEM;
-            break;
-        }
-    }
-    deflateEnd(&zs);
-    return NULL;
-}
-
-static void put_le32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-int cp_cli_gzip2(const void *data, size_t len, int level, cp_buf *out)
-{
-    if (len < (8u << 20)) /* small: one thread, zlib's own framing */
-        return cp_gzip(data, len, level, out);
-    half h[2] = {{.in = data, .len = len / 2, .level = level},
-                 {.in = (const unsigned char *)data + len / 2, .len = len - len / 2,
-                  .level = level, .last = true}};
-    pthread_t t;
-    bool two = pthread_create(&t, NULL, deflate_half, &h[1]) == 0;
-    deflate_half(&h[0]);
-    if (two)
-        pthread_join(t, NULL);
-    else
-        deflate_half(&h[1]);
-    int rc = h[0].rc ? h[0].rc : h[1].rc;
-    /* the header zlib writes for this level (no name, no time, Unix) */
-    unsigned char head[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0,
-                              (unsigned char)(level == 9 ? 2 : level == 1 ? 4 : 0), 3};
-    unsigned char tail[8];
-    put_le32(tail, (uint32_t)crc32_combine(h[0].crc, h[1].crc, (z_off_t)h[1].len));
-    put_le32(tail + 4, (uint32_t)len);
-    if (!rc && (cp_buf_append(out, head, sizeof head) ||
-                cp_buf_append(out, h[0].out.data, h[0].out.len) ||
-                cp_buf_append(out, h[1].out.data, h[1].out.len) ||
-                cp_buf_append(out, tail, sizeof tail)))
-        rc = CPROF_ENOMEM;
-    cp_buf_free(&h[0].out);
-    cp_buf_free(&h[1].out);
-    return rc;
 }
 
 int cp_cli_split_flag(const char *arg, char *key, size_t keysz, const char **val)

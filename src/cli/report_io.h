@@ -26,10 +26,6 @@ int cp_cli_encode_fast_gz(const cp_profile *p, cp_buf *out);
  * each profile or NULL, diags[i] its error.  Returns the index of the first
  * failure or n. */
 size_t cp_cli_read_files(const char *const *paths, size_t n, cp_profile **out, cp_diag *diags);
-/* gzip of data at `level` in one member, its halves deflated on two threads
- * (pigz's way: the first half ends on a sync flush, the CRCs combined);
- * appended to out.  0 or CPROF_ENOMEM. */
-int cp_cli_gzip2(const void *data, size_t len, int level, cp_buf *out);
 /* A write stream onto `to` that writes the original bytes of NUL-escaped
  * strings (profile.h); fclose it before `to`.  NULL on ENOMEM. */
 FILE *cp_cli_unescape_stream(FILE *to);

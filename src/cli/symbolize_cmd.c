@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/fastgz.h"
 #include "profile/profile.h"
 #include "symbolize/symbolize.h"
 
@@ -86,7 +87,7 @@ int cp_cmd_symbolize(int argc, char **argv)
     cp_diag diag = {{0}};
     cp_symbolize_stats st;
     int status = 1;
-    int rc = cp_profile_read_file(in_path, &in, &diag);
+    int rc = cp_cli_read_profile(in_path, &in, &diag);
     if (rc) {
         fprintf(stderr, "cprof: %s\n", diag.msg[0] ? diag.msg : cprof_strerror(rc));
         goto out;

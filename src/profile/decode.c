@@ -689,7 +689,7 @@ int cp_profile_decode(const void *data, size_t len, const cp_decode_opts *opts, 
     if (!cp_is_gzip(data, len))
         return decode_plain(data, len, max_raw, out, diag);
     cp_buf raw = {0};
-    int rc = cp_gunzip(data, len, max_raw, &raw, diag);
+    int rc = (opts && opts->gunzip ? opts->gunzip : cp_gunzip)(data, len, max_raw, &raw, diag);
     if (!rc)
         rc = decode_plain(raw.data, raw.len, max_raw, out, diag);
     cp_buf_free(&raw);
@@ -698,6 +698,14 @@ int cp_profile_decode(const void *data, size_t len, const cp_decode_opts *opts, 
 
 int cp_profile_read_file(const char *path, cp_profile **out, cp_diag *diag)
 {
+    return cp_profile_read_file_opts(path, NULL, out, diag);
+}
+
+int cp_profile_read_file_opts(const char *path, const cp_decode_opts *opts, cp_profile **out,
+                              cp_diag *diag)
+{
+    cp_gunzip_fn *gunzip = opts && opts->gunzip ? opts->gunzip : cp_gunzip;
+    size_t max_raw = opts && opts->max_decompressed ? opts->max_decompressed : CP_MAX_DECOMPRESSED;
     cp_buf b = {0};
     int rc = cp_buf_read_file(&b, path, CP_MAX_DECOMPRESSED);
     if (rc == CPROF_EIO) {
@@ -712,17 +720,17 @@ int cp_profile_read_file(const char *path, cp_profile **out, cp_diag *diag)
     } else {
         cp_diag inner;
         if (!cp_is_gzip(b.data, b.len)) {
-            rc = decode_plain(b.data, b.len, CP_MAX_DECOMPRESSED, out, &inner);
+            rc = decode_plain(b.data, b.len, max_raw, out, &inner);
         } else {
             /* inflate, then drop the compressed bytes before decoding: the
              * decoder's peak holds the raw bytes and the model, not both
              * forms of the file (two files read at once at a merge) */
             cp_buf raw = {0};
-            rc = cp_gunzip(b.data, b.len, CP_MAX_DECOMPRESSED, &raw, &inner);
+            rc = gunzip(b.data, b.len, max_raw, &raw, &inner);
             cp_buf_free(&b);
             b = raw;
             if (!rc)
-                rc = decode_plain(b.data, b.len, CP_MAX_DECOMPRESSED, out, &inner);
+                rc = decode_plain(b.data, b.len, max_raw, out, &inner);
         }
         if (rc)
             cp_diag_set(diag, rc, "%s: %s", path, inner.msg);

@@ -145,8 +145,14 @@ int64_t cp_go_scale_round(int64_t v, double r);
 #define CP_GZ_WINDOW (8u << 20)
 #define CP_GZ_MAX_RATIO 100u
 
+/* An inflater with cp_gunzip's contract (below); the cprof command passes
+ * a faster one (src/cli/fastgz.c) so this library needs zlib alone. */
+typedef int cp_gunzip_fn(const void *data, size_t len, size_t max_out, cp_buf *out,
+                         cp_diag *diag);
+
 typedef struct cp_decode_opts {
     size_t max_decompressed; /* 0 = CP_MAX_DECOMPRESSED */
+    cp_gunzip_fn *gunzip;    /* NULL = cp_gunzip */
 } cp_decode_opts;
 
 /* Decode a profile, gzipped (one or more members) or raw.  On failure
@@ -156,6 +162,9 @@ int cp_profile_decode(const void *data, size_t len, const cp_decode_opts *opts,
                       cp_profile **out, cp_diag *diag);
 /* Read and decode a file; diag is prefixed with the path. */
 int cp_profile_read_file(const char *path, cp_profile **out, cp_diag *diag);
+/* The same with options (NULL = defaults, as cp_profile_read_file). */
+int cp_profile_read_file_opts(const char *path, const cp_decode_opts *opts, cp_profile **out,
+                              cp_diag *diag);
 
 /* Encode to raw protobuf (appended to out). */
 int cp_profile_encode(const cp_profile *p, cp_buf *out);

@@ -1,6 +1,8 @@
 #!/bin/sh
 # bomb.sh CPROF CODEC_TOOL — `cprof top` refuses gzip bombs given as files
-# (4 GiB of zeros; a valid profile then a string field of 3 GiB) with a
+# (4 GiB of zeros; a valid profile then a string field of 3 GiB; the zeros
+# with a trailer forged to claim a pprof-like 3x, which cprof's libdeflate
+# path (src/cli/fastgz.c) would size its buffer from) with a
 # message naming the file and the reason, exit status 1, no report, and a
 # peak RSS under 256 MiB (by /usr/bin/time; only that check is skipped
 # where it is missing).  Time is printed, never asserted.
@@ -10,9 +12,19 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export LC_ALL=C
 fail=0
-for kind in zeros profile; do
+# forge F: F's gzip trailer (ISIZE, little-endian) set to 3 times F's size
+forge() {
+  size=$(wc -c <"$1")
+  v=$((size * 3)) le=""
+  for i in 0 1 2 3; do le="$le\\$(printf %03o $(((v >> (8 * i)) & 255)))"; done
+  printf "$le" | dd of="$1" bs=1 seek=$((size - 4)) conv=notrunc 2>/dev/null
+}
+for kind in zeros profile forged; do
   f="$tmp/$kind.pb.gz"
-  "$tool" bomb "$kind" "$f" || { echo "FAIL $kind: cannot build the bomb"; fail=1; continue; }
+  made=$kind
+  [ "$kind" = forged ] && made=zeros
+  "$tool" bomb "$made" "$f" || { echo "FAIL $kind: cannot build the bomb"; fail=1; continue; }
+  [ "$kind" = forged ] && forge "$f"
   t0=$(date +%s%N)
   if [ -x /usr/bin/time ]; then
     /usr/bin/time -f "%M" -o "$tmp/rss" "$cprof" top "$f" >"$tmp/out" 2>"$tmp/err"

@@ -12,6 +12,7 @@
 #include "analysis/rx.h"
 #include "analysis/units.h"
 #include "profile/builder.h"
+#include "random_profile.h"
 
 static const char *label(int64_t v, const char *from, const char *to)
 {
@@ -561,33 +562,7 @@ Test(graph, mean_values_divide)
  * trimmed kept set. */
 static cp_profile *random_profile(unsigned seed)
 {
-    cp_pbuilder *b = cp_pbuilder_new(false);
-    cp_pbuilder_sample_type(b, "samples", "count");
-    uint64_t f[40], loc[120];
-    char name[16];
-    for (int i = 0; i < 40; i++) {
-        snprintf(name, sizeof name, "fn%d", i);
-        f[i] = cp_pbuilder_function(b, name, name, "x.c", 0);
-    }
-    srand(seed);
-    for (int i = 0; i < 120; i++) {
-        cp_line_in lines[3];
-        size_t n = 1 + (size_t)(rand() % 3);
-        for (size_t k = 0; k < n; k++)
-            lines[k] = (cp_line_in){f[rand() % 40], 1 + rand() % 50, 0};
-        loc[i] = cp_pbuilder_location(b, 0, 0x1000 + (uint64_t)i * 16, lines, n, false);
-    }
-    for (int s = 0; s < 3000; s++) {
-        uint64_t st[30];
-        size_t depth = 1 + (size_t)(rand() % 30);
-        for (size_t k = 0; k < depth; k++)
-            st[k] = loc[rand() % 120];
-        int64_t v = 1 + rand() % 100;
-        cp_pbuilder_sample(b, st, depth, &v, NULL, 0);
-    }
-    cp_profile *p = cp_pbuilder_finish(b);
-    cp_pbuilder_free(b);
-    return p;
+    return random_profile_of(seed, 40, 120, 3000);
 }
 
 static void build_both(cp_profile *p, bool trim)
@@ -751,6 +726,8 @@ static void expect_marks(cp_profile *p, const char *text, double nf, int nc)
 Test(report, top_inline_marks_in_rounds_and_threads)
 {
     size_t saved_frames = cp_graph_parallel_frames, saved_round = cp_report_round_frames;
+    uint32_t saved_max = cp_report_max_rounds;
+    cp_report_max_rounds = UINT32_MAX; /* as many rounds as 5000 frames each make */
     int marked = 0;
     for (unsigned seed = 1; seed <= 3; seed++) {
         cp_profile *p = random_profile(seed);
@@ -774,5 +751,30 @@ Test(report, top_inline_marks_in_rounds_and_threads)
     }
     cp_graph_parallel_frames = saved_frames;
     cp_report_round_frames = saved_round;
+    cp_report_max_rounds = saved_max;
     cr_assert_gt(marked, 0);
+}
+
+/* tree and peek format big graphs in chunks on two threads: any chunk size
+ * gives the one-thread text, byte for byte */
+Test(report, tree_chunks_same_text)
+{
+    size_t saved = cp_report_tree_chunk_lines;
+    for (unsigned seed = 1; seed <= 3; seed++) {
+        cp_profile *p = random_profile(seed);
+        cp_prep_aggregate(p, CP_GRAN_FUNCTIONS, true);
+        cp_report_tree_chunk_lines = SIZE_MAX;
+        char *ref = run_report(cp_report_tree, p, 0);
+        cr_assert_gt(strlen(ref), 1000);
+        size_t sizes[] = {1, 2, 7, 100};
+        for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+            cp_report_tree_chunk_lines = sizes[k];
+            char *s = run_report(cp_report_tree, p, 0);
+            cr_assert_str_eq(s, ref, "chunks of %zu lines", sizes[k]);
+            free(s);
+        }
+        free(ref);
+        cp_profile_free(p);
+    }
+    cp_report_tree_chunk_lines = saved;
 }

@@ -1,0 +1,277 @@
+/* fastgz.c — the cprof command's gzip: libdeflate in front, zlib behind.
+ *
+ * What: inflating the input and deflating merge/proto output were over 40%
+ * of a large merge's cycles, in zlib.  libdeflate does both two to three
+ * times faster but only on whole buffers: no streaming, so neither zlib's
+ * framing of a stream cut in two nor gzip.c's windowed bomb rule can be
+ * had from it directly.
+ *
+ * Writing: the data is cut into members of CP_CLI_GZ_MEMBER input bytes,
+ * each a complete gzip member (RFC 1952 allows any number; zlib, Go's
+ * compress/gzip and so go tool pprof read them as one stream) whose header
+ * carries an extra subfield "CP" holding the member's own size in bytes.
+ * Two threads take the members in turn.
+ *
+ * Reading: members are found without inflating — by the "CP" size field,
+ * or, for a file without it, by taking the whole file as one member — and
+ * each member's output size is its trailer's ISIZE, so the output buffer is
+ * allocated once and members inflate into their own places, on two threads
+ * when there are several.  The fast path is taken only where it can
+ * answer as cp_gunzip would: every member's ISIZE at most
+ * CP_CLI_GZ_FAST_RATIO times the member's size (pprof compresses 2-10x),
+ * the total under max_out, and every member inflating to exactly its
+ * ISIZE from exactly its bytes with a correct CRC.  Anything else
+ * (several members without the field, as `cat a.gz b.gz` makes; a trailer
+ * that lies; zero padding; corrupt or truncated data; a bomb) goes to
+ * cp_gunzip from the start, which gives the verdict and the message it
+ * always gave.  A member that passes is at most CP_CLI_GZ_FAST_RATIO
+ * times its size, so a lying trailer costs at most that much memory
+ * before zlib takes over; what the fast path does not do is refuse a
+ * >100x stretch hidden inside a member whose whole ratio is modest (the
+ * window rule needs the input offset of every output window, which a
+ * whole-buffer inflater does not give): such a file, at most
+ * CP_CLI_GZ_FAST_RATIO times its size, is inflated and handed to the
+ * decoder, which checks every field against the bytes it has.  Members cprof
+ * writes are at most one bomb window (CP_GZ_WINDOW) of output each.
+ *
+ * Rejected: zlib's inflate with a libdeflate deflate only (half the gain);
+ * a single member by deflating halves as raw streams (libdeflate ends
+ * every stream with a final block; there is no sync flush to splice on);
+ * growing the output by retrying on LIBDEFLATE_INSUFFICIENT_SPACE
+ * (inflates twice; the trailer or the size field says the size); linking
+ * libdeflate into src/profile (libcprof.so would carry it into every
+ * profiled program).
+ */
+#include <libdeflate.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/fastgz.h"
+#include "cprof.h"
+
+/* A member larger than this ratio of its size goes to zlib's window rule. */
+#define CP_CLI_GZ_FAST_RATIO 32u
+_Static_assert(CP_CLI_GZ_MEMBER <= CP_GZ_WINDOW, "a member written is at most one bomb window");
+#define HEAD_LEN 20 /* 10 fixed bytes, XLEN, one 8-byte subfield */
+#define TAIL_LEN 8
+
+static uint32_t get_le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* The "CP" size field of the gzip header at p (left bytes), or 0 if the
+ * header has none. */
+static size_t size_field(const unsigned char *p, size_t left)
+{
+    if (left < 12 || p[2] != 8 || !(p[3] & 4))
+        return 0;
+    size_t xlen = (size_t)p[10] | (size_t)p[11] << 8;
+    if (xlen > left - 12)
+        return 0;
+    for (size_t o = 12; o + 4 <= 12 + xlen;) {
+        size_t sub = (size_t)p[o + 2] | (size_t)p[o + 3] << 8;
+        if (o + 4 + sub > 12 + xlen)
+            return 0;
+        if (p[o] == 'C' && p[o + 1] == 'P' && sub == 4)
+            return get_le32(p + o + 4);
+        o += 4 + sub;
+    }
+    return 0;
+}
+
+typedef struct member {
+    size_t in_off, in_len, out_off, out_len;
+} member;
+
+typedef struct inflate_job {
+    const unsigned char *in;
+    unsigned char *out;
+    const member *m;
+    size_t n;
+    atomic_size_t next;
+    atomic_bool bad;
+} inflate_job;
+
+static void *inflate_some(void *arg)
+{
+    inflate_job *j = arg;
+    struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
+    if (!d) {
+        atomic_store(&j->bad, true);
+        return NULL;
+    }
+    for (size_t i; !atomic_load(&j->bad) && (i = atomic_fetch_add(&j->next, 1)) < j->n;) {
+        const member *m = &j->m[i];
+        size_t used = 0, got = 0;
+        enum libdeflate_result r =
+            libdeflate_gzip_decompress_ex(d, j->in + m->in_off, m->in_len, j->out + m->out_off,
+                                          m->out_len, &used, &got);
+        if (r != LIBDEFLATE_SUCCESS || used != m->in_len || got != m->out_len)
+            atomic_store(&j->bad, true);
+    }
+    libdeflate_free_decompressor(d);
+    return NULL;
+}
+
+/* The members of [data, data+len) for the fast path, into *ms (malloc'd);
+ * their count, or 0 where the fast path declines. */
+static size_t find_members(const unsigned char *data, size_t len, size_t max_out, member **ms)
+{
+    size_t n = 0, cap = 0, total = 0;
+    member *m = NULL;
+    for (size_t pos = 0; pos < len;) {
+        size_t size = size_field(data + pos, len - pos);
+        if (!size && n == 0)
+            size = len; /* one member: the whole file */
+        if (size < HEAD_LEN + TAIL_LEN || size > len - pos || !cp_is_gzip(data + pos, size))
+            goto decline;
+        size_t isize = get_le32(data + pos + size - 4);
+        if (isize / CP_CLI_GZ_FAST_RATIO > size || isize >= max_out - total)
+            goto decline;
+        if (cp_grow(&m, &cap, n + 1, sizeof *m))
+            goto decline;
+        m[n++] = (member){.in_off = pos, .in_len = size, .out_off = total, .out_len = isize};
+        total += isize;
+        pos += size;
+    }
+    *ms = m;
+    return n;
+decline:
+    free(m);
+    return 0;
+}
+
+bool cp_cli_inflate_fast(const void *data, size_t len, size_t max_out, cp_buf *out)
+{
+    member *m = NULL;
+    size_t n = cp_is_gzip(data, len) ? find_members(data, len, max_out, &m) : 0;
+    if (!n)
+        return false;
+    size_t start = out->len;
+    size_t total = m[n - 1].out_off + m[n - 1].out_len;
+    inflate_job j = {.in = data, .m = m, .n = n};
+    atomic_init(&j.next, 0);
+    atomic_init(&j.bad, cp_buf_reserve(out, total ? total : 1) != 0);
+    if (!atomic_load(&j.bad)) {
+        j.out = out->data + start;
+        pthread_t t;
+        bool two = n > 1 && total >= (1u << 20) && pthread_create(&t, NULL, inflate_some, &j) == 0;
+        inflate_some(&j);
+        if (two)
+            pthread_join(t, NULL);
+    }
+    free(m);
+    if (atomic_load(&j.bad))
+        return false;
+    out->len = start + total;
+    return true;
+}
+
+int cp_cli_gunzip(const void *data, size_t len, size_t max_out, cp_buf *out, cp_diag *diag)
+{
+    if (cp_cli_inflate_fast(data, len, max_out, out))
+        return 0;
+    return cp_gunzip(data, len, max_out, out, diag);
+}
+
+typedef struct deflate_job {
+    const unsigned char *in;
+    size_t len;
+    int level;
+    size_t n;
+    cp_buf *outs;
+    atomic_size_t next;
+    atomic_int rc;
+} deflate_job;
+
+/* One member: header with its size, raw deflate, CRC and ISIZE. */
+static int deflate_member(struct libdeflate_compressor *c, const unsigned char *in, size_t len,
+                          int level, cp_buf *out)
+{
+    size_t bound = libdeflate_deflate_compress_bound(c, len);
+    if (cp_buf_reserve(out, HEAD_LEN + bound + TAIL_LEN))
+        return CPROF_ENOMEM;
+    unsigned char *p = out->data + out->len;
+    static const unsigned char head[12] = {0x1f, 0x8b, 8, 4, 0, 0, 0, 0, 0, 3, 8, 0};
+    memcpy(p, head, sizeof head);
+    p[8] = (unsigned char)(level == 9 ? 2 : level == 1 ? 4 : 0); /* XFL as zlib sets it */
+    memcpy(p + 12, "CP\4\0", 4);
+    size_t z = libdeflate_deflate_compress(c, in, len, p + HEAD_LEN, bound);
+    if (!z)
+        return CPROF_ENOMEM;
+    put_le32(p + 16, (uint32_t)(HEAD_LEN + z + TAIL_LEN));
+    put_le32(p + HEAD_LEN + z, libdeflate_crc32(0, in, len));
+    put_le32(p + HEAD_LEN + z + 4, (uint32_t)len);
+    out->len += HEAD_LEN + z + TAIL_LEN;
+    return 0;
+}
+
+static void *deflate_some(void *arg)
+{
+    deflate_job *j = arg;
+    struct libdeflate_compressor *c = libdeflate_alloc_compressor(j->level);
+    if (!c) {
+        atomic_store(&j->rc, CPROF_ENOMEM);
+        return NULL;
+    }
+    for (size_t i; !atomic_load(&j->rc) && (i = atomic_fetch_add(&j->next, 1)) < j->n;) {
+        size_t off = i * (size_t)CP_CLI_GZ_MEMBER;
+        size_t len = j->len - off < CP_CLI_GZ_MEMBER ? j->len - off : CP_CLI_GZ_MEMBER;
+        int rc = deflate_member(c, j->in + off, len, j->level, &j->outs[i]);
+        if (rc)
+            atomic_store(&j->rc, rc);
+    }
+    libdeflate_free_compressor(c);
+    return NULL;
+}
+
+int cp_cli_gzip_fast(const void *data, size_t len, int level, cp_buf *out)
+{
+    size_t n = len ? (len + CP_CLI_GZ_MEMBER - 1) / CP_CLI_GZ_MEMBER : 1;
+    deflate_job j = {.in = data, .len = len, .level = level, .n = n};
+    j.outs = calloc(n, sizeof *j.outs);
+    if (!j.outs)
+        return CPROF_ENOMEM;
+    atomic_init(&j.next, 0);
+    atomic_init(&j.rc, 0);
+    pthread_t t;
+    bool two = n > 1 && pthread_create(&t, NULL, deflate_some, &j) == 0;
+    deflate_some(&j);
+    if (two)
+        pthread_join(t, NULL);
+    int rc = atomic_load(&j.rc);
+    size_t sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += j.outs[i].len;
+    if (!rc && cp_buf_reserve(out, sum))
+        rc = CPROF_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (!rc)
+            cp_buf_append(out, j.outs[i].data, j.outs[i].len);
+        cp_buf_free(&j.outs[i]);
+    }
+    free(j.outs);
+    return rc;
+}
+
+cp_decode_opts cp_cli_decode_opts(size_t max_decompressed)
+{
+    return (cp_decode_opts){.max_decompressed = max_decompressed, .gunzip = cp_cli_gunzip};
+}
+
+int cp_cli_read_profile(const char *path, cp_profile **out, cp_diag *diag)
+{
+    cp_decode_opts o = cp_cli_decode_opts(0);
+    return cp_profile_read_file_opts(path, &o, out, diag);
+}

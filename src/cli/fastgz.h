@@ -1,0 +1,40 @@
+/* fastgz.h — gzip for the cprof command through libdeflate, zlib behind it.
+ *
+ * Contract: the same results as src/profile/gzip.c (cp_gunzip, cp_gzip),
+ * faster.  Only the cprof executable links libdeflate; libcprof.so and the
+ * libraries it is made of stay on zlib alone.  Everything here is
+ * [thread-safe] (no shared state); none of it is for signal handlers or hooks.
+ */
+#ifndef CPROF_CLI_FASTGZ_H
+#define CPROF_CLI_FASTGZ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "profile/profile.h"
+
+/* cp_gunzip's contract (append to out, every member, max_out, the bomb
+ * rule, its messages).  Sizes the output from the members' trailers and
+ * inflates with libdeflate, members on two threads; anything it cannot
+ * vouch for (a trailer that lies, a member over the bomb ratio, a member
+ * without cprof's size field after the first, corrupt data) is redone by
+ * cp_gunzip, so errors read as they always did. */
+int cp_cli_gunzip(const void *data, size_t len, size_t max_out, cp_buf *out, cp_diag *diag);
+/* Its fast path alone: true when it inflated everything (appended to out);
+ * false when it declines, out's length unchanged. */
+bool cp_cli_inflate_fast(const void *data, size_t len, size_t max_out, cp_buf *out);
+
+/* Gzip data at level into out (appended): members of at most
+ * CP_CLI_GZ_MEMBER input bytes, compressed on two threads, each carrying
+ * its own size in an extra field ("CP", RFC 1952 FEXTRA) so a reader can
+ * size and split the work without inflating.  0 or CPROF_ENOMEM. */
+#define CP_CLI_GZ_MEMBER (8u << 20)
+int cp_cli_gzip_fast(const void *data, size_t len, int level, cp_buf *out);
+
+/* Decode options with cp_cli_gunzip; max_decompressed as the caller's. */
+cp_decode_opts cp_cli_decode_opts(size_t max_decompressed);
+
+/* cp_profile_read_file through cp_cli_gunzip. */
+int cp_cli_read_profile(const char *path, cp_profile **out, cp_diag *diag);
+
+#endif
