@@ -1,4 +1,4 @@
-/* outbuf.h — the text reports' output block: lines are copied into 64 KiB
+/* outbuf.h — the text reports' output block: lines are copied into 1 MiB
  * and handed to the FILE whole.
  *
  * Contract: cp_obuf_* append bytes to a caller-owned block and fwrite it to
@@ -19,7 +19,7 @@
 typedef struct cp_obuf {
     FILE *out;
     size_t n;
-    char buf[1 << 16];
+    char buf[1 << 20];
 } cp_obuf;
 
 static inline void cp_obuf_flush(cp_obuf *o)
