@@ -1,6 +1,8 @@
 /* analysis_threads.c — ThreadSanitizer run of the analyzer's two-thread
- * paths: the graph built in two halves (cp_graph_parallel_frames = 0),
- * top's inline-mark rounds split by callee parity, and tree/peek formatted
+ * paths: the graph built on two threads (cp_graph_parallel_frames = 0:
+ * halves of the samples when trimmed, both walking every sample for the
+ * callees of their parity otherwise, merged in first-met order), top's
+ * inline-mark rounds split by callee parity, and tree/peek formatted
  * in chunks by two threads that take turns writing.  Each report is also
  * made on one thread and the texts must be equal: a race shows up either
  * as a TSan report (halt_on_error) or as different bytes.
@@ -13,31 +15,15 @@
 #include "analysis/graph.h"
 #include "analysis/prep.h"
 #include "analysis/report.h"
-#include "../unit/analysis/random_profile.h"
-
+#include "../unit/analysis/testprof.h"
 
 static char *run(int (*fn)(cp_report *, FILE *), cp_profile *p, regex_t *rx)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    cp_report r;
-    memset(&r, 0, sizeof r);
-    r.p = p;
-    r.div_index = -1;
-    r.sample_type = cp_str(p, p->sample_types[0].type);
-    r.sample_unit = cp_str(p, p->sample_types[0].unit);
-    strcpy(r.output_unit, "minimum");
-    r.total = cp_prep_total(p, 0, -1);
-    r.node_fraction = 0.005;
-    r.edge_fraction = 0.001;
-    r.symbol = rx;
-    r.symbol_src = ".";
-    if (!f || fn(&r, f)) {
+    char *buf = report_text(fn, p, 0, rx);
+    if (!buf) {
         fprintf(stderr, "analysis_threads: report failed\n");
         exit(1);
     }
-    fclose(f);
     return buf;
 }
 

@@ -12,7 +12,7 @@
 #include "analysis/rx.h"
 #include "analysis/units.h"
 #include "profile/builder.h"
-#include "random_profile.h"
+#include "testprof.h"
 
 static const char *label(int64_t v, const char *from, const char *to)
 {
@@ -345,22 +345,8 @@ Test(prep, sample_index)
 
 static char *run_report(int (*fn)(cp_report *, FILE *), cp_profile *p, int si)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    cp_report r;
-    memset(&r, 0, sizeof r);
-    r.p = p;
-    r.sample_index = si;
-    r.div_index = -1;
-    r.sample_type = cp_str(p, p->sample_types[si].type);
-    r.sample_unit = cp_str(p, p->sample_types[si].unit);
-    strcpy(r.output_unit, "minimum");
-    r.total = cp_prep_total(p, si, -1);
-    r.node_fraction = 0.005;
-    r.edge_fraction = 0.001;
-    cr_assert_eq(fn(&r, f), 0);
-    fclose(f);
+    char *buf = report_text(fn, p, si, NULL);
+    cr_assert_not_null(buf);
     return buf;
 }
 
