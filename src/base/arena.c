@@ -6,6 +6,7 @@
  */
 #include "arena.h"
 
+#include <stdbool.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -13,6 +14,7 @@ struct cp_arena_block {
     cp_arena_block *next;
     size_t size; /* bytes mapped, header included */
     size_t off;  /* first free byte */
+    bool own;    /* holds one big allocation and never another */
 };
 
 enum { BLOCK_BYTES = 1 << 20, HDR = (sizeof(cp_arena_block) + 15) & ~(size_t)15 };
@@ -50,6 +52,7 @@ void *cp_arena_alloc(cp_arena *a, size_t n)
             /* keep filling the current block; the big one goes second */
             nb->next = b->next;
             b->next = nb;
+            nb->own = true; /* only the head is ever filled */
             b = nb;
         } else {
             nb->next = b;
@@ -90,4 +93,38 @@ void cp_arena_free(cp_arena *a)
     }
     a->head = NULL;
     a->used_bytes = a->mapped_bytes = 0;
+}
+
+void cp_arena_adopt(cp_arena *dst, cp_arena *src)
+{
+    if (!src->head)
+        return;
+    cp_arena_block *last = src->head;
+    while (last->next)
+        last = last->next;
+    if (dst->head) { /* dst keeps filling its current block */
+        last->next = dst->head->next;
+        dst->head->next = src->head;
+    } else
+        dst->head = src->head;
+    dst->used_bytes += src->used_bytes;
+    dst->mapped_bytes += src->mapped_bytes;
+    dst->cap_bytes = dst->cap_bytes && src->cap_bytes ? dst->cap_bytes + src->cap_bytes : 0;
+    src->head = NULL;
+    src->used_bytes = src->mapped_bytes = 0;
+}
+
+bool cp_arena_release(cp_arena *a, const void *p)
+{
+    for (cp_arena_block **pb = &a->head; *pb; pb = &(*pb)->next) {
+        cp_arena_block *b = *pb;
+        if (!b->own || (const char *)b + HDR != (const char *)p)
+            continue;
+        *pb = b->next;
+        a->used_bytes -= b->off - HDR;
+        a->mapped_bytes -= b->size;
+        munmap(b, b->size);
+        return true;
+    }
+    return false;
 }

@@ -8,6 +8,7 @@
 #ifndef CP_BASE_ARENA_H
 #define CP_BASE_ARENA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,5 +28,12 @@ char *cp_arena_strndup(cp_arena *a, const char *s, size_t n);
 void *cp_arena_memdup(cp_arena *a, const void *p, size_t n);
 /* Release every block.  [hook-safe] */
 void cp_arena_free(cp_arena *a);
+/* Move every block of src into dst (which then frees them); src is left
+ * empty.  Caps add up (0, unlimited, wins).  [hook-safe] */
+void cp_arena_adopt(cp_arena *dst, cp_arena *src);
+/* Give back the pages of p when it is a big allocation (over a quarter of
+ * the 1 MiB block) with a mapping of its own; true if it was.  p must not
+ * be used after.  For arrays replaced by bigger copies.  [hook-safe] */
+bool cp_arena_release(cp_arena *a, const void *p);
 
 #endif

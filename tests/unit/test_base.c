@@ -38,6 +38,37 @@ Test(arena, big_blocks_do_not_waste_current)
     cp_arena_free(&a);
 }
 
+Test(arena, adopt_and_release)
+{
+    cp_arena a = {0}, b = {0};
+    a.cap_bytes = 8 << 20;
+    b.cap_bytes = 8 << 20;
+    char *sa = cp_arena_alloc(&a, 64), *sb = cp_arena_alloc(&b, 64);
+    char *bigb = cp_arena_alloc(&b, 3 << 20);
+    cr_assert(sa && sb && bigb);
+    strcpy(sb, "from b");
+    memset(bigb, 7, 3 << 20);
+    size_t used = a.used_bytes + b.used_bytes, mapped = a.mapped_bytes + b.mapped_bytes;
+    cp_arena_adopt(&a, &b);
+    cr_assert_null(b.head);
+    cr_assert_eq(b.used_bytes, 0);
+    cr_assert_eq(a.used_bytes, used);
+    cr_assert_eq(a.mapped_bytes, mapped);
+    cr_assert_eq(a.cap_bytes, 16 << 20, "caps add up");
+    cr_assert_str_eq(sb, "from b", "adopted blocks stay mapped");
+    char *s2 = cp_arena_alloc(&a, 64);
+    cr_assert_eq(s2 - sa, 64, "a keeps filling its own block");
+    /* a big allocation of its own goes back; a small one cannot */
+    cr_assert_not(cp_arena_release(&a, sb));
+    cr_assert_not(cp_arena_release(&a, sa));
+    cr_assert(cp_arena_release(&a, bigb));
+    cr_assert_eq(a.mapped_bytes, mapped - ((3u << 20) + 4096));
+    cr_assert_not(cp_arena_release(&a, bigb), "released once");
+    cr_assert_str_eq(sb, "from b");
+    cp_arena_free(&a);
+    cr_assert_eq(a.mapped_bytes, 0);
+}
+
 Test(map, put_get_many)
 {
     cp_map m = {0};
