@@ -33,6 +33,15 @@ cp_profile *cp_prep_merge_owned(cp_profile **ps, const double *scales, const boo
  * samples dropped.  For every report whose text does not show ids (all but
  * raw, proto and merge).  0 or CPROF_ENOMEM (p is then half-folded). */
 int cp_prep_fold(cp_profile *p);
+/* cp_prep_merge_owned's result for the reports that show no ids, made by
+ * concatenating the profiles and folding them in place (prep_fold.c): no
+ * builder, no copy of the records.  Only when cp_prep_fold_merge_ok says
+ * it gives the same (n >= 2, scales of 1 or -1, no diff_base, compatible
+ * types, equal string escaping).  Takes ownership of ps[0..n) (slots set
+ * to NULL); NULL on ENOMEM. */
+bool cp_prep_fold_merge_ok(cp_profile *const *ps, const double *scales, const bool *diff_base,
+                           size_t n);
+cp_profile *cp_prep_fold_merge(cp_profile **ps, const double *scales, size_t n);
 
 /* -tagroot and -tagleaf (comma-separated label keys): pseudo frames named by
  * each sample's label values, added above the root or below the leaf, as

@@ -363,3 +363,191 @@ int cp_prep_fold(cp_profile *p)
     free(f.lscratch);
     return rc;
 }
+
+/* ---- several profiles: concatenated, then folded ----------------------------
+ *
+ * go's Merge of several profiles keys every record the same way whichever
+ * profile it came from, so merging them is folding their concatenation:
+ * profile i's strings, mappings, functions, locations and samples are
+ * appended after those of profiles 0..i-1 (its indices moved by their
+ * counts, string 0 staying the empty string 0), its values multiplied by
+ * its scale, and the whole folded in place.  The headers combine as
+ * prep_merge.c combines them.  The blocks of the later profiles' arenas
+ * move into the first one's, so nothing is copied but the top-level arrays.
+ * Only where the builder merge would give the same: scales of 1 or -1
+ * (exact for the values cp_cli_small_values admits), no -diff_base label
+ * to add, equal string escaping and compatible types (the builder reports
+ * the error otherwise). */
+
+static bool same_types(const cp_profile *a, const cp_profile *b)
+{
+    if (a->nsample_types != b->nsample_types ||
+        strcmp(cp_str(a, a->period_type.type), cp_str(b, b->period_type.type)) ||
+        strcmp(cp_str(a, a->period_type.unit), cp_str(b, b->period_type.unit)))
+        return false;
+    for (size_t k = 0; k < a->nsample_types; k++)
+        if (strcmp(cp_str(a, a->sample_types[k].type), cp_str(b, b->sample_types[k].type)) ||
+            strcmp(cp_str(a, a->sample_types[k].unit), cp_str(b, b->sample_types[k].unit)))
+            return false;
+    return true;
+}
+
+bool cp_prep_fold_merge_ok(cp_profile *const *ps, const double *scales, const bool *diff_base,
+                           size_t n)
+{
+    if (n < 2)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        double sc = scales ? scales[i] : 1.0;
+        if ((sc != 1.0 && sc != -1.0) || (diff_base && diff_base[i]) ||
+            ps[i]->nul_escaped != ps[0]->nul_escaped || !same_types(ps[0], ps[i]) ||
+            ps[i]->nstrings > UINT32_MAX / 4 || ps[i]->nlocations > UINT32_MAX / 4 ||
+            ps[i]->nfunctions > UINT32_MAX / 4 || ps[i]->nmappings > UINT32_MAX / 4)
+            return false;
+    }
+    return true;
+}
+
+static int64_t str_moved(int64_t i, size_t by)
+{
+    return i > 0 ? i + (int64_t)by : i;
+}
+
+/* q's indices moved past p's records (p: the concatenation so far) */
+static void move_indices(cp_profile *q, const cp_profile *p, uint64_t lid, uint64_t fid,
+                         uint64_t mid, bool negate)
+{
+    size_t ns = p->nstrings;
+    for (size_t i = 0; i < q->nmappings; i++) {
+        cp_mapping *m = &q->mappings[i];
+        m->id += mid;
+        m->filename = str_moved(m->filename, ns);
+        m->build_id = str_moved(m->build_id, ns);
+    }
+    for (size_t i = 0; i < q->nfunctions; i++) {
+        cp_function *f = &q->functions[i];
+        f->id += fid;
+        f->name = str_moved(f->name, ns);
+        f->system_name = str_moved(f->system_name, ns);
+        f->filename = str_moved(f->filename, ns);
+    }
+    for (size_t i = 0; i < q->nlocations; i++) {
+        cp_location *l = &q->locations[i];
+        l->id += lid;
+        if (l->mapping != CP_NO_MAPPING)
+            l->mapping += (uint32_t)p->nmappings;
+        for (uint32_t k = 0; k < l->nlines; k++)
+            if (l->lines[k].func != CP_NO_FUNCTION)
+                l->lines[k].func += (uint32_t)p->nfunctions;
+    }
+    for (size_t i = 0; i < q->nsamples; i++) {
+        cp_sample *s = &q->samples[i];
+        for (uint32_t k = 0; k < s->nlocs; k++)
+            s->locs[k] += (uint32_t)p->nlocations;
+        for (uint32_t k = 0; k < s->nlabels; k++) {
+            cp_label *lb = &s->labels[k];
+            lb->key = str_moved(lb->key, ns);
+            lb->str = str_moved(lb->str, ns);
+            lb->num_unit = str_moved(lb->num_unit, ns);
+        }
+        for (size_t k = 0; negate && k < q->nsample_types; k++)
+            s->values[k] = (int64_t)(0 - (uint64_t)s->values[k]);
+    }
+    for (size_t i = 0; i < q->ncomments; i++)
+        q->comments[i] = str_moved(q->comments[i], ns);
+}
+
+/* dst = a then b, in p's arena; NULL on ENOMEM */
+static void *cat(cp_profile *p, const void *a, size_t na, const void *b, size_t nb, size_t elem)
+{
+    char *d = cp_arena_alloc(&p->arena, (na + nb) * elem + 1);
+    if (d) {
+        if (na)
+            memcpy(d, a, na * elem);
+        if (nb)
+            memcpy(d + na * elem, b, nb * elem);
+    }
+    return d;
+}
+
+static uint64_t max_id(const void *recs, size_t n, size_t elem)
+{
+    uint64_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t id = *(const uint64_t *)((const char *)recs + i * elem);
+        m = id > m ? id : m;
+    }
+    return m;
+}
+
+cp_profile *cp_prep_fold_merge(cp_profile **ps, const double *scales, size_t n)
+{
+    cp_profile *p = ps[0];
+    ps[0] = NULL;
+    int rc = 0;
+    if (scales && scales[0] == -1.0) /* profile 0 scaled too */
+        for (size_t i = 0; i < p->nsamples; i++)
+            for (size_t k = 0; k < p->nsample_types; k++)
+                p->samples[i].values[k] = (int64_t)(0 - (uint64_t)p->samples[i].values[k]);
+    int64_t tmin = p->time_nanos, dur = p->duration_nanos, period = p->period;
+    for (size_t i = 1; i < n && !rc; i++) {
+        cp_profile *q = ps[i];
+        ps[i] = NULL;
+        if (tmin == 0 || q->time_nanos < tmin)
+            tmin = q->time_nanos;
+        dur += q->duration_nanos;
+        if (period == 0 || period < q->period)
+            period = q->period;
+        move_indices(q, p, max_id(p->locations, p->nlocations, sizeof *p->locations),
+                     max_id(p->functions, p->nfunctions, sizeof *p->functions),
+                     max_id(p->mappings, p->nmappings, sizeof *p->mappings),
+                     scales && scales[i] == -1.0);
+        if (!*cp_str(p, p->default_sample_type) && *cp_str(q, q->default_sample_type))
+            p->default_sample_type = str_moved(q->default_sample_type, p->nstrings);
+        cp_arena_adopt(&p->arena, &q->arena); /* q's records now live in p (caps add) */
+        void *st = cat(p, p->strings, p->nstrings, q->strings, q->nstrings, sizeof *p->strings);
+        void *mp = cat(p, p->mappings, p->nmappings, q->mappings, q->nmappings, sizeof *p->mappings);
+        void *fn = cat(p, p->functions, p->nfunctions, q->functions, q->nfunctions,
+                       sizeof *p->functions);
+        void *lc = cat(p, p->locations, p->nlocations, q->locations, q->nlocations,
+                       sizeof *p->locations);
+        void *sm = cat(p, p->samples, p->nsamples, q->samples, q->nsamples, sizeof *p->samples);
+        void *cm = cat(p, p->comments, p->ncomments, q->comments, q->ncomments, sizeof *p->comments);
+        if (!st || !mp || !fn || !lc || !sm || !cm)
+            rc = CPROF_ENOMEM;
+        else {
+            /* the arrays just copied: their own mappings go back (peak) */
+            const void *old[] = {p->strings,   q->strings,  p->mappings, q->mappings,
+                                 p->functions, q->functions, p->locations, q->locations,
+                                 p->samples,   q->samples,  p->comments, q->comments};
+            for (size_t k = 0; k < sizeof old / sizeof old[0]; k++)
+                if (old[k])
+                    cp_arena_release(&p->arena, old[k]);
+            p->strings = st;
+            p->mappings = mp;
+            p->functions = fn;
+            p->locations = lc;
+            p->samples = sm;
+            p->comments = cm;
+            p->nstrings += q->nstrings;
+            p->nmappings += q->nmappings;
+            p->nfunctions += q->nfunctions;
+            p->nlocations += q->nlocations;
+            p->nsamples += q->nsamples;
+            p->ncomments += q->ncomments;
+        }
+        cp_profile_free(q);
+    }
+    for (size_t i = 1; i < n; i++) { /* those an error left */
+        cp_profile_free(ps[i]);
+        ps[i] = NULL;
+    }
+    p->time_nanos = tmin;
+    p->duration_nanos = dur;
+    p->period = period;
+    if (rc || cp_prep_fold(p)) {
+        cp_profile_free(p);
+        return NULL;
+    }
+    return p;
+}

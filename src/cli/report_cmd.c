@@ -127,6 +127,12 @@ static cp_profile *fetch(const opts *o, int *rc)
             cp_profile_free(p);
             p = NULL;
         }
+    } else if (want_merge && strcmp(o->cmd, "raw") && strcmp(o->cmd, "merge") &&
+               strcmp(o->cmd, "proto") && cp_prep_fold_merge_ok(ps, scales, diffs, np)) {
+        /* several profiles whose ids the report does not show: their
+         * concatenation folded in place, no builder (-base's merge) */
+        if (!(p = cp_prep_fold_merge(ps, scales, np)))
+            cp_diag_set(&d, CPROF_ENOMEM, "out of memory");
     } else if (want_merge) {
         p = cp_prep_merge_owned(ps, scales, diffs, np, &d);
     } else {

@@ -1,4 +1,5 @@
-/* test_fold.c — cp_prep_fold (go's merge of one profile, in place) against
+/* test_fold.c — cp_prep_fold (go's merge of one profile, in place) and
+ * cp_prep_fold_merge (several, concatenated then folded) against
  * cp_prep_merge (the builder's copy, which go tool pprof's output confirms
  * in the comparison suite) on profiles full of repeated records, and exact
  * figures on a hand-built one. */
@@ -55,15 +56,9 @@ static bool label_same(const cp_profile *a, const cp_label *x, const cp_profile 
     return x->num == y->num && !strcmp(S(a, x->num_unit), S(b, y->num_unit));
 }
 
-static void check_seed(uint64_t seed, bool quirks)
+/* a (folded) holds what m (merged by the builder) holds, ids aside */
+static void expect_same(const cp_profile *a, const cp_profile *m, uint64_t seed)
 {
-    cp_profile *src = dupprof_make(seed, quirks);
-    cp_profile *a = reread(src), *b = reread(src);
-    cp_profile_free(src);
-    cr_assert_eq(cp_prep_fold(a), 0);
-    cp_diag d;
-    cp_profile *m = cp_prep_merge(&b, NULL, NULL, 1, &d);
-    cr_assert_not_null(m, "%s", d.msg);
     cr_assert_eq(a->nsamples, m->nsamples, "seed %lu: %zu samples folded, %zu merged",
                  (unsigned long)seed, a->nsamples, m->nsamples);
     for (size_t i = 0; i < a->nsamples; i++) {
@@ -85,8 +80,103 @@ static void check_seed(uint64_t seed, bool quirks)
     cr_assert_eq(a->ncomments, m->ncomments);
     for (size_t i = 0; i < a->ncomments; i++)
         cr_assert_str_eq(S(a, a->comments[i]), S(m, m->comments[i]));
+    cr_assert_eq(a->time_nanos, m->time_nanos);
+    cr_assert_eq(a->duration_nanos, m->duration_nanos);
+    cr_assert_eq(a->period, m->period);
+    cr_assert_str_eq(S(a, a->default_sample_type), S(m, m->default_sample_type));
+    cr_assert(a->nmappings > 0 || m->nmappings == 0);
+    if (m->nmappings) /* the report's File: line */
+        cr_assert_str_eq(S(a, a->mappings[0].filename), S(m, m->mappings[0].filename));
+}
+
+static void check_seed(uint64_t seed, bool quirks)
+{
+    cp_profile *src = dupprof_make(seed, quirks);
+    cp_profile *a = reread(src), *b = reread(src);
+    cp_profile_free(src);
+    cr_assert_eq(cp_prep_fold(a), 0);
+    cp_diag d;
+    cp_profile *m = cp_prep_merge(&b, NULL, NULL, 1, &d);
+    cr_assert_not_null(m, "%s", d.msg);
+    expect_same(a, m, seed);
     cp_profile_free(a);
     cp_profile_free(m);
+}
+
+/* q's string table in reverse order (the empty string 0 stays): dupprof's
+ * tables put the same words at the same indices, so a merge that forgot
+ * to move some index of the second profile would still read the right
+ * word without this. */
+static int64_t rev(const cp_profile *q, int64_t i)
+{
+    return i > 0 && (size_t)i < q->nstrings ? (int64_t)q->nstrings - i : i;
+}
+
+static void reverse_strings(cp_profile *q)
+{
+    const char **t = cp_arena_alloc(&q->arena, (q->nstrings + 1) * sizeof *t);
+    cr_assert_not_null(t);
+    for (size_t i = 0; i < q->nstrings; i++)
+        t[rev(q, (int64_t)i)] = q->strings[i];
+    for (size_t i = 0; i < q->nsample_types; i++) {
+        q->sample_types[i].type = rev(q, q->sample_types[i].type);
+        q->sample_types[i].unit = rev(q, q->sample_types[i].unit);
+    }
+    q->period_type.type = rev(q, q->period_type.type);
+    q->period_type.unit = rev(q, q->period_type.unit);
+    q->default_sample_type = rev(q, q->default_sample_type);
+    q->drop_frames = rev(q, q->drop_frames);
+    q->keep_frames = rev(q, q->keep_frames);
+    for (size_t i = 0; i < q->ncomments; i++)
+        q->comments[i] = rev(q, q->comments[i]);
+    for (size_t i = 0; i < q->nmappings; i++) {
+        q->mappings[i].filename = rev(q, q->mappings[i].filename);
+        q->mappings[i].build_id = rev(q, q->mappings[i].build_id);
+    }
+    for (size_t i = 0; i < q->nfunctions; i++) {
+        q->functions[i].name = rev(q, q->functions[i].name);
+        q->functions[i].system_name = rev(q, q->functions[i].system_name);
+        q->functions[i].filename = rev(q, q->functions[i].filename);
+    }
+    for (size_t i = 0; i < q->nsamples; i++)
+        for (uint32_t k = 0; k < q->samples[i].nlabels; k++) {
+            cp_label *l = &q->samples[i].labels[k];
+            l->key = rev(q, l->key);
+            l->str = rev(q, l->str);
+            l->num_unit = rev(q, l->num_unit);
+        }
+    q->strings = t;
+}
+
+/* Several profiles (the second subtracted, as -base does): their
+ * concatenation folded equals the builder's merge. */
+static int check_pair(uint64_t seed, bool quirks, double scale2)
+{
+    cp_profile *s1 = dupprof_make(seed, quirks), *s2 = dupprof_make(seed + 7919, quirks);
+    reverse_strings(s2);
+    cp_profile *a[2] = {reread(s1), reread(s2)}, *b[2] = {reread(s1), reread(s2)};
+    cp_profile_free(s1);
+    cp_profile_free(s2);
+    double sc[2] = {1.0, scale2};
+    if (!cp_prep_fold_merge_ok(a, sc, NULL, 2)) { /* other types: the builder's case */
+        for (int i = 0; i < 2; i++) {
+            cp_profile_free(a[i]);
+            cp_profile_free(b[i]);
+        }
+        return 0;
+    }
+    cp_profile *f = cp_prep_fold_merge(a, sc, 2);
+    cr_assert_not_null(f);
+    cr_assert(!a[0] && !a[1]);
+    cp_diag d;
+    cp_profile *m = cp_prep_merge(b, sc, NULL, 2, &d);
+    cr_assert_not_null(m, "%s", d.msg);
+    expect_same(f, m, seed);
+    cp_profile_free(f);
+    cp_profile_free(m);
+    cp_profile_free(b[0]);
+    cp_profile_free(b[1]);
+    return 1;
 }
 
 Test(fold, same_samples_as_the_merge)
@@ -95,6 +185,25 @@ Test(fold, same_samples_as_the_merge)
         check_seed(seed, false);
         check_seed(seed, true);
     }
+}
+
+Test(fold, several_profiles_as_the_merge)
+{
+    int n = 0;
+    for (uint64_t seed = 1; seed <= 150; seed++)
+        n += check_pair(seed, false, -1.0) + check_pair(seed, true, -1.0) +
+             check_pair(seed, true, 1.0);
+    cr_assert_gt(n, 200, "only %d of 450 pairs were compatible", n);
+    /* what the concatenation cannot give the builder's way is left to it */
+    cp_profile *x = dupprof_make(1, false), *y = dupprof_make(2, false);
+    double half[2] = {1.0, 0.5};
+    bool diff[2] = {false, true};
+    cp_profile *xy[2] = {x, y};
+    cr_assert(!cp_prep_fold_merge_ok(xy, half, NULL, 2));
+    cr_assert(!cp_prep_fold_merge_ok(xy, NULL, diff, 2));
+    cr_assert(!cp_prep_fold_merge_ok(xy, NULL, NULL, 1));
+    cp_profile_free(x);
+    cp_profile_free(y);
 }
 
 /* A profile written by hand: the figures the fold must give. */
