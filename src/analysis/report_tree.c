@@ -273,9 +273,8 @@ static int print_nodes(const tree_ctx *c, size_t n, FILE *out)
 {
     tree_job a, b;
     size_t *starts = NULL, nchunks = 0, cap = 0;
+    memset(&b, 0, sizeof b); /* made only for two chunks or more */
     int rc = job_init(&a, c);
-    if (!rc)
-        rc = job_init(&b, c);
     if (rc)
         goto out;
     if (chunk_end(c, 0, n) >= n) { /* one chunk: no thread, no copy */
@@ -286,6 +285,8 @@ static int print_nodes(const tree_ctx *c, size_t n, FILE *out)
         cp_obuf_flush(a.ob);
         goto out;
     }
+    if ((rc = job_init(&b, c)))
+        goto out;
     for (size_t i = 0;; i = chunk_end(c, i, n)) {
         if (cp_grow(&starts, &cap, nchunks + 1, sizeof *starts)) {
             rc = CPROF_ENOMEM;
