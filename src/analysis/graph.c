@@ -324,6 +324,7 @@ typedef struct part {
     size_t s0, s1; /* the samples whose values this part sums */
     size_t w0, w1; /* the samples it walks for edges (s0, s1 unless split by dst) */
     int parity;    /* -1: every edge; 0 or 1: only edges into nodes of that parity */
+    bool ticks;      /* record first[]: the parity split in first-met order */
     uint64_t *first; /* per edge, the tick (kept frames walked before it, the
                       * same count on both threads) it was first met at:
                       * the parity split's parts merge by it */
@@ -419,7 +420,7 @@ static __attribute__((noinline)) int add_edge_slow(part *pt, hot *d, uint32_t sr
         return CPROF_ENOMEM;
     d->last_src = src;
     d->last_edge = at;
-    if (inserted && pt->fcap != SIZE_MAX) {
+    if (inserted && pt->ticks) {
         if (cp_grow(&pt->first, &pt->fcap, pt->ne, sizeof *pt->first))
             return CPROF_ENOMEM;
         pt->first[at] = tick;
@@ -575,7 +576,6 @@ static int part_init(part *pt, cp_graph *g, size_t s0, size_t s1, bool edges)
     pt->s1 = pt->w1 = s1;
     pt->parity = -1;
     pt->edges = edges;
-    pt->fcap = SIZE_MAX; /* first-met ticks off */
     size_t n = g->nnodes ? g->nnodes : 1;
     pt->h = malloc(n * sizeof *pt->h);
     pt->flat = calloc(n, sizeof *pt->flat);
@@ -615,7 +615,7 @@ static int part_merge(part *a, part *b, size_t nnodes)
             a->e = e;
             a->ecap = a->ne + b->ne;
         }
-        if (b->ne && a->fcap != SIZE_MAX) {
+        if (b->ne && a->ticks) {
             /* both lists are in first-met order and disjoint: merged from
              * the back, in place, into the one-thread order */
             size_t i = a->ne, j = b->ne, w = a->ne + b->ne;
@@ -697,16 +697,16 @@ int cp_graph_build(cp_graph *g, bool all_kept, bool edges)
      * trims' rebuilds, which only shrink the kept set, walk for edges
      * alone. */
     bool sums = false;
-    for (size_t i = 0; i < g->nnodes && !sums; i++)
-        sums = nodes[i].kept && !nodes[i].summed;
+    size_t nkept = 0;
+    for (size_t i = 0; i < g->nnodes; i++) {
+        sums = sums || (nodes[i].kept && !nodes[i].summed);
+        nkept += nodes[i].kept;
+    }
     if (!sums) {
         pa.s0 = pa.s1 = pb.s0 = pb.s1 = 0;
         if (!edges)
             pa.w1 = pb.w1 = 0; /* nothing to walk for */
     }
-    size_t nkept = 0;
-    for (size_t i = 0; i < g->nnodes; i++)
-        nkept += nodes[i].kept;
     if (edges && half < p->nsamples && (g->edge_dst_only || nkept * 2 >= g->nnodes)) {
         /* each thread walks every sample for the edges into its half of
          * the nodes, so the two tables are disjoint and half the size, none
@@ -721,8 +721,7 @@ int cp_graph_build(cp_graph *g, bool all_kept, bool edges)
         pb.w0 = 0;
         pa.parity = 0;
         pb.parity = 1;
-        if (!g->edge_dst_only)
-            pa.fcap = pb.fcap = 0;
+        pa.ticks = pb.ticks = !g->edge_dst_only;
     }
     pthread_t t;
     bool two = half < p->nsamples && pthread_create(&t, NULL, build_part, &pb) == 0;

@@ -221,7 +221,7 @@ static bool want_ranks(const cp_graph *g)
     return g->nedges > 4 * g->nnodes + 10000;
 }
 
-/* Sorts v with keys in *buf (grown to *cap bytes' worth of keys). */
+/* Sorts v with keys in *buf (room for *cap keys, grown as needed). */
 static void edge_sort(cp_graph *g, uint32_t *v, size_t n, void **buf, size_t *cap)
 {
     if (!g->rank && want_ranks(g))
@@ -257,9 +257,11 @@ size_t cp_graph_edges_sorted(cp_graph *g, uint32_t node, bool in, uint32_t **out
 
 int cp_graph_sort_ready(cp_graph *g)
 {
-    for (size_t i = 0; i < g->nnodes; i++)
-        if (!cp_graph_pname(g, (uint32_t)i) || !g->nodes[i].pname)
+    for (size_t i = 0; i < g->nnodes; i++) {
+        cp_graph_pname(g, (uint32_t)i);
+        if (!g->nodes[i].pname) /* "" returned, nothing kept: out of memory */
             return CPROF_ENOMEM;
+    }
     if (want_ranks(g)) {
         make_ranks(g);
         if (!g->rank)

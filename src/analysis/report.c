@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "analysis/graph.h"
-#include "analysis/outbuf.h"
 #include "analysis/report.h"
 #include "analysis/units.h"
 
@@ -216,8 +215,7 @@ static int inline_edges(cp_report *r, cp_graph *g, const cp_trim_result *t)
         for (size_t i = 0; i < g->nedges; i++) {
             const cp_gedge *e = &g->edges[i];
             uint8_t bit = e->inl ? 1 : 2;
-            int64_t w = e->weight < 0 ? (int64_t)(0 - (uint64_t)e->weight) : e->weight;
-            if (!(have[e->dst] & 4) || (have[e->dst] & bit) || w < t->edge_cut)
+            if (!(have[e->dst] & 4) || (have[e->dst] & bit) || cp_wabs(e->weight) < t->edge_cut)
                 continue; /* not printed, already represented, or dropped */
             if (cp_grow(&keep, &cap, nkeep + 1, sizeof *keep)) {
                 rc = CPROF_ENOMEM;
