@@ -43,6 +43,16 @@ bool cp_prep_fold_merge_ok(cp_profile *const *ps, const double *scales, const bo
                            size_t n);
 cp_profile *cp_prep_fold_merge(cp_profile **ps, const double *scales, size_t n);
 
+/* What both merges share (prep_merge.c): whether b can be merged with a
+ * (the same sample and period types, by text), and the merged header's
+ * times as go's merge makes them (earliest start, summed durations,
+ * largest period), added one profile at a time from {0}. */
+bool cp_prep_same_types(const cp_profile *a, const cp_profile *b);
+typedef struct cp_merge_times {
+    int64_t time_nanos, duration_nanos, period;
+} cp_merge_times;
+void cp_prep_merge_times_add(cp_merge_times *t, const cp_profile *q);
+
 /* -tagroot and -tagleaf (comma-separated label keys): pseudo frames named by
  * each sample's label values, added above the root or below the leaf, as
  * go tool pprof's addLabelNodes.  rootm and leafm tell whether any sample had

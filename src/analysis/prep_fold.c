@@ -28,6 +28,7 @@
  * tables and copies the result into a new arena: a fifth of `cprof traces`'s
  * instructions at 150k stacks and a second model in memory.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -372,40 +373,32 @@ int cp_prep_fold(cp_profile *p)
  * appended after those of profiles 0..i-1 (its indices moved by their
  * counts, string 0 staying the empty string 0), its values multiplied by
  * its scale, and the whole folded in place.  The headers combine as
- * prep_merge.c combines them.  The blocks of the later profiles' arenas
- * move into the first one's, so nothing is copied but the top-level arrays.
+ * prep_merge.c combines them (cp_prep_merge_times_add).  The blocks of
+ * the later profiles' arenas move into the first one's, so nothing is
+ * copied but the top-level arrays.
  * Only where the builder merge would give the same: scales of 1 or -1
  * (exact for the values cp_cli_small_values admits), no -diff_base label
  * to add, equal string escaping and compatible types (the builder reports
  * the error otherwise). */
-
-static bool same_types(const cp_profile *a, const cp_profile *b)
-{
-    if (a->nsample_types != b->nsample_types ||
-        strcmp(cp_str(a, a->period_type.type), cp_str(b, b->period_type.type)) ||
-        strcmp(cp_str(a, a->period_type.unit), cp_str(b, b->period_type.unit)))
-        return false;
-    for (size_t k = 0; k < a->nsample_types; k++)
-        if (strcmp(cp_str(a, a->sample_types[k].type), cp_str(b, b->sample_types[k].type)) ||
-            strcmp(cp_str(a, a->sample_types[k].unit), cp_str(b, b->sample_types[k].unit)))
-            return false;
-    return true;
-}
 
 bool cp_prep_fold_merge_ok(cp_profile *const *ps, const double *scales, const bool *diff_base,
                            size_t n)
 {
     if (n < 2)
         return false;
+    size_t ns = 0, nl = 0, nf = 0, nm = 0; /* the concatenation's counts */
     for (size_t i = 0; i < n; i++) {
         double sc = scales ? scales[i] : 1.0;
         if ((sc != 1.0 && sc != -1.0) || (diff_base && diff_base[i]) ||
-            ps[i]->nul_escaped != ps[0]->nul_escaped || !same_types(ps[0], ps[i]) ||
-            ps[i]->nstrings > UINT32_MAX / 4 || ps[i]->nlocations > UINT32_MAX / 4 ||
-            ps[i]->nfunctions > UINT32_MAX / 4 || ps[i]->nmappings > UINT32_MAX / 4)
+            ps[i]->nul_escaped != ps[0]->nul_escaped || !cp_prep_same_types(ps[0], ps[i]))
             return false;
+        ns += ps[i]->nstrings;
+        nl += ps[i]->nlocations;
+        nf += ps[i]->nfunctions;
+        nm += ps[i]->nmappings;
     }
-    return true;
+    /* indices are 32 bits, UINT32_MAX meaning none */
+    return ns < UINT32_MAX && nl < UINT32_MAX && nf < UINT32_MAX && nm < UINT32_MAX;
 }
 
 static int64_t str_moved(int64_t i, size_t by)
@@ -470,6 +463,10 @@ static void *cat(cp_profile *p, const void *a, size_t na, const void *b, size_t 
     return d;
 }
 
+/* the largest id of n records of elem bytes, each starting with its id */
+_Static_assert(offsetof(cp_location, id) == 0 && offsetof(cp_function, id) == 0 &&
+                   offsetof(cp_mapping, id) == 0,
+               "max_id reads the id at the start of each record");
 static uint64_t max_id(const void *recs, size_t n, size_t elem)
 {
     uint64_t m = 0;
@@ -489,15 +486,12 @@ cp_profile *cp_prep_fold_merge(cp_profile **ps, const double *scales, size_t n)
         for (size_t i = 0; i < p->nsamples; i++)
             for (size_t k = 0; k < p->nsample_types; k++)
                 p->samples[i].values[k] = (int64_t)(0 - (uint64_t)p->samples[i].values[k]);
-    int64_t tmin = p->time_nanos, dur = p->duration_nanos, period = p->period;
+    cp_merge_times mt = {0};
+    cp_prep_merge_times_add(&mt, p);
     for (size_t i = 1; i < n && !rc; i++) {
         cp_profile *q = ps[i];
         ps[i] = NULL;
-        if (tmin == 0 || q->time_nanos < tmin)
-            tmin = q->time_nanos;
-        dur += q->duration_nanos;
-        if (period == 0 || period < q->period)
-            period = q->period;
+        cp_prep_merge_times_add(&mt, q);
         move_indices(q, p, max_id(p->locations, p->nlocations, sizeof *p->locations),
                      max_id(p->functions, p->nfunctions, sizeof *p->functions),
                      max_id(p->mappings, p->nmappings, sizeof *p->mappings),
@@ -542,9 +536,9 @@ cp_profile *cp_prep_fold_merge(cp_profile **ps, const double *scales, size_t n)
         cp_profile_free(ps[i]);
         ps[i] = NULL;
     }
-    p->time_nanos = tmin;
-    p->duration_nanos = dur;
-    p->period = period;
+    p->time_nanos = mt.time_nanos;
+    p->duration_nanos = mt.duration_nanos;
+    p->period = mt.period;
     if (rc || cp_prep_fold(p)) {
         cp_profile_free(p);
         return NULL;

@@ -23,6 +23,28 @@
 
 /* ---- merge ---------------------------------------------------------- */
 
+bool cp_prep_same_types(const cp_profile *a, const cp_profile *b)
+{
+    if (a->nsample_types != b->nsample_types ||
+        strcmp(S(a, a->period_type.type), S(b, b->period_type.type)) ||
+        strcmp(S(a, a->period_type.unit), S(b, b->period_type.unit)))
+        return false;
+    for (size_t k = 0; k < a->nsample_types; k++)
+        if (strcmp(S(a, a->sample_types[k].type), S(b, b->sample_types[k].type)) ||
+            strcmp(S(a, a->sample_types[k].unit), S(b, b->sample_types[k].unit)))
+            return false;
+    return true;
+}
+
+void cp_prep_merge_times_add(cp_merge_times *t, const cp_profile *q)
+{
+    if (t->time_nanos == 0 || q->time_nanos < t->time_nanos)
+        t->time_nanos = q->time_nanos;
+    t->duration_nanos += q->duration_nanos;
+    if (t->period == 0 || t->period < q->period)
+        t->period = q->period;
+}
+
 static bool zero_sample(const cp_profile *p, const cp_sample *s)
 {
     for (size_t k = 0; k < p->nsample_types; k++)
@@ -127,34 +149,24 @@ static cp_profile *merge(cp_profile *const *ps, const double *scales, const bool
     cp_pbuilder *b = cp_pbuilder_new(true);
     if (!b)
         return NULL;
-    int64_t tmin = 0, dur = 0, period = 0;
+    cp_merge_times mt = {0};
     const cp_profile *p0 = ps[0];
     const char *dflt = "";
     for (size_t i = 0; i < n; i++) {
         const cp_profile *q = ps[i];
-        bool ok = q->nsample_types == p0->nsample_types &&
-                  !strcmp(S(q, q->period_type.type), S(p0, p0->period_type.type)) &&
-                  !strcmp(S(q, q->period_type.unit), S(p0, p0->period_type.unit));
-        for (size_t k = 0; ok && k < p0->nsample_types; k++)
-            ok = !strcmp(S(q, q->sample_types[k].type), S(p0, p0->sample_types[k].type)) &&
-                 !strcmp(S(q, q->sample_types[k].unit), S(p0, p0->sample_types[k].unit));
-        if (!ok) {
+        if (!cp_prep_same_types(p0, q)) {
             cp_diag_set(diag, CPROF_EINVAL, "incompatible sample or period types in profile %zu",
                         i + 1);
             cp_pbuilder_free(b);
             return NULL;
         }
-        if (tmin == 0 || q->time_nanos < tmin)
-            tmin = q->time_nanos;
-        dur += q->duration_nanos;
-        if (period == 0 || period < q->period)
-            period = q->period;
+        cp_prep_merge_times_add(&mt, q);
         if (!*dflt)
             dflt = S(q, q->default_sample_type);
     }
     for (size_t i = 0; i < p0->nsample_types; i++)
         cp_pbuilder_sample_type(b, S(p0, p0->sample_types[i].type), S(p0, p0->sample_types[i].unit));
-    cp_pbuilder_period(b, S(p0, p0->period_type.type), S(p0, p0->period_type.unit), period);
+    cp_pbuilder_period(b, S(p0, p0->period_type.type), S(p0, p0->period_type.unit), mt.period);
     if (*dflt)
         cp_pbuilder_default_sample_type(b, dflt);
     if (p0->drop_frames || p0->keep_frames)
@@ -188,13 +200,13 @@ static cp_profile *merge(cp_profile *const *ps, const double *scales, const bool
         cp_pbuilder_free(b);
         return NULL;
     }
-    cp_pbuilder_times(b, tmin, dur);
+    cp_pbuilder_times(b, mt.time_nanos, mt.duration_nanos);
     cp_profile *p = cp_pbuilder_finish_free(b);
     if (!p) {
         cp_diag_set(diag, CPROF_ENOMEM, "merging profiles: out of memory");
         return NULL;
     }
-    p->period = period;
+    p->period = mt.period;
     for (size_t i = 0; i < p->nsamples; i++)
         if (zero_sample(p, &p->samples[i])) {
             /* values cancelled out: merge again to drop them, as Go does */
