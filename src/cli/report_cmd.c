@@ -96,8 +96,9 @@ static cp_profile *fetch(const opts *o, int *rc)
     /* go merges even a single profile: ids renumbered, equal samples folded
      * (which changes totals of |value| when signs mix), zero samples gone.
      * Reports that cannot tell the difference skip the copy. */
-    bool want_merge = np > 1 || !strcmp(o->cmd, "traces") || !strcmp(o->cmd, "raw") ||
-                      !strcmp(o->cmd, "merge") || !strcmp(o->cmd, "proto") ||
+    bool shows_ids = !strcmp(o->cmd, "raw") || !strcmp(o->cmd, "merge") ||
+                     !strcmp(o->cmd, "proto");
+    bool want_merge = np > 1 || shows_ids || !strcmp(o->cmd, "traces") ||
                       cp_prep_has_negative(ps[0]);
     if (o->normalize || (o->nbases && !cp_cli_small_values(ps + o->nsrcs, o->nbases))) {
         /* go: merge sources, merge bases, (-normalize: scale the sources to
@@ -116,8 +117,7 @@ static cp_profile *fetch(const opts *o, int *rc)
         for (int i = 0; i < 2; i++)
             if (two[i])
                 cp_profile_free(two[i]);
-    } else if (want_merge && np == 1 && scales[0] == 1.0 && !diffs[0] &&
-               strcmp(o->cmd, "raw") && strcmp(o->cmd, "merge") && strcmp(o->cmd, "proto")) {
+    } else if (want_merge && !shows_ids && np == 1 && scales[0] == 1.0 && !diffs[0]) {
         /* one profile whose ids the report does not show: go's merge
          * done in place (prep_fold.c), no copy */
         p = ps[0];
@@ -127,8 +127,7 @@ static cp_profile *fetch(const opts *o, int *rc)
             cp_profile_free(p);
             p = NULL;
         }
-    } else if (want_merge && strcmp(o->cmd, "raw") && strcmp(o->cmd, "merge") &&
-               strcmp(o->cmd, "proto") && cp_prep_fold_merge_ok(ps, scales, diffs, np)) {
+    } else if (want_merge && !shows_ids && cp_prep_fold_merge_ok(ps, scales, diffs, np)) {
         /* several profiles whose ids the report does not show: their
          * concatenation folded in place, no builder (-base's merge) */
         if (!(p = cp_prep_fold_merge(ps, scales, np)))
