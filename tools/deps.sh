@@ -7,7 +7,7 @@ libmicrohttpd-dev libcriterion-dev libunwind-dev golang-go graphviz python3 \
 libclang-rt-14-dev g++ binutils git \
 make tar grep sqlite3 curl openssl openssh-client valgrind libc6-dbg nodejs \
 redis-server redis-tools libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev \
-libcurl4-openssl-dev chromium libdeflate-dev"
+libcurl4-openssl-dev chromium libdeflate-dev libisal-dev"
 case "${1:-}" in
   --bench) PKGS="$PKGS google-perftools time heaptrack hyperfine" ;;
 esac

@@ -42,6 +42,7 @@
  * libdeflate into src/profile (libcprof.so would carry it into every
  * profiled program).
  */
+#include <isa-l/igzip_lib.h>
 #include <libdeflate.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -185,62 +186,93 @@ int cp_cli_gunzip(const void *data, size_t len, size_t max_out, cp_buf *out, cp_
     return cp_gunzip(data, len, max_out, out, diag);
 }
 
+/* A thread's compressor: ISA-L's stateless deflate and its level buffer;
+ * libdeflate for a member ISA-L cannot fit in the bound (never seen:
+ * ISA-L falls back to stored blocks itself). */
+typedef struct deflater {
+    unsigned char *lbuf;
+    struct libdeflate_compressor *spare;
+} deflater;
+
+#define ISAL_LEVEL 2
+#define ISAL_LBUF ISAL_DEF_LVL2_DEFAULT
+
+/* One member: header with its size, raw deflate, CRC and ISIZE. */
+static int deflate_member(deflater *d, const unsigned char *in, size_t len, cp_buf *out)
+{
+    size_t bound = len + len / 8 + 4096;
+    if (cp_buf_reserve(out, HEAD_LEN + bound + TAIL_LEN))
+        return CPROF_ENOMEM;
+    unsigned char *p = out->data + out->len;
+    /* gzip, FEXTRA, no time, XFL 0, OS unix; XLEN 8: the "CP" subfield */
+    static const unsigned char head[16] = {0x1f, 0x8b, 8, 4, 0, 0, 0, 0, 0, 3, 8, 0, 'C', 'P', 4, 0};
+    memcpy(p, head, sizeof head);
+    struct isal_zstream z;
+    isal_deflate_stateless_init(&z);
+    z.level = ISAL_LEVEL;
+    z.level_buf = d->lbuf;
+    z.level_buf_size = ISAL_LBUF;
+    z.gzip_flag = IGZIP_DEFLATE;
+    z.end_of_stream = 1;
+    z.flush = NO_FLUSH;
+    z.next_in = (uint8_t *)in;
+    z.avail_in = (uint32_t)len;
+    z.next_out = p + HEAD_LEN;
+    z.avail_out = (uint32_t)bound;
+    size_t zlen;
+    if (isal_deflate_stateless(&z) == COMP_OK) {
+        zlen = z.total_out;
+    } else {
+        if (!d->spare && !(d->spare = libdeflate_alloc_compressor(1)))
+            return CPROF_ENOMEM;
+        if (libdeflate_deflate_compress_bound(d->spare, len) > bound)
+            return CPROF_ENOMEM; /* cannot happen: len/8 + 4096 covers it */
+        if (!(zlen = libdeflate_deflate_compress(d->spare, in, len, p + HEAD_LEN, bound)))
+            return CPROF_ENOMEM;
+    }
+    put_le32(p + 16, (uint32_t)(HEAD_LEN + zlen + TAIL_LEN));
+    put_le32(p + HEAD_LEN + zlen, libdeflate_crc32(0, in, len));
+    put_le32(p + HEAD_LEN + zlen + 4, (uint32_t)len);
+    out->len += HEAD_LEN + zlen + TAIL_LEN;
+    return 0;
+}
+
 typedef struct deflate_job {
-    const unsigned char *in;
-    size_t len;
-    int level;
     size_t n;
+    cp_cli_piece_fn *make;
+    void *ctx;
     cp_buf *outs;
     atomic_size_t next;
     atomic_int rc;
 } deflate_job;
 
-/* One member: header with its size, raw deflate, CRC and ISIZE. */
-static int deflate_member(struct libdeflate_compressor *c, const unsigned char *in, size_t len,
-                          int level, cp_buf *out)
-{
-    size_t bound = libdeflate_deflate_compress_bound(c, len);
-    if (cp_buf_reserve(out, HEAD_LEN + bound + TAIL_LEN))
-        return CPROF_ENOMEM;
-    unsigned char *p = out->data + out->len;
-    static const unsigned char head[12] = {0x1f, 0x8b, 8, 4, 0, 0, 0, 0, 0, 3, 8, 0};
-    memcpy(p, head, sizeof head);
-    p[8] = (unsigned char)(level == 9 ? 2 : level == 1 ? 4 : 0); /* XFL as zlib sets it */
-    memcpy(p + 12, "CP\4\0", 4);
-    size_t z = libdeflate_deflate_compress(c, in, len, p + HEAD_LEN, bound);
-    if (!z)
-        return CPROF_ENOMEM;
-    put_le32(p + 16, (uint32_t)(HEAD_LEN + z + TAIL_LEN));
-    put_le32(p + HEAD_LEN + z, libdeflate_crc32(0, in, len));
-    put_le32(p + HEAD_LEN + z + 4, (uint32_t)len);
-    out->len += HEAD_LEN + z + TAIL_LEN;
-    return 0;
-}
-
 static void *deflate_some(void *arg)
 {
     deflate_job *j = arg;
-    struct libdeflate_compressor *c = libdeflate_alloc_compressor(j->level);
-    if (!c) {
+    deflater d = {.lbuf = malloc(ISAL_LBUF)};
+    cp_buf raw = {0};
+    if (!d.lbuf)
         atomic_store(&j->rc, CPROF_ENOMEM);
-        return NULL;
-    }
     for (size_t i; !atomic_load(&j->rc) && (i = atomic_fetch_add(&j->next, 1)) < j->n;) {
-        size_t off = i * (size_t)CP_CLI_GZ_MEMBER;
-        size_t len = j->len - off < CP_CLI_GZ_MEMBER ? j->len - off : CP_CLI_GZ_MEMBER;
-        int rc = deflate_member(c, j->in + off, len, j->level, &j->outs[i]);
+        raw.len = 0;
+        int rc = j->make(j->ctx, i, &raw);
+        for (size_t off = 0; !rc && off < raw.len; off += CP_CLI_GZ_MEMBER) {
+            size_t len = raw.len - off < CP_CLI_GZ_MEMBER ? raw.len - off : CP_CLI_GZ_MEMBER;
+            rc = deflate_member(&d, raw.data + off, len, &j->outs[i]);
+        }
         if (rc)
             atomic_store(&j->rc, rc);
     }
-    libdeflate_free_compressor(c);
+    cp_buf_free(&raw);
+    free(d.lbuf);
+    libdeflate_free_compressor(d.spare);
     return NULL;
 }
 
-int cp_cli_gzip_fast(const void *data, size_t len, int level, cp_buf *out)
+int cp_cli_gzip_pieces(size_t n, cp_cli_piece_fn *make, void *ctx, cp_buf *out)
 {
-    size_t n = len ? (len + CP_CLI_GZ_MEMBER - 1) / CP_CLI_GZ_MEMBER : 1;
-    deflate_job j = {.in = data, .len = len, .level = level, .n = n};
-    j.outs = calloc(n, sizeof *j.outs);
+    deflate_job j = {.n = n, .make = make, .ctx = ctx};
+    j.outs = calloc(n ? n : 1, sizeof *j.outs);
     if (!j.outs)
         return CPROF_ENOMEM;
     atomic_init(&j.next, 0);
@@ -254,6 +286,11 @@ int cp_cli_gzip_fast(const void *data, size_t len, int level, cp_buf *out)
     size_t sum = 0;
     for (size_t i = 0; i < n; i++)
         sum += j.outs[i].len;
+    if (!rc && sum == 0) { /* nothing at all: one empty member */
+        deflater d = {.lbuf = malloc(ISAL_LBUF)};
+        rc = d.lbuf ? deflate_member(&d, (const unsigned char *)"", 0, out) : CPROF_ENOMEM;
+        free(d.lbuf);
+    }
     if (!rc && cp_buf_reserve(out, sum))
         rc = CPROF_ENOMEM;
     for (size_t i = 0; i < n; i++) {
@@ -263,6 +300,26 @@ int cp_cli_gzip_fast(const void *data, size_t len, int level, cp_buf *out)
     }
     free(j.outs);
     return rc;
+}
+
+typedef struct slices {
+    const unsigned char *data;
+    size_t len;
+} slices;
+
+static int slice(void *ctx, size_t k, cp_buf *out)
+{
+    const slices *s = ctx;
+    size_t off = k * (size_t)CP_CLI_GZ_MEMBER;
+    size_t len = s->len - off < CP_CLI_GZ_MEMBER ? s->len - off : CP_CLI_GZ_MEMBER;
+    return cp_buf_append(out, s->data + off, len);
+}
+
+int cp_cli_gzip_fast(const void *data, size_t len, cp_buf *out)
+{
+    slices s = {data, len};
+    return cp_cli_gzip_pieces(len ? (len + CP_CLI_GZ_MEMBER - 1) / CP_CLI_GZ_MEMBER : 1, slice, &s,
+                              out);
 }
 
 cp_decode_opts cp_cli_decode_opts(size_t max_decompressed)

@@ -24,12 +24,20 @@ int cp_cli_gunzip(const void *data, size_t len, size_t max_out, cp_buf *out, cp_
  * false when it declines, out's length unchanged. */
 bool cp_cli_inflate_fast(const void *data, size_t len, size_t max_out, cp_buf *out);
 
-/* Gzip data at level into out (appended): members of at most
- * CP_CLI_GZ_MEMBER input bytes, compressed on two threads, each carrying
+/* Gzip data into out (appended): members of at most CP_CLI_GZ_MEMBER
+ * input bytes, compressed by ISA-L (its level 2: about zlib level 1's
+ * size at three times libdeflate's speed) on two threads, each carrying
  * its own size in an extra field ("CP", RFC 1952 FEXTRA) so a reader can
  * size and split the work without inflating.  0 or CPROF_ENOMEM. */
 #define CP_CLI_GZ_MEMBER (8u << 20)
-int cp_cli_gzip_fast(const void *data, size_t len, int level, cp_buf *out);
+int cp_cli_gzip_fast(const void *data, size_t len, cp_buf *out);
+
+/* The same for data made in n pieces: make(ctx, k, buf) appends piece k
+ * (called once per k, from either thread, in any order); the output is the
+ * gzip of pieces 0..n-1 concatenated, each piece in its own member(s), an
+ * empty piece in none.  The first error make returns is returned. */
+typedef int cp_cli_piece_fn(void *ctx, size_t k, cp_buf *out);
+int cp_cli_gzip_pieces(size_t n, cp_cli_piece_fn *make, void *ctx, cp_buf *out);
 
 /* Decode options with cp_cli_gunzip; max_decompressed as the caller's. */
 cp_decode_opts cp_cli_decode_opts(size_t max_decompressed);

@@ -92,18 +92,17 @@ bool cp_cli_small_values(cp_profile *const *ps, size_t n)
     return true;
 }
 
-/* merge and proto output: gzip level 1, which on large profiles takes a
- * third of level 6's time for a file about 1.3x the size (go tool pprof
- * writes level 6; both read either), through libdeflate in members
- * compressed on two threads (fastgz.c). */
+/* merge and proto output: encoded in pieces (a few MB each) and each
+ * piece compressed as it is made, on two threads (fastgz.c), so the
+ * encoding is never one serial pass and never one buffer of the whole. */
+static int encode_piece(void *ctx, size_t k, cp_buf *out)
+{
+    return cp_profile_encode_piece(ctx, k, out);
+}
+
 int cp_cli_encode_fast_gz(const cp_profile *p, cp_buf *out)
 {
-    cp_buf raw = {0};
-    int rc = cp_profile_encode(p, &raw);
-    if (!rc)
-        rc = cp_cli_gzip_fast(raw.data, raw.len, 1, out);
-    cp_buf_free(&raw);
-    return rc;
+    return cp_cli_gzip_pieces(cp_profile_encode_npieces(p), encode_piece, (void *)p, out);
 }
 
 /* A text report of a profile whose strings are NUL-escaped (profile.h)

@@ -20,7 +20,7 @@ bool cp_cli_is_object_file(const char *path);
 int cp_cli_override_main(cp_profile *p, const char *exec_name, const char *build_id);
 /* True when every value is exactly negated in a double (|v| <= 2^53). */
 bool cp_cli_small_values(cp_profile *const *ps, size_t n);
-/* Encode and gzip at level 1 (merge and proto output), appended to out. */
+/* Encode and gzip (merge and proto output) on two threads, appended to out. */
 int cp_cli_encode_fast_gz(const cp_profile *p, cp_buf *out);
 /* Read and decode n profile files (local paths) on two threads: out[i] is
  * each profile or NULL, diags[i] its error.  Returns the index of the first

@@ -100,35 +100,21 @@ static int function(cp_buf *b, const cp_function *f)
     return cp_pbw_end(b, mark);
 }
 
-int cp_profile_encode(const cp_profile *p, cp_buf *b)
+static int string(cp_buf *b, const cp_profile *p, size_t i, char **tmp, size_t *tmp_cap)
 {
-    int rc = 0;
-    for (size_t i = 0; i < p->nsample_types && !rc; i++)
-        rc = value_type(b, 1, &p->sample_types[i]);
-    for (size_t i = 0; i < p->nsamples && !rc; i++)
-        rc = sample(b, p, &p->samples[i]);
-    for (size_t i = 0; i < p->nmappings && !rc; i++)
-        rc = mapping(b, &p->mappings[i]);
-    for (size_t i = 0; i < p->nlocations && !rc; i++)
-        rc = location(b, p, &p->locations[i]);
-    for (size_t i = 0; i < p->nfunctions && !rc; i++)
-        rc = function(b, &p->functions[i]);
-    char *tmp = NULL;
-    size_t tmp_cap = 0;
-    for (size_t i = 0; i < p->nstrings && !rc; i++) {
-        size_t n = strlen(p->strings[i]);
-        if (p->nul_escaped && memchr(p->strings[i], 0xc0, n)) {
-            if (cp_grow(&tmp, &tmp_cap, n + 1, 1)) {
-                rc = CPROF_ENOMEM;
-                break;
-            }
-            rc = cp_pbw_bytes(b, 6, tmp, cp_str_unescape(tmp, p->strings[i], n));
-        } else {
-            rc = cp_pbw_bytes(b, 6, p->strings[i], n);
-        }
+    size_t n = strlen(p->strings[i]);
+    if (p->nul_escaped && memchr(p->strings[i], 0xc0, n)) {
+        if (cp_grow(tmp, tmp_cap, n + 1, 1))
+            return CPROF_ENOMEM;
+        return cp_pbw_bytes(b, 6, *tmp, cp_str_unescape(*tmp, p->strings[i], n));
     }
-    free(tmp);
-    if (rc || cp_pbw_i64(b, 7, p->drop_frames) || cp_pbw_i64(b, 8, p->keep_frames) ||
+    return cp_pbw_bytes(b, 6, p->strings[i], n);
+}
+
+/* The fields after the records: frames, times, period, comments. */
+static int tail(cp_buf *b, const cp_profile *p)
+{
+    if (cp_pbw_i64(b, 7, p->drop_frames) || cp_pbw_i64(b, 8, p->keep_frames) ||
         cp_pbw_i64(b, 9, p->time_nanos) || cp_pbw_i64(b, 10, p->duration_nanos))
         return CPROF_ENOMEM;
     if (p->period_type.type || p->period_type.unit)
@@ -137,6 +123,68 @@ int cp_profile_encode(const cp_profile *p, cp_buf *b)
     if (cp_pbw_i64(b, 12, p->period) || cp_pbw_packed_i64(b, 13, p->comments, p->ncomments) ||
         cp_pbw_i64(b, 14, p->default_sample_type))
         return CPROF_ENOMEM;
+    return 0;
+}
+
+/* Pieces: the sample types, then each record section in runs of at most
+ * its stride (records of a few hundred bytes at most: pieces of a few MB),
+ * then the tail.  Sections in field-number order. */
+enum { SEC_SAMPLES, SEC_MAPPINGS, SEC_LOCATIONS, SEC_FUNCTIONS, SEC_STRINGS, NSEC };
+static const size_t stride[NSEC] = {16384, 65536, 65536, 65536, 131072};
+
+static size_t sec_count(const cp_profile *p, int sec)
+{
+    const size_t n[NSEC] = {p->nsamples, p->nmappings, p->nlocations, p->nfunctions, p->nstrings};
+    return n[sec];
+}
+
+size_t cp_profile_encode_npieces(const cp_profile *p)
+{
+    size_t n = 2; /* sample types, tail */
+    for (int sec = 0; sec < NSEC; sec++)
+        n += (sec_count(p, sec) + stride[sec] - 1) / stride[sec];
+    return n;
+}
+
+int cp_profile_encode_piece(const cp_profile *p, size_t k, cp_buf *b)
+{
+    if (k == 0) {
+        for (size_t i = 0; i < p->nsample_types; i++)
+            if (value_type(b, 1, &p->sample_types[i]))
+                return CPROF_ENOMEM;
+        return 0;
+    }
+    k--;
+    for (int sec = 0; sec < NSEC; sec++) {
+        size_t n = sec_count(p, sec), np = (n + stride[sec] - 1) / stride[sec];
+        if (k >= np) {
+            k -= np;
+            continue;
+        }
+        size_t lo = k * stride[sec], hi = lo + stride[sec] < n ? lo + stride[sec] : n;
+        int rc = 0;
+        char *tmp = NULL;
+        size_t tmp_cap = 0;
+        for (size_t i = lo; i < hi && !rc; i++)
+            switch (sec) {
+            case SEC_SAMPLES: rc = sample(b, p, &p->samples[i]); break;
+            case SEC_MAPPINGS: rc = mapping(b, &p->mappings[i]); break;
+            case SEC_LOCATIONS: rc = location(b, p, &p->locations[i]); break;
+            case SEC_FUNCTIONS: rc = function(b, &p->functions[i]); break;
+            default: rc = string(b, p, i, &tmp, &tmp_cap); break;
+            }
+        free(tmp);
+        return rc;
+    }
+    return k == 0 ? tail(b, p) : CPROF_EINVAL;
+}
+
+int cp_profile_encode(const cp_profile *p, cp_buf *b)
+{
+    size_t n = cp_profile_encode_npieces(p);
+    for (size_t k = 0; k < n; k++)
+        if (cp_profile_encode_piece(p, k, b))
+            return CPROF_ENOMEM;
     return 0;
 }
 

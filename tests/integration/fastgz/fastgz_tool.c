@@ -49,7 +49,7 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; !rc && i < parts; i++) {
         size_t a = raw.len * i / parts, b = raw.len * (i + 1) / parts;
-        rc = cp_cli_gzip_fast(raw.data + a, b - a, 1, &out);
+        rc = cp_cli_gzip_fast(raw.data + a, b - a, &out);
     }
     if (!rc)
         rc = cp_write_file_atomic(argv[4], out.data, out.len);

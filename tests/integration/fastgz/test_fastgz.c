@@ -71,7 +71,7 @@ Test(fastgz, own_members_take_the_fast_path)
         size_t n = sizes[k];
         unsigned char *in = pattern(n, k);
         cp_buf z = {0}, back = {0};
-        cr_assert_eq(cp_cli_gzip_fast(in, n, 1, &z), 0);
+        cr_assert_eq(cp_cli_gzip_fast(in, n, &z), 0);
         /* members, each naming its own size, tile the file */
         size_t members = 0, pos = 0;
         while (pos + 20 <= z.len && z.data[pos + 12] == 'C' && z.data[pos + 13] == 'P') {
@@ -98,7 +98,7 @@ Test(fastgz, concatenated_members_without_size_fall_back)
     cp_buf za = {0}, zb = {0}, own = {0};
     cr_assert_eq(cp_gzip(a, 3 * MB, 6, &za), 0);
     cr_assert_eq(cp_gzip(b, 100000, 6, &zb), 0);
-    cr_assert_eq(cp_cli_gzip_fast(b, 100000, 1, &own), 0);
+    cr_assert_eq(cp_cli_gzip_fast(b, 100000, &own), 0);
     const cp_buf *pairs[][2] = {{&za, &zb}, {&zb, &za}, {&own, &za}, {&za, &own}};
     for (size_t i = 0; i < 4; i++) {
         cp_buf cat = {0}, out = {0};
@@ -135,7 +135,7 @@ Test(fastgz, lying_trailer_or_size_field_falls_back)
     unsigned char *in = pattern(2 * MB, 3);
     cp_buf z = {0}, own = {0};
     cr_assert_eq(cp_gzip(in, 2 * MB, 6, &z), 0);
-    cr_assert_eq(cp_cli_gzip_fast(in, 2 * MB, 1, &own), 0);
+    cr_assert_eq(cp_cli_gzip_fast(in, 2 * MB, &own), 0);
     int deltas[] = {1, -1, 1 << 20, -(1 << 20)};
     for (size_t i = 0; i < 4; i++) {
         cp_buf bad = {0};
@@ -167,7 +167,7 @@ Test(fastgz, padding_corruption_truncation_as_zlib)
 {
     unsigned char *in = pattern(12 * MB, 4);
     cp_buf own = {0}, one = {0};
-    cr_assert_eq(cp_cli_gzip_fast(in, 12 * MB, 1, &own), 0);
+    cr_assert_eq(cp_cli_gzip_fast(in, 12 * MB, &own), 0);
     cr_assert_eq(cp_gzip(in, 1 * MB, 6, &one), 0);
     const cp_buf *srcs[] = {&own, &one};
     for (size_t s = 0; s < 2; s++) {
@@ -210,7 +210,7 @@ Test(fastgz, bombs_refused_as_zlib_refuses_them)
     cr_assert(zeros);
     cp_buf z9 = {0}, own = {0};
     cr_assert_eq(cp_gzip(zeros, n, 9, &z9), 0);
-    cr_assert_eq(cp_cli_gzip_fast(zeros, n, 1, &own), 0);
+    cr_assert_eq(cp_cli_gzip_fast(zeros, n, &own), 0);
     free(zeros);
     const cp_buf *bombs[] = {&z9, &own};
     for (size_t i = 0; i < 2; i++) {
