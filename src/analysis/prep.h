@@ -27,21 +27,24 @@ cp_profile *cp_prep_merge(cp_profile *const *ps, const double *scales, const boo
 cp_profile *cp_prep_merge_owned(cp_profile **ps, const double *scales, const bool *diff_base,
                                 size_t n, cp_diag *diag);
 
-/* What cp_prep_merge of p alone does to everything but ids, done in place
- * (prep_fold.c): equal mappings, locations and samples folded as go's
- * merge folds them, samples in the same order with the same values, zero
- * samples dropped.  For every report whose text does not show ids (all but
- * raw, proto and merge).  0 or CPROF_ENOMEM (p is then half-folded). */
-int cp_prep_fold(cp_profile *p);
-/* cp_prep_merge_owned's result for the reports that show no ids, made by
- * concatenating the profiles and folding them in place (prep_fold.c): no
- * builder, no copy of the records.  Only when cp_prep_fold_merge_ok says
+/* What cp_prep_merge of p alone does, done in place (prep_fold.c): equal
+ * mappings, locations and samples folded as go's merge folds them, samples
+ * in the same order with the same values, zero samples dropped.  With ids,
+ * also what it does to ids and records: mappings, functions and locations
+ * numbered 1, 2, ... in go's order, records no sample uses and repeated
+ * functions and strings gone, columns cleared (raw, proto and merge show
+ * or write these); without, ids and unused records are left as they were
+ * (every other report).  0 or CPROF_ENOMEM (p is then half-folded). */
+int cp_prep_fold(cp_profile *p, bool ids);
+/* cp_prep_merge_owned's result made by concatenating the profiles and
+ * folding them in place (cp_prep_fold with ids as given): no builder, no
+ * copy of the records.  Only when cp_prep_fold_merge_ok says
  * it gives the same (n >= 2, scales of 1 or -1, no diff_base, compatible
  * types, equal string escaping).  Takes ownership of ps[0..n) (slots set
  * to NULL); NULL on ENOMEM. */
 bool cp_prep_fold_merge_ok(cp_profile *const *ps, const double *scales, const bool *diff_base,
                            size_t n);
-cp_profile *cp_prep_fold_merge(cp_profile **ps, const double *scales, size_t n);
+cp_profile *cp_prep_fold_merge(cp_profile **ps, const double *scales, size_t n, bool ids);
 
 /* What both merges share (prep_merge.c): whether b can be merged with a
  * (the same sample and period types, by text), and the merged header's

@@ -117,20 +117,20 @@ static cp_profile *fetch(const opts *o, int *rc)
         for (int i = 0; i < 2; i++)
             if (two[i])
                 cp_profile_free(two[i]);
-    } else if (want_merge && !shows_ids && np == 1 && scales[0] == 1.0 && !diffs[0]) {
-        /* one profile whose ids the report does not show: go's merge
-         * done in place (prep_fold.c), no copy */
+    } else if (want_merge && np == 1 && scales[0] == 1.0 && !diffs[0]) {
+        /* one profile: go's merge done in place (prep_fold.c), no copy;
+         * renumbered only when the report shows ids */
         p = ps[0];
         ps[0] = NULL;
-        if (cp_prep_fold(p)) {
+        if (cp_prep_fold(p, shows_ids)) {
             cp_diag_set(&d, CPROF_ENOMEM, "out of memory");
             cp_profile_free(p);
             p = NULL;
         }
-    } else if (want_merge && !shows_ids && cp_prep_fold_merge_ok(ps, scales, diffs, np)) {
-        /* several profiles whose ids the report does not show: their
-         * concatenation folded in place, no builder (-base's merge) */
-        if (!(p = cp_prep_fold_merge(ps, scales, np)))
+    } else if (want_merge && cp_prep_fold_merge_ok(ps, scales, diffs, np)) {
+        /* several profiles: their concatenation folded in place, no
+         * builder (-base's merge) */
+        if (!(p = cp_prep_fold_merge(ps, scales, np, shows_ids)))
             cp_diag_set(&d, CPROF_ENOMEM, "out of memory");
     } else if (want_merge) {
         p = cp_prep_merge_owned(ps, scales, diffs, np, &d);

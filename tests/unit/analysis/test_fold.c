@@ -56,6 +56,61 @@ static bool label_same(const cp_profile *a, const cp_label *x, const cp_profile 
     return x->num == y->num && !strcmp(S(a, x->num_unit), S(b, y->num_unit));
 }
 
+static int str_cmp(const void *x, const void *y)
+{
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* a (folded with ids) has m's records (merged by the builder) under m's
+ * ids: mappings, functions and locations at the same index with the same
+ * id, no column; and no string twice. */
+static void expect_same_ids(const cp_profile *a, const cp_profile *m, uint64_t seed)
+{
+    cr_assert_eq(a->nmappings, m->nmappings, "seed %lu", (unsigned long)seed);
+    cr_assert_eq(a->nfunctions, m->nfunctions, "seed %lu", (unsigned long)seed);
+    cr_assert_eq(a->nlocations, m->nlocations, "seed %lu", (unsigned long)seed);
+    for (size_t i = 0; i < a->nmappings; i++) {
+        const cp_mapping *x = &a->mappings[i], *y = &m->mappings[i];
+        cr_assert_eq(x->id, y->id);
+        cr_assert(x->start == y->start && x->limit == y->limit && x->offset == y->offset &&
+                  !strcmp(S(a, x->filename), S(m, y->filename)) &&
+                  !strcmp(S(a, x->build_id), S(m, y->build_id)) &&
+                  x->has_functions == y->has_functions && x->has_inline_frames == y->has_inline_frames,
+                  "seed %lu mapping %zu", (unsigned long)seed, i);
+    }
+    for (size_t i = 0; i < a->nfunctions; i++) {
+        const cp_function *x = &a->functions[i], *y = &m->functions[i];
+        cr_assert(x->id == y->id && x->start_line == y->start_line &&
+                  !strcmp(S(a, x->name), S(m, y->name)) &&
+                  !strcmp(S(a, x->system_name), S(m, y->system_name)) &&
+                  !strcmp(S(a, x->filename), S(m, y->filename)),
+                  "seed %lu function %zu", (unsigned long)seed, i);
+    }
+    for (size_t i = 0; i < a->nlocations; i++) {
+        const cp_location *x = &a->locations[i], *y = &m->locations[i];
+        cr_assert_eq(x->id, y->id, "seed %lu location %zu", (unsigned long)seed, i);
+        cr_assert_eq(x->mapping, y->mapping, "seed %lu location %zu", (unsigned long)seed, i);
+        cr_assert(loc_same(a, (uint32_t)i, m, (uint32_t)i), "seed %lu location %zu",
+                  (unsigned long)seed, i);
+        for (uint32_t k = 0; k < x->nlines; k++) {
+            cr_assert_eq(x->lines[k].func, y->lines[k].func);
+            cr_assert_eq(x->lines[k].column, 0);
+        }
+    }
+    for (size_t i = 0; i < a->nsamples; i++)
+        cr_assert(!memcmp(a->samples[i].locs, m->samples[i].locs,
+                          a->samples[i].nlocs * sizeof *a->samples[i].locs),
+                  "seed %lu sample %zu", (unsigned long)seed, i);
+    const char **sorted = malloc((a->nstrings + 1) * sizeof *sorted);
+    cr_assert_not_null(sorted);
+    memcpy(sorted, a->strings, a->nstrings * sizeof *sorted);
+    qsort(sorted, a->nstrings, sizeof *sorted, str_cmp);
+    for (size_t i = 1; i < a->nstrings; i++)
+        cr_assert_str_neq(sorted[i - 1], sorted[i], "seed %lu: string twice", (unsigned long)seed);
+    free(sorted);
+    cr_assert_str_eq(a->strings[0], "");
+}
+
 /* a (folded) holds what m (merged by the builder) holds, ids aside */
 static void expect_same(const cp_profile *a, const cp_profile *m, uint64_t seed)
 {
@@ -89,16 +144,18 @@ static void expect_same(const cp_profile *a, const cp_profile *m, uint64_t seed)
         cr_assert_str_eq(S(a, a->mappings[0].filename), S(m, m->mappings[0].filename));
 }
 
-static void check_seed(uint64_t seed, bool quirks)
+static void check_seed(uint64_t seed, bool quirks, bool ids)
 {
     cp_profile *src = dupprof_make(seed, quirks);
     cp_profile *a = reread(src), *b = reread(src);
     cp_profile_free(src);
-    cr_assert_eq(cp_prep_fold(a), 0);
+    cr_assert_eq(cp_prep_fold(a, ids), 0);
     cp_diag d;
     cp_profile *m = cp_prep_merge(&b, NULL, NULL, 1, &d);
     cr_assert_not_null(m, "%s", d.msg);
     expect_same(a, m, seed);
+    if (ids)
+        expect_same_ids(a, m, seed);
     cp_profile_free(a);
     cp_profile_free(m);
 }
@@ -150,7 +207,7 @@ static void reverse_strings(cp_profile *q)
 
 /* Several profiles (the second subtracted, as -base does): their
  * concatenation folded equals the builder's merge. */
-static int check_pair(uint64_t seed, bool quirks, double scale2)
+static int check_pair(uint64_t seed, bool quirks, double scale2, bool ids)
 {
     cp_profile *s1 = dupprof_make(seed, quirks), *s2 = dupprof_make(seed + 7919, quirks);
     reverse_strings(s2);
@@ -165,13 +222,15 @@ static int check_pair(uint64_t seed, bool quirks, double scale2)
         }
         return 0;
     }
-    cp_profile *f = cp_prep_fold_merge(a, sc, 2);
+    cp_profile *f = cp_prep_fold_merge(a, sc, 2, ids);
     cr_assert_not_null(f);
     cr_assert(!a[0] && !a[1]);
     cp_diag d;
     cp_profile *m = cp_prep_merge(b, sc, NULL, 2, &d);
     cr_assert_not_null(m, "%s", d.msg);
     expect_same(f, m, seed);
+    if (ids)
+        expect_same_ids(f, m, seed);
     cp_profile_free(f);
     cp_profile_free(m);
     cp_profile_free(b[0]);
@@ -182,8 +241,8 @@ static int check_pair(uint64_t seed, bool quirks, double scale2)
 Test(fold, same_samples_as_the_merge)
 {
     for (uint64_t seed = 1; seed <= 300; seed++) {
-        check_seed(seed, false);
-        check_seed(seed, true);
+        check_seed(seed, false, false);
+        check_seed(seed, true, false);
     }
 }
 
@@ -191,8 +250,8 @@ Test(fold, several_profiles_as_the_merge)
 {
     int n = 0;
     for (uint64_t seed = 1; seed <= 150; seed++)
-        n += check_pair(seed, false, -1.0) + check_pair(seed, true, -1.0) +
-             check_pair(seed, true, 1.0);
+        n += check_pair(seed, false, -1.0, false) + check_pair(seed, true, -1.0, false) +
+             check_pair(seed, true, 1.0, false);
     cr_assert_gt(n, 200, "only %d of 450 pairs were compatible", n);
     /* what the concatenation cannot give the builder's way is left to it */
     cp_profile *x = dupprof_make(1, false), *y = dupprof_make(2, false);
@@ -204,6 +263,19 @@ Test(fold, several_profiles_as_the_merge)
     cr_assert(!cp_prep_fold_merge_ok(xy, NULL, NULL, 1));
     cp_profile_free(x);
     cp_profile_free(y);
+}
+
+/* With ids (raw, proto, merge): the builder's ids and records, one
+ * profile and several. */
+Test(fold, ids_as_the_merge)
+{
+    int n = 0;
+    for (uint64_t seed = 1; seed <= 150; seed++) {
+        check_seed(seed, false, true);
+        check_seed(seed, true, true);
+        n += check_pair(seed, false, -1.0, true) + check_pair(seed, true, 1.0, true);
+    }
+    cr_assert_gt(n, 100, "only %d of 300 pairs were compatible", n);
 }
 
 /* A profile written by hand: the figures the fold must give. */
@@ -237,7 +309,7 @@ Test(fold, exact_figures)
                             {s3, &v[3], NULL, 1, 0}};
     p->samples = samples;
     p->nsamples = 4;
-    cr_assert_eq(cp_prep_fold(p), 0);
+    cr_assert_eq(cp_prep_fold(p, false), 0);
     /* samples 0 and 1 are one (12); 2 stays (-7, another label set); 3 was zero */
     cr_assert_eq(p->nsamples, 2);
     cr_assert_eq(p->samples[0].values[0], 12);
