@@ -83,8 +83,18 @@ static uint32_t otab_find_or_add(otab *t, const fold *f, uint32_t i, uint64_t h,
     }
 }
 
+/* go's numbering (ids mode, renumber() below): old index -> new, new -> old */
+typedef struct renum {
+    uint32_t *mnew, *fnew, *lnew, *fc; /* fc: first equal function (by use) */
+    uint32_t *morder, *forder, *lorder;
+    uint32_t nm, nf, nl;
+    otab ft;             /* functions by key */
+    cp_line *lines_next; /* where a numbered location's lines move (in order) */
+} renum;
+
 struct fold {
     cp_profile *p;
+    renum *r;         /* ids mode: number records as they are first used */
     uint32_t *sc;     /* string -> first string with the same bytes */
     uint32_t *mc;     /* mapping -> its canonical mapping, NONE until used */
     int64_t *mshift;  /* address shift of each mapping's locations */
@@ -99,6 +109,52 @@ struct fold {
 static bool str_eq(const fold *f, uint32_t a, uint32_t b)
 {
     return !strcmp(f->p->strings[a], f->p->strings[b]);
+}
+
+static bool func_eq(const fold *f, uint32_t a, uint32_t b);
+
+static uint32_t new_function(fold *f, renum *r, uint32_t i)
+{
+    if (r->fc[i] == NONE)
+        r->fc[i] = otab_find_or_add(&r->ft, f, i, f->fh[i], func_eq);
+    uint32_t c = r->fc[i];
+    if (r->fnew[c] == NONE) {
+        r->forder[r->nf] = c;
+        r->fnew[c] = r->nf++;
+    }
+    return r->fnew[c];
+}
+
+static void new_mapping(renum *r, uint32_t m)
+{
+    if (r->mnew[m] == NONE) {
+        r->morder[r->nm] = m;
+        r->mnew[m] = r->nm++;
+    }
+}
+
+/* Number location c (made canonical: its mapping is), its mapping and its
+ * lines' functions.  Lines keep old function indices, made the first equal
+ * function, so the fold's comparisons still hold; with lines_next they
+ * also move there, into new-index order (what the encoder then streams). */
+static uint32_t new_location(fold *f, renum *r, uint32_t c)
+{
+    cp_location *l = &f->p->locations[c];
+    if (l->mapping != CP_NO_MAPPING)
+        new_mapping(r, l->mapping);
+    for (uint32_t k = 0; k < l->nlines; k++) {
+        cp_line *ln = &l->lines[k];
+        if (ln->func != CP_NO_FUNCTION)
+            new_function(f, r, ln->func), ln->func = r->fc[ln->func];
+        ln->column = 0;
+    }
+    if (r->lines_next && l->nlines) {
+        memcpy(r->lines_next, l->lines, l->nlines * sizeof *l->lines);
+        l->lines = r->lines_next;
+        r->lines_next += l->nlines;
+    }
+    r->lorder[r->nl] = c;
+    return r->lnew[c] = r->nl++;
 }
 
 /* go's mapping key: size rounded up to 4 KiB, offset, build id or file. */
@@ -181,7 +237,10 @@ static uint32_t visit_location(fold *f, uint32_t i)
     for (uint32_t k = 0; k < l->nlines; k++)
         h = cp_hash_u64(h ^ (l->lines[k].func == CP_NO_FUNCTION ? 0x51 : f->fh[l->lines[k].func]) ^
                         (uint64_t)l->lines[k].line);
-    return f->lc[i] = otab_find_or_add(&f->lt, f, i, h, loc_eq);
+    uint32_t c = otab_find_or_add(&f->lt, f, i, h, loc_eq);
+    if (f->r) /* ids mode: samples hold new indices (first use) */
+        return f->lc[i] = c == i ? new_location(f, f->r, c) : f->r->lnew[c];
+    return f->lc[i] = c;
 }
 
 static bool label_is_num(const cp_label *l) { return !l->str && (l->num || l->num_unit); }
@@ -268,6 +327,9 @@ static bool all_zero(const cp_profile *p, const cp_sample *s)
     return true;
 }
 
+static int renum_init(fold *f, renum *r);
+static int renum_again(fold *f, renum *r);
+
 static int fold_run(fold *f)
 {
     cp_profile *p = f->p;
@@ -293,6 +355,8 @@ static int fold_run(fold *f)
     memset(f->lc, 0xff, (p->nlocations + 1) * sizeof *f->lc);
     if (p->nmappings) /* go's merge takes the first mapping first */
         visit_mapping(f, 0);
+    if (f->r && (rc = renum_init(f, f->r)))
+        return rc;
     /* comments: the merge keeps the first of equal ones */
     uint8_t *seen = calloc(p->nstrings + 1, 1);
     if (!seen)
@@ -348,6 +412,8 @@ static int fold_run(fold *f)
         if (!all_zero(p, &p->samples[i]))
             p->samples[n++] = p->samples[i];
     p->nsamples = n;
+    if (f->r && n < w)
+        return renum_again(f, f->r);
     return 0;
 }
 
@@ -362,50 +428,6 @@ static int fold_run(fold *f)
  * place: records are moved into arrays in the new order, sample location
  * indices rewritten, and the string table cut to the strings the kept
  * records use (first of equal strings), in their old order. */
-
-typedef struct renum {
-    uint32_t *mnew, *fnew, *lnew, *fc; /* old index -> new; fc: first equal function */
-    uint32_t *morder, *forder, *lorder; /* new index -> old */
-    uint32_t nm, nf, nl;
-    otab ft;
-} renum;
-
-static uint32_t new_function(fold *f, renum *r, uint32_t i)
-{
-    if (r->fc[i] == NONE)
-        r->fc[i] = otab_find_or_add(&r->ft, f, i, f->fh[i], func_eq);
-    uint32_t c = r->fc[i];
-    if (r->fnew[c] == NONE) {
-        r->forder[r->nf] = c;
-        r->fnew[c] = r->nf++;
-    }
-    return r->fnew[c];
-}
-
-static void new_mapping(renum *r, uint32_t m)
-{
-    if (r->mnew[m] == NONE) {
-        r->morder[r->nm] = m;
-        r->mnew[m] = r->nm++;
-    }
-}
-
-static uint32_t new_location(fold *f, renum *r, uint32_t c)
-{
-    cp_location *l = &f->p->locations[c];
-    if (l->mapping != CP_NO_MAPPING)
-        new_mapping(r, l->mapping);
-    for (uint32_t k = 0; k < l->nlines; k++) {
-        cp_line *ln = &l->lines[k];
-        if (ln->func != CP_NO_FUNCTION)
-            ln->func = new_function(f, r, ln->func);
-        ln->column = 0;
-    }
-    if (l->mapping != CP_NO_MAPPING)
-        l->mapping = r->mnew[l->mapping];
-    r->lorder[r->nl] = c;
-    return r->lnew[c] = r->nl++;
-}
 
 /* the records of order[0..n) of arr (elem bytes each), moved into a new
  * arena array; the old array's pages go back.  NULL on ENOMEM. */
@@ -497,71 +519,116 @@ static int renumber_strings(fold *f)
     return 0;
 }
 
-static int renumber(fold *f)
+/* The numbering's tables, for p's records; mapping 0's canonical
+ * mapping numbered first (go's merge takes the first mapping first). */
+static int renum_init(fold *f, renum *r)
 {
     cp_profile *p = f->p;
-    renum r = {0};
-    int rc = CPROF_ENOMEM;
-    size_t nm = p->nmappings + 1, nf = p->nfunctions + 1, nl = p->nlocations + 1;
-    r.mnew = malloc(nm * sizeof *r.mnew);
-    r.morder = malloc(nm * sizeof *r.morder);
-    r.fnew = malloc(nf * sizeof *r.fnew);
-    r.fc = malloc(nf * sizeof *r.fc);
-    r.forder = malloc(nf * sizeof *r.forder);
-    r.lnew = malloc(nl * sizeof *r.lnew);
-    r.lorder = malloc(nl * sizeof *r.lorder);
-    if (!r.mnew || !r.morder || !r.fnew || !r.fc || !r.forder || !r.lnew || !r.lorder ||
-        otab_init(&r.ft, p->nfunctions))
-        goto out;
-    memset(r.mnew, 0xff, nm * sizeof *r.mnew);
-    memset(r.fnew, 0xff, nf * sizeof *r.fnew);
-    memset(r.fc, 0xff, nf * sizeof *r.fc);
-    memset(r.lnew, 0xff, nl * sizeof *r.lnew);
-    if (p->nmappings) /* go's merge takes the first mapping first */
-        new_mapping(&r, f->mc[0]);
+    size_t nm = p->nmappings + 1, nf = p->nfunctions + 1, nl = p->nlocations + 1, nlines = 0;
+    for (size_t i = 0; i < p->nlocations; i++)
+        nlines += p->locations[i].nlines;
+    r->mnew = malloc(nm * sizeof *r->mnew);
+    r->morder = malloc(nm * sizeof *r->morder);
+    r->fnew = malloc(nf * sizeof *r->fnew);
+    r->fc = malloc(nf * sizeof *r->fc);
+    r->forder = malloc(nf * sizeof *r->forder);
+    r->lnew = malloc(nl * sizeof *r->lnew);
+    r->lorder = malloc(nl * sizeof *r->lorder);
+    r->lines_next = cp_arena_alloc(&p->arena, (nlines + 1) * sizeof *r->lines_next);
+    if (!r->mnew || !r->morder || !r->fnew || !r->fc || !r->forder || !r->lnew || !r->lorder ||
+        !r->lines_next || otab_init(&r->ft, p->nfunctions))
+        return CPROF_ENOMEM;
+    memset(r->mnew, 0xff, nm * sizeof *r->mnew);
+    memset(r->fnew, 0xff, nf * sizeof *r->fnew);
+    memset(r->fc, 0xff, nf * sizeof *r->fc);
+    memset(r->lnew, 0xff, nl * sizeof *r->lnew);
+    if (p->nmappings)
+        new_mapping(r, f->mc[0]);
+    return 0;
+}
+
+static void renum_free(renum *r)
+{
+    free(r->mnew);
+    free(r->morder);
+    free(r->fnew);
+    free(r->fc);
+    free(r->forder);
+    free(r->lnew);
+    free(r->lorder);
+    otab_free(&r->ft);
+}
+
+/* The fold numbered records as samples first used them; when samples
+ * were dropped after (values that cancelled out), go's second merge
+ * numbers the records the kept samples use only: numbered again here,
+ * sample locations (new indices) read through the first numbering. */
+static int renum_again(fold *f, renum *r)
+{
+    cp_profile *p = f->p;
+    uint32_t *old = malloc(((size_t)r->nl + 1) * sizeof *old);
+    if (!old)
+        return CPROF_ENOMEM;
+    memcpy(old, r->lorder, (size_t)r->nl * sizeof *old);
+    memset(r->mnew, 0xff, (p->nmappings + 1) * sizeof *r->mnew);
+    memset(r->fnew, 0xff, (p->nfunctions + 1) * sizeof *r->fnew);
+    memset(r->lnew, 0xff, (p->nlocations + 1) * sizeof *r->lnew);
+    r->nm = r->nf = r->nl = 0;
+    r->lines_next = NULL; /* lines stay where the first numbering put them */
+    if (p->nmappings)
+        new_mapping(r, f->mc[0]);
     for (size_t i = 0; i < p->nsamples; i++) {
         cp_sample *s = &p->samples[i];
         for (uint32_t k = 0; k < s->nlocs; k++) {
-            uint32_t c = s->locs[k], n = r.lnew[c];
-            s->locs[k] = n != NONE ? n : new_location(f, &r, c);
+            uint32_t c = old[s->locs[k]], n = r->lnew[c];
+            s->locs[k] = n != NONE ? n : new_location(f, r, c);
         }
     }
-    cp_mapping *m = gather(p, p->mappings, r.morder, r.nm, sizeof *m);
-    cp_function *fn = gather(p, p->functions, r.forder, r.nf, sizeof *fn);
-    cp_location *l = gather(p, p->locations, r.lorder, r.nl, sizeof *l);
+    free(old);
+    return 0;
+}
+
+/* The records moved into their new order and given ids 1, 2, ...;
+ * references made new indices; then the strings. */
+static int renum_finish(fold *f, renum *r)
+{
+    cp_profile *p = f->p;
+    cp_mapping *m = gather(p, p->mappings, r->morder, r->nm, sizeof *m);
+    cp_function *fn = gather(p, p->functions, r->forder, r->nf, sizeof *fn);
+    cp_location *l = gather(p, p->locations, r->lorder, r->nl, sizeof *l);
     if (!m || !fn || !l)
-        goto out;
-    for (uint32_t i = 0; i < r.nm; i++)
+        return CPROF_ENOMEM;
+    for (uint32_t i = 0; i < r->nm; i++)
         m[i].id = i + 1;
-    for (uint32_t i = 0; i < r.nf; i++)
+    for (uint32_t i = 0; i < r->nf; i++)
         fn[i].id = i + 1;
-    for (uint32_t i = 0; i < r.nl; i++)
-        l[i].id = i + 1;
+    for (uint32_t i = 0; i < r->nl; i++) {
+        cp_location *x = &l[i];
+        x->id = i + 1;
+        if (x->mapping != CP_NO_MAPPING)
+            x->mapping = r->mnew[x->mapping];
+        for (uint32_t k = 0; k < x->nlines; k++)
+            if (x->lines[k].func != CP_NO_FUNCTION)
+                x->lines[k].func = r->fnew[x->lines[k].func];
+    }
     p->mappings = m;
-    p->nmappings = r.nm;
+    p->nmappings = r->nm;
     p->functions = fn;
-    p->nfunctions = r.nf;
+    p->nfunctions = r->nf;
     p->locations = l;
-    p->nlocations = r.nl;
-    rc = renumber_strings(f);
-out:
-    free(r.mnew);
-    free(r.morder);
-    free(r.fnew);
-    free(r.fc);
-    free(r.forder);
-    free(r.lnew);
-    free(r.lorder);
-    otab_free(&r.ft);
-    return rc;
+    p->nlocations = r->nl;
+    return renumber_strings(f);
 }
 
 int cp_prep_fold(cp_profile *p, bool ids)
 {
     fold f = {.p = p};
+    renum r = {0};
+    f.r = ids ? &r : NULL;
     int rc = fold_run(&f);
     if (!rc && ids)
-        rc = renumber(&f);
+        rc = renum_finish(&f, &r);
+    renum_free(&r);
     otab_free(&f.st);
     otab_free(&f.mt);
     otab_free(&f.lt);

@@ -95,14 +95,22 @@ bool cp_cli_small_values(cp_profile *const *ps, size_t n)
 /* merge and proto output: encoded in pieces (a few MB each) and each
  * piece compressed as it is made, on two threads (fastgz.c), so the
  * encoding is never one serial pass and never one buffer of the whole. */
+typedef struct encoding {
+    const cp_profile *p;
+    cp_encode_plan plan;
+} encoding;
+
 static int encode_piece(void *ctx, size_t k, cp_buf *out)
 {
-    return cp_profile_encode_piece(ctx, k, out);
+    const encoding *e = ctx;
+    return cp_profile_encode_piece(e->p, &e->plan, k, out);
 }
 
 int cp_cli_encode_fast_gz(const cp_profile *p, cp_buf *out)
 {
-    return cp_cli_gzip_pieces(cp_profile_encode_npieces(p), encode_piece, (void *)p, out);
+    encoding e = {.p = p};
+    cp_profile_encode_plan(p, &e.plan);
+    return cp_cli_gzip_pieces(e.plan.npieces, encode_piece, &e, out);
 }
 
 /* A text report of a profile whose strings are NUL-escaped (profile.h)

@@ -5,6 +5,7 @@
  * written in canonical order (what Go and cprof write).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,8 +22,12 @@ static int value_type(cp_buf *b, uint32_t num, const cp_value_type *vt)
 }
 
 /* A sample's location ids as one packed field, each varint written in
- * place: the encoder's innermost loop (the bulk of a large profile's bytes). */
-static int packed_loc_ids(cp_buf *b, const cp_profile *p, const cp_sample *s)
+ * place: the encoder's innermost loop (the bulk of a large profile's bytes).
+ * With dense ids (id = index + 1, as every merge leaves them) the id is
+ * the index plus one, and no location is read: at 150k stacks that saves
+ * 12M random reads. */
+static int packed_loc_ids(cp_buf *b, const cp_profile *p, const cp_encode_plan *pl,
+                          const cp_sample *s)
 {
     size_t mark;
     if (!s->nlocs)
@@ -31,7 +36,7 @@ static int packed_loc_ids(cp_buf *b, const cp_profile *p, const cp_sample *s)
         return CPROF_ENOMEM;
     uint8_t *w = b->data + b->len;
     for (uint32_t i = 0; i < s->nlocs; i++) {
-        uint64_t v = p->locations[s->locs[i]].id;
+        uint64_t v = pl->dense_locations ? (uint64_t)s->locs[i] + 1 : p->locations[s->locs[i]].id;
         while (v >= 0x80) {
             *w++ = (uint8_t)(v | 0x80);
             v >>= 7;
@@ -42,10 +47,10 @@ static int packed_loc_ids(cp_buf *b, const cp_profile *p, const cp_sample *s)
     return cp_pbw_end(b, mark);
 }
 
-static int sample(cp_buf *b, const cp_profile *p, const cp_sample *s)
+static int sample(cp_buf *b, const cp_profile *p, const cp_encode_plan *pl, const cp_sample *s)
 {
     size_t mark;
-    if (cp_pbw_begin(b, 2, &mark) || packed_loc_ids(b, p, s) ||
+    if (cp_pbw_begin(b, 2, &mark) || packed_loc_ids(b, p, pl, s) ||
         cp_pbw_packed_i64(b, 2, s->values, p->nsample_types))
         return CPROF_ENOMEM;
     for (uint32_t i = 0; i < s->nlabels; i++) {
@@ -70,7 +75,7 @@ static int mapping(cp_buf *b, const cp_mapping *m)
     return cp_pbw_end(b, mark);
 }
 
-static int location(cp_buf *b, const cp_profile *p, const cp_location *l)
+static int location(cp_buf *b, const cp_profile *p, const cp_encode_plan *pl, const cp_location *l)
 {
     size_t mark;
     uint64_t mid = l->mapping == CP_NO_MAPPING ? 0 : p->mappings[l->mapping].id;
@@ -79,7 +84,9 @@ static int location(cp_buf *b, const cp_profile *p, const cp_location *l)
         return CPROF_ENOMEM;
     for (uint32_t i = 0; i < l->nlines; i++) {
         const cp_line *ln = &l->lines[i];
-        uint64_t fid = ln->func == CP_NO_FUNCTION ? 0 : p->functions[ln->func].id;
+        uint64_t fid = ln->func == CP_NO_FUNCTION  ? 0
+                       : pl->dense_functions ? (uint64_t)ln->func + 1
+                                             : p->functions[ln->func].id;
         size_t lm;
         if (cp_pbw_begin(b, 4, &lm) || cp_pbw_u64(b, 1, fid) || cp_pbw_i64(b, 2, ln->line) ||
             cp_pbw_i64(b, 3, ln->column) || cp_pbw_end(b, lm))
@@ -138,15 +145,27 @@ static size_t sec_count(const cp_profile *p, int sec)
     return n[sec];
 }
 
-size_t cp_profile_encode_npieces(const cp_profile *p)
+/* true when records[i].id == i + 1 for all n records of elem bytes */
+_Static_assert(offsetof(cp_location, id) == 0 && offsetof(cp_function, id) == 0,
+               "dense() reads the id at the start of each record");
+static bool dense(const void *recs, size_t n, size_t elem)
 {
-    size_t n = 2; /* sample types, tail */
-    for (int sec = 0; sec < NSEC; sec++)
-        n += (sec_count(p, sec) + stride[sec] - 1) / stride[sec];
-    return n;
+    for (size_t i = 0; i < n; i++)
+        if (*(const uint64_t *)((const char *)recs + i * elem) != i + 1)
+            return false;
+    return true;
 }
 
-int cp_profile_encode_piece(const cp_profile *p, size_t k, cp_buf *b)
+void cp_profile_encode_plan(const cp_profile *p, cp_encode_plan *pl)
+{
+    pl->npieces = 2; /* sample types, tail */
+    for (int sec = 0; sec < NSEC; sec++)
+        pl->npieces += (sec_count(p, sec) + stride[sec] - 1) / stride[sec];
+    pl->dense_locations = dense(p->locations, p->nlocations, sizeof *p->locations);
+    pl->dense_functions = dense(p->functions, p->nfunctions, sizeof *p->functions);
+}
+
+int cp_profile_encode_piece(const cp_profile *p, const cp_encode_plan *pl, size_t k, cp_buf *b)
 {
     if (k == 0) {
         for (size_t i = 0; i < p->nsample_types; i++)
@@ -167,9 +186,9 @@ int cp_profile_encode_piece(const cp_profile *p, size_t k, cp_buf *b)
         size_t tmp_cap = 0;
         for (size_t i = lo; i < hi && !rc; i++)
             switch (sec) {
-            case SEC_SAMPLES: rc = sample(b, p, &p->samples[i]); break;
+            case SEC_SAMPLES: rc = sample(b, p, pl, &p->samples[i]); break;
             case SEC_MAPPINGS: rc = mapping(b, &p->mappings[i]); break;
-            case SEC_LOCATIONS: rc = location(b, p, &p->locations[i]); break;
+            case SEC_LOCATIONS: rc = location(b, p, pl, &p->locations[i]); break;
             case SEC_FUNCTIONS: rc = function(b, &p->functions[i]); break;
             default: rc = string(b, p, i, &tmp, &tmp_cap); break;
             }
@@ -181,9 +200,10 @@ int cp_profile_encode_piece(const cp_profile *p, size_t k, cp_buf *b)
 
 int cp_profile_encode(const cp_profile *p, cp_buf *b)
 {
-    size_t n = cp_profile_encode_npieces(p);
-    for (size_t k = 0; k < n; k++)
-        if (cp_profile_encode_piece(p, k, b))
+    cp_encode_plan pl;
+    cp_profile_encode_plan(p, &pl);
+    for (size_t k = 0; k < pl.npieces; k++)
+        if (cp_profile_encode_piece(p, &pl, k, b))
             return CPROF_ENOMEM;
     return 0;
 }

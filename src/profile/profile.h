@@ -169,12 +169,17 @@ int cp_profile_read_file_opts(const char *path, const cp_decode_opts *opts, cp_p
 /* Encode to raw protobuf (appended to out). */
 int cp_profile_encode(const cp_profile *p, cp_buf *out);
 /* The same encoding in pieces of a few MB at most, for encoding on
- * several threads: pieces 0 .. cp_profile_encode_npieces(p) - 1, each
- * appended to out by cp_profile_encode_piece, concatenate to exactly
- * cp_profile_encode's bytes.  A piece is a run of whole records.
- * [thread-safe: p is only read] */
-size_t cp_profile_encode_npieces(const cp_profile *p);
-int cp_profile_encode_piece(const cp_profile *p, size_t k, cp_buf *out);
+ * several threads: cp_profile_encode_plan looks at p once; pieces
+ * 0 .. plan.npieces - 1, each appended to out by cp_profile_encode_piece,
+ * concatenate to exactly cp_profile_encode's bytes.  A piece is a run of
+ * whole records.  [thread-safe: p and the plan are only read] */
+typedef struct cp_encode_plan {
+    size_t npieces;
+    bool dense_locations, dense_functions; /* every id is its index + 1 */
+} cp_encode_plan;
+void cp_profile_encode_plan(const cp_profile *p, cp_encode_plan *plan);
+int cp_profile_encode_piece(const cp_profile *p, const cp_encode_plan *plan, size_t k,
+                            cp_buf *out);
 /* Encode and gzip (appended to out). */
 int cp_profile_encode_gz(const cp_profile *p, cp_buf *out);
 /* Encode, gzip and write atomically to path. */

@@ -11,6 +11,7 @@
 #include "cli/fastgz.h"
 #include "cli/report_io.h"
 #include "profile/profile.h"
+#include "testprof.h"
 
 static void fill(unsigned char *p, size_t n)
 {
@@ -70,4 +71,54 @@ Test(report_io, parallel_reader_keeps_order_and_first_error)
     cr_assert_null(out[4]);
     for (int i = 0; i < 5; i++)
         cp_profile_free(out[i]);
+}
+
+/* merge/proto output: a profile spanning several pieces of every section
+ * (samples, locations, functions, strings), encoded and gzipped piece by
+ * piece on two threads, inflates to exactly cp_profile_encode's bytes,
+ * and decodes to the same records; with dense ids (id = index + 1, the
+ * encoder's shortcut) and with ids that are not. */
+Test(report_io, pieces_gzip_as_one_encoding)
+{
+    for (int dense = 1; dense >= 0; dense--) {
+        cp_profile *p = random_profile_of(7, 140000, 70000, 40000);
+        cr_assert_not_null(p);
+        cr_assert_gt(p->nstrings, 131072);
+        if (!dense) {
+            for (size_t i = 0; i < p->nlocations; i++)
+                p->locations[i].id = 3 * i + 5;
+            for (size_t i = 0; i < p->nfunctions; i++)
+                p->functions[i].id = 2 * i + 9;
+        }
+        cp_encode_plan plan;
+        cp_profile_encode_plan(p, &plan);
+        cr_assert_eq(plan.dense_locations, dense);
+        cr_assert_eq(plan.dense_functions, dense);
+        cr_assert_gt(plan.npieces, 10);
+        cp_buf one = {0}, z = {0}, back = {0};
+        cp_diag d;
+        cr_assert_eq(cp_profile_encode(p, &one), 0);
+        cr_assert_eq(cp_cli_encode_fast_gz(p, &z), 0);
+        cr_assert_eq(cp_gunzip(z.data, z.len, 1u << 30, &back, &d), 0, "%s", d.msg);
+        cr_assert_eq(back.len, one.len);
+        cr_assert(!memcmp(back.data, one.data, one.len), "dense %d: bytes differ", dense);
+        cp_profile *q;
+        cr_assert_eq(cp_profile_decode(back.data, back.len, NULL, &q, &d), 0, "%s", d.msg);
+        cr_assert_eq(q->nsamples, p->nsamples);
+        cr_assert_eq(q->nlocations, p->nlocations);
+        cr_assert_eq(q->nfunctions, p->nfunctions);
+        for (size_t i = 0; i < p->nlocations; i++)
+            cr_assert_eq(q->locations[i].id, p->locations[i].id);
+        for (size_t i = 0; i < p->nsamples; i++)
+            for (uint32_t k = 0; k < p->samples[i].nlocs; k++)
+                cr_assert_eq(q->samples[i].locs[k], p->samples[i].locs[k]);
+        for (size_t i = 0; i < p->nlocations; i++)
+            for (uint32_t k = 0; k < p->locations[i].nlines; k++)
+                cr_assert_eq(q->locations[i].lines[k].func, p->locations[i].lines[k].func);
+        cp_profile_free(q);
+        cp_profile_free(p);
+        cp_buf_free(&one);
+        cp_buf_free(&z);
+        cp_buf_free(&back);
+    }
 }
