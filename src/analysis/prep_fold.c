@@ -83,11 +83,12 @@ static uint32_t otab_find_or_add(otab *t, const fold *f, uint32_t i, uint64_t h,
     }
 }
 
-/* go's numbering (ids mode, renumber() below): old index -> new, new -> old */
+/* go's numbering of mappings and functions (ids mode, below): old index
+ * -> new, new -> old.  Locations are numbered by the fold itself (lnew). */
 typedef struct renum {
-    uint32_t *mnew, *fnew, *lnew, *fc; /* fc: first equal function (by use) */
-    uint32_t *morder, *forder, *lorder;
-    uint32_t nm, nf, nl;
+    uint32_t *mnew, *fnew, *fc; /* fc: first equal function (by use) */
+    uint32_t *morder, *forder;
+    uint32_t nm, nf;
     otab ft;             /* functions by key */
     cp_line *lines_next; /* where a numbered location's lines move (in order) */
 } renum;
@@ -99,11 +100,17 @@ struct fold {
     uint32_t *mc;     /* mapping -> its canonical mapping, NONE until used */
     int64_t *mshift;  /* address shift of each mapping's locations */
     uint64_t *fh;     /* hash of each function's key */
-    uint32_t *lc;     /* location -> first equal location, NONE until used */
+    uint32_t *mcls;   /* mapping -> first mapping with its key, in array order */
+    uint32_t *rep;    /* location -> first equal location, in array order */
+    uint32_t *lnew;   /* rep -> rank of its class in first use, NONE until used */
+    uint32_t *uorder; /* by rank: the class's first used location (it stays) */
+    uint32_t nused;
+    uint32_t *lc;     /* location -> what samples hold for it, NONE until used:
+                       * its class's first used location, or with ids its rank */
     uint32_t *order;  /* scratch: a sample's labels in sort order */
     size_t order_cap;
     cp_label *lscratch;
-    otab st, mt, lt, smt;
+    otab st, mt, mct, lt, smt;
 };
 
 static bool str_eq(const fold *f, uint32_t a, uint32_t b)
@@ -133,11 +140,11 @@ static void new_mapping(renum *r, uint32_t m)
     }
 }
 
-/* Number location c (made canonical: its mapping is), its mapping and its
- * lines' functions.  Lines keep old function indices, made the first equal
- * function, so the fold's comparisons still hold; with lines_next they
+/* Number the mapping and lines' functions of location c (its mapping made
+ * canonical), which just took the next location number.  Lines keep old
+ * function indices, made the first equal function; with lines_next they
  * also move there, into new-index order (what the encoder then streams). */
-static uint32_t new_location(fold *f, renum *r, uint32_t c)
+static void new_location(fold *f, renum *r, uint32_t c)
 {
     cp_location *l = &f->p->locations[c];
     if (l->mapping != CP_NO_MAPPING)
@@ -153,8 +160,6 @@ static uint32_t new_location(fold *f, renum *r, uint32_t c)
         l->lines = r->lines_next;
         r->lines_next += l->nlines;
     }
-    r->lorder[r->nl] = c;
-    return r->lnew[c] = r->nl++;
 }
 
 /* go's mapping key: size rounded up to 4 KiB, offset, build id or file. */
@@ -176,13 +181,18 @@ static bool map_eq(const fold *f, uint32_t a, uint32_t b)
            map_keystr(f, x) == map_keystr(f, y);
 }
 
+/* go's mapping key, hashed */
+static uint64_t map_hash(const fold *f, const cp_mapping *m)
+{
+    return cp_hash_u64(map_size(m) ^ cp_hash_u64(m->offset + map_keystr(f, m)));
+}
+
 static void visit_mapping(fold *f, uint32_t i)
 {
     if (f->mc[i] != NONE)
         return;
     const cp_mapping *m = &f->p->mappings[i];
-    uint64_t h = cp_hash_u64(map_size(m) ^ cp_hash_u64(m->offset + map_keystr(f, m)));
-    uint32_t c = otab_find_or_add(&f->mt, f, i, h, map_eq);
+    uint32_t c = otab_find_or_add(&f->mt, f, i, map_hash(f, m), map_eq);
     f->mc[i] = c;
     f->mshift[i] = (int64_t)(f->p->mappings[c].start - m->start);
 }
@@ -207,12 +217,21 @@ static uint64_t func_hash(const fold *f, uint32_t i)
                                    (uint64_t)fn->start_line));
 }
 
-/* go's location key (column is not part of it: go's merge drops it) */
+/* go's location key (column is not part of it: go's merge drops it), on
+ * locations as decoded: a location of a mapping is its mapping's key and
+ * its offset from the mapping's start, which is what makes two locations
+ * one once their mappings are one and their addresses shifted to it,
+ * whichever of the equal mappings is kept. */
 static bool loc_eq(const fold *f, uint32_t a, uint32_t b)
 {
     const cp_location *x = &f->p->locations[a], *y = &f->p->locations[b];
-    if (x->mapping != y->mapping || x->address != y->address || x->is_folded != y->is_folded ||
-        x->nlines != y->nlines)
+    if ((x->mapping == CP_NO_MAPPING) != (y->mapping == CP_NO_MAPPING) ||
+        x->is_folded != y->is_folded || x->nlines != y->nlines)
+        return false;
+    if (x->mapping == CP_NO_MAPPING ? x->address != y->address
+                                    : f->mcls[x->mapping] != f->mcls[y->mapping] ||
+                                          x->address - f->p->mappings[x->mapping].start !=
+                                              y->address - f->p->mappings[y->mapping].start)
         return false;
     for (uint32_t k = 0; k < x->nlines; k++)
         if (x->lines[k].line != y->lines[k].line || !func_eq(f, x->lines[k].func, y->lines[k].func))
@@ -220,27 +239,58 @@ static bool loc_eq(const fold *f, uint32_t a, uint32_t b)
     return true;
 }
 
-/* The location's mapping made canonical and its address shifted, as the
- * merged location has them; then the first equal location. */
-static uint32_t visit_location(fold *f, uint32_t i)
+static uint64_t loc_hash(const fold *f, const cp_location *l)
 {
-    if (f->lc[i] != NONE)
-        return f->lc[i];
-    cp_location *l = &f->p->locations[i];
+    uint64_t at = l->address, m = NONE;
     if (l->mapping != CP_NO_MAPPING) {
-        uint32_t m = l->mapping;
-        visit_mapping(f, m);
-        l->address = (uint64_t)cp_wadd((int64_t)l->address, f->mshift[m]);
-        l->mapping = f->mc[m];
+        m = f->mcls[l->mapping];
+        at -= f->p->mappings[l->mapping].start;
     }
-    uint64_t h = cp_hash_u64(l->address ^ ((uint64_t)l->mapping << 1 | l->is_folded));
+    uint64_t h = cp_hash_u64(at ^ (m << 1 | l->is_folded));
     for (uint32_t k = 0; k < l->nlines; k++)
         h = cp_hash_u64(h ^ (l->lines[k].func == CP_NO_FUNCTION ? 0x51 : f->fh[l->lines[k].func]) ^
                         (uint64_t)l->lines[k].line);
-    uint32_t c = otab_find_or_add(&f->lt, f, i, h, loc_eq);
-    if (f->r) /* ids mode: samples hold new indices (first use) */
-        return f->lc[i] = c == i ? new_location(f, f->r, c) : f->r->lnew[c];
-    return f->lc[i] = c;
+    return h;
+}
+
+/* location x met in a sample for the first time: what samples hold for
+ * it.  The first location of its class to be met (go's merge keeps that
+ * one) takes the class's rank; samples hold that location, or with ids
+ * the rank. */
+static uint32_t first_use(fold *f, uint32_t x)
+{
+    uint32_t r = f->rep[x];
+    if (f->lnew[r] == NONE) {
+        f->uorder[f->nused] = x;
+        f->lnew[r] = f->nused++;
+    }
+    uint32_t n = f->lnew[r];
+    return f->lc[x] = f->r ? n : f->uorder[n];
+}
+
+/* The kept locations in first use: each one's mapping made canonical
+ * (the first used of equal mappings, go's choice) and its address shifted
+ * to it; with ids, its mapping and functions numbered.  The locations and
+ * their lines are fetched a few ahead: this walk is random in memory. */
+static void settle_locations(fold *f)
+{
+    cp_location *locs = f->p->locations;
+    for (uint32_t j = 0; j < f->nused; j++) {
+        if (j + 8 < f->nused)
+            __builtin_prefetch(&locs[f->uorder[j + 8]]);
+        if (j + 4 < f->nused)
+            __builtin_prefetch(locs[f->uorder[j + 4]].lines);
+        uint32_t c = f->uorder[j];
+        cp_location *l = &locs[c];
+        if (l->mapping != CP_NO_MAPPING) {
+            uint32_t m = l->mapping;
+            visit_mapping(f, m);
+            l->address = (uint64_t)cp_wadd((int64_t)l->address, f->mshift[m]);
+            l->mapping = f->mc[m];
+        }
+        if (f->r)
+            new_location(f, f->r, c);
+    }
 }
 
 static bool label_is_num(const cp_label *l) { return !l->str && (l->num || l->num_unit); }
@@ -335,14 +385,20 @@ static int fold_run(fold *f)
     cp_profile *p = f->p;
     int rc;
     if ((rc = otab_init(&f->st, p->nstrings)) || (rc = otab_init(&f->mt, p->nmappings)) ||
-        (rc = otab_init(&f->lt, p->nlocations)) || (rc = otab_init(&f->smt, p->nsamples)))
+        (rc = otab_init(&f->mct, p->nmappings)) || (rc = otab_init(&f->lt, p->nlocations)) ||
+        (rc = otab_init(&f->smt, p->nsamples)))
         return rc;
     f->sc = malloc((p->nstrings + 1) * sizeof *f->sc);
     f->mc = malloc((p->nmappings + 1) * sizeof *f->mc);
     f->mshift = malloc((p->nmappings + 1) * sizeof *f->mshift);
     f->lc = malloc((p->nlocations + 1) * sizeof *f->lc);
     f->fh = malloc((p->nfunctions + 1) * sizeof *f->fh);
-    if (!f->sc || !f->mc || !f->mshift || !f->lc || !f->fh)
+    f->mcls = malloc((p->nmappings + 1) * sizeof *f->mcls);
+    f->rep = malloc((p->nlocations + 1) * sizeof *f->rep);
+    f->lnew = malloc((p->nlocations + 1) * sizeof *f->lnew);
+    f->uorder = malloc((p->nlocations + 1) * sizeof *f->uorder);
+    if (!f->sc || !f->mc || !f->mshift || !f->lc || !f->fh || !f->mcls || !f->rep || !f->lnew ||
+        !f->uorder)
         return CPROF_ENOMEM;
     for (size_t i = 0; i < p->nstrings; i++) {
         const char *s = p->strings[i];
@@ -351,8 +407,23 @@ static int fold_run(fold *f)
     }
     for (size_t i = 0; i < p->nfunctions; i++)
         f->fh[i] = func_hash(f, (uint32_t)i);
+    for (size_t i = 0; i < p->nmappings; i++)
+        f->mcls[i] = otab_find_or_add(&f->mct, f, (uint32_t)i, map_hash(f, &p->mappings[i]), map_eq);
+    /* every location's representative, the first equal one in array
+     * order: hashed in one sequential pass, then placed in the table with
+     * the slot of a location a few ahead fetched early (the table is
+     * larger than the caches).  Which of equal locations represents them
+     * does not show: they are equal once settled (settle_locations). */
+    for (size_t i = 0; i < p->nlocations; i++)
+        f->lt.h[i] = loc_hash(f, &p->locations[i]);
+    for (size_t i = 0; i < p->nlocations; i++) {
+        if (i + 8 < p->nlocations)
+            __builtin_prefetch(&f->lt.slot[f->lt.h[i + 8] & f->lt.mask]);
+        f->rep[i] = otab_find_or_add(&f->lt, f, (uint32_t)i, f->lt.h[i], loc_eq);
+    }
     memset(f->mc, 0xff, (p->nmappings + 1) * sizeof *f->mc);
     memset(f->lc, 0xff, (p->nlocations + 1) * sizeof *f->lc);
+    memset(f->lnew, 0xff, (p->nlocations + 1) * sizeof *f->lnew);
     if (p->nmappings) /* go's merge takes the first mapping first */
         visit_mapping(f, 0);
     if (f->r && (rc = renum_init(f, f->r)))
@@ -383,36 +454,47 @@ static int fold_run(fold *f)
         for (uint32_t k = 0; k < nlocs; k++) {
             uint32_t c = lc[locs[k]];
             if (c == NONE)
-                c = visit_location(f, locs[k]);
+                c = first_use(f, locs[k]);
             if (c != locs[k]) /* rare: no store, no dirty cache line */
                 locs[k] = c;
             h = (h ^ c) * 0x9e3779b97f4a7c15ull;
         }
         if (s->nlabels && (rc = canon_labels(f, s)))
             return rc;
-        /* samples move down to w as they are kept: the table holds the
-         * kept positions */
+        /* non-zero samples move down to w; the labels as canon_labels
+         * left them */
         p->samples[w] = *s;
-        s = &p->samples[w];
-        /* the labels as canon_labels left them */
-        h = cp_hash_u64(h ^ s->nlocs) ^ cp_hash_bytes(s->labels, s->nlabels * sizeof *s->labels, 7);
-        uint32_t j = otab_find_or_add(&f->smt, f, (uint32_t)w, h, sample_eq);
-        if (j == w) {
-            w++;
+        f->smt.h[w++] = cp_hash_u64(h ^ nlocs) ^
+                        cp_hash_bytes(s->labels, s->nlabels * sizeof *s->labels, 7);
+    }
+    settle_locations(f);
+    /* equal samples folded into the first, in a pass of their own so the
+     * table's slot for a sample a few ahead can be fetched while this one
+     * is placed (the table is larger than the caches: one miss each) */
+    uint8_t *gone = calloc(w + 1, 1);
+    if (!gone)
+        return CPROF_ENOMEM;
+    size_t kept = w;
+    for (size_t i = 0; i < w; i++) {
+        if (i + 8 < w)
+            __builtin_prefetch(&f->smt.slot[f->smt.h[i + 8] & f->smt.mask]);
+        uint32_t j = otab_find_or_add(&f->smt, f, (uint32_t)i, f->smt.h[i], sample_eq);
+        if (j == i)
             continue;
-        }
         int64_t *v = p->samples[j].values;
         for (size_t k = 0; k < p->nsample_types; k++)
-            v[k] = cp_wadd(v[k], s->values[k]);
-        /* slot w was never inserted (j != w): reused by the next sample */
+            v[k] = cp_wadd(v[k], p->samples[i].values[k]);
+        gone[i] = 1;
+        kept--;
     }
     /* values that cancelled out: go merges once more to drop them */
     size_t n = 0;
     for (size_t i = 0; i < w; i++)
-        if (!all_zero(p, &p->samples[i]))
+        if (!gone[i] && !all_zero(p, &p->samples[i]))
             p->samples[n++] = p->samples[i];
+    free(gone);
     p->nsamples = n;
-    if (f->r && n < w)
+    if (f->r && n < kept)
         return renum_again(f, f->r);
     return 0;
 }
@@ -524,7 +606,7 @@ static int renumber_strings(fold *f)
 static int renum_init(fold *f, renum *r)
 {
     cp_profile *p = f->p;
-    size_t nm = p->nmappings + 1, nf = p->nfunctions + 1, nl = p->nlocations + 1, nlines = 0;
+    size_t nm = p->nmappings + 1, nf = p->nfunctions + 1, nlines = 0;
     for (size_t i = 0; i < p->nlocations; i++)
         nlines += p->locations[i].nlines;
     r->mnew = malloc(nm * sizeof *r->mnew);
@@ -532,16 +614,13 @@ static int renum_init(fold *f, renum *r)
     r->fnew = malloc(nf * sizeof *r->fnew);
     r->fc = malloc(nf * sizeof *r->fc);
     r->forder = malloc(nf * sizeof *r->forder);
-    r->lnew = malloc(nl * sizeof *r->lnew);
-    r->lorder = malloc(nl * sizeof *r->lorder);
     r->lines_next = cp_arena_alloc(&p->arena, (nlines + 1) * sizeof *r->lines_next);
-    if (!r->mnew || !r->morder || !r->fnew || !r->fc || !r->forder || !r->lnew || !r->lorder ||
-        !r->lines_next || otab_init(&r->ft, p->nfunctions))
+    if (!r->mnew || !r->morder || !r->fnew || !r->fc || !r->forder || !r->lines_next ||
+        otab_init(&r->ft, p->nfunctions))
         return CPROF_ENOMEM;
     memset(r->mnew, 0xff, nm * sizeof *r->mnew);
     memset(r->fnew, 0xff, nf * sizeof *r->fnew);
     memset(r->fc, 0xff, nf * sizeof *r->fc);
-    memset(r->lnew, 0xff, nl * sizeof *r->lnew);
     if (p->nmappings)
         new_mapping(r, f->mc[0]);
     return 0;
@@ -554,8 +633,6 @@ static void renum_free(renum *r)
     free(r->fnew);
     free(r->fc);
     free(r->forder);
-    free(r->lnew);
-    free(r->lorder);
     otab_free(&r->ft);
 }
 
@@ -566,22 +643,28 @@ static void renum_free(renum *r)
 static int renum_again(fold *f, renum *r)
 {
     cp_profile *p = f->p;
-    uint32_t *old = malloc(((size_t)r->nl + 1) * sizeof *old);
+    uint32_t *old = malloc(((size_t)f->nused + 1) * sizeof *old);
     if (!old)
         return CPROF_ENOMEM;
-    memcpy(old, r->lorder, (size_t)r->nl * sizeof *old);
+    memcpy(old, f->uorder, (size_t)f->nused * sizeof *old);
     memset(r->mnew, 0xff, (p->nmappings + 1) * sizeof *r->mnew);
     memset(r->fnew, 0xff, (p->nfunctions + 1) * sizeof *r->fnew);
-    memset(r->lnew, 0xff, (p->nlocations + 1) * sizeof *r->lnew);
-    r->nm = r->nf = r->nl = 0;
+    memset(f->lnew, 0xff, (p->nlocations + 1) * sizeof *f->lnew);
+    r->nm = r->nf = 0;
+    f->nused = 0;
     r->lines_next = NULL; /* lines stay where the first numbering put them */
     if (p->nmappings)
         new_mapping(r, f->mc[0]);
     for (size_t i = 0; i < p->nsamples; i++) {
         cp_sample *s = &p->samples[i];
         for (uint32_t k = 0; k < s->nlocs; k++) {
-            uint32_t c = old[s->locs[k]], n = r->lnew[c];
-            s->locs[k] = n != NONE ? n : new_location(f, r, c);
+            uint32_t c = old[s->locs[k]], n = f->lnew[c];
+            if (n == NONE) {
+                f->uorder[f->nused] = c;
+                n = f->lnew[c] = f->nused++;
+                new_location(f, r, c);
+            }
+            s->locs[k] = n;
         }
     }
     free(old);
@@ -595,14 +678,14 @@ static int renum_finish(fold *f, renum *r)
     cp_profile *p = f->p;
     cp_mapping *m = gather(p, p->mappings, r->morder, r->nm, sizeof *m);
     cp_function *fn = gather(p, p->functions, r->forder, r->nf, sizeof *fn);
-    cp_location *l = gather(p, p->locations, r->lorder, r->nl, sizeof *l);
+    cp_location *l = gather(p, p->locations, f->uorder, f->nused, sizeof *l);
     if (!m || !fn || !l)
         return CPROF_ENOMEM;
     for (uint32_t i = 0; i < r->nm; i++)
         m[i].id = i + 1;
     for (uint32_t i = 0; i < r->nf; i++)
         fn[i].id = i + 1;
-    for (uint32_t i = 0; i < r->nl; i++) {
+    for (uint32_t i = 0; i < f->nused; i++) {
         cp_location *x = &l[i];
         x->id = i + 1;
         if (x->mapping != CP_NO_MAPPING)
@@ -616,7 +699,7 @@ static int renum_finish(fold *f, renum *r)
     p->functions = fn;
     p->nfunctions = r->nf;
     p->locations = l;
-    p->nlocations = r->nl;
+    p->nlocations = f->nused;
     return renumber_strings(f);
 }
 
@@ -631,6 +714,7 @@ int cp_prep_fold(cp_profile *p, bool ids)
     renum_free(&r);
     otab_free(&f.st);
     otab_free(&f.mt);
+    otab_free(&f.mct);
     otab_free(&f.lt);
     otab_free(&f.smt);
     free(f.sc);
@@ -638,6 +722,10 @@ int cp_prep_fold(cp_profile *p, bool ids)
     free(f.mshift);
     free(f.lc);
     free(f.fh);
+    free(f.mcls);
+    free(f.rep);
+    free(f.lnew);
+    free(f.uorder);
     free(f.order);
     free(f.lscratch);
     return rc;
