@@ -93,8 +93,18 @@ typedef struct renum {
     cp_line *lines_next; /* where a numbered location's lines move (in order) */
 } renum;
 
+/* Samples from index start on hold location indices less off: a later
+ * profile's own indices, moved past the earlier profiles' locations by
+ * the fold as it reads them (not in a pass of their own). */
+typedef struct segment {
+    size_t start;
+    uint32_t off;
+} segment;
+
 struct fold {
     cp_profile *p;
+    const segment *seg; /* nseg segments by start, or none (offset 0) */
+    size_t nseg;
     renum *r;         /* ids mode: number records as they are first used */
     uint32_t *sc;     /* string -> first string with the same bytes */
     uint32_t *mc;     /* mapping -> its canonical mapping, NONE until used */
@@ -441,9 +451,12 @@ static int fold_run(fold *f)
     }
     p->ncomments = nc;
     free(seen);
-    size_t w = 0;
+    size_t w = 0, seg = 0;
+    uint32_t off = 0;
     for (size_t i = 0; i < p->nsamples; i++) {
         cp_sample *s = &p->samples[i];
+        while (seg < f->nseg && f->seg[seg].start <= i)
+            off = f->seg[seg++].off;
         if (all_zero(p, s))
             continue;
         /* locations made canonical and hashed in one loop; the common
@@ -452,10 +465,10 @@ static int fold_run(fold *f)
         uint32_t *locs = s->locs, nlocs = s->nlocs;
         uint64_t h = 0;
         for (uint32_t k = 0; k < nlocs; k++) {
-            uint32_t c = lc[locs[k]];
+            uint32_t x = locs[k] + off, c = lc[x];
             if (c == NONE)
-                c = first_use(f, locs[k]);
-            if (c != locs[k]) /* rare: no store, no dirty cache line */
+                c = first_use(f, x);
+            if (c != locs[k]) /* rare unless ids or off: no store, no dirty line */
                 locs[k] = c;
             h = (h ^ c) * 0x9e3779b97f4a7c15ull;
         }
@@ -703,9 +716,9 @@ static int renum_finish(fold *f, renum *r)
     return renumber_strings(f);
 }
 
-int cp_prep_fold(cp_profile *p, bool ids)
+static int fold_segments(cp_profile *p, bool ids, const segment *seg, size_t nseg)
 {
-    fold f = {.p = p};
+    fold f = {.p = p, .seg = seg, .nseg = nseg};
     renum r = {0};
     f.r = ids ? &r : NULL;
     int rc = fold_run(&f);
@@ -729,6 +742,11 @@ int cp_prep_fold(cp_profile *p, bool ids)
     free(f.order);
     free(f.lscratch);
     return rc;
+}
+
+int cp_prep_fold(cp_profile *p, bool ids)
+{
+    return fold_segments(p, ids, NULL, 0);
 }
 
 /* ---- several profiles: concatenated, then folded ----------------------------
@@ -799,10 +817,8 @@ static void move_indices(cp_profile *q, const cp_profile *p, uint64_t lid, uint6
             if (l->lines[k].func != CP_NO_FUNCTION)
                 l->lines[k].func += (uint32_t)p->nfunctions;
     }
-    for (size_t i = 0; i < q->nsamples; i++) {
+    for (size_t i = 0; i < q->nsamples; i++) { /* locations: the fold moves them */
         cp_sample *s = &q->samples[i];
-        for (uint32_t k = 0; k < s->nlocs; k++)
-            s->locs[k] += (uint32_t)p->nlocations;
         for (uint32_t k = 0; k < s->nlabels; k++) {
             cp_label *lb = &s->labels[k];
             lb->key = str_moved(lb->key, ns);
@@ -854,6 +870,10 @@ cp_profile *cp_prep_fold_merge(cp_profile **ps, const double *scales, size_t n, 
                 p->samples[i].values[k] = (int64_t)(0 - (uint64_t)p->samples[i].values[k]);
     cp_merge_times mt = {0};
     cp_prep_merge_times_add(&mt, p);
+    segment *seg = malloc(n * sizeof *seg);
+    size_t nseg = 0;
+    if (!seg)
+        rc = CPROF_ENOMEM;
     for (size_t i = 1; i < n && !rc; i++) {
         cp_profile *q = ps[i];
         ps[i] = NULL;
@@ -889,6 +909,7 @@ cp_profile *cp_prep_fold_merge(cp_profile **ps, const double *scales, size_t n, 
             p->locations = lc;
             p->samples = sm;
             p->comments = cm;
+            seg[nseg++] = (segment){p->nsamples, (uint32_t)p->nlocations};
             p->nstrings += q->nstrings;
             p->nmappings += q->nmappings;
             p->nfunctions += q->nfunctions;
@@ -905,9 +926,11 @@ cp_profile *cp_prep_fold_merge(cp_profile **ps, const double *scales, size_t n, 
     p->time_nanos = mt.time_nanos;
     p->duration_nanos = mt.duration_nanos;
     p->period = mt.period;
-    if (rc || cp_prep_fold(p, ids)) {
+    if (rc || fold_segments(p, ids, seg, nseg)) {
+        free(seg);
         cp_profile_free(p);
         return NULL;
     }
+    free(seg);
     return p;
 }
