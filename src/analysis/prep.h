@@ -36,6 +36,9 @@ cp_profile *cp_prep_merge_owned(cp_profile **ps, const double *scales, const boo
  * or write these); without, ids and unused records are left as they were
  * (every other report).  0 or CPROF_ENOMEM (p is then half-folded). */
 int cp_prep_fold(cp_profile *p, bool ids);
+/* A profile of at least this many locations has them settled on a second
+ * thread while the fold walks its samples (tests lower it to 0). */
+extern size_t cp_prep_fold_parallel_locations;
 /* cp_prep_merge_owned's result made by concatenating the profiles and
  * folding them in place (cp_prep_fold with ids as given): no builder, no
  * copy of the records.  Only when cp_prep_fold_merge_ok says

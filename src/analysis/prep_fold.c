@@ -32,6 +32,9 @@
  * renumbering take 0.35 s).  The builder remains for what the fold cannot
  * give (-diff_base labels, scales other than 1 and -1, -normalize).
  */
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +43,7 @@
 #include "base/hashmap.h"
 
 #define NONE UINT32_MAX
+#define PUBLISH 512 /* ranks given between two publications to the settler */
 
 /* Record indices by hash: slots hold index + 1, hashes live in h[]. */
 typedef struct otab {
@@ -86,11 +90,12 @@ static uint32_t otab_find_or_add(otab *t, const fold *f, uint32_t i, uint64_t h,
 /* go's numbering of mappings and functions (ids mode, below): old index
  * -> new, new -> old.  Locations are numbered by the fold itself (lnew). */
 typedef struct renum {
-    uint32_t *mnew, *fnew, *fc; /* fc: first equal function (by use) */
+    _Alignas(64) uint32_t *mnew, *fnew, *fc; /* fc: first equal function (by use) */
     uint32_t *morder, *forder;
     uint32_t nm, nf;
     otab ft;             /* functions by key */
     cp_line *lines_next; /* where a numbered location's lines move (in order) */
+    _Alignas(64) char end; /* written by the settler: no line shared */
 } renum;
 
 /* Samples from index start on hold location indices less off: a later
@@ -114,7 +119,14 @@ struct fold {
     uint32_t *rep;    /* location -> first equal location, in array order */
     uint32_t *lnew;   /* rep -> rank of its class in first use, NONE until used */
     uint32_t *uorder; /* by rank: the class's first used location (it stays) */
-    uint32_t nused;
+    _Alignas(64) uint32_t nused; /* written by the walk: a line of its own */
+    /* settling on a second thread, behind the walk over samples: the walk
+     * publishes nused every PUBLISH ranks and at its end raises done; the
+     * two on a cache line of their own, which the walk writes rarely */
+    bool behind;
+    _Alignas(64) _Atomic uint32_t published;
+    atomic_bool done;
+    _Alignas(64) char after_atomics;
     uint32_t *lc;     /* location -> what samples hold for it, NONE until used:
                        * its class's first used location, or with ids its rank */
     uint32_t *order;  /* scratch: a sample's labels in sort order */
@@ -273,22 +285,27 @@ static uint32_t first_use(fold *f, uint32_t x)
     if (f->lnew[r] == NONE) {
         f->uorder[f->nused] = x;
         f->lnew[r] = f->nused++;
+        if (f->behind && f->nused % PUBLISH == 0)
+            atomic_store_explicit(&f->published, f->nused, memory_order_release);
     }
     uint32_t n = f->lnew[r];
     return f->lc[x] = f->r ? n : f->uorder[n];
 }
 
-/* The kept locations in first use: each one's mapping made canonical
- * (the first used of equal mappings, go's choice) and its address shifted
- * to it; with ids, its mapping and functions numbered.  The locations and
- * their lines are fetched a few ahead: this walk is random in memory. */
-static void settle_locations(fold *f)
+/* The kept locations of ranks [j, n), in rank order: each one's mapping
+ * made canonical (the first used of equal mappings, go's choice) and its
+ * address shifted to it; with ids, its mapping and functions numbered.
+ * The locations and their lines are fetched a few ahead: this walk is
+ * random in memory.  Only this touches locations, mappings and the
+ * numbering once ranks are given, so it can follow the walk over samples
+ * on another thread (settle_behind). */
+static void settle_locations(fold *f, uint32_t j, uint32_t n)
 {
     cp_location *locs = f->p->locations;
-    for (uint32_t j = 0; j < f->nused; j++) {
-        if (j + 8 < f->nused)
+    for (; j < n; j++) {
+        if (j + 8 < n)
             __builtin_prefetch(&locs[f->uorder[j + 8]]);
-        if (j + 4 < f->nused)
+        if (j + 4 < n)
             __builtin_prefetch(locs[f->uorder[j + 4]].lines);
         uint32_t c = f->uorder[j];
         cp_location *l = &locs[c];
@@ -300,6 +317,28 @@ static void settle_locations(fold *f)
         }
         if (f->r)
             new_location(f, f->r, c);
+    }
+}
+
+/* [thread: the fold's second] settle ranks as the walk publishes them */
+static void *settle_behind(void *arg)
+{
+    fold *f = arg;
+    uint32_t j = 0;
+    for (unsigned idle = 0;;) {
+        bool done = atomic_load_explicit(&f->done, memory_order_acquire);
+        uint32_t n = atomic_load_explicit(&f->published, memory_order_acquire);
+        if (j < n) {
+            settle_locations(f, j, n);
+            j = n;
+            idle = 0;
+        } else if (done) {
+            return NULL; /* n was read after done: it is the last */
+        } else if (++idle < 1000) {
+            __builtin_ia32_pause();
+        } else {
+            sched_yield();
+        }
     }
 }
 
@@ -387,6 +426,8 @@ static bool all_zero(const cp_profile *p, const cp_sample *s)
     return true;
 }
 
+size_t cp_prep_fold_parallel_locations = 16384;
+
 static int renum_init(fold *f, renum *r);
 static int renum_again(fold *f, renum *r);
 
@@ -451,9 +492,14 @@ static int fold_run(fold *f)
     }
     p->ncomments = nc;
     free(seen);
+    /* a large profile settles its locations on a second thread while the
+     * samples are walked (a third of the fold's time at 150k stacks) */
+    pthread_t behind;
+    f->behind = p->nlocations >= cp_prep_fold_parallel_locations &&
+                pthread_create(&behind, NULL, settle_behind, f) == 0;
     size_t w = 0, seg = 0;
     uint32_t off = 0;
-    for (size_t i = 0; i < p->nsamples; i++) {
+    for (size_t i = 0; i < p->nsamples && !rc; i++) {
         cp_sample *s = &p->samples[i];
         while (seg < f->nseg && f->seg[seg].start <= i)
             off = f->seg[seg++].off;
@@ -473,14 +519,23 @@ static int fold_run(fold *f)
             h = (h ^ c) * 0x9e3779b97f4a7c15ull;
         }
         if (s->nlabels && (rc = canon_labels(f, s)))
-            return rc;
+            break;
         /* non-zero samples move down to w; the labels as canon_labels
          * left them */
         p->samples[w] = *s;
         f->smt.h[w++] = cp_hash_u64(h ^ nlocs) ^
                         cp_hash_bytes(s->labels, s->nlabels * sizeof *s->labels, 7);
     }
-    settle_locations(f);
+    if (f->behind) {
+        atomic_store_explicit(&f->published, f->nused, memory_order_release);
+        atomic_store_explicit(&f->done, true, memory_order_release);
+        pthread_join(behind, NULL);
+        f->behind = false;
+    } else {
+        settle_locations(f, 0, f->nused);
+    }
+    if (rc)
+        return rc;
     /* equal samples folded into the first, in a pass of their own so the
      * table's slot for a sample a few ahead can be fetched while this one
      * is placed (the table is larger than the caches: one miss each) */

@@ -3,9 +3,11 @@
  * halves of the samples when trimmed, both walking every sample for the
  * callees of their parity otherwise, merged in first-met order), top's
  * inline-mark rounds split by callee parity, and tree/peek formatted
- * in chunks by two threads that take turns writing.  Each report is also
- * made on one thread and the texts must be equal: a race shows up either
- * as a TSan report (halt_on_error) or as different bytes.
+ * in chunks by two threads that take turns writing, and the fold (go's
+ * merge in place) settling locations on a second thread behind its walk
+ * over samples, with ids and without.  Each is also done on one thread
+ * and the results must be equal: a race shows up either as a TSan report
+ * (halt_on_error) or as different bytes.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +18,22 @@
 #include "analysis/prep.h"
 #include "analysis/report.h"
 #include "../unit/analysis/testprof.h"
+
+/* p (a copy) folded on one thread or two, encoded */
+static cp_buf folded(const cp_profile *src, bool ids, size_t parallel)
+{
+    cp_buf b = {0};
+    cp_profile *p;
+    cp_diag d;
+    if (cp_profile_encode(src, &b) || cp_profile_decode(b.data, b.len, NULL, &p, &d))
+        exit(1);
+    b.len = 0;
+    cp_prep_fold_parallel_locations = parallel;
+    if (cp_prep_fold(p, ids) || cp_profile_encode(p, &b))
+        exit(1);
+    cp_profile_free(p);
+    return b;
+}
 
 static char *run(int (*fn)(cp_report *, FILE *), cp_profile *p, regex_t *rx)
 {
@@ -35,6 +53,18 @@ int main(void)
     int bad = 0;
     for (unsigned seed = 1; seed <= 2; seed++) {
         cp_profile *p = random_profile_of(seed, 60, 200, 4000);
+        /* locations enough for the walk to publish ranks many times */
+        cp_profile *big = random_profile_of(seed, 400, 6000, 6000);
+        for (int ids = 0; ids < 2; ids++) {
+            cp_buf one = folded(big, ids, SIZE_MAX), two = folded(big, ids, 0);
+            if (one.len != two.len || memcmp(one.data, two.data, one.len)) {
+                fprintf(stderr, "analysis_threads: fold (ids %d, seed %u) differs\n", ids, seed);
+                bad = 1;
+            }
+            cp_buf_free(&one);
+            cp_buf_free(&two);
+        }
+        cp_profile_free(big);
         cp_prep_aggregate(p, CP_GRAN_FUNCTIONS, true);
         struct {
             const char *name;
@@ -63,6 +93,6 @@ int main(void)
     }
     regfree(&all);
     if (!bad)
-        printf("analysis_threads: top, tree, peek . on two threads equal one thread's\n");
+        printf("analysis_threads: fold, top, tree, peek . on two threads equal one thread's\n");
     return bad;
 }
