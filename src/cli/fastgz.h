@@ -1,8 +1,9 @@
-/* fastgz.h — gzip for the cprof command through libdeflate, zlib behind it.
+/* fastgz.h — gzip for the cprof command: libdeflate inflates, ISA-L
+ * deflates, zlib behind both.
  *
  * Contract: the same results as src/profile/gzip.c (cp_gunzip, cp_gzip),
- * faster.  Only the cprof executable links libdeflate; libcprof.so and the
- * libraries it is made of stay on zlib alone.  Everything here is
+ * faster.  Only the cprof executable links libdeflate and ISA-L;
+ * libcprof.so and the libraries it is made of stay on zlib alone.  Everything here is
  * [thread-safe] (no shared state); none of it is for signal handlers or hooks.
  */
 #ifndef CPROF_CLI_FASTGZ_H
