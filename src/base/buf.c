@@ -130,6 +130,21 @@ int cp_write_all(int fd, const void *data, size_t len)
 
 int cp_write_file_atomic(const char *path, const void *data, size_t len)
 {
+    cp_buf one = {.data = (void *)data, .len = len};
+    return cp_write_file_atomicv(path, &one, 1);
+}
+
+/* every part, in order */
+static int write_parts(int fd, const cp_buf *parts, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (cp_write_all(fd, parts[i].data, parts[i].len))
+            return CPROF_EIO;
+    return 0;
+}
+
+int cp_write_file_atomicv(const char *path, const cp_buf *parts, size_t nparts)
+{
     /* A device or pipe (/dev/null, /dev/stdout, a FIFO) is written in
      * place: renaming a file over it would replace /dev/null itself with a
      * regular file when run as root. */
@@ -138,7 +153,7 @@ int cp_write_file_atomic(const char *path, const void *data, size_t len)
         int dfd = open(path, O_WRONLY | O_CLOEXEC);
         if (dfd < 0)
             return CPROF_EIO;
-        int drc = cp_write_all(dfd, data, len);
+        int drc = write_parts(dfd, parts, nparts);
         int dsaved = errno;
         if (close(dfd) != 0 && drc == 0)
             drc = CPROF_EIO, dsaved = errno;
@@ -158,7 +173,7 @@ int cp_write_file_atomic(const char *path, const void *data, size_t len)
      * file, and a profile is not worth a disk flush in every exiting
      * process (a crash of the machine may lose it: it is rewritten on the
      * next run). */
-    int rc = cp_write_all(fd, data, len);
+    int rc = write_parts(fd, parts, nparts);
     int saved = errno;
     if (close(fd) != 0 && rc == 0) {
         rc = CPROF_EIO;

@@ -37,6 +37,9 @@ int cp_buf_read_file(cp_buf *b, const char *path, size_t max_bytes);
  * writing its profile at exit must not wait for the disk).  Returns 0 or
  * CPROF_EIO (errno preserved). */
 int cp_write_file_atomic(const char *path, const void *data, size_t len);
+/* The same for the concatenation of nparts buffers, written one by one
+ * (no copy of the whole). */
+int cp_write_file_atomicv(const char *path, const cp_buf *parts, size_t nparts);
 /* write(2) until done, retrying EINTR.  [async-signal-safe] */
 int cp_write_all(int fd, const void *data, size_t len);
 

@@ -276,7 +276,7 @@ static void *deflate_some(void *arg)
     return NULL;
 }
 
-int cp_cli_gzip_pieces(size_t n, cp_cli_piece_fn *make, void *ctx, cp_buf *out)
+int cp_cli_gzip_parts(size_t n, cp_cli_piece_fn *make, void *ctx, cp_buf **parts)
 {
     deflate_job j = {.n = n, .make = make, .ctx = ctx};
     j.outs = calloc(n ? n : 1, sizeof *j.outs);
@@ -295,17 +295,38 @@ int cp_cli_gzip_pieces(size_t n, cp_cli_piece_fn *make, void *ctx, cp_buf *out)
         sum += j.outs[i].len;
     if (!rc && sum == 0) { /* nothing at all: one empty member */
         deflater d = {.lbuf = malloc(ISAL_LBUF)};
-        rc = d.lbuf ? deflate_member(&d, (const unsigned char *)"", 0, out) : CPROF_ENOMEM;
+        rc = d.lbuf ? deflate_member(&d, (const unsigned char *)"", 0, &j.outs[0]) : CPROF_ENOMEM;
         free(d.lbuf);
     }
-    if (!rc && cp_buf_reserve(out, sum))
-        rc = CPROF_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        if (!rc)
-            cp_buf_append(out, j.outs[i].data, j.outs[i].len);
-        cp_buf_free(&j.outs[i]);
+    if (rc) {
+        cp_cli_gzip_parts_free(j.outs, n);
+        return rc;
     }
-    free(j.outs);
+    *parts = j.outs;
+    return 0;
+}
+
+void cp_cli_gzip_parts_free(cp_buf *parts, size_t n)
+{
+    for (size_t i = 0; i < (n ? n : 1); i++)
+        cp_buf_free(&parts[i]);
+    free(parts);
+}
+
+int cp_cli_gzip_pieces(size_t n, cp_cli_piece_fn *make, void *ctx, cp_buf *out)
+{
+    cp_buf *parts;
+    int rc = cp_cli_gzip_parts(n, make, ctx, &parts);
+    if (rc)
+        return rc;
+    size_t sum = 0;
+    for (size_t i = 0; i < (n ? n : 1); i++)
+        sum += parts[i].len;
+    if (cp_buf_reserve(out, sum))
+        rc = CPROF_ENOMEM;
+    for (size_t i = 0; !rc && i < (n ? n : 1); i++)
+        cp_buf_append(out, parts[i].data, parts[i].len);
+    cp_cli_gzip_parts_free(parts, n);
     return rc;
 }
 

@@ -399,11 +399,7 @@ int cp_cmd_report(int argc, char **argv)
      * back now, or the report's own peak stacks on top of it */
     malloc_trim(0);
     if (!strcmp(o.cmd, "merge")) {
-        cp_buf gz = {0};
-        int w = cp_cli_encode_fast_gz(p, &gz);
-        if (!w)
-            w = cp_write_file_atomic(o.output, gz.data, gz.len);
-        cp_buf_free(&gz);
+        int w = cp_cli_write_fast_gz(p, o.output);
         if (w) {
             fprintf(stderr, "cprof: writing %s: %s\n", o.output, cprof_strerror(w));
             rc = 1;

@@ -113,6 +113,19 @@ int cp_cli_encode_fast_gz(const cp_profile *p, cp_buf *out)
     return cp_cli_gzip_pieces(e.plan.npieces, encode_piece, &e, out);
 }
 
+int cp_cli_write_fast_gz(const cp_profile *p, const char *path)
+{
+    encoding e = {.p = p};
+    cp_profile_encode_plan(p, &e.plan);
+    cp_buf *parts;
+    int rc = cp_cli_gzip_parts(e.plan.npieces, encode_piece, &e, &parts);
+    if (!rc) {
+        rc = cp_write_file_atomicv(path, parts, e.plan.npieces ? e.plan.npieces : 1);
+        cp_cli_gzip_parts_free(parts, e.plan.npieces);
+    }
+    return rc;
+}
+
 /* A text report of a profile whose strings are NUL-escaped (profile.h)
  * goes through this stream, which writes the original bytes. */
 typedef struct unesc {

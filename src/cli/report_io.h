@@ -22,6 +22,9 @@ int cp_cli_override_main(cp_profile *p, const char *exec_name, const char *build
 bool cp_cli_small_values(cp_profile *const *ps, size_t n);
 /* Encode and gzip (merge and proto output) on two threads, appended to out. */
 int cp_cli_encode_fast_gz(const cp_profile *p, cp_buf *out);
+/* The same written atomically to path, piece by piece (no copy of the
+ * whole output): merge's output.  0, CPROF_ENOMEM or CPROF_EIO (errno). */
+int cp_cli_write_fast_gz(const cp_profile *p, const char *path);
 /* Read and decode n profile files (local paths) on two threads: out[i] is
  * each profile or NULL, diags[i] its error.  Returns the index of the first
  * failure or n. */
