@@ -327,7 +327,7 @@ static bool sample_eq(const cp_pbuilder *b, const void *want, size_t i)
     const sample_want *x = want;
     const bsample *y = &b->samples.v[i];
     return x->nlocs == y->nlocs && x->nlabels == y->nlabels &&
-           locs_eq(x->locs, &b->locpool.v[y->loc_off], x->nlocs) &&
+           (!x->nlocs || locs_eq(x->locs, &b->locpool.v[y->loc_off], x->nlocs)) &&
            (!x->nlabels ||
             !memcmp(x->labels, &b->labpool.v[y->lab_off], x->nlabels * sizeof *x->labels));
 }

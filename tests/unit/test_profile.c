@@ -231,3 +231,22 @@ Test(profile, copy_modes)
     cp_profile_free(used);
     cp_profile_free(src);
 }
+
+/* Samples without a location fold like any other, also before the
+ * builder holds any location: its pool of stacks is then still NULL, and
+ * comparing two empty stacks indexed it (clang's UBSan in the analysis
+ * fuzzer: "applying zero offset to null pointer"). */
+Test(profile, empty_stacks_fold)
+{
+    cp_pbuilder *b = cp_pbuilder_new(true);
+    cp_pbuilder_sample_type(b, "samples", "count");
+    int64_t v1[] = {2}, v2[] = {5};
+    cr_assert_eq(cp_pbuilder_sample(b, NULL, 0, v1, NULL, 0), 0);
+    cr_assert_eq(cp_pbuilder_sample(b, NULL, 0, v2, NULL, 0), 0);
+    cp_profile *p = cp_pbuilder_finish_free(b);
+    cr_assert_not_null(p);
+    cr_assert_eq(p->nsamples, 1);
+    cr_assert_eq(p->samples[0].nlocs, 0);
+    cr_assert_eq(p->samples[0].values[0], 7);
+    cp_profile_free(p);
+}
