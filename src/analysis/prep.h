@@ -37,7 +37,8 @@ cp_profile *cp_prep_merge_owned(cp_profile **ps, const double *scales, const boo
  * (every other report).  0 or CPROF_ENOMEM (p is then half-folded). */
 int cp_prep_fold(cp_profile *p, bool ids);
 /* A profile of at least this many locations has them settled on a second
- * thread while the fold walks its samples (tests lower it to 0). */
+ * thread while the fold walks its samples, and its concatenation and
+ * final gathering split between two threads (tests lower it to 0). */
 extern size_t cp_prep_fold_parallel_locations;
 /* cp_prep_merge_owned's result made by concatenating the profiles and
  * folding them in place (cp_prep_fold with ids as given): no builder, no

@@ -744,20 +744,27 @@ static int renum_again(fold *f, renum *r)
 
 /* The records moved into their new order and given ids 1, 2, ...;
  * references made new indices; then the strings. */
-static int renum_finish(fold *f, renum *r)
+typedef struct loc_job {
+    const fold *f;
+    const renum *r;
+    cp_location *dst;
+} loc_job;
+
+/* The kept locations into dst in their new order, with their ids and new
+ * mapping and function indices.  Reads only what the numbering left;
+ * allocates nothing (the arena has one owner), so it can run beside the
+ * rest of renum_finish.  [thread: either] */
+static void *locations_in_order(void *arg)
 {
-    cp_profile *p = f->p;
-    cp_mapping *m = gather(p, p->mappings, r->morder, r->nm, sizeof *m);
-    cp_function *fn = gather(p, p->functions, r->forder, r->nf, sizeof *fn);
-    cp_location *l = gather(p, p->locations, f->uorder, f->nused, sizeof *l);
-    if (!m || !fn || !l)
-        return CPROF_ENOMEM;
-    for (uint32_t i = 0; i < r->nm; i++)
-        m[i].id = i + 1;
-    for (uint32_t i = 0; i < r->nf; i++)
-        fn[i].id = i + 1;
+    const loc_job *j = arg;
+    const fold *f = j->f;
+    const renum *r = j->r;
+    const cp_location *src = f->p->locations;
     for (uint32_t i = 0; i < f->nused; i++) {
-        cp_location *x = &l[i];
+        if (i + 8 < f->nused)
+            __builtin_prefetch(&src[f->uorder[i + 8]]);
+        cp_location *x = &j->dst[i];
+        *x = src[f->uorder[i]];
         x->id = i + 1;
         if (x->mapping != CP_NO_MAPPING)
             x->mapping = r->mnew[x->mapping];
@@ -765,13 +772,42 @@ static int renum_finish(fold *f, renum *r)
             if (x->lines[k].func != CP_NO_FUNCTION)
                 x->lines[k].func = r->fnew[x->lines[k].func];
     }
-    p->mappings = m;
-    p->nmappings = r->nm;
-    p->functions = fn;
-    p->nfunctions = r->nf;
-    p->locations = l;
+    return NULL;
+}
+
+static int renum_finish(fold *f, renum *r)
+{
+    cp_profile *p = f->p;
+    loc_job j = {f, r, cp_arena_alloc(&p->arena, (size_t)f->nused * sizeof *j.dst + 1)};
+    if (!j.dst)
+        return CPROF_ENOMEM;
+    /* the locations (the bulk) on a second thread while this one does
+     * mappings, functions and strings */
+    pthread_t t;
+    bool two = f->nused >= cp_prep_fold_parallel_locations &&
+               pthread_create(&t, NULL, locations_in_order, &j) == 0;
+    cp_mapping *m = gather(p, p->mappings, r->morder, r->nm, sizeof *m);
+    cp_function *fn = gather(p, p->functions, r->forder, r->nf, sizeof *fn);
+    int rc = m && fn ? 0 : CPROF_ENOMEM;
+    if (!rc) {
+        for (uint32_t i = 0; i < r->nm; i++)
+            m[i].id = i + 1;
+        for (uint32_t i = 0; i < r->nf; i++)
+            fn[i].id = i + 1;
+        p->mappings = m;
+        p->nmappings = r->nm;
+        p->functions = fn;
+        p->nfunctions = r->nf;
+        rc = renumber_strings(f); /* reads no location */
+    }
+    if (two)
+        pthread_join(t, NULL);
+    else
+        locations_in_order(&j);
+    cp_arena_release(&p->arena, p->locations);
+    p->locations = j.dst;
     p->nlocations = f->nused;
-    return renumber_strings(f);
+    return rc;
 }
 
 static int fold_segments(cp_profile *p, bool ids, const segment *seg, size_t nseg)
@@ -890,17 +926,46 @@ static void move_indices(cp_profile *q, const cp_profile *p, uint64_t lid, uint6
         q->comments[i] = str_moved(q->comments[i], ns);
 }
 
-/* dst = a then b, in p's arena; NULL on ENOMEM */
-static void *cat(cp_profile *p, const void *a, size_t na, const void *b, size_t nb, size_t elem)
+/* The concatenation of six arrays of p and q: the destinations are
+ * allocated first (the arena has one owner), then p's parts are copied on
+ * this thread and q's on a second one when they are large. */
+enum { NCAT = 6 };
+typedef struct cat_part {
+    char *dst;
+    const void *src;
+    size_t bytes;
+} cat_part;
+
+static void *copy_parts(void *arg)
 {
-    char *d = cp_arena_alloc(&p->arena, (na + nb) * elem + 1);
-    if (d) {
-        if (na)
-            memcpy(d, a, na * elem);
-        if (nb)
-            memcpy(d + na * elem, b, nb * elem);
+    cat_part *c = arg;
+    for (int k = 0; k < NCAT; k++)
+        if (c[k].bytes)
+            memcpy(c[k].dst, c[k].src, c[k].bytes);
+    return NULL;
+}
+
+static int cat_all(cp_profile *p, const void *const *a, const size_t *na, const void *const *b,
+                   const size_t *nb, const size_t *elem, void **out)
+{
+    cat_part first[NCAT], second[NCAT];
+    for (int k = 0; k < NCAT; k++) {
+        char *d = cp_arena_alloc(&p->arena, (na[k] + nb[k]) * elem[k] + 1);
+        if (!d)
+            return CPROF_ENOMEM;
+        out[k] = d;
+        first[k] = (cat_part){d, a[k], na[k] * elem[k]};
+        second[k] = (cat_part){d + na[k] * elem[k], b[k], nb[k] * elem[k]};
     }
-    return d;
+    pthread_t t;
+    bool two = na[3] + nb[3] >= cp_prep_fold_parallel_locations &&
+               pthread_create(&t, NULL, copy_parts, second) == 0;
+    copy_parts(first);
+    if (two)
+        pthread_join(t, NULL);
+    else
+        copy_parts(second);
+    return 0;
 }
 
 /* the largest id of n records of elem bytes, each starting with its id */
@@ -943,17 +1008,19 @@ cp_profile *cp_prep_fold_merge(cp_profile **ps, const double *scales, size_t n, 
         if (!*cp_str(p, p->default_sample_type) && *cp_str(q, q->default_sample_type))
             p->default_sample_type = str_moved(q->default_sample_type, p->nstrings);
         cp_arena_adopt(&p->arena, &q->arena); /* q's records now live in p (caps add) */
-        void *st = cat(p, p->strings, p->nstrings, q->strings, q->nstrings, sizeof *p->strings);
-        void *mp = cat(p, p->mappings, p->nmappings, q->mappings, q->nmappings, sizeof *p->mappings);
-        void *fn = cat(p, p->functions, p->nfunctions, q->functions, q->nfunctions,
-                       sizeof *p->functions);
-        void *lc = cat(p, p->locations, p->nlocations, q->locations, q->nlocations,
-                       sizeof *p->locations);
-        void *sm = cat(p, p->samples, p->nsamples, q->samples, q->nsamples, sizeof *p->samples);
-        void *cm = cat(p, p->comments, p->ncomments, q->comments, q->ncomments, sizeof *p->comments);
-        if (!st || !mp || !fn || !lc || !sm || !cm)
-            rc = CPROF_ENOMEM;
-        else {
+        const void *a[NCAT] = {p->strings, p->mappings, p->functions,
+                               p->locations, p->samples, p->comments};
+        const void *b[NCAT] = {q->strings, q->mappings, q->functions,
+                               q->locations, q->samples, q->comments};
+        const size_t na[NCAT] = {p->nstrings, p->nmappings, p->nfunctions,
+                                 p->nlocations, p->nsamples, p->ncomments};
+        const size_t nb[NCAT] = {q->nstrings, q->nmappings, q->nfunctions,
+                                 q->nlocations, q->nsamples, q->ncomments};
+        const size_t elem[NCAT] = {sizeof *p->strings, sizeof *p->mappings, sizeof *p->functions,
+                                   sizeof *p->locations, sizeof *p->samples, sizeof *p->comments};
+        void *d[NCAT];
+        if ((rc = cat_all(p, a, na, b, nb, elem, d)) == 0) {
+            void *st = d[0], *mp = d[1], *fn = d[2], *lc = d[3], *sm = d[4], *cm = d[5];
             /* the arrays just copied: their own mappings go back (peak) */
             const void *old[] = {p->strings,   q->strings,  p->mappings, q->mappings,
                                  p->functions, q->functions, p->locations, q->locations,

@@ -5,7 +5,8 @@
  * inline-mark rounds split by callee parity, and tree/peek formatted
  * in chunks by two threads that take turns writing, and the fold (go's
  * merge in place) settling locations on a second thread behind its walk
- * over samples, with ids and without.  Each is also done on one thread
+ * over samples, concatenating two profiles and gathering the result on
+ * two, with ids and without.  Each is also done on one thread
  * and the results must be equal: a race shows up either as a TSan report
  * (halt_on_error) or as different bytes.
  */
@@ -33,6 +34,27 @@ static cp_buf folded(const cp_profile *src, bool ids, size_t parallel)
         exit(1);
     cp_profile_free(p);
     return b;
+}
+
+/* a and b (copies) merged by concatenation and fold, on one thread or
+ * two, encoded */
+static cp_buf fold_merged(const cp_profile *a, const cp_profile *b, bool ids, size_t parallel)
+{
+    cp_buf one = folded(a, false, SIZE_MAX), two = folded(b, false, SIZE_MAX);
+    cp_profile *ps[2];
+    cp_diag d;
+    if (cp_profile_decode(one.data, one.len, NULL, &ps[0], &d) ||
+        cp_profile_decode(two.data, two.len, NULL, &ps[1], &d))
+        exit(1);
+    cp_buf_free(&one);
+    cp_buf_free(&two);
+    cp_prep_fold_parallel_locations = parallel;
+    cp_profile *m = cp_prep_fold_merge(ps, NULL, 2, ids);
+    cp_buf out = {0};
+    if (!m || cp_profile_encode(m, &out))
+        exit(1);
+    cp_profile_free(m);
+    return out;
 }
 
 static char *run(int (*fn)(cp_report *, FILE *), cp_profile *p, regex_t *rx)
@@ -63,6 +85,17 @@ int main(void)
             }
             cp_buf_free(&one);
             cp_buf_free(&two);
+            cp_profile *other = random_profile_of(seed + 9, 400, 6000, 6000);
+            one = fold_merged(big, other, ids, SIZE_MAX);
+            two = fold_merged(big, other, ids, 0);
+            if (one.len != two.len || memcmp(one.data, two.data, one.len)) {
+                fprintf(stderr, "analysis_threads: fold merge (ids %d, seed %u) differs\n", ids,
+                        seed);
+                bad = 1;
+            }
+            cp_buf_free(&one);
+            cp_buf_free(&two);
+            cp_profile_free(other);
         }
         cp_profile_free(big);
         cp_prep_aggregate(p, CP_GRAN_FUNCTIONS, true);
