@@ -428,6 +428,41 @@ static bool all_zero(const cp_profile *p, const cp_sample *s)
 
 size_t cp_prep_fold_parallel_locations = 16384;
 
+/* The w walked samples (their hashes in smt.h): equal samples folded into
+ * the first, in a pass of their own so the table's slot for a sample a
+ * few ahead can be fetched while this one is placed (the table is larger
+ * than the caches: one miss each); then the samples whose values
+ * cancelled out dropped (go merges once more to drop them).  *kept: the
+ * samples left by folding, *n: those left in the end.  Touches samples
+ * only: runs while the settler finishes. */
+static int place_samples(fold *f, size_t w, size_t *kept, size_t *n)
+{
+    cp_profile *p = f->p;
+    uint8_t *gone = calloc(w + 1, 1);
+    if (!gone)
+        return CPROF_ENOMEM;
+    *kept = w;
+    for (size_t i = 0; i < w; i++) {
+        if (i + 8 < w)
+            __builtin_prefetch(&f->smt.slot[f->smt.h[i + 8] & f->smt.mask]);
+        uint32_t j = otab_find_or_add(&f->smt, f, (uint32_t)i, f->smt.h[i], sample_eq);
+        if (j == i)
+            continue;
+        int64_t *v = p->samples[j].values;
+        for (size_t k = 0; k < p->nsample_types; k++)
+            v[k] = cp_wadd(v[k], p->samples[i].values[k]);
+        gone[i] = 1;
+        (*kept)--;
+    }
+    *n = 0;
+    for (size_t i = 0; i < w; i++)
+        if (!gone[i] && !all_zero(p, &p->samples[i]))
+            p->samples[(*n)++] = p->samples[i];
+    free(gone);
+    p->nsamples = *n;
+    return 0;
+}
+
 static int renum_init(fold *f, renum *r);
 static int renum_again(fold *f, renum *r);
 
@@ -526,9 +561,14 @@ static int fold_run(fold *f)
         f->smt.h[w++] = cp_hash_u64(h ^ nlocs) ^
                         cp_hash_bytes(s->labels, s->nlabels * sizeof *s->labels, 7);
     }
-    if (f->behind) {
+    if (f->behind) { /* the settler finishes while the samples are placed */
         atomic_store_explicit(&f->published, f->nused, memory_order_release);
         atomic_store_explicit(&f->done, true, memory_order_release);
+    }
+    size_t kept = 0, n = 0;
+    if (!rc)
+        rc = place_samples(f, w, &kept, &n);
+    if (f->behind) {
         pthread_join(behind, NULL);
         f->behind = false;
     } else {
@@ -536,32 +576,6 @@ static int fold_run(fold *f)
     }
     if (rc)
         return rc;
-    /* equal samples folded into the first, in a pass of their own so the
-     * table's slot for a sample a few ahead can be fetched while this one
-     * is placed (the table is larger than the caches: one miss each) */
-    uint8_t *gone = calloc(w + 1, 1);
-    if (!gone)
-        return CPROF_ENOMEM;
-    size_t kept = w;
-    for (size_t i = 0; i < w; i++) {
-        if (i + 8 < w)
-            __builtin_prefetch(&f->smt.slot[f->smt.h[i + 8] & f->smt.mask]);
-        uint32_t j = otab_find_or_add(&f->smt, f, (uint32_t)i, f->smt.h[i], sample_eq);
-        if (j == i)
-            continue;
-        int64_t *v = p->samples[j].values;
-        for (size_t k = 0; k < p->nsample_types; k++)
-            v[k] = cp_wadd(v[k], p->samples[i].values[k]);
-        gone[i] = 1;
-        kept--;
-    }
-    /* values that cancelled out: go merges once more to drop them */
-    size_t n = 0;
-    for (size_t i = 0; i < w; i++)
-        if (!gone[i] && !all_zero(p, &p->samples[i]))
-            p->samples[n++] = p->samples[i];
-    free(gone);
-    p->nsamples = n;
     if (f->r && n < kept)
         return renum_again(f, f->r);
     return 0;
