@@ -127,6 +127,7 @@ struct fold {
     _Alignas(64) _Atomic uint32_t published;
     atomic_bool done;
     _Alignas(64) char after_atomics;
+    size_t nlines;    /* lines of all locations */
     uint32_t *lc;     /* location -> what samples hold for it, NONE until used:
                        * its class's first used location, or with ids its rank */
     uint32_t *order;  /* scratch: a sample's labels in sort order */
@@ -428,6 +429,56 @@ static bool all_zero(const cp_profile *p, const cp_sample *s)
 
 size_t cp_prep_fold_parallel_locations = 16384;
 
+/* fn over [0, n) in two halves on two threads when n is large; the sum of
+ * what the halves return.  For hashing passes that write only their own
+ * slots of an array and read what is settled. */
+typedef size_t range_fn(fold *f, size_t lo, size_t hi);
+typedef struct range_job {
+    fold *f;
+    size_t lo, hi, ret;
+    range_fn *fn;
+} range_job;
+
+static void *range_run(void *arg)
+{
+    range_job *j = arg;
+    j->ret = j->fn(j->f, j->lo, j->hi);
+    return NULL;
+}
+
+static size_t split2(fold *f, size_t n, range_fn *fn)
+{
+    range_job j = {f, n / 2, n, 0, fn};
+    pthread_t t;
+    if (n < cp_prep_fold_parallel_locations || pthread_create(&t, NULL, range_run, &j))
+        return fn(f, 0, n);
+    size_t ret = fn(f, 0, n / 2);
+    pthread_join(t, NULL);
+    return ret + j.ret;
+}
+
+/* [thread: either] the strings' hashes into st.h */
+static size_t hash_strings(fold *f, size_t lo, size_t hi)
+{
+    for (size_t i = lo; i < hi; i++) {
+        const char *s = f->p->strings[i];
+        f->st.h[i] = cp_hash_bytes(s, strlen(s), 3);
+    }
+    return 0;
+}
+
+/* [thread: either] the locations' class-invariant hashes into lt.h; the
+ * number of their lines */
+static size_t hash_locations(fold *f, size_t lo, size_t hi)
+{
+    size_t nlines = 0;
+    for (size_t i = lo; i < hi; i++) {
+        f->lt.h[i] = loc_hash(f, &f->p->locations[i]);
+        nlines += f->p->locations[i].nlines;
+    }
+    return nlines;
+}
+
 /* The w walked samples (their hashes in smt.h): equal samples folded into
  * the first, in a pass of their own so the table's slot for a sample a
  * few ahead can be fetched while this one is placed (the table is larger
@@ -486,10 +537,11 @@ static int fold_run(fold *f)
     if (!f->sc || !f->mc || !f->mshift || !f->lc || !f->fh || !f->mcls || !f->rep || !f->lnew ||
         !f->uorder)
         return CPROF_ENOMEM;
+    split2(f, p->nstrings, hash_strings);
     for (size_t i = 0; i < p->nstrings; i++) {
-        const char *s = p->strings[i];
-        f->sc[i] = otab_find_or_add(&f->st, f, (uint32_t)i, cp_hash_bytes(s, strlen(s), 3),
-                                    str_eq);
+        if (i + 8 < p->nstrings)
+            __builtin_prefetch(&f->st.slot[f->st.h[i + 8] & f->st.mask]);
+        f->sc[i] = otab_find_or_add(&f->st, f, (uint32_t)i, f->st.h[i], str_eq);
     }
     for (size_t i = 0; i < p->nfunctions; i++)
         f->fh[i] = func_hash(f, (uint32_t)i);
@@ -500,8 +552,7 @@ static int fold_run(fold *f)
      * the slot of a location a few ahead fetched early (the table is
      * larger than the caches).  Which of equal locations represents them
      * does not show: they are equal once settled (settle_locations). */
-    for (size_t i = 0; i < p->nlocations; i++)
-        f->lt.h[i] = loc_hash(f, &p->locations[i]);
+    f->nlines = split2(f, p->nlocations, hash_locations);
     for (size_t i = 0; i < p->nlocations; i++) {
         if (i + 8 < p->nlocations)
             __builtin_prefetch(&f->lt.slot[f->lt.h[i + 8] & f->lt.mask]);
@@ -691,9 +742,7 @@ static int renumber_strings(fold *f)
 static int renum_init(fold *f, renum *r)
 {
     cp_profile *p = f->p;
-    size_t nm = p->nmappings + 1, nf = p->nfunctions + 1, nlines = 0;
-    for (size_t i = 0; i < p->nlocations; i++)
-        nlines += p->locations[i].nlines;
+    size_t nm = p->nmappings + 1, nf = p->nfunctions + 1, nlines = f->nlines;
     r->mnew = malloc(nm * sizeof *r->mnew);
     r->morder = malloc(nm * sizeof *r->morder);
     r->fnew = malloc(nf * sizeof *r->fnew);
