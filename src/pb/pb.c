@@ -140,13 +140,7 @@ int cp_pbw_varint(cp_buf *b, uint64_t v)
 {
     if (cp_buf_reserve(b, 10))
         return CPROF_ENOMEM;
-    uint8_t *p = b->data + b->len;
-    while (v >= 0x80) {
-        *p++ = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    *p++ = (uint8_t)v;
-    b->len = (size_t)(p - b->data);
+    b->len = (size_t)(cp_pb_put_varint(b->data + b->len, v) - b->data);
     return 0;
 }
 
@@ -218,14 +212,8 @@ int cp_pbw_end(cp_buf *b, size_t mark)
     size_t body = b->len - mark;
     if (body > 0xffffffffu)
         return CPROF_ENOMEM;
-    uint8_t tmp[LEN_RESERVE];
-    size_t n = 0;
-    uint64_t v = body;
-    while (v >= 0x80) {
-        tmp[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    tmp[n++] = (uint8_t)v;
+    uint8_t tmp[10];
+    size_t n = (size_t)(cp_pb_put_varint(tmp, body) - tmp);
     uint8_t *dst = b->data + mark - LEN_RESERVE;
     memcpy(dst, tmp, n);
     if (n < LEN_RESERVE) {

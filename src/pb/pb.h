@@ -86,6 +86,22 @@ int cp_pb_repeated_u64(const cp_pbfield *f, cp_pb_u64_fn fn, void *ctx);
 /* Count values in a packed field (or 1 for a scalar). */
 size_t cp_pb_count_packed(const cp_pbfield *f);
 
+/* A varint's bytes at w (room for 10), returning the end; and how many
+ * bytes it takes.  For writers that reserve a record's room once. */
+static inline uint8_t *cp_pb_put_varint(uint8_t *w, uint64_t v)
+{
+    while (v >= 0x80) {
+        *w++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *w++ = (uint8_t)v;
+    return w;
+}
+static inline size_t cp_pb_varint_len(uint64_t v)
+{
+    return v ? (size_t)(70 - __builtin_clzll(v)) / 7 : 1;
+}
+
 /* Writer. All return 0 or CPROF_ENOMEM. */
 int cp_pbw_varint(cp_buf *b, uint64_t v);
 int cp_pbw_tag(cp_buf *b, uint32_t num, int wire);

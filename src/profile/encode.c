@@ -29,21 +29,6 @@ static int value_type(cp_buf *b, uint32_t num, const cp_value_type *vt)
  * zero label fields left out.  With dense ids (id = index + 1, as every
  * merge leaves them) a location's id is its index plus one, and no
  * location is read: at 150k stacks that saves 12M random reads. */
-static inline size_t vlen(uint64_t v)
-{
-    return v ? (size_t)(70 - __builtin_clzll(v)) / 7 : 1;
-}
-
-static inline uint8_t *put(uint8_t *w, uint64_t v)
-{
-    while (v >= 0x80) {
-        *w++ = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    *w++ = (uint8_t)v;
-    return w;
-}
-
 static inline uint64_t loc_id(const cp_profile *p, const cp_encode_plan *pl, uint32_t i)
 {
     return pl->dense_locations ? (uint64_t)i + 1 : p->locations[i].id;
@@ -56,7 +41,7 @@ static size_t label_len(const cp_label *l)
                            (uint64_t)l->num_unit};
     size_t n = 0;
     for (int k = 0; k < 4; k++)
-        n += f[k] ? 1 + vlen(f[k]) : 0;
+        n += f[k] ? 1 + cp_pb_varint_len(f[k]) : 0;
     return n;
 }
 
@@ -64,42 +49,42 @@ static int sample(cp_buf *b, const cp_profile *p, const cp_encode_plan *pl, cons
 {
     size_t nl = 0, nv = 0, nlab = 0;
     for (uint32_t i = 0; i < s->nlocs; i++)
-        nl += vlen(loc_id(p, pl, s->locs[i]));
+        nl += cp_pb_varint_len(loc_id(p, pl, s->locs[i]));
     for (size_t i = 0; i < p->nsample_types; i++)
-        nv += vlen((uint64_t)s->values[i]);
+        nv += cp_pb_varint_len((uint64_t)s->values[i]);
     for (uint32_t i = 0; i < s->nlabels; i++) {
         size_t n = label_len(&s->labels[i]);
-        nlab += 1 + vlen(n) + n;
+        nlab += 1 + cp_pb_varint_len(n) + n;
     }
-    size_t body = (s->nlocs ? 1 + vlen(nl) + nl : 0) +
-                  (p->nsample_types ? 1 + vlen(nv) + nv : 0) + nlab;
-    if (body > 0xffffffffu || cp_buf_reserve(b, 1 + vlen(body) + body))
+    size_t body = (s->nlocs ? 1 + cp_pb_varint_len(nl) + nl : 0) +
+                  (p->nsample_types ? 1 + cp_pb_varint_len(nv) + nv : 0) + nlab;
+    if (body > 0xffffffffu || cp_buf_reserve(b, 1 + cp_pb_varint_len(body) + body))
         return CPROF_ENOMEM;
     uint8_t *w = b->data + b->len;
     *w++ = 2 << 3 | 2; /* sample, length-delimited */
-    w = put(w, body);
+    w = cp_pb_put_varint(w, body);
     if (s->nlocs) {
         *w++ = 1 << 3 | 2; /* location_id, packed */
-        w = put(w, nl);
+        w = cp_pb_put_varint(w, nl);
         for (uint32_t i = 0; i < s->nlocs; i++)
-            w = put(w, loc_id(p, pl, s->locs[i]));
+            w = cp_pb_put_varint(w, loc_id(p, pl, s->locs[i]));
     }
     if (p->nsample_types) {
         *w++ = 2 << 3 | 2; /* value, packed */
-        w = put(w, nv);
+        w = cp_pb_put_varint(w, nv);
         for (size_t i = 0; i < p->nsample_types; i++)
-            w = put(w, (uint64_t)s->values[i]);
+            w = cp_pb_put_varint(w, (uint64_t)s->values[i]);
     }
     for (uint32_t i = 0; i < s->nlabels; i++) {
         const cp_label *l = &s->labels[i];
         const uint64_t f[4] = {(uint64_t)l->key, (uint64_t)l->str, (uint64_t)l->num,
                                (uint64_t)l->num_unit};
         *w++ = 3 << 3 | 2; /* label */
-        w = put(w, label_len(l));
+        w = cp_pb_put_varint(w, label_len(l));
         for (int k = 0; k < 4; k++)
             if (f[k]) {
                 *w++ = (uint8_t)((k + 1) << 3); /* key, str, num, num_unit: varints */
-                w = put(w, f[k]);
+                w = cp_pb_put_varint(w, f[k]);
             }
     }
     b->len = (size_t)(w - b->data);
