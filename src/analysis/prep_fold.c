@@ -9,8 +9,8 @@
  * labels, label keys in any order) are folded into the first by summing
  * values, and samples whose values are all zero, before or after folding,
  * go.  The ids it renumbers show only in raw, proto and merge output; for
- * those, renumber() below also numbers the records as go does and drops
- * what no sample uses.  This file does all of it on the profile's own
+ * those, the numbering below (renum_*) also numbers the records as go
+ * does and drops what no sample uses.  This file does all of it on the profile's own
  * arrays: samples keep their order of first occurrence, a
  * sample's location indices are rewritten to the first equal location,
  * label string indices to the first equal string, and labels are put in
@@ -20,9 +20,10 @@
  * Data structure: one open-addressing table of record indices per kind
  * (strings, mappings, locations, samples), sized once from the record
  * counts (no growth), with each record's 64-bit hash kept beside it so a
- * probe compares hashes before fields.  Mappings and locations are
- * canonicalised lazily in the order samples first use them, the order in
- * which go's merge assigns them, so the mapping that wins a key is go's.
+ * probe compares hashes before fields.  Mappings and locations are put in
+ * classes of equal keys eagerly, in array order; the member of a class
+ * that is kept is chosen lazily, the first one samples use, the order in
+ * which go's merge meets them, so the mapping that wins a key is go's.
  *
  * Alternatives rejected: the builder copy (cp_prep_merge on one profile),
  * which re-interns every string, function, location and sample into new
@@ -133,7 +134,7 @@ struct fold {
     uint32_t *order;  /* scratch: a sample's labels in sort order */
     size_t order_cap;
     cp_label *lscratch;
-    otab st, mt, mct, lt, smt;
+    otab st, mct, lt, smt;
 };
 
 static bool str_eq(const fold *f, uint32_t a, uint32_t b)
@@ -143,6 +144,7 @@ static bool str_eq(const fold *f, uint32_t a, uint32_t b)
 
 static bool func_eq(const fold *f, uint32_t a, uint32_t b);
 
+/* Function i met: the first used of equal functions, numbered if new */
 static uint32_t new_function(fold *f, renum *r, uint32_t i)
 {
     if (r->fc[i] == NONE)
@@ -152,7 +154,7 @@ static uint32_t new_function(fold *f, renum *r, uint32_t i)
         r->forder[r->nf] = c;
         r->fnew[c] = r->nf++;
     }
-    return r->fnew[c];
+    return c;
 }
 
 static void new_mapping(renum *r, uint32_t m)
@@ -175,7 +177,7 @@ static void new_location(fold *f, renum *r, uint32_t c)
     for (uint32_t k = 0; k < l->nlines; k++) {
         cp_line *ln = &l->lines[k];
         if (ln->func != CP_NO_FUNCTION)
-            new_function(f, r, ln->func), ln->func = r->fc[ln->func];
+            ln->func = new_function(f, r, ln->func);
         ln->column = 0;
     }
     if (r->lines_next && l->nlines) {
@@ -210,14 +212,24 @@ static uint64_t map_hash(const fold *f, const cp_mapping *m)
     return cp_hash_u64(map_size(m) ^ cp_hash_u64(m->offset + map_keystr(f, m)));
 }
 
+/* Mapping i met: the first used mapping of its class (mcls) is the one
+ * kept, as go keeps it.  It is recorded at the class's first mapping k in
+ * array order, which is then settled too (k's own canonical mapping is
+ * that one, and a later visit of k returns at once). */
+static void settle_mapping(fold *f, uint32_t i, uint32_t c)
+{
+    f->mc[i] = c;
+    f->mshift[i] = (int64_t)(f->p->mappings[c].start - f->p->mappings[i].start);
+}
+
 static void visit_mapping(fold *f, uint32_t i)
 {
     if (f->mc[i] != NONE)
         return;
-    const cp_mapping *m = &f->p->mappings[i];
-    uint32_t c = otab_find_or_add(&f->mt, f, i, map_hash(f, m), map_eq);
-    f->mc[i] = c;
-    f->mshift[i] = (int64_t)(f->p->mappings[c].start - m->start);
+    uint32_t k = f->mcls[i];
+    if (f->mc[k] == NONE)
+        settle_mapping(f, k, i);
+    settle_mapping(f, i, f->mc[k]);
 }
 
 static bool func_eq(const fold *f, uint32_t a, uint32_t b)
@@ -521,8 +533,8 @@ static int fold_run(fold *f)
 {
     cp_profile *p = f->p;
     int rc;
-    if ((rc = otab_init(&f->st, p->nstrings)) || (rc = otab_init(&f->mt, p->nmappings)) ||
-        (rc = otab_init(&f->mct, p->nmappings)) || (rc = otab_init(&f->lt, p->nlocations)) ||
+    if ((rc = otab_init(&f->st, p->nstrings)) || (rc = otab_init(&f->mct, p->nmappings)) ||
+        (rc = otab_init(&f->lt, p->nlocations)) ||
         (rc = otab_init(&f->smt, p->nsamples)))
         return rc;
     f->sc = malloc((p->nstrings + 1) * sizeof *f->sc);
@@ -883,7 +895,6 @@ static int fold_segments(cp_profile *p, bool ids, const segment *seg, size_t nse
         rc = renum_finish(&f, &r);
     renum_free(&r);
     otab_free(&f.st);
-    otab_free(&f.mt);
     otab_free(&f.mct);
     otab_free(&f.lt);
     otab_free(&f.smt);
