@@ -276,10 +276,12 @@ static void *deflate_some(void *arg)
     return NULL;
 }
 
-int cp_cli_gzip_parts(size_t n, cp_cli_piece_fn *make, void *ctx, cp_buf **parts)
+int cp_cli_gzip_parts(size_t n, cp_cli_piece_fn *make, void *ctx, cp_buf **parts,
+                      size_t *nparts)
 {
     deflate_job j = {.n = n, .make = make, .ctx = ctx};
-    j.outs = calloc(n ? n : 1, sizeof *j.outs);
+    size_t np = n ? n : 1; /* room for the empty member */
+    j.outs = calloc(np, sizeof *j.outs);
     if (!j.outs)
         return CPROF_ENOMEM;
     atomic_init(&j.next, 0);
@@ -299,16 +301,17 @@ int cp_cli_gzip_parts(size_t n, cp_cli_piece_fn *make, void *ctx, cp_buf **parts
         free(d.lbuf);
     }
     if (rc) {
-        cp_cli_gzip_parts_free(j.outs, n);
+        cp_cli_gzip_parts_free(j.outs, np);
         return rc;
     }
     *parts = j.outs;
+    *nparts = np;
     return 0;
 }
 
-void cp_cli_gzip_parts_free(cp_buf *parts, size_t n)
+void cp_cli_gzip_parts_free(cp_buf *parts, size_t nparts)
 {
-    for (size_t i = 0; i < (n ? n : 1); i++)
+    for (size_t i = 0; i < nparts; i++)
         cp_buf_free(&parts[i]);
     free(parts);
 }
@@ -316,17 +319,18 @@ void cp_cli_gzip_parts_free(cp_buf *parts, size_t n)
 int cp_cli_gzip_pieces(size_t n, cp_cli_piece_fn *make, void *ctx, cp_buf *out)
 {
     cp_buf *parts;
-    int rc = cp_cli_gzip_parts(n, make, ctx, &parts);
+    size_t np;
+    int rc = cp_cli_gzip_parts(n, make, ctx, &parts, &np);
     if (rc)
         return rc;
     size_t sum = 0;
-    for (size_t i = 0; i < (n ? n : 1); i++)
+    for (size_t i = 0; i < np; i++)
         sum += parts[i].len;
     if (cp_buf_reserve(out, sum))
         rc = CPROF_ENOMEM;
-    for (size_t i = 0; !rc && i < (n ? n : 1); i++)
+    for (size_t i = 0; !rc && i < np; i++)
         cp_buf_append(out, parts[i].data, parts[i].len);
-    cp_cli_gzip_parts_free(parts, n);
+    cp_cli_gzip_parts_free(parts, np);
     return rc;
 }
 

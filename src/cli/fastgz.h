@@ -39,11 +39,12 @@ int cp_cli_gzip_fast(const void *data, size_t len, cp_buf *out);
  * empty piece in none.  The first error make returns is returned. */
 typedef int cp_cli_piece_fn(void *ctx, size_t k, cp_buf *out);
 int cp_cli_gzip_pieces(size_t n, cp_cli_piece_fn *make, void *ctx, cp_buf *out);
-/* The same without the final copy: *parts gets max(n, 1) buffers whose
+/* The same without the final copy: *parts gets *nparts buffers whose
  * concatenation is the gzip (cp_write_file_atomicv writes them), freed by
- * cp_cli_gzip_parts_free(parts, n).  Nothing is set on an error. */
-int cp_cli_gzip_parts(size_t n, cp_cli_piece_fn *make, void *ctx, cp_buf **parts);
-void cp_cli_gzip_parts_free(cp_buf *parts, size_t n);
+ * cp_cli_gzip_parts_free.  Nothing is set on an error. */
+int cp_cli_gzip_parts(size_t n, cp_cli_piece_fn *make, void *ctx, cp_buf **parts,
+                      size_t *nparts);
+void cp_cli_gzip_parts_free(cp_buf *parts, size_t nparts);
 
 /* Decode options with cp_cli_gunzip; max_decompressed as the caller's. */
 cp_decode_opts cp_cli_decode_opts(size_t max_decompressed);

@@ -118,10 +118,11 @@ int cp_cli_write_fast_gz(const cp_profile *p, const char *path)
     encoding e = {.p = p};
     cp_profile_encode_plan(p, &e.plan);
     cp_buf *parts;
-    int rc = cp_cli_gzip_parts(e.plan.npieces, encode_piece, &e, &parts);
+    size_t np;
+    int rc = cp_cli_gzip_parts(e.plan.npieces, encode_piece, &e, &parts, &np);
     if (!rc) {
-        rc = cp_write_file_atomicv(path, parts, e.plan.npieces ? e.plan.npieces : 1);
-        cp_cli_gzip_parts_free(parts, e.plan.npieces);
+        rc = cp_write_file_atomicv(path, parts, np);
+        cp_cli_gzip_parts_free(parts, np);
     }
     return rc;
 }
