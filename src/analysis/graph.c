@@ -314,6 +314,17 @@ typedef struct hot {
     uint8_t kept;
 } hot;
 
+/* An edge occurrence waiting in its part's batch (see flush_pending) */
+typedef struct pend {
+    uint32_t src, dst, gen, at; /* at: its edge once known, else NONE */
+    int64_t w, dw;
+    uint64_t tick;
+    uint64_t hash; /* 0 when the callee's cached edge answered */
+    bool residual, inl;
+} pend;
+
+#define PEND 256 /* edge occurrences per batch: 14 KiB, in L1/L2 */
+
 /* One share of the samples, built independently: big profiles are split in
  * two halves built on two threads, then merged.  Merging keeps the serial
  * result exactly: sums are sums, an edge's residual flag is an OR and its
@@ -335,17 +346,26 @@ typedef struct part {
     cp_gedge *e;
     size_t ne, ecap;
     const uint32_t *lockept; /* per location: its one kept node, LK_SKIP or LK_MULTI */
-    uint32_t *slots; /* edge table: index into e + 1, hashed by (src, dst) */
+    uint64_t *slots; /* edge table: hash's top 32 bits << 32 | index into e + 1 */
     size_t nslots;   /* a power of two, at least twice ne */
+    pend *pend;      /* the batch, npend long */
+    size_t npend;
     int rc;
 } part;
 
-/* The edge table: 4 bytes a slot instead of a general map's 17 (keys and
- * values 8 bytes each) — the edges of a big graph are most of its memory —
- * and a probe compares (src, dst) in the edge itself. */
-static size_t edge_hash(uint32_t src, uint32_t dst)
+/* The edge table: 8 bytes a slot instead of a general map's 17 (keys and
+ * values 8 bytes each) — the edges of a big graph are most of its memory.
+ * A slot keeps the top half of its edge's hash beside the index, so a probe
+ * reads the edge itself (which the caller then updates anyway) only when
+ * the halves match. */
+static uint64_t edge_hash(uint32_t src, uint32_t dst)
 {
-    return (size_t)cp_hash_u64(((uint64_t)src << 32) | dst);
+    return cp_hash_u64(((uint64_t)src << 32) | dst) | 1; /* never 0 (see pend) */
+}
+
+static uint64_t slot_of(uint64_t hash, size_t i)
+{
+    return (hash & 0xffffffff00000000ULL) | (i + 1);
 }
 
 static int etab_grow(part *pt)
@@ -356,15 +376,16 @@ static int etab_grow(part *pt)
      * second fault flushed the TLB of the other thread's CPU by IPI, a
      * tenth of `peek .`.  explicit_bzero, because the compiler turns
      * malloc + memset into calloc. */
-    uint32_t *s = malloc(n * sizeof *s);
+    uint64_t *s = malloc(n * sizeof *s);
     if (!s)
         return CPROF_ENOMEM;
     explicit_bzero(s, n * sizeof *s);
     for (size_t i = 0; i < pt->ne; i++) {
-        size_t j = edge_hash(pt->e[i].src, pt->e[i].dst) & (n - 1);
+        uint64_t h = edge_hash(pt->e[i].src, pt->e[i].dst);
+        size_t j = h & (n - 1);
         while (s[j])
             j = (j + 1) & (n - 1);
-        s[j] = (uint32_t)i + 1;
+        s[j] = slot_of(h, i);
     }
     free(pt->slots);
     pt->slots = s;
@@ -374,26 +395,27 @@ static int etab_grow(part *pt)
 
 /* The index of edge (src, dst) in pt->e, appended (zeroed but for src and
  * dst) when new: *inserted says which.  UINT32_MAX on ENOMEM. */
-static uint32_t etab_find(part *pt, uint32_t src, uint32_t dst, bool *inserted)
+static uint32_t etab_find(part *pt, uint32_t src, uint32_t dst, uint64_t hash, bool *inserted)
 {
     *inserted = false;
     if ((pt->ne + 1) * 2 > pt->nslots && etab_grow(pt))
         return NONE;
     size_t mask = pt->nslots - 1;
-    for (size_t j = edge_hash(src, dst) & mask;; j = (j + 1) & mask) {
-        uint32_t v = pt->slots[j];
+    for (size_t j = hash & mask;; j = (j + 1) & mask) {
+        uint64_t v = pt->slots[j];
         if (!v) {
             if (pt->ne >= NONE - 1 || cp_grow(&pt->e, &pt->ecap, pt->ne + 1, sizeof *pt->e))
                 return NONE;
             memset(&pt->e[pt->ne], 0, sizeof *pt->e);
             pt->e[pt->ne].src = src;
             pt->e[pt->ne].dst = dst;
-            pt->slots[j] = (uint32_t)++pt->ne;
+            pt->slots[j] = slot_of(hash, pt->ne++);
             *inserted = true;
             return (uint32_t)(pt->ne - 1);
         }
-        if (pt->e[v - 1].src == src && pt->e[v - 1].dst == dst)
-            return v - 1;
+        uint32_t i = (uint32_t)v - 1;
+        if ((v >> 32) == (hash >> 32) && pt->e[i].src == src && pt->e[i].dst == dst)
+            return i;
     }
 }
 
@@ -407,58 +429,108 @@ static void edge_fold(cp_gedge *e, int64_t w, int64_t dw, bool residual, bool in
     e->inl = e->inl && inl;
 }
 
-/* An edge met for the first time through this callee's one-entry cache:
- * found or inserted in the table, then remembered.  Out of line: the
- * cached case below is the common one and should not pay for its frame. */
-static __attribute__((noinline)) int add_edge_slow(part *pt, hot *d, uint32_t src, uint32_t dst,
-                                                   int64_t w, int64_t dw, bool residual,
-                                                   bool inl, uint32_t gen, uint64_t tick)
+/* A batch of edge occurrences, in three stages a few occurrences apart, so
+ * that the cache misses of one (the callee's cached edge or the table slot,
+ * then the edge) are in flight while earlier ones are folded: a big
+ * graph's edges and table are tens of megabytes, and looking each up in
+ * turn waited for two misses one after the other (a third of `peek .`).
+ *  a: the callee's one-entry cache (stacks repeat their prefixes), else
+ *     the slot's line is fetched;
+ *  b: the slot is read for a candidate edge, whose line is fetched;
+ *  c: in order, the occurrence is folded into its edge once per sample,
+ *     or the edge found or inserted (a new edge, or a candidate that was
+ *     not it) as one at a time would.
+ * Only c writes, in the occurrences' order, so the result is the serial
+ * one; a and b only guess, and c checks every guess. */
+#define PEND_AHEAD 8
+
+static void pend_a(part *pt, pend *q)
 {
-    bool inserted = false;
-    uint32_t at = etab_find(pt, src, dst, &inserted);
-    if (at == NONE)
-        return CPROF_ENOMEM;
-    d->last_src = src;
-    d->last_edge = at;
-    if (inserted && pt->ticks) {
-        if (cp_grow(&pt->first, &pt->fcap, pt->ne, sizeof *pt->first))
-            return CPROF_ENOMEM;
-        pt->first[at] = tick;
+    const hot *d = &pt->h[q->dst];
+    if (d->last_edge != NONE && d->last_src == q->src) {
+        q->at = d->last_edge;
+        q->hash = 0;
+        __builtin_prefetch(&pt->e[q->at], 1);
+        return;
     }
+    q->at = NONE;
+    q->hash = edge_hash(q->src, q->dst);
+    if (pt->nslots)
+        __builtin_prefetch(&pt->slots[q->hash & (pt->nslots - 1)]);
+}
+
+static void pend_b(part *pt, pend *q)
+{
+    if (!q->hash || !pt->nslots)
+        return;
+    size_t mask = pt->nslots - 1;
+    for (size_t j = q->hash & mask;; j = (j + 1) & mask) {
+        uint64_t v = pt->slots[j];
+        if (!v)
+            return;
+        if ((v >> 32) == (q->hash >> 32)) {
+            q->at = (uint32_t)v - 1;
+            __builtin_prefetch(&pt->e[q->at], 1);
+            return;
+        }
+    }
+}
+
+static int pend_c(part *pt, const pend *q)
+{
+    uint32_t at = q->at;
+    bool inserted = false;
+    if (at == NONE || pt->e[at].src != q->src || pt->e[at].dst != q->dst) {
+        uint64_t hash = q->hash ? q->hash : edge_hash(q->src, q->dst);
+        if ((at = etab_find(pt, q->src, q->dst, hash, &inserted)) == NONE)
+            return CPROF_ENOMEM;
+    }
+    hot *d = &pt->h[q->dst];
+    d->last_src = q->src;
+    d->last_edge = at;
     cp_gedge *e = &pt->e[at];
     if (inserted) {
-        e->weight = w;
-        e->weight_div = dw;
-        e->residual = residual;
-        e->inl = inl;
-        e->gen = gen;
+        if (pt->ticks) {
+            if (cp_grow(&pt->first, &pt->fcap, pt->ne, sizeof *pt->first))
+                return CPROF_ENOMEM;
+            pt->first[at] = q->tick;
+        }
+        e->weight = q->w;
+        e->weight_div = q->dw;
+        e->residual = q->residual;
+        e->inl = q->inl;
+        e->gen = q->gen;
         return 0;
     }
-    if (e->gen == gen)
+    if (e->gen == q->gen)
         return 0; /* once per sample */
-    e->gen = gen;
-    edge_fold(e, w, dw, residual, inl);
+    e->gen = q->gen;
+    edge_fold(e, q->w, q->dw, q->residual, q->inl);
     return 0;
 }
 
-static inline __attribute__((always_inline)) int add_edge(part *pt, hot *d, uint32_t src,
-                                                          uint32_t dst, int64_t w, int64_t dw,
-                                                          bool residual, bool inl, uint32_t gen,
-                                                          uint64_t tick)
+/* The batch, folded and emptied.  Nonzero on ENOMEM (pt->rc set). */
+static int flush_pending(part *pt)
 {
-    if (d->last_edge == NONE || d->last_src != src) /* stacks repeat their prefixes: most hit */
-        return add_edge_slow(pt, d, src, dst, w, dw, residual, inl, gen, tick);
-    cp_gedge *e = &pt->e[d->last_edge];
-    if (e->gen == gen)
-        return 0; /* once per sample */
-    e->gen = gen;
-    edge_fold(e, w, dw, residual, inl);
+    size_t n = pt->npend;
+    pend *q = pt->pend;
+    pt->npend = 0;
+    for (size_t i = 0; i < n + 2 * PEND_AHEAD; i++) {
+        if (i < n)
+            pend_a(pt, &q[i]);
+        if (i >= PEND_AHEAD && i - PEND_AHEAD < n)
+            pend_b(pt, &q[i - PEND_AHEAD]);
+        if (i >= 2 * PEND_AHEAD && i - 2 * PEND_AHEAD < n &&
+            (pt->rc = pend_c(pt, &q[i - 2 * PEND_AHEAD])))
+            return pt->rc;
+    }
     return 0;
 }
 
 /* One kept node of a sample, walked root to leaf: its cum (once per
- * sample) and the edge from the last kept node.  Returns nonzero on ENOMEM
- * (pt->rc set).  EDGES and FILTER are constants of each copy of walk(). */
+ * sample) and the edge from the last kept node, queued.  Returns nonzero
+ * on ENOMEM (pt->rc set).  EDGES and FILTER are constants of each copy of
+ * walk(). */
 static inline __attribute__((always_inline)) int visit(part *pt, hot *h, uint32_t n, bool inl,
                                                        bool sums, bool EDGES, bool FILTER,
                                                        int64_t w, int64_t dw, uint32_t gen,
@@ -483,7 +555,9 @@ static inline __attribute__((always_inline)) int visit(part *pt, hot *h, uint32_
             (pt->parity >= 0 && (int)(n & 1) != pt->parity))
             return 0;
     }
-    return (pt->rc = add_edge(pt, hn, pa, n, w, dw, res, inl, gen, tick));
+    pt->pend[pt->npend++] = (pend){.src = pa, .dst = n, .gen = gen, .w = w, .dw = dw,
+                                   .tick = tick, .residual = res, .inl = inl};
+    return pt->npend == PEND ? flush_pending(pt) : 0;
 }
 
 /* The samples [w0, w1): sums for those in [s0, s1), edges if EDGES (only
@@ -499,11 +573,18 @@ static inline __attribute__((always_inline)) void walk(part *pt, bool EDGES, boo
     int si = g->sample_index, di = g->div_index;
     for (size_t s = pt->w0; s < pt->w1; s++) {
         const cp_sample *sm = &p->samples[s];
+        if (s + 2 < pt->w1) {
+            const cp_sample *nx = &p->samples[s + 2];
+            for (uint32_t i = 0; i < nx->nlocs; i++)
+                __builtin_prefetch(&lk[nx->locs[i]]);
+        }
         bool sums = s >= pt->s0 && s < pt->s1;
         int64_t w = sm->values[si], dw = di >= 0 ? sm->values[di] : 0;
         if (w == 0 && dw == 0)
             continue;
-        if (++gen == 0) { /* wrapped: reset stamps */
+        if (++gen == 0) { /* wrapped: fold what is queued, reset stamps */
+            if (EDGES && flush_pending(pt))
+                return;
             for (size_t i = 0; i < g->nnodes; i++)
                 h[i].gen = 0;
             for (size_t i = 0; i < pt->ne; i++)
@@ -553,7 +634,7 @@ static void *build_part(void *arg)
         walk(pt, true, false);
     else
         walk(pt, true, true);
-    if (pt->rc)
+    if (pt->rc || (pt->edges && flush_pending(pt)))
         return NULL;
     if (par >= 0) { /* split by dst: no lookups follow; shrink before the join */
         free(pt->slots);
@@ -580,7 +661,8 @@ static int part_init(part *pt, cp_graph *g, size_t s0, size_t s1, bool edges)
     pt->h = malloc(n * sizeof *pt->h);
     pt->flat = calloc(n, sizeof *pt->flat);
     pt->flat_div = calloc(n, sizeof *pt->flat_div);
-    if (!pt->h || !pt->flat || !pt->flat_div)
+    pt->pend = edges ? malloc(PEND * sizeof *pt->pend) : NULL;
+    if (!pt->h || !pt->flat || !pt->flat_div || (edges && !pt->pend))
         return CPROF_ENOMEM;
     for (size_t i = 0; i < g->nnodes; i++)
         pt->h[i] = (hot){.last_edge = NONE, .kept = g->nodes[i].kept};
@@ -595,6 +677,7 @@ static void part_free(part *pt)
     free(pt->e);
     free(pt->slots);
     free(pt->first);
+    free(pt->pend);
 }
 
 /* Fold b's sums and edges into a.  Parts split by dst (disjoint edges):
@@ -633,7 +716,7 @@ static int part_merge(part *a, part *b, size_t nnodes)
     for (size_t k = 0; k < b->ne; k++) {
         const cp_gedge *be = &b->e[k];
         bool inserted;
-        uint32_t at = etab_find(a, be->src, be->dst, &inserted);
+        uint32_t at = etab_find(a, be->src, be->dst, edge_hash(be->src, be->dst), &inserted);
         if (at == NONE)
             return CPROF_ENOMEM;
         if (inserted) {

@@ -11,6 +11,8 @@
 #include "analysis/report.h"
 #include "analysis/rx.h"
 #include "analysis/units.h"
+#include "base/buf.h"
+#include "base/hashmap.h"
 #include "profile/builder.h"
 #include "testprof.h"
 
@@ -597,6 +599,104 @@ Test(graph, two_threads_build_the_same_graph)
         build_both(p, true);
         cp_profile_free(p);
     }
+}
+
+/* The edges of a build, as a plain reading of go's rules walks them: per
+ * sample, root to leaf, the kept nodes in turn (a location's lines from
+ * its outermost), an edge from each kept node to the next, residual when
+ * nodes were skipped between them, inline when the callee is not its
+ * location's innermost line; counted once per sample, in first-met order.
+ * Checked on profiles with tens of thousands of edges (the edge table
+ * grows many times over and the build folds its occurrences in batches),
+ * every node kept and a part kept, on one thread and on two. */
+typedef struct naive_edge {
+    uint32_t src, dst;
+    int64_t w;
+    bool residual, inl;
+    size_t last; /* the sample that last counted it, + 1 */
+} naive_edge;
+
+static size_t naive_edges(const cp_graph *g, naive_edge **out)
+{
+    const cp_profile *p = g->p;
+    cp_map at = {0};
+    naive_edge *e = NULL;
+    size_t n = 0, cap = 0;
+    for (size_t s = 0; s < p->nsamples; s++) {
+        const cp_sample *sm = &p->samples[s];
+        int64_t w = sm->values[0];
+        uint32_t parent = UINT32_MAX;
+        bool skipped = false;
+        for (uint32_t i = sm->nlocs; i-- > 0;) {
+            uint32_t loc = sm->locs[i], off = g->locoff[loc], cnt = g->locoff[loc + 1] - off;
+            for (uint32_t k = cnt; k-- > 0;) {
+                uint32_t node = g->locnodes[off + k];
+                if (!g->nodes[node].kept) {
+                    skipped = true;
+                    continue;
+                }
+                uint32_t from = parent;
+                bool res = skipped;
+                parent = node;
+                skipped = false;
+                if (from == UINT32_MAX || from == node)
+                    continue;
+                uint64_t key = (uint64_t)from << 32 | node, ix;
+                if (!cp_map_get(&at, key, &ix)) {
+                    cr_assert_eq(cp_grow(&e, &cap, n + 1, sizeof *e), 0);
+                    e[n] = (naive_edge){from, node, 0, false, true, 0};
+                    cr_assert_eq(cp_map_put(&at, key, n), 0);
+                    ix = n++;
+                }
+                if (e[ix].last == s + 1)
+                    continue; /* once per sample */
+                e[ix].last = s + 1;
+                e[ix].w += w;
+                e[ix].residual = e[ix].residual || res;
+                e[ix].inl = e[ix].inl && k != cnt - 1;
+            }
+        }
+    }
+    cp_map_free(&at);
+    *out = e;
+    return n;
+}
+
+Test(graph, edges_as_a_naive_walk)
+{
+    size_t saved = cp_graph_parallel_frames;
+    for (unsigned seed = 1; seed <= 2; seed++) {
+        cp_profile *p = random_profile_of(seed, 3000, 6000, 5000);
+        cr_assert_not_null(p);
+        for (int mode = 0; mode < 6; mode++) {
+            cp_graph g;
+            cp_graph_opts o = {.sample_index = 0, .div_index = -1};
+            cr_assert_eq(cp_graph_new(&g, p, &o), 0);
+            /* every node, about two in three (each thread its nodes' edges),
+             * about one in three (each thread half of the samples) */
+            int keep = (mode / 2) == 0 ? 3 : (mode / 2) == 1 ? 2 : 1;
+            for (size_t i = 0; i < g.nnodes; i++)
+                g.nodes[i].kept = (i * 2654435761u >> 7) % 3 < (unsigned)keep;
+            cp_graph_parallel_frames = mode & 1 ? 0 : SIZE_MAX;
+            cr_assert_eq(cp_graph_build(&g, keep == 3, true), 0);
+            naive_edge *want;
+            size_t n = naive_edges(&g, &want);
+            cr_assert_gt(n, 20000, "mode %d: %zu edges", mode, n);
+            cr_assert_eq(g.nedges, n, "mode %d", mode);
+            for (size_t i = 0; i < n; i++) {
+                const cp_gedge *a = &g.edges[i];
+                const naive_edge *b = &want[i];
+                cr_assert(a->src == b->src && a->dst == b->dst, "mode %d edge %zu order", mode, i);
+                cr_assert_eq(a->weight, b->w, "mode %d edge %zu weight", mode, i);
+                cr_assert_eq(a->residual, b->residual, "mode %d edge %zu residual", mode, i);
+                cr_assert_eq(a->inl, b->inl, "mode %d edge %zu inline", mode, i);
+            }
+            free(want);
+            cp_graph_free(&g);
+        }
+        cp_profile_free(p);
+    }
+    cp_graph_parallel_frames = saved;
 }
 
 /* profile.Merge's sample key: labels per key, key order ignored, the
