@@ -297,6 +297,8 @@ void cp_graph_free(cp_graph *g)
     free(g->order);
     free(g->edges);
     free(g->adj);
+    free(g->adjent);
+    free(g->wabs);
     free(g->rank);
     free(g->sortbuf);
     cp_map_free(&g->edge_map);

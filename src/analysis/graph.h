@@ -41,6 +41,15 @@ typedef struct cp_gedge {
     uint32_t gen;
 } cp_gedge;
 
+/* An entry of a node's edge list as tree and peek print it: the node at
+ * the other end, the inline flag, and the weight (cp_gadj_weight).  key
+ * orders the entries: see cp_graph_sort_ready. */
+typedef struct cp_gadj {
+    uint64_t key;
+    uint32_t other;
+    bool neg, inl; /* neg: the weight is below zero */
+} cp_gadj;
+
 typedef struct cp_graph {
     const cp_profile *p;
     int sample_index, div_index;
@@ -54,6 +63,10 @@ typedef struct cp_graph {
     size_t nedges, edges_cap;
     cp_map edge_map;     /* (src<<32|dst) → edge index */
     uint32_t *adj;       /* edge indices grouped by node: ins then outs */
+    cp_gadj *adjent;     /* the same lists as entries, instead of adj
+                          * (cp_graph_sort_ready), until the next link */
+    int64_t *wabs;       /* with adjent: the distinct |weights|, largest first */
+    unsigned wshift;     /* with adjent: key >> wshift indexes wabs */
     cp_arena arena;      /* names and cleaned file names */
     uint32_t *rank;      /* per node: order of its printable name (equal names,
                           * equal ranks), so edge sorts compare integers;
@@ -118,15 +131,30 @@ int cp_graph_info_cmp(const cp_gnode *a, const cp_gnode *b);
 /* Sorted in/out edge lists of a node: weight desc, then names.  Returns count;
  * *out points into an internal buffer valid until the next call. */
 size_t cp_graph_edges_sorted(cp_graph *g, uint32_t node, bool in, uint32_t **out);
-/* For sorting on several threads: after cp_graph_sort_ready (every
- * printable name made, and the name ranks if the sorts will use them;
- * 0 or CPROF_ENOMEM), cp_graph_edges_sorted_r sorts a node's list with the
- * caller's scratch (*buf with room for *cap keys, grown by cp_grow; the caller
- * frees it) and only reads the graph otherwise, so threads may sort the
- * lists of different nodes at once.  Same order as cp_graph_edges_sorted. */
+/* For sorting on several threads: cp_graph_sort_ready (0 or CPROF_ENOMEM)
+ * links the graph (as cp_graph_link) and makes every printable name, and
+ * for a graph with many edges the name ranks and, instead of adj, every
+ * list's entries (g->adjent), each keyed by one word: the rank of its |weight| among the
+ * distinct ones, the name rank of the other end, the edge's index.  Then
+ * cp_graph_adj_sorted_r sorts a node's in- or out-list (*out, *cnt long;
+ * go's edge order, as cp_graph_edges_sorted; 0 or CPROF_ENOMEM) with the
+ * caller's scratch (*buf with room for
+ * *cap, grown by cp_grow; the caller frees it) and only reads the graph
+ * otherwise, so threads may sort the lists of different nodes at once;
+ * nor do the entries send the printer back to the edges. */
 int cp_graph_sort_ready(cp_graph *g);
-size_t cp_graph_edges_sorted_r(cp_graph *g, uint32_t node, bool in, uint32_t **out, void **buf,
-                               size_t *cap);
+/* "Many edges": more than 4 per node and this many more; and the edges
+ * from which the entries are made on two threads.  Tests lower both. */
+extern size_t cp_graph_rank_edges, cp_graph_parallel_entries;
+int cp_graph_adj_sorted_r(cp_graph *g, uint32_t node, bool in, const cp_gadj **out, size_t *cnt,
+                          void **buf, size_t *cap);
+static inline int64_t cp_gadj_weight(const cp_graph *g, const cp_gadj *a)
+{
+    if (!g->wabs) /* no one-word keys: the key is the edge's index */
+        return g->edges[a->key].weight;
+    uint64_t w = (uint64_t)g->wabs[a->key >> g->wshift];
+    return (int64_t)(a->neg ? 0 - w : w);
+}
 
 const char *cp_graph_pname(cp_graph *g, uint32_t node);
 /* Sort edge indices in go's edge order (weight, then names). */

@@ -6,16 +6,22 @@
  * Data structure: edges are sorted on copied keys (|weight| and a rank per
  * distinct printable name, computed once per graph), so the sort touches
  * neither the edges nor the strings; a merge sort, inlined, because
- * qsort's indirect calls were a tenth of `peek .`.
+ * qsort's indirect calls were a tenth of `peek .`.  For tree and peek of a
+ * big graph the lists are entries instead of edge indices, keyed by one
+ * word (the rank of |weight|, the other end's name rank, the index) and
+ * carrying what a printed line needs: sorting and printing them reads no
+ * edge (the edges' random reads were a fifth of `peek .`).
  *
  * Split out of graph.c (building the graph) so each file reads as one
  * step; the orders are go's, byte for byte, as the compare suite checks.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analysis/graph.h"
+#include "base/buf.h"
 
 /* fmt.Sprint(NodeInfo) of Go: the last tie-breaker. */
 static void info_string(const cp_gnode *n, char *buf, size_t len)
@@ -73,37 +79,68 @@ void cp_graph_sort(cp_graph *g, bool cum)
     qsort_r(g->order, g->norder, sizeof *g->order, cum ? cmp_cum : cmp_flat, g);
 }
 
-int cp_graph_link(cp_graph *g)
+/* The lists' places, for the edges not dropped: per node its in-list's
+ * and out-list's offset and length; the last lists go.  Counted in an
+ * array of their own (a node is big: counting in the nodes missed the
+ * cache at every edge).  0 or CPROF_ENOMEM. */
+static int link_places(cp_graph *g)
 {
+    free(g->adjent);
+    free(g->wabs);
     free(g->adj);
-    g->adj = malloc((2 * g->nedges + 1) * sizeof *g->adj);
-    if (!g->adj)
+    g->adjent = NULL;
+    g->wabs = NULL;
+    g->adj = NULL;
+    uint32_t *cnt = calloc(2 * g->nnodes + 1, sizeof *cnt);
+    if (!cnt)
         return CPROF_ENOMEM;
-    for (size_t i = 0; i < g->nnodes; i++)
-        g->nodes[i].nin = g->nodes[i].nout = 0;
     for (size_t i = 0; i < g->nedges; i++) {
-        if (g->edges[i].dropped)
+        const cp_gedge *e = &g->edges[i];
+        if (e->dropped)
             continue;
-        g->nodes[g->edges[i].dst].nin++;
-        g->nodes[g->edges[i].src].nout++;
+        cnt[2 * e->dst]++;
+        cnt[2 * e->src + 1]++;
     }
     uint32_t off = 0;
     for (size_t i = 0; i < g->nnodes; i++) {
-        g->nodes[i].in_off = off;
-        off += g->nodes[i].nin;
-        g->nodes[i].out_off = off;
-        off += g->nodes[i].nout;
-        g->nodes[i].nin = g->nodes[i].nout = 0;
+        cp_gnode *n = &g->nodes[i];
+        n->in_off = off;
+        off += n->nin = cnt[2 * i];
+        n->out_off = off;
+        off += n->nout = cnt[2 * i + 1];
+    }
+    free(cnt);
+    return 0;
+}
+
+/* adj: the lists as edge indices, each in index order. */
+static int link_fill(cp_graph *g)
+{
+    uint32_t *pos = malloc((2 * g->nnodes + 1) * sizeof *pos);
+    g->adj = malloc((2 * g->nedges + 1) * sizeof *g->adj);
+    if (!pos || !g->adj) {
+        free(pos);
+        return CPROF_ENOMEM;
+    }
+    for (size_t i = 0; i < g->nnodes; i++) {
+        pos[2 * i] = g->nodes[i].in_off;
+        pos[2 * i + 1] = g->nodes[i].out_off;
     }
     for (size_t i = 0; i < g->nedges; i++) {
         const cp_gedge *e = &g->edges[i];
         if (e->dropped)
             continue;
-        cp_gnode *d = &g->nodes[e->dst], *s = &g->nodes[e->src];
-        g->adj[d->in_off + d->nin++] = (uint32_t)i;
-        g->adj[s->out_off + s->nout++] = (uint32_t)i;
+        g->adj[pos[2 * e->dst]++] = (uint32_t)i;
+        g->adj[pos[2 * e->src + 1]++] = (uint32_t)i;
     }
+    free(pos);
     return 0;
+}
+
+int cp_graph_link(cp_graph *g)
+{
+    int rc = link_places(g);
+    return rc ? rc : link_fill(g);
 }
 
 static int cmp_edge(const void *pa, const void *pb, void *ctx)
@@ -216,9 +253,11 @@ static void key_sort(edge_key *k, edge_key *tmp, size_t n)
 }
 
 /* Ranks pay off once the edges to sort outnumber the nodes to rank. */
+size_t cp_graph_rank_edges = 10000;
+
 static bool want_ranks(const cp_graph *g)
 {
-    return g->nedges > 4 * g->nnodes + 10000;
+    return g->nedges > 4 * g->nnodes && g->nedges - 4 * g->nnodes > cp_graph_rank_edges;
 }
 
 /* Sorts v with keys in *buf (room for *cap keys, grown as needed). */
@@ -250,9 +289,140 @@ void cp_graph_sort_edges(cp_graph *g, uint32_t *v, size_t n)
     edge_sort(g, v, n, &g->sortbuf, &g->sortcap);
 }
 
+static size_t edges_sorted_r(cp_graph *g, uint32_t node, bool in, uint32_t **out, void **buf,
+                             size_t *cap)
+{
+    cp_gnode *n = &g->nodes[node];
+    uint32_t *v = g->adj + (in ? n->in_off : n->out_off);
+    size_t cnt = in ? n->nin : n->nout;
+    edge_sort(g, v, cnt, buf, cap);
+    *out = v;
+    return cnt;
+}
+
 size_t cp_graph_edges_sorted(cp_graph *g, uint32_t node, bool in, uint32_t **out)
 {
-    return cp_graph_edges_sorted_r(g, node, in, out, &g->sortbuf, &g->sortcap);
+    return edges_sorted_r(g, node, in, out, &g->sortbuf, &g->sortcap);
+}
+
+static int cmp_desc(const void *pa, const void *pb)
+{
+    int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
+    return a > b ? -1 : a < b;
+}
+
+static unsigned bits_for(uint64_t n)
+{
+    unsigned b = 0;
+    while (b < 64 && (n >> b))
+        b++;
+    return b;
+}
+
+/* What the threads filling the entries share, and one thread's half: the
+ * in-lists or the out-lists. */
+typedef struct fill_ctx {
+    cp_graph *g;
+    cp_map wr; /* |weight| -> its rank */
+    unsigned bn, bi;
+} fill_ctx;
+
+typedef struct fill_job {
+    fill_ctx *c;
+    bool in;
+    uint32_t *pos; /* per node: where its list's next entry goes */
+} fill_job;
+
+/* One pass over the edges in index order, as cp_graph_link fills adj: each
+ * edge's entry in its callee's in-list (or its caller's out-list). */
+static void *fill_lists(void *arg)
+{
+    fill_job *j = arg;
+    cp_graph *g = j->c->g;
+    unsigned bn = j->c->bn, bi = j->c->bi;
+    uint64_t last = 0, r = 0;
+    bool have = false;
+    for (size_t i = 0; i < g->nedges; i++) {
+        const cp_gedge *e = &g->edges[i];
+        if (e->dropped)
+            continue;
+        uint64_t w = (uint64_t)cp_wabs(e->weight);
+        if (!have || w != last) /* runs of one weight are common */
+            cp_map_get(&j->c->wr, w, &r);
+        last = w;
+        have = true;
+        uint32_t self = j->in ? e->dst : e->src, other = j->in ? e->src : e->dst;
+        g->adjent[j->pos[self]++] =
+            (cp_gadj){(r << (bn + bi)) | ((uint64_t)g->rank[other] << bi) | i, other,
+                      e->weight < 0, e->inl};
+    }
+    return NULL;
+}
+
+size_t cp_graph_parallel_entries = 65536;
+
+/* g->adjent, g->wabs and g->wshift for a ranked graph whose lists are
+ * placed (see graph.h), on two threads (in-lists, out-lists).  Left undone
+ * (0) when the key does not fit a word; CPROF_ENOMEM. */
+static int make_entries(cp_graph *g)
+{
+    fill_ctx c = {.g = g};
+    uint32_t maxrank = 0;
+    for (size_t i = 0; i < g->nnodes; i++)
+        maxrank = g->rank[i] > maxrank ? g->rank[i] : maxrank;
+    c.bn = bits_for(maxrank);
+    c.bi = bits_for(g->nedges);
+    int64_t *ws = NULL;
+    size_t nw = 0, wcap = 0, n = 0;
+    fill_job in = {&c, true, malloc((g->nnodes + 1) * sizeof *in.pos)};
+    fill_job out = {&c, false, malloc((g->nnodes + 1) * sizeof *out.pos)};
+    int rc = in.pos && out.pos ? 0 : CPROF_ENOMEM;
+    /* the distinct |weights|, then each one's rank in descending order */
+    for (size_t i = 0; !rc && i < g->nedges; i++) {
+        if (g->edges[i].dropped)
+            continue;
+        bool inserted;
+        int64_t w = cp_wabs(g->edges[i].weight);
+        if (n++ && w == ws[nw - 1])
+            continue; /* the weight just added: runs are common */
+        if (!cp_map_slot(&c.wr, (uint64_t)w, 0, &inserted) ||
+            (inserted && cp_grow(&ws, &wcap, nw + 1, sizeof *ws)))
+            rc = CPROF_ENOMEM;
+        else if (inserted)
+            ws[nw++] = w;
+    }
+    if (rc || bits_for(nw) + c.bn + c.bi > 64)
+        goto out;
+    qsort(ws, nw, sizeof *ws, cmp_desc);
+    for (size_t i = 0; i < nw; i++)
+        if (cp_map_put(&c.wr, (uint64_t)ws[i], i)) {
+            rc = CPROF_ENOMEM;
+            goto out;
+        }
+    if (!(g->adjent = malloc((2 * n + 1) * sizeof *g->adjent))) {
+        rc = CPROF_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < g->nnodes; i++) {
+        in.pos[i] = g->nodes[i].in_off;
+        out.pos[i] = g->nodes[i].out_off;
+    }
+    pthread_t t;
+    bool two = n >= cp_graph_parallel_entries && pthread_create(&t, NULL, fill_lists, &out) == 0;
+    fill_lists(&in);
+    if (two)
+        pthread_join(t, NULL);
+    else
+        fill_lists(&out);
+    g->wabs = ws;
+    g->wshift = c.bn + c.bi;
+    ws = NULL;
+out:
+    cp_map_free(&c.wr);
+    free(ws);
+    free(in.pos);
+    free(out.pos);
+    return rc;
 }
 
 int cp_graph_sort_ready(cp_graph *g)
@@ -262,21 +432,74 @@ int cp_graph_sort_ready(cp_graph *g)
         if (!g->nodes[i].pname) /* "" returned, nothing kept: out of memory */
             return CPROF_ENOMEM;
     }
+    int rc = link_places(g);
+    if (rc)
+        return rc;
     if (want_ranks(g)) {
         make_ranks(g);
         if (!g->rank)
             return CPROF_ENOMEM;
+        if ((rc = make_entries(g)) || g->adjent)
+            return rc;
     }
-    return 0;
+    return link_fill(g);
 }
 
-size_t cp_graph_edges_sorted_r(cp_graph *g, uint32_t node, bool in, uint32_t **out, void **buf,
-                               size_t *cap)
+/* Sorts a[0..n) by key, tmp[0..n) as scratch: insertion sort for runs of up
+ * to 16, merges above. */
+static void entry_sort(cp_gadj *a, cp_gadj *tmp, size_t n)
 {
-    cp_gnode *n = &g->nodes[node];
-    uint32_t *v = g->adj + (in ? n->in_off : n->out_off);
-    size_t cnt = in ? n->nin : n->nout;
-    edge_sort(g, v, cnt, buf, cap);
-    *out = v;
-    return cnt;
+    if (n <= 16) {
+        for (size_t i = 1; i < n; i++) {
+            cp_gadj x = a[i];
+            size_t j = i;
+            for (; j > 0 && x.key < a[j - 1].key; j--)
+                a[j] = a[j - 1];
+            a[j] = x;
+        }
+        return;
+    }
+    size_t h = n / 2;
+    entry_sort(a, tmp, h);
+    entry_sort(a + h, tmp, n - h);
+    if (a[h - 1].key < a[h].key)
+        return; /* already in order */
+    memcpy(tmp, a, h * sizeof *a);
+    size_t i = 0, j = h, w = 0;
+    while (i < h && j < n)
+        a[w++] = a[j].key < tmp[i].key ? a[j++] : tmp[i++];
+    while (i < h)
+        a[w++] = tmp[i++];
+}
+
+int cp_graph_adj_sorted_r(cp_graph *g, uint32_t node, bool in, const cp_gadj **out, size_t *cnt,
+                          void **buf, size_t *cap)
+{
+    const cp_gnode *n = &g->nodes[node];
+    size_t k = in ? n->nin : n->nout;
+    *out = NULL;
+    *cnt = 0;
+    if (k > 1 && cp_grow(buf, cap, k, sizeof(edge_key))) /* room for k entries too */
+        return CPROF_ENOMEM;
+    if (g->adjent) { /* sorted in place: a second call finds it so */
+        cp_gadj *a = g->adjent + (in ? n->in_off : n->out_off);
+        entry_sort(a, *buf, k);
+        *out = a;
+        *cnt = k;
+        return 0;
+    }
+    /* without entries: the edge indices sorted, then entries made in the
+     * scratch, keyed by the index */
+    uint32_t *v;
+    edges_sorted_r(g, node, in, &v, buf, cap);
+    if (k && cp_grow(buf, cap, k, sizeof(edge_key)))
+        return CPROF_ENOMEM;
+    cp_gadj *a = *buf;
+    for (size_t i = 0; i < k; i++) {
+        const cp_gedge *e = &g->edges[v[i]];
+        a[i] = (cp_gadj){v[i], in ? e->src : e->dst, e->weight < 0, e->inl};
+    }
+    *out = a;
+    *cnt = k;
+    return 0;
 }

@@ -77,47 +77,39 @@ static const fig *fig_pct(fig_cache *c, int64_t v, int64_t of)
 
 /* "%50s %s |   %s%s\n" by hand: this line is most of tree's and peek's
  * output */
-static void print_edge(cp_report *r, cp_graph *g, fig_cache *c, uint32_t ei, int64_t cum,
-                       bool in, cp_obuf *o)
+static void print_edge(cp_report *r, cp_graph *g, fig_cache *c, const cp_gadj *a, int64_t cum,
+                       cp_obuf *o)
 {
     static const char spaces[] = "                                                  ";
-    const cp_gedge *e = &g->edges[ei];
-    const fig *v = fig_label(r, c, e->weight);
+    int64_t w = cp_gadj_weight(g, a);
+    const fig *v = fig_label(r, c, w);
     if (v->len < 50)
         cp_obuf_put(o, spaces, 50u - v->len);
     cp_obuf_put(o, v->s, v->len);
     cp_obuf_put(o, " ", 1);
-    const fig *pc = fig_pct(c, e->weight, cum);
+    const fig *pc = fig_pct(c, w, cum);
     cp_obuf_put(o, pc->s, pc->len);
     cp_obuf_put(o, " |   ", 5);
-    uint32_t other = in ? e->src : e->dst;
-    const char *name = cp_graph_pname(g, other);
-    cp_obuf_put(o, name, g->nodes[other].plen);
-    if (e->inl)
+    const cp_gnode *n = &g->nodes[a->other];
+    cp_obuf_put(o, n->pname, n->plen);
+    if (a->inl)
         cp_obuf_put(o, " (inline)\n", 10);
     else
         cp_obuf_put(o, "\n", 1);
 }
 
-/* A node's sorted in- or out-edges: the edges, their other ends and those
- * names are fetched a few lines ahead, since a big graph's edges are met
- * in no order of memory (each line otherwise waited for three misses, one
- * after the other). */
-static void print_edges(cp_report *r, cp_graph *g, fig_cache *c, const uint32_t *v, size_t cnt,
-                        int64_t cum, bool in, cp_obuf *o)
+/* A node's sorted in- or out-edges: their other ends and those names are
+ * fetched a few lines ahead, since a big graph's lists name nodes in no
+ * order of memory (each line otherwise waited for two misses in turn). */
+static void print_edges(cp_report *r, cp_graph *g, fig_cache *c, const cp_gadj *a, size_t cnt,
+                        int64_t cum, cp_obuf *o)
 {
     for (size_t k = 0; k < cnt; k++) {
-        if (k + 12 < cnt)
-            __builtin_prefetch(&g->edges[v[k + 12]]);
-        if (k + 8 < cnt) {
-            const cp_gedge *e = &g->edges[v[k + 8]];
-            __builtin_prefetch(&g->nodes[in ? e->src : e->dst]);
-        }
-        if (k + 4 < cnt) {
-            const cp_gedge *e = &g->edges[v[k + 4]];
-            __builtin_prefetch(g->nodes[in ? e->src : e->dst].pname);
-        }
-        print_edge(r, g, c, v[k], cum, in, o);
+        if (k + 8 < cnt)
+            __builtin_prefetch(&g->nodes[a[k + 8].other]);
+        if (k + 4 < cnt)
+            __builtin_prefetch(g->nodes[a[k + 4].other].pname);
+        print_edge(r, g, c, &a[k], cum, o);
     }
 }
 
@@ -154,9 +146,11 @@ static void format_nodes(tree_job *j)
         const cp_gnode *n = &g->nodes[ni];
         cp_obuf_put(ob, sep, sizeof sep - 1);
         cp_obuf_put(ob, "\n", 1);
-        uint32_t *v;
-        size_t cnt = cp_graph_edges_sorted_r(g, ni, true, &v, &j->sortbuf, &j->sortcap);
-        print_edges(r, g, j->figs, v, cnt, cp_gnode_cum(n), true, ob);
+        const cp_gadj *a;
+        size_t cnt;
+        if ((j->rc = cp_graph_adj_sorted_r(g, ni, true, &a, &cnt, &j->sortbuf, &j->sortcap)))
+            return;
+        print_edges(r, g, j->figs, a, cnt, cp_gnode_cum(n), ob);
         int64_t flat = cp_gnode_flat(n), cum = cp_gnode_cum(n);
         char fv[64], cv[64], fp[32], sp[32], cp[32];
         cp_report_value(r, fv, sizeof fv, flat);
@@ -177,8 +171,9 @@ static void format_nodes(tree_job *j)
         cp_obuf_put(ob, "                | ", 18);
         cp_obuf_put(ob, n->pname, n->plen);
         cp_obuf_put(ob, "\n", 1);
-        cnt = cp_graph_edges_sorted_r(g, ni, false, &v, &j->sortbuf, &j->sortcap);
-        print_edges(r, g, j->figs, v, cnt, cp_gnode_cum(n), false, ob);
+        if ((j->rc = cp_graph_adj_sorted_r(g, ni, false, &a, &cnt, &j->sortbuf, &j->sortcap)))
+            return;
+        print_edges(r, g, j->figs, a, cnt, cp_gnode_cum(n), ob);
     }
 }
 
@@ -303,6 +298,7 @@ static int print_nodes(const tree_ctx *c, size_t n, FILE *out)
         a.i1 = n;
         format_nodes(&a);
         cp_obuf_flush(a.ob);
+        rc = a.rc;
         goto out;
     }
     if ((rc = job_init(&b, c)))
@@ -362,8 +358,9 @@ int cp_report_tree(cp_report *r, FILE *out)
     }
     cp_trim_result t;
     if ((rc = cp_graph_trim(&g, r->node_fraction, r->edge_fraction, r->node_count, r->cum_sort,
-                            true, &t)) ||
-        (rc = cp_graph_link(&g)) || (rc = cp_graph_sort_ready(&g)))
+                            true, &t)))
+        goto out;
+    if ((rc = cp_graph_sort_ready(&g)))
         goto out;
     cp_report_select_unit(r, &g);
     list = malloc((g.norder + 1) * sizeof *list);

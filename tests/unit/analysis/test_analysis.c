@@ -841,6 +841,51 @@ Test(report, top_inline_marks_in_rounds_and_threads)
     cr_assert_gt(marked, 0);
 }
 
+/* A big graph's lists are sorted and printed from one-word entries (weight
+ * rank, name rank, index) instead of the edges: tree and peek print the
+ * same text either way, negative and mixed weights included, and the
+ * entries are made on the graph such a report builds. */
+Test(report, tree_entries_same_text)
+{
+    size_t saved = cp_graph_rank_edges;
+    regex_t rx;
+    cr_assert_eq(regcomp(&rx, "fn1", REG_EXTENDED | REG_NOSUB), 0);
+    for (unsigned seed = 1; seed <= 3; seed++) {
+        cp_profile *p = random_profile(seed);
+        /* counts, so that many edges weigh the same (names decide), and a
+         * diff's negative values, so that some weigh below zero */
+        for (size_t s = 0; s < p->nsamples; s++)
+            p->samples[s].values[0] = s % 3 ? 1 : -3;
+        cp_prep_aggregate(p, CP_GRAN_FUNCTIONS, true);
+        for (int peek = 0; peek < 2; peek++) {
+            cp_graph_rank_edges = SIZE_MAX; /* no ranks: names compared */
+            char *ref = report_text(cp_report_tree, p, 0, peek ? &rx : NULL);
+            cp_graph_rank_edges = 0;
+            char *s = report_text(cp_report_tree, p, 0, peek ? &rx : NULL);
+            cr_assert(ref && s);
+            cr_assert_gt(strlen(ref), 1000);
+            cr_assert_str_eq(s, ref, "seed %u peek %d", seed, peek);
+            free(ref);
+            free(s);
+        }
+        cp_graph g;
+        cp_graph_opts o = {.sample_index = 0, .div_index = -1};
+        cr_assert_eq(cp_graph_new(&g, p, &o), 0);
+        cr_assert_eq(cp_graph_build(&g, true, true), 0);
+        cr_assert_eq(cp_graph_sort_ready(&g), 0);
+        cr_assert_not_null(g.adjent);
+        cr_assert_not_null(g.wabs);
+        bool neg = false;
+        for (size_t i = 0; i < g.nedges; i++)
+            neg = neg || g.edges[i].weight < 0;
+        cr_assert(neg, "some edge weighs below zero");
+        cp_graph_free(&g);
+        cp_profile_free(p);
+    }
+    regfree(&rx);
+    cp_graph_rank_edges = saved;
+}
+
 /* tree and peek format big graphs in chunks on two threads: any chunk size
  * gives the one-thread text, byte for byte */
 Test(report, tree_chunks_same_text)
