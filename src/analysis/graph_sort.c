@@ -466,8 +466,13 @@ static void entry_sort(cp_gadj *a, cp_gadj *tmp, size_t n)
         return; /* already in order */
     memcpy(tmp, a, h * sizeof *a);
     size_t i = 0, j = h, w = 0;
-    while (i < h && j < n)
-        a[w++] = a[j].key < tmp[i].key ? a[j++] : tmp[i++];
+    while (i < h && j < n) { /* no branch on the comparison: it is a coin toss */
+        bool right = a[j].key < tmp[i].key;
+        const cp_gadj *from = right ? &a[j] : &tmp[i];
+        a[w++] = *from;
+        j += right;
+        i += !right;
+    }
     while (i < h)
         a[w++] = tmp[i++];
 }
