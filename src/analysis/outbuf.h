@@ -42,6 +42,19 @@ static inline void cp_obuf_put(cp_obuf *o, const char *s, size_t len)
     o->n += len;
 }
 
+/* Where up to `need` bytes may be written at once (the block flushed first
+ * if they would not fit), to be committed by setting o->n; NULL when need
+ * is more than a block.  For writers that copy fixed-size runs past the
+ * end of what they mean, then advance by what they mean. */
+static inline char *cp_obuf_room(cp_obuf *o, size_t need)
+{
+    if (need > sizeof o->buf)
+        return NULL;
+    if (o->n + need > sizeof o->buf)
+        cp_obuf_flush(o);
+    return o->buf + o->n;
+}
+
 static inline void cp_obuf_puts(cp_obuf *o, const char *s)
 {
     cp_obuf_put(o, s, strlen(s));

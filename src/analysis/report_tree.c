@@ -33,12 +33,15 @@
 /* tree's and peek's formatted figures, remembered: the edges of a big
  * graph repeat a few thousand weights, and formatting one (unit scaling,
  * rounding) costs more than copying it.  Direct-mapped, keyed by the value
- * (labels) or the value and its node's cum (percentages). */
+ * (labels) or the value and its node's cum (percentages).  Each is kept
+ * as the line has it, with what follows it: a label right-aligned in 50
+ * columns and a space, a percentage and " |   "; the rest of s is spaces,
+ * so a line copies s whole (a fixed size: no call) and moves on by len. */
 #define FIG_SLOTS 4096
 typedef struct fig {
     int64_t v, of;
+    char s[64];
     uint8_t len, ok;
-    char s[46];
 } fig;
 typedef struct fig_cache {
     fig label[FIG_SLOTS], pct[FIG_SLOTS];
@@ -50,14 +53,25 @@ static size_t fig_slot(int64_t v, int64_t of)
     return (size_t)(h >> 52) & (FIG_SLOTS - 1);
 }
 
+/* f->s = pad spaces, text, tail; then spaces to the end */
+static void fig_set(fig *f, const char *text, size_t pad, const char *tail)
+{
+    size_t tl = strlen(text), pl = pad > tl ? pad - tl : 0, xl = strlen(tail);
+    memset(f->s, ' ', sizeof f->s);
+    memcpy(f->s + pl, text, tl);
+    memcpy(f->s + pl + tl, tail, xl);
+    f->len = (uint8_t)(pl + tl + xl);
+    f->ok = 1;
+}
+
 static const fig *fig_label(cp_report *r, fig_cache *c, int64_t v)
 {
     fig *f = &c->label[fig_slot(v, 0)];
     if (!f->ok || f->v != v) {
-        cp_report_value(r, f->s, sizeof f->s, v);
+        char t[46]; /* "%50s " fits s */
+        cp_report_value(r, t, sizeof t, v);
+        fig_set(f, t, 50, " ");
         f->v = v;
-        f->len = (uint8_t)strlen(f->s);
-        f->ok = 1;
     }
     return f;
 }
@@ -66,11 +80,11 @@ static const fig *fig_pct(fig_cache *c, int64_t v, int64_t of)
 {
     fig *f = &c->pct[fig_slot(v, of)];
     if (!f->ok || f->v != v || f->of != of) {
-        cp_units_percentage(f->s, sizeof f->s, v, of);
+        char t[32];
+        cp_units_percentage(t, sizeof t, v, of);
+        fig_set(f, t, 0, " |   ");
         f->v = v;
         f->of = of;
-        f->len = (uint8_t)strlen(f->s);
-        f->ok = 1;
     }
     return f;
 }
@@ -80,22 +94,27 @@ static const fig *fig_pct(fig_cache *c, int64_t v, int64_t of)
 static void print_edge(cp_report *r, cp_graph *g, fig_cache *c, const cp_gadj *a, int64_t cum,
                        cp_obuf *o)
 {
-    static const char spaces[] = "                                                  ";
+    static const char tails[2][16] = {"\n", " (inline)\n"};
     int64_t w = cp_gadj_weight(g, a);
-    const fig *v = fig_label(r, c, w);
-    if (v->len < 50)
-        cp_obuf_put(o, spaces, 50u - v->len);
-    cp_obuf_put(o, v->s, v->len);
-    cp_obuf_put(o, " ", 1);
-    const fig *pc = fig_pct(c, w, cum);
-    cp_obuf_put(o, pc->s, pc->len);
-    cp_obuf_put(o, " |   ", 5);
+    const fig *v = fig_label(r, c, w), *pc = fig_pct(c, w, cum);
     const cp_gnode *n = &g->nodes[a->other];
-    cp_obuf_put(o, n->pname, n->plen);
-    if (a->inl)
-        cp_obuf_put(o, " (inline)\n", 10);
-    else
-        cp_obuf_put(o, "\n", 1);
+    char *d = cp_obuf_room(o, 2 * sizeof v->s + n->plen + sizeof tails[0]), *d0 = d;
+    if (!d) { /* a name longer than a block */
+        cp_obuf_put(o, v->s, v->len);
+        cp_obuf_put(o, pc->s, pc->len);
+        cp_obuf_put(o, n->pname, n->plen);
+        cp_obuf_puts(o, tails[a->inl]);
+        return;
+    }
+    memcpy(d, v->s, sizeof v->s);
+    d += v->len;
+    memcpy(d, pc->s, sizeof pc->s);
+    d += pc->len;
+    memcpy(d, n->pname, n->plen);
+    d += n->plen;
+    memcpy(d, tails[a->inl], sizeof tails[0]);
+    d += a->inl ? 10 : 1;
+    o->n += (size_t)(d - d0);
 }
 
 /* A node's sorted in- or out-edges: their other ends and those names are
@@ -187,8 +206,11 @@ static ssize_t sink_write(void *cookie, const char *buf, size_t n)
     return (ssize_t)n;
 }
 
-/* A chunk into memory (j->text; j->rc on failure).  The text buffer is
- * the last chunk's, emptied: no fresh pages to fault in per chunk. */
+/* A chunk into memory (j->rc on failure): its text is j->text, then what
+ * is left in the block j->ob.  A chunk is sized to fit the block, so most
+ * are never copied before they are written; j->text takes what overflows
+ * (long names).  The text buffer is the last chunk's, emptied: no fresh
+ * pages to fault in per chunk. */
 static void *format_chunk(void *arg)
 {
     tree_job *j = arg;
@@ -196,7 +218,6 @@ static void *format_chunk(void *arg)
     j->ob->out = j->sink;
     j->ob->n = 0;
     format_nodes(j);
-    cp_obuf_flush(j->ob);
     return NULL;
 }
 
@@ -222,8 +243,9 @@ static void job_free(tree_job *j)
     cp_buf_free(&j->text);
 }
 
-/* Lines per chunk: ~2.5 MB of text, two chunks in memory at a time. */
-size_t cp_report_tree_chunk_lines = 20000;
+/* Lines per chunk: ~0.9 MB of text at 110 bytes a line (peek . of the
+ * benchmark's profiles), to fit a 1 MiB output block. */
+size_t cp_report_tree_chunk_lines = 8000;
 
 /* The end of the chunk that starts at list[i0]. */
 static size_t chunk_end(const tree_ctx *c, size_t i0, size_t n)
@@ -270,8 +292,11 @@ static void *run_chunks(void *arg)
         bool ok = !t->failed && !j->rc;
         t->failed = !ok;
         pthread_mutex_unlock(&t->mu);
-        if (ok) /* alone: the other thread waits for its turn */
-            fwrite(j->text.data, 1, j->text.len, t->out);
+        if (ok) { /* alone: the other thread waits for its turn */
+            if (j->text.len)
+                fwrite(j->text.data, 1, j->text.len, t->out);
+            fwrite(j->ob->buf, 1, j->ob->n, t->out);
+        }
         pthread_mutex_lock(&t->mu);
         t->next = k + 1;
         pthread_cond_broadcast(&t->cv);

@@ -886,6 +886,45 @@ Test(report, tree_entries_same_text)
     cp_graph_rank_edges = saved;
 }
 
+/* An edge line copies its parts in fixed-size runs into the output block;
+ * a name longer than the block takes the piece-by-piece way.  Both print
+ * go's "%50s %s |   %s%s\n", around a name of 1.5 MiB too. */
+Test(report, tree_name_longer_than_a_block)
+{
+    size_t len = 3 << 19;
+    char *big = malloc(len + 1);
+    cr_assert_not_null(big);
+    for (size_t i = 0; i < len; i++)
+        big[i] = (char)('a' + i % 26);
+    big[len] = 0;
+    cp_pbuilder *b = cp_pbuilder_new(false);
+    cp_pbuilder_sample_type(b, "samples", "count");
+    uint64_t fm = cp_pbuilder_function(b, "main", "main", "m.c", 0);
+    uint64_t fb = cp_pbuilder_function(b, big, big, "m.c", 0);
+    cp_line_in lm = {fm, 1, 0}, lb = {fb, 2, 0};
+    uint64_t locs[] = {cp_pbuilder_location(b, 0, 0x10, &lb, 1, false),
+                       cp_pbuilder_location(b, 0, 0x20, &lm, 1, false)};
+    int64_t v = 7;
+    cr_assert_eq(cp_pbuilder_sample(b, locs, 2, &v, NULL, 0), 0);
+    cp_profile *p = cp_pbuilder_finish(b);
+    cp_pbuilder_free(b);
+    cr_assert_not_null(p);
+    cp_prep_aggregate(p, CP_GRAN_FUNCTIONS, true);
+    char *s = run_report(cp_report_tree, p, 0);
+    char *in = malloc(len + 128), *out = malloc(len + 128);
+    cr_assert(in && out);
+    /* main's out-edge, then big's in-edge from main */
+    snprintf(out, len + 128, "%50s %s |   %s\n", "7", "  100%", big);
+    snprintf(in, len + 128, "%50s %s |   %s\n", "7", "  100%", "main");
+    cr_assert_not_null(strstr(s, out), "main's edge to the long name");
+    cr_assert_not_null(strstr(s, in), "the long name's edge from main");
+    free(in);
+    free(out);
+    free(s);
+    free(big);
+    cp_profile_free(p);
+}
+
 /* tree and peek format big graphs in chunks on two threads: any chunk size
  * gives the one-thread text, byte for byte */
 Test(report, tree_chunks_same_text)
