@@ -792,7 +792,8 @@ int cp_graph_build(cp_graph *g, bool all_kept, bool edges)
         if (!edges)
             pa.w1 = pb.w1 = 0; /* nothing to walk for */
     }
-    if (edges && half < p->nsamples && (g->edge_dst_only || nkept * 2 >= g->nnodes)) {
+    if (edges && half < p->nsamples &&
+        (g->edge_dst_only ? !g->edge_few : nkept * 2 >= g->nnodes)) {
         /* each thread walks every sample for the edges into its half of
          * the nodes, so the two tables are disjoint and half the size, none
          * is looked up in the other, and each callee's cached edge sees

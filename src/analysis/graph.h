@@ -81,6 +81,10 @@ typedef struct cp_graph {
     /* with edge_nodes: only edges INTO a marked node (top's inline marks
      * read in-edges only), in no particular order (not first-seen) */
     bool edge_dst_only;
+    /* with edge_dst_only: the edges are known to be few (an earlier round
+     * had few), so the two threads split the samples, not the callees:
+     * each walks half the frames, and each holds a table of them all */
+    bool edge_few;
 } cp_graph;
 
 typedef struct cp_graph_opts {

@@ -165,11 +165,17 @@ void cp_report_labels(cp_report *r, cp_graph *g, const cp_trim_result *t, bool f
  * round walks every frame, so more rounds cost time in proportion to the
  * profile (five rounds made -base at 500k stacks 3x slower), while two
  * keep the table at half of the edges, which grows with the profile as
- * go's memory does.  Edges into nodes
+ * go's memory does.  The first round splits the callees between the two
+ * threads (disjoint tables, each walking every frame); when it made fewer
+ * than cp_report_few_edges, the next rounds split the samples instead
+ * (each thread walks half the frames and holds a table of all the round's
+ * edges): top at 500k stacks makes 185k edges a round, -base of two 150k
+ * profiles 1.5M.  Edges into nodes
  * without inlined lines are all non-inline: those nodes print no mark and
  * are skipped.  The kept set, values and order stay cp_graph_trim's. */
 size_t cp_report_round_frames = 8u << 20;
 uint32_t cp_report_max_rounds = 2;
+size_t cp_report_few_edges = 512u << 10;
 
 static int inline_edges(cp_report *r, cp_graph *g, const cp_trim_result *t)
 {
@@ -212,6 +218,7 @@ static int inline_edges(cp_report *r, cp_graph *g, const cp_trim_result *t)
         g->nedges = g->edges_cap = 0;
         if ((rc = cp_graph_build(g, false, true)))
             break;
+        g->edge_few = g->nedges < cp_report_few_edges;
         for (size_t i = 0; i < g->nedges; i++) {
             const cp_gedge *e = &g->edges[i];
             uint8_t bit = e->inl ? 1 : 2;
@@ -226,7 +233,7 @@ static int inline_edges(cp_report *r, cp_graph *g, const cp_trim_result *t)
         }
     }
     g->edge_nodes = NULL;
-    g->edge_dst_only = false;
+    g->edge_dst_only = g->edge_few = false;
     if (rc)
         goto out;
     free(g->edges);

@@ -43,9 +43,11 @@ typedef struct cp_report {
 int cp_report_top(cp_report *r, FILE *out);
 /* top builds the edges of its inline marks in rounds (memory): one more
  * round per this many frames that can add one, at most max_rounds (2);
- * tests change both. */
+ * rounds after one that made fewer than few_edges split the samples
+ * between the threads, not the callees.  Tests change all three. */
 extern size_t cp_report_round_frames;
 extern uint32_t cp_report_max_rounds;
+extern size_t cp_report_few_edges;
 /* tree/peek: lines of text per chunk formatted on a thread; tests lower it. */
 extern size_t cp_report_tree_chunk_lines;
 int cp_report_tree(cp_report *r, FILE *out); /* tree; peek when r->symbol is set */

@@ -2,7 +2,7 @@
  * paths: the graph built on two threads (cp_graph_parallel_frames = 0:
  * halves of the samples when trimmed, both walking every sample for the
  * callees of their parity otherwise, merged in first-met order), top's
- * inline-mark rounds split by callee parity, and tree/peek formatted
+ * inline-mark rounds split by callee parity (then by samples), and tree/peek formatted
  * in chunks by two threads that take turns writing (their lists' entries
  * made by two threads, against one thread sorting by names), and the fold (go's
  * merge in place) settling locations on a second thread behind its walk
@@ -112,12 +112,14 @@ int main(void)
             cp_report_tree_chunk_lines = SIZE_MAX;
             cp_graph_rank_edges = SIZE_MAX;
             cp_graph_parallel_entries = SIZE_MAX;
+            cp_report_few_edges = 0;
             char *one = run(reps[k].fn, p, reps[k].rx);
             cp_graph_parallel_frames = 0;
             cp_report_round_frames = 5000;
             cp_report_tree_chunk_lines = 5;
             cp_graph_rank_edges = 0;
             cp_graph_parallel_entries = 0;
+            cp_report_few_edges = SIZE_MAX;
             char *two = run(reps[k].fn, p, reps[k].rx);
             if (strcmp(one, two) != 0 || strlen(one) < 200) {
                 fprintf(stderr, "analysis_threads: %s (seed %u): texts differ\n", reps[k].name,

@@ -812,6 +812,7 @@ static void expect_marks(cp_profile *p, const char *text, double nf, int nc)
 Test(report, top_inline_marks_in_rounds_and_threads)
 {
     size_t saved_frames = cp_graph_parallel_frames, saved_round = cp_report_round_frames;
+    size_t saved_few = cp_report_few_edges;
     uint32_t saved_max = cp_report_max_rounds;
     cp_report_max_rounds = UINT32_MAX; /* as many rounds as 5000 frames each make */
     int marked = 0;
@@ -819,9 +820,14 @@ Test(report, top_inline_marks_in_rounds_and_threads)
         cp_profile *p = random_profile(seed);
         cp_prep_aggregate(p, CP_GRAN_FUNCTIONS, true);
         char *ref = NULL;
-        for (int mode = 0; mode < 4; mode++) {
+        for (int mode = 0; mode < 6; mode++) {
             cp_graph_parallel_frames = mode & 1 ? 0 : SIZE_MAX;
             cp_report_round_frames = mode & 2 ? 5000 : SIZE_MAX;
+            /* rounds after the first: threads split the callees, or the
+             * samples (mode 4, 5: many rounds) */
+            cp_report_few_edges = mode & 4 ? SIZE_MAX : 0;
+            if (mode & 4)
+                cp_report_round_frames = 5000;
             char *s = run_report(cp_report_top, p, 0);
             if (!ref) {
                 ref = s;
@@ -837,6 +843,7 @@ Test(report, top_inline_marks_in_rounds_and_threads)
     }
     cp_graph_parallel_frames = saved_frames;
     cp_report_round_frames = saved_round;
+    cp_report_few_edges = saved_few;
     cp_report_max_rounds = saved_max;
     cr_assert_gt(marked, 0);
 }
