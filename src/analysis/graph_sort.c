@@ -224,33 +224,44 @@ static inline bool key_less(const edge_key *a, const edge_key *b)
     return a->idx < b->idx;
 }
 
-/* Merge sort of k[0..n) with tmp[0..n), the comparison inlined (qsort's
- * calls through a pointer were a tenth of `peek .`); runs of up to 16 by
- * insertion.  The keys are a total order: the result is unique. */
-static void key_sort(edge_key *k, edge_key *tmp, size_t n)
-{
-    if (n <= 16) {
-        for (size_t i = 1; i < n; i++) {
-            edge_key x = k[i];
-            size_t j = i;
-            for (; j > 0 && key_less(&x, &k[j - 1]); j--)
-                k[j] = k[j - 1];
-            k[j] = x;
-        }
-        return;
+/* name(k, tmp, n): sorts k[0..n) of T by LESS (two pointers), tmp[0..n)
+ * as scratch; the comparison inlined (qsort's calls through a pointer
+ * were a tenth of `peek .`).  Runs of up to 16 by insertion, merges above
+ * without a branch on the comparison (a coin toss on unsorted lists: the
+ * side's pointer is selected and its element copied).  LESS is a total
+ * order, so the result is unique. */
+#define MERGE_SORT(name, T, LESS)                                                  \
+    static void name(T *k, T *tmp, size_t n)                                       \
+    {                                                                              \
+        if (n <= 16) {                                                             \
+            for (size_t i = 1; i < n; i++) {                                       \
+                T x = k[i];                                                        \
+                size_t j = i;                                                      \
+                for (; j > 0 && LESS(&x, &k[j - 1]); j--)                          \
+                    k[j] = k[j - 1];                                               \
+                k[j] = x;                                                          \
+            }                                                                      \
+            return;                                                                \
+        }                                                                          \
+        size_t h = n / 2;                                                          \
+        name(k, tmp, h);                                                           \
+        name(k + h, tmp, n - h);                                                   \
+        if (!LESS(&k[h], &k[h - 1]))                                               \
+            return; /* already in order */                                         \
+        memcpy(tmp, k, h * sizeof *k);                                             \
+        size_t i = 0, j = h, w = 0;                                                \
+        while (i < h && j < n) {                                                   \
+            bool right = LESS(&k[j], &tmp[i]);                                     \
+            const T *from = right ? &k[j] : &tmp[i];                               \
+            k[w++] = *from;                                                        \
+            j += right;                                                            \
+            i += !right;                                                           \
+        }                                                                          \
+        while (i < h)                                                              \
+            k[w++] = tmp[i++];                                                     \
     }
-    size_t h = n / 2;
-    key_sort(k, tmp, h);
-    key_sort(k + h, tmp, n - h);
-    if (!key_less(&k[h], &k[h - 1]))
-        return; /* already in order */
-    memcpy(tmp, k, h * sizeof *k);
-    size_t i = 0, j = h, w = 0;
-    while (i < h && j < n)
-        k[w++] = key_less(&k[j], &tmp[i]) ? k[j++] : tmp[i++];
-    while (i < h)
-        k[w++] = tmp[i++];
-}
+
+MERGE_SORT(key_sort, edge_key, key_less)
 
 /* Ranks pay off once the edges to sort outnumber the nodes to rank. */
 size_t cp_graph_rank_edges = 10000;
@@ -445,37 +456,12 @@ int cp_graph_sort_ready(cp_graph *g)
     return link_fill(g);
 }
 
-/* Sorts a[0..n) by key, tmp[0..n) as scratch: insertion sort for runs of up
- * to 16, merges above. */
-static void entry_sort(cp_gadj *a, cp_gadj *tmp, size_t n)
+static inline bool entry_less(const cp_gadj *a, const cp_gadj *b)
 {
-    if (n <= 16) {
-        for (size_t i = 1; i < n; i++) {
-            cp_gadj x = a[i];
-            size_t j = i;
-            for (; j > 0 && x.key < a[j - 1].key; j--)
-                a[j] = a[j - 1];
-            a[j] = x;
-        }
-        return;
-    }
-    size_t h = n / 2;
-    entry_sort(a, tmp, h);
-    entry_sort(a + h, tmp, n - h);
-    if (a[h - 1].key < a[h].key)
-        return; /* already in order */
-    memcpy(tmp, a, h * sizeof *a);
-    size_t i = 0, j = h, w = 0;
-    while (i < h && j < n) { /* no branch on the comparison: it is a coin toss */
-        bool right = a[j].key < tmp[i].key;
-        const cp_gadj *from = right ? &a[j] : &tmp[i];
-        a[w++] = *from;
-        j += right;
-        i += !right;
-    }
-    while (i < h)
-        a[w++] = tmp[i++];
+    return a->key < b->key;
 }
+
+MERGE_SORT(entry_sort, cp_gadj, entry_less)
 
 int cp_graph_adj_sorted_r(cp_graph *g, uint32_t node, bool in, const cp_gadj **out, size_t *cnt,
                           void **buf, size_t *cap)
