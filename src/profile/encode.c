@@ -58,7 +58,8 @@ static int sample(cp_buf *b, const cp_profile *p, const cp_encode_plan *pl, cons
     }
     size_t body = (s->nlocs ? 1 + cp_pb_varint_len(nl) + nl : 0) +
                   (p->nsample_types ? 1 + cp_pb_varint_len(nv) + nv : 0) + nlab;
-    if (body > 0xffffffffu || cp_buf_reserve(b, 1 + cp_pb_varint_len(body) + body))
+    /* 4 bytes of room past the sample for cp_pb_put_varint_r4 */
+    if (body > 0xffffffffu || cp_buf_reserve(b, 1 + cp_pb_varint_len(body) + body + 4))
         return CPROF_ENOMEM;
     uint8_t *w = b->data + b->len;
     *w++ = 2 << 3 | 2; /* sample, length-delimited */
@@ -67,13 +68,13 @@ static int sample(cp_buf *b, const cp_profile *p, const cp_encode_plan *pl, cons
         *w++ = 1 << 3 | 2; /* location_id, packed */
         w = cp_pb_put_varint(w, nl);
         for (uint32_t i = 0; i < s->nlocs; i++)
-            w = cp_pb_put_varint(w, loc_id(p, pl, s->locs[i]));
+            w = cp_pb_put_varint_r4(w, loc_id(p, pl, s->locs[i]));
     }
     if (p->nsample_types) {
         *w++ = 2 << 3 | 2; /* value, packed */
         w = cp_pb_put_varint(w, nv);
         for (size_t i = 0; i < p->nsample_types; i++)
-            w = cp_pb_put_varint(w, (uint64_t)s->values[i]);
+            w = cp_pb_put_varint_r4(w, (uint64_t)s->values[i]);
     }
     for (uint32_t i = 0; i < s->nlabels; i++) {
         const cp_label *l = &s->labels[i];

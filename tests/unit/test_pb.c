@@ -22,6 +22,41 @@ Test(pb, varint_bytes)
     cp_buf_free(&b);
 }
 
+/* The one-store writer gives the loop's bytes and length for every
+ * length (each side of 2^7, 2^14, 2^21, 2^28, and longer), and writes
+ * nothing past its 4 bytes of room. */
+Test(pb, varint_one_store_as_the_loop)
+{
+    uint64_t vs[200];
+    size_t n = 0;
+    for (int b = 0; b < 64; b += 7) {
+        uint64_t p = UINT64_C(1) << b;
+        vs[n++] = p;
+        vs[n++] = p - 1;
+        vs[n++] = p + 1;
+        vs[n++] = (p << 1) - 1;
+    }
+    vs[n++] = UINT64_MAX;
+    uint64_t x = 88172645463325252ULL;
+    while (n < sizeof vs / sizeof vs[0]) { /* xorshift, then a random length */
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        vs[n++] = x >> (x % 64);
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint8_t a[16], b[16];
+        memset(a, 0xAA, sizeof a);
+        memset(b, 0xAA, sizeof b);
+        size_t la = (size_t)(cp_pb_put_varint(a, vs[i]) - a);
+        size_t lb = (size_t)(cp_pb_put_varint_r4(b, vs[i]) - b);
+        cr_assert_eq(lb, la, "value %llu: length", (unsigned long long)vs[i]);
+        cr_assert_eq(la, cp_pb_varint_len(vs[i]));
+        cr_assert(!memcmp(a, b, la), "value %llu: bytes", (unsigned long long)vs[i]);
+        size_t room = la > 4 ? la : 4;
+        for (size_t k = room; k < sizeof b; k++)
+            cr_assert_eq(b[k], 0xAA, "value %llu: byte %zu past the room", (unsigned long long)vs[i], k);
+    }
+}
+
 Test(pb, varint_rejects_overlong_and_truncated)
 {
     uint8_t over[11];
