@@ -6,24 +6,23 @@
  * sorted, its own line (flat, flat%, sum%, cum, cum%), its out-edges sorted.
  *
  * Data structure: the text of a big graph (0.5 GB for `peek .` at 150k
- * stacks) is cut into chunks of listed nodes, about 20000 lines each,
- * formatted into memory on two threads and written in order.  sum% is the
+ * stacks) is cut into chunks of listed nodes, about 8000 lines each,
+ * printed on two threads and written in order (chunks.h).  sum% is the
  * one figure that depends on earlier nodes: the running flat sums are
- * computed first, so every chunk is independent.  Each thread has its own
- * figure cache and sort scratch; the graph is only read (names and ranks
- * are made before, cp_graph_sort_ready), and a node's edge lists belong to
- * the one chunk that prints it.  Small graphs are formatted straight to the
- * FILE on one thread; the bytes are the same either way.
+ * computed first, so every chunk is independent.  Each worker has its own
+ * figure cache and sort scratch; the graph is only read (names, ranks and
+ * list entries are made before, cp_graph_sort_ready), and a node's edge
+ * lists belong to the one chunk that prints it.  A small graph is one
+ * chunk, printed straight to the FILE; the bytes are the same either way.
  *
- * Alternatives rejected: one thread (the formatting was half of `peek .`),
- * more chunks in flight (each is held in memory until written), printf per
- * line (stdio's locking and parsing per call).
+ * Alternatives rejected: printf per line (stdio's locking and parsing per
+ * call).
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/chunks.h"
 #include "analysis/graph.h"
 #include "analysis/outbuf.h"
 #include "analysis/report.h"
@@ -132,44 +131,42 @@ static void print_edges(cp_report *r, cp_graph *g, fig_cache *c, const cp_gadj *
     }
 }
 
-typedef struct tree_ctx {
-    cp_report *r;
-    cp_graph *g;
-    const uint32_t *list; /* the listed nodes, in order */
-    const int64_t *sum;   /* running flat sum up to and including list[i] */
-} tree_ctx;
-
-/* One thread's tools and its chunk: nodes [i0, i1) of the list. */
-typedef struct tree_job {
-    const tree_ctx *c;
-    size_t i0, i1;
+/* Per worker of cp_chunks_write: its figure cache and sort scratch. */
+typedef struct tree_tools {
     fig_cache *figs;
     void *sortbuf;
     size_t sortcap;
-    cp_obuf *ob;
-    FILE *sink; /* unbuffered, appends to text: reused chunk after chunk */
-    cp_buf text;
-    int rc;
-} tree_job;
+} tree_tools;
+
+typedef struct tree_ctx {
+    cp_report *r;
+    cp_graph *g;
+    const uint32_t *list;  /* the listed nodes, in order */
+    const int64_t *sum;    /* running flat sum up to and including list[i] */
+    const size_t *starts;  /* chunk k is list[starts[k], starts[k + 1]) */
+    tree_tools tools[2];
+} tree_ctx;
 
 static const char sep[] = "----------------------------------------------------------+-------------";
 
-static void format_nodes(tree_job *j)
+/* Chunk k: each listed node's separator, in-edges, own line, out-edges. */
+static int format_nodes(void *arg, unsigned worker, size_t k, cp_obuf *ob)
 {
-    const tree_ctx *c = j->c;
+    tree_ctx *c = arg;
+    tree_tools *tl = &c->tools[worker];
     cp_report *r = c->r;
     cp_graph *g = c->g;
-    cp_obuf *ob = j->ob;
-    for (size_t i = j->i0; i < j->i1; i++) {
+    int rc;
+    for (size_t i = c->starts[k]; i < c->starts[k + 1]; i++) {
         uint32_t ni = c->list[i];
         const cp_gnode *n = &g->nodes[ni];
         cp_obuf_put(ob, sep, sizeof sep - 1);
         cp_obuf_put(ob, "\n", 1);
         const cp_gadj *a;
         size_t cnt;
-        if ((j->rc = cp_graph_adj_sorted_r(g, ni, true, &a, &cnt, &j->sortbuf, &j->sortcap)))
-            return;
-        print_edges(r, g, j->figs, a, cnt, cp_gnode_cum(n), ob);
+        if ((rc = cp_graph_adj_sorted_r(g, ni, true, &a, &cnt, &tl->sortbuf, &tl->sortcap)))
+            return rc;
+        print_edges(r, g, tl->figs, a, cnt, cp_gnode_cum(n), ob);
         int64_t flat = cp_gnode_flat(n), cum = cp_gnode_cum(n);
         char fv[64], cv[64], fp[32], sp[32], cp[32];
         cp_report_value(r, fv, sizeof fv, flat);
@@ -190,57 +187,11 @@ static void format_nodes(tree_job *j)
         cp_obuf_put(ob, "                | ", 18);
         cp_obuf_put(ob, n->pname, n->plen);
         cp_obuf_put(ob, "\n", 1);
-        if ((j->rc = cp_graph_adj_sorted_r(g, ni, false, &a, &cnt, &j->sortbuf, &j->sortcap)))
-            return;
-        print_edges(r, g, j->figs, a, cnt, cp_gnode_cum(n), ob);
+        if ((rc = cp_graph_adj_sorted_r(g, ni, false, &a, &cnt, &tl->sortbuf, &tl->sortcap)))
+            return rc;
+        print_edges(r, g, tl->figs, a, cnt, cp_gnode_cum(n), ob);
     }
-}
-
-static ssize_t sink_write(void *cookie, const char *buf, size_t n)
-{
-    tree_job *j = cookie;
-    if (cp_buf_append(&j->text, buf, n)) {
-        j->rc = CPROF_ENOMEM;
-        return 0;
-    }
-    return (ssize_t)n;
-}
-
-/* A chunk into memory (j->rc on failure): its text is j->text, then what
- * is left in the block j->ob.  A chunk is sized to fit the block, so most
- * are never copied before they are written; j->text takes what overflows
- * (long names).  The text buffer is the last chunk's, emptied: no fresh
- * pages to fault in per chunk. */
-static void *format_chunk(void *arg)
-{
-    tree_job *j = arg;
-    j->text.len = 0;
-    j->ob->out = j->sink;
-    j->ob->n = 0;
-    format_nodes(j);
-    return NULL;
-}
-
-static int job_init(tree_job *j, const tree_ctx *c)
-{
-    memset(j, 0, sizeof *j);
-    j->c = c;
-    j->figs = calloc(1, sizeof *j->figs);
-    j->ob = malloc(sizeof *j->ob);
-    j->sink = fopencookie(j, "w", (cookie_io_functions_t){.write = sink_write});
-    if (!j->figs || !j->ob || !j->sink || setvbuf(j->sink, NULL, _IONBF, 0))
-        return CPROF_ENOMEM;
     return 0;
-}
-
-static void job_free(tree_job *j)
-{
-    if (j->sink)
-        fclose(j->sink);
-    free(j->figs);
-    free(j->ob);
-    free(j->sortbuf);
-    cp_buf_free(&j->text);
 }
 
 /* Lines per chunk: ~0.9 MB of text at 110 bytes a line (peek . of the
@@ -258,76 +209,11 @@ static size_t chunk_end(const tree_ctx *c, size_t i0, size_t n)
     return i;
 }
 
-/* Whose turn it is to write: chunk k is written only after chunk k-1, by
- * the thread that formatted it, while the other thread formats its next
- * one (writing 0.5-1.4 GB is a third of `peek .`: it overlaps). */
-typedef struct turns {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    size_t next; /* the chunk to be written next */
-    bool failed;
-    const size_t *starts; /* chunk k is list[starts[k], starts[k+1]) */
-    size_t nchunks;
-    FILE *out;
-} turns;
-
-typedef struct runner {
-    tree_job *j;
-    turns *t;
-    size_t first, step;
-} runner;
-
-static void *run_chunks(void *arg)
+/* The listed nodes' blocks to out, in chunks (chunks.h). */
+static int print_nodes(tree_ctx *c, size_t n, FILE *out)
 {
-    runner *ru = arg;
-    tree_job *j = ru->j;
-    turns *t = ru->t;
-    for (size_t k = ru->first; k < t->nchunks; k += ru->step) {
-        j->i0 = t->starts[k];
-        j->i1 = t->starts[k + 1];
-        format_chunk(j);
-        pthread_mutex_lock(&t->mu);
-        while (t->next != k && !t->failed)
-            pthread_cond_wait(&t->cv, &t->mu);
-        bool ok = !t->failed && !j->rc;
-        t->failed = !ok;
-        pthread_mutex_unlock(&t->mu);
-        if (ok) { /* alone: the other thread waits for its turn */
-            if (j->text.len)
-                fwrite(j->text.data, 1, j->text.len, t->out);
-            fwrite(j->ob->buf, 1, j->ob->n, t->out);
-        }
-        pthread_mutex_lock(&t->mu);
-        t->next = k + 1;
-        pthread_cond_broadcast(&t->cv);
-        pthread_mutex_unlock(&t->mu);
-        if (!ok)
-            break;
-    }
-    return NULL;
-}
-
-/* The listed nodes' blocks to out: on two threads when there are at least
- * two chunks, in order either way. */
-static int print_nodes(const tree_ctx *c, size_t n, FILE *out)
-{
-    tree_job a, b;
     size_t *starts = NULL, nchunks = 0, cap = 0;
-    memset(&b, 0, sizeof b); /* made only for two chunks or more */
-    int rc = job_init(&a, c);
-    if (rc)
-        goto out;
-    if (chunk_end(c, 0, n) >= n) { /* one chunk: no thread, no copy */
-        a.ob->out = out;
-        a.ob->n = 0;
-        a.i1 = n;
-        format_nodes(&a);
-        cp_obuf_flush(a.ob);
-        rc = a.rc;
-        goto out;
-    }
-    if ((rc = job_init(&b, c)))
-        goto out;
+    int rc = 0;
     for (size_t i = 0;; i = chunk_end(c, i, n)) {
         if (cp_grow(&starts, &cap, nchunks + 1, sizeof *starts)) {
             rc = CPROF_ENOMEM;
@@ -337,26 +223,19 @@ static int print_nodes(const tree_ctx *c, size_t n, FILE *out)
         if (i >= n)
             break;
     }
-    turns t = {.starts = starts, .nchunks = nchunks - 1, .out = out};
-    pthread_mutex_init(&t.mu, NULL);
-    pthread_cond_init(&t.cv, NULL);
-    runner ra = {&a, &t, 0, 2}, rb = {&b, &t, 1, 2};
-    pthread_t th;
-    if (pthread_create(&th, NULL, run_chunks, &rb) == 0) {
-        run_chunks(&ra);
-        pthread_join(th, NULL);
-    } else { /* one thread does every chunk, in order */
-        ra.step = 1;
-        run_chunks(&ra);
-    }
-    pthread_cond_destroy(&t.cv);
-    pthread_mutex_destroy(&t.mu);
-    if (t.failed)
-        rc = a.rc ? a.rc : b.rc ? b.rc : CPROF_ENOMEM;
+    for (int w = 0; w < 2; w++)
+        if (!(c->tools[w].figs = calloc(1, sizeof *c->tools[w].figs))) {
+            rc = CPROF_ENOMEM;
+            goto out;
+        }
+    c->starts = starts;
+    rc = cp_chunks_write(nchunks - 1, format_nodes, c, out);
 out:
+    for (int w = 0; w < 2; w++) {
+        free(c->tools[w].figs);
+        free(c->tools[w].sortbuf);
+    }
     free(starts);
-    job_free(&a);
-    job_free(&b);
     return rc;
 }
 
