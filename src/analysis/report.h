@@ -50,6 +50,8 @@ extern uint32_t cp_report_max_rounds;
 extern size_t cp_report_few_edges;
 /* tree/peek: lines of text per chunk formatted on a thread; tests lower it. */
 extern size_t cp_report_tree_chunk_lines;
+/* traces: bytes of frame text per chunk printed on a thread; tests lower it. */
+extern size_t cp_report_traces_chunk_bytes;
 int cp_report_tree(cp_report *r, FILE *out); /* tree; peek when r->symbol is set */
 int cp_report_traces(cp_report *r, FILE *out);
 int cp_report_tags(cp_report *r, FILE *out);

@@ -7,7 +7,10 @@
  * (key, value) → sum table.  The tags layout uses a re-implementation of the
  * part of Go's text/tabwriter it needs (right-aligned cells, column blocks
  * ending at lines with fewer cells), because the alignment rules are
- * subtle and the text must match.
+ * subtle and the text must match.  traces (0.5 GB of text for 150k
+ * stacks) makes every location's frame lines first, then prints chunks of
+ * samples on two threads, written in order (chunks.h); each worker keeps
+ * its own cache of formatted values.
  * Alternatives rejected: fixed-width printf for tags (differs from the
  * oracle whenever a value is wider than the guess).
  */
@@ -15,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/chunks.h"
 #include "analysis/graph.h"
 #include "analysis/outbuf.h"
 #include "analysis/report.h"
@@ -204,9 +208,58 @@ static const char *value_text(cp_report *r, vcache *c, int64_t v, char *tmp, siz
     return tmp;
 }
 
+/* traces' shared, read-only state and its workers' value caches. */
+typedef struct traces_ctx {
+    cp_report *r;
+    const cp_profile *p;
+    const loc_text *lt;   /* every location's text, made before */
+    const char **units;   /* numeric label units, per key */
+    const size_t *starts; /* chunk k is samples [starts[k], starts[k + 1]) */
+    vcache *vc[2];
+} traces_ctx;
+
+static const char traces_sep[] =
+    "-----------+-------------------------------------------------------\n";
+
+/* Chunk k of the samples: each one's separator, labels and frame lines. */
+static int traces_chunk(void *arg, unsigned worker, size_t k, cp_obuf *ob)
+{
+    traces_ctx *c = arg;
+    cp_report *r = c->r;
+    for (size_t i = c->starts[k]; i < c->starts[k + 1]; i++) {
+        const cp_sample *s = &c->p->samples[i];
+        const uint32_t *locs = s->locs, n = s->nlocs;
+        uint32_t j = 0;
+        while (j < n && !c->lt[locs[j]].len) /* up to the first location with a line */
+            j++;
+        if (j == n) /* no frame at all: go skips the sample */
+            continue;
+        cp_obuf_put(ob, traces_sep, sizeof traces_sep - 1);
+        print_label_groups(r, s, false, ob, c->units);
+        print_label_groups(r, s, true, ob, c->units);
+        char v[64];
+        int64_t val = s->values[r->sample_index];
+        int64_t d = r->div_index >= 0 ? s->values[r->div_index] : 0;
+        if (d != 0)
+            val = cp_go_div(val, d);
+        /* the first frame line carries the value in its 10 columns */
+        const loc_text *t = &c->lt[locs[j]];
+        cp_obuf_pad(ob, value_text(r, c->vc[worker], val, v, sizeof v), 10);
+        cp_obuf_put(ob, t->text + 10, t->len - 10);
+        for (j++; j < n; j++) {
+            t = &c->lt[locs[j]];
+            put_text(ob, t->text, t->len);
+        }
+    }
+    return 0;
+}
+
+/* Bytes of frame text per chunk: a 1 MiB output block's worth, less room
+ * for separators and labels (what overflows is spilled, chunks.h). */
+size_t cp_report_traces_chunk_bytes = 900u << 10;
+
 int cp_report_traces(cp_report *r, FILE *out)
 {
-    static const char sep[] = "-----------+-------------------------------------------------------\n";
     cp_profile *p = r->p;
     cp_report_profile_labels(r, out);
     cp_graph g;
@@ -214,58 +267,48 @@ int cp_report_traces(cp_report *r, FILE *out)
     int rc = cp_graph_new(&g, p, &go);
     if (rc)
         return rc;
-    /* the whole report goes through one block, written when full: a
-     * sample is ~40 lines, so flushing per sample cost a write(2) each */
-    cp_obuf *ob = malloc(sizeof *ob); /* a report may run on any thread: no static */
+    traces_ctx c = {.r = r, .p = p};
+    size_t *starts = NULL, nchunks = 0, cap = 0;
     loc_text *lt = calloc(p->nlocations + 1, sizeof *lt), *nt = calloc(g.nnodes + 1, sizeof *nt);
-    vcache *vc = calloc(1, sizeof *vc);
-    const char **units = cp_prep_num_label_units(p); /* one pass, not one per label */
-    if (!ob || !lt || !nt || !vc || !units) {
+    c.vc[0] = calloc(1, sizeof *c.vc[0]);
+    c.vc[1] = calloc(1, sizeof *c.vc[1]);
+    c.units = cp_prep_num_label_units(p); /* one pass, not one per label */
+    if (!lt || !nt || !c.vc[0] || !c.vc[1] || !c.units) {
         rc = CPROF_ENOMEM;
         goto out;
     }
-    ob->n = 0;
-    ob->out = out;
-    for (size_t i = 0; i < p->nsamples; i++) {
-        const cp_sample *s = &p->samples[i];
-        const uint32_t *locs = s->locs, n = s->nlocs;
-        uint32_t k = 0;
-        loc_text *t = NULL;
-        for (; k < n; k++) { /* up to the first location with a line */
-            t = &lt[locs[k]];
-            if (!t->text && (rc = make_loc_text(&g, locs[k], t, nt)))
+    /* every location's text first: the workers only read them */
+    for (size_t l = 0; l < p->nlocations; l++)
+        if ((rc = make_loc_text(&g, (uint32_t)l, &lt[l], nt)))
+            goto out;
+    c.lt = lt;
+    /* the whole report goes through output blocks, written when full: a
+     * sample is ~40 lines, so flushing per sample cost a write(2) each */
+    size_t bytes = 0;
+    for (size_t i = 0; i <= p->nsamples; i++) {
+        if (i == 0 || i == p->nsamples || bytes >= cp_report_traces_chunk_bytes) {
+            if (cp_grow(&starts, &cap, nchunks + 1, sizeof *starts)) {
+                rc = CPROF_ENOMEM;
                 goto out;
-            if (t->len)
-                break;
+            }
+            starts[nchunks++] = i;
+            bytes = 0;
         }
-        if (k == n) /* no frame at all: go skips the sample */
-            continue;
-        cp_obuf_put(ob, sep, sizeof sep - 1);
-        print_label_groups(r, s, false, ob, units);
-        print_label_groups(r, s, true, ob, units);
-        char v[64];
-        int64_t val = s->values[r->sample_index];
-        int64_t d = r->div_index >= 0 ? s->values[r->div_index] : 0;
-        if (d != 0)
-            val = cp_go_div(val, d);
-        /* the first frame line carries the value in its 10 columns */
-        cp_obuf_pad(ob, value_text(r, vc, val, v, sizeof v), 10);
-        cp_obuf_put(ob, t->text + 10, t->len - 10);
-        for (k++; k < n; k++) {
-            t = &lt[locs[k]];
-            if (!t->text && (rc = make_loc_text(&g, locs[k], t, nt)))
-                goto out;
-            put_text(ob, t->text, t->len);
-        }
+        if (i < p->nsamples)
+            for (uint32_t j = 0; j < p->samples[i].nlocs; j++)
+                bytes += lt[p->samples[i].locs[j]].len;
     }
-    cp_obuf_put(ob, sep, sizeof sep - 1);
-    cp_obuf_flush(ob);
+    c.starts = starts;
+    if ((rc = cp_chunks_write(nchunks - 1, traces_chunk, &c, out)))
+        goto out;
+    fputs(traces_sep, out);
 out:
-    free(ob);
+    free(starts);
     free(lt);
     free(nt);
-    free(vc);
-    free(units);
+    free(c.vc[0]);
+    free(c.vc[1]);
+    free(c.units);
     cp_graph_free(&g);
     return rc;
 }

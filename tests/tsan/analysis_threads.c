@@ -2,9 +2,10 @@
  * paths: the graph built on two threads (cp_graph_parallel_frames = 0:
  * halves of the samples when trimmed, both walking every sample for the
  * callees of their parity otherwise, merged in first-met order), top's
- * inline-mark rounds split by callee parity (then by samples), and tree/peek formatted
- * in chunks by two threads that take turns writing (their lists' entries
- * made by two threads, against one thread sorting by names), and the fold (go's
+ * inline-mark rounds split by callee parity (then by samples), tree/peek
+ * and traces printed in chunks by two threads that take turns writing
+ * (tree's list entries made by two threads, against one thread sorting by
+ * names), and the fold (go's
  * merge in place) settling locations on a second thread behind its walk
  * over samples, concatenating two profiles and gathering the result on
  * two, with ids and without.  Each is also done on one thread
@@ -105,7 +106,7 @@ int main(void)
             int (*fn)(cp_report *, FILE *);
             regex_t *rx;
         } reps[] = {{"top", cp_report_top, NULL}, {"tree", cp_report_tree, NULL},
-                    {"peek .", cp_report_tree, &all}};
+                    {"peek .", cp_report_tree, &all}, {"traces", cp_report_traces, NULL}};
         for (size_t k = 0; k < sizeof reps / sizeof reps[0]; k++) {
             cp_graph_parallel_frames = SIZE_MAX;
             cp_report_round_frames = SIZE_MAX;
@@ -113,6 +114,7 @@ int main(void)
             cp_graph_rank_edges = SIZE_MAX;
             cp_graph_parallel_entries = SIZE_MAX;
             cp_report_few_edges = 0;
+            cp_report_traces_chunk_bytes = SIZE_MAX;
             char *one = run(reps[k].fn, p, reps[k].rx);
             cp_graph_parallel_frames = 0;
             cp_report_round_frames = 5000;
@@ -120,6 +122,7 @@ int main(void)
             cp_graph_rank_edges = 0;
             cp_graph_parallel_entries = 0;
             cp_report_few_edges = SIZE_MAX;
+            cp_report_traces_chunk_bytes = 2000;
             char *two = run(reps[k].fn, p, reps[k].rx);
             if (strcmp(one, two) != 0 || strlen(one) < 200) {
                 fprintf(stderr, "analysis_threads: %s (seed %u): texts differ\n", reps[k].name,
@@ -133,6 +136,6 @@ int main(void)
     }
     regfree(&all);
     if (!bad)
-        printf("analysis_threads: fold, top, tree, peek . on two threads equal one thread's\n");
+        printf("analysis_threads: fold, top, tree, peek ., traces on two threads equal one thread's\n");
     return bad;
 }

@@ -932,6 +932,34 @@ Test(report, tree_name_longer_than_a_block)
     cp_profile_free(p);
 }
 
+/* traces prints chunks of samples on two threads: any chunk size gives the
+ * one-chunk text, byte for byte, labels included; seed 4's chunks of 1.5
+ * MiB overflow the 1 MiB output block (the rest goes first to a buffer). */
+Test(report, traces_chunks_same_text)
+{
+    size_t saved = cp_report_traces_chunk_bytes;
+    for (unsigned seed = 0; seed <= 4; seed++) {
+        cp_profile *p = seed == 4 ? random_profile_of(seed, 40, 120, 16000)
+                        : seed    ? random_profile(seed)
+                                  : sample_profile();
+        cp_report_traces_chunk_bytes = SIZE_MAX;
+        char *ref = run_report(cp_report_traces, p, 0);
+        cr_assert_gt(strlen(ref), seed == 4 ? 4u << 20 : seed ? 10000 : 100);
+        size_t sizes[] = {1, 64, 4096, 100000, 3u << 19};
+        for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+            cp_report_traces_chunk_bytes = sizes[k];
+            char *s = run_report(cp_report_traces, p, 0);
+            cr_assert_str_eq(s, ref, "seed %u, chunks of %zu bytes", seed, sizes[k]);
+            free(s);
+        }
+        if (!seed)
+            cr_assert_not_null(strstr(ref, "handler:  /a"), "%s", ref);
+        free(ref);
+        cp_profile_free(p);
+    }
+    cp_report_traces_chunk_bytes = saved;
+}
+
 /* tree and peek format big graphs in chunks on two threads: any chunk size
  * gives the one-thread text, byte for byte */
 Test(report, tree_chunks_same_text)
