@@ -128,65 +128,83 @@ int cp_write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
-int cp_write_file_atomic(const char *path, const void *data, size_t len)
+int cp_atomic_open(cp_atomic_file *f, const char *path)
 {
-    cp_buf one = {.data = (void *)data, .len = len};
-    return cp_write_file_atomicv(path, &one, 1);
-}
-
-/* every part, in order */
-static int write_parts(int fd, const cp_buf *parts, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (cp_write_all(fd, parts[i].data, parts[i].len))
-            return CPROF_EIO;
-    return 0;
-}
-
-int cp_write_file_atomicv(const char *path, const cp_buf *parts, size_t nparts)
-{
+    memset(f, 0, sizeof *f);
+    f->fd = -1;
     /* A device or pipe (/dev/null, /dev/stdout, a FIFO) is written in
      * place: renaming a file over it would replace /dev/null itself with a
      * regular file when run as root. */
     struct stat st;
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
-        int dfd = open(path, O_WRONLY | O_CLOEXEC);
-        if (dfd < 0)
-            return CPROF_EIO;
-        int drc = write_parts(dfd, parts, nparts);
-        int dsaved = errno;
-        if (close(dfd) != 0 && drc == 0)
-            drc = CPROF_EIO, dsaved = errno;
-        errno = dsaved;
-        return drc;
+        f->in_place = true;
+        f->fd = open(path, O_WRONLY | O_CLOEXEC);
+        return f->fd < 0 ? CPROF_EIO : 0;
     }
-    char tmp[4096];
-    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    if (n < 0 || (size_t)n >= sizeof tmp) {
+    int n = snprintf(f->tmp, sizeof f->tmp, "%s.tmp.%ld", path, (long)getpid());
+    if (n < 0 || (size_t)n >= sizeof f->tmp) {
+        f->tmp[0] = 0; /* a cut name is nobody's to remove */
         errno = ENAMETOOLONG;
         return CPROF_EIO;
     }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
+    f->path = path;
+    f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (f->fd < 0) {
+        f->tmp[0] = 0; /* not made by us */
         return CPROF_EIO;
+    }
+    return 0;
+}
+
+int cp_atomic_write(cp_atomic_file *f, const void *data, size_t len)
+{
+    return cp_write_all(f->fd, data, len);
+}
+
+int cp_atomic_commit(cp_atomic_file *f)
+{
     /* No fsync: the rename alone guarantees readers never see a half
      * file, and a profile is not worth a disk flush in every exiting
      * process (a crash of the machine may lose it: it is rewritten on the
      * next run). */
-    int rc = write_parts(fd, parts, nparts);
-    int saved = errno;
-    if (close(fd) != 0 && rc == 0) {
+    int rc = 0, saved = errno;
+    if (close(f->fd) != 0) {
         rc = CPROF_EIO;
         saved = errno;
     }
-    if (rc == 0 && rename(tmp, path) != 0) {
+    f->fd = -1;
+    if (rc == 0 && !f->in_place && rename(f->tmp, f->path) != 0) {
         rc = CPROF_EIO;
         saved = errno;
     }
-    if (rc != 0)
-        unlink(tmp);
+    if (rc != 0 && !f->in_place)
+        unlink(f->tmp);
     errno = saved;
     return rc;
+}
+
+void cp_atomic_abort(cp_atomic_file *f)
+{
+    int saved = errno;
+    if (f->fd >= 0)
+        close(f->fd);
+    f->fd = -1;
+    if (!f->in_place && f->tmp[0])
+        unlink(f->tmp);
+    errno = saved;
+}
+
+int cp_write_file_atomic(const char *path, const void *data, size_t len)
+{
+    cp_atomic_file f;
+    int rc = cp_atomic_open(&f, path);
+    if (!rc)
+        rc = cp_atomic_write(&f, data, len);
+    if (rc) {
+        cp_atomic_abort(&f);
+        return rc;
+    }
+    return cp_atomic_commit(&f);
 }
 
 void cp_hex(char *out, const unsigned char *bytes, size_t n)

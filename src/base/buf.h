@@ -6,6 +6,7 @@
 #ifndef CP_BASE_BUF_H
 #define CP_BASE_BUF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,9 +38,21 @@ int cp_buf_read_file(cp_buf *b, const char *path, size_t max_bytes);
  * writing its profile at exit must not wait for the disk).  Returns 0 or
  * CPROF_EIO (errno preserved). */
 int cp_write_file_atomic(const char *path, const void *data, size_t len);
-/* The same for the concatenation of nparts buffers, written one by one
- * (no copy of the whole). */
-int cp_write_file_atomicv(const char *path, const cp_buf *parts, size_t nparts);
+/* The same, written as it is made: cp_atomic_open creates path.tmp.PID
+ * (a device or pipe is written in place) and keeps path (the caller's,
+ * alive until the end); cp_atomic_write appends; cp_atomic_commit closes
+ * the file and renames it over path; cp_atomic_abort closes and removes
+ * it, leaving path as it was.  0 or CPROF_EIO, errno preserved. */
+typedef struct cp_atomic_file {
+    int fd;
+    bool in_place;
+    const char *path;
+    char tmp[4096];
+} cp_atomic_file;
+int cp_atomic_open(cp_atomic_file *f, const char *path);
+int cp_atomic_write(cp_atomic_file *f, const void *data, size_t len);
+int cp_atomic_commit(cp_atomic_file *f);
+void cp_atomic_abort(cp_atomic_file *f);
 /* write(2) until done, retrying EINTR.  [async-signal-safe] */
 int cp_write_all(int fd, const void *data, size_t len);
 

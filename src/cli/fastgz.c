@@ -9,13 +9,16 @@
  * stream cut in two nor gzip.c's windowed bomb rule can be had from them
  * directly.
  *
- * Writing: the data comes in pieces (cp_cli_gzip_pieces: the encoder's
+ * Writing: the data comes in pieces (cp_cli_gzip_to: the encoder's
  * pieces of a few MB, or CP_CLI_GZ_MEMBER-byte slices of a buffer); two
  * threads take pieces in turn, make each and compress it into members of
  * at most CP_CLI_GZ_MEMBER input bytes, each a complete gzip member (RFC
  * 1952 allows any number; zlib, Go's compress/gzip and so go tool pprof
  * read them as one stream) whose header carries an extra subfield "CP"
- * holding the member's own size in bytes.
+ * holding the member's own size in bytes.  The compressed pieces go to a
+ * sink in order as they are done (cp_cli_gzip_to): whichever thread
+ * finishes the next piece in order hands it, and the done ones after it,
+ * to the sink under a mutex, so writing a file overlaps compressing.
  *
  * Reading: members are found without inflating — by the "CP" size field,
  * or, for a file without it, by taking the whole file as one member — and
@@ -248,10 +251,33 @@ typedef struct deflate_job {
     size_t n;
     cp_cli_piece_fn *make;
     void *ctx;
+    cp_cli_sink_fn *sink;
+    void *sctx;
     cp_buf *outs;
+    pthread_mutex_t mu; /* the fields below, and calls to sink */
+    bool *done;
+    size_t written, total;
     atomic_size_t next;
     atomic_int rc;
 } deflate_job;
+
+/* Piece i is compressed: it and the pieces after it that are done too go
+ * to the sink, in order, each freed once written.  Whichever thread
+ * completes the next piece in order writes, while the other compresses. */
+static void piece_done(deflate_job *j, size_t i)
+{
+    pthread_mutex_lock(&j->mu);
+    j->done[i] = true;
+    while (!atomic_load(&j->rc) && j->written < j->n && j->done[j->written]) {
+        cp_buf *o = &j->outs[j->written++];
+        int rc = o->len ? j->sink(j->sctx, o->data, o->len) : 0;
+        if (rc)
+            atomic_store(&j->rc, rc);
+        j->total += o->len;
+        cp_buf_free(o);
+    }
+    pthread_mutex_unlock(&j->mu);
+}
 
 static void *deflate_some(void *arg)
 {
@@ -269,6 +295,8 @@ static void *deflate_some(void *arg)
         }
         if (rc)
             atomic_store(&j->rc, rc);
+        else
+            piece_done(j, i);
     }
     cp_buf_free(&raw);
     free(d.lbuf);
@@ -276,62 +304,47 @@ static void *deflate_some(void *arg)
     return NULL;
 }
 
-int cp_cli_gzip_parts(size_t n, cp_cli_piece_fn *make, void *ctx, cp_buf **parts,
-                      size_t *nparts)
+int cp_cli_gzip_to(size_t n, cp_cli_piece_fn *make, void *ctx, cp_cli_sink_fn *sink, void *sctx)
 {
-    deflate_job j = {.n = n, .make = make, .ctx = ctx};
-    size_t np = n ? n : 1; /* room for the empty member */
-    j.outs = calloc(np, sizeof *j.outs);
-    if (!j.outs)
-        return CPROF_ENOMEM;
-    atomic_init(&j.next, 0);
-    atomic_init(&j.rc, 0);
-    pthread_t t;
-    bool two = n > 1 && pthread_create(&t, NULL, deflate_some, &j) == 0;
-    deflate_some(&j);
-    if (two)
-        pthread_join(t, NULL);
-    int rc = atomic_load(&j.rc);
-    size_t sum = 0;
-    for (size_t i = 0; i < n; i++)
-        sum += j.outs[i].len;
-    if (!rc && sum == 0) { /* nothing at all: one empty member */
+    deflate_job j = {.n = n, .make = make, .ctx = ctx, .sink = sink, .sctx = sctx};
+    j.outs = calloc(n + 1, sizeof *j.outs);
+    j.done = calloc(n + 1, sizeof *j.done);
+    int rc = j.outs && j.done ? 0 : CPROF_ENOMEM;
+    if (!rc) {
+        pthread_mutex_init(&j.mu, NULL);
+        atomic_init(&j.next, 0);
+        atomic_init(&j.rc, 0);
+        pthread_t t;
+        bool two = n > 1 && pthread_create(&t, NULL, deflate_some, &j) == 0;
+        deflate_some(&j);
+        if (two)
+            pthread_join(t, NULL);
+        pthread_mutex_destroy(&j.mu);
+        rc = atomic_load(&j.rc);
+    }
+    if (!rc && j.total == 0) { /* nothing at all: one empty member */
         deflater d = {.lbuf = malloc(ISAL_LBUF)};
-        rc = d.lbuf ? deflate_member(&d, (const unsigned char *)"", 0, &j.outs[0]) : CPROF_ENOMEM;
+        rc = d.lbuf ? deflate_member(&d, (const unsigned char *)"", 0, &j.outs[0])
+                    : CPROF_ENOMEM;
+        if (!rc)
+            rc = sink(sctx, j.outs[0].data, j.outs[0].len);
         free(d.lbuf);
     }
-    if (rc) {
-        cp_cli_gzip_parts_free(j.outs, np);
-        return rc;
-    }
-    *parts = j.outs;
-    *nparts = np;
-    return 0;
+    for (size_t i = 0; j.outs && i <= n; i++)
+        cp_buf_free(&j.outs[i]);
+    free(j.outs);
+    free(j.done);
+    return rc;
 }
 
-void cp_cli_gzip_parts_free(cp_buf *parts, size_t nparts)
+static int to_buf(void *ctx, const void *data, size_t len)
 {
-    for (size_t i = 0; i < nparts; i++)
-        cp_buf_free(&parts[i]);
-    free(parts);
+    return cp_buf_append(ctx, data, len);
 }
 
 int cp_cli_gzip_pieces(size_t n, cp_cli_piece_fn *make, void *ctx, cp_buf *out)
 {
-    cp_buf *parts;
-    size_t np;
-    int rc = cp_cli_gzip_parts(n, make, ctx, &parts, &np);
-    if (rc)
-        return rc;
-    size_t sum = 0;
-    for (size_t i = 0; i < np; i++)
-        sum += parts[i].len;
-    if (cp_buf_reserve(out, sum))
-        rc = CPROF_ENOMEM;
-    for (size_t i = 0; !rc && i < np; i++)
-        cp_buf_append(out, parts[i].data, parts[i].len);
-    cp_cli_gzip_parts_free(parts, np);
-    return rc;
+    return cp_cli_gzip_to(n, make, ctx, to_buf, out);
 }
 
 typedef struct slices {

@@ -39,12 +39,12 @@ int cp_cli_gzip_fast(const void *data, size_t len, cp_buf *out);
  * empty piece in none.  The first error make returns is returned. */
 typedef int cp_cli_piece_fn(void *ctx, size_t k, cp_buf *out);
 int cp_cli_gzip_pieces(size_t n, cp_cli_piece_fn *make, void *ctx, cp_buf *out);
-/* The same without the final copy: *parts gets *nparts buffers whose
- * concatenation is the gzip (cp_write_file_atomicv writes them), freed by
- * cp_cli_gzip_parts_free.  Nothing is set on an error. */
-int cp_cli_gzip_parts(size_t n, cp_cli_piece_fn *make, void *ctx, cp_buf **parts,
-                      size_t *nparts);
-void cp_cli_gzip_parts_free(cp_buf *parts, size_t nparts);
+/* The same, handed to sink(sctx, bytes, len) as it is made, in order, by
+ * whichever thread completes the next piece (one call at a time), so that
+ * writing overlaps compressing; sink returns 0 or an error, which stops
+ * the work and is returned.  out above is filled this way. */
+typedef int cp_cli_sink_fn(void *sctx, const void *data, size_t len);
+int cp_cli_gzip_to(size_t n, cp_cli_piece_fn *make, void *ctx, cp_cli_sink_fn *sink, void *sctx);
 
 /* Decode options with cp_cli_gunzip; max_decompressed as the caller's. */
 cp_decode_opts cp_cli_decode_opts(size_t max_decompressed);

@@ -113,18 +113,24 @@ int cp_cli_encode_fast_gz(const cp_profile *p, cp_buf *out)
     return cp_cli_gzip_pieces(e.plan.npieces, encode_piece, &e, out);
 }
 
+static int to_file(void *ctx, const void *data, size_t len)
+{
+    return cp_atomic_write(ctx, data, len);
+}
+
 int cp_cli_write_fast_gz(const cp_profile *p, const char *path)
 {
     encoding e = {.p = p};
     cp_profile_encode_plan(p, &e.plan);
-    cp_buf *parts;
-    size_t np;
-    int rc = cp_cli_gzip_parts(e.plan.npieces, encode_piece, &e, &parts, &np);
-    if (!rc) {
-        rc = cp_write_file_atomicv(path, parts, np);
-        cp_cli_gzip_parts_free(parts, np);
+    cp_atomic_file f;
+    int rc = cp_atomic_open(&f, path);
+    if (!rc)
+        rc = cp_cli_gzip_to(e.plan.npieces, encode_piece, &e, to_file, &f);
+    if (rc) {
+        cp_atomic_abort(&f);
+        return rc;
     }
-    return rc;
+    return cp_atomic_commit(&f);
 }
 
 /* A text report of a profile whose strings are NUL-escaped (profile.h)

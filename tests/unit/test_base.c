@@ -131,6 +131,50 @@ Test(buf, atomic_write_replaces_whole_file)
     cr_assert_eq(rmdir(dir), 0, "no temporary file may remain");
 }
 
+/* Written as it is made: until the commit, path keeps its old bytes; an
+ * abort leaves them and no temporary file; a commit replaces them whole;
+ * a name too long for the temporary one is refused, nothing touched. */
+Test(buf, atomic_file_streams_then_commits_or_aborts)
+{
+    char dir[] = "/tmp/cprof-test-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/out", dir);
+    cr_assert_eq(cp_write_file_atomic(path, "old", 3), 0);
+    for (int commit = 0; commit < 2; commit++) {
+        cp_atomic_file f;
+        cr_assert_eq(cp_atomic_open(&f, path), 0);
+        cr_assert_eq(cp_atomic_write(&f, "new ", 4), 0);
+        cp_buf b = {0};
+        cr_assert_eq(cp_buf_read_file(&b, path, 100), 0);
+        cr_assert(b.len == 3 && !memcmp(b.data, "old", 3), "path changed before the end");
+        cr_assert_eq(cp_atomic_write(&f, "bytes", 5), 0);
+        if (commit)
+            cr_assert_eq(cp_atomic_commit(&f), 0);
+        else
+            cp_atomic_abort(&f);
+        b.len = 0;
+        cr_assert_eq(cp_buf_read_file(&b, path, 100), 0);
+        if (commit)
+            cr_assert(b.len == 9 && !memcmp(b.data, "new bytes", 9));
+        else
+            cr_assert(b.len == 3 && !memcmp(b.data, "old", 3), "an abort changed path");
+        cp_buf_free(&b);
+    }
+    char *longp = malloc(5000);
+    cr_assert_not_null(longp);
+    memset(longp, 'a', 4999);
+    longp[4999] = 0;
+    memcpy(longp, dir, strlen(dir));
+    longp[strlen(dir)] = '/';
+    cp_atomic_file f;
+    cr_assert_eq(cp_atomic_open(&f, longp), CPROF_EIO);
+    cp_atomic_abort(&f);
+    free(longp);
+    unlink(path);
+    cr_assert_eq(rmdir(dir), 0, "no temporary file may remain");
+}
+
 Test(buf, read_limit)
 {
     cp_buf b = {0};

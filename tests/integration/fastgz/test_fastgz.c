@@ -92,6 +92,58 @@ Test(fastgz, own_members_take_the_fast_path)
     }
 }
 
+/* The compressed pieces reach a sink in order, one call at a time, as the
+ * two threads finish them: what the sink got inflates to the pieces
+ * concatenated (empty ones included), and equals cp_cli_gzip_pieces'
+ * bytes.  A sink that fails stops the work: its error is returned and it
+ * is not called again. */
+typedef struct sunk {
+    cp_buf got;
+    int calls, fail_at;
+} sunk;
+
+static int sink(void *ctx, const void *data, size_t len)
+{
+    sunk *s = ctx;
+    if (++s->calls == s->fail_at)
+        return CPROF_EIO;
+    cr_assert(s->fail_at == 0 || s->calls < s->fail_at, "called after failing");
+    return cp_buf_append(&s->got, data, len);
+}
+
+static int piece(void *ctx, size_t k, cp_buf *out)
+{
+    const unsigned char *in = ctx;
+    size_t off = k * k * 1000, len = k % 5 == 3 ? 0 : 1000 * (2 * k + 1);
+    return cp_buf_append(out, in + off, len);
+}
+
+Test(fastgz, pieces_reach_the_sink_in_order)
+{
+    size_t n = 40, total = 40 * 40 * 1000;
+    unsigned char *in = pattern(total, 7);
+    cp_buf want = {0}, one = {0}, back = {0};
+    for (size_t k = 0; k < n; k++)
+        piece(in, k, &want);
+    sunk s = {0};
+    cr_assert_eq(cp_cli_gzip_to(n, piece, in, sink, &s), 0);
+    cr_assert_gt(s.calls, 20);
+    cr_assert_eq(cp_cli_gzip_pieces(n, piece, in, &one), 0);
+    cr_assert(s.got.len == one.len && !memcmp(s.got.data, one.data, one.len));
+    cr_assert(cp_cli_inflate_fast(s.got.data, s.got.len, 1u << 30, &back));
+    cr_assert(back.len == want.len && !memcmp(back.data, want.data, want.len),
+              "inflated %zu bytes, want %zu", back.len, want.len);
+    sunk f = {.fail_at = 3};
+    cr_assert_eq(cp_cli_gzip_to(n, piece, in, sink, &f), CPROF_EIO);
+    cr_assert_eq(f.calls, 3);
+    cp_buf_free(&s.got);
+    cp_buf_free(&f.got);
+    cp_buf_free(&want);
+    cp_buf_free(&one);
+    cp_buf_free(&back);
+    free(in);
+}
+
 /* Bytes that do not compress (random): the deflater must still fit each
  * member in its bound and write what zlib reads back, barely larger. */
 Test(fastgz, incompressible_bytes_round_trip)
