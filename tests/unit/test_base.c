@@ -1,6 +1,7 @@
 /* test_base.c — arena, buffers, hash maps, string table, atomic writes. */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -111,18 +112,27 @@ Test(buf, printf_long_and_short)
     cp_buf_free(&b);
 }
 
-Test(buf, atomic_write_replaces_whole_file)
+/* A fresh directory (dir, "/tmp/cprof-test-XXXXXX") and path = dir/out. */
+static void temp_out(char *dir, char *path, size_t n)
 {
-    char dir[] = "/tmp/cprof-test-XXXXXX";
     cr_assert_not_null(mkdtemp(dir));
-    char path[256];
-    snprintf(path, sizeof path, "%s/out", dir);
-    cr_assert_eq(cp_write_file_atomic(path, "hello", 5), 0);
+    snprintf(path, n, "%s/out", dir);
+}
+
+static void file_is(const char *path, const char *want, const char *why)
+{
     cp_buf b = {0};
     cr_assert_eq(cp_buf_read_file(&b, path, 100), 0);
-    cr_assert_eq(b.len, 5);
-    cr_assert_eq(memcmp(b.data, "hello", 5), 0);
+    cr_assert(b.len == strlen(want) && !memcmp(b.data, want, b.len), "%s", why);
     cp_buf_free(&b);
+}
+
+Test(buf, atomic_write_replaces_whole_file)
+{
+    char dir[] = "/tmp/cprof-test-XXXXXX", path[256];
+    temp_out(dir, path, sizeof path);
+    cr_assert_eq(cp_write_file_atomic(path, "hello", 5), 0);
+    file_is(path, "hello", "written");
     /* a directory that does not exist: error, nothing left behind */
     snprintf(path, sizeof path, "%s/nodir/out", dir);
     cr_assert_eq(cp_write_file_atomic(path, "x", 1), CPROF_EIO);
@@ -136,30 +146,20 @@ Test(buf, atomic_write_replaces_whole_file)
  * a name too long for the temporary one is refused, nothing touched. */
 Test(buf, atomic_file_streams_then_commits_or_aborts)
 {
-    char dir[] = "/tmp/cprof-test-XXXXXX";
-    cr_assert_not_null(mkdtemp(dir));
-    char path[256];
-    snprintf(path, sizeof path, "%s/out", dir);
+    char dir[] = "/tmp/cprof-test-XXXXXX", path[256];
+    temp_out(dir, path, sizeof path);
     cr_assert_eq(cp_write_file_atomic(path, "old", 3), 0);
     for (int commit = 0; commit < 2; commit++) {
         cp_atomic_file f;
         cr_assert_eq(cp_atomic_open(&f, path), 0);
         cr_assert_eq(cp_atomic_write(&f, "new ", 4), 0);
-        cp_buf b = {0};
-        cr_assert_eq(cp_buf_read_file(&b, path, 100), 0);
-        cr_assert(b.len == 3 && !memcmp(b.data, "old", 3), "path changed before the end");
+        file_is(path, "old", "path changed before the end");
         cr_assert_eq(cp_atomic_write(&f, "bytes", 5), 0);
         if (commit)
             cr_assert_eq(cp_atomic_commit(&f), 0);
         else
             cp_atomic_abort(&f);
-        b.len = 0;
-        cr_assert_eq(cp_buf_read_file(&b, path, 100), 0);
-        if (commit)
-            cr_assert(b.len == 9 && !memcmp(b.data, "new bytes", 9));
-        else
-            cr_assert(b.len == 3 && !memcmp(b.data, "old", 3), "an abort changed path");
-        cp_buf_free(&b);
+        file_is(path, commit ? "new bytes" : "old", commit ? "committed" : "an abort changed path");
     }
     char *longp = malloc(5000);
     cr_assert_not_null(longp);
