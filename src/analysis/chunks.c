@@ -4,8 +4,9 @@
  * Data structure: per worker an output block (cp_obuf, 1 MiB) whose FILE
  * is an unbuffered memory stream appending to an overflow buffer: a chunk
  * sized to fit the block is never copied before it is written, a bigger
- * one (long names) spills to the buffer.  Whose turn it is to write is one
- * counter under a mutex; a worker takes chunks k, k + 2, ...
+ * one (long names) spills to the buffer.  The chunks are cut first, from
+ * the items' weights.  Whose turn it is to write is one counter under a
+ * mutex; a worker takes chunks k, k + 2, ...
  *
  * Alternatives rejected: one thread (the printing was half of `peek .`),
  * more chunks in flight (each is held in memory until written).
@@ -62,6 +63,7 @@ typedef struct turns {
     pthread_cond_t cv;
     size_t next; /* the chunk to be written next */
     bool failed;
+    const size_t *starts; /* chunk k is items [starts[k], starts[k + 1]) */
     size_t nchunks;
     cp_chunk_fn fmt;
     void *ctx;
@@ -85,7 +87,7 @@ static void *run(void *arg)
         w->spill.len = 0;
         w->ob->out = w->sink;
         w->ob->n = 0;
-        int rc = t->fmt(t->ctx, w->id, k, w->ob);
+        int rc = t->fmt(t->ctx, w->id, t->starts[k], t->starts[k + 1], w->ob);
         if (rc && !w->rc)
             w->rc = rc;
         pthread_mutex_lock(&t->mu);
@@ -109,23 +111,48 @@ static void *run(void *arg)
     return NULL;
 }
 
-int cp_chunks_write(size_t nchunks, cp_chunk_fn fmt, void *ctx, FILE *out)
+/* Where the chunks of items [0, n) start, and n last: *nchunks + 1
+ * entries, malloc'd.  0 or CPROF_ENOMEM. */
+static int cut(size_t n, cp_chunk_weight_fn weight, size_t limit, const void *ctx,
+               size_t **starts, size_t *nchunks)
+{
+    size_t *s = NULL, ns = 0, cap = 0, sum = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i == 0 || i == n || sum >= limit) {
+            if (cp_grow(&s, &cap, ns + 1, sizeof *s)) {
+                free(s);
+                return CPROF_ENOMEM;
+            }
+            s[ns++] = i;
+            sum = 0;
+        }
+        if (i < n)
+            sum += weight(ctx, i);
+    }
+    *starts = s;
+    *nchunks = ns - 1;
+    return 0;
+}
+
+int cp_chunks_write(size_t n, cp_chunk_weight_fn weight, size_t limit, cp_chunk_fn fmt, void *ctx,
+                    FILE *out)
 {
     worker a, b;
+    size_t *starts = NULL, nchunks;
     memset(&b, 0, sizeof b); /* made only for two chunks or more */
     int rc = worker_init(&a, 0);
-    if (rc)
+    if (rc || (rc = cut(n, weight, limit, ctx, &starts, &nchunks)))
         goto out;
     if (nchunks <= 1) { /* no thread, no copy */
         a.ob->out = out;
         a.ob->n = 0;
-        rc = nchunks ? fmt(ctx, 0, 0, a.ob) : 0;
+        rc = n ? fmt(ctx, 0, 0, n, a.ob) : 0;
         cp_obuf_flush(a.ob);
         goto out;
     }
     if ((rc = worker_init(&b, 1)))
         goto out;
-    turns t = {.nchunks = nchunks, .fmt = fmt, .ctx = ctx, .out = out};
+    turns t = {.starts = starts, .nchunks = nchunks, .fmt = fmt, .ctx = ctx, .out = out};
     pthread_mutex_init(&t.mu, NULL);
     pthread_cond_init(&t.cv, NULL);
     runner ra = {&a, &t, 0, 2}, rb = {&b, &t, 1, 2};
@@ -142,6 +169,7 @@ int cp_chunks_write(size_t nchunks, cp_chunk_fn fmt, void *ctx, FILE *out)
     if (t.failed)
         rc = a.rc ? a.rc : b.rc ? b.rc : CPROF_ENOMEM;
 out:
+    free(starts);
     worker_free(&a);
     worker_free(&b);
     return rc;

@@ -214,19 +214,18 @@ typedef struct traces_ctx {
     const cp_profile *p;
     const loc_text *lt;   /* every location's text, made before */
     const char **units;   /* numeric label units, per key */
-    const size_t *starts; /* chunk k is samples [starts[k], starts[k + 1]) */
     vcache *vc[2];
 } traces_ctx;
 
 static const char traces_sep[] =
     "-----------+-------------------------------------------------------\n";
 
-/* Chunk k of the samples: each one's separator, labels and frame lines. */
-static int traces_chunk(void *arg, unsigned worker, size_t k, cp_obuf *ob)
+/* Samples [i0, i1): each one's separator, labels and frame lines. */
+static int traces_chunk(void *arg, unsigned worker, size_t i0, size_t i1, cp_obuf *ob)
 {
     traces_ctx *c = arg;
     cp_report *r = c->r;
-    for (size_t i = c->starts[k]; i < c->starts[k + 1]; i++) {
+    for (size_t i = i0; i < i1; i++) {
         const cp_sample *s = &c->p->samples[i];
         const uint32_t *locs = s->locs, n = s->nlocs;
         uint32_t j = 0;
@@ -258,6 +257,17 @@ static int traces_chunk(void *arg, unsigned worker, size_t k, cp_obuf *ob)
  * for separators and labels (what overflows is spilled, chunks.h). */
 size_t cp_report_traces_chunk_bytes = 900u << 10;
 
+/* A sample's frame text, in bytes. */
+static size_t sample_bytes(const void *arg, size_t i)
+{
+    const traces_ctx *c = arg;
+    const cp_sample *s = &c->p->samples[i];
+    size_t bytes = 0;
+    for (uint32_t j = 0; j < s->nlocs; j++)
+        bytes += c->lt[s->locs[j]].len;
+    return bytes;
+}
+
 int cp_report_traces(cp_report *r, FILE *out)
 {
     cp_profile *p = r->p;
@@ -268,7 +278,6 @@ int cp_report_traces(cp_report *r, FILE *out)
     if (rc)
         return rc;
     traces_ctx c = {.r = r, .p = p};
-    size_t *starts = NULL, nchunks = 0, cap = 0;
     loc_text *lt = calloc(p->nlocations + 1, sizeof *lt), *nt = calloc(g.nnodes + 1, sizeof *nt);
     c.vc[0] = calloc(1, sizeof *c.vc[0]);
     c.vc[1] = calloc(1, sizeof *c.vc[1]);
@@ -284,26 +293,11 @@ int cp_report_traces(cp_report *r, FILE *out)
     c.lt = lt;
     /* the whole report goes through output blocks, written when full: a
      * sample is ~40 lines, so flushing per sample cost a write(2) each */
-    size_t bytes = 0;
-    for (size_t i = 0; i <= p->nsamples; i++) {
-        if (i == 0 || i == p->nsamples || bytes >= cp_report_traces_chunk_bytes) {
-            if (cp_grow(&starts, &cap, nchunks + 1, sizeof *starts)) {
-                rc = CPROF_ENOMEM;
-                goto out;
-            }
-            starts[nchunks++] = i;
-            bytes = 0;
-        }
-        if (i < p->nsamples)
-            for (uint32_t j = 0; j < p->samples[i].nlocs; j++)
-                bytes += lt[p->samples[i].locs[j]].len;
-    }
-    c.starts = starts;
-    if ((rc = cp_chunks_write(nchunks - 1, traces_chunk, &c, out)))
+    if ((rc = cp_chunks_write(p->nsamples, sample_bytes, cp_report_traces_chunk_bytes,
+                              traces_chunk, &c, out)))
         goto out;
     fputs(traces_sep, out);
 out:
-    free(starts);
     free(lt);
     free(nt);
     free(c.vc[0]);

@@ -143,21 +143,20 @@ typedef struct tree_ctx {
     cp_graph *g;
     const uint32_t *list;  /* the listed nodes, in order */
     const int64_t *sum;    /* running flat sum up to and including list[i] */
-    const size_t *starts;  /* chunk k is list[starts[k], starts[k + 1]) */
     tree_tools tools[2];
 } tree_ctx;
 
 static const char sep[] = "----------------------------------------------------------+-------------";
 
-/* Chunk k: each listed node's separator, in-edges, own line, out-edges. */
-static int format_nodes(void *arg, unsigned worker, size_t k, cp_obuf *ob)
+/* list[i0, i1): each node's separator, in-edges, own line, out-edges. */
+static int format_nodes(void *arg, unsigned worker, size_t i0, size_t i1, cp_obuf *ob)
 {
     tree_ctx *c = arg;
     tree_tools *tl = &c->tools[worker];
     cp_report *r = c->r;
     cp_graph *g = c->g;
     int rc;
-    for (size_t i = c->starts[k]; i < c->starts[k + 1]; i++) {
+    for (size_t i = i0; i < i1; i++) {
         uint32_t ni = c->list[i];
         const cp_gnode *n = &g->nodes[ni];
         cp_obuf_put(ob, sep, sizeof sep - 1);
@@ -198,44 +197,27 @@ static int format_nodes(void *arg, unsigned worker, size_t k, cp_obuf *ob)
  * benchmark's profiles), to fit a 1 MiB output block. */
 size_t cp_report_tree_chunk_lines = 8000;
 
-/* The end of the chunk that starts at list[i0]. */
-static size_t chunk_end(const tree_ctx *c, size_t i0, size_t n)
+/* A listed node's lines: its separator, its own line and its edges. */
+static size_t node_lines(const void *arg, size_t i)
 {
-    size_t lines = 0, i = i0;
-    while (i < n && lines < cp_report_tree_chunk_lines) {
-        const cp_gnode *x = &c->g->nodes[c->list[i++]];
-        lines += 2 + (size_t)x->nin + x->nout;
-    }
-    return i;
+    const tree_ctx *c = arg;
+    const cp_gnode *x = &c->g->nodes[c->list[i]];
+    return 2 + (size_t)x->nin + x->nout;
 }
 
 /* The listed nodes' blocks to out, in chunks (chunks.h). */
 static int print_nodes(tree_ctx *c, size_t n, FILE *out)
 {
-    size_t *starts = NULL, nchunks = 0, cap = 0;
     int rc = 0;
-    for (size_t i = 0;; i = chunk_end(c, i, n)) {
-        if (cp_grow(&starts, &cap, nchunks + 1, sizeof *starts)) {
+    for (int w = 0; w < 2 && !rc; w++)
+        if (!(c->tools[w].figs = calloc(1, sizeof *c->tools[w].figs)))
             rc = CPROF_ENOMEM;
-            goto out;
-        }
-        starts[nchunks++] = i;
-        if (i >= n)
-            break;
-    }
-    for (int w = 0; w < 2; w++)
-        if (!(c->tools[w].figs = calloc(1, sizeof *c->tools[w].figs))) {
-            rc = CPROF_ENOMEM;
-            goto out;
-        }
-    c->starts = starts;
-    rc = cp_chunks_write(nchunks - 1, format_nodes, c, out);
-out:
+    if (!rc)
+        rc = cp_chunks_write(n, node_lines, cp_report_tree_chunk_lines, format_nodes, c, out);
     for (int w = 0; w < 2; w++) {
         free(c->tools[w].figs);
         free(c->tools[w].sortbuf);
     }
-    free(starts);
     return rc;
 }
 
