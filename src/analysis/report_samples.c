@@ -128,11 +128,11 @@ enum { TEXT_PAD = 32 };
  * which the next piece overwrites), no call for the ~80 bytes of a line. */
 static inline void put_text(cp_obuf *o, const char *s, size_t len)
 {
-    if (len > 256 || o->n + len + TEXT_PAD > sizeof o->buf) {
+    char *d = len <= 256 ? cp_obuf_room(o, len + TEXT_PAD) : NULL;
+    if (!d) {
         cp_obuf_put(o, s, len);
         return;
     }
-    char *d = o->buf + o->n;
     for (size_t i = 0; i < len; i += TEXT_PAD)
         memcpy(d + i, s + i, TEXT_PAD);
     o->n += len;
