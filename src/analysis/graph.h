@@ -138,12 +138,12 @@ size_t cp_graph_edges_sorted(cp_graph *g, uint32_t node, bool in, uint32_t **out
 /* For sorting on several threads: cp_graph_sort_ready (0 or CPROF_ENOMEM)
  * links the graph (as cp_graph_link) and makes every printable name, and
  * for a graph with many edges the name ranks and, instead of adj, every
- * list's entries (g->adjent), each keyed by one word: the rank of its |weight| among the
- * distinct ones, the name rank of the other end, the edge's index.  Then
- * cp_graph_adj_sorted_r sorts a node's in- or out-list (*out, *cnt long;
- * go's edge order, as cp_graph_edges_sorted; 0 or CPROF_ENOMEM) with the
- * caller's scratch (*buf with room for
- * *cap, grown by cp_grow; the caller frees it) and only reads the graph
+ * list's entries (g->adjent), each keyed by one word: the rank of its
+ * |weight| among the distinct ones, the name rank of the other end, the
+ * edge's index.  Then cp_graph_adj_sorted_r sorts a node's in- or
+ * out-list (*out, *cnt long; go's edge order, as cp_graph_edges_sorted;
+ * 0 or CPROF_ENOMEM) with the caller's scratch (*buf with room for *cap,
+ * grown by cp_grow; the caller frees it) and only reads the graph
  * otherwise, so threads may sort the lists of different nodes at once;
  * nor do the entries send the printer back to the edges. */
 int cp_graph_sort_ready(cp_graph *g);

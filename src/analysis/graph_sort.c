@@ -470,7 +470,8 @@ int cp_graph_adj_sorted_r(cp_graph *g, uint32_t node, bool in, const cp_gadj **o
     size_t k = in ? n->nin : n->nout;
     *out = NULL;
     *cnt = 0;
-    if (k > 1 && cp_grow(buf, cap, k, sizeof(edge_key))) /* room for k entries too */
+    /* room for k keys: the merge scratch, or the k entries made below */
+    if (k && cp_grow(buf, cap, k, sizeof(edge_key)))
         return CPROF_ENOMEM;
     if (g->adjent) { /* sorted in place: a second call finds it so */
         cp_gadj *a = g->adjent + (in ? n->in_off : n->out_off);
@@ -482,9 +483,7 @@ int cp_graph_adj_sorted_r(cp_graph *g, uint32_t node, bool in, const cp_gadj **o
     /* without entries: the edge indices sorted, then entries made in the
      * scratch, keyed by the index */
     uint32_t *v;
-    edges_sorted_r(g, node, in, &v, buf, cap);
-    if (k && cp_grow(buf, cap, k, sizeof(edge_key)))
-        return CPROF_ENOMEM;
+    edges_sorted_r(g, node, in, &v, buf, cap); /* keeps (or grows) the room */
     cp_gadj *a = *buf;
     for (size_t i = 0; i < k; i++) {
         const cp_gedge *e = &g->edges[v[i]];
