@@ -161,14 +161,14 @@ int cp_atomic_write(cp_atomic_file *f, const void *data, size_t len)
     return cp_write_all(f->fd, data, len);
 }
 
-int cp_atomic_commit(cp_atomic_file *f)
+int cp_atomic_end(cp_atomic_file *f, int rc)
 {
     /* No fsync: the rename alone guarantees readers never see a half
      * file, and a profile is not worth a disk flush in every exiting
      * process (a crash of the machine may lose it: it is rewritten on the
      * next run). */
-    int rc = 0, saved = errno;
-    if (close(f->fd) != 0) {
+    int saved = errno;
+    if (f->fd >= 0 && close(f->fd) != 0 && rc == 0) {
         rc = CPROF_EIO;
         saved = errno;
     }
@@ -177,21 +177,10 @@ int cp_atomic_commit(cp_atomic_file *f)
         rc = CPROF_EIO;
         saved = errno;
     }
-    if (rc != 0 && !f->in_place)
+    if (rc != 0 && !f->in_place && f->tmp[0])
         unlink(f->tmp);
     errno = saved;
     return rc;
-}
-
-void cp_atomic_abort(cp_atomic_file *f)
-{
-    int saved = errno;
-    if (f->fd >= 0)
-        close(f->fd);
-    f->fd = -1;
-    if (!f->in_place && f->tmp[0])
-        unlink(f->tmp);
-    errno = saved;
 }
 
 int cp_write_file_atomic(const char *path, const void *data, size_t len)
@@ -200,11 +189,7 @@ int cp_write_file_atomic(const char *path, const void *data, size_t len)
     int rc = cp_atomic_open(&f, path);
     if (!rc)
         rc = cp_atomic_write(&f, data, len);
-    if (rc) {
-        cp_atomic_abort(&f);
-        return rc;
-    }
-    return cp_atomic_commit(&f);
+    return cp_atomic_end(&f, rc);
 }
 
 void cp_hex(char *out, const unsigned char *bytes, size_t n)

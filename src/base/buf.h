@@ -40,9 +40,10 @@ int cp_buf_read_file(cp_buf *b, const char *path, size_t max_bytes);
 int cp_write_file_atomic(const char *path, const void *data, size_t len);
 /* The same, written as it is made: cp_atomic_open creates path.tmp.PID
  * (a device or pipe is written in place) and keeps path (the caller's,
- * alive until the end); cp_atomic_write appends; cp_atomic_commit closes
- * the file and renames it over path; cp_atomic_abort closes and removes
- * it, leaving path as it was.  0 or CPROF_EIO, errno preserved. */
+ * alive until the end); cp_atomic_write appends; cp_atomic_end(f, rc)
+ * with rc 0 closes the file and renames it over path (0 or CPROF_EIO),
+ * with an error rc closes and removes it, leaving path as it was, and
+ * returns rc; after a failed open it only returns rc.  errno preserved. */
 typedef struct cp_atomic_file {
     int fd;
     bool in_place;
@@ -51,8 +52,7 @@ typedef struct cp_atomic_file {
 } cp_atomic_file;
 int cp_atomic_open(cp_atomic_file *f, const char *path);
 int cp_atomic_write(cp_atomic_file *f, const void *data, size_t len);
-int cp_atomic_commit(cp_atomic_file *f);
-void cp_atomic_abort(cp_atomic_file *f);
+int cp_atomic_end(cp_atomic_file *f, int rc);
 /* write(2) until done, retrying EINTR.  [async-signal-safe] */
 int cp_write_all(int fd, const void *data, size_t len);
 

@@ -126,11 +126,7 @@ int cp_cli_write_fast_gz(const cp_profile *p, const char *path)
     int rc = cp_atomic_open(&f, path);
     if (!rc)
         rc = cp_cli_gzip_to(e.plan.npieces, encode_piece, &e, to_file, &f);
-    if (rc) {
-        cp_atomic_abort(&f);
-        return rc;
-    }
-    return cp_atomic_commit(&f);
+    return cp_atomic_end(&f, rc);
 }
 
 /* A text report of a profile whose strings are NUL-escaped (profile.h)

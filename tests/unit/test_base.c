@@ -155,10 +155,7 @@ Test(buf, atomic_file_streams_then_commits_or_aborts)
         cr_assert_eq(cp_atomic_write(&f, "new ", 4), 0);
         file_is(path, "old", "path changed before the end");
         cr_assert_eq(cp_atomic_write(&f, "bytes", 5), 0);
-        if (commit)
-            cr_assert_eq(cp_atomic_commit(&f), 0);
-        else
-            cp_atomic_abort(&f);
+        cr_assert_eq(cp_atomic_end(&f, commit ? 0 : CPROF_EIO), commit ? 0 : CPROF_EIO);
         file_is(path, commit ? "new bytes" : "old", commit ? "committed" : "an abort changed path");
     }
     char *longp = malloc(5000);
@@ -169,7 +166,7 @@ Test(buf, atomic_file_streams_then_commits_or_aborts)
     longp[strlen(dir)] = '/';
     cp_atomic_file f;
     cr_assert_eq(cp_atomic_open(&f, longp), CPROF_EIO);
-    cp_atomic_abort(&f);
+    cr_assert_eq(cp_atomic_end(&f, CPROF_EIO), CPROF_EIO);
     free(longp);
     unlink(path);
     cr_assert_eq(rmdir(dir), 0, "no temporary file may remain");
