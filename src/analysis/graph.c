@@ -22,12 +22,12 @@
  * there), and computing cum by walking a tree of stacks (wrong with
  * recursion, which must count a node once per sample).
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analysis/graph.h"
+#include "base/beside.h"
 #include "base/buf.h"
 
 #define NONE UINT32_MAX
@@ -809,13 +809,10 @@ int cp_graph_build(cp_graph *g, bool all_kept, bool edges)
         pb.parity = 1;
         pa.ticks = pb.ticks = !g->edge_dst_only;
     }
-    pthread_t t;
-    bool two = half < p->nsamples && pthread_create(&t, NULL, build_part, &pb) == 0;
+    cp_beside b;
+    cp_beside_start(&b, half < p->nsamples, build_part, &pb);
     build_part(&pa);
-    if (two)
-        pthread_join(t, NULL);
-    else
-        build_part(&pb);
+    cp_beside_end(&b);
     if ((rc = pa.rc) || (rc = pb.rc) || (rc = part_merge(&pa, &pb, g->nnodes)))
         goto out;
     /* the edges move into the graph */

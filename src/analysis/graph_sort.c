@@ -15,12 +15,12 @@
  * Split out of graph.c (building the graph) so each file reads as one
  * step; the orders are go's, byte for byte, as the compare suite checks.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analysis/graph.h"
+#include "base/beside.h"
 #include "base/buf.h"
 
 /* fmt.Sprint(NodeInfo) of Go: the last tie-breaker. */
@@ -418,13 +418,10 @@ static int make_entries(cp_graph *g)
         in.pos[i] = g->nodes[i].in_off;
         out.pos[i] = g->nodes[i].out_off;
     }
-    pthread_t t;
-    bool two = n >= cp_graph_parallel_entries && pthread_create(&t, NULL, fill_lists, &out) == 0;
+    cp_beside b;
+    cp_beside_start(&b, n >= cp_graph_parallel_entries, fill_lists, &out);
     fill_lists(&in);
-    if (two)
-        pthread_join(t, NULL);
-    else
-        fill_lists(&out);
+    cp_beside_end(&b);
     g->wabs = ws;
     g->wshift = c.bn + c.bi;
     ws = NULL;

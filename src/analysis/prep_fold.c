@@ -41,6 +41,7 @@
 #include <string.h>
 
 #include "analysis/prep.h"
+#include "base/beside.h"
 #include "base/hashmap.h"
 
 #define NONE UINT32_MAX
@@ -441,31 +442,6 @@ static bool all_zero(const cp_profile *p, const cp_sample *s)
 
 size_t cp_prep_fold_parallel_locations = 16384;
 
-/* fn(arg) on a second thread when `want` (and a thread can be had), else
- * on this one when beside_end is called: for work that can run beside
- * what this thread does in between. */
-typedef struct beside {
-    pthread_t t;
-    bool on;
-    void *(*fn)(void *);
-    void *arg;
-} beside;
-
-static void beside_start(beside *b, bool want, void *(*fn)(void *), void *arg)
-{
-    b->fn = fn;
-    b->arg = arg;
-    b->on = want && pthread_create(&b->t, NULL, fn, arg) == 0;
-}
-
-static void beside_end(beside *b)
-{
-    if (b->on)
-        pthread_join(b->t, NULL);
-    else
-        b->fn(b->arg);
-}
-
 /* fn over [0, n) in two halves on two threads when n is large; the sum of
  * what the halves return.  For hashing passes that write only their own
  * slots of an array and read what is settled. */
@@ -486,10 +462,10 @@ static void *range_run(void *arg)
 static size_t split2(fold *f, size_t n, range_fn *fn)
 {
     range_job j = {f, n / 2, n, 0, fn};
-    beside b;
-    beside_start(&b, n >= cp_prep_fold_parallel_locations, range_run, &j);
+    cp_beside b;
+    cp_beside_start(&b, n >= cp_prep_fold_parallel_locations, range_run, &j);
     size_t ret = fn(f, 0, n / 2);
-    beside_end(&b);
+    cp_beside_end(&b);
     return ret + j.ret;
 }
 
@@ -882,8 +858,8 @@ static int renum_finish(fold *f, renum *r)
         return CPROF_ENOMEM;
     /* the locations (the bulk) on a second thread while this one does
      * mappings, functions and strings */
-    beside b;
-    beside_start(&b, f->nused >= cp_prep_fold_parallel_locations, locations_in_order, &j);
+    cp_beside b;
+    cp_beside_start(&b, f->nused >= cp_prep_fold_parallel_locations, locations_in_order, &j);
     cp_mapping *m = gather(p, p->mappings, r->morder, r->nm, sizeof *m);
     cp_function *fn = gather(p, p->functions, r->forder, r->nf, sizeof *fn);
     int rc = m && fn ? 0 : CPROF_ENOMEM;
@@ -898,7 +874,7 @@ static int renum_finish(fold *f, renum *r)
         p->nfunctions = r->nf;
         rc = renumber_strings(f); /* reads no location */
     }
-    beside_end(&b);
+    cp_beside_end(&b);
     cp_arena_release(&p->arena, p->locations);
     p->locations = j.dst;
     p->nlocations = f->nused;
@@ -1051,10 +1027,10 @@ static int cat_all(cp_profile *p, const void *const *a, const size_t *na, const 
         first[k] = (cat_part){d, a[k], na[k] * elem[k]};
         second[k] = (cat_part){d + na[k] * elem[k], b[k], nb[k] * elem[k]};
     }
-    beside bt;
-    beside_start(&bt, na[3] + nb[3] >= cp_prep_fold_parallel_locations, copy_parts, second);
+    cp_beside bt;
+    cp_beside_start(&bt, na[3] + nb[3] >= cp_prep_fold_parallel_locations, copy_parts, second);
     copy_parts(first);
-    beside_end(&bt);
+    cp_beside_end(&bt);
     return 0;
 }
 
