@@ -406,33 +406,59 @@ static int fill_loc(void *ctx, uint64_t id)
     return 0;
 }
 
+/* A varint the inline reader below does not take (four bytes or more, or
+ * near the end): p past it, or NULL when it is malformed.  Returned by
+ * value so the reader's cursor and value stay in registers. */
+typedef struct varint_at {
+    const uint8_t *p;
+    uint64_t v;
+} varint_at;
+
+static __attribute__((noinline)) varint_at varint_slow(const uint8_t *p, const uint8_t *end)
+{
+    varint_at r = {p, 0};
+    if (cp_pb_varint(&r.p, end, &r.v))
+        r.p = NULL;
+    return r;
+}
+
 /* The packed location ids of a sample, resolved to indices: the decoder's
  * innermost loop (40 ids a sample, millions a profile), so ids of up to
- * three bytes and the dense index are read inline; anything else (longer
- * varints, ids in the hash map, errors) takes the general path. */
+ * three bytes, and the ids in order or the dense index, are read inline;
+ * anything else (longer varints, ids in the hash map, errors) takes the
+ * general path. */
 static int read_locs(const cp_idindex *x, const cp_pbfield *f, loc_fill *fl)
 {
     if (f->wire != PB_LEN)
         return cp_pb_repeated_u64(f, fill_loc, fl);
     const uint8_t *p = f->data, *end = f->data + f->len;
     const uint32_t *dense = x->dense;
-    uint64_t ndense = dense ? x->ndense : 0;
+    uint64_t ndense = dense ? x->ndense : 0, nident = x->ident ? x->nident : 0;
     uint32_t *out = fl->out; /* locals: the stores below cannot alias them */
     size_t n = fl->n;
     while (p < end) {
-        uint64_t v = p[0];
-        if (v < 0x80) {
+        uint64_t v, b0 = p[0], b1, b2;
+        if (b0 < 0x80) {
+            v = b0;
             p++;
-        } else if (end - p >= 2 && p[1] < 0x80) {
-            v = (v & 0x7f) | (uint64_t)p[1] << 7;
+        } else if (end - p >= 2 && (b1 = p[1]) < 0x80) {
+            v = (b0 & 0x7f) | b1 << 7;
             p += 2;
-        } else if (end - p >= 3 && p[1] >= 0x80 && p[2] < 0x80) {
-            v = (v & 0x7f) | (uint64_t)(p[1] & 0x7f) << 7 | (uint64_t)p[2] << 14;
+        } else if (end - p >= 3 && (b2 = p[2]) < 0x80) { /* b1 was read: >= 0x80 */
+            v = (b0 & 0x7f) | (b1 & 0x7f) << 7 | b2 << 14;
             p += 3;
-        } else if (cp_pb_varint(&p, end, &v)) {
-            return CPROF_EFORMAT;
+        } else {
+            varint_at r = varint_slow(p, end);
+            if (!r.p)
+                return CPROF_EFORMAT;
+            p = r.p;
+            v = r.v;
         }
         uint32_t d;
+        if (v - 1 < nident) { /* ids in record order: id 0 wraps around */
+            out[n++] = (uint32_t)(v - 1);
+            continue;
+        }
         if (v < ndense && (d = dense[v]) != 0) {
             out[n++] = d - 1;
             continue;
