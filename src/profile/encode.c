@@ -104,26 +104,65 @@ static int mapping(cp_buf *b, const cp_mapping *m)
     return cp_pbw_end(b, mark);
 }
 
+/* a varint field of number under 16, left out when 0: its length, and
+ * its bytes */
+static inline size_t field_len(uint64_t v)
+{
+    return v ? 1 + cp_pb_varint_len(v) : 0;
+}
+
+static inline uint8_t *put_field(uint8_t *w, unsigned num, uint64_t v)
+{
+    if (v) {
+        *w++ = (uint8_t)(num << 3);
+        w = cp_pb_put_varint(w, v);
+    }
+    return w;
+}
+
+/* a line's function id, and the length of the line's fields */
+static inline uint64_t line_fid(const cp_profile *p, const cp_encode_plan *pl, const cp_line *ln)
+{
+    return ln->func == CP_NO_FUNCTION ? 0
+           : pl->dense_functions      ? (uint64_t)ln->func + 1
+                                      : p->functions[ln->func].id;
+}
+
+static inline size_t line_len(uint64_t fid, const cp_line *ln)
+{
+    return field_len(fid) + field_len((uint64_t)ln->line) + field_len((uint64_t)ln->column);
+}
+
+/* A location in one go, as a sample (half a million of them in a merge
+ * of two 150k-stack profiles): lengths first, the room reserved once. */
 static int location(cp_buf *b, const cp_profile *p, const cp_encode_plan *pl, const cp_location *l)
 {
-    size_t mark;
     uint64_t mid = l->mapping == CP_NO_MAPPING ? 0 : p->mappings[l->mapping].id;
-    if (cp_pbw_begin(b, 4, &mark) || cp_pbw_u64(b, 1, l->id) || cp_pbw_u64(b, 2, mid) ||
-        cp_pbw_u64(b, 3, l->address))
+    size_t body = field_len(l->id) + field_len(mid) + field_len(l->address) + (l->is_folded ? 2 : 0);
+    for (uint32_t i = 0; i < l->nlines; i++) {
+        size_t n = line_len(line_fid(p, pl, &l->lines[i]), &l->lines[i]);
+        body += 1 + cp_pb_varint_len(n) + n;
+    }
+    if (body > 0xffffffffu || cp_buf_reserve(b, 1 + cp_pb_varint_len(body) + body))
         return CPROF_ENOMEM;
+    uint8_t *w = b->data + b->len;
+    *w++ = 4 << 3 | 2; /* location, length-delimited */
+    w = cp_pb_put_varint(w, body);
+    w = put_field(w, 1, l->id);
+    w = put_field(w, 2, mid);
+    w = put_field(w, 3, l->address);
     for (uint32_t i = 0; i < l->nlines; i++) {
         const cp_line *ln = &l->lines[i];
-        uint64_t fid = ln->func == CP_NO_FUNCTION  ? 0
-                       : pl->dense_functions ? (uint64_t)ln->func + 1
-                                             : p->functions[ln->func].id;
-        size_t lm;
-        if (cp_pbw_begin(b, 4, &lm) || cp_pbw_u64(b, 1, fid) || cp_pbw_i64(b, 2, ln->line) ||
-            cp_pbw_i64(b, 3, ln->column) || cp_pbw_end(b, lm))
-            return CPROF_ENOMEM;
+        uint64_t fid = line_fid(p, pl, ln);
+        *w++ = 4 << 3 | 2; /* line */
+        w = cp_pb_put_varint(w, line_len(fid, ln));
+        w = put_field(w, 1, fid);
+        w = put_field(w, 2, (uint64_t)ln->line);
+        w = put_field(w, 3, (uint64_t)ln->column);
     }
-    if (cp_pbw_bool(b, 5, l->is_folded))
-        return CPROF_ENOMEM;
-    return cp_pbw_end(b, mark);
+    w = put_field(w, 5, l->is_folded);
+    b->len = (size_t)(w - b->data);
+    return 0;
 }
 
 static int function(cp_buf *b, const cp_function *f)
