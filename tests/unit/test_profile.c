@@ -1,5 +1,6 @@
 /* test_profile.c — builder, encoder and decoder agree; hostile input is named. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cprof.h"
@@ -79,6 +80,57 @@ Test(profile, roundtrip_raw_and_gzip_bytes_stable)
     cp_buf_free(&gz);
 }
 
+/* Every field of a location survives encode then decode: a folded one
+ * with two lines (columns, a negative line), one without mapping or
+ * address. */
+Test(profile, location_fields_roundtrip)
+{
+    cp_pbuilder *b = cp_pbuilder_new(true);
+    cp_pbuilder_sample_type(b, "samples", "count");
+    uint64_t m = cp_pbuilder_mapping(b, 0x400000, 0x500000, 0, "/bin/prog", "", true, true, true,
+                                     true);
+    uint64_t f = cp_pbuilder_function(b, "inner", "inner", "a.c", 1);
+    uint64_t g = cp_pbuilder_function(b, "outer", "outer", "a.c", 9);
+    cp_line_in two[] = {{f, 7, 3}, {g, -2, 200}}, one[] = {{g, 5, 0}};
+    uint64_t folded = cp_pbuilder_location(b, m, 0x401234, two, 2, true);
+    uint64_t bare = cp_pbuilder_location(b, 0, 0, one, 1, false);
+    uint64_t st[] = {folded, bare};
+    int64_t v = 1;
+    cr_assert_eq(cp_pbuilder_sample(b, st, 2, &v, NULL, 0), 0);
+    cp_profile *p = cp_pbuilder_finish(b);
+    cp_pbuilder_free(b);
+    cr_assert_not_null(p);
+    cp_buf raw = {0};
+    cr_assert_eq(cp_profile_encode(p, &raw), 0);
+    cp_profile *q = NULL;
+    cp_diag d = {{0}};
+    cr_assert_eq(cp_profile_decode(raw.data, raw.len, NULL, &q, &d), 0, "%s", d.msg);
+    const cp_location *a = &q->locations[q->samples[0].locs[0]];
+    const cp_location *z = &q->locations[q->samples[0].locs[1]];
+    cr_assert_eq(a->id, folded);
+    cr_assert(a->is_folded);
+    cr_assert_eq(a->address, 0x401234);
+    cr_assert_eq(q->mappings[a->mapping].id, m);
+    cr_assert_eq(a->nlines, 2);
+    cr_assert_str_eq(cp_str(q, q->functions[a->lines[0].func].name), "inner");
+    cr_assert_eq(a->lines[0].line, 7);
+    cr_assert_eq(a->lines[0].column, 3);
+    cr_assert_str_eq(cp_str(q, q->functions[a->lines[1].func].name), "outer");
+    cr_assert_eq(a->lines[1].line, -2);
+    cr_assert_eq(a->lines[1].column, 200);
+    cr_assert_eq(z->id, bare);
+    cr_assert_not(z->is_folded);
+    cr_assert_eq(z->mapping, CP_NO_MAPPING);
+    cr_assert_eq(z->address, 0);
+    cr_assert_eq(z->nlines, 1);
+    cr_assert_eq(q->functions[z->lines[0].func].id, g);
+    cr_assert_eq(z->lines[0].line, 5);
+    cr_assert_eq(z->lines[0].column, 0);
+    cp_profile_free(p);
+    cp_profile_free(q);
+    cp_buf_free(&raw);
+}
+
 /* A hand-made raw profile: one sample type, a sample naming location 99. */
 Test(profile, dangling_location_is_named)
 {
@@ -108,6 +160,73 @@ Test(profile, dangling_location_is_named)
     cr_assert_str_eq(d.msg, "sample 12: location id 99 not defined");
     cr_assert_null(p);
     cp_buf_free(&b);
+}
+
+/* A raw profile: locations with the given ids, one sample of the given
+ * location ids; decoded, or the decoder's message in *msg. */
+static cp_profile *with_location_ids(const uint64_t *ids, size_t n, const uint64_t *stack,
+                                     size_t depth, char *msg, size_t msgsz)
+{
+    cp_buf b = {0};
+    size_t m;
+    cp_pbw_begin(&b, 1, &m);
+    cp_pbw_u64(&b, 1, 1);
+    cp_pbw_u64(&b, 2, 2);
+    cp_pbw_end(&b, m);
+    cp_pbw_begin(&b, 2, &m);
+    cp_pbw_packed_u64(&b, 1, stack, depth);
+    int64_t v = 1;
+    cp_pbw_packed_i64(&b, 2, &v, 1);
+    cp_pbw_end(&b, m);
+    for (size_t i = 0; i < n; i++) {
+        cp_pbw_begin(&b, 4, &m);
+        cp_pbw_u64(&b, 1, ids[i]);
+        cp_pbw_u64(&b, 3, 0x1000 + i); /* the address tells the record */
+        cp_pbw_end(&b, m);
+    }
+    cp_pbw_bytes(&b, 6, "", 0);
+    cp_pbw_bytes(&b, 6, "samples", 7);
+    cp_pbw_bytes(&b, 6, "count", 5);
+    cp_profile *p = NULL;
+    cp_diag d = {{0}};
+    int rc = cp_profile_decode(b.data, b.len, NULL, &p, &d);
+    cp_buf_free(&b);
+    snprintf(msg, msgsz, "%s", rc ? d.msg : "");
+    return p;
+}
+
+/* Location ids resolve to their records whether they are 1, 2, ... in
+ * order (no table), small in another order (a dense array), or large
+ * (a map); ids none of them hold are named, in each way. */
+Test(profile, location_ids_in_order_dense_and_sparse)
+{
+    const uint64_t in_order[] = {1, 2, 3}, dense[] = {2, 3, 1},
+                   sparse[] = {1, 5000000000ull, 7};
+    const uint64_t *kinds[] = {in_order, dense, sparse};
+    char msg[sizeof ((cp_diag *)0)->msg];
+    for (int k = 0; k < 3; k++) {
+        const uint64_t *ids = kinds[k];
+        /* every record, leaf first, a long varint among them in the map */
+        uint64_t stack[] = {ids[2], ids[0], ids[1], ids[2]};
+        cp_profile *p = with_location_ids(ids, 3, stack, 4, msg, sizeof msg);
+        cr_assert_not_null(p, "kind %d: %s", k, msg);
+        cr_assert_eq(p->nsamples, 1);
+        cr_assert_eq(p->samples[0].nlocs, 4);
+        for (int i = 0; i < 4; i++)
+            cr_assert_eq(p->locations[p->samples[0].locs[i]].id, stack[i], "kind %d frame %d", k,
+                         i);
+        cr_assert_eq(p->locations[p->samples[0].locs[1]].address, 0x1000);
+        cp_profile_free(p);
+        const uint64_t absent[] = {0, 4, 1ull << 32, 1ull << 63, UINT64_MAX};
+        for (size_t a = 0; a < sizeof absent / sizeof *absent; a++) {
+            uint64_t bad[] = {ids[0], absent[a]};
+            cr_assert_null(with_location_ids(ids, 3, bad, 2, msg, sizeof msg));
+            char want[128];
+            snprintf(want, sizeof want, "sample 0: location id %llu not defined",
+                     (unsigned long long)absent[a]);
+            cr_assert_str_eq(msg, want, "kind %d", k);
+        }
+    }
 }
 
 Test(profile, bad_string_index_and_value_count)
