@@ -61,6 +61,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/prefault.h"
 #include "cli/fastgz.h"
 #include "cprof.h"
 
@@ -176,6 +177,7 @@ bool cp_cli_inflate_fast(const void *data, size_t len, size_t max_out, cp_buf *o
     atomic_init(&j.bad, cp_buf_reserve(out, total ? total : 1) != 0);
     if (!atomic_load(&j.bad)) {
         j.out = out->data + start;
+        cp_prefault_range(j.out, total); /* written whole */
         pthread_t t;
         bool two = n > 1 && total >= (1u << 20) && pthread_create(&t, NULL, inflate_some, &j) == 0;
         inflate_some(&j);
@@ -257,6 +259,8 @@ typedef struct deflate_job {
     pthread_mutex_t mu; /* the fields below, and calls to sink */
     bool *done;
     size_t written, total;
+    cp_buf spare[4]; /* written pieces' buffers, kept for the next pieces */
+    size_t nspare;
     atomic_size_t next;
     atomic_int rc;
 } deflate_job;
@@ -274,7 +278,13 @@ static void piece_done(deflate_job *j, size_t i)
         if (rc)
             atomic_store(&j->rc, rc);
         j->total += o->len;
-        cp_buf_free(o);
+        if (j->nspare < sizeof j->spare / sizeof *j->spare) {
+            o->len = 0;
+            j->spare[j->nspare++] = *o;
+            *o = (cp_buf){0};
+        } else {
+            cp_buf_free(o);
+        }
     }
     pthread_mutex_unlock(&j->mu);
 }
@@ -288,6 +298,10 @@ static void *deflate_some(void *arg)
         atomic_store(&j->rc, CPROF_ENOMEM);
     for (size_t i; !atomic_load(&j->rc) && (i = atomic_fetch_add(&j->next, 1)) < j->n;) {
         raw.len = 0;
+        pthread_mutex_lock(&j->mu); /* a written piece's pages, not fresh ones to fault in */
+        if (j->nspare)
+            j->outs[i] = j->spare[--j->nspare];
+        pthread_mutex_unlock(&j->mu);
         int rc = j->make(j->ctx, i, &raw);
         for (size_t off = 0; !rc && off < raw.len; off += CP_CLI_GZ_MEMBER) {
             size_t len = raw.len - off < CP_CLI_GZ_MEMBER ? raw.len - off : CP_CLI_GZ_MEMBER;
@@ -332,6 +346,8 @@ int cp_cli_gzip_to(size_t n, cp_cli_piece_fn *make, void *ctx, cp_cli_sink_fn *s
     }
     for (size_t i = 0; j.outs && i <= n; i++)
         cp_buf_free(&j.outs[i]);
+    for (size_t i = 0; i < j.nspare; i++)
+        cp_buf_free(&j.spare[i]);
     free(j.outs);
     free(j.done);
     return rc;
