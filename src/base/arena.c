@@ -5,6 +5,7 @@
  * Rejected: malloc-backed blocks (the heap profiler's hooks would recurse).
  */
 #include "arena.h"
+#include "prefault.h"
 
 #include <stdbool.h>
 #include <string.h>
@@ -21,7 +22,10 @@ enum { BLOCK_BYTES = 1 << 20, HDR = (sizeof(cp_arena_block) + 15) & ~(size_t)15 
 
 static cp_arena_block *new_block(size_t size)
 {
-    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    /* blocks are filled from the start and big ones hold arrays written
+     * whole: populated at once where the program asks (prefault.h) */
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | cp_prefault_map_flag(), -1, 0);
     if (p == MAP_FAILED)
         return NULL;
     cp_arena_block *b = p;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cprof.h"
+#include "prefault.h"
 
 int cp_grow(void *arrp, size_t *cap, size_t need, size_t elem)
 {
@@ -83,8 +84,17 @@ void cp_buf_free(cp_buf *b)
 
 int cp_buf_read_fd(cp_buf *b, int fd, size_t max_bytes)
 {
+    /* a regular file: room for all of it (and the read that finds its
+     * end) at once, its pages filled in ahead */
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+        (uint64_t)st.st_size <= max_bytes) {
+        if (cp_buf_reserve(b, (size_t)st.st_size + 1))
+            return CPROF_ENOMEM;
+        cp_prefault_range(b->data + b->len, (size_t)st.st_size);
+    }
     for (;;) {
-        if (cp_buf_reserve(b, 65536))
+        if (b->cap - b->len < 4096 && cp_buf_reserve(b, 65536))
             return CPROF_ENOMEM;
         ssize_t n = read(fd, b->data + b->len, b->cap - b->len);
         if (n < 0) {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/prefault.h"
 #include "cli/commands.h"
 #include "cli/report_opts.h"
 
@@ -63,6 +64,7 @@ int main(int argc, char **argv)
      * in the heap stay resident.  Peak RSS at 150k stacks: merge 250 -> 228
      * MiB, -base 419 -> 370, top 114 -> 97; the same CPU time. */
     mallopt(M_MMAP_THRESHOLD, 1 << 20);
+    cp_prefault = true; /* base/prefault.h */
     if (argc < 2) {
         usage(stderr);
         return 2;

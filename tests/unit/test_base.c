@@ -3,13 +3,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/hashmap.h"
 #include "base/path.h"
+#include "base/prefault.h"
 #include "cprof.h"
 
 Test(arena, zeroed_aligned_and_capped)
@@ -68,6 +71,63 @@ Test(arena, adopt_and_release)
     cr_assert_str_eq(sb, "from b");
     cp_arena_free(&a);
     cr_assert_eq(a.mapped_bytes, 0);
+}
+
+/* pages of [p, p+n) in memory */
+static size_t resident(const void *p, size_t n)
+{
+    unsigned char v[1024];
+    size_t pages = n / 4096, r = 0;
+    cr_assert(pages <= sizeof v);
+    cr_assert_eq(mincore((void *)p, n, v), 0);
+    for (size_t i = 0; i < pages; i++)
+        r += v[i] & 1;
+    return r;
+}
+
+/* Prefaulting fills pages in, keeps their bytes, and does nothing unless
+ * the program asked or for a small range; arena blocks come populated and
+ * zeroed.  A kernel without MADV_POPULATE_WRITE (before 5.14) skips the
+ * residency checks. */
+Test(prefault, fills_pages_keeps_bytes_only_when_asked)
+{
+    size_t n = 2 << 20;
+    char *m = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    cr_assert_neq(m, MAP_FAILED);
+    cp_prefault = false;
+    cr_assert_not(cp_prefault_range(m, n));
+    cr_assert_eq(resident(m, n), 0, "off: nothing touched");
+    cp_prefault = true;
+    cr_assert_not(cp_prefault_range(m, CP_PREFAULT_MIN - 1), "too small to bother");
+    cr_assert_eq(resident(m, n), 0);
+    memset(m, 0x5a, 4096); /* one page holds bytes already */
+    bool filled = cp_prefault_range(m + 100, n - 100);
+    /* before any read (a read maps the zero page, which counts) */
+    size_t in = resident(m, n);
+    for (size_t i = 0; i < 4096; i++)
+        cr_assert_eq(m[i], 0x5a, "byte %zu kept", i);
+    for (size_t i = 4096; i < n; i += 4096)
+        cr_assert_eq(m[i], 0);
+    if (filled) {
+        /* the page-aligned inside of the range, and the first page the
+         * memset wrote */
+        cr_assert_eq(in, n / 4096);
+        cp_arena a = {0};
+        char *p = cp_arena_alloc(&a, 300 << 10); /* a block of its own */
+        uintptr_t pg = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
+        cr_assert_eq(resident((void *)pg, 256 << 10), 64, "arena block populated");
+        cp_prefault = false;
+        cp_arena b = {0};
+        char *q = cp_arena_alloc(&b, 300 << 10);
+        pg = ((uintptr_t)q + 4095) & ~(uintptr_t)4095;
+        cr_assert_eq(resident((void *)pg, 256 << 10), 0, "not asked: not populated");
+        cp_arena_free(&b);
+        for (size_t i = 0; i < (300 << 10); i++)
+            cr_assert_eq(p[i], 0);
+        cp_arena_free(&a);
+    }
+    cp_prefault = false;
+    munmap(m, n);
 }
 
 Test(map, put_get_many)
@@ -178,6 +238,45 @@ Test(buf, read_limit)
     cr_assert_eq(cp_buf_read_file(&b, "/proc/self/maps", 10), CPROF_ETOOBIG);
     cp_buf_free(&b);
     cr_assert_eq(cp_buf_read_file(&b, "/nonexistent/file", 10), CPROF_EIO);
+}
+
+/* A regular file is read in one sized buffer, a pipe in pieces; both give
+ * every byte, and the limit holds for each. */
+Test(buf, read_whole_file_and_pipe)
+{
+    size_t n = 300000;
+    char *want = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        want[i] = (char)(i * 7 + i / 251);
+    char dir[] = "/tmp/cprof-test-XXXXXX", path[256];
+    temp_out(dir, path, sizeof path);
+    cr_assert_eq(cp_write_file_atomic(path, want, n), 0);
+    cp_prefault = true; /* as the cprof command runs it */
+    cp_buf b = {0};
+    cr_assert_eq(cp_buf_read_file(&b, path, n), 0);
+    cr_assert(b.len == n && !memcmp(b.data, want, n));
+    cr_assert_lt(b.cap, 2 * n, "sized by the file, not doubled past it");
+    cp_buf_free(&b);
+    cr_assert_eq(cp_buf_read_file(&b, path, n - 1), CPROF_ETOOBIG);
+    cp_buf_free(&b);
+    int fd[2];
+    cr_assert_eq(pipe(fd), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fd[0]);
+        _exit(cp_write_all(fd[1], want, n) ? 1 : 0);
+    }
+    close(fd[1]);
+    cr_assert_eq(cp_buf_read_fd(&b, fd[0], n), 0);
+    close(fd[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    cr_assert(b.len == n && !memcmp(b.data, want, n), "pipe: %zu bytes", b.len);
+    cp_buf_free(&b);
+    cp_prefault = false;
+    unlink(path);
+    rmdir(dir);
+    free(want);
 }
 
 Test(path, expands_pid_and_percent)
