@@ -205,7 +205,7 @@ static int tail(cp_buf *b, const cp_profile *p)
  * its stride (records of a few hundred bytes at most: pieces of a few MB),
  * then the tail.  Sections in field-number order. */
 enum { SEC_SAMPLES, SEC_MAPPINGS, SEC_LOCATIONS, SEC_FUNCTIONS, SEC_STRINGS, NSEC };
-static const size_t stride[NSEC] = {16384, 65536, 65536, 65536, 131072};
+static const size_t stride[NSEC] = {16384, 65536, 65536, 65536, 32768};
 
 static size_t sec_count(const cp_profile *p, int sec)
 {
