@@ -24,7 +24,7 @@ check: deps
 # the comparison with go tool pprof (about 1.5 min more on 2 cores); a TSan
 # build of just the programs that race threads against the lock-free stack
 # table and the CPU profiler's start/stop, and the analyzer's two-thread
-# paths (tests/tsan, ~50 s).
+# paths and the command's two-thread gzip (tests/tsan, ~55 s).
 sanitize:
 	@test -f build-asan/build.ninja || meson setup build-asan -Db_sanitize=address,undefined \
 		-Db_lundef=false >/dev/null
@@ -34,7 +34,8 @@ sanitize:
 		--num-processes 2
 	@test -f build-tsan/build.ninja || meson setup build-tsan -Db_sanitize=thread \
 		-Db_lundef=false >/dev/null
-	ninja -C build-tsan tests/tsan/stacktab_race tests/tsan/cpu_startstop tests/tsan/analysis_threads
+	ninja -C build-tsan tests/tsan/stacktab_race tests/tsan/cpu_startstop tests/tsan/analysis_threads \
+		tests/tsan/fastgz_threads
 	meson test -C build-tsan --no-rebuild --suite tsan --print-errorlogs
 
 demo: deps
