@@ -29,6 +29,7 @@
 #include "analysis/graph.h"
 #include "base/beside.h"
 #include "base/buf.h"
+#include "base/prefault.h"
 
 #define NONE UINT32_MAX
 /* cp_graph_build's per-location summary (see lockept) */
@@ -205,15 +206,15 @@ int cp_graph_new(cp_graph *g, const cp_profile *p, const cp_graph_opts *o)
     t.cap = 64;
     while (t.cap < nlines * 2)
         t.cap *= 2;
-    t.slots = calloc(t.cap, sizeof *t.slots);
+    t.slots = cp_prefault_calloc(t.cap, sizeof *t.slots);
     const char **ffile = calloc(p->nfunctions + 1, sizeof *ffile);
     uint64_t *fname_h = malloc((p->nfunctions + 1) * sizeof *fname_h);
     uint64_t *ffile_h = malloc((p->nfunctions + 1) * sizeof *ffile_h);
     uint64_t *obj_h = malloc((p->nmappings + 1) * sizeof *obj_h);
     uint64_t empty_name_h = str_hash("", 1), empty_file_h = str_hash("", 2),
              empty_obj_h = str_hash("", 3);
-    g->locnodes = malloc((nlines + 1) * sizeof *g->locnodes);
-    g->locoff = malloc((p->nlocations + 1) * sizeof *g->locoff);
+    g->locnodes = cp_prefault_malloc((nlines + 1) * sizeof *g->locnodes);
+    g->locoff = cp_prefault_malloc((p->nlocations + 1) * sizeof *g->locoff);
     size_t cap = 0;
     if (!t.slots || !ffile || !g->locnodes || !g->locoff || !fname_h || !ffile_h || !obj_h) {
         rc = CPROF_ENOMEM;
@@ -378,7 +379,7 @@ static int etab_grow(part *pt)
      * second fault flushed the TLB of the other thread's CPU by IPI, a
      * tenth of `peek .`.  explicit_bzero, because the compiler turns
      * malloc + memset into calloc. */
-    uint64_t *s = malloc(n * sizeof *s);
+    uint64_t *s = cp_prefault_malloc(n * sizeof *s);
     if (!s)
         return CPROF_ENOMEM;
     explicit_bzero(s, n * sizeof *s);
@@ -660,9 +661,9 @@ static int part_init(part *pt, cp_graph *g, size_t s0, size_t s1, bool edges)
     pt->parity = -1;
     pt->edges = edges;
     size_t n = g->nnodes ? g->nnodes : 1;
-    pt->h = malloc(n * sizeof *pt->h);
-    pt->flat = calloc(n, sizeof *pt->flat);
-    pt->flat_div = calloc(n, sizeof *pt->flat_div);
+    pt->h = cp_prefault_malloc(n * sizeof *pt->h);
+    pt->flat = cp_prefault_calloc(n, sizeof *pt->flat);
+    pt->flat_div = cp_prefault_calloc(n, sizeof *pt->flat_div);
     pt->pend = edges ? malloc(PEND * sizeof *pt->pend) : NULL;
     if (!pt->h || !pt->flat || !pt->flat_div || (edges && !pt->pend))
         return CPROF_ENOMEM;

@@ -22,6 +22,7 @@
 #include "analysis/graph.h"
 #include "base/beside.h"
 #include "base/buf.h"
+#include "base/prefault.h"
 
 /* fmt.Sprint(NodeInfo) of Go: the last tie-breaker. */
 static void info_string(const cp_gnode *n, char *buf, size_t len)
@@ -117,7 +118,7 @@ static int link_places(cp_graph *g)
 static int link_fill(cp_graph *g)
 {
     uint32_t *pos = malloc((2 * g->nnodes + 1) * sizeof *pos);
-    g->adj = malloc((2 * g->nedges + 1) * sizeof *g->adj);
+    g->adj = cp_prefault_malloc((2 * g->nedges + 1) * sizeof *g->adj);
     if (!pos || !g->adj) {
         free(pos);
         return CPROF_ENOMEM;
@@ -410,7 +411,7 @@ static int make_entries(cp_graph *g)
             rc = CPROF_ENOMEM;
             goto out;
         }
-    if (!(g->adjent = malloc((2 * n + 1) * sizeof *g->adjent))) {
+    if (!(g->adjent = cp_prefault_malloc((2 * n + 1) * sizeof *g->adjent))) {
         rc = CPROF_ENOMEM;
         goto out;
     }

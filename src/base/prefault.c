@@ -2,6 +2,7 @@
 #include "prefault.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 
 #ifndef MADV_POPULATE_WRITE
@@ -22,4 +23,19 @@ bool cp_prefault_range(void *p, size_t n)
 int cp_prefault_map_flag(void)
 {
     return cp_prefault ? MAP_POPULATE : 0;
+}
+
+void *cp_prefault_malloc(size_t n)
+{
+    void *p = malloc(n);
+    cp_prefault_range(p, n);
+    return p;
+}
+
+void *cp_prefault_calloc(size_t k, size_t n)
+{
+    void *p = calloc(k, n);
+    if (p)
+        cp_prefault_range(p, k * n); /* calloc checked k * n */
+    return p;
 }

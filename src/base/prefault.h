@@ -26,6 +26,11 @@ extern bool cp_prefault;
 #define CP_PREFAULT_MIN ((size_t)256 << 10)
 bool cp_prefault_range(void *p, size_t n);
 
+/* malloc and calloc of an array about to be written whole, its pages
+ * filled in (cp_prefault_range). */
+void *cp_prefault_malloc(size_t n);
+void *cp_prefault_calloc(size_t k, size_t n);
+
 /* The mmap flag that maps a block populated: MAP_POPULATE when cp_prefault
  * is set, else 0.  [hook-safe] */
 int cp_prefault_map_flag(void);
