@@ -122,9 +122,17 @@ Test(prefault, fills_pages_keeps_bytes_only_when_asked)
         pg = ((uintptr_t)q + 4095) & ~(uintptr_t)4095;
         cr_assert_eq(resident((void *)pg, 256 << 10), 0, "not asked: not populated");
         cp_arena_free(&b);
+        cp_prefault = true;
         for (size_t i = 0; i < (300 << 10); i++)
             cr_assert_eq(p[i], 0);
         cp_arena_free(&a);
+        /* a big calloc comes zeroed and filled in (glibc maps it apart) */
+        char *z = cp_prefault_calloc(1024, 1024);
+        pg = ((uintptr_t)z + 4095) & ~(uintptr_t)4095;
+        cr_assert_eq(resident((void *)pg, 512 << 10), 128, "calloc filled in");
+        for (size_t i = 0; i < (1 << 20); i++)
+            cr_assert_eq(z[i], 0);
+        free(z);
     }
     cp_prefault = false;
     munmap(m, n);
