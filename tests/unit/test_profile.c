@@ -131,41 +131,12 @@ Test(profile, location_fields_roundtrip)
     cp_buf_free(&raw);
 }
 
-/* A hand-made raw profile: one sample type, a sample naming location 99. */
-Test(profile, dangling_location_is_named)
-{
-    cp_buf b = {0};
-    size_t m, m2;
-    cp_pbw_begin(&b, 1, &m);
-    cp_pbw_u64(&b, 1, 1);
-    cp_pbw_u64(&b, 2, 2);
-    cp_pbw_end(&b, m);
-    for (int i = 0; i < 13; i++) {
-        cp_pbw_begin(&b, 2, &m2);
-        uint64_t loc = i == 12 ? 99 : 1;
-        int64_t v = 1;
-        cp_pbw_packed_u64(&b, 1, &loc, 1);
-        cp_pbw_packed_i64(&b, 2, &v, 1);
-        cp_pbw_end(&b, m2);
-    }
-    cp_pbw_begin(&b, 4, &m);
-    cp_pbw_u64(&b, 1, 1);
-    cp_pbw_end(&b, m);
-    cp_pbw_bytes(&b, 6, "", 0);
-    cp_pbw_bytes(&b, 6, "samples", 7);
-    cp_pbw_bytes(&b, 6, "count", 5);
-    cp_profile *p = NULL;
-    cp_diag d = {{0}};
-    cr_assert_eq(cp_profile_decode(b.data, b.len, NULL, &p, &d), CPROF_EFORMAT);
-    cr_assert_str_eq(d.msg, "sample 12: location id 99 not defined");
-    cr_assert_null(p);
-    cp_buf_free(&b);
-}
-
-/* A raw profile: locations with the given ids, one sample of the given
- * location ids; decoded, or the decoder's message in *msg. */
-static cp_profile *with_location_ids(const uint64_t *ids, size_t n, const uint64_t *stack,
-                                     size_t depth, char *msg, size_t msgsz)
+/* A raw profile: locations with the given ids, `before` samples of the
+ * first, then one sample of the given location ids; decoded, or NULL and
+ * the decoder's message in *msg. */
+static cp_profile *with_location_ids(const uint64_t *ids, size_t n, size_t before,
+                                     const uint64_t *stack, size_t depth, char *msg,
+                                     size_t msgsz)
 {
     cp_buf b = {0};
     size_t m;
@@ -173,11 +144,16 @@ static cp_profile *with_location_ids(const uint64_t *ids, size_t n, const uint64
     cp_pbw_u64(&b, 1, 1);
     cp_pbw_u64(&b, 2, 2);
     cp_pbw_end(&b, m);
-    cp_pbw_begin(&b, 2, &m);
-    cp_pbw_packed_u64(&b, 1, stack, depth);
     int64_t v = 1;
-    cp_pbw_packed_i64(&b, 2, &v, 1);
-    cp_pbw_end(&b, m);
+    for (size_t i = 0; i <= before; i++) {
+        cp_pbw_begin(&b, 2, &m);
+        if (i < before)
+            cp_pbw_packed_u64(&b, 1, ids, 1);
+        else
+            cp_pbw_packed_u64(&b, 1, stack, depth);
+        cp_pbw_packed_i64(&b, 2, &v, 1);
+        cp_pbw_end(&b, m);
+    }
     for (size_t i = 0; i < n; i++) {
         cp_pbw_begin(&b, 4, &m);
         cp_pbw_u64(&b, 1, ids[i]);
@@ -195,6 +171,16 @@ static cp_profile *with_location_ids(const uint64_t *ids, size_t n, const uint64
     return p;
 }
 
+/* A hand-made raw profile: one sample type, the 13th sample naming
+ * location 99. */
+Test(profile, dangling_location_is_named)
+{
+    const uint64_t one = 1, bad = 99;
+    char msg[sizeof ((cp_diag *)0)->msg];
+    cr_assert_null(with_location_ids(&one, 1, 12, &bad, 1, msg, sizeof msg));
+    cr_assert_str_eq(msg, "sample 12: location id 99 not defined");
+}
+
 /* Location ids resolve to their records whether they are 1, 2, ... in
  * order (no table), small in another order (a dense array), or large
  * (a map); ids none of them hold are named, in each way. */
@@ -208,7 +194,7 @@ Test(profile, location_ids_in_order_dense_and_sparse)
         const uint64_t *ids = kinds[k];
         /* every record, leaf first, a long varint among them in the map */
         uint64_t stack[] = {ids[2], ids[0], ids[1], ids[2]};
-        cp_profile *p = with_location_ids(ids, 3, stack, 4, msg, sizeof msg);
+        cp_profile *p = with_location_ids(ids, 3, 0, stack, 4, msg, sizeof msg);
         cr_assert_not_null(p, "kind %d: %s", k, msg);
         cr_assert_eq(p->nsamples, 1);
         cr_assert_eq(p->samples[0].nlocs, 4);
@@ -220,7 +206,7 @@ Test(profile, location_ids_in_order_dense_and_sparse)
         const uint64_t absent[] = {0, 4, 1ull << 32, 1ull << 63, UINT64_MAX};
         for (size_t a = 0; a < sizeof absent / sizeof *absent; a++) {
             uint64_t bad[] = {ids[0], absent[a]};
-            cr_assert_null(with_location_ids(ids, 3, bad, 2, msg, sizeof msg));
+            cr_assert_null(with_location_ids(ids, 3, 0, bad, 2, msg, sizeof msg));
             char want[128];
             snprintf(want, sizeof want, "sample 0: location id %llu not defined",
                      (unsigned long long)absent[a]);
