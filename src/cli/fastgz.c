@@ -385,11 +385,19 @@ int cp_cli_gzip_fast(const void *data, size_t len, cp_buf *out)
 
 cp_decode_opts cp_cli_decode_opts(size_t max_decompressed)
 {
-    return (cp_decode_opts){.max_decompressed = max_decompressed, .gunzip = cp_cli_gunzip};
+    return (cp_decode_opts){
+        .max_decompressed = max_decompressed, .gunzip = cp_cli_gunzip, .two_threads = true};
+}
+
+int cp_cli_read_profile_threads(const char *path, bool two_threads, cp_profile **out,
+                                cp_diag *diag)
+{
+    cp_decode_opts o = cp_cli_decode_opts(0);
+    o.two_threads = two_threads;
+    return cp_profile_read_file_opts(path, &o, out, diag);
 }
 
 int cp_cli_read_profile(const char *path, cp_profile **out, cp_diag *diag)
 {
-    cp_decode_opts o = cp_cli_decode_opts(0);
-    return cp_profile_read_file_opts(path, &o, out, diag);
+    return cp_cli_read_profile_threads(path, true, out, diag);
 }

@@ -46,10 +46,15 @@ int cp_cli_gzip_pieces(size_t n, cp_cli_piece_fn *make, void *ctx, cp_buf *out);
 typedef int cp_cli_sink_fn(void *sctx, const void *data, size_t len);
 int cp_cli_gzip_to(size_t n, cp_cli_piece_fn *make, void *ctx, cp_cli_sink_fn *sink, void *sctx);
 
-/* Decode options with cp_cli_gunzip; max_decompressed as the caller's. */
+/* Decode options with cp_cli_gunzip and the samples on two threads;
+ * max_decompressed as the caller's. */
 cp_decode_opts cp_cli_decode_opts(size_t max_decompressed);
 
-/* cp_profile_read_file through cp_cli_gunzip. */
+/* cp_profile_read_file through cp_cli_gunzip, the samples on two threads
+ * (cp_cli_read_profile) or on the caller's alone (two_threads false: for
+ * profiles read side by side). */
 int cp_cli_read_profile(const char *path, cp_profile **out, cp_diag *diag);
+int cp_cli_read_profile_threads(const char *path, bool two_threads, cp_profile **out,
+                                cp_diag *diag);
 
 #endif

@@ -194,7 +194,7 @@ static void *read_some(void *arg)
 {
     readers *r = arg;
     for (size_t i; (i = atomic_fetch_add(&r->next, 1)) < r->n;)
-        if (cp_cli_read_profile(r->paths[i], &r->out[i], &r->diags[i]))
+        if (cp_cli_read_profile_threads(r->paths[i], r->n == 1, &r->out[i], &r->diags[i]))
             r->out[i] = NULL;
     return NULL;
 }

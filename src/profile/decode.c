@@ -17,6 +17,8 @@
  * its own to size the indices).
  */
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,7 @@ typedef struct dec {
     cp_idindex funcs, maps, locs;
     cp_line *lines; /* scratch: the lines of the location being read */
     size_t lines_cap;
+    bool two_threads; /* cp_decode_opts.two_threads */
 } dec;
 
 static int bad(dec *d, const cp_pbr *r, const char *what)
@@ -613,6 +616,94 @@ static int decode_all(dec *d, spans *sp, rec_fn fn, void *recs, size_t size, siz
     return 0;
 }
 
+/* Samples [lo, hi) into recs; the first failure's code (d->diag says it). */
+static int decode_samples_range(dec *d, const spans *sp, size_t lo, size_t hi, cp_sample *recs)
+{
+    for (size_t i = lo; i < hi; i++) {
+        cp_pbfield f = span_field(d, &sp->v[i]);
+        int rc = decode_sample(d, &f, &recs[i], (uint32_t)i);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+typedef struct sample_half {
+    dec d;            /* the decoder's, with its own model and message */
+    cp_profile model; /* the counts decode_sample reads, and an arena */
+    cp_diag diag;
+    const spans *sp;
+    size_t lo, hi;
+    cp_sample *recs;
+    int rc;
+} sample_half;
+
+static void *decode_half(void *arg)
+{
+    sample_half *h = arg;
+    h->rc = decode_samples_range(&h->d, h->sp, h->lo, h->hi, h->recs);
+    return NULL;
+}
+
+/* A sample's block is at most 16 bytes per byte of it, and 16 more: a
+ * location index (4 bytes) takes at least a byte, a value (8) a byte, a
+ * label (32) two. */
+_Static_assert(sizeof(cp_label) <= 32 && sizeof(int64_t) == 8 && sizeof(uint32_t) == 4,
+               "the sample block bound below");
+enum { SAMPLES_TWO_MIN = 8192 };
+
+/* The samples, on two threads when the caller asked, there are many, and
+ * their blocks cannot reach the model's cap even at the bound above: then
+ * which sample fails first, and how, is what one thread would say (the
+ * first half's failure wins; each message names its own sample).  The
+ * second half is cut where the bytes are even and allocates from an arena
+ * of its own, adopted after.  At 150k stacks the samples are two thirds
+ * of the decoder's time. */
+static int decode_samples(dec *d, spans *sp)
+{
+    cp_profile *p = d->p;
+    size_t n = sp->n, bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes += sp->v[i].len;
+    bool two = d->two_threads && n >= SAMPLES_TWO_MIN &&
+               (!p->arena.cap_bytes || (p->arena.cap_bytes >= p->arena.used_bytes &&
+                                        (p->arena.cap_bytes - p->arena.used_bytes) / 16 >
+                                            bytes + n));
+    int rc;
+    if (!two) {
+        rc = decode_samples_range(d, sp, 0, n, p->samples);
+    } else {
+        size_t cut = 0;
+        for (size_t acc = 0; cut < n && acc < bytes / 2; cut++)
+            acc += sp->v[cut].len;
+        sample_half h = {.d = *d, .sp = sp, .lo = cut, .hi = n, .recs = p->samples};
+        h.model.nsample_types = p->nsample_types;
+        h.model.nstrings = p->nstrings;
+        h.d.p = &h.model;
+        h.d.diag = &h.diag;
+        h.d.lines = NULL; /* samples use no line scratch; the copy must not free it */
+        pthread_t t;
+        bool beside = pthread_create(&t, NULL, decode_half, &h) == 0;
+        rc = decode_samples_range(d, sp, 0, cut, p->samples);
+        if (beside)
+            pthread_join(t, NULL);
+        else if (!rc)
+            decode_half(&h);
+        if (!rc && h.rc) {
+            rc = h.rc;
+            *d->diag = h.diag;
+        }
+        size_t cap = p->arena.cap_bytes; /* adopting adds the caps: the model's stays */
+        cp_arena_adopt(&p->arena, &h.model.arena);
+        p->arena.cap_bytes = cap;
+    }
+    if (!rc)
+        p->nsamples = n;
+    free(sp->v);
+    *sp = (spans){0};
+    return rc;
+}
+
 /* Everything the scan noted, in dependency order. */
 static int decode_records(dec *d, scan *c)
 {
@@ -662,7 +753,7 @@ static int decode_records(dec *d, scan *c)
         (rc = index_ids(d, &d->locs, p->locations, p->nlocations, sizeof *p->locations,
                         "location")))
         return rc;
-    return decode_all(d, &c->sample, decode_sample, p->samples, sizeof *p->samples, &p->nsamples);
+    return decode_samples(d, &c->sample);
 }
 
 static int decode_raw(dec *d)
@@ -680,8 +771,8 @@ static int decode_raw(dec *d)
 }
 
 /* Decode raw protobuf (never gzip: a gzip inside gzip is not a profile). */
-static int decode_plain(const void *data, size_t len, size_t max_raw, cp_profile **out,
-                        cp_diag *diag)
+static int decode_plain(const void *data, size_t len, size_t max_raw, bool two_threads,
+                        cp_profile **out, cp_diag *diag)
 {
     int rc;
     dec d = {0};
@@ -695,6 +786,7 @@ static int decode_plain(const void *data, size_t len, size_t max_raw, cp_profile
     d.diag = diag;
     d.data = data;
     d.len = len;
+    d.two_threads = two_threads;
     rc = decode_raw(&d);
     cp_idindex_free(&d.funcs);
     cp_idindex_free(&d.maps);
@@ -713,11 +805,11 @@ int cp_profile_decode(const void *data, size_t len, const cp_decode_opts *opts, 
 {
     size_t max_raw = opts && opts->max_decompressed ? opts->max_decompressed : CP_MAX_DECOMPRESSED;
     if (!cp_is_gzip(data, len))
-        return decode_plain(data, len, max_raw, out, diag);
+        return decode_plain(data, len, max_raw, opts && opts->two_threads, out, diag);
     cp_buf raw = {0};
     int rc = (opts && opts->gunzip ? opts->gunzip : cp_gunzip)(data, len, max_raw, &raw, diag);
     if (!rc)
-        rc = decode_plain(raw.data, raw.len, max_raw, out, diag);
+        rc = decode_plain(raw.data, raw.len, max_raw, opts && opts->two_threads, out, diag);
     cp_buf_free(&raw);
     return rc;
 }
@@ -746,7 +838,7 @@ int cp_profile_read_file_opts(const char *path, const cp_decode_opts *opts, cp_p
     } else {
         cp_diag inner;
         if (!cp_is_gzip(b.data, b.len)) {
-            rc = decode_plain(b.data, b.len, max_raw, out, &inner);
+            rc = decode_plain(b.data, b.len, max_raw, opts && opts->two_threads, out, &inner);
         } else {
             /* inflate, then drop the compressed bytes before decoding: the
              * decoder's peak holds the raw bytes and the model, not both
@@ -756,7 +848,7 @@ int cp_profile_read_file_opts(const char *path, const cp_decode_opts *opts, cp_p
             cp_buf_free(&b);
             b = raw;
             if (!rc)
-                rc = decode_plain(b.data, b.len, max_raw, out, &inner);
+                rc = decode_plain(b.data, b.len, max_raw, opts && opts->two_threads, out, &inner);
         }
         if (rc)
             cp_diag_set(diag, rc, "%s: %s", path, inner.msg);

@@ -153,6 +153,7 @@ typedef int cp_gunzip_fn(const void *data, size_t len, size_t max_out, cp_buf *o
 typedef struct cp_decode_opts {
     size_t max_decompressed; /* 0 = CP_MAX_DECOMPRESSED */
     cp_gunzip_fn *gunzip;    /* NULL = cp_gunzip */
+    bool two_threads;        /* the samples of a large profile on two threads */
 } cp_decode_opts;
 
 /* Decode a profile, gzipped (one or more members) or raw.  On failure
