@@ -8,7 +8,7 @@
  * names), and the fold (go's
  * merge in place) settling locations on a second thread behind its walk
  * over samples, concatenating two profiles and gathering the result on
- * two, with ids and without.  Each is also done on one thread
+ * two, with ids and without; the decoder's samples in two halves.  Each is also done on one thread
  * and the results must be equal: a race shows up either as a TSan report
  * (halt_on_error) or as different bytes.
  */
@@ -100,6 +100,26 @@ int main(void)
             cp_profile_free(other);
         }
         cp_profile_free(big);
+        /* the decoder's samples in two halves (labels included) */
+        cp_profile *many = random_profile_of(seed, 200, 3000, 12000);
+        cp_buf raw = {0}, e1 = {0}, e2 = {0};
+        cp_profile *q1, *q2;
+        cp_diag d;
+        cp_decode_opts o1 = {0}, o2 = {.two_threads = true};
+        if (cp_profile_encode(many, &raw) || cp_profile_decode(raw.data, raw.len, &o1, &q1, &d) ||
+            cp_profile_decode(raw.data, raw.len, &o2, &q2, &d) || cp_profile_encode(q1, &e1) ||
+            cp_profile_encode(q2, &e2))
+            exit(1);
+        if (e1.len != e2.len || memcmp(e1.data, e2.data, e1.len) || q2->nsamples < 8192) {
+            fprintf(stderr, "analysis_threads: decode (seed %u) differs\n", seed);
+            bad = 1;
+        }
+        cp_profile_free(q1);
+        cp_profile_free(q2);
+        cp_profile_free(many);
+        cp_buf_free(&raw);
+        cp_buf_free(&e1);
+        cp_buf_free(&e2);
         cp_prep_aggregate(p, CP_GRAN_FUNCTIONS, true);
         struct {
             const char *name;
@@ -136,6 +156,7 @@ int main(void)
     }
     regfree(&all);
     if (!bad)
-        printf("analysis_threads: fold, top, tree, peek ., traces on two threads equal one thread's\n");
+        printf("analysis_threads: decode, fold, top, tree, peek ., traces on two threads equal one "
+               "thread's\n");
     return bad;
 }

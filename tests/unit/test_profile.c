@@ -1,5 +1,6 @@
 /* test_profile.c — builder, encoder and decoder agree; hostile input is named. */
 #include <criterion/criterion.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -212,6 +213,96 @@ Test(profile, location_ids_in_order_dense_and_sparse)
                      (unsigned long long)absent[a]);
             cr_assert_str_eq(msg, want, "kind %d", k);
         }
+    }
+}
+
+/* A raw profile of n samples over locations 1..3 (one value each, a
+ * label on every third), sample bad[k] naming location 99 and sample
+ * torn (if below n) ending in a cut varint. */
+static void raw_samples(cp_buf *b, size_t n, const size_t *bad, size_t nbad, size_t torn)
+{
+    size_t m, lm;
+    cp_pbw_begin(b, 1, &m);
+    cp_pbw_u64(b, 1, 1);
+    cp_pbw_u64(b, 2, 2);
+    cp_pbw_end(b, m);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t st[3] = {1 + i % 3, 1 + i / 3 % 3, 1 + i / 9 % 3};
+        for (size_t k = 0; k < nbad; k++)
+            if (bad[k] == i)
+                st[1] = 99;
+        int64_t v = (int64_t)(i % 7 + 1);
+        cp_pbw_begin(b, 2, &m);
+        if (i == torn) { /* packed ids whose last varint is cut */
+            cp_pbw_tag(b, 1, PB_LEN);
+            cp_pbw_varint(b, 2);
+            cp_buf_append(b, "\x01\x80", 2);
+        } else {
+            cp_pbw_packed_u64(b, 1, st, 1 + i % 3);
+        }
+        cp_pbw_packed_i64(b, 2, &v, 1);
+        if (i % 3 == 0) {
+            cp_pbw_begin(b, 3, &lm);
+            cp_pbw_u64(b, 1, 3);
+            cp_pbw_u64(b, 2, 4 + i % 2);
+            cp_pbw_end(b, lm);
+        }
+        cp_pbw_end(b, m);
+    }
+    for (uint64_t id = 1; id <= 3; id++) {
+        cp_pbw_begin(b, 4, &m);
+        cp_pbw_u64(b, 1, id);
+        cp_pbw_u64(b, 3, 0x1000 * id);
+        cp_pbw_end(b, m);
+    }
+    const char *strs[] = {"", "samples", "count", "req", "a", "b"};
+    for (size_t k = 0; k < 6; k++)
+        cp_pbw_bytes(b, 6, strs[k], strlen(strs[k]));
+}
+
+/* The samples decoded on two threads give the bytes one thread gives,
+ * and the same verdict on a broken sample wherever it lies: the first in
+ * order is named. */
+Test(profile, samples_on_two_threads_as_on_one)
+{
+    const size_t n = 30000, none = SIZE_MAX;
+    struct {
+        size_t bad[2], nbad, torn;
+    } cases[] = {
+        {{0}, 0, none},         {{25000}, 1, none},   {{4000}, 1, none},
+        {{4000, 25000}, 2, none}, {{0}, 0, 26000},    {{29999}, 1, 100},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        cp_buf raw = {0};
+        raw_samples(&raw, n, cases[c].bad, cases[c].nbad, cases[c].torn);
+        cp_profile *one = NULL, *two = NULL;
+        cp_diag d1 = {{0}}, d2 = {{0}};
+        cp_decode_opts o1 = {0}, o2 = {.two_threads = true};
+        int rc1 = cp_profile_decode(raw.data, raw.len, &o1, &one, &d1);
+        int rc2 = cp_profile_decode(raw.data, raw.len, &o2, &two, &d2);
+        cr_assert_eq(rc1, rc2, "case %zu", c);
+        cr_assert_str_eq(d1.msg, d2.msg, "case %zu", c);
+        if (cases[c].nbad || cases[c].torn != none) {
+            cr_assert_neq(rc1, 0, "case %zu", c);
+            size_t first = cases[c].nbad ? cases[c].bad[0] : cases[c].torn;
+            first = cases[c].torn < first ? cases[c].torn : first;
+            char want[64];
+            snprintf(want, sizeof want, "sample %zu: ", first);
+            cr_assert(!strncmp(d1.msg, want, strlen(want)), "case %zu: %s", c, d1.msg);
+            continue;
+        }
+        cr_assert_eq(rc1, 0, "%s", d1.msg);
+        cr_assert_eq(two->nsamples, n);
+        cp_buf b1 = {0}, b2 = {0};
+        cr_assert_eq(cp_profile_encode(one, &b1), 0);
+        cr_assert_eq(cp_profile_encode(two, &b2), 0);
+        cr_assert(b1.len == b2.len && !memcmp(b1.data, b2.data, b1.len));
+        cr_assert(b1.len == raw.len && !memcmp(b1.data, raw.data, raw.len), "round trip");
+        cp_buf_free(&b1);
+        cp_buf_free(&b2);
+        cp_profile_free(one);
+        cp_profile_free(two);
+        cp_buf_free(&raw);
     }
 }
 
