@@ -650,7 +650,7 @@ static void *decode_half(void *arg)
  * label (32) two. */
 _Static_assert(sizeof(cp_label) <= 32 && sizeof(int64_t) == 8 && sizeof(uint32_t) == 4,
                "the sample block bound below");
-enum { SAMPLES_TWO_MIN = 8192 };
+size_t cp_decode_two_threads_min = 8192;
 
 /* The samples, on two threads when the caller asked, there are many, and
  * their blocks cannot reach the model's cap even at the bound above: then
@@ -665,7 +665,7 @@ static int decode_samples(dec *d, spans *sp)
     size_t n = sp->n, bytes = 0;
     for (size_t i = 0; i < n; i++)
         bytes += sp->v[i].len;
-    bool two = d->two_threads && n >= SAMPLES_TWO_MIN &&
+    bool two = d->two_threads && n >= cp_decode_two_threads_min && n >= 2 &&
                (!p->arena.cap_bytes || (p->arena.cap_bytes >= p->arena.used_bytes &&
                                         (p->arena.cap_bytes - p->arena.used_bytes) / 16 >
                                             bytes + n));

@@ -156,6 +156,10 @@ typedef struct cp_decode_opts {
     bool two_threads;        /* the samples of a large profile on two threads */
 } cp_decode_opts;
 
+/* With two_threads, the samples go on two threads from this many (8192;
+ * the fuzzer lowers it to run the split on small inputs). */
+extern size_t cp_decode_two_threads_min;
+
 /* Decode a profile, gzipped (one or more members) or raw.  On failure
  * returns a negative code and fills diag, e.g. "sample 12: location id 99
  * not defined".  *out is only set on success.  [thread-safe] */
