@@ -34,15 +34,27 @@ static inline uint64_t loc_id(const cp_profile *p, const cp_encode_plan *pl, uin
     return pl->dense_locations ? (uint64_t)i + 1 : p->locations[i].id;
 }
 
-/* a label's fields (zero ones left out) */
+/* a varint field of number under 16, left out when 0: its length, and
+ * its bytes */
+static inline size_t field_len(uint64_t v)
+{
+    return v ? 1 + cp_pb_varint_len(v) : 0;
+}
+
+static inline uint8_t *put_field(uint8_t *w, unsigned num, uint64_t v)
+{
+    if (v) {
+        *w++ = (uint8_t)(num << 3);
+        w = cp_pb_put_varint(w, v);
+    }
+    return w;
+}
+
+/* a label's fields: key, str, num, num_unit (zero ones left out) */
 static size_t label_len(const cp_label *l)
 {
-    const uint64_t f[4] = {(uint64_t)l->key, (uint64_t)l->str, (uint64_t)l->num,
-                           (uint64_t)l->num_unit};
-    size_t n = 0;
-    for (int k = 0; k < 4; k++)
-        n += f[k] ? 1 + cp_pb_varint_len(f[k]) : 0;
-    return n;
+    return field_len((uint64_t)l->key) + field_len((uint64_t)l->str) +
+           field_len((uint64_t)l->num) + field_len((uint64_t)l->num_unit);
 }
 
 static int sample(cp_buf *b, const cp_profile *p, const cp_encode_plan *pl, const cp_sample *s)
@@ -78,15 +90,12 @@ static int sample(cp_buf *b, const cp_profile *p, const cp_encode_plan *pl, cons
     }
     for (uint32_t i = 0; i < s->nlabels; i++) {
         const cp_label *l = &s->labels[i];
-        const uint64_t f[4] = {(uint64_t)l->key, (uint64_t)l->str, (uint64_t)l->num,
-                               (uint64_t)l->num_unit};
         *w++ = 3 << 3 | 2; /* label */
         w = cp_pb_put_varint(w, label_len(l));
-        for (int k = 0; k < 4; k++)
-            if (f[k]) {
-                *w++ = (uint8_t)((k + 1) << 3); /* key, str, num, num_unit: varints */
-                w = cp_pb_put_varint(w, f[k]);
-            }
+        w = put_field(w, 1, (uint64_t)l->key);
+        w = put_field(w, 2, (uint64_t)l->str);
+        w = put_field(w, 3, (uint64_t)l->num);
+        w = put_field(w, 4, (uint64_t)l->num_unit);
     }
     b->len = (size_t)(w - b->data);
     return 0;
@@ -102,22 +111,6 @@ static int mapping(cp_buf *b, const cp_mapping *m)
         cp_pbw_bool(b, 10, m->has_inline_frames))
         return CPROF_ENOMEM;
     return cp_pbw_end(b, mark);
-}
-
-/* a varint field of number under 16, left out when 0: its length, and
- * its bytes */
-static inline size_t field_len(uint64_t v)
-{
-    return v ? 1 + cp_pb_varint_len(v) : 0;
-}
-
-static inline uint8_t *put_field(uint8_t *w, unsigned num, uint64_t v)
-{
-    if (v) {
-        *w++ = (uint8_t)(num << 3);
-        w = cp_pb_put_varint(w, v);
-    }
-    return w;
 }
 
 /* a line's function id, and the length of the line's fields */
