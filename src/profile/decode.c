@@ -602,29 +602,28 @@ static int index_ids(dec *d, cp_idindex *x, const void *recs, size_t n, size_t s
  * *n; its spans are dropped once read (the samples' arena blocks take their
  * place at the decoder's peak). */
 typedef int (*rec_fn)(dec *d, const cp_pbfield *in, void *rec, uint32_t i);
-static int decode_all(dec *d, spans *sp, rec_fn fn, void *recs, size_t size, size_t *n)
+
+/* records [lo, hi) of a kind; the first failure's code (d->diag says it) */
+static int decode_range(dec *d, const spans *sp, rec_fn fn, void *recs, size_t size, size_t lo,
+                        size_t hi)
 {
-    for (size_t i = 0; i < sp->n; i++) {
+    for (size_t i = lo; i < hi; i++) {
         cp_pbfield f = span_field(d, &sp->v[i]);
         int rc = fn(d, &f, (char *)recs + i * size, (uint32_t)i);
         if (rc)
             return rc;
-        (*n)++;
     }
-    free(sp->v);
-    *sp = (spans){0};
     return 0;
 }
 
-/* Samples [lo, hi) into recs; the first failure's code (d->diag says it). */
-static int decode_samples_range(dec *d, const spans *sp, size_t lo, size_t hi, cp_sample *recs)
+static int decode_all(dec *d, spans *sp, rec_fn fn, void *recs, size_t size, size_t *n)
 {
-    for (size_t i = lo; i < hi; i++) {
-        cp_pbfield f = span_field(d, &sp->v[i]);
-        int rc = decode_sample(d, &f, &recs[i], (uint32_t)i);
-        if (rc)
-            return rc;
-    }
+    int rc = decode_range(d, sp, fn, recs, size, 0, sp->n);
+    if (rc)
+        return rc;
+    *n = sp->n;
+    free(sp->v);
+    *sp = (spans){0};
     return 0;
 }
 
@@ -633,7 +632,7 @@ typedef struct sample_half {
     cp_profile model; /* the counts decode_sample reads, and an arena */
     cp_diag diag;
     const spans *sp;
-    size_t lo, hi;
+    size_t lo;
     cp_sample *recs;
     int rc;
 } sample_half;
@@ -641,7 +640,7 @@ typedef struct sample_half {
 static void *decode_half(void *arg)
 {
     sample_half *h = arg;
-    h->rc = decode_samples_range(&h->d, h->sp, h->lo, h->hi, h->recs);
+    h->rc = decode_range(&h->d, h->sp, decode_sample, h->recs, sizeof *h->recs, h->lo, h->sp->n);
     return NULL;
 }
 
@@ -663,20 +662,20 @@ static int decode_samples(dec *d, spans *sp)
 {
     cp_profile *p = d->p;
     size_t n = sp->n, bytes = 0;
-    for (size_t i = 0; i < n; i++)
+    bool two = d->two_threads && n >= cp_decode_two_threads_min && n >= 2;
+    for (size_t i = 0; two && i < n; i++)
         bytes += sp->v[i].len;
-    bool two = d->two_threads && n >= cp_decode_two_threads_min && n >= 2 &&
-               (!p->arena.cap_bytes || (p->arena.cap_bytes >= p->arena.used_bytes &&
-                                        (p->arena.cap_bytes - p->arena.used_bytes) / 16 >
-                                            bytes + n));
+    two = two && (!p->arena.cap_bytes || (p->arena.cap_bytes >= p->arena.used_bytes &&
+                                          (p->arena.cap_bytes - p->arena.used_bytes) / 16 >
+                                              bytes + n));
     int rc;
     if (!two) {
-        rc = decode_samples_range(d, sp, 0, n, p->samples);
+        rc = decode_all(d, sp, decode_sample, p->samples, sizeof *p->samples, &p->nsamples);
     } else {
         size_t cut = 0;
         for (size_t acc = 0; cut < n && acc < bytes / 2; cut++)
             acc += sp->v[cut].len;
-        sample_half h = {.d = *d, .sp = sp, .lo = cut, .hi = n, .recs = p->samples};
+        sample_half h = {.d = *d, .sp = sp, .lo = cut, .recs = p->samples};
         h.model.nsample_types = p->nsample_types;
         h.model.nstrings = p->nstrings;
         h.d.p = &h.model;
@@ -684,7 +683,7 @@ static int decode_samples(dec *d, spans *sp)
         h.d.lines = NULL; /* samples use no line scratch; the copy must not free it */
         pthread_t t;
         bool beside = pthread_create(&t, NULL, decode_half, &h) == 0;
-        rc = decode_samples_range(d, sp, 0, cut, p->samples);
+        rc = decode_range(d, sp, decode_sample, p->samples, sizeof *p->samples, 0, cut);
         if (beside)
             pthread_join(t, NULL);
         else if (!rc)
@@ -696,11 +695,11 @@ static int decode_samples(dec *d, spans *sp)
         size_t cap = p->arena.cap_bytes; /* adopting adds the caps: the model's stays */
         cp_arena_adopt(&p->arena, &h.model.arena);
         p->arena.cap_bytes = cap;
+        if (!rc)
+            p->nsamples = n;
+        free(sp->v);
+        *sp = (spans){0};
     }
-    if (!rc)
-        p->nsamples = n;
-    free(sp->v);
-    *sp = (spans){0};
     return rc;
 }
 
