@@ -7,10 +7,10 @@
  * know numbers from 1), else the general u64 map.  Building after the
  * records are read gives the exact largest id without a separate walk over
  * each record's bytes.  Ids 1, 2, ... in record order (what Go's runtime
- * and cprof write) need no table at all: a sample's ~40 lookups in a dense
- * array of 1 MB at 250k locations were two fifths of the sample decoder's
- * time, each one a cache miss.  Rejected: always hashing (the dense array
- * is one load per lookup).
+ * and cprof write) need no table at all: a sample's ~40 lookups become a
+ * subtraction instead of loads from a dense array of 1 MB at 250k
+ * locations (the decode of 150k stacks: median 0.105 -> 0.100 s).
+ * Rejected: always hashing (the dense array is one load per lookup).
  */
 #include "profile/idindex.h"
 

@@ -3,7 +3,8 @@
  * Contract: cp_idindex_build indexes the ids of n records already decoded
  * (each record starts with its uint64_t id), sized by the largest id: a
  * dense array when ids are small (writers number from 1), else a hash
- * map; nothing at all when the ids are 1, 2, ... in record order.  Lookups of absent ids, of any value, are safe and say so.  Not
+ * map; nothing at all when the ids are 1, 2, ... in record order.
+ * Lookups of absent ids, of any value, are safe and say so.  Not
  * thread-safe while built; lookups of a built index are [thread-safe].
  */
 #ifndef CP_PROFILE_IDINDEX_H
